@@ -1,0 +1,110 @@
+// Turns rule data into what the engine runs: checked regexes, a keyword automaton, and run triggers.
+import { DECODERS, type Decoder } from "./decoders.js";
+import { KeywordAutomaton } from "./prefilter.js";
+import { analyzeRegex, mandatoryRun } from "./regex-safety.js";
+import { type Rule, RuleError } from "./rules.js";
+import { VALIDATORS, type Validator } from "./validators/index.js";
+
+/** How far around a keyword to search when a regex has no upper bound on its length. */
+export const UNBOUNDED_REACH = 4096;
+/** A keywordless rule must contain a run of one character class at least this long. */
+const MIN_RUN_TRIGGER = 16;
+
+/** Something the prefilter can wake up: a rule or a decoder. */
+interface Target {
+  regex: RegExp;
+  /** The longest match: the search window reaches this far on each side of a trigger. */
+  reach: number;
+}
+
+export interface CompiledRule extends Target {
+  rule: Rule;
+  validate?: Validator;
+}
+
+export interface CompiledDecoder extends Target {
+  decoder: Decoder;
+}
+
+export interface RunTrigger {
+  rule: number;
+  member: Uint8Array;
+  length: number;
+}
+
+export interface CompiledRules {
+  rules: CompiledRule[];
+  decoders: CompiledDecoder[];
+  automaton: KeywordAutomaton;
+  /** For each keyword: the rules (index) and decoders (-1 - index) it wakes. */
+  keywordTargets: number[][];
+  runs: RunTrigger[];
+}
+
+function compileRegex(source: string, fail: (problem: string) => never): { regex: RegExp; reach: number; run: ReturnType<typeof mandatoryRun> } {
+  try {
+    const analysis = analyzeRegex(source);
+    const regex = new RegExp(source, "gd");
+    const groups = new RegExp(`${source}|`).exec("")?.length ?? 1;
+    if (groups > 2) fail("regex must have at most one capture group (the secret); use (?:...) for the others");
+    const reach = Number.isFinite(analysis.maxLength) ? analysis.maxLength : UNBOUNDED_REACH;
+    return { regex, reach, run: mandatoryRun(analysis.pattern, MIN_RUN_TRIGGER) };
+  } catch (error) {
+    if (error instanceof RuleError) throw error;
+    return fail(`regex: ${(error as Error).message}`);
+  }
+}
+
+function byteTable(members: number[]): Uint8Array {
+  const table = new Uint8Array(256);
+  for (const code of members) table[code] = 1;
+  return table;
+}
+
+export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[] = DECODERS): CompiledRules {
+  const keywords: string[] = [];
+  const keywordTargets: number[][] = [];
+  const addKeyword = (keyword: string, target: number) => {
+    let index = keywords.indexOf(keyword);
+    if (index < 0) {
+      index = keywords.push(keyword) - 1;
+      keywordTargets.push([]);
+    }
+    keywordTargets[index]?.push(target);
+  };
+
+  const runs: RunTrigger[] = [];
+  const compiled = rules.map((rule, index): CompiledRule => {
+    const fail = (problem: string): never => {
+      throw new RuleError(rule.file, rule.id, problem);
+    };
+    const { regex, reach, run } = compileRegex(rule.regex, fail);
+    if (rule.keywords.length > 0) {
+      for (const keyword of rule.keywords) addKeyword(keyword, index);
+    } else if (run) {
+      runs.push({ rule: index, member: byteTable(run.chars.asciiMembers()), length: run.length });
+    } else {
+      fail(
+        `has no "keywords" and its regex has no run of ${MIN_RUN_TRIGGER}+ characters of one class to anchor on; add keywords (literal text every match contains)`,
+      );
+    }
+    const validate = rule.validator ? VALIDATORS[rule.validator] : undefined;
+    return validate ? { rule, regex, reach, validate } : { rule, regex, reach };
+  });
+
+  const compiledDecoders = decoders.map((decoder, index): CompiledDecoder => {
+    const { regex, reach } = compileRegex(decoder.regex, (problem) => {
+      throw new Error(`decoder ${decoder.encoding}: ${problem}`);
+    });
+    for (const keyword of decoder.keywords) addKeyword(keyword, -1 - index);
+    return { decoder, regex, reach };
+  });
+
+  return {
+    rules: compiled,
+    decoders: compiledDecoders,
+    automaton: new KeywordAutomaton(keywords),
+    keywordTargets,
+    runs,
+  };
+}

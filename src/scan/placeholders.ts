@@ -1,0 +1,42 @@
+// Values that look like tokens but are documentation, templates or masks.
+
+const TEMPLATE = /[<>{}$%*]|\.\.\.|…/;
+const MASKED = /[xX]{4,}|#{4,}|0{8,}/;
+const DOC_WORDS = /example|sample|dummy|placeholder|changeme|redacted|your[_-]?(?:token|key|pat)|insert[_-]?here/i;
+const SEQUENCES = /0123456|123456789|abcdefgh|ABCDEFGH/;
+
+/** Whether one character dominates the text or it uses almost no distinct characters. */
+function isRepetitive(body: string): boolean {
+  const counts = new Map<string, number>();
+  let top = 0;
+  for (const ch of body) {
+    const n = (counts.get(ch) ?? 0) + 1;
+    counts.set(ch, n);
+    if (n > top) top = n;
+  }
+  return counts.size < Math.min(8, body.length / 4) || top * 2 > body.length;
+}
+
+/** Template syntax, masks, runs of one character: never a real token, whatever its checksum says. */
+export function isObviousPlaceholder(secret: string, prefix: string): boolean {
+  const body = prefix && secret.startsWith(prefix) ? secret.slice(prefix.length) : secret;
+  return body.length === 0 || TEMPLATE.test(body) || isRepetitive(body);
+}
+
+/** Documentation wording and masks, checked only when no checksum vouches for the value. */
+export function looksLikeDocumentation(secret: string, prefix: string): boolean {
+  const body = prefix && secret.startsWith(prefix) ? secret.slice(prefix.length) : secret;
+  return MASKED.test(body) || DOC_WORDS.test(body) || SEQUENCES.test(body);
+}
+
+/** Shannon entropy in bits per character. */
+export function entropy(text: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / text.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}

@@ -1,0 +1,99 @@
+// The prefilter: one pass over the raw bytes finds every keyword (Aho-Corasick, compiled to a dense DFA)
+// so that a rule's regex runs only near its keywords. Its cost grows with the text, not with the rules.
+
+/** A keyword occurrence: which keyword, and the byte offset where it starts. */
+export interface KeywordHit {
+  keyword: number;
+  at: number;
+}
+
+export class KeywordAutomaton {
+  /** delta[state * 256 + byte] = next state. */
+  private readonly delta: Int32Array;
+  /** For each state, the keywords that end there (longest first), or undefined. */
+  private readonly outputs: (number[] | undefined)[];
+  private readonly lengths: number[];
+
+  constructor(keywords: readonly string[]) {
+    const children: Map<number, number>[] = [new Map()];
+    const ends: number[][] = [[]];
+    this.lengths = keywords.map((k) => Buffer.byteLength(k));
+    keywords.forEach((keyword, index) => {
+      let state = 0;
+      for (const byte of Buffer.from(keyword)) {
+        let next = children[state]?.get(byte);
+        if (next === undefined) {
+          next = children.length;
+          children.push(new Map());
+          ends.push([]);
+          children[state]?.set(byte, next);
+        }
+        state = next;
+      }
+      ends[state]?.push(index);
+    });
+
+    const count = children.length;
+    const fail = new Int32Array(count);
+    this.delta = new Int32Array(count * 256);
+    // Breadth-first, so that a state's failure link is complete before its children need it.
+    const queue: number[] = [0];
+    for (let head = 0; head < queue.length; head++) {
+      const state = queue[head] as number;
+      for (let byte = 0; byte < 256; byte++) {
+        const child = children[state]?.get(byte);
+        if (child !== undefined) {
+          fail[child] = state === 0 ? 0 : (this.delta[(fail[state] as number) * 256 + byte] as number);
+          this.delta[state * 256 + byte] = child;
+          queue.push(child);
+        } else {
+          this.delta[state * 256 + byte] = state === 0 ? 0 : (this.delta[(fail[state] as number) * 256 + byte] as number);
+        }
+      }
+      if (state !== 0) (ends[state] as number[]).push(...(ends[fail[state] as number] as number[]));
+    }
+    this.outputs = ends.map((list) => (list.length > 0 ? list : undefined));
+  }
+
+  /** Every keyword occurrence in `bytes`, in order of where it ends. */
+  scan(bytes: Uint8Array, hits: KeywordHit[] = []): KeywordHit[] {
+    const { delta, outputs, lengths } = this;
+    let state = 0;
+    for (let i = 0, n = bytes.length; i < n; i++) {
+      state = delta[(state << 8) | (bytes[i] as number)] as number;
+      const found = outputs[state];
+      if (found !== undefined) {
+        for (const keyword of found) hits.push({ keyword, at: i + 1 - (lengths[keyword] as number) });
+      }
+    }
+    return hits;
+  }
+}
+
+/** A maximal run of bytes from one class, at least as long as asked. */
+export interface Run {
+  start: number;
+  end: number;
+}
+
+/**
+ * Finds runs of at least `length` bytes of one class by sampling every length/2 bytes: any such run
+ * contains two consecutive sample points, so most of the text is never looked at.
+ */
+export function findRuns(bytes: Uint8Array, member: Uint8Array, length: number, runs: Run[] = []): Run[] {
+  const step = Math.max(1, length >> 1);
+  const n = bytes.length;
+  for (let probe = 0; probe + step < n; probe += step) {
+    if (member[bytes[probe] as number] !== 1 || member[bytes[probe + step] as number] !== 1) continue;
+    let start = probe;
+    while (start > 0 && member[bytes[start - 1] as number] === 1) start--;
+    let end = probe + 1;
+    while (end < n && member[bytes[end] as number] === 1) end++;
+    if (end - start >= length && (runs.length === 0 || (runs[runs.length - 1] as Run).end < start)) {
+      runs.push({ start, end });
+    }
+    // Resume sampling after this run: nothing in it can start another.
+    if (end > probe + step) probe = end - (end % step);
+  }
+  return runs;
+}

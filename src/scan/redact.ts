@@ -1,0 +1,19 @@
+// Redacted previews and fingerprints: the two ways a secret may be referred to in the open.
+import { createHash } from "node:crypto";
+
+const ELLIPSIS = "…";
+/** Fewer unknown characters than this and the last four would give away too much. */
+const MIN_HIDDEN_FOR_SUFFIX = 12;
+
+/** The rule's prefix, an ellipsis, and at most the last 4 characters. */
+export function redact(secret: string, prefix = ""): string {
+  const shown = prefix && secret.startsWith(prefix) ? prefix : "";
+  const rest = secret.length - shown.length;
+  const suffix = rest - 4 >= MIN_HIDDEN_FOR_SUFFIX ? secret.slice(-4) : "";
+  return `${shown}${ELLIPSIS}${suffix}`;
+}
+
+/** Stable across line moves: rule, secret and path, never the line number. */
+export function fingerprint(ruleId: string, secretHash: string, path: string): string {
+  return createHash("sha256").update(`${ruleId}\n${secretHash}\n${path}`).digest("hex").slice(0, 32);
+}

@@ -1,0 +1,36 @@
+import type { Secret } from "./secret.js";
+
+export type Confidence = "high" | "medium";
+export type Severity = "critical" | "high" | "medium" | "low";
+
+/** How a secret was found: in plain text or through a decoder. */
+export type Encoding = "plain" | "base64-basic-auth" | "base64-docker-auth" | "url-userinfo" | "curl-user";
+
+/** Where a finding came from in a git history; absent for files and stdin. */
+export interface GitOrigin {
+  commit: string;
+  author: string;
+  date: string;
+}
+
+/** What a scan reports. Everything here is safe to print, store and send: the secret is behind `secret`. */
+export interface Finding extends Partial<GitOrigin> {
+  ruleId: string;
+  provider: string;
+  description: string;
+  severity: Severity;
+  confidence: Confidence;
+  file: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  encoding: Encoding;
+  redacted: string;
+  secretHash: string;
+  fingerprint: string;
+  /** Never serialised (see Secret); `--show-secrets` copies it out explicitly. */
+  secret: Secret;
+}
+
+export type PublicFinding = Omit<Finding, "secret">;
