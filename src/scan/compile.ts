@@ -13,8 +13,10 @@ const MIN_RUN_TRIGGER = 16;
 /** Something the prefilter can wake up: a rule or a decoder. */
 interface Target {
   regex: RegExp;
-  /** The longest match: the search window reaches this far on each side of a trigger. */
+  /** The longest match: how far a match can extend on either side of its trigger. */
   reach: number;
+  /** How far before its trigger a match can start: `reach` for rules, 0 for decoders (they start at it). */
+  before: number;
 }
 
 export interface CompiledRule extends Target {
@@ -41,12 +43,16 @@ export interface CompiledRules {
   runs: RunTrigger[];
 }
 
-function compileRegex(source: string, fail: (problem: string) => never): { regex: RegExp; reach: number; run: ReturnType<typeof mandatoryRun> } {
+function compileRegex(
+  source: string,
+  fail: (problem: string) => never,
+): { regex: RegExp; reach: number; run: ReturnType<typeof mandatoryRun> } {
   try {
     const analysis = analyzeRegex(source);
     const regex = new RegExp(source, "gd");
     const groups = new RegExp(`${source}|`).exec("")?.length ?? 1;
-    if (groups > 2) fail("regex must have at most one capture group (the secret); use (?:...) for the others");
+    if (groups > 2)
+      fail("regex must have at most one capture group (the secret); use (?:...) for the others");
     const reach = Number.isFinite(analysis.maxLength) ? analysis.maxLength : UNBOUNDED_REACH;
     return { regex, reach, run: mandatoryRun(analysis.pattern, MIN_RUN_TRIGGER) };
   } catch (error) {
@@ -89,7 +95,7 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
       );
     }
     const validate = rule.validator ? VALIDATORS[rule.validator] : undefined;
-    return validate ? { rule, regex, reach, validate } : { rule, regex, reach };
+    return validate ? { rule, regex, reach, before: reach, validate } : { rule, regex, reach, before: reach };
   });
 
   const compiledDecoders = decoders.map((decoder, index): CompiledDecoder => {
@@ -97,7 +103,7 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
       throw new Error(`decoder ${decoder.encoding}: ${problem}`);
     });
     for (const keyword of decoder.keywords) addKeyword(keyword, -1 - index);
-    return { decoder, regex, reach };
+    return { decoder, regex, reach, before: 0 };
   });
 
   return {

@@ -6,13 +6,33 @@ export interface Decoder {
   encoding: Encoding;
   /** Literals the prefilter looks for (at least 3 bytes each). */
   keywords: string[];
-  /** Group 1 is the encoded value; its span is the finding's location. */
+  /** Group 1 is the encoded value; its span is the finding's location. Starts with a keyword, so that the
+   * engine searches only after each keyword hit. */
   regex: string;
   /** The text to scan, or null when the value does not decode to credentials. */
   decode(value: string): string | null;
+  /** A cheap look at the bytes after a keyword hit; false skips the regex. */
+  candidate?(bytes: Uint8Array, at: number): boolean;
 }
 
 const PRINTABLE = /^[\x20-\x7e]+$/;
+
+/** Bytes that end a URL's authority, or the URL itself, before any `@`. */
+const AUTHORITY_END = new Uint8Array(256);
+for (const ch of "/?#<>\"' \t\r\n") AUTHORITY_END[ch.charCodeAt(0)] = 1;
+const AT_SIGN = 0x40;
+const MAX_USERINFO = 1300;
+
+/** Most `://` are plain URLs: look for an `@` before the authority ends. */
+function hasUserinfo(bytes: Uint8Array, at: number): boolean {
+  const end = Math.min(bytes.length, at + 3 + MAX_USERINFO);
+  for (let i = at + 3; i < end; i++) {
+    const b = bytes[i] as number;
+    if (b === AT_SIGN) return true;
+    if (AUTHORITY_END[b] === 1) return false;
+  }
+  return false;
+}
 
 function base64Credentials(value: string): string | null {
   const text = Buffer.from(value, "base64").toString("latin1");
@@ -46,8 +66,9 @@ export const DECODERS: readonly Decoder[] = [
     // https://user:TOKEN@host/..., percent-encoded or not
     encoding: "url-userinfo",
     keywords: ["://"],
-    regex: "[A-Za-z][A-Za-z0-9+.-]{0,15}://[^\\s/?#@:'\"<>]{0,256}:([^\\s/?#@'\"<>]{1,1024})@",
+    regex: "://[^\\s/?#@:'\"<>]{0,256}:([^\\s/?#@'\"<>]{1,1024})@",
     decode: percentDecoded,
+    candidate: hasUserinfo,
   },
   {
     // curl -u user:TOKEN, curl --user=user:TOKEN

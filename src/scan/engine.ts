@@ -2,8 +2,8 @@
 // It works on bytes and offsets; locate.ts turns its detections into findings with lines and columns.
 import type { CompiledDecoder, CompiledRule, CompiledRules } from "./compile.js";
 import { ContextWords, surroundingLines } from "./context.js";
-import { findRuns } from "./prefilter.js";
 import { entropy, isObviousPlaceholder, looksLikeDocumentation } from "./placeholders.js";
+import { findRuns } from "./prefilter.js";
 import type { Confidence, Encoding } from "./types.js";
 
 /** A secret found in a buffer: the rule, the value, its byte span and how sure we are. */
@@ -20,6 +20,8 @@ export interface Detection {
 export interface EngineOptions {
   /** Secrets matching any of these are allowed (not reported). */
   allow?: readonly RegExp[];
+  /** Run every regex over the whole text instead of around keyword hits: the reference the tests compare with. */
+  exhaustive?: boolean;
 }
 
 /** Extra bytes around each window so that lookbehinds and lookaheads see real neighbours. */
@@ -30,7 +32,13 @@ interface Window {
   end: number;
 }
 
-function addWindow(list: Window[], start: number, end: number): void {
+/** Adds [start, end) to the windows of `key`, merging it with the last one when they touch. */
+function addWindow(map: Map<number, Window[]>, key: number, start: number, end: number): void {
+  let list = map.get(key);
+  if (!list) {
+    list = [];
+    map.set(key, list);
+  }
   const last = list[list.length - 1];
   if (last && start <= last.end) {
     if (start < last.start) last.start = start;
@@ -42,7 +50,9 @@ function addWindow(list: Window[], start: number, end: number): void {
 
 /** Blanks [start, end) of `text` so that a secret cannot count as its own context. */
 function blank(text: string, start: number, end: number): string {
-  return text.slice(0, Math.max(0, start)) + " ".repeat(Math.max(0, end - start)) + text.slice(Math.max(0, end));
+  return (
+    text.slice(0, Math.max(0, start)) + " ".repeat(Math.max(0, end - start)) + text.slice(Math.max(0, end))
+  );
 }
 
 type ContextOf = (start: number, end: number, lines: number) => string;
@@ -50,13 +60,17 @@ type ContextOf = (start: number, end: number, lines: number) => string;
 export class Engine {
   private readonly contextWords: (ContextWords | undefined)[];
   private readonly allow: readonly RegExp[];
+  private readonly exhaustive: boolean;
 
   constructor(
     readonly compiled: CompiledRules,
     options: EngineOptions = {},
   ) {
-    this.contextWords = compiled.rules.map((r) => (r.rule.context ? new ContextWords(r.rule.context.words) : undefined));
+    this.contextWords = compiled.rules.map((r) =>
+      r.rule.context ? new ContextWords(r.rule.context.words) : undefined,
+    );
     this.allow = options.allow ?? [];
+    this.exhaustive = options.exhaustive === true;
   }
 
   /** All detections whose span starts in [from, to) of `bytes`, sorted by position. */
@@ -79,21 +93,37 @@ export class Engine {
       for (const target of keywordTargets[hit.keyword] as number[]) {
         const isDecoder = target < 0;
         if (isDecoder && !withDecoders) continue;
-        const reach = isDecoder ? (decoders[-1 - target] as CompiledDecoder).reach : (rules[target] as CompiledRule).reach;
-        const map = isDecoder ? decoderWindows : ruleWindows;
-        const key = isDecoder ? -1 - target : target;
-        let list = map.get(key);
-        if (!list) map.set(key, (list = []));
-        addWindow(list, Math.max(0, hit.at - reach - MARGIN), Math.min(n, hit.at + reach + MARGIN));
+        if (
+          isDecoder &&
+          (decoders[-1 - target] as CompiledDecoder).decoder.candidate?.(bytes, hit.at) === false
+        )
+          continue;
+        const { reach, before } = isDecoder
+          ? (decoders[-1 - target] as CompiledDecoder)
+          : (rules[target] as CompiledRule);
+        const start = Math.max(0, hit.at - before - MARGIN);
+        const end = Math.min(n, hit.at + reach + MARGIN);
+        if (isDecoder) addWindow(decoderWindows, -1 - target, start, end);
+        else addWindow(ruleWindows, target, start, end);
       }
     }
     for (const trigger of runs) {
       const reach = (rules[trigger.rule] as CompiledRule).reach;
       for (const run of findRuns(bytes, trigger.member, trigger.length)) {
-        let list = ruleWindows.get(trigger.rule);
-        if (!list) ruleWindows.set(trigger.rule, (list = []));
-        addWindow(list, Math.max(0, run.start - reach - MARGIN), Math.min(n, run.end + reach + MARGIN));
+        addWindow(
+          ruleWindows,
+          trigger.rule,
+          Math.max(0, run.start - reach - MARGIN),
+          Math.min(n, run.end + reach + MARGIN),
+        );
       }
+    }
+
+    if (this.exhaustive) {
+      ruleWindows.clear();
+      decoderWindows.clear();
+      for (let i = 0; i < rules.length; i++) addWindow(ruleWindows, i, 0, n);
+      for (let i = 0; withDecoders && i < decoders.length; i++) addWindow(decoderWindows, i, 0, n);
     }
 
     const detections: Detection[] = [];
@@ -101,9 +131,18 @@ export class Engine {
       const compiled = rules[index] as CompiledRule;
       for (const w of windows) {
         for (const m of matchesIn(compiled.regex, bytes, w, n)) {
-          const confidence = this.judge(index, m.secret, () => contextOf(m.start, m.end, compiled.rule.context?.lines ?? 1));
+          const confidence = this.judge(index, m.secret, () =>
+            contextOf(m.start, m.end, compiled.rule.context?.lines ?? 1),
+          );
           if (confidence) {
-            detections.push({ rule: compiled, secret: m.secret, start: m.start, end: m.end, confidence, encoding: "plain" });
+            detections.push({
+              rule: compiled,
+              secret: m.secret,
+              start: m.start,
+              end: m.end,
+              confidence,
+              encoding: "plain",
+            });
           }
         }
       }
@@ -181,7 +220,9 @@ function dedupe(detections: Detection[]): Detection[] {
     if (prev && prev.rule === d.rule && prev.start === d.start && prev.end === d.end) continue;
     if (
       d.encoding === "plain" &&
-      decodedSpans.some((e) => e.rule === d.rule && e.secret === d.secret && e.start <= d.start && d.end <= e.end)
+      decodedSpans.some(
+        (e) => e.rule === d.rule && e.secret === d.secret && e.start <= d.start && d.end <= e.end,
+      )
     ) {
       continue;
     }

@@ -9,8 +9,9 @@ const ALLOW_MARKER = "leakwarden:allow";
 
 export interface Origin {
   file: string;
-  /** Line number of the buffer's first byte (1 unless this is a later chunk of a file). */
+  /** Line and column of the buffer's first byte (1 and 1 unless this is a later chunk of a file). */
   firstLine?: number;
+  firstColumn?: number;
 }
 
 /** Walks a buffer once, front to back, answering line and column questions for increasing offsets. */
@@ -18,37 +19,41 @@ class LineCursor {
   private offset = 0;
   private line: number;
   private lineStart = 0;
+  /** Column of lineStart: only the buffer's first line can start mid-line. */
+  private startColumn: number;
 
   constructor(
     private readonly bytes: Buffer,
-    firstLine: number,
+    private readonly firstLine: number,
+    private readonly firstColumn: number,
   ) {
     this.line = firstLine;
+    this.startColumn = firstColumn;
   }
 
   /** The 1-based line and column (in characters, UTF-8 decoded) of a byte offset at or after the last one asked. */
   at(offset: number): { line: number; column: number; lineStart: number } {
     if (offset < this.offset) this.rewind();
-    for (let nl = this.bytes.indexOf(NEWLINE, this.offset); nl !== -1 && nl < offset; nl = this.bytes.indexOf(NEWLINE, nl + 1)) {
+    for (
+      let nl = this.bytes.indexOf(NEWLINE, this.offset);
+      nl !== -1 && nl < offset;
+      nl = this.bytes.indexOf(NEWLINE, nl + 1)
+    ) {
       this.line++;
       this.lineStart = nl + 1;
+      this.startColumn = 1;
     }
     this.offset = Math.max(this.offset, offset);
-    let column = 1;
+    let column = this.startColumn;
     for (let i = this.lineStart; i < offset; i++) if (((this.bytes[i] as number) & 0xc0) !== 0x80) column++;
     return { line: this.line, column, lineStart: this.lineStart };
   }
 
   private rewind(): void {
-    this.line -= this.countLines(0, this.lineStart);
+    this.line = this.firstLine;
+    this.startColumn = this.firstColumn;
     this.offset = 0;
     this.lineStart = 0;
-  }
-
-  private countLines(from: number, to: number): number {
-    let count = 0;
-    for (let nl = this.bytes.indexOf(NEWLINE, from); nl !== -1 && nl < to; nl = this.bytes.indexOf(NEWLINE, nl + 1)) count++;
-    return count;
   }
 }
 
@@ -64,8 +69,8 @@ function allowedInline(bytes: Buffer, lineStart: number): boolean {
 }
 
 export function locate(bytes: Buffer, detections: readonly Detection[], origin: Origin): Finding[] {
-  const starts = new LineCursor(bytes, origin.firstLine ?? 1);
-  const ends = new LineCursor(bytes, origin.firstLine ?? 1);
+  const starts = new LineCursor(bytes, origin.firstLine ?? 1, origin.firstColumn ?? 1);
+  const ends = new LineCursor(bytes, origin.firstLine ?? 1, origin.firstColumn ?? 1);
   const findings: Finding[] = [];
   for (const d of detections) {
     const start = starts.at(d.start);

@@ -2,7 +2,8 @@
 
 const TEMPLATE = /[<>{}$%*]|\.\.\.|…/;
 const MASKED = /[xX]{4,}|#{4,}|0{8,}/;
-const DOC_WORDS = /example|sample|dummy|placeholder|changeme|redacted|your[_-]?(?:token|key|pat)|insert[_-]?here/i;
+const DOC_WORDS =
+  /example|sample|dummy|placeholder|changeme|redacted|your[_-]?(?:token|key|pat)|insert[_-]?here/i;
 const SEQUENCES = /0123456|123456789|abcdefgh|ABCDEFGH/;
 
 /** Whether one character dominates the text or it uses almost no distinct characters. */

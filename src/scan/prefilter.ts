@@ -8,10 +8,15 @@ export interface KeywordHit {
 }
 
 export class KeywordAutomaton {
-  /** delta[state * 256 + byte] = next state. */
+  /**
+   * delta[s + byte] = the next state, where states are numbered by their offset (index * 256) so that the
+   * hot loop needs no multiplication, and accepting states come last so that one comparison spots them.
+   */
   private readonly delta: Int32Array;
-  /** For each state, the keywords that end there (longest first), or undefined. */
-  private readonly outputs: (number[] | undefined)[];
+  private readonly start: number;
+  private readonly firstAccepting: number;
+  /** Keywords that end in each state, by state offset / 256. */
+  private readonly outputs: number[][];
   private readonly lengths: number[];
 
   constructor(keywords: readonly string[]) {
@@ -33,37 +38,57 @@ export class KeywordAutomaton {
       ends[state]?.push(index);
     });
 
+    // Aho-Corasick: complete transitions along failure links, breadth-first so that parents are done first.
     const count = children.length;
     const fail = new Int32Array(count);
-    this.delta = new Int32Array(count * 256);
-    // Breadth-first, so that a state's failure link is complete before its children need it.
+    const next = new Int32Array(count * 256);
     const queue: number[] = [0];
     for (let head = 0; head < queue.length; head++) {
       const state = queue[head] as number;
       for (let byte = 0; byte < 256; byte++) {
         const child = children[state]?.get(byte);
-        if (child !== undefined) {
-          fail[child] = state === 0 ? 0 : (this.delta[(fail[state] as number) * 256 + byte] as number);
-          this.delta[state * 256 + byte] = child;
-          queue.push(child);
+        const viaFailure = state === 0 ? 0 : (next[(fail[state] as number) * 256 + byte] as number);
+        if (child === undefined) {
+          next[state * 256 + byte] = viaFailure;
         } else {
-          this.delta[state * 256 + byte] = state === 0 ? 0 : (this.delta[(fail[state] as number) * 256 + byte] as number);
+          fail[child] = viaFailure;
+          next[state * 256 + byte] = child;
+          queue.push(child);
         }
       }
       if (state !== 0) (ends[state] as number[]).push(...(ends[fail[state] as number] as number[]));
     }
-    this.outputs = ends.map((list) => (list.length > 0 ? list : undefined));
+
+    // Renumber: non-accepting states first, then accepting ones.
+    const order = [...Array(count).keys()].sort(
+      (a, b) => Number(ends[a]?.length !== 0) - Number(ends[b]?.length !== 0),
+    );
+    const renamed = new Int32Array(count);
+    order.forEach((state, index) => {
+      renamed[state] = index;
+    });
+    this.delta = new Int32Array(count * 256);
+    for (let state = 0; state < count; state++) {
+      for (let byte = 0; byte < 256; byte++) {
+        this.delta[(renamed[state] as number) * 256 + byte] =
+          (renamed[next[state * 256 + byte] as number] as number) * 256;
+      }
+    }
+    this.start = (renamed[0] as number) * 256;
+    this.firstAccepting = order.findIndex((state) => (ends[state] as number[]).length > 0) * 256;
+    if (this.firstAccepting < 0) this.firstAccepting = count * 256;
+    this.outputs = order.map((state) => ends[state] as number[]);
   }
 
   /** Every keyword occurrence in `bytes`, in order of where it ends. */
   scan(bytes: Uint8Array, hits: KeywordHit[] = []): KeywordHit[] {
-    const { delta, outputs, lengths } = this;
-    let state = 0;
+    const { delta, firstAccepting, outputs, lengths } = this;
+    let state = this.start;
     for (let i = 0, n = bytes.length; i < n; i++) {
-      state = delta[(state << 8) | (bytes[i] as number)] as number;
-      const found = outputs[state];
-      if (found !== undefined) {
-        for (const keyword of found) hits.push({ keyword, at: i + 1 - (lengths[keyword] as number) });
+      state = delta[state + (bytes[i] as number)] as number;
+      if (state >= firstAccepting) {
+        for (const keyword of outputs[state >> 8] as number[])
+          hits.push({ keyword, at: i + 1 - (lengths[keyword] as number) });
       }
     }
     return hits;

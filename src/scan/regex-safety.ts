@@ -43,7 +43,8 @@ export class CharSet {
   }
 
   overlaps(other: CharSet): boolean {
-    for (let i = 0; i < 4; i++) if (((this.ascii[i] as number) & (other.ascii[i] as number)) !== 0) return true;
+    for (let i = 0; i < 4; i++)
+      if (((this.ascii[i] as number) & (other.ascii[i] as number)) !== 0) return true;
     return this.nonAscii && other.nonAscii;
   }
 
@@ -60,7 +61,11 @@ export class CharSet {
 }
 
 const DIGIT = new CharSet().addRange(0x30, 0x39);
-const WORD = new CharSet().addRange(0x30, 0x39).addRange(0x41, 0x5a).addRange(0x61, 0x7a).addRange(0x5f, 0x5f);
+const WORD = new CharSet()
+  .addRange(0x30, 0x39)
+  .addRange(0x41, 0x5a)
+  .addRange(0x61, 0x7a)
+  .addRange(0x5f, 0x5f);
 const SPACE = CharSet.of(0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0xa0).addRange(0x1680, 0xfeff);
 
 type Node = AST.Node;
@@ -206,7 +211,7 @@ function variableQuantifiersIn(node: Node, out: AST.Quantifier[] = []): AST.Quan
 /** Ends of a repeated body that no inner repetition can consume: the boundary between iterations is unambiguous. */
 function hasDelimiter(body: Node, inner: AST.Quantifier[]): boolean {
   const alternatives = body.type === "Group" || body.type === "CapturingGroup" ? body.alternatives : null;
-  if (!alternatives || alternatives.length !== 1) return false;
+  if (alternatives?.length !== 1) return false;
   const elements = (alternatives[0] as AST.Alternative).elements.filter((e) => e.type !== "Assertion");
   const innerChars = new CharSet();
   for (const q of inner) innerChars.add(charsOf(q.element));
@@ -308,13 +313,17 @@ export function analyzeRegex(source: string): RegexAnalysis {
  * For a rule without keywords: the longest run of one character class that every match must contain,
  * which the prefilter can look for instead of a literal. Null when there is none of at least `minimum`.
  */
-export function mandatoryRun(pattern: AST.Pattern, minimum: number): { chars: CharSet; length: number } | null {
+export function mandatoryRun(
+  pattern: AST.Pattern,
+  minimum: number,
+): { chars: CharSet; length: number } | null {
   if (pattern.alternatives.length !== 1) return null;
   let best: { chars: CharSet; length: number } | null = null;
   for (const element of (pattern.alternatives[0] as AST.Alternative).elements) {
     if (element.type !== "Quantifier" || element.min < minimum) continue;
     const inner = element.element;
-    if (inner.type !== "Character" && inner.type !== "CharacterSet" && inner.type !== "CharacterClass") continue;
+    if (inner.type !== "Character" && inner.type !== "CharacterSet" && inner.type !== "CharacterClass")
+      continue;
     if (!best || element.min > best.length) best = { chars: charsOf(inner), length: element.min };
   }
   return best;

@@ -1,8 +1,9 @@
 // Rules are data: YAML files, one per provider. This module reads and checks them; compile.ts builds the engine.
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, relative } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { displayPath } from "../sources/fs.js";
 import type { Confidence, Severity } from "./types.js";
 import { validatorNames } from "./validators/index.js";
 
@@ -95,9 +96,16 @@ function stringList(value: unknown, fail: (problem: string) => never, field: str
   return value as string[];
 }
 
-function oneOf<T extends string>(value: unknown, allowed: string[], fallback: T, field: string, fail: (p: string) => never): T {
+function oneOf<T extends string>(
+  value: unknown,
+  allowed: string[],
+  fallback: T,
+  field: string,
+  fail: (p: string) => never,
+): T {
   if (value === undefined) return fallback;
-  if (typeof value !== "string" || !allowed.includes(value)) fail(`"${field}" must be one of ${allowed.join(", ")}`);
+  if (typeof value !== "string" || !allowed.includes(value))
+    fail(`"${field}" must be one of ${allowed.join(", ")}`);
   return value as T;
 }
 
@@ -110,22 +118,31 @@ function parseContext(value: unknown, fail: (problem: string) => never): RuleCon
   if (typeof lines !== "number" || !Number.isInteger(lines) || lines < 0 || lines > 10) {
     fail(`"context.lines" must be a whole number from 0 to 10`);
   }
-  if (value.required !== undefined && typeof value.required !== "boolean") fail(`"context.required" must be true or false`);
+  if (value.required !== undefined && typeof value.required !== "boolean")
+    fail(`"context.required" must be true or false`);
   return { words, lines, required: value.required === true };
 }
 
 function parseExamples(value: unknown, fail: (problem: string) => never): Rule["examples"] {
   if (!isRecord(value)) fail(`"examples" must be a map with "match" and "nomatch" lists`);
   const match: MatchExample[] = [];
-  if (!Array.isArray(value.match) || value.match.length === 0) fail(`"examples.match" needs at least one example`);
+  if (!Array.isArray(value.match) || value.match.length === 0)
+    fail(`"examples.match" needs at least one example`);
   for (const item of value.match) {
     if (typeof item === "string") match.push({ text: item });
     else if (isRecord(item) && typeof item.text === "string") {
-      const confidence = oneOf<Confidence>(item.confidence, CONFIDENCES, "high", "examples.match[].confidence", fail);
+      const confidence = oneOf<Confidence>(
+        item.confidence,
+        CONFIDENCES,
+        "high",
+        "examples.match[].confidence",
+        fail,
+      );
       match.push(item.confidence === undefined ? { text: item.text } : { text: item.text, confidence });
     } else fail(`each "examples.match" entry must be a string or { text, confidence }`);
   }
-  if (!Array.isArray(value.nomatch) || value.nomatch.length === 0) fail(`"examples.nomatch" needs at least one example`);
+  if (!Array.isArray(value.nomatch) || value.nomatch.length === 0)
+    fail(`"examples.nomatch" needs at least one example`);
   const nomatch = stringList(value.nomatch, fail, "examples.nomatch");
   return { match, nomatch };
 }
@@ -145,10 +162,15 @@ export function parseRule(raw: unknown, file: string): Rule {
   const keywords = stringList(raw.keywords, fail, "keywords");
   for (const keyword of keywords) {
     if (keyword.length < MIN_KEYWORD_LENGTH) {
-      fail(`keyword "${keyword}" is shorter than ${MIN_KEYWORD_LENGTH} characters and would match almost everywhere`);
+      fail(
+        `keyword "${keyword}" is shorter than ${MIN_KEYWORD_LENGTH} characters and would match almost everywhere`,
+      );
     }
   }
-  if (raw.validator !== undefined && (typeof raw.validator !== "string" || !validatorNames().includes(raw.validator))) {
+  if (
+    raw.validator !== undefined &&
+    (typeof raw.validator !== "string" || !validatorNames().includes(raw.validator))
+  ) {
     fail(`unknown validator "${String(raw.validator)}"; known: ${validatorNames().join(", ")}`);
   }
   if (raw.entropy !== undefined && (typeof raw.entropy !== "number" || raw.entropy < 0 || raw.entropy > 8)) {
@@ -159,7 +181,8 @@ export function parseRule(raw: unknown, file: string): Rule {
   const invalid = oneOf<InvalidPolicy>(raw.invalid, INVALID_POLICIES, "drop", "invalid", fail);
   const context = parseContext(raw.context, fail);
   if (invalid === "context" && !context) fail(`"invalid: context" needs a "context" with words`);
-  if (invalid !== "drop" && raw.validator === undefined) fail(`"invalid" only applies to a rule with a "validator"`);
+  if (invalid !== "drop" && raw.validator === undefined)
+    fail(`"invalid" only applies to a rule with a "validator"`);
 
   const rule: Rule = {
     id: id as string,
@@ -216,7 +239,7 @@ export function loadRules(extra: readonly string[] = [], { builtin = true } = {}
   const seen = new Map<string, string>();
   for (const dir of dirs) {
     for (const path of ruleFilesIn(dir)) {
-      const shown = dir === BUILTIN_RULES_DIR ? `rules/${basename(path)}` : relative(process.cwd(), path) || path;
+      const shown = dir === BUILTIN_RULES_DIR ? `rules/${basename(path)}` : displayPath(path);
       for (const rule of parseRuleFile(readFileSync(path, "utf8"), shown)) {
         const earlier = seen.get(rule.id);
         if (earlier) throw new RuleError(shown, rule.id, `id already defined in ${earlier}`);

@@ -1,7 +1,12 @@
 // Synthesises tokens of every format, checksums included, from a seeded generator. Rule examples name them
 // as `{{format}}` or `{{format:bad-checksum}}` so that no checksum-valid token is ever written into a file.
 import { crc32 } from "node:zlib";
-import { adoLegacyData, adoLegacyPlaceChecksum, ADO_LEGACY_SEEDS, caskChecksumEncodings } from "./validators/azure-devops.js";
+import {
+  ADO_LEGACY_SEEDS,
+  adoLegacyData,
+  adoLegacyPlaceChecksum,
+  caskChecksumEncodings,
+} from "./validators/azure-devops.js";
 import { BASE62_DIGITS, encodeBase32Lower } from "./validators/encoding.js";
 import { githubChecksum } from "./validators/github.js";
 import { gitlabChecksum } from "./validators/gitlab.js";
@@ -77,7 +82,11 @@ function adoLegacyPat(rng: SeededRandom): string {
 
 function gitlabRoutable(rng: SeededRandom): string {
   const payload = `o:${rng.below(1_000_000).toString(36)}\nu:${rng.below(1_000_000).toString(36)}`;
-  const raw = Buffer.concat([Buffer.from(rng.bytes(16)), Buffer.from(payload), Buffer.from([payload.length])]);
+  const raw = Buffer.concat([
+    Buffer.from(rng.bytes(16)),
+    Buffer.from(payload),
+    Buffer.from([payload.length]),
+  ]);
   const encoded = raw.toString("base64url");
   const head = `glpat-${encoded}.01.${encoded.length.toString(36).padStart(2, "0")}`;
   return head + gitlabChecksum(head);
@@ -126,7 +135,8 @@ export const SAMPLE_FORMATS: Readonly<Record<string, (rng: SeededRandom) => stri
 export function corrupt(token: string, rng: SeededRandom): string {
   const at = 12 + rng.below(Math.max(1, Math.min(token.length - 24, 30)));
   const old = token[at] as string;
-  const alphabet = /[a-z2-7]/.test(old) && /^[a-z2-7]+$/.test(token) ? "abcdefghijklmnopqrstuvwxyz234567" : ALNUM;
+  const alphabet =
+    /[a-z2-7]/.test(old) && /^[a-z2-7]+$/.test(token) ? "abcdefghijklmnopqrstuvwxyz234567" : ALNUM;
   let replacement = old;
   while (replacement === old) replacement = alphabet[rng.below(alphabet.length)] as string;
   return token.slice(0, at) + replacement + token.slice(at + 1);
@@ -142,7 +152,9 @@ export function fillSamples(text: string, rng: SeededRandom): { text: string; to
   const filled = text.replace(PLACEHOLDER, (_all, name: string, modifier?: string) => {
     const make = SAMPLE_FORMATS[name];
     if (!make) {
-      throw new UnknownSampleError(`unknown sample "{{${name}}}"; known: ${Object.keys(SAMPLE_FORMATS).join(", ")}`);
+      throw new UnknownSampleError(
+        `unknown sample "{{${name}}}"; known: ${Object.keys(SAMPLE_FORMATS).join(", ")}`,
+      );
     }
     const token = modifier ? corrupt(make(rng), rng) : make(rng);
     tokens.push(token);

@@ -7,7 +7,9 @@ export const ADO_LEGACY_SEEDS = { user: 0xe0b9692d, application: 0x1019f92e } as
 
 /** Byte positions of the legacy checksum, least significant first. */
 const LEGACY_CHECKSUM_BYTES = [22, 8, 7, 2] as const;
-const LEGACY_DATA_BYTES = [0, 1, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23, 24, 25, 26, 27, 28, 29, 30, 31];
+const LEGACY_DATA_BYTES = [
+  0, 1, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+];
 
 /** The 28 checksummed bytes of a decoded legacy PAT. */
 export function adoLegacyData(bytes: Uint8Array): Uint8Array {
@@ -37,7 +39,10 @@ export function isValidAdoLegacyPat(token: string): boolean {
   const bytes = decoded.subarray(0, 32);
   const actual = crc32(adoLegacyData(bytes));
   const stored = adoLegacyStoredChecksum(bytes);
-  return ((actual ^ ADO_LEGACY_SEEDS.user) >>> 0) === stored || ((actual ^ ADO_LEGACY_SEEDS.application) >>> 0) === stored;
+  return (
+    (actual ^ ADO_LEGACY_SEEDS.user) >>> 0 === stored ||
+    (actual ^ ADO_LEGACY_SEEDS.application) >>> 0 === stored
+  );
 }
 
 /** `Default0` in ASCII, read as a little-endian 64-bit integer. */

@@ -1,0 +1,73 @@
+// npm run bench: scanning throughput and peak memory of the real CLI, median of several runs.
+import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { largeJson, TYPESCRIPT } from "./corpus.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, "..", "bin", "leakwarden.js");
+const RUSAGE = join(here, "rusage.js");
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+async function treeSize(path) {
+  const info = await stat(path);
+  if (!info.isDirectory()) return info.size;
+  let total = 0;
+  for (const name of await readdir(path)) total += await treeSize(join(path, name));
+  return total;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs the CLI on `targets`; returns wall seconds and peak RSS in MB. */
+function runScan(targets, extra = []) {
+  const started = process.hrtime.bigint();
+  const args = [
+    "--import",
+    RUSAGE,
+    CLI,
+    "scan",
+    "--format",
+    "json",
+    "--max-file-size",
+    "1GB",
+    ...extra,
+    ...targets,
+  ];
+  const child = spawnSync(process.execPath, args, {
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (child.status !== 0 && child.status !== 1)
+    throw new Error(`scan failed (${child.status}): ${child.stderr}`);
+  const rss = Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(child.stderr)?.[1] ?? 0) / 1024;
+  return { seconds, rss, stats: JSON.parse(child.stdout).stats };
+}
+
+export function bench(label, targets, bytes, extra = []) {
+  runScan(targets, extra); // warm the page cache
+  const runs = Array.from({ length: RUNS }, () => runScan(targets, extra));
+  const seconds = median(runs.map((r) => r.seconds));
+  const rss = median(runs.map((r) => r.rss));
+  const mb = bytes / 1024 / 1024;
+  console.log(
+    `${label.padEnd(34)} ${mb.toFixed(1).padStart(7)} MB  ${seconds.toFixed(3)} s  ${(mb / seconds).toFixed(0).padStart(4)} MB/s  peak RSS ${rss.toFixed(0)} MB`,
+  );
+  return { seconds, rss, mb };
+}
+
+const json = await largeJson(64);
+const tsBytes = await treeSize(TYPESCRIPT);
+const jsonBytes = statSync(json).size;
+console.log(`leakwarden bench: median of ${RUNS} runs, wall time of the whole CLI (start-up included)\n`);
+bench("typescript package", [TYPESCRIPT], tsBytes);
+bench("typescript package, 1 thread", [TYPESCRIPT], tsBytes, ["--threads", "1"]);
+bench("large JSON (one 64 MB file)", [json], jsonBytes);
+bench("corpus (typescript + JSON)", [TYPESCRIPT, json], tsBytes + jsonBytes);

@@ -1,0 +1,96 @@
+// What every command looks like, and the errors that map to exit code 2.
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  help: string;
+  run(args: string[], io: Io): Promise<number>;
+}
+
+/** Wrong flags or arguments: exit 2 with a hint to read --help. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** node:util parseArgs, with its errors turned into UsageError and --help handled. */
+export function parseFlags<T extends Options>(command: string, args: string[], options: T) {
+  try {
+    return parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    throw new UsageError(message, command);
+  }
+}
+
+export function parseCount(
+  value: string | undefined,
+  flag: string,
+  command: string,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${flag} takes a whole number of at least 1, not "${value}"`, command);
+  return n;
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+};
+
+/** `25MB`, `512k`, `1048576`. */
+export function parseSize(
+  value: string | undefined,
+  flag: string,
+  command: string,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = UNITS[match?.[2]?.toLowerCase() ?? "x"];
+  if (!match || unit === undefined)
+    throw new UsageError(`${flag} takes a size such as 25MB or 512KB, not "${value}"`, command);
+  return Math.floor(Number(match[1]) * unit);
+}
+
+export function oneOfFlag<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  flag: string,
+  command: string,
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T))
+    throw new UsageError(`${flag} must be one of ${allowed.join(", ")}, not "${value}"`, command);
+  return value as T;
+}

@@ -1,0 +1,136 @@
+// `leakwarden scan`: files, folders and stdin.
+import { ConfigError, EMPTY_CONFIG, findDefaultConfig, loadConfigFile, type ScanConfig } from "../config.js";
+import { renderJson } from "../report/json.js";
+import { renderSarif } from "../report/sarif.js";
+import { renderText } from "../report/text.js";
+import { loadBaseline } from "../scan/baseline.js";
+import { DEFAULT_MAX_FILE_SIZE, defaultThreads, runScan, type ScanResult } from "../scan/run.js";
+import { selectRules } from "../scan/settings.js";
+import type { Command, Io } from "./command.js";
+import { oneOfFlag, parseCount, parseFlags, parseSize } from "./command.js";
+import { writeReport } from "./output.js";
+import { ProgressLine, rate } from "./progress.js";
+import { colorEnabled, formatBytes, plural, style } from "./terminal.js";
+
+const FORMATS = ["text", "json", "sarif"] as const;
+
+const HELP = `Usage: leakwarden scan [options] [TARGET ...]
+
+Scans files, folders (recursively, skipping .git/) and stdin for leaked access
+tokens: Azure DevOps PATs (84- and 52-character), GitHub, npm, GitLab, Slack,
+AWS, Google, OpenAI, Anthropic, Stripe, Hugging Face, PyPI and private keys.
+Tokens inside "Authorization: Basic" headers, URLs and curl -u are decoded.
+
+TARGET            a file, a folder, or - for stdin (default: .)
+
+Output
+  --format F      text (default), json or sarif (GitHub code scanning)
+  --output FILE   write the report to FILE instead of stdout
+  --show-secrets  print the secret values; by default only a redacted preview
+
+What to scan
+  --config FILE   settings file (default: .leakwarden.yml in the first target folder)
+  --exclude GLOB  leave out matching paths; repeatable (e.g. --exclude 'dist/**')
+  --max-file-size SIZE
+                  skip larger files, counted in the summary (default: 25MB)
+  --rules DIR     add the rule files (*.yml) in DIR; repeatable
+  --baseline FILE ignore findings already in an earlier JSON report
+  --threads N     scanning threads (default: the number of cores)
+
+Exit status: 0 no findings, 1 findings, 2 usage or runtime error.
+
+Examples
+  leakwarden scan                          scan the current folder
+  leakwarden scan src/ deploy.sh           scan a folder and a file
+  kubectl logs pod/ci-42 | leakwarden scan -
+  leakwarden scan --format sarif --output leakwarden.sarif .
+  leakwarden scan --format json --output baseline.json    # accept today's findings
+  leakwarden scan --baseline baseline.json                # report only new ones
+`;
+
+export const SCAN_FLAGS = {
+  format: { type: "string" },
+  output: { type: "string", short: "o" },
+  "show-secrets": { type: "boolean" },
+  config: { type: "string" },
+  exclude: { type: "string", multiple: true },
+  "max-file-size": { type: "string" },
+  rules: { type: "string", multiple: true },
+  baseline: { type: "string" },
+  threads: { type: "string" },
+} as const;
+
+export type ScanValues = ReturnType<typeof parseFlags<typeof SCAN_FLAGS>>["values"];
+
+export function readConfig(values: ScanValues, targets: string[]): ScanConfig {
+  const path = values.config ?? findDefaultConfig(targets);
+  if (!path) return EMPTY_CONFIG;
+  try {
+    return loadConfigFile(path);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot read config "${path}"`);
+  }
+}
+
+/** Applies --baseline and renders the report in the chosen format; returns the exit code. */
+export function report(
+  result: ScanResult,
+  values: ScanValues,
+  ruleDirs: string[],
+  disabled: string[],
+  io: Io,
+): number {
+  const format = oneOfFlag(values.format, FORMATS, "--format", "scan", "text");
+  let { findings } = result;
+  if (values.baseline) {
+    const known = loadBaseline(values.baseline);
+    findings = findings.filter((f) => !known.has(f.fingerprint));
+  }
+  const showSecrets = values["show-secrets"] === true;
+  const toFile = values.output !== undefined && values.output !== "-";
+  let text: string;
+  if (format === "json") text = renderJson(findings, result.stats, { showSecrets });
+  else if (format === "sarif")
+    text = renderSarif(findings, selectRules({ ruleDirs, disabledRules: disabled, allow: [] }));
+  else
+    text = renderText(findings, result.stats, {
+      style: style(!toFile && colorEnabled(io.stdout)),
+      showSecrets,
+    });
+  writeReport(text, values.output, io);
+  if (toFile && format !== "text") {
+    io.stderr.write(`${plural(findings.length, "finding")} written to ${values.output}\n`);
+  }
+  return findings.length > 0 ? 1 : 0;
+}
+
+export const scanCommand: Command = {
+  name: "scan",
+  summary: "scan files, folders or stdin for leaked tokens",
+  help: HELP,
+  async run(args, io) {
+    const { values, positionals } = parseFlags("scan", args, SCAN_FLAGS);
+    oneOfFlag(values.format, FORMATS, "--format", "scan", "text");
+    const targets = positionals.length > 0 ? positionals : ["."];
+    const config = readConfig(values, targets);
+    const ruleDirs = values.rules ?? [];
+    const progress = new ProgressLine(io.stderr);
+    const result = await runScan(targets, {
+      ruleDirs,
+      disabledRules: config.disabledRules,
+      allow: config.allow,
+      ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
+      maxFileSize: parseSize(values["max-file-size"], "--max-file-size", "scan", DEFAULT_MAX_FILE_SIZE),
+      threads: parseCount(values.threads, "--threads", "scan", defaultThreads()),
+      stdin: io.stdin,
+      onProgress: (p) =>
+        progress.update(
+          () =>
+            `scanning: ${plural(p.files, "file")} · ${formatBytes(p.bytes)} · ${rate(p.bytes, p.elapsedMs)}`,
+        ),
+    });
+    progress.done();
+    return report(result, values, ruleDirs, config.disabledRules, io);
+  },
+};

@@ -1,0 +1,54 @@
+// The human report: findings grouped by file, then one summary line.
+import { formatBytes, plural, type Style, table } from "../cli/terminal.js";
+import type { ScanStats } from "../scan/run.js";
+import type { Finding } from "../scan/types.js";
+
+export interface TextOptions {
+  style: Style;
+  showSecrets?: boolean;
+}
+
+function location(f: Finding): string {
+  return f.commit ? `${f.commit.slice(0, 12)} ${f.line}:${f.column}` : `${f.line}:${f.column}`;
+}
+
+export function renderText(
+  findings: readonly Finding[],
+  stats: ScanStats,
+  { style, showSecrets }: TextOptions,
+): string {
+  const out: string[] = [];
+  const byFile = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const list = byFile.get(f.file);
+    if (list) list.push(f);
+    else byFile.set(f.file, [f]);
+  }
+  for (const [file, list] of byFile) {
+    out.push(style.bold(file));
+    const rows = list.map((f) => [
+      `  ${style.dim(location(f))}`,
+      f.confidence === "high" ? style.red("high") : style.yellow("medium"),
+      style.cyan(f.ruleId),
+      showSecrets ? f.secret.reveal() : f.redacted,
+      f.encoding === "plain" ? "" : style.dim(`via ${f.encoding}`),
+    ]);
+    out.push(table(rows), "");
+  }
+  out.push(summary(findings, stats, style));
+  return `${out.join("\n")}\n`;
+}
+
+export function summary(findings: readonly Finding[], stats: ScanStats, style: Style): string {
+  const high = findings.filter((f) => f.confidence === "high").length;
+  const files = new Set(findings.map((f) => f.file)).size;
+  const seconds = (stats.durationMs / 1000).toFixed(2);
+  const scanned = `scanned ${plural(stats.files, "file")} (${formatBytes(stats.bytes)}) in ${seconds}s`;
+  const reasons = Object.entries(stats.skippedBy)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${n} ${reason.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`);
+  const skipped = stats.skipped > 0 ? `, skipped ${stats.skipped} (${reasons.join(", ")})` : "";
+  if (findings.length === 0) return `${style.green("No leaked secrets found")}; ${scanned}${skipped}.`;
+  const counts = `${plural(findings.length, "finding")} (${high} high, ${findings.length - high} medium) in ${plural(files, "file")}`;
+  return `${style.red(style.bold(counts))}; ${scanned}${skipped}.`;
+}

@@ -1,0 +1,24 @@
+// Baselines: an earlier JSON report whose findings are known and accepted, matched by fingerprint.
+import { readFileSync } from "node:fs";
+
+export class BaselineError extends Error {}
+
+export function loadBaseline(path: string): Set<string> {
+  let report: unknown;
+  try {
+    report = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "not a JSON report";
+    throw new BaselineError(
+      `cannot use baseline "${path}": ${reason}; create one with 'leakwarden scan --format json --output ${path}'`,
+    );
+  }
+  const findings = (report as { findings?: unknown })?.findings;
+  if (!Array.isArray(findings))
+    throw new BaselineError(`baseline "${path}" has no "findings" list; is it a leakwarden JSON report?`);
+  return new Set(
+    findings
+      .map((f) => (f as { fingerprint?: unknown }).fingerprint)
+      .filter((f): f is string => typeof f === "string"),
+  );
+}

@@ -1,0 +1,90 @@
+// A fixed pool of scanning threads; files are sent in batches to keep messaging cheap.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { SourceOutcome } from "./scan-source.js";
+import { Secret } from "./secret.js";
+import type { EngineSettings } from "./settings.js";
+import type { PublicFinding } from "./types.js";
+
+export interface BatchRequest {
+  id: number;
+  files: { path: string; display: string; size?: number }[];
+}
+
+export interface BatchReply {
+  id: number;
+  outcomes?: { bytes: number; skipped?: SourceOutcome["skipped"]; findings: [PublicFinding, string][] }[];
+  error?: string;
+}
+
+/** The compiled worker; tests run the TypeScript sources, so they borrow it from dist/ (npm test builds first). */
+function workerFile(): URL {
+  const here = new URL("./worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  return new URL("../../dist/scan/worker.js", import.meta.url);
+}
+
+export class ScanPool {
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private nextId = 0;
+
+  constructor(settings: EngineSettings, size: number) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(workerFile(), { workerData: settings });
+      worker.unref();
+      this.workers.push(worker);
+      this.idle.push(worker);
+    }
+  }
+
+  async scan(files: BatchRequest["files"]): Promise<SourceOutcome[]> {
+    const worker = await this.acquire();
+    try {
+      const reply = await new Promise<BatchReply>((resolve, reject) => {
+        const id = this.nextId++;
+        const onMessage = (message: BatchReply) => {
+          if (message.id !== id) return;
+          cleanup();
+          resolve(message);
+        };
+        const onError = (error: Error) => {
+          cleanup();
+          reject(error);
+        };
+        const cleanup = () => {
+          worker.off("message", onMessage);
+          worker.off("error", onError);
+        };
+        worker.on("message", onMessage);
+        worker.on("error", onError);
+        worker.postMessage({ id, files } satisfies BatchRequest);
+      });
+      if (reply.error !== undefined) throw new Error(reply.error);
+      return (reply.outcomes ?? []).map((o) => ({
+        bytes: o.bytes,
+        ...(o.skipped ? { skipped: o.skipped } : {}),
+        findings: o.findings.map(([finding, value]) => ({ ...finding, secret: new Secret(value) })),
+      }));
+    } finally {
+      this.release(worker);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private acquire(): Promise<Worker> {
+    const worker = this.idle.pop();
+    if (worker) return Promise.resolve(worker);
+    return new Promise((resolve) => this.waiting.push(() => resolve(this.idle.pop() as Worker)));
+  }
+
+  private release(worker: Worker): void {
+    this.idle.push(worker);
+    this.waiting.shift()?.();
+  }
+}

@@ -1,0 +1,194 @@
+// Runs a scan over files, folders and stdin: walks, spreads files over threads, gathers findings and stats.
+import { availableParallelism } from "node:os";
+import type { Readable } from "node:stream";
+import { type FileEntry, type SkippedEntry, walk } from "../sources/fs.js";
+import { ScanPool } from "./pool.js";
+import { type SourceOutcome, scanFile, scanReadable, streamReader } from "./scan-source.js";
+import { createEngine, type EngineSettings } from "./settings.js";
+import type { Finding } from "./types.js";
+
+export const DEFAULT_MAX_FILE_SIZE = 25 * 1024 * 1024;
+export const STDIN_TARGET = "-";
+
+export interface ScanStats {
+  files: number;
+  bytes: number;
+  skipped: number;
+  skippedBy: { binary: number; tooLarge: number; unreadable: number; ignored: number };
+  durationMs: number;
+}
+
+export interface Progress {
+  files: number;
+  bytes: number;
+  elapsedMs: number;
+}
+
+export interface RunScanOptions extends EngineSettings {
+  /** Globs to leave out (paths-ignore and --exclude). */
+  ignore: string[];
+  maxFileSize: number;
+  threads: number;
+  stdin?: Readable;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface ScanResult {
+  findings: Finding[];
+  stats: ScanStats;
+}
+
+/** Below this much work, starting threads costs more than it saves: the main thread scans alone. */
+const POOL_THRESHOLD_FILES = 200;
+const POOL_THRESHOLD_BYTES = 4 * 1024 * 1024;
+/** Small batches balance the load between threads; each costs one message. */
+const BATCH_FILES = 32;
+const BATCH_BYTES = 1024 * 1024;
+
+/** A bounded queue of batches between the walk and the scanners: the walk never runs far ahead. */
+class BatchQueue<T> {
+  private readonly items: T[] = [];
+  private readonly takers: ((item: T | undefined) => void)[] = [];
+  private readonly pushers: (() => void)[] = [];
+  private closed = false;
+
+  constructor(private readonly limit: number) {}
+
+  async push(item: T): Promise<void> {
+    const taker = this.takers.shift();
+    if (taker) return taker(item);
+    this.items.push(item);
+    if (this.items.length > this.limit) await new Promise<void>((resolve) => this.pushers.push(resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const taker of this.takers.splice(0)) taker(undefined);
+  }
+
+  next(): Promise<T | undefined> {
+    const item = this.items.shift();
+    this.pushers.shift()?.();
+    if (item !== undefined) return Promise.resolve(item);
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.takers.push(resolve));
+  }
+}
+
+export function defaultThreads(): number {
+  return availableParallelism();
+}
+
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+    a.line - b.line ||
+    a.column - b.column ||
+    (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0)
+  );
+}
+
+export async function runScan(targets: readonly string[], options: RunScanOptions): Promise<ScanResult> {
+  const started = performance.now();
+  const engine = createEngine(options);
+  const stats: ScanStats = {
+    files: 0,
+    bytes: 0,
+    skipped: 0,
+    skippedBy: { binary: 0, tooLarge: 0, unreadable: 0, ignored: 0 },
+    durationMs: 0,
+  };
+  const findings: Finding[] = [];
+  const record = (outcome: SourceOutcome) => {
+    if (outcome.skipped) {
+      stats.skipped++;
+      stats.skippedBy[outcome.skipped]++;
+    } else {
+      stats.files++;
+      stats.bytes += outcome.bytes;
+      findings.push(...outcome.findings);
+    }
+    options.onProgress?.({ files: stats.files, bytes: stats.bytes, elapsedMs: performance.now() - started });
+  };
+  const onSkip = (entry: SkippedEntry) => {
+    stats.skipped++;
+    stats.skippedBy[entry.reason === "too-large" ? "tooLarge" : entry.reason]++;
+  };
+
+  const paths = targets.filter((t) => t !== STDIN_TARGET);
+  if (paths.length < targets.length) {
+    if (!options.stdin) throw new Error("stdin is not available");
+    record(await scanReadable(engine, streamReader(options.stdin), "(stdin)"));
+  }
+
+  // The main thread scans from the first file on; worker threads join once there is enough work to pay for them.
+  const queue = new BatchQueue<FileEntry[]>(options.threads * 2);
+  const { ruleDirs, disabledRules, allow } = options;
+  let pool: ScanPool | undefined;
+  const consumers: Promise<void>[] = [];
+  const consume = async (scan: (batch: FileEntry[]) => Promise<void>) => {
+    for (let batch = await queue.next(); batch; batch = await queue.next()) await scan(batch);
+  };
+  consumers.push(
+    consume(async (batch) => {
+      for (const file of batch) record(await scanFile(engine, file.path, file.display, file.size));
+      // Let the walk and the workers' messages through between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }),
+  );
+  const startPool = () => {
+    pool = new ScanPool({ ruleDirs, disabledRules, allow }, options.threads - 1);
+    for (let i = 1; i < options.threads; i++) {
+      consumers.push(consume(async (batch) => (await (pool as ScanPool).scan(batch)).forEach(record)));
+    }
+  };
+
+  const produce = async () => {
+    let batch: FileEntry[] = [];
+    let batchBytes = 0;
+    let seenFiles = 0;
+    let seenBytes = 0;
+    try {
+      for await (const entry of walk(paths, {
+        ignore: options.ignore,
+        maxFileSize: options.maxFileSize,
+        onSkip,
+      })) {
+        batch.push(entry);
+        batchBytes += entry.size;
+        seenFiles++;
+        seenBytes += entry.size;
+        if (
+          !pool &&
+          options.threads > 1 &&
+          (seenFiles > POOL_THRESHOLD_FILES || seenBytes > POOL_THRESHOLD_BYTES)
+        )
+          startPool();
+        if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) {
+          await queue.push(batch);
+          batch = [];
+          batchBytes = 0;
+        }
+      }
+      if (batch.length > 0) await queue.push(batch);
+    } finally {
+      queue.close();
+    }
+  };
+
+  try {
+    const walking = produce();
+    // A failure anywhere ends the scan; the queue is closed so that no consumer waits forever.
+    await Promise.all([walking, ...consumers]).catch(async (error) => {
+      queue.close();
+      throw error;
+    });
+    await Promise.all(consumers);
+  } finally {
+    await pool?.close();
+  }
+
+  findings.sort(compareFindings);
+  stats.durationMs = Math.round(performance.now() - started);
+  return { findings, stats };
+}
