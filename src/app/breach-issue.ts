@@ -1,0 +1,144 @@
+// The breach issue: what was found, what leakwarden did, what to do now. Everything in it comes from
+// public finding fields; repository-controlled text (paths, names, messages) is escaped, never trusted.
+import type { PublicFinding } from "../scan/types.js";
+import { remediationFor } from "./remediation.js";
+
+export type RevocationStatus = "revoked" | "pending" | "failed" | "not-registered" | "not-revocable" | "off";
+
+export interface RevocationState {
+  status: RevocationStatus;
+  /** Which API revoked it, or will: "Azure DevOps Token Admin API". */
+  via?: string;
+  /** ISO time of the outcome. */
+  at?: string;
+  /** Why it failed, in the provider's words, never containing the secret. */
+  reason?: string;
+}
+
+export interface IssueFinding extends PublicFinding {
+  revocation: RevocationState;
+}
+
+export type BreachSource =
+  | { kind: "push"; ref: string; before: string; after: string; pusher: string; compareUrl?: string }
+  | { kind: "workflow_run"; runId: number; runName: string; runUrl: string; actor: string; attempt: number; logsDeleted?: boolean };
+
+export interface Breach {
+  repository: { fullName: string; htmlUrl: string };
+  source: BreachSource;
+  findings: IssueFinding[];
+  /** Why .github/leakwarden.yml was ignored, if it was. */
+  settingsProblem?: string;
+}
+
+export const ISSUE_MARKER = "<!-- leakwarden:breach";
+
+/** Text from the repository can hold markdown, HTML and mentions: show it literally. */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/[\\`*_{}[\]()#+!|~]/g, (ch) => `\\${ch}`)
+    .replace(/@/g, "@\u200b")
+    .replace(/\r?\n/g, " ");
+}
+
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'").replace(/\r?\n/g, " ")}\``;
+}
+
+/** A login is safe to @-mention only if it looks like one. */
+function mention(login: string): string {
+  return /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/.test(login) ? `@${login}` : escapeMarkdown(login);
+}
+
+function location(breach: Breach, f: IssueFinding): string {
+  const where = `${escapeMarkdown(f.file)}:${f.line}`;
+  if (breach.source.kind === "push" && f.commit) {
+    const path = f.file.split("/").map(encodeURIComponent).join("/");
+    return `[${where}](${breach.repository.htmlUrl}/blob/${f.commit}/${path}#L${f.line})`;
+  }
+  return `log ${where}`;
+}
+
+function action(r: RevocationState): string {
+  switch (r.status) {
+    case "revoked":
+      return `revoked${r.at ? ` at ${r.at}` : ""}${r.via ? ` through the ${r.via}` : ""}`;
+    case "pending":
+      return `revocation pending${r.via ? ` (${r.via})` : ""}; the outcome will be commented here`;
+    case "failed":
+      return `revocation failed${r.reason ? `: ${escapeMarkdown(r.reason)}` : ""}; **revoke it by hand now**`;
+    case "not-registered":
+      return "not revoked: this token is not in leakwarden's registry, so its revoking id is unknown; **revoke it by hand now**";
+    case "not-revocable":
+      return "not revoked: the provider offers no API to revoke it from outside; **revoke it by hand now**";
+    case "off":
+      return "not revoked: automatic revocation is off for this repository; **revoke it by hand now**";
+  }
+}
+
+export function issueTitle(breach: Breach): string {
+  const count = breach.findings.length;
+  const what = count === 1 ? `${breach.findings[0]?.description ?? "credential"} leaked` : `${count} credentials leaked`;
+  return breach.source.kind === "push"
+    ? `${what} in a push to ${breach.source.ref.replace(/^refs\/(heads|tags)\//, "")}`
+    : `${what} in the logs of workflow run #${breach.source.runId}`;
+}
+
+/** A stable key for "this push" or "this run attempt": one issue per key, whatever the number of deliveries. */
+export function breachKey(repository: string, source: BreachSource): string {
+  return source.kind === "push"
+    ? `push:${repository}:${source.ref}:${source.after}`
+    : `run:${repository}:${source.runId}:${source.attempt}`;
+}
+
+export function renderBreachIssue(breach: Breach): { title: string; body: string } {
+  const { source, findings } = breach;
+  const lines: string[] = [];
+  const who = mention(source.kind === "push" ? source.pusher : source.actor);
+  if (source.kind === "push") {
+    const range = source.compareUrl ? `[${source.before.slice(0, 7)}…${source.after.slice(0, 7)}](${source.compareUrl})` : code(source.after);
+    lines.push(`${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in your push to ${code(source.ref)} (${range}).`);
+  } else {
+    lines.push(`${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in the logs of [${escapeMarkdown(source.runName)} #${source.runId}](${source.runUrl}) (attempt ${source.attempt}).`);
+  }
+  lines.push("", "A leaked token is a leaked password: anyone who saw the code or the log can use it until it is revoked.");
+  if (breach.settingsProblem) {
+    lines.push("", `> [!WARNING]\n> \`.github/leakwarden.yml\` was ignored and defaults applied: ${escapeMarkdown(breach.settingsProblem)}`);
+  }
+
+  lines.push("", "## What was found", "");
+  lines.push("| Rule | Provider | Confidence | Location | Commit | Author | Token |", "| --- | --- | --- | --- | --- | --- | --- |");
+  for (const f of findings) {
+    const commit = f.commit ? code(f.commit.slice(0, 12)) : "";
+    const author = f.author ? escapeMarkdown(f.author.replace(/\s*<[^>]*>$/, "")) : "";
+    lines.push(`| ${code(f.ruleId)} | ${escapeMarkdown(f.provider)} | ${f.confidence} | ${location(breach, f)} | ${commit} | ${author} | ${code(f.redacted)} |`);
+  }
+
+  lines.push("", "## What leakwarden did", "");
+  for (const f of findings) lines.push(`- ${code(f.redacted)} (${escapeMarkdown(f.description)}): ${action(f.revocation)}.`);
+  if (source.kind === "workflow_run" && source.logsDeleted) lines.push("- The run's logs were deleted, as this repository's settings ask.");
+
+  lines.push("", "## What to do now", "");
+  lines.push("**Deleting the commit or the log does not undo the leak: the token must be revoked.** Then:", "");
+  const providers = [...new Set(findings.map((f) => f.provider))];
+  for (const provider of providers) {
+    const { name, steps } = remediationFor(provider);
+    lines.push(`### ${name[0]?.toUpperCase()}${name.slice(1)}`, "");
+    steps.forEach((step, i) => {
+      lines.push(`${i + 1}. ${step}`);
+    });
+    lines.push("");
+  }
+  lines.push("Close this issue once every token above is revoked and replaced.");
+  lines.push("", `${ISSUE_MARKER} ${breachKey(breach.repository.fullName, source).replace(/--/g, "-")} -->`);
+  return { title: issueTitle(breach), body: lines.join("\n") };
+}
+
+/** The comment posted when a revocation that was pending finishes or fails. */
+export function renderRevocationComment(finding: Pick<PublicFinding, "redacted" | "description">, state: RevocationState): string {
+  const done = state.status === "revoked";
+  return `${done ? "✅" : "⚠️"} ${code(finding.redacted)} (${escapeMarkdown(finding.description)}): ${action(state)}.`;
+}

@@ -1,0 +1,78 @@
+// A local git server for tests: `git http-backend` behind a Node HTTP server that requires Basic auth,
+// and records what each request carried (so a test can prove the token never appeared in a URL).
+import { spawn } from "node:child_process";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface GitHttpServer {
+  url: string;
+  /** Every request's method and URL, in order. */
+  requests: { method: string; url: string; authorized: boolean }[];
+  close: () => Promise<void>;
+}
+
+function authorized(req: IncomingMessage, password: string | undefined): boolean {
+  if (password === undefined) return true;
+  const header = req.headers.authorization ?? "";
+  const expected = `Basic ${Buffer.from(`x-access-token:${password}`).toString("base64")}`;
+  return header === expected;
+}
+
+/** Serves the bare repositories under `root` at http://127.0.0.1:PORT/<name>.git. */
+export async function startGitHttpServer(root: string, password?: string): Promise<GitHttpServer> {
+  const requests: GitHttpServer["requests"] = [];
+  const server: Server = createServer((req, res) => {
+    const ok = authorized(req, password);
+    requests.push({ method: req.method ?? "GET", url: req.url ?? "", authorized: ok });
+    if (!ok) {
+      res.writeHead(401, { "WWW-Authenticate": 'Basic realm="git"' }).end();
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const cgi = spawn("git", ["http-backend"], {
+      env: {
+        ...process.env,
+        GIT_PROJECT_ROOT: root,
+        GIT_HTTP_EXPORT_ALL: "1",
+        PATH_INFO: decodeURIComponent(url.pathname),
+        QUERY_STRING: url.search.slice(1),
+        REQUEST_METHOD: req.method ?? "GET",
+        CONTENT_TYPE: req.headers["content-type"] ?? "",
+        REMOTE_USER: "x-access-token",
+        REMOTE_ADDR: "127.0.0.1",
+        HTTP_GIT_PROTOCOL: String(req.headers["git-protocol"] ?? ""),
+      },
+    });
+    req.pipe(cgi.stdin);
+    let head = Buffer.alloc(0);
+    let headersDone = false;
+    cgi.stdout.on("data", (chunk: Buffer) => {
+      if (headersDone) {
+        res.write(chunk);
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      headersDone = true;
+      let status = 200;
+      for (const line of head.subarray(0, end).toString("latin1").split("\r\n")) {
+        const colon = line.indexOf(":");
+        const name = line.slice(0, colon).trim();
+        const value = line.slice(colon + 1).trim();
+        if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
+        else res.setHeader(name, value);
+      }
+      res.writeHead(status);
+      res.write(head.subarray(end + 4));
+    });
+    cgi.on("close", () => res.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
