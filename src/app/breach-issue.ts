@@ -21,7 +21,15 @@ export interface IssueFinding extends PublicFinding {
 
 export type BreachSource =
   | { kind: "push"; ref: string; before: string; after: string; pusher: string; compareUrl?: string }
-  | { kind: "workflow_run"; runId: number; runName: string; runUrl: string; actor: string; attempt: number; logsDeleted?: boolean };
+  | {
+      kind: "workflow_run";
+      runId: number;
+      runName: string;
+      runUrl: string;
+      actor: string;
+      attempt: number;
+      logsDeleted?: boolean;
+    };
 
 export interface Breach {
   repository: { fullName: string; htmlUrl: string };
@@ -81,7 +89,8 @@ function action(r: RevocationState): string {
 
 export function issueTitle(breach: Breach): string {
   const count = breach.findings.length;
-  const what = count === 1 ? `${breach.findings[0]?.description ?? "credential"} leaked` : `${count} credentials leaked`;
+  const what =
+    count === 1 ? `${breach.findings[0]?.description ?? "credential"} leaked` : `${count} credentials leaked`;
   return breach.source.kind === "push"
     ? `${what} in a push to ${breach.source.ref.replace(/^refs\/(heads|tags)\//, "")}`
     : `${what} in the logs of workflow run #${breach.source.runId}`;
@@ -99,30 +108,52 @@ export function renderBreachIssue(breach: Breach): { title: string; body: string
   const lines: string[] = [];
   const who = mention(source.kind === "push" ? source.pusher : source.actor);
   if (source.kind === "push") {
-    const range = source.compareUrl ? `[${source.before.slice(0, 7)}…${source.after.slice(0, 7)}](${source.compareUrl})` : code(source.after);
-    lines.push(`${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in your push to ${code(source.ref)} (${range}).`);
+    const range = source.compareUrl
+      ? `[${source.before.slice(0, 7)}…${source.after.slice(0, 7)}](${source.compareUrl})`
+      : code(source.after);
+    lines.push(
+      `${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in your push to ${code(source.ref)} (${range}).`,
+    );
   } else {
-    lines.push(`${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in the logs of [${escapeMarkdown(source.runName)} #${source.runId}](${source.runUrl}) (attempt ${source.attempt}).`);
+    lines.push(
+      `${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in the logs of [${escapeMarkdown(source.runName)} #${source.runId}](${source.runUrl}) (attempt ${source.attempt}).`,
+    );
   }
-  lines.push("", "A leaked token is a leaked password: anyone who saw the code or the log can use it until it is revoked.");
+  lines.push(
+    "",
+    "A leaked token is a leaked password: anyone who saw the code or the log can use it until it is revoked.",
+  );
   if (breach.settingsProblem) {
-    lines.push("", `> [!WARNING]\n> \`.github/leakwarden.yml\` was ignored and defaults applied: ${escapeMarkdown(breach.settingsProblem)}`);
+    lines.push(
+      "",
+      `> [!WARNING]\n> \`.github/leakwarden.yml\` was ignored and defaults applied: ${escapeMarkdown(breach.settingsProblem)}`,
+    );
   }
 
   lines.push("", "## What was found", "");
-  lines.push("| Rule | Provider | Confidence | Location | Commit | Author | Token |", "| --- | --- | --- | --- | --- | --- | --- |");
+  lines.push(
+    "| Rule | Provider | Confidence | Location | Commit | Author | Token |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
   for (const f of findings) {
     const commit = f.commit ? code(f.commit.slice(0, 12)) : "";
     const author = f.author ? escapeMarkdown(f.author.replace(/\s*<[^>]*>$/, "")) : "";
-    lines.push(`| ${code(f.ruleId)} | ${escapeMarkdown(f.provider)} | ${f.confidence} | ${location(breach, f)} | ${commit} | ${author} | ${code(f.redacted)} |`);
+    lines.push(
+      `| ${code(f.ruleId)} | ${escapeMarkdown(f.provider)} | ${f.confidence} | ${location(breach, f)} | ${commit} | ${author} | ${code(f.redacted)} |`,
+    );
   }
 
   lines.push("", "## What leakwarden did", "");
-  for (const f of findings) lines.push(`- ${code(f.redacted)} (${escapeMarkdown(f.description)}): ${action(f.revocation)}.`);
-  if (source.kind === "workflow_run" && source.logsDeleted) lines.push("- The run's logs were deleted, as this repository's settings ask.");
+  for (const f of findings)
+    lines.push(`- ${code(f.redacted)} (${escapeMarkdown(f.description)}): ${action(f.revocation)}.`);
+  if (source.kind === "workflow_run" && source.logsDeleted)
+    lines.push("- The run's logs were deleted, as this repository's settings ask.");
 
   lines.push("", "## What to do now", "");
-  lines.push("**Deleting the commit or the log does not undo the leak: the token must be revoked.** Then:", "");
+  lines.push(
+    "**Deleting the commit or the log does not undo the leak: the token must be revoked.** Then:",
+    "",
+  );
   const providers = [...new Set(findings.map((f) => f.provider))];
   for (const provider of providers) {
     const { name, steps } = remediationFor(provider);
@@ -138,7 +169,10 @@ export function renderBreachIssue(breach: Breach): { title: string; body: string
 }
 
 /** The comment posted when a revocation that was pending finishes or fails. */
-export function renderRevocationComment(finding: Pick<PublicFinding, "redacted" | "description">, state: RevocationState): string {
+export function renderRevocationComment(
+  finding: Pick<PublicFinding, "redacted" | "description">,
+  state: RevocationState,
+): string {
   const done = state.status === "revoked";
   return `${done ? "✅" : "⚠️"} ${code(finding.redacted)} (${escapeMarkdown(finding.description)}): ${action(state)}.`;
 }

@@ -10,7 +10,8 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 
 /** A credential helper that answers from the environment; its text holds the variable's name, not the token. */
-const CREDENTIAL_HELPER = '!f() { test "$1" = get && echo username=x-access-token && echo "password=$LEAKWARDEN_GIT_TOKEN"; }; f';
+const CREDENTIAL_HELPER =
+  '!f() { test "$1" = get && echo username=x-access-token && echo "password=$LEAKWARDEN_GIT_TOKEN"; }; f';
 
 export class GitFetchError extends Error {}
 
@@ -36,9 +37,16 @@ export function gitAuthEnv(token: string | undefined): NodeJS.ProcessEnv {
   };
 }
 
-async function git(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; secret?: string }): Promise<string> {
+async function git(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; secret?: string },
+): Promise<string> {
   try {
-    const { stdout } = await run("git", args, { cwd: options.cwd, env: options.env, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run("git", args, {
+      cwd: options.cwd,
+      env: options.env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message);
@@ -80,7 +88,12 @@ export class GitCache {
    * Mirrors the repository's branches and tags into its bare cache, then makes sure `want` is present
    * (a force push can leave it on no branch). Returns the cache path.
    */
-  async fetch(fullName: string, cloneUrl: string, token: string | undefined, want: string[]): Promise<string> {
+  async fetch(
+    fullName: string,
+    cloneUrl: string,
+    token: string | undefined,
+    want: string[],
+  ): Promise<string> {
     const path = this.pathFor(fullName);
     return this.locks.run(path, async () => {
       const env = gitAuthEnv(token);
@@ -89,7 +102,11 @@ export class GitCache {
         await git(["init", "--bare", "--quiet", path], { env });
       }
       const fetchArgs = ["fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head", cloneUrl];
-      await git([...fetchArgs, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], { cwd: path, env, secret: token });
+      await git([...fetchArgs, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], {
+        cwd: path,
+        env,
+        secret: token,
+      });
       for (const sha of want) {
         if (!(await this.has(path, sha))) await git([...fetchArgs, sha], { cwd: path, env, secret: token });
       }

@@ -30,13 +30,15 @@ class SettingsProblem extends Error {}
 
 function record(value: unknown, where: string): Record<string, unknown> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw new SettingsProblem(`"${where}" must be a map`);
+  if (typeof value !== "object" || Array.isArray(value))
+    throw new SettingsProblem(`"${where}" must be a map`);
   return value as Record<string, unknown>;
 }
 
 function strings(value: unknown, where: string): string[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw new SettingsProblem(`"${where}" must be a list of strings`);
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string"))
+    throw new SettingsProblem(`"${where}" must be a list of strings`);
   return value as string[];
 }
 
@@ -48,7 +50,10 @@ function flag(value: unknown, where: string): boolean | undefined {
 
 function only(map: Record<string, unknown>, keys: string[], where: string): void {
   for (const key of Object.keys(map)) {
-    if (!keys.includes(key)) throw new SettingsProblem(`unknown setting "${where ? `${where}.` : ""}${key}" (known: ${keys.join(", ")})`);
+    if (!keys.includes(key))
+      throw new SettingsProblem(
+        `unknown setting "${where ? `${where}.` : ""}${key}" (known: ${keys.join(", ")})`,
+      );
   }
 }
 
@@ -81,7 +86,10 @@ export function parseRepoSettings(raw: unknown): { settings: RepoSettings; probl
           labels: [...new Set([...REQUIRED_LABELS, ...(labels ?? [])])],
           assignees: strings(issues.assignees, "issues.assignees") ?? [],
         },
-        scan: { pushes: flag(scan.pushes, "scan.pushes") ?? true, logs: flag(scan.logs, "scan.logs") ?? true },
+        scan: {
+          pushes: flag(scan.pushes, "scan.pushes") ?? true,
+          logs: flag(scan.logs, "scan.logs") ?? true,
+        },
         logs: { delete: flag(logs.delete, "logs.delete") ?? false },
       },
     };

@@ -131,7 +131,7 @@ export async function runScan(targets: readonly string[], options: RunScanOption
   };
   consumers.push(
     consume(async (batch) => {
-      for (const file of batch) record(await scanFile(engine, file.path, file.display, file.size));
+      for (const file of batch) record(await scanFile(engine, file.path, file.display));
       // Let the walk and the workers' messages through between batches.
       await new Promise((resolve) => setImmediate(resolve));
     }),
@@ -149,7 +149,7 @@ export async function runScan(targets: readonly string[], options: RunScanOption
     let seenFiles = 0;
     let seenBytes = 0;
     try {
-      for await (const entry of walk(paths, {
+      for (const entry of walk(paths, {
         ignore: options.ignore,
         maxFileSize: options.maxFileSize,
         onSkip,

@@ -1,5 +1,5 @@
 // Scans one source of bytes (a file, stdin, a blob) in overlapping chunks and locates what it finds.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { DEFAULT_CHUNK_SIZE, type ReadInto, readChunks } from "../sources/chunks.js";
 import type { CompiledRules } from "./compile.js";
@@ -55,16 +55,33 @@ export async function scanReadable(
   return { findings, bytes };
 }
 
+/** Reads a whole small file with one call: most files are far smaller than a chunk. */
+function readWhole(fd: number, size: number): Buffer {
+  const bytes = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const n = readSync(fd, bytes, filled, size - filled, null);
+    if (n === 0) break;
+    filled += n;
+  }
+  return bytes.subarray(0, filled);
+}
+
+/** Scans one buffer that holds a whole source. */
+function scanWhole(engine: Engine, bytes: Buffer, display: string): SourceOutcome {
+  if (isBinary(bytes)) return { findings: [], bytes: 0, skipped: "binary" };
+  const detections = engine.detect(bytes);
+  return {
+    findings: detections.length > 0 ? locate(bytes, detections, { file: display }) : [],
+    bytes: bytes.length,
+  };
+}
+
 /**
  * Scans a file with synchronous reads: scanning threads have nothing else to do while they wait, and a
- * round trip through the I/O pool per read costs more than the read. `size` sizes the first buffer.
+ * round trip through the I/O pool per read costs more than the read. Large files go in chunks.
  */
-export async function scanFile(
-  engine: Engine,
-  path: string,
-  display: string,
-  size?: number,
-): Promise<SourceOutcome> {
+export async function scanFile(engine: Engine, path: string, display: string): Promise<SourceOutcome> {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -72,10 +89,13 @@ export async function scanFile(
     return { findings: [], bytes: 0, skipped: "unreadable" };
   }
   try {
-    const read = async (target: Buffer, offset: number, length: number) =>
-      readSync(fd, target, offset, length, null);
-    const chunkSize = size === undefined ? undefined : Math.min(DEFAULT_CHUNK_SIZE, size + 1);
-    return await scanReadable(engine, read, display, chunkSize);
+    const { size } = fstatSync(fd);
+    if (size < DEFAULT_CHUNK_SIZE) return scanWhole(engine, readWhole(fd, size), display);
+    return await scanReadable(
+      engine,
+      async (target, offset, length) => readSync(fd, target, offset, length, null),
+      display,
+    );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EISDIR" || code === "EIO" || code === "EACCES")

@@ -10,7 +10,7 @@ parentPort?.on("message", async (request: BatchRequest) => {
   try {
     const outcomes: BatchReply["outcomes"] = [];
     for (const file of request.files) {
-      const outcome = await scanFile(engine, file.path, file.display, file.size);
+      const outcome = await scanFile(engine, file.path, file.display);
       outcomes.push({
         bytes: outcome.bytes,
         ...(outcome.skipped ? { skipped: outcome.skipped } : {}),

@@ -125,7 +125,10 @@ class LimitedBytes extends Transform {
 }
 
 /** Opens a zip file and checks its directory; entries are then read one at a time, as streams. */
-export async function readLogArchive(path: string, limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS): Promise<{
+export async function readLogArchive(
+  path: string,
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+): Promise<{
   entries: ArchiveEntry[];
   close: () => Promise<void>;
 }> {
@@ -139,31 +142,39 @@ export async function readLogArchive(path: string, limits: ArchiveLimits = DEFAU
     const count = eocd.readUInt16LE(10);
     const directorySize = eocd.readUInt32LE(12);
     const directoryOffset = eocd.readUInt32LE(16);
-    if (count === 0xffff || directoryOffset === 0xffffffff) throw new ArchiveError("zip64 archives are not supported");
-    if (count > limits.maxEntries) throw new ArchiveError(`${count} entries is over the ${limits.maxEntries}-entry limit`);
-    if (directoryOffset + directorySize > size) throw new ArchiveError("central directory outside the archive");
+    if (count === 0xffff || directoryOffset === 0xffffffff)
+      throw new ArchiveError("zip64 archives are not supported");
+    if (count > limits.maxEntries)
+      throw new ArchiveError(`${count} entries is over the ${limits.maxEntries}-entry limit`);
+    if (directoryOffset + directorySize > size)
+      throw new ArchiveError("central directory outside the archive");
     const records = parseCentralDirectory(await readAt(file, directoryOffset, directorySize), count);
 
     let declaredTotal = 0;
     const spans: [number, number][] = [];
     for (const record of records) {
-      if (!isSafeEntryName(record.name)) throw new ArchiveError(`unsafe entry name ${JSON.stringify(record.name)}`);
+      if (!isSafeEntryName(record.name))
+        throw new ArchiveError(`unsafe entry name ${JSON.stringify(record.name)}`);
       if (record.flags & ENCRYPTED_FLAG) throw new ArchiveError(`entry "${record.name}" is encrypted`);
       if (record.method !== STORED && record.method !== DEFLATED) {
         throw new ArchiveError(`entry "${record.name}" uses compression method ${record.method}`);
       }
       const ratio = record.uncompressedSize / Math.max(1, record.compressedSize);
-      if (ratio > limits.maxRatio) throw new ArchiveError(`entry "${record.name}" has a compression ratio of ${Math.round(ratio)}`);
+      if (ratio > limits.maxRatio)
+        throw new ArchiveError(`entry "${record.name}" has a compression ratio of ${Math.round(ratio)}`);
       declaredTotal += record.uncompressedSize;
       spans.push([record.localOffset, record.localOffset + 30 + record.compressedSize]);
     }
     if (declaredTotal > limits.maxUncompressedBytes) {
-      throw new ArchiveError(`${declaredTotal} uncompressed bytes is over the ${limits.maxUncompressedBytes}-byte limit`);
+      throw new ArchiveError(
+        `${declaredTotal} uncompressed bytes is over the ${limits.maxUncompressedBytes}-byte limit`,
+      );
     }
     // Entries that share bytes are the overlapping-file zip bomb.
     spans.sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) {
-      if ((spans[i] as [number, number])[0] < (spans[i - 1] as [number, number])[1]) throw new ArchiveError("entries overlap");
+      if ((spans[i] as [number, number])[0] < (spans[i - 1] as [number, number])[1])
+        throw new ArchiveError("entries overlap");
     }
 
     let inflated = 0;
@@ -174,10 +185,13 @@ export async function readLogArchive(path: string, limits: ArchiveLimits = DEFAU
           name: record.name,
           compressedSize: record.compressedSize,
           uncompressedSize: record.uncompressedSize,
-          open: () => openEntry(file, record, limits, (n) => {
-            inflated += n;
-            return inflated > limits.maxUncompressedBytes ? "the archive inflates beyond the total limit" : null;
-          }),
+          open: () =>
+            openEntry(file, record, limits, (n) => {
+              inflated += n;
+              return inflated > limits.maxUncompressedBytes
+                ? "the archive inflates beyond the total limit"
+                : null;
+            }),
         }),
       );
     return { entries, close: () => file.close() };
@@ -187,19 +201,33 @@ export async function readLogArchive(path: string, limits: ArchiveLimits = DEFAU
   }
 }
 
-function openEntry(file: FileHandle, record: CentralRecord, limits: ArchiveLimits, count: (n: number) => string | null): Readable {
+function openEntry(
+  file: FileHandle,
+  record: CentralRecord,
+  limits: ArchiveLimits,
+  count: (n: number) => string | null,
+): Readable {
   const allowed = Math.min(record.uncompressedSize, Math.max(1, record.compressedSize) * limits.maxRatio);
   const limited = new LimitedBytes(record.name, allowed, count);
   (async () => {
     const local = await readAt(file, record.localOffset, 30);
-    if (local.readUInt32LE(0) !== LOCAL_SIGNATURE) throw new ArchiveError(`entry "${record.name}" has no local header`);
+    if (local.readUInt32LE(0) !== LOCAL_SIGNATURE)
+      throw new ArchiveError(`entry "${record.name}" has no local header`);
     const dataStart = record.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-    const source =
+    const source: Readable =
       record.compressedSize === 0
         ? Readable.from([])
-        : file.createReadStream({ start: dataStart, end: dataStart + record.compressedSize - 1, autoClose: false });
-    const decoded = record.method === DEFLATED ? source.pipe(createInflateRaw()) : source;
-    decoded.on("error", (error) => limited.destroy(error instanceof ArchiveError ? error : new ArchiveError(`entry "${record.name}": ${error.message}`)));
+        : file.createReadStream({
+            start: dataStart,
+            end: dataStart + record.compressedSize - 1,
+            autoClose: false,
+          });
+    const decoded: Readable = record.method === DEFLATED ? source.pipe(createInflateRaw()) : source;
+    decoded.on("error", (error: Error) => {
+      limited.destroy(
+        error instanceof ArchiveError ? error : new ArchiveError(`entry "${record.name}": ${error.message}`),
+      );
+    });
     decoded.pipe(limited);
   })().catch((error: Error) => limited.destroy(error));
   return limited;

@@ -1,10 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { type Breach, escapeMarkdown, type IssueFinding, renderBreachIssue, renderRevocationComment } from "../../src/app/breach-issue.js";
+import {
+  type Breach,
+  escapeMarkdown,
+  type IssueFinding,
+  renderBreachIssue,
+  renderRevocationComment,
+} from "../../src/app/breach-issue.js";
+import { toPublic } from "../../src/report/public.js";
 import { compileRules } from "../../src/scan/compile.js";
 import { Engine } from "../../src/scan/engine.js";
 import { locate } from "../../src/scan/locate.js";
 import { loadRules } from "../../src/scan/rules.js";
-import { toPublic } from "../../src/report/public.js";
 import { tokens } from "../support/tokens.js";
 
 const engine = new Engine(compileRules(loadRules()));
@@ -14,7 +20,13 @@ function finding(text: string, file: string, revocation: IssueFinding["revocatio
   const bytes = Buffer.from(text);
   const [found] = locate(bytes, engine.detect(bytes), { file });
   if (!found) throw new Error("no finding");
-  return { ...toPublic(found), commit: "a".repeat(40), author: "Dev <dev@example.com>", date: "2026-11-28T00:00:00Z", revocation };
+  return {
+    ...toPublic(found),
+    commit: "a".repeat(40),
+    author: "Dev <dev@example.com>",
+    date: "2026-11-28T00:00:00Z",
+    revocation,
+  };
 }
 
 describe("the breach issue", () => {
@@ -22,9 +34,19 @@ describe("the breach issue", () => {
   const github = t.githubPat();
   const breach: Breach = {
     repository: { fullName: "acme/app", htmlUrl: "https://github.com/acme/app" },
-    source: { kind: "push", ref: "refs/heads/main", before: "b".repeat(40), after: "c".repeat(40), pusher: "octocat" },
+    source: {
+      kind: "push",
+      ref: "refs/heads/main",
+      before: "b".repeat(40),
+      after: "c".repeat(40),
+      pusher: "octocat",
+    },
     findings: [
-      finding(`PAT=${pat}`, "deploy/pipeline.yml", { status: "revoked", via: "Azure DevOps Token Admin API", at: "2026-11-28T10:00:00Z" }),
+      finding(`PAT=${pat}`, "deploy/pipeline.yml", {
+        status: "revoked",
+        via: "Azure DevOps Token Admin API",
+        at: "2026-11-28T10:00:00Z",
+      }),
       finding(`x=${github}`, "src/a|b.ts", { status: "not-registered" }),
     ],
   };
@@ -40,7 +62,9 @@ describe("the breach issue", () => {
   it("says what was found, with a link to the file and line at that commit", () => {
     expect(title).toBe("2 credentials leaked in a push to main");
     expect(body).toContain("@octocat, leakwarden found 2 credentials in your push to `refs/heads/main`");
-    expect(body).toContain(`[deploy/pipeline.yml:1](https://github.com/acme/app/blob/${"a".repeat(40)}/deploy/pipeline.yml#L1)`);
+    expect(body).toContain(
+      `[deploy/pipeline.yml:1](https://github.com/acme/app/blob/${"a".repeat(40)}/deploy/pipeline.yml#L1)`,
+    );
     expect(body).toContain("src/a\\|b.ts:1");
   });
   it("says what leakwarden did for each token", () => {
@@ -48,7 +72,9 @@ describe("the breach issue", () => {
     expect(body).toMatch(/not in leakwarden's registry.*revoke it by hand now/);
   });
   it("says what to do now, per provider, and that deleting the commit is not enough", () => {
-    expect(body).toContain("Deleting the commit or the log does not undo the leak: the token must be revoked.");
+    expect(body).toContain(
+      "Deleting the commit or the log does not undo the leak: the token must be revoked.",
+    );
     expect(body).toContain("User settings > Personal access tokens");
     expect(body).toMatch(/narrowest scopes/);
     expect(body).toMatch(/Microsoft Entra tokens/);
@@ -56,26 +82,42 @@ describe("the breach issue", () => {
     expect(body).toContain("### GitHub token");
   });
   it("reports an ignored settings file", () => {
-    expect(renderBreachIssue({ ...breach, settingsProblem: '"revoke" must be registered, all or off' }).body).toMatch(
-      /leakwarden\.yml` was ignored and defaults applied: "revoke" must be registered, all or off/,
-    );
+    expect(
+      renderBreachIssue({ ...breach, settingsProblem: '"revoke" must be registered, all or off' }).body,
+    ).toMatch(/leakwarden\.yml` was ignored and defaults applied: "revoke" must be registered, all or off/);
   });
   it("describes a workflow run", () => {
     const run = renderBreachIssue({
       ...breach,
-      source: { kind: "workflow_run", runId: 42, runName: "CI", runUrl: "https://github.com/acme/app/actions/runs/42", actor: "dev-1", attempt: 2, logsDeleted: true },
+      source: {
+        kind: "workflow_run",
+        runId: 42,
+        runName: "CI",
+        runUrl: "https://github.com/acme/app/actions/runs/42",
+        actor: "dev-1",
+        attempt: 2,
+        logsDeleted: true,
+      },
     });
     expect(run.title).toBe("2 credentials leaked in the logs of workflow run #42");
     expect(run.body).toContain("@dev-1, leakwarden found 2 credentials in the logs of [CI #42]");
     expect(run.body).toContain("The run's logs were deleted");
   });
   it("escapes what the repository controls", () => {
-    expect(escapeMarkdown("<img src=x onerror=alert(1)> @everyone [x](y)")).not.toMatch(/<img|@everyone|\]\(/);
-    const hostile = renderBreachIssue({ ...breach, source: { ...breach.source, pusher: "<script>" } as Breach["source"] });
+    expect(escapeMarkdown("<img src=x onerror=alert(1)> @everyone [x](y)")).not.toMatch(
+      /<img|@everyone|\]\(/,
+    );
+    const hostile = renderBreachIssue({
+      ...breach,
+      source: { ...breach.source, pusher: "<script>" } as Breach["source"],
+    });
     expect(hostile.body).not.toContain("<script>");
   });
   it("comments a revocation outcome without the token", () => {
-    const comment = renderRevocationComment(breach.findings[0] as IssueFinding, { status: "failed", reason: "HTTP 401" });
+    const comment = renderRevocationComment(breach.findings[0] as IssueFinding, {
+      status: "failed",
+      reason: "HTTP 401",
+    });
     expect(comment).toMatch(/revocation failed: HTTP 401; \*\*revoke it by hand now\*\*/);
     expect(comment).not.toContain(pat);
   });

@@ -53,7 +53,9 @@ describe("hostile archives are refused with a clear reason", () => {
   ])("entry name %s is safe: %s", (name, safe) => expect(isSafeEntryName(name)).toBe(safe));
 
   it("path traversal", async () => {
-    await expect(readAll(zipFile([{ name: "../../evil.txt", data: "x" }]))).rejects.toThrow(/unsafe entry name "..\/..\/evil.txt"/);
+    await expect(readAll(zipFile([{ name: "../../evil.txt", data: "x" }]))).rejects.toThrow(
+      /unsafe entry name "..\/..\/evil.txt"/,
+    );
   });
   it("a deflate bomb (huge ratio)", async () => {
     const bomb = zipFile([{ name: "bomb.txt", data: Buffer.alloc(20 * 1024 * 1024) }]);
@@ -66,18 +68,18 @@ describe("hostile archives are refused with a clear reason", () => {
   });
   it("too many entries", async () => {
     const many = zipFile(Array.from({ length: 30 }, (_, i) => ({ name: `${i}.txt`, data: "x" })));
-    await expect(readAll(many, { maxCompressedBytes: 1e9, maxUncompressedBytes: 1e9, maxEntries: 20, maxRatio: 200 })).rejects.toThrow(
-      /30 entries is over the 20-entry limit/,
-    );
+    await expect(
+      readAll(many, { maxCompressedBytes: 1e9, maxUncompressedBytes: 1e9, maxEntries: 20, maxRatio: 200 }),
+    ).rejects.toThrow(/30 entries is over the 20-entry limit/);
   });
   it("too large, compressed or in total", async () => {
     const path = zipFile([{ name: "a.txt", data: "abc".repeat(1000) }]);
-    await expect(readAll(path, { maxCompressedBytes: 10, maxUncompressedBytes: 1e9, maxEntries: 9, maxRatio: 200 })).rejects.toThrow(
-      /over the 10-byte limit/,
-    );
-    await expect(readAll(path, { maxCompressedBytes: 1e9, maxUncompressedBytes: 100, maxEntries: 9, maxRatio: 200 })).rejects.toThrow(
-      /uncompressed bytes is over/,
-    );
+    await expect(
+      readAll(path, { maxCompressedBytes: 10, maxUncompressedBytes: 1e9, maxEntries: 9, maxRatio: 200 }),
+    ).rejects.toThrow(/over the 10-byte limit/);
+    await expect(
+      readAll(path, { maxCompressedBytes: 1e9, maxUncompressedBytes: 100, maxEntries: 9, maxRatio: 200 }),
+    ).rejects.toThrow(/uncompressed bytes is over/);
   });
   it("entries sharing the same bytes (overlapping-file bomb)", async () => {
     const overlap = zipFile(
