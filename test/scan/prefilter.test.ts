@@ -24,6 +24,26 @@ describe("keyword automaton", () => {
     const found = new KeywordAutomaton(unique).scan(text).sort(byPosition);
     expect(found).toEqual(bruteForceKeywords(text, unique).sort(byPosition));
   });
+  it.each([4095, 4096, 4099, 70_001])(
+    "keywords across the four quarters of a %i-byte text are found once",
+    (size) => {
+      const rng = new SeededRandom(size);
+      const keywords = ["PRIVATE KEY-----", "ghp_", "AZDO", "A3T"];
+      const parts: string[] = [];
+      let length = 0;
+      while (length < size) {
+        const part =
+          rng.below(3) === 0
+            ? (keywords[rng.below(keywords.length)] as string)
+            : rng.chars("AZDOghp_ -3KEY", 1 + rng.below(7));
+        parts.push(part);
+        length += part.length;
+      }
+      const text = Buffer.from(parts.join("").slice(0, size));
+      const found = new KeywordAutomaton(keywords).scan(text).sort(byPosition);
+      expect(found).toEqual(bruteForceKeywords(text, keywords).sort(byPosition));
+    },
+  );
   it("handles bytes above 127 and keywords with multi-byte characters", () => {
     const text = Buffer.from("ünïcödé ghp_ AZDO\u00ffAZDO");
     const keywords = ["ghp_", "AZDO", "ödé"];
