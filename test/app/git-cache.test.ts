@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GitCache, GitFetchError } from "../../src/app/git-cache.js";
+import { type GitHttpServer, startGitHttpServer } from "../../src/demo/git-server.js";
 import { tempDir } from "../support/cli.js";
-import { type GitHttpServer, startGitHttpServer } from "../support/git-http.js";
 import { tokens } from "../support/tokens.js";
 
 const dir = tempDir();

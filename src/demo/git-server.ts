@@ -1,5 +1,6 @@
-// A local git server for tests: `git http-backend` behind a Node HTTP server that requires Basic auth,
-// and records what each request carried (so a test can prove the token never appeared in a URL).
+// A local git server for the demo and the end-to-end tests: `git http-backend` behind a Node HTTP server that
+// requires Basic auth, and records what each request carried, so that a test can prove the token never
+// appeared in a URL.
 import { spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";

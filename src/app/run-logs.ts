@@ -1,0 +1,108 @@
+// A workflow run's logs: downloaded as a stream into a private temporary file (never past the size limit),
+// then scanned entry by entry. A finding's file is the log's path in the archive: `job/step.txt`.
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { ProbotOctokit } from "probot";
+import type { Engine } from "../scan/engine.js";
+import { scanReadable, streamReader } from "../scan/scan-source.js";
+import type { Finding } from "../scan/types.js";
+import {
+  ArchiveError,
+  type ArchiveLimits,
+  DEFAULT_ARCHIVE_LIMITS,
+  readLogArchive,
+} from "../sources/log-archive.js";
+
+export interface RunRef {
+  owner: string;
+  repo: string;
+  runId: number;
+}
+
+export interface LogScan {
+  findings: Finding[];
+  entries: number;
+  bytes: number;
+  /** Why the archive, or part of it, was refused; what was scanned before is kept. */
+  problem?: string;
+}
+
+class ByteLimit extends Transform {
+  private seen = 0;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) done(new ArchiveError(`download exceeds the ${this.limit}-byte limit`));
+    else done(null, chunk);
+  }
+}
+
+/** Downloads the run's log archive (the API answers with a redirect to the zip) into `path`. */
+export async function downloadRunLogs(
+  octokit: InstanceType<typeof ProbotOctokit>,
+  run: RunRef,
+  path: string,
+  limit: number,
+) {
+  const response = await octokit.request("GET /repos/{owner}/{repo}/actions/runs/{run_id}/logs", {
+    owner: run.owner,
+    repo: run.repo,
+    run_id: run.runId,
+    request: { parseSuccessResponseBody: false },
+  });
+  const body = response.data as unknown as WebReadableStream<Uint8Array> | null;
+  if (!body) throw new ArchiveError("the log download was empty");
+  await pipeline(Readable.fromWeb(body), new ByteLimit(limit), createWriteStream(path, { mode: 0o600 }));
+}
+
+/** Scans every log file of a downloaded archive, one stream at a time; a hostile archive stops the scan. */
+export async function scanLogArchive(engine: Engine, path: string, limits: ArchiveLimits): Promise<LogScan> {
+  const findings: Finding[] = [];
+  let bytes = 0;
+  let archive: Awaited<ReturnType<typeof readLogArchive>>;
+  try {
+    archive = await readLogArchive(path, limits);
+  } catch (error) {
+    if (error instanceof ArchiveError) return { findings, entries: 0, bytes, problem: error.message };
+    throw error;
+  }
+  try {
+    for (const entry of archive.entries) {
+      const outcome = await scanReadable(engine, streamReader(entry.open()), entry.name);
+      findings.push(...outcome.findings);
+      bytes += outcome.bytes;
+    }
+  } catch (error) {
+    if (!(error instanceof ArchiveError)) throw error;
+    return { findings, entries: archive.entries.length, bytes, problem: error.message };
+  } finally {
+    await archive.close();
+  }
+  return { findings, entries: archive.entries.length, bytes };
+}
+
+/** Download and scan, in a temporary folder that is always removed. */
+export async function scanRunLogs(
+  octokit: InstanceType<typeof ProbotOctokit>,
+  engine: Engine,
+  run: RunRef,
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+): Promise<LogScan> {
+  const folder = await mkdtemp(join(tmpdir(), "leakwarden-logs-"));
+  try {
+    const path = join(folder, "logs.zip");
+    await downloadRunLogs(octokit, run, path, limits.maxCompressedBytes);
+    return await scanLogArchive(engine, path, limits);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}

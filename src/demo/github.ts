@@ -1,0 +1,161 @@
+// A stand-in for the parts of the GitHub REST API that leakwarden uses, served under /api/v3 as GitHub
+// Enterprise is (GHE_HOST=127.0.0.1:PORT, GHE_PROTOCOL=http). State lives in memory for assertions.
+import { randomBytes } from "node:crypto";
+import { json, type StandIn, startStandIn } from "./http.js";
+
+export interface StandInIssue {
+  number: number;
+  title: string;
+  body: string;
+  labels: string[];
+  assignees: string[];
+  comments: string[];
+}
+
+export interface GitHubStandIn extends StandIn {
+  /** The installation token the stand-in hands out; the git server should accept it. */
+  installationToken: string;
+  issues: StandInIssue[];
+  labels: Set<string>;
+  /** Serve this zip for a run's logs (GET .../actions/runs/:id/logs redirects to it). */
+  runLogs: Map<number, Buffer>;
+  deletedRunLogs: number[];
+  /** Raw values posted to POST /credentials/revoke. */
+  revokedCredentials: string[];
+  /** `.github/leakwarden.yml` per repository full name. */
+  settings: Map<string, string>;
+}
+
+export async function startGitHubStandIn(): Promise<GitHubStandIn> {
+  // A fresh random value each run: shaped like an installation token, never checksum-valid by design.
+  const installationToken = `ghs_${randomBytes(27).toString("base64url").replace(/[-_]/g, "x").slice(0, 36)}`;
+  const issues: StandInIssue[] = [];
+  const labels = new Set<string>();
+  const runLogs = new Map<number, Buffer>();
+  const deletedRunLogs: number[] = [];
+  const revokedCredentials: string[] = [];
+  const settings = new Map<string, string>();
+  const api = "/api/v3";
+  const authed = (headers: Record<string, unknown>) => headers.authorization === `token ${installationToken}`;
+  let url = "";
+
+  const server = await startStandIn([
+    [
+      `POST ${api}/app/installations/:id/access_tokens`,
+      () => (_req, res) =>
+        json(res, 201, {
+          token: installationToken,
+          expires_at: new Date(Date.now() + 3600_000).toISOString(),
+          permissions: { contents: "read", issues: "write", actions: "read", metadata: "read" },
+          repository_selection: "all",
+        }),
+    ],
+    [
+      `GET ${api}/repos/:owner/:repo/contents/:path*`,
+      (p) => (_req, res) => {
+        const text = settings.get(`${p.owner}/${p.repo}`);
+        if (p.path !== ".github/leakwarden.yml" || text === undefined)
+          return json(res, 404, { message: "Not Found" });
+        json(res, 200, {
+          type: "file",
+          encoding: "base64",
+          content: Buffer.from(text).toString("base64"),
+          path: p.path,
+        });
+      },
+    ],
+    [
+      `GET ${api}/repos/:owner/:repo/labels/:name`,
+      (p) => (_req, res) =>
+        labels.has(p.name ?? "")
+          ? json(res, 200, { name: p.name })
+          : json(res, 404, { message: "Not Found" }),
+    ],
+    [
+      `POST ${api}/repos/:owner/:repo/labels`,
+      () => (req, res) => {
+        const { name } = JSON.parse(req.body) as { name: string };
+        if (labels.has(name))
+          return json(res, 422, { message: "Validation Failed", errors: [{ code: "already_exists" }] });
+        labels.add(name);
+        json(res, 201, { name });
+      },
+    ],
+    [
+      `POST ${api}/repos/:owner/:repo/issues`,
+      (p) => (req, res) => {
+        if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+        const body = JSON.parse(req.body) as {
+          title: string;
+          body: string;
+          labels?: string[];
+          assignees?: string[];
+        };
+        const issue: StandInIssue = {
+          number: issues.length + 1,
+          title: body.title,
+          body: body.body,
+          labels: body.labels ?? [],
+          assignees: body.assignees ?? [],
+          comments: [],
+        };
+        issues.push(issue);
+        json(res, 201, {
+          number: issue.number,
+          html_url: `https://github.com/${p.owner}/${p.repo}/issues/${issue.number}`,
+        });
+      },
+    ],
+    [
+      `POST ${api}/repos/:owner/:repo/issues/:number/comments`,
+      (p) => (req, res) => {
+        const issue = issues[Number(p.number) - 1];
+        if (!issue) return json(res, 404, { message: "Not Found" });
+        issue.comments.push((JSON.parse(req.body) as { body: string }).body);
+        json(res, 201, { id: issue.comments.length });
+      },
+    ],
+    [
+      `GET ${api}/repos/:owner/:repo/actions/runs/:id/logs`,
+      (p) => (req, res) => {
+        if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+        if (!runLogs.has(Number(p.id))) return json(res, 404, { message: "Not Found" });
+        // GitHub redirects to a short-lived download URL on another host.
+        res.writeHead(302, { location: `${url}/_downloads/run-${p.id}.zip` }).end();
+      },
+    ],
+    [
+      "GET /_downloads/:name",
+      (p) => (_req, res) => {
+        const zip = runLogs.get(Number(/run-(\d+)\.zip/.exec(p.name ?? "")?.[1]));
+        if (!zip) return json(res, 404, { message: "expired" });
+        res.writeHead(200, { "content-type": "application/zip", "content-length": zip.length }).end(zip);
+      },
+    ],
+    [
+      `DELETE ${api}/repos/:owner/:repo/actions/runs/:id/logs`,
+      (p) => (_req, res) => {
+        deletedRunLogs.push(Number(p.id));
+        json(res, 204);
+      },
+    ],
+    [
+      `POST ${api}/credentials/revoke`,
+      () => (req, res) => {
+        revokedCredentials.push(...(JSON.parse(req.body) as { credentials: string[] }).credentials);
+        json(res, 202, {});
+      },
+    ],
+  ]);
+  url = server.url;
+  return {
+    ...server,
+    installationToken,
+    issues,
+    labels,
+    runLogs,
+    deletedRunLogs,
+    revokedCredentials,
+    settings,
+  };
+}
