@@ -2,7 +2,7 @@
 // registry, --revoke queues and runs revocations per --policy, --dry-run shows what --revoke would do.
 import { actOnFindings, type FindingActions } from "../revoke/act.js";
 import { POLICIES } from "../revoke/policy.js";
-import { type RevokePayload, viewOfJob } from "../revoke/queue.js";
+import { REVOCATION_STATUSES, type RevokePayload, viewOfJob } from "../revoke/queue.js";
 import { loadBaseline } from "../scan/baseline.js";
 import type { ScanResult } from "../scan/run.js";
 import { selectRules } from "../scan/settings.js";
@@ -83,7 +83,9 @@ function summarise(
     parts.push(
       counts.size === 0
         ? "nothing to revoke"
-        : `tokens: ${[...counts].map(([status, n]) => `${n} ${status}`).join(", ")}`,
+        : `tokens: ${REVOCATION_STATUSES.filter((status) => counts.has(status))
+            .map((status) => `${counts.get(status)} ${status}`)
+            .join(", ")}`,
     );
   }
   return parts.join("; ");

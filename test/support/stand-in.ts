@@ -66,3 +66,30 @@ export async function startStandIn(handler: Handler): Promise<StandIn> {
       }),
   };
 }
+
+export const STAND_IN_ENTRA_TOKEN = "entra-token-for-the-stand-in";
+
+/** Points every provider at one stand-in, under /ado, /github, /gitlab and /slack. */
+export function providerEnv(url: string): NodeJS.ProcessEnv {
+  return {
+    LEAKWARDEN_ADO_VSSPS_URL: `${url}/ado`,
+    LEAKWARDEN_ADO_TOKEN: STAND_IN_ENTRA_TOKEN,
+    LEAKWARDEN_GITHUB_API_URL: `${url}/github`,
+    LEAKWARDEN_GITLAB_URL: `${url}/gitlab`,
+    LEAKWARDEN_SLACK_API_URL: `${url}/slack`,
+    LEAKWARDEN_RETRY_BASE_MS: "20",
+  };
+}
+
+/** What a real provider answers to a successful revocation, by path. */
+export function revokeOk(request: RecordedRequest): Reply {
+  if (request.url.startsWith("/ado/")) return { status: 204 };
+  if (request.url === "/github/credentials/revoke") return { status: 202, body: "{}" };
+  if (request.url.startsWith("/slack/"))
+    return {
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: '{"ok":true,"revoked":true}',
+    };
+  return { status: 204 };
+}
