@@ -103,8 +103,11 @@ export async function applyScanActions(
   const record = values.record === true || revoke;
   const match = values.registry === true || revoke || dryRun;
   if (!record && !match) {
-    if (values.policy !== undefined)
-      io.stderr.write("leakwarden scan: --policy only matters with --revoke or --dry-run\n");
+    for (const flag of ["policy", "wait", "db"] as const)
+      if (values[flag] !== undefined)
+        io.stderr.write(
+          `leakwarden scan: --${flag} does nothing without --record, --registry, --revoke or --dry-run\n`,
+        );
     return undefined;
   }
   const policy = oneOfFlag(values.policy, POLICIES, "--policy", "scan", "registered");

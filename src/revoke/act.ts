@@ -58,6 +58,11 @@ export function actOnFindings(
   const policy = options.policy ?? DEFAULT_POLICY;
   const ruleRevoker = new Map(rules.map((r) => [r.id, r.revoke]));
   const registry = new Registry(store);
+  const tokenCache = new Map<string, ReturnType<Registry["lookup"]>>();
+  const lookup = (hash: string) => {
+    if (!tokenCache.has(hash)) tokenCache.set(hash, registry.lookup(hash));
+    return tokenCache.get(hash);
+  };
 
   const run = (): ActResult => {
     const records: (FindingRecord | undefined)[] = [];
@@ -68,7 +73,8 @@ export function actOnFindings(
         records.push(result.finding);
         created.push(result.created);
       } else {
-        records.push(store.findings.find(f.fingerprint, source, locationKey(f)));
+        // Without recording, an earlier triage decision still counts for --dry-run.
+        records.push(revoke ? store.findings.find(f.fingerprint, source, locationKey(f)) : undefined);
         created.push(false);
       }
     }
@@ -85,7 +91,7 @@ export function actOnFindings(
       });
       for (const [hash, indexes] of byHash) {
         const first = findings[indexes[0] as number] as Finding;
-        const token = registry.lookup(hash);
+        const token = lookup(hash);
         const existing = revocationJob(store, hash);
         let view: RevocationView;
         if (existing) view = viewOfJob(existing);
@@ -145,7 +151,7 @@ export function actOnFindings(
     }
 
     const actions = findings.map((f, i): FindingActions => {
-      const token = match ? registry.lookup(f.secretHash) : undefined;
+      const token = match ? lookup(f.secretHash) : undefined;
       return {
         findingId: record ? (records[i]?.id ?? null) : null,
         created: created[i] ?? false,

@@ -2,6 +2,7 @@
 // tokens by id, hash and preview, never by value; details are plain JSON.
 import type { Database } from "better-sqlite3";
 import { type Clock, iso } from "./clock.js";
+import { statement } from "./statements.js";
 
 export interface AuditEntry {
   id: number;
@@ -60,52 +61,49 @@ export class AuditLog {
   ) {}
 
   record(entry: NewAuditEntry): AuditEntry {
-    const row = this.db
-      .prepare<unknown[], Row>(
-        `INSERT INTO audit (at, actor, action, subject, provider, secret_hash, detail)
+    const row = statement<unknown[], Row>(
+      this.db,
+      `INSERT INTO audit (at, actor, action, subject, provider, secret_hash, detail)
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-      )
-      .get(
-        iso(this.clock()),
-        entry.actor ?? this.actor,
-        entry.action,
-        entry.subject ?? null,
-        entry.provider ?? null,
-        entry.secretHash ?? null,
-        entry.detail ? JSON.stringify(entry.detail) : null,
-      ) as Row;
+    ).get(
+      iso(this.clock()),
+      entry.actor ?? this.actor,
+      entry.action,
+      entry.subject ?? null,
+      entry.provider ?? null,
+      entry.secretHash ?? null,
+      entry.detail ? JSON.stringify(entry.detail) : null,
+    ) as Row;
     return fromRow(row);
   }
 
   /** Entries oldest first; with a limit, the newest `limit` of them. */
   list(filter: AuditFilter = {}): AuditEntry[] {
     const action = filter.action ?? null;
-    const rows = this.db
-      .prepare<Record<string, unknown>, Row>(
-        `SELECT * FROM (
+    const rows = statement<Record<string, unknown>, Row>(
+      this.db,
+      `SELECT * FROM (
            SELECT * FROM audit
            WHERE (@action IS NULL OR action = @action OR (substr(@action, -1) = '.' AND action GLOB @action || '*'))
              AND (@hash IS NULL OR secret_hash = @hash)
              AND (@subject IS NULL OR subject = @subject)
            ORDER BY id DESC LIMIT @limit)
          ORDER BY id`,
-      )
-      .all({
-        action,
-        hash: filter.secretHash ?? null,
-        subject: filter.subject ?? null,
-        limit: filter.limit ?? -1,
-      });
+    ).all({
+      action,
+      hash: filter.secretHash ?? null,
+      subject: filter.subject ?? null,
+      limit: filter.limit ?? -1,
+    });
     return rows.map(fromRow);
   }
 
   /** How many `action` entries a provider has since `since`, and the oldest of them: a durable rate window. */
   countSince(action: string, provider: string, since: string): { count: number; oldest: string | null } {
-    const row = this.db
-      .prepare<[string, string, string], { count: number; oldest: string | null }>(
-        "SELECT count(*) AS count, min(at) AS oldest FROM audit WHERE action = ? AND provider = ? AND at >= ?",
-      )
-      .get(action, provider, since);
+    const row = statement<[string, string, string], { count: number; oldest: string | null }>(
+      this.db,
+      "SELECT count(*) AS count, min(at) AS oldest FROM audit WHERE action = ? AND provider = ? AND at >= ?",
+    ).get(action, provider, since);
     return { count: row?.count ?? 0, oldest: row?.oldest ?? null };
   }
 }

@@ -3,6 +3,7 @@
 import type { Database } from "better-sqlite3";
 import type { Confidence, Encoding, PublicFinding, Severity } from "../scan/types.js";
 import { type Clock, iso } from "./clock.js";
+import { statement } from "./statements.js";
 
 export const FINDING_STATUSES = ["open", "revoked", "resolved"] as const;
 export type FindingStatus = (typeof FINDING_STATUSES)[number];
@@ -117,9 +118,9 @@ export class FindingTable {
   /** Inserts a finding, or refreshes the one already recorded at the same place; status and triage are kept. */
   record(finding: PublicFinding, source = ""): { finding: FindingRecord; created: boolean } {
     const now = iso(this.clock());
-    const row = this.db
-      .prepare<Record<string, unknown>, Row>(
-        `INSERT INTO findings (fingerprint, source, location, rule_id, provider, description, severity, confidence,
+    const row = statement<Record<string, unknown>, Row>(
+      this.db,
+      `INSERT INTO findings (fingerprint, source, location, rule_id, provider, description, severity, confidence,
            encoding, file, line, col, end_line, end_col, commit_sha, author, committed_at, redacted, secret_hash,
            first_seen_at, last_seen_at)
          VALUES (@fingerprint, @source, @location, @rule_id, @provider, @description, @severity, @confidence,
@@ -130,45 +131,43 @@ export class FindingTable {
            encoding = excluded.encoding, end_line = excluded.end_line, end_col = excluded.end_col,
            redacted = excluded.redacted, last_seen_at = excluded.last_seen_at
          RETURNING *`,
-      )
-      .get({
-        fingerprint: finding.fingerprint,
-        source,
-        location: locationKey(finding),
-        rule_id: finding.ruleId,
-        provider: finding.provider,
-        description: finding.description,
-        severity: finding.severity,
-        confidence: finding.confidence,
-        encoding: finding.encoding,
-        file: finding.file,
-        line: finding.line,
-        col: finding.column,
-        end_line: finding.endLine,
-        end_col: finding.endColumn,
-        commit_sha: finding.commit ?? null,
-        author: finding.author ?? null,
-        committed_at: finding.date ?? null,
-        redacted: finding.redacted,
-        secret_hash: finding.secretHash,
-        now,
-      }) as Row;
+    ).get({
+      fingerprint: finding.fingerprint,
+      source,
+      location: locationKey(finding),
+      rule_id: finding.ruleId,
+      provider: finding.provider,
+      description: finding.description,
+      severity: finding.severity,
+      confidence: finding.confidence,
+      encoding: finding.encoding,
+      file: finding.file,
+      line: finding.line,
+      col: finding.column,
+      end_line: finding.endLine,
+      end_col: finding.endColumn,
+      commit_sha: finding.commit ?? null,
+      author: finding.author ?? null,
+      committed_at: finding.date ?? null,
+      redacted: finding.redacted,
+      secret_hash: finding.secretHash,
+      now,
+    }) as Row;
     // A row inserted by this statement was first seen now; an updated one was seen before.
     return { finding: fromRow(row), created: row.first_seen_at === now && row.last_seen_at === now };
   }
 
   byId(id: number): FindingRecord | undefined {
-    const row = this.db.prepare<[number], Row>("SELECT * FROM findings WHERE id = ?").get(id);
+    const row = statement<[number], Row>(this.db, "SELECT * FROM findings WHERE id = ?").get(id);
     return row && fromRow(row);
   }
 
   /** The finding recorded at this place, if any. */
   find(fingerprint: string, source: string, location: string): FindingRecord | undefined {
-    const row = this.db
-      .prepare<[string, string, string], Row>(
-        "SELECT * FROM findings WHERE fingerprint = ? AND source = ? AND location = ?",
-      )
-      .get(fingerprint, source, location);
+    const row = statement<[string, string, string], Row>(
+      this.db,
+      "SELECT * FROM findings WHERE fingerprint = ? AND source = ? AND location = ?",
+    ).get(fingerprint, source, location);
     return row && fromRow(row);
   }
 
@@ -188,24 +187,23 @@ export class FindingTable {
       params.secretHash = filter.secretHash;
     }
     const sql = `SELECT * FROM findings ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id`;
-    return this.db.prepare<Record<string, string>, Row>(sql).all(params).map(fromRow);
+    return statement<Record<string, string>, Row>(this.db, sql).all(params).map(fromRow);
   }
 
   resolve(id: number, resolution: Resolution, note: string | null): FindingRecord | undefined {
-    const row = this.db
-      .prepare<[Resolution, string | null, string, number], Row>(
-        "UPDATE findings SET status = 'resolved', resolution = ?, note = ?, resolved_at = ? WHERE id = ? RETURNING *",
-      )
-      .get(resolution, note, iso(this.clock()), id);
+    const row = statement<[Resolution, string | null, string, number], Row>(
+      this.db,
+      "UPDATE findings SET status = 'resolved', resolution = ?, note = ?, resolved_at = ? WHERE id = ? RETURNING *",
+    ).get(resolution, note, iso(this.clock()), id);
     return row && fromRow(row);
   }
 
   /** The token behind these findings is revoked: every open finding of it says so. Returns their ids. */
   markRevoked(secretHash: string): number[] {
-    return this.db
-      .prepare<[string], { id: number }>(
-        "UPDATE findings SET status = 'revoked' WHERE secret_hash = ? AND status = 'open' RETURNING id",
-      )
+    return statement<[string], { id: number }>(
+      this.db,
+      "UPDATE findings SET status = 'revoked' WHERE secret_hash = ? AND status = 'open' RETURNING id",
+    )
       .all(secretHash)
       .map((r) => r.id);
   }

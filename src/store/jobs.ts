@@ -4,6 +4,7 @@
 // encrypted (see secret-box.ts), and is erased when the job ends.
 import type { Database } from "better-sqlite3";
 import { type Clock, iso } from "./clock.js";
+import { statement } from "./statements.js";
 
 export const JOB_STATES = ["pending", "running", "done", "dead", "cancelled"] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -87,8 +88,6 @@ export interface ClaimOptions {
   owner: string;
   leaseMs: number;
   limit: number;
-  /** Queues to leave alone for now (a provider that asked us to slow down). */
-  skipQueues?: readonly string[];
 }
 
 export class JobTable {
@@ -104,41 +103,40 @@ export class JobTable {
   /** Adds a job unless one with the same key exists; either way returns the job that holds the key. */
   enqueue<P>(job: NewJob<P>): { job: JobRecord<P>; created: boolean } {
     const now = this.now();
-    const inserted = this.db
-      .prepare(
-        `INSERT INTO jobs (kind, key, queue, payload, sealed, state, max_attempts, run_after, created_at, updated_at)
+    const inserted = statement(
+      this.db,
+      `INSERT INTO jobs (kind, key, queue, payload, sealed, state, max_attempts, run_after, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-      )
-      .run(
-        job.kind,
-        job.key,
-        job.queue,
-        JSON.stringify(job.payload),
-        job.sealed ?? null,
-        job.maxAttempts,
-        job.runAfter ?? now,
-        now,
-        now,
-      );
+    ).run(
+      job.kind,
+      job.key,
+      job.queue,
+      JSON.stringify(job.payload),
+      job.sealed ?? null,
+      job.maxAttempts,
+      job.runAfter ?? now,
+      now,
+      now,
+    );
     return { job: this.byKey<P>(job.key) as JobRecord<P>, created: inserted.changes > 0 };
   }
 
   byId<P = unknown>(id: number): JobRecord<P> | undefined {
-    const row = this.db.prepare<[number], Row>("SELECT * FROM jobs WHERE id = ?").get(id);
+    const row = statement<[number], Row>(this.db, "SELECT * FROM jobs WHERE id = ?").get(id);
     return row && fromRow<P>(row);
   }
 
   byKey<P = unknown>(key: string): JobRecord<P> | undefined {
-    const row = this.db.prepare<[string], Row>("SELECT * FROM jobs WHERE key = ?").get(key);
+    const row = statement<[string], Row>(this.db, "SELECT * FROM jobs WHERE key = ?").get(key);
     return row && fromRow<P>(row);
   }
 
   list<P = unknown>(filter: { kind?: string; state?: JobState } = {}): JobRecord<P>[] {
-    return this.db
-      .prepare<{ kind: string | null; state: string | null }, Row>(
-        `SELECT * FROM jobs WHERE (@kind IS NULL OR kind = @kind) AND (@state IS NULL OR state = @state)
+    return statement<{ kind: string | null; state: string | null }, Row>(
+      this.db,
+      `SELECT * FROM jobs WHERE (@kind IS NULL OR kind = @kind) AND (@state IS NULL OR state = @state)
          ORDER BY id`,
-      )
+    )
       .all({ kind: filter.kind ?? null, state: filter.state ?? null })
       .map((r) => fromRow<P>(r));
   }
@@ -150,23 +148,21 @@ export class JobTable {
   claim<P = unknown>(options: ClaimOptions): JobRecord<P>[] {
     const now = this.now();
     const lease = iso(new Date(this.clock().getTime() + options.leaseMs));
-    return this.db
-      .prepare<Record<string, unknown>, Row>(
-        `UPDATE jobs SET state = 'running', owner = @owner, lease_until = @lease, updated_at = @now
+    return statement<Record<string, unknown>, Row>(
+      this.db,
+      `UPDATE jobs SET state = 'running', owner = @owner, lease_until = @lease, updated_at = @now
          WHERE id IN (
            SELECT id FROM jobs
            WHERE kind = @kind
              AND ((state = 'pending' AND run_after <= @now) OR (state = 'running' AND lease_until < @now))
-             AND queue NOT IN (SELECT value FROM json_each(@skip))
            ORDER BY run_after, id LIMIT @limit)
          RETURNING *`,
-      )
+    )
       .all({
         owner: options.owner,
         lease,
         now,
         kind: options.kind,
-        skip: JSON.stringify(options.skipQueues ?? []),
         limit: options.limit,
       })
       .map((r) => fromRow<P>(r))
@@ -175,34 +171,35 @@ export class JobTable {
 
   /** Counts an attempt on jobs this owner holds; returns the ids it still holds. */
   startAttempt(ids: readonly number[], owner: string): number[] {
-    const statement = this.db.prepare<[string, number, string], { id: number }>(
+    const update = statement<[string, number, string], { id: number }>(
+      this.db,
       `UPDATE jobs SET attempts = attempts + 1, updated_at = ?
        WHERE id = ? AND state = 'running' AND owner = ? RETURNING id`,
     );
     const now = this.now();
-    return ids.filter((id) => statement.get(now, id, owner) !== undefined);
+    return ids.filter((id) => update.get(now, id, owner) !== undefined);
   }
 
   /** Gives held jobs back without counting an attempt (nothing was called). */
   release(ids: readonly number[], owner: string, runAfter: string): void {
-    const statement = this.db.prepare(
+    const update = statement(
+      this.db,
       `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, updated_at = ?
        WHERE id = ? AND state = 'running' AND owner = ?`,
     );
     const now = this.now();
-    for (const id of ids) statement.run(runAfter, now, id, owner);
+    for (const id of ids) update.run(runAfter, now, id, owner);
   }
 
   /** An attempt failed and will be tried again at `runAfter`. False when the job is no longer ours. */
   retryLater(id: number, owner: string, runAfter: string, error: string): boolean {
     return (
-      this.db
-        .prepare(
-          `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, last_error = ?,
+      statement(
+        this.db,
+        `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, last_error = ?,
              updated_at = ?
            WHERE id = ? AND state = 'running' AND owner = ?`,
-        )
-        .run(runAfter, error, this.now(), id, owner).changes > 0
+      ).run(runAfter, error, this.now(), id, owner).changes > 0
     );
   }
 
@@ -214,21 +211,20 @@ export class JobTable {
   ) {
     const now = this.now();
     return (
-      this.db
-        .prepare(
-          `UPDATE jobs SET state = ?, outcome = ?, last_error = coalesce(?, last_error), sealed = NULL,
+      statement(
+        this.db,
+        `UPDATE jobs SET state = ?, outcome = ?, last_error = coalesce(?, last_error), sealed = NULL,
              owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?
            WHERE id = ? AND state = 'running' AND owner = ?`,
-        )
-        .run(
-          end.state,
-          end.state === "done" ? end.outcome : null,
-          end.state === "dead" ? end.error : null,
-          now,
-          now,
-          id,
-          owner,
-        ).changes > 0
+      ).run(
+        end.state,
+        end.state === "done" ? end.outcome : null,
+        end.state === "dead" ? end.error : null,
+        now,
+        now,
+        id,
+        owner,
+      ).changes > 0
     );
   }
 
@@ -236,13 +232,12 @@ export class JobTable {
   cancel(id: number, reason: string): boolean {
     const now = this.now();
     return (
-      this.db
-        .prepare(
-          `UPDATE jobs SET state = 'cancelled', last_error = ?, sealed = NULL, owner = NULL, lease_until = NULL,
+      statement(
+        this.db,
+        `UPDATE jobs SET state = 'cancelled', last_error = ?, sealed = NULL, owner = NULL, lease_until = NULL,
              finished_at = ?, updated_at = ?
            WHERE id = ? AND state IN ('pending', 'dead')`,
-        )
-        .run(reason, now, now, id).changes > 0
+      ).run(reason, now, now, id).changes > 0
     );
   }
 
@@ -250,22 +245,21 @@ export class JobTable {
   rearm(id: number, sealed: Buffer | null): boolean {
     const now = this.now();
     return (
-      this.db
-        .prepare(
-          `UPDATE jobs SET state = 'pending', attempts = 0, run_after = ?, sealed = coalesce(?, sealed),
+      statement(
+        this.db,
+        `UPDATE jobs SET state = 'pending', attempts = 0, run_after = ?, sealed = coalesce(?, sealed),
              finished_at = NULL, updated_at = ?
            WHERE id = ? AND state = 'dead'`,
-        )
-        .run(now, sealed, now, id).changes > 0
+      ).run(now, sealed, now, id).changes > 0
     );
   }
 
   /** Running jobs of a kind, for finding those whose worker is gone. */
   running(kind: string): Pick<JobRecord, "id" | "owner" | "leaseUntil">[] {
-    return this.db
-      .prepare<[string], { id: number; owner: string | null; lease_until: string | null }>(
-        "SELECT id, owner, lease_until FROM jobs WHERE kind = ? AND state = 'running'",
-      )
+    return statement<[string], { id: number; owner: string | null; lease_until: string | null }>(
+      this.db,
+      "SELECT id, owner, lease_until FROM jobs WHERE kind = ? AND state = 'running'",
+    )
       .all(kind)
       .map((r) => ({ id: r.id, owner: r.owner, leaseUntil: r.lease_until }));
   }
@@ -274,35 +268,32 @@ export class JobTable {
   requeue(id: number, deadOwner: string): boolean {
     const now = this.now();
     return (
-      this.db
-        .prepare(
-          `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, updated_at = ?
+      statement(
+        this.db,
+        `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, updated_at = ?
            WHERE id = ? AND state = 'running' AND owner = ?`,
-        )
-        .run(now, now, id, deadOwner).changes > 0
+      ).run(now, now, id, deadOwner).changes > 0
     );
   }
 
   /** When the earliest pending job of a kind is due, if any. */
   nextRunAfter(kind: string, ids?: readonly number[]): string | undefined {
-    const row = this.db
-      .prepare<{ kind: string; ids: string | null }, { next: string | null }>(
-        `SELECT min(run_after) AS next FROM jobs WHERE kind = @kind AND state = 'pending'
+    const row = statement<{ kind: string; ids: string | null }, { next: string | null }>(
+      this.db,
+      `SELECT min(run_after) AS next FROM jobs WHERE kind = @kind AND state = 'pending'
            AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids)))`,
-      )
-      .get({ kind, ids: ids ? JSON.stringify(ids) : null });
+    ).get({ kind, ids: ids ? JSON.stringify(ids) : null });
     return row?.next ?? undefined;
   }
 
   /** How many jobs of a kind are in each state, optionally among some ids. */
   counts(kind: string, ids?: readonly number[]): Record<JobState, number> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    const rows = this.db
-      .prepare<{ kind: string; ids: string | null }, { state: JobState; n: number }>(
-        `SELECT state, count(*) AS n FROM jobs WHERE kind = @kind
+    const rows = statement<{ kind: string; ids: string | null }, { state: JobState; n: number }>(
+      this.db,
+      `SELECT state, count(*) AS n FROM jobs WHERE kind = @kind
            AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids))) GROUP BY state`,
-      )
-      .all({ kind, ids: ids ? JSON.stringify(ids) : null });
+    ).all({ kind, ids: ids ? JSON.stringify(ids) : null });
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }

@@ -63,7 +63,7 @@ export const MIGRATIONS: readonly Migration[] = [
         resolved_at   TEXT,
         UNIQUE (fingerprint, source, location)
       );
-      CREATE INDEX findings_by_hash ON findings (secret_hash);
+      CREATE INDEX findings_by_hash ON findings (secret_hash, status);
       CREATE INDEX findings_by_status ON findings (status, provider);
 
       -- The durable queue. A job is written before any call is made; its key makes it idempotent.

@@ -2,6 +2,7 @@
 // its SHA-256 (`secretHash`), a redacted preview, and what it takes to revoke it.
 import type { Database } from "better-sqlite3";
 import { type Clock, iso } from "./clock.js";
+import { statement } from "./statements.js";
 
 export interface TokenRecord {
   id: number;
@@ -105,15 +106,14 @@ export class TokenTable {
   insert(token: NewToken): TokenRecord {
     const existing = this.byHash(token.secretHash);
     if (existing) throw new DuplicateTokenError(existing);
-    const row = this.db
-      .prepare<Record<string, unknown>, Row>(
-        `INSERT INTO tokens (secret_hash, preview, provider, rule_id, org, authorization_id, owner, name, scopes,
+    const row = statement<Record<string, unknown>, Row>(
+      this.db,
+      `INSERT INTO tokens (secret_hash, preview, provider, rule_id, org, authorization_id, owner, name, scopes,
            all_orgs, minted, created_at, expires_at, registered_at)
          VALUES (@secret_hash, @preview, @provider, @rule_id, @org, @authorization_id, @owner, @name, @scopes,
            @all_orgs, @minted, @created_at, @expires_at, @registered_at)
          RETURNING *`,
-      )
-      .get(this.params(token, iso(this.clock()))) as Row;
+    ).get(this.params(token, iso(this.clock()))) as Row;
     return fromRow(row);
   }
 
@@ -122,41 +122,43 @@ export class TokenTable {
     const existing = this.byHash(token.secretHash);
     if (!existing) return { token: this.insert(token), created: true };
     const params = this.params(token, iso(this.clock()));
-    const row = this.db
-      .prepare<Record<string, unknown>, Row>(
-        `UPDATE tokens SET preview = @preview, provider = @provider, rule_id = @rule_id, org = @org,
+    const row = statement<Record<string, unknown>, Row>(
+      this.db,
+      `UPDATE tokens SET preview = @preview, provider = @provider, rule_id = @rule_id, org = @org,
            authorization_id = @authorization_id, owner = @owner, name = @name, scopes = @scopes,
            all_orgs = @all_orgs, minted = @minted, created_at = @created_at, expires_at = @expires_at
          WHERE id = @id RETURNING *`,
-      )
-      .get({ ...params, created_at: token.createdAt ?? existing.createdAt, id: existing.id }) as Row;
+    ).get({ ...params, created_at: token.createdAt ?? existing.createdAt, id: existing.id }) as Row;
     return { token: fromRow(row), created: false };
   }
 
   byHash(secretHash: string): TokenRecord | undefined {
-    const row = this.db.prepare<[string], Row>("SELECT * FROM tokens WHERE secret_hash = ?").get(secretHash);
+    const row = statement<[string], Row>(this.db, "SELECT * FROM tokens WHERE secret_hash = ?").get(
+      secretHash,
+    );
     return row && fromRow(row);
   }
 
   byId(id: number): TokenRecord | undefined {
-    const row = this.db.prepare<[number], Row>("SELECT * FROM tokens WHERE id = ?").get(id);
+    const row = statement<[number], Row>(this.db, "SELECT * FROM tokens WHERE id = ?").get(id);
     return row && fromRow(row);
   }
 
   list(): TokenRecord[] {
-    return this.db.prepare<[], Row>("SELECT * FROM tokens ORDER BY id").all().map(fromRow);
+    return statement<[], Row>(this.db, "SELECT * FROM tokens ORDER BY id").all().map(fromRow);
   }
 
   remove(id: number): boolean {
-    return this.db.prepare("DELETE FROM tokens WHERE id = ?").run(id).changes > 0;
+    return statement(this.db, "DELETE FROM tokens WHERE id = ?").run(id).changes > 0;
   }
 
   /** Records the first revocation; later ones keep the original time. */
   markRevoked(secretHash: string, at: string): boolean {
     return (
-      this.db
-        .prepare("UPDATE tokens SET revoked_at = ? WHERE secret_hash = ? AND revoked_at IS NULL")
-        .run(at, secretHash).changes > 0
+      statement(this.db, "UPDATE tokens SET revoked_at = ? WHERE secret_hash = ? AND revoked_at IS NULL").run(
+        at,
+        secretHash,
+      ).changes > 0
     );
   }
 }
