@@ -1,12 +1,14 @@
 // What `scan` does after scanning when asked: --record stores findings, --registry matches them against the
 // registry, --revoke queues and runs revocations per --policy, --dry-run shows what --revoke would do.
 import { actOnFindings, type FindingActions } from "../revoke/act.js";
-import { POLICIES } from "../revoke/policy.js";
+import { POLICIES, type RevocationPolicy } from "../revoke/policy.js";
 import { REVOCATION_STATUSES, type RevokePayload, viewOfJob } from "../revoke/queue.js";
+import type { RevokerSet } from "../revoke/types.js";
 import { loadBaseline } from "../scan/baseline.js";
 import type { ScanResult } from "../scan/run.js";
 import { selectRules } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
+import type { Store } from "../store/index.js";
 import { type Io, oneOfFlag } from "./command.js";
 import {
   cliRevokers,
@@ -91,13 +93,15 @@ function summarise(
   return parts.join("; ");
 }
 
-/** Undefined when no action flag was given: the scan then works exactly as before. */
-export async function applyScanActions(
-  result: ScanResult,
+/**
+ * Checks the action flags before the scan starts (a bad --policy must not cost a scan), and returns the step to
+ * run on its result; undefined when no action flag was given, so that the scan works exactly as before.
+ */
+export function planScanActions(
   values: ActionValues,
   settings: { ruleDirs: string[]; disabledRules: string[] },
   io: Io,
-): Promise<ScanAnnotations | undefined> {
+): ((result: ScanResult) => Promise<ScanAnnotations>) | undefined {
   const dryRun = values["dry-run"] === true;
   const revoke = values.revoke === true;
   const record = values.record === true || revoke;
@@ -112,14 +116,47 @@ export async function applyScanActions(
   }
   const policy = oneOfFlag(values.policy, POLICIES, "--policy", "scan", "registered");
   const wait = waitMs(values, "scan");
+  const attempts = maxAttempts(io);
+  const revokers = cliRevokers(io);
+  // Opened now: a database that cannot be used must not cost a scan.
+  const store = dryRun ? openForReading(values, io) : openCliStore(values, io, { create: true });
+  return (result) =>
+    applyScanActions(result, values, settings, io, store, {
+      dryRun,
+      revoke,
+      record,
+      match,
+      policy,
+      wait,
+      attempts,
+      revokers,
+    });
+}
+
+async function applyScanActions(
+  result: ScanResult,
+  values: ActionValues,
+  settings: { ruleDirs: string[]; disabledRules: string[] },
+  io: Io,
+  store: Store,
+  plan: {
+    dryRun: boolean;
+    revoke: boolean;
+    record: boolean;
+    match: boolean;
+    policy: RevocationPolicy;
+    wait: number;
+    attempts: number;
+    revokers: RevokerSet;
+  },
+): Promise<ScanAnnotations> {
+  const { dryRun, revoke, record, match, policy, wait, revokers } = plan;
   let findings = result.findings;
   if (values.baseline) {
     const known = loadBaseline(values.baseline);
     findings = findings.filter((f) => !known.has(f.fingerprint));
   }
-  const revokers = cliRevokers(io);
   const rules = selectRules({ ...settings, allow: [] });
-  const store = dryRun ? openForReading(values, io) : openCliStore(values, io, { create: true });
   const byFinding = await withStore(store, async () => {
     const outcome = actOnFindings(store, revokers, rules, findings, {
       record: record && !dryRun,
@@ -127,7 +164,7 @@ export async function applyScanActions(
       revoke: revoke && !dryRun,
       dryRun,
       policy,
-      maxAttempts: maxAttempts(io),
+      maxAttempts: plan.attempts,
     });
     let actions = outcome.actions;
     if (outcome.pendingJobIds.length > 0) {

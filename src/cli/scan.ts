@@ -11,7 +11,7 @@ import { oneOfFlag, parseCount, parseFlags, parseSize } from "./command.js";
 import { writeReport } from "./output.js";
 import { ProgressLine, rate } from "./progress.js";
 import {
-  applyScanActions,
+  planScanActions,
   SCAN_ACTION_FLAGS,
   SCAN_ACTION_HELP,
   type ScanAnnotations,
@@ -128,6 +128,7 @@ export const scanCommand: Command = {
     const targets = positionals.length > 0 ? positionals : ["."];
     const config = readConfig(values, targets);
     const ruleDirs = values.rules ?? [];
+    const actions = planScanActions(values, { ruleDirs, disabledRules: config.disabledRules }, io);
     const progress = new ProgressLine(io.stderr);
     const result = await runScan(targets, {
       ruleDirs,
@@ -144,12 +145,6 @@ export const scanCommand: Command = {
         ),
     });
     progress.done();
-    const annotations = await applyScanActions(
-      result,
-      values,
-      { ruleDirs, disabledRules: config.disabledRules },
-      io,
-    );
-    return report(result, values, ruleDirs, config.disabledRules, io, annotations);
+    return report(result, values, ruleDirs, config.disabledRules, io, await actions?.(result));
   },
 };
