@@ -236,10 +236,10 @@ export class RevocationWorker {
   }
 
   /** When the provider may be called again, if it is paused now. */
-  private pausedFor(revoker: Revoker): { until: number; why: string } | undefined {
+  private pausedUntilFor(revoker: Revoker): number | undefined {
     const now = this.now();
     const paused = this.pausedUntil.get(revoker.name);
-    if (paused !== undefined && paused > now) return { until: paused, why: "the provider asked us to wait" };
+    if (paused !== undefined && paused > now) return paused;
     if (revoker.budget) {
       const since = iso(new Date(now - revoker.budget.windowMs));
       const used = this.store.audit.countSince("revoke.attempt", revoker.name, since);
@@ -250,19 +250,20 @@ export class RevocationWorker {
           until,
           `${revoker.budget.calls} calls per ${revoker.budget.windowMs / 60000} minutes`,
         );
-        return { until, why: "call budget spent" };
+        return until;
       }
     }
     return undefined;
   }
 
   private async attempt(revoker: Revoker, jobs: RevokeJob[]): Promise<void> {
-    const paused = this.pausedFor(revoker);
-    if (paused) {
+    const paused = this.pausedUntilFor(revoker);
+    if (paused !== undefined) {
+      // Nothing was called: the jobs go back without counting an attempt.
       this.store.jobs.release(
         jobs.map((j) => j.id),
         this.owner,
-        iso(new Date(paused.until)),
+        iso(new Date(paused)),
       );
       return;
     }

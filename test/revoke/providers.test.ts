@@ -316,3 +316,26 @@ describe("provider settings", () => {
     );
   });
 });
+
+describe("every provider treats a timeout as a retry", () => {
+  const t2 = tokens(405);
+  it.each([
+    ["github", "https://api.github.com", "post", "/credentials/revoke", t2.githubPat()],
+    [
+      "github-installation",
+      "https://api.github.com",
+      "delete",
+      "/installation/token",
+      t2.make("github-installation-token"),
+    ],
+    ["slack", "https://slack.com", "post", "/api/auth.revoke", t2.make("slack-bot-token")],
+  ] as const)("%s", async (name, host, method, path, value) => {
+    nock(host)[method](path).delay(1000).reply(204);
+    const result = await revoker(name, { timeoutMs: 50 }).revoke([target(value)]);
+    expect(result.results[0]).toMatchObject({
+      kind: "retry",
+      error: expect.stringMatching(/no answer within 50 ms/),
+    });
+    expect(JSON.stringify(result)).not.toContain(value);
+  });
+});
