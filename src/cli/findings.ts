@@ -93,7 +93,10 @@ function show(store: Store, f: FindingRecord, s: Style): string {
   ];
   if (f.commit)
     lines.push(["commit", `${f.commit}${f.author ? ` by ${f.author}` : ""}${f.date ? `, ${f.date}` : ""}`]);
-  lines.push(["seen", `first ${shortTime(f.firstSeenAt)}, last ${shortTime(f.lastSeenAt)}`]);
+  lines.push([
+    "seen",
+    `first ${shortTime(f.firstSeenAt)}, last ${shortTime(f.lastSeenAt)} (${plural(f.timesSeen, "scan")})`,
+  ]);
   const token = state.registry ? store.tokens.byId(state.registry.id) : undefined;
   lines.push([
     "registry",

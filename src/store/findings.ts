@@ -36,6 +36,8 @@ export interface FindingRecord {
   note: string | null;
   firstSeenAt: string;
   lastSeenAt: string;
+  /** How many scans recorded it. */
+  timesSeen: number;
   resolvedAt: string | null;
 }
 
@@ -65,6 +67,7 @@ interface Row {
   note: string | null;
   first_seen_at: string;
   last_seen_at: string;
+  times_seen: number;
   resolved_at: string | null;
 }
 
@@ -94,6 +97,7 @@ function fromRow(row: Row): FindingRecord {
     note: row.note,
     firstSeenAt: row.first_seen_at,
     lastSeenAt: row.last_seen_at,
+    timesSeen: row.times_seen,
     resolvedAt: row.resolved_at,
   };
 }
@@ -129,7 +133,7 @@ export class FindingTable {
          ON CONFLICT (fingerprint, source, location) DO UPDATE SET
            confidence = excluded.confidence, severity = excluded.severity, description = excluded.description,
            encoding = excluded.encoding, end_line = excluded.end_line, end_col = excluded.end_col,
-           redacted = excluded.redacted, last_seen_at = excluded.last_seen_at
+           redacted = excluded.redacted, last_seen_at = excluded.last_seen_at, times_seen = times_seen + 1
          RETURNING *`,
     ).get({
       fingerprint: finding.fingerprint,
@@ -153,8 +157,8 @@ export class FindingTable {
       secret_hash: finding.secretHash,
       now,
     }) as Row;
-    // A row inserted by this statement was first seen now; an updated one was seen before.
-    return { finding: fromRow(row), created: row.first_seen_at === now && row.last_seen_at === now };
+    // Counted in the same statement, so that concurrent scans agree on which of them saw it first.
+    return { finding: fromRow(row), created: row.times_seen === 1 };
   }
 
   byId(id: number): FindingRecord | undefined {

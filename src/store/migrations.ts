@@ -60,6 +60,7 @@ export const MIGRATIONS: readonly Migration[] = [
         note          TEXT,
         first_seen_at TEXT NOT NULL,
         last_seen_at  TEXT NOT NULL,
+        times_seen    INTEGER NOT NULL DEFAULT 1,
         resolved_at   TEXT,
         UNIQUE (fingerprint, source, location)
       );
