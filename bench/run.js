@@ -71,3 +71,6 @@ bench("typescript package", [TYPESCRIPT], tsBytes);
 bench("typescript package, 1 thread", [TYPESCRIPT], tsBytes, ["--threads", "1"]);
 bench("large JSON (one 64 MB file)", [json], jsonBytes);
 bench("corpus (typescript + JSON)", [TYPESCRIPT, json], tsBytes + jsonBytes);
+
+// What --record, --registry and --revoke add (bench/store.js).
+await import("./store.js");

@@ -4,11 +4,23 @@ import { BaselineError } from "../scan/baseline.js";
 import { RuleError } from "../scan/rules.js";
 import { SettingsError } from "../scan/settings.js";
 import { VERSION } from "../version.js";
+import { auditCommand } from "./audit.js";
 import { type Command, type Io, UsageError } from "./command.js";
+import { EXPECTED_STORE_ERRORS } from "./errors.js";
+import { findingsCommand } from "./findings.js";
+import { registryCommand } from "./registry.js";
+import { revokeCommand } from "./revoke.js";
 import { rulesCommand } from "./rules.js";
 import { scanCommand } from "./scan.js";
 
-const COMMANDS: Command[] = [scanCommand, rulesCommand];
+const COMMANDS: Command[] = [
+  scanCommand,
+  rulesCommand,
+  registryCommand,
+  findingsCommand,
+  revokeCommand,
+  auditCommand,
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -25,7 +37,7 @@ Run 'leakwarden <command> --help' for a command's options and examples.
 }
 
 /** Errors whose message is already a full sentence for the user. */
-const EXPECTED = [UsageError, RuleError, ConfigError, BaselineError, SettingsError];
+const EXPECTED = [UsageError, RuleError, ConfigError, BaselineError, SettingsError, ...EXPECTED_STORE_ERRORS];
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;

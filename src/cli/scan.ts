@@ -10,6 +10,12 @@ import type { Command, Io } from "./command.js";
 import { oneOfFlag, parseCount, parseFlags, parseSize } from "./command.js";
 import { writeReport } from "./output.js";
 import { ProgressLine, rate } from "./progress.js";
+import {
+  planScanActions,
+  SCAN_ACTION_FLAGS,
+  SCAN_ACTION_HELP,
+  type ScanAnnotations,
+} from "./scan-actions.js";
 import { colorEnabled, formatBytes, plural, style } from "./terminal.js";
 
 const FORMATS = ["text", "json", "sarif"] as const;
@@ -37,6 +43,8 @@ What to scan
   --baseline FILE ignore findings already in an earlier JSON report
   --threads N     scanning threads (default: the number of cores)
 
+${SCAN_ACTION_HELP}
+
 Exit status: 0 no findings, 1 findings, 2 usage or runtime error.
 
 Examples
@@ -46,6 +54,8 @@ Examples
   leakwarden scan --format sarif --output leakwarden.sarif .
   leakwarden scan --format json --output baseline.json    # accept today's findings
   leakwarden scan --baseline baseline.json                # report only new ones
+  leakwarden scan --revoke .               # revoke leaked tokens that are in the registry
+  leakwarden scan --dry-run --policy all . # what --revoke --policy all would revoke
 `;
 
 export const SCAN_FLAGS = {
@@ -58,6 +68,7 @@ export const SCAN_FLAGS = {
   rules: { type: "string", multiple: true },
   baseline: { type: "string" },
   threads: { type: "string" },
+  ...SCAN_ACTION_FLAGS,
 } as const;
 
 export type ScanValues = ReturnType<typeof parseFlags<typeof SCAN_FLAGS>>["values"];
@@ -80,6 +91,7 @@ export function report(
   ruleDirs: string[],
   disabled: string[],
   io: Io,
+  annotations?: ScanAnnotations,
 ): number {
   const format = oneOfFlag(values.format, FORMATS, "--format", "scan", "text");
   let { findings } = result;
@@ -90,13 +102,14 @@ export function report(
   const showSecrets = values["show-secrets"] === true;
   const toFile = values.output !== undefined && values.output !== "-";
   let text: string;
-  if (format === "json") text = renderJson(findings, result.stats, { showSecrets });
+  if (format === "json") text = renderJson(findings, result.stats, { showSecrets, extra: annotations?.json });
   else if (format === "sarif")
     text = renderSarif(findings, selectRules({ ruleDirs, disabledRules: disabled, allow: [] }));
   else
     text = renderText(findings, result.stats, {
       style: style(!toFile && colorEnabled(io.stdout)),
       showSecrets,
+      note: annotations?.text,
     });
   writeReport(text, values.output, io);
   if (toFile && format !== "text") {
@@ -115,6 +128,7 @@ export const scanCommand: Command = {
     const targets = positionals.length > 0 ? positionals : ["."];
     const config = readConfig(values, targets);
     const ruleDirs = values.rules ?? [];
+    const actions = planScanActions(values, { ruleDirs, disabledRules: config.disabledRules }, io);
     const progress = new ProgressLine(io.stderr);
     const result = await runScan(targets, {
       ruleDirs,
@@ -131,6 +145,6 @@ export const scanCommand: Command = {
         ),
     });
     progress.done();
-    return report(result, values, ruleDirs, config.disabledRules, io);
+    return report(result, values, ruleDirs, config.disabledRules, io, await actions?.(result));
   },
 };

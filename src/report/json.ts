@@ -5,11 +5,21 @@ import { type PublicOptions, toPublic } from "./public.js";
 
 export const REPORT_VERSION = 1;
 
+export interface JsonOptions extends PublicOptions {
+  /** Fields to add to each finding (registry match, revocation). */
+  extra?: (finding: Finding) => Record<string, unknown>;
+}
+
 export function renderJson(
   findings: readonly Finding[],
   stats: ScanStats,
-  options: PublicOptions = {},
+  options: JsonOptions = {},
 ): string {
-  const report = { version: REPORT_VERSION, findings: findings.map((f) => toPublic(f, options)), stats };
+  const { extra } = options;
+  const report = {
+    version: REPORT_VERSION,
+    findings: findings.map((f) => (extra ? { ...toPublic(f, options), ...extra(f) } : toPublic(f, options))),
+    stats,
+  };
   return `${JSON.stringify(report, null, 2)}\n`;
 }

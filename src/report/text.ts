@@ -6,6 +6,8 @@ import type { Finding } from "../scan/types.js";
 export interface TextOptions {
   style: Style;
   showSecrets?: boolean;
+  /** A last column per finding: registry match, revocation. */
+  note?: (finding: Finding, style: Style) => string;
 }
 
 function location(f: Finding): string {
@@ -15,7 +17,7 @@ function location(f: Finding): string {
 export function renderText(
   findings: readonly Finding[],
   stats: ScanStats,
-  { style, showSecrets }: TextOptions,
+  { style, showSecrets, note }: TextOptions,
 ): string {
   const out: string[] = [];
   const byFile = new Map<string, Finding[]>();
@@ -32,6 +34,7 @@ export function renderText(
       style.cyan(f.ruleId),
       showSecrets ? f.secret.reveal() : f.redacted,
       f.encoding === "plain" ? "" : style.dim(`via ${f.encoding}`),
+      ...(note ? [note(f, style)] : []),
     ]);
     out.push(table(rows), "");
   }

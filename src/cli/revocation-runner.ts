@@ -1,0 +1,77 @@
+// The CLI's side of the revocation worker: settings from the environment, progress on stderr, and a wait
+// that is bounded (retries due later stay queued for 'leakwarden revoke --pending').
+import { DEFAULT_RETRY } from "../revoke/backoff.js";
+import { createRevokers } from "../revoke/providers.js";
+import { DEFAULT_MAX_ATTEMPTS, type RevocationView } from "../revoke/queue.js";
+import type { RevokerSet } from "../revoke/types.js";
+import { type DrainResult, RevocationWorker } from "../revoke/worker.js";
+import type { Store } from "../store/index.js";
+import { type Io, parseCount, UsageError } from "./command.js";
+import { shortTime } from "./store-access.js";
+import type { Style } from "./terminal.js";
+
+export const WAIT_FLAG = { wait: { type: "string" } } as const;
+export const DEFAULT_WAIT_SECONDS = 30;
+
+function envNumber(io: Io, name: string, fallback: number): number {
+  const value = io.env[name];
+  if (value === undefined || value === "") return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${name} must be a whole number, not "${value}"`);
+  return Number(value);
+}
+
+export function cliRevokers(io: Io): RevokerSet {
+  return createRevokers(io.env);
+}
+
+export function maxAttempts(io: Io): number {
+  return Math.max(1, envNumber(io, "LEAKWARDEN_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS));
+}
+
+export function waitMs(values: { wait?: string }, command: string): number {
+  if (values.wait === "0") return 0;
+  return parseCount(values.wait, "--wait", command, DEFAULT_WAIT_SECONDS) * 1000;
+}
+
+export function cliWorker(store: Store, revokers: RevokerSet, io: Io): RevocationWorker {
+  return new RevocationWorker({
+    store,
+    revokers,
+    retry: { baseMs: envNumber(io, "LEAKWARDEN_RETRY_BASE_MS", DEFAULT_RETRY.baseMs) },
+    log: (line) => io.stderr.write(`leakwarden: ${line}\n`),
+  });
+}
+
+/** Runs the worker on `jobIds` (or everything due) for at most `maxWaitMs` of waiting. */
+export async function runRevocations(
+  store: Store,
+  revokers: RevokerSet,
+  io: Io,
+  maxWaitMs: number,
+  jobIds?: readonly number[],
+): Promise<DrainResult> {
+  return cliWorker(store, revokers, io).drain({ maxWaitMs, jobIds });
+}
+
+/** One short phrase for a table cell: "revoked 2026-11-28 14:03", "pending (retry 14:05)", ... */
+export function describeRevocation(view: RevocationView | null, s: Style): string {
+  if (!view) return s.dim("-");
+  switch (view.status) {
+    case "revoked":
+      return s.green(`revoked ${shortTime(view.at)}`);
+    case "already-revoked":
+      return s.green(`already revoked ${shortTime(view.at)}`);
+    case "pending":
+      return s.yellow(view.reason ? `pending (retry ${shortTime(view.at)})` : "pending");
+    case "failed":
+      return s.red("revocation failed");
+    case "would-revoke":
+      return s.cyan(`would revoke via ${view.provider}`);
+    case "not-revocable":
+      return s.dim("not revocable");
+    case "skipped":
+      return s.dim("not revoked (policy)");
+    default:
+      return s.dim(view.status);
+  }
+}

@@ -1,0 +1,165 @@
+// What happens to findings after a scan: record them, match them against the registry, and queue the
+// revocations the policy asks for. The CLI's `scan --record/--registry/--revoke` and the app share it.
+import { Registry, type RegistryMatch, toMatch } from "../registry/registry.js";
+import type { Rule } from "../scan/rules.js";
+import type { Finding } from "../scan/types.js";
+import type { FindingRecord } from "../store/findings.js";
+import { locationKey } from "../store/findings.js";
+import type { Store } from "../store/index.js";
+import { DEFAULT_POLICY, decide, type RevocationPolicy } from "./policy.js";
+import { enqueueRevocation, type RevocationView, revocationJob, viewOfJob } from "./queue.js";
+import type { RevokerSet } from "./types.js";
+
+export interface ActOptions {
+  /** Where the findings come from: empty for the CLI, a repository or CI run for the app. */
+  source?: string;
+  /** Store the findings. */
+  record?: boolean;
+  /** Look each finding up in the registry. */
+  match?: boolean;
+  /** Queue revocations per the policy (implies record and match). */
+  revoke?: boolean;
+  /** Say what revoke would do, writing nothing (implies match). */
+  dryRun?: boolean;
+  policy?: RevocationPolicy;
+  maxAttempts?: number;
+}
+
+export interface FindingActions {
+  findingId: number | null;
+  /** First seen by this scan. */
+  created: boolean;
+  registry: RegistryMatch | null;
+  revocation: RevocationView | null;
+}
+
+export interface ActResult {
+  /** One per finding, in the same order. */
+  actions: FindingActions[];
+  /** Revocation jobs not finished yet: what a worker should run now. */
+  pendingJobIds: number[];
+}
+
+/** Findings a team decided not to revoke for do not trigger a revocation. */
+const KEEPS_TOKEN = new Set(["false-positive", "accepted-risk"]);
+
+export function actOnFindings(
+  store: Store,
+  revokers: RevokerSet,
+  rules: readonly Rule[],
+  findings: readonly Finding[],
+  options: ActOptions,
+): ActResult {
+  const dryRun = options.dryRun === true;
+  const revoke = options.revoke === true || dryRun;
+  const record = (options.record === true || options.revoke === true) && !dryRun;
+  const match = options.match === true || revoke;
+  const source = options.source ?? "";
+  const policy = options.policy ?? DEFAULT_POLICY;
+  const ruleRevoker = new Map(rules.map((r) => [r.id, r.revoke]));
+  const registry = new Registry(store);
+  const tokenCache = new Map<string, ReturnType<Registry["lookup"]>>();
+  const lookup = (hash: string) => {
+    if (!tokenCache.has(hash)) tokenCache.set(hash, registry.lookup(hash));
+    return tokenCache.get(hash);
+  };
+
+  const run = (): ActResult => {
+    const records: (FindingRecord | undefined)[] = [];
+    const created: boolean[] = [];
+    for (const f of findings) {
+      if (record) {
+        const result = store.findings.record(f, source);
+        records.push(result.finding);
+        created.push(result.created);
+      } else {
+        // Without recording, an earlier triage decision still counts for --dry-run.
+        records.push(revoke ? store.findings.find(f.fingerprint, source, locationKey(f)) : undefined);
+        created.push(false);
+      }
+    }
+
+    // One decision per token, however many places it leaked.
+    const views = new Map<string, RevocationView>();
+    const pending = new Set<number>();
+    if (revoke) {
+      const byHash = new Map<string, number[]>();
+      findings.forEach((f, i) => {
+        const list = byHash.get(f.secretHash);
+        if (list) list.push(i);
+        else byHash.set(f.secretHash, [i]);
+      });
+      for (const [hash, indexes] of byHash) {
+        const first = findings[indexes[0] as number] as Finding;
+        const token = lookup(hash);
+        const existing = revocationJob(store, hash);
+        let view: RevocationView;
+        if (existing) view = viewOfJob(existing);
+        else if (token?.revokedAt)
+          view = {
+            status: "revoked",
+            provider: token.provider,
+            at: token.revokedAt,
+            reason: "marked revoked in the registry",
+          };
+        else if (indexes.every((i) => KEEPS_TOKEN.has(records[i]?.resolution ?? "")))
+          view = {
+            status: "skipped",
+            provider: null,
+            at: null,
+            reason: `resolved as ${records[indexes[0] as number]?.resolution}`,
+          };
+        else {
+          const decision = decide(revokers, {
+            ruleRevoker: ruleRevoker.get(first.ruleId),
+            provider: first.provider,
+            secretHash: hash,
+            preview: first.redacted,
+            token,
+            policy,
+          });
+          if (decision.action === "skip")
+            view = {
+              status: decision.status,
+              provider: decision.provider,
+              at: null,
+              reason: decision.reason,
+            };
+          else if (dryRun) {
+            const call = decision.revoker.describe(decision.target);
+            view = {
+              status: "would-revoke",
+              provider: decision.revoker.name,
+              at: null,
+              reason: `${call.method} ${call.url}`,
+            };
+          } else {
+            const { job } = enqueueRevocation(store, decision.revoker, decision.target, {
+              tokenId: token?.id ?? null,
+              secret: first.secret,
+              maxAttempts: options.maxAttempts,
+              reason: token ? `registered token #${token.id}` : `policy ${policy}`,
+            });
+            view = viewOfJob(job);
+          }
+        }
+        if (view.jobId !== undefined && view.status === "pending") pending.add(view.jobId);
+        if (record && (view.status === "revoked" || view.status === "already-revoked"))
+          store.findings.markRevoked(hash);
+        views.set(hash, view);
+      }
+    }
+
+    const actions = findings.map((f, i): FindingActions => {
+      const token = match ? lookup(f.secretHash) : undefined;
+      return {
+        findingId: record ? (records[i]?.id ?? null) : null,
+        created: created[i] ?? false,
+        registry: match ? (token ? toMatch(token) : null) : null,
+        revocation: revoke ? (views.get(f.secretHash) ?? null) : null,
+      };
+    });
+    return { actions, pendingJobIds: [...pending] };
+  };
+  return dryRun ? run() : store.transaction(run);
+}

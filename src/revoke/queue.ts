@@ -1,0 +1,143 @@
+// Revocation jobs in the durable queue: one per token (the job key is the token's hash), written before any
+// call is made. Tokens revoked by value travel sealed; nothing else about them is secret.
+import type { Secret } from "../scan/secret.js";
+import type { Store } from "../store/index.js";
+import type { JobRecord } from "../store/jobs.js";
+import type { RevocationTarget, Revoker, RevokerName } from "./types.js";
+
+export const REVOKE_KIND = "revoke";
+export const DEFAULT_MAX_ATTEMPTS = 6;
+
+export interface RevokePayload {
+  secretHash: string;
+  preview: string;
+  tokenId: number | null;
+  org: string | null;
+  authorizationId: string | null;
+  minted: boolean;
+}
+
+export type RevokeJob = JobRecord<RevokePayload>;
+
+export function revocationKey(secretHash: string): string {
+  return `${REVOKE_KIND}:${secretHash}`;
+}
+
+export function revocationJob(store: Store, secretHash: string): RevokeJob | undefined {
+  return store.jobs.byKey<RevokePayload>(revocationKey(secretHash));
+}
+
+export class QueueError extends Error {}
+
+/**
+ * Enqueues the revocation of one token; a second request for the same token returns the first job. Call it
+ * inside a store transaction when it goes with other writes.
+ */
+export function enqueueRevocation(
+  store: Store,
+  revoker: Revoker,
+  target: RevocationTarget,
+  options: { tokenId: number | null; secret?: Secret; maxAttempts?: number; reason: string },
+): { job: RevokeJob; created: boolean } {
+  const key = revocationKey(target.secretHash);
+  if (revoker.byValue && !options.secret)
+    throw new QueueError(`${revoker.name} revokes by value: the token itself is needed`);
+  const existing = store.jobs.byKey<RevokePayload>(key);
+  if (existing) return { job: existing, created: false };
+  const payload: RevokePayload = {
+    secretHash: target.secretHash,
+    preview: target.preview,
+    tokenId: options.tokenId,
+    org: target.org ?? null,
+    authorizationId: target.authorizationId ?? null,
+    minted: target.minted ?? false,
+  };
+  const sealed = revoker.byValue && options.secret ? store.box.seal(options.secret.reveal(), key) : null;
+  const result = store.jobs.enqueue<RevokePayload>({
+    kind: REVOKE_KIND,
+    key,
+    queue: revoker.name,
+    payload,
+    sealed,
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+  });
+  if (result.created)
+    store.audit.record({
+      action: "revoke.enqueue",
+      subject: `job:${result.job.id}`,
+      provider: revoker.name,
+      secretHash: target.secretHash,
+      detail: { preview: target.preview, tokenId: options.tokenId, reason: options.reason },
+    });
+  return result;
+}
+
+/** The target a job describes, without its value. */
+export function targetOf(job: RevokeJob): RevocationTarget {
+  return {
+    secretHash: job.payload.secretHash,
+    preview: job.payload.preview,
+    org: job.payload.org,
+    authorizationId: job.payload.authorizationId,
+    minted: job.payload.minted,
+  };
+}
+
+export const REVOCATION_STATUSES = [
+  "revoked",
+  "already-revoked",
+  "pending",
+  "failed",
+  "cancelled",
+  "would-revoke",
+  "not-revocable",
+  "skipped",
+] as const;
+export type RevocationStatus = (typeof REVOCATION_STATUSES)[number];
+
+/** What a report says about a finding's revocation. */
+export interface RevocationView {
+  status: RevocationStatus;
+  provider: string | null;
+  /** When it was revoked, gave up, or (pending) when the next attempt is due. */
+  at: string | null;
+  reason?: string;
+  jobId?: number;
+}
+
+export function viewOfJob(job: RevokeJob): RevocationView {
+  const provider = job.queue as RevokerName;
+  switch (job.state) {
+    case "done":
+      return {
+        status: job.outcome === "already-revoked" ? "already-revoked" : "revoked",
+        provider,
+        at: job.finishedAt,
+        jobId: job.id,
+      };
+    case "dead":
+      return {
+        status: "failed",
+        provider,
+        at: job.finishedAt,
+        reason: job.lastError ?? undefined,
+        jobId: job.id,
+      };
+    case "cancelled":
+      return {
+        status: "cancelled",
+        provider,
+        at: job.finishedAt,
+        reason: job.lastError ?? undefined,
+        jobId: job.id,
+      };
+    default:
+      return {
+        status: "pending",
+        provider,
+        at: job.state === "pending" ? job.runAfter : null,
+        reason: job.lastError ?? undefined,
+        jobId: job.id,
+      };
+  }
+}

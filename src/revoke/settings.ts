@@ -1,0 +1,65 @@
+// Where the providers are and how to authenticate: environment variables, overridable in code (the app passes
+// its GitHub Enterprise API URL). One place for the names and defaults that the README documents.
+import type { HttpSettings } from "./http.js";
+
+export interface ProviderSettings extends HttpSettings {
+  /** LEAKWARDEN_ADO_VSSPS_URL: Azure DevOps identity service, hosting the Token Admin and PAT lifecycle APIs. */
+  adoVsspsUrl: string;
+  /** LEAKWARDEN_ADO_TOKEN: a Microsoft Entra access token, sent as Bearer. */
+  adoToken?: string;
+  /** LEAKWARDEN_GITHUB_API_URL: REST API root; https://HOST/api/v3 on GitHub Enterprise Server. */
+  githubApiUrl: string;
+  /** LEAKWARDEN_GITLAB_URL: the GitLab instance. */
+  gitlabUrl: string;
+  /** LEAKWARDEN_SLACK_API_URL: Slack Web API root. */
+  slackApiUrl: string;
+}
+
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
+const trim = (url: string) => url.replace(/\/+$/, "");
+
+export class ProviderSettingsError extends Error {}
+
+function url(value: string, variable: string): string {
+  try {
+    const parsed = new URL(value);
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("not http");
+  } catch {
+    throw new ProviderSettingsError(`${variable} must be an http(s) URL, not "${value}"`);
+  }
+  return trim(value);
+}
+
+export function providerSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<ProviderSettings> = {},
+): ProviderSettings {
+  const timeout = env.LEAKWARDEN_HTTP_TIMEOUT_MS;
+  if (timeout !== undefined && !/^\d+$/.test(timeout))
+    throw new ProviderSettingsError(
+      `LEAKWARDEN_HTTP_TIMEOUT_MS must be a number of milliseconds, not "${timeout}"`,
+    );
+  return {
+    adoVsspsUrl: url(
+      overrides.adoVsspsUrl ?? env.LEAKWARDEN_ADO_VSSPS_URL ?? "https://vssps.dev.azure.com",
+      "LEAKWARDEN_ADO_VSSPS_URL",
+    ),
+    adoToken: overrides.adoToken ?? (env.LEAKWARDEN_ADO_TOKEN || undefined),
+    githubApiUrl: url(
+      overrides.githubApiUrl ?? env.LEAKWARDEN_GITHUB_API_URL ?? "https://api.github.com",
+      "LEAKWARDEN_GITHUB_API_URL",
+    ),
+    gitlabUrl: url(
+      overrides.gitlabUrl ?? env.LEAKWARDEN_GITLAB_URL ?? "https://gitlab.com",
+      "LEAKWARDEN_GITLAB_URL",
+    ),
+    slackApiUrl: url(
+      overrides.slackApiUrl ?? env.LEAKWARDEN_SLACK_API_URL ?? "https://slack.com/api",
+      "LEAKWARDEN_SLACK_API_URL",
+    ),
+    timeoutMs: overrides.timeoutMs ?? (timeout ? Number(timeout) : DEFAULT_TIMEOUT_MS),
+    fetch: overrides.fetch ?? ((input, init) => fetch(input, init)),
+    now: overrides.now ?? Date.now,
+  };
+}

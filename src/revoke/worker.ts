@@ -1,0 +1,461 @@
+// Runs revocation jobs: per-provider concurrency (p-queue), batching, exponential backoff with jitter,
+// Retry-After and rate-limit headers honoured, a bounded number of attempts, crash recovery. Every attempt and
+// outcome is audited; listeners hear each final outcome (the app comments on its issue).
+import { setTimeout as delay } from "node:timers/promises";
+import PQueue from "p-queue";
+import { iso } from "../store/clock.js";
+import type { Store } from "../store/index.js";
+import { backoffMs, DEFAULT_RETRY, type RetrySettings } from "./backoff.js";
+import { scrub } from "./http.js";
+import { newOwner, ownerIsGone } from "./owner.js";
+import { REVOKE_KIND, type RevokeJob, type RevokePayload, targetOf } from "./queue.js";
+import {
+  type AttemptResult,
+  type CallSummary,
+  isRevokerName,
+  type RevocationTarget,
+  type Revoker,
+  type RevokerSet,
+} from "./types.js";
+
+export interface RevocationOutcome {
+  jobId: number;
+  secretHash: string;
+  preview: string;
+  provider: string;
+  outcome: "revoked" | "already-revoked" | "failed";
+  at: string;
+  attempts: number;
+  /** Why it failed, or what the provider said when it was already revoked. */
+  detail?: string;
+  tokenId: number | null;
+  /** Open findings of this token that the revocation closed. */
+  findingIds: number[];
+}
+
+export type OutcomeListener = (outcome: RevocationOutcome) => void;
+
+export interface WorkerOptions {
+  store: Store;
+  revokers: RevokerSet;
+  retry?: Partial<RetrySettings>;
+  /** How long a claimed job is ours before another worker may take it over (default 5 minutes). */
+  leaseMs?: number;
+  /** How often to look for work in continuous mode, or at jobs other workers are running (default 500 ms). */
+  pollMs?: number;
+  /** Jobs taken per round. */
+  claimLimit?: number;
+  owner?: string;
+  random?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** One line per event; never holds a secret. */
+  log?: (message: string) => void;
+}
+
+export interface DrainResult {
+  processed: number;
+  /** Jobs still waiting (a retry due later than the wait allows) or run by another worker. */
+  pending: number;
+  running: number;
+}
+
+async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch {
+    // Woken early: that is what the signal is for.
+  }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export class RevocationWorker {
+  readonly owner: string;
+  private readonly store: Store;
+  private readonly revokers: RevokerSet;
+  private readonly retry: RetrySettings;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly claimLimit: number;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly log: (message: string) => void;
+  private readonly listeners = new Set<OutcomeListener>();
+  private readonly queues = new Map<string, PQueue>();
+  /** Provider name → clock time before which it gets no call. */
+  private readonly pausedUntil = new Map<string, number>();
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private wake: AbortController | undefined;
+  private notified = false;
+
+  constructor(options: WorkerOptions) {
+    this.store = options.store;
+    this.revokers = options.revokers;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.leaseMs = options.leaseMs ?? 5 * 60 * 1000;
+    this.pollMs = options.pollMs ?? 500;
+    this.claimLimit = options.claimLimit ?? 2000;
+    this.owner = options.owner ?? newOwner();
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.log = options.log ?? (() => {});
+  }
+
+  /** Hears every job that ends: revoked, already revoked, or failed for good. Returns an unsubscribe. */
+  onOutcome(listener: OutcomeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private now(): number {
+    return this.store.clock().getTime();
+  }
+
+  private queueFor(revoker: Revoker): PQueue {
+    let queue = this.queues.get(revoker.name);
+    if (!queue) {
+      queue = new PQueue({ concurrency: revoker.concurrency });
+      this.queues.set(revoker.name, queue);
+    }
+    return queue;
+  }
+
+  /** Jobs left running by a process on this host that died: back in the queue, due now. */
+  private recoverOrphans(): void {
+    for (const job of this.store.jobs.running(REVOKE_KIND)) {
+      if (job.owner === this.owner || !ownerIsGone(job.owner)) continue;
+      this.store.transaction(() => {
+        if (!this.store.jobs.requeue(job.id, job.owner as string)) return;
+        this.store.audit.record({
+          action: "revoke.resume",
+          subject: `job:${job.id}`,
+          detail: { interruptedWorker: job.owner },
+        });
+        this.log(`job ${job.id}: its worker stopped mid-job; resuming it`);
+      });
+    }
+  }
+
+  /** Runs every job that is due now, once; returns how many it took. */
+  async runDue(): Promise<number> {
+    this.recoverOrphans();
+    const claimed = this.store.jobs.claim<RevokePayload>({
+      kind: REVOKE_KIND,
+      owner: this.owner,
+      leaseMs: this.leaseMs,
+      limit: this.claimLimit,
+    });
+    if (claimed.length === 0) return 0;
+    const byQueue = new Map<string, RevokeJob[]>();
+    for (const job of claimed) {
+      const list = byQueue.get(job.queue);
+      if (list) list.push(job);
+      else byQueue.set(job.queue, [job]);
+    }
+    const tasks: Promise<unknown>[] = [];
+    for (const [name, jobs] of byQueue) {
+      const revoker = isRevokerName(name) ? this.revokers.get(name) : undefined;
+      if (!revoker) {
+        for (const job of jobs) this.giveUp(job, name, job.attempts, `no provider module named "${name}"`);
+        continue;
+      }
+      const queue = this.queueFor(revoker);
+      for (const batch of chunks(jobs, revoker.batchSize))
+        tasks.push(queue.add(() => this.attempt(revoker, batch)));
+    }
+    await Promise.all(tasks);
+    return claimed.length;
+  }
+
+  /**
+   * Runs jobs until none is left that can finish within `maxWaitMs` (retries due later stay queued), or, with
+   * `jobIds`, until those have ended. Waits for jobs that another worker is running.
+   */
+  async drain(options: { maxWaitMs: number; jobIds?: readonly number[] }): Promise<DrainResult> {
+    const deadline = this.now() + options.maxWaitMs;
+    let processed = 0;
+    for (;;) {
+      const ran = await this.runDue();
+      processed += ran;
+      const counts = this.store.jobs.counts(REVOKE_KIND, options.jobIds);
+      const result = { processed, pending: counts.pending, running: counts.running };
+      if (counts.pending + counts.running === 0) return result;
+      const now = this.now();
+      const next = this.store.jobs.nextRunAfter(REVOKE_KIND, options.jobIds);
+      let wake = next ? Math.max(now, Date.parse(next)) : Number.POSITIVE_INFINITY;
+      if (counts.running > 0) wake = Math.min(wake, now + this.pollMs);
+      if (wake > deadline) return result;
+      // Never spin: something due now that we could not take is someone else's.
+      await this.sleep(Math.max(wake - now, ran === 0 ? 10 : 0));
+    }
+  }
+
+  /** Runs jobs as they come due until stop(); notify() wakes it for a job just queued. */
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = (async () => {
+      while (!this.stopping) {
+        this.notified = false;
+        try {
+          await this.runDue();
+        } catch (error) {
+          this.log(`revocation worker: ${(error as Error).message}`);
+        }
+        if (this.stopping || this.notified) continue;
+        const next = this.store.jobs.nextRunAfter(REVOKE_KIND);
+        const wait = next ? Math.min(Math.max(Date.parse(next) - this.now(), 0), this.pollMs) : this.pollMs;
+        this.wake = new AbortController();
+        await this.sleep(Math.max(wait, 1), this.wake.signal);
+      }
+    })();
+  }
+
+  notify(): void {
+    this.notified = true;
+    this.wake?.abort();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.abort();
+    await this.loop;
+    this.loop = undefined;
+    await Promise.all([...this.queues.values()].map((q) => q.onIdle()));
+  }
+
+  private pause(provider: string, until: number, why: string): void {
+    if ((this.pausedUntil.get(provider) ?? 0) >= until) return;
+    this.pausedUntil.set(provider, until);
+    this.log(`${provider}: no calls until ${iso(new Date(until))} (${why})`);
+  }
+
+  /** When the provider may be called again, if it is paused now. */
+  private pausedUntilFor(revoker: Revoker): number | undefined {
+    const now = this.now();
+    const paused = this.pausedUntil.get(revoker.name);
+    if (paused !== undefined && paused > now) return paused;
+    if (revoker.budget) {
+      const since = iso(new Date(now - revoker.budget.windowMs));
+      const used = this.store.audit.countSince("revoke.attempt", revoker.name, since);
+      if (used.count >= revoker.budget.calls && used.oldest) {
+        const until = Date.parse(used.oldest) + revoker.budget.windowMs;
+        this.pause(
+          revoker.name,
+          until,
+          `${revoker.budget.calls} calls per ${revoker.budget.windowMs / 60000} minutes`,
+        );
+        return until;
+      }
+    }
+    return undefined;
+  }
+
+  private async attempt(revoker: Revoker, jobs: RevokeJob[]): Promise<void> {
+    const paused = this.pausedUntilFor(revoker);
+    if (paused !== undefined) {
+      // Nothing was called: the jobs go back without counting an attempt.
+      this.store.jobs.release(
+        jobs.map((j) => j.id),
+        this.owner,
+        iso(new Date(paused)),
+      );
+      return;
+    }
+    const unready = revoker.unready?.();
+    if (unready) {
+      for (const job of jobs) this.giveUp(job, revoker.name, job.attempts, unready);
+      return;
+    }
+    const ready: { job: RevokeJob; target: RevocationTarget }[] = [];
+    for (const job of jobs) {
+      const target = targetOf(job);
+      if (revoker.byValue) {
+        if (!job.sealed) {
+          this.giveUp(
+            job,
+            revoker.name,
+            job.attempts,
+            "the token's value is no longer held; give it again with 'leakwarden revoke'",
+          );
+          continue;
+        }
+        try {
+          target.secret = this.store.box.open(job.sealed, job.key);
+        } catch (error) {
+          this.giveUp(job, revoker.name, job.attempts, (error as Error).message);
+          continue;
+        }
+      }
+      ready.push({ job, target });
+    }
+    if (ready.length === 0) return;
+    const call = revoker.describe((ready[0] as { target: RevocationTarget }).target);
+    const held = this.store.transaction(() => {
+      const ids = this.store.jobs.startAttempt(
+        ready.map((r) => r.job.id),
+        this.owner,
+      );
+      if (ids.length === 0) return ids;
+      const first = ready.find((r) => r.job.id === ids[0]) as { job: RevokeJob };
+      this.store.audit.record({
+        action: "revoke.attempt",
+        subject: ids.length === 1 ? `job:${ids[0]}` : `jobs:${ids.join(",")}`,
+        provider: revoker.name,
+        secretHash: ids.length === 1 ? first.job.payload.secretHash : null,
+        detail: {
+          call: `${call.method} ${call.url}`,
+          attempt: first.job.attempts + 1,
+          ...(ids.length > 1 ? { tokens: ids.length } : { preview: first.job.payload.preview }),
+        },
+      });
+      return ids;
+    });
+    const batch = ready.filter((r) => held.includes(r.job.id));
+    if (batch.length === 0) return;
+    const secrets = batch.flatMap((b) => (b.target.secret ? [b.target.secret.reveal()] : []));
+    let results: AttemptResult[];
+    let answered: CallSummary = call;
+    try {
+      const outcome = await revoker.revoke(batch.map((b) => b.target));
+      results = outcome.results;
+      answered = outcome.call;
+      if (outcome.pauseMs !== undefined && outcome.pauseMs > 0)
+        this.pause(revoker.name, this.now() + outcome.pauseMs, "Retry-After or rate-limit headers");
+    } catch (error) {
+      const message = scrub(`${call.method} ${call.url}: ${(error as Error).message}`, secrets);
+      results = batch.map(() => ({ kind: "retry", error: message }));
+    }
+    batch.forEach((b, i) => {
+      this.settle(
+        revoker,
+        b.job,
+        b.job.attempts + 1,
+        results[i] ?? { kind: "retry", error: "no answer" },
+        answered,
+      );
+    });
+  }
+
+  private settle(
+    revoker: Revoker,
+    job: RevokeJob,
+    attempts: number,
+    result: AttemptResult,
+    call: CallSummary,
+  ) {
+    const { secretHash, preview, tokenId } = job.payload;
+    const subject = `job:${job.id}`;
+    if (result.kind === "failed") {
+      this.giveUp(job, revoker.name, attempts, result.error);
+      return;
+    }
+    if (result.kind === "retry") {
+      if (attempts >= job.maxAttempts) {
+        this.giveUp(job, revoker.name, attempts, `gave up after ${attempts} attempts: ${result.error}`);
+        return;
+      }
+      const wait = result.retryAfterMs ?? backoffMs(attempts, this.retry, this.random);
+      const runAfter = iso(new Date(this.now() + wait));
+      this.store.transaction(() => {
+        if (!this.store.jobs.retryLater(job.id, this.owner, runAfter, result.error)) return;
+        this.store.audit.record({
+          action: "revoke.retry",
+          subject,
+          provider: revoker.name,
+          secretHash,
+          detail: { preview, attempt: attempts, error: result.error, retryAt: runAfter },
+        });
+      });
+      this.log(
+        `${preview} (job ${job.id}): attempt ${attempts} failed (${result.error}); retrying at ${runAfter}`,
+      );
+      return;
+    }
+    const at = iso(this.store.clock());
+    const closed = this.store.transaction(() => {
+      if (!this.store.jobs.finish(job.id, this.owner, { state: "done", outcome: result.kind }))
+        return undefined;
+      this.store.tokens.markRevoked(secretHash, at);
+      const findingIds = this.store.findings.markRevoked(secretHash);
+      this.store.audit.record({
+        action: `revoke.${result.kind}`,
+        subject,
+        provider: revoker.name,
+        secretHash,
+        detail: {
+          preview,
+          attempts,
+          call: `${call.method} ${call.url}`,
+          status: call.status ?? null,
+          ...(result.kind === "already-revoked" ? { detail: result.detail } : {}),
+        },
+      });
+      return findingIds;
+    });
+    if (closed === undefined) {
+      this.log(`job ${job.id}: another worker took it over; leaving the outcome to it`);
+      return;
+    }
+    this.log(
+      `${preview} (job ${job.id}): ${result.kind === "revoked" ? "revoked" : "already revoked"} through ${revoker.name} (${call.method} ${call.url}${call.status ? ` answered ${call.status}` : ""})`,
+    );
+    this.emit({
+      jobId: job.id,
+      secretHash,
+      preview,
+      provider: revoker.name,
+      outcome: result.kind,
+      at,
+      attempts,
+      detail: result.kind === "already-revoked" ? result.detail : undefined,
+      tokenId,
+      findingIds: closed,
+    });
+  }
+
+  /** The job is dead: audited, its sealed value erased, and listeners told. */
+  private giveUp(job: RevokeJob, provider: string, attempts: number, error: string): void {
+    const { secretHash, preview, tokenId } = job.payload;
+    const ended = this.store.transaction(() => {
+      if (!this.store.jobs.finish(job.id, this.owner, { state: "dead", error })) return false;
+      this.store.audit.record({
+        action: "revoke.dead",
+        subject: `job:${job.id}`,
+        provider,
+        secretHash,
+        detail: { preview, attempts, error },
+      });
+      return true;
+    });
+    if (!ended) return;
+    this.log(`${preview} (job ${job.id}): revocation failed: ${error}`);
+    this.emit({
+      jobId: job.id,
+      secretHash,
+      preview,
+      provider,
+      outcome: "failed",
+      at: iso(this.store.clock()),
+      attempts,
+      detail: error,
+      tokenId,
+      findingIds: [],
+    });
+  }
+
+  private emit(outcome: RevocationOutcome): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(outcome);
+      } catch (error) {
+        this.log(`an outcome listener failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,82 @@
+// The store: one SQLite database and one object per table. Nothing outside src/store/ writes SQL.
+import { userInfo } from "node:os";
+import type Database from "better-sqlite3";
+import { AuditLog } from "./audit.js";
+import { type Clock, systemClock } from "./clock.js";
+import { dbPathFrom, MEMORY, type OpenOptions, openDatabase } from "./database.js";
+import { FindingTable } from "./findings.js";
+import { JobTable } from "./jobs.js";
+import { SecretBox } from "./secret-box.js";
+import { TokenTable } from "./tokens.js";
+
+export interface StoreOptions extends OpenOptions {
+  /** The database file; default LEAKWARDEN_DB, else .leakwarden/leakwarden.db. `:memory:` for a throwaway. */
+  path?: string;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  /** Who the audit log names for this process's actions: LEAKWARDEN_ACTOR, else the OS user. */
+  actor?: string;
+}
+
+function defaultActor(env: NodeJS.ProcessEnv): string {
+  if (env.LEAKWARDEN_ACTOR) return env.LEAKWARDEN_ACTOR;
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+export class Store {
+  readonly tokens: TokenTable;
+  readonly findings: FindingTable;
+  readonly jobs: JobTable;
+  readonly audit: AuditLog;
+  /** Seals the values that queued jobs need (see secret-box.ts). */
+  readonly box: SecretBox;
+
+  constructor(
+    readonly db: Database.Database,
+    readonly path: string,
+    readonly clock: Clock,
+    actor: string,
+    box: SecretBox,
+  ) {
+    this.tokens = new TokenTable(db, clock);
+    this.findings = new FindingTable(db, clock);
+    this.jobs = new JobTable(db, clock);
+    this.audit = new AuditLog(db, clock, actor);
+    this.box = box;
+  }
+
+  /** Runs `fn` in one write transaction, taken at once so that concurrent writers queue instead of deadlocking. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      // Keeps the query planner's statistics current; cheap, and SQLite's advice for every closing connection.
+      this.db.pragma("optimize");
+    } catch {
+      // A busy database is no reason to fail a command that has done its work.
+    }
+    this.db.close();
+  }
+}
+
+export function openStore(options: StoreOptions = {}): Store {
+  const env = options.env ?? process.env;
+  const path = options.path ?? dbPathFrom(env);
+  const db = openDatabase(path, options);
+  return new Store(
+    db,
+    path,
+    options.clock ?? systemClock,
+    options.actor ?? defaultActor(env),
+    SecretBox.forDatabase(path, env),
+  );
+}
+
+export { MEMORY };

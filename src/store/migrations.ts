@@ -1,0 +1,136 @@
+// The schema, as an ordered list of numbered migrations. A database remembers how far it got in
+// `PRAGMA user_version`; opening it runs the rest, each in its own transaction. Append, never edit.
+import type { Database } from "better-sqlite3";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "registry, findings, jobs and audit",
+    sql: `
+      -- The registry: tokens the organisation issued, known by the SHA-256 of their value, never the value.
+      CREATE TABLE tokens (
+        id               INTEGER PRIMARY KEY,
+        secret_hash      TEXT NOT NULL UNIQUE CHECK (secret_hash GLOB 'sha256:*' AND length(secret_hash) = 71),
+        preview          TEXT NOT NULL,
+        provider         TEXT NOT NULL,
+        rule_id          TEXT,
+        org              TEXT,
+        authorization_id TEXT,
+        owner            TEXT,
+        name             TEXT,
+        scopes           TEXT,
+        all_orgs         INTEGER NOT NULL DEFAULT 0,
+        minted           INTEGER NOT NULL DEFAULT 0,
+        created_at       TEXT NOT NULL,
+        expires_at       TEXT,
+        registered_at    TEXT NOT NULL,
+        revoked_at       TEXT
+      );
+
+      -- One row per leak location; a re-scan updates the row it found before.
+      CREATE TABLE findings (
+        id            INTEGER PRIMARY KEY,
+        fingerprint   TEXT NOT NULL,
+        source        TEXT NOT NULL DEFAULT '',
+        location      TEXT NOT NULL,
+        rule_id       TEXT NOT NULL,
+        provider      TEXT NOT NULL,
+        description   TEXT NOT NULL,
+        severity      TEXT NOT NULL,
+        confidence    TEXT NOT NULL,
+        encoding      TEXT NOT NULL,
+        file          TEXT NOT NULL,
+        line          INTEGER NOT NULL,
+        col           INTEGER NOT NULL,
+        end_line      INTEGER NOT NULL,
+        end_col       INTEGER NOT NULL,
+        commit_sha    TEXT,
+        author        TEXT,
+        committed_at  TEXT,
+        redacted      TEXT NOT NULL,
+        secret_hash   TEXT NOT NULL CHECK (secret_hash GLOB 'sha256:*'),
+        status        TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'revoked', 'resolved')),
+        resolution    TEXT CHECK (resolution IN ('false-positive', 'accepted-risk', 'revoked-manually')),
+        note          TEXT,
+        first_seen_at TEXT NOT NULL,
+        last_seen_at  TEXT NOT NULL,
+        times_seen    INTEGER NOT NULL DEFAULT 1,
+        resolved_at   TEXT,
+        UNIQUE (fingerprint, source, location)
+      );
+      CREATE INDEX findings_by_hash ON findings (secret_hash, status);
+      CREATE INDEX findings_by_status ON findings (status, provider);
+
+      -- The durable queue. A job is written before any call is made; its key makes it idempotent.
+      CREATE TABLE jobs (
+        id           INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        key          TEXT NOT NULL UNIQUE,
+        queue        TEXT NOT NULL,
+        payload      TEXT NOT NULL,
+        sealed       BLOB,
+        state        TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'dead', 'cancelled')),
+        outcome      TEXT,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        run_after    TEXT NOT NULL,
+        owner        TEXT,
+        lease_until  TEXT,
+        last_error   TEXT,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        finished_at  TEXT
+      );
+      CREATE INDEX jobs_due ON jobs (kind, state, run_after);
+
+      -- Who did what, when. Append-only.
+      CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        subject     TEXT,
+        provider    TEXT,
+        secret_hash TEXT,
+        detail      TEXT
+      );
+      CREATE INDEX audit_by_hash ON audit (secret_hash);
+      CREATE INDEX audit_by_action ON audit (action, provider, at);
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+    `,
+  },
+];
+
+export class MigrationError extends Error {}
+
+/** Runs the migrations the database has not seen; returns the versions it ran. Safe against a concurrent opener. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1)
+      throw new MigrationError(`migration "${m.name}" is number ${m.version}, expected ${i + 1}`);
+  });
+  const latest = migrations.length;
+  const ran: number[] = [];
+  const step = db.transaction((m: Migration) => {
+    // Read inside the write lock: another process may have migrated since we looked.
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current >= m.version) return;
+    db.exec(m.sql);
+    db.pragma(`user_version = ${m.version}`);
+    ran.push(m.version);
+  });
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > latest)
+    throw new MigrationError(
+      `the database is at schema version ${current}, newer than this leakwarden knows (${latest}); upgrade leakwarden`,
+    );
+  for (const m of migrations.slice(current)) step.immediate(m);
+  return ran;
+}
