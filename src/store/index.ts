@@ -2,8 +2,10 @@
 import { userInfo } from "node:os";
 import type Database from "better-sqlite3";
 import { AuditLog } from "./audit.js";
+import { BreachTable } from "./breaches.js";
 import { type Clock, systemClock } from "./clock.js";
 import { dbPathFrom, MEMORY, type OpenOptions, openDatabase } from "./database.js";
+import { DeliveryTable } from "./deliveries.js";
 import { FindingTable } from "./findings.js";
 import { JobTable } from "./jobs.js";
 import { SecretBox } from "./secret-box.js";
@@ -32,6 +34,9 @@ export class Store {
   readonly findings: FindingTable;
   readonly jobs: JobTable;
   readonly audit: AuditLog;
+  /** The GitHub App's tables. */
+  readonly deliveries: DeliveryTable;
+  readonly breaches: BreachTable;
   /** Seals the values that queued jobs need (see secret-box.ts). */
   readonly box: SecretBox;
 
@@ -46,6 +51,8 @@ export class Store {
     this.findings = new FindingTable(db, clock);
     this.jobs = new JobTable(db, clock);
     this.audit = new AuditLog(db, clock, actor);
+    this.deliveries = new DeliveryTable(db, clock);
+    this.breaches = new BreachTable(db, clock);
     this.box = box;
   }
 

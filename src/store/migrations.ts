@@ -106,6 +106,42 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
     `,
   },
+  {
+    version: 2,
+    name: "the GitHub App: deliveries and breach issues",
+    sql: `
+      -- Webhook deliveries already handled (X-GitHub-Delivery): a redelivery does nothing.
+      CREATE TABLE deliveries (
+        id          TEXT PRIMARY KEY,
+        event       TEXT NOT NULL,
+        repository  TEXT,
+        job_id      INTEGER,
+        received_at TEXT NOT NULL
+      );
+
+      -- One breach issue per push or workflow run attempt. The row is written before the issue is opened,
+      -- so that a crash in between is noticed and the issue is looked for instead of opened twice.
+      CREATE TABLE breaches (
+        key          TEXT PRIMARY KEY,
+        repository   TEXT NOT NULL,
+        installation INTEGER NOT NULL,
+        issue_number INTEGER,
+        issue_url    TEXT,
+        created_at   TEXT NOT NULL
+      );
+
+      -- The tokens each breach issue reports, so that a revocation's outcome is commented there once.
+      CREATE TABLE breach_tokens (
+        breach_key   TEXT NOT NULL REFERENCES breaches (key),
+        secret_hash  TEXT NOT NULL CHECK (secret_hash GLOB 'sha256:*'),
+        preview      TEXT NOT NULL,
+        description  TEXT NOT NULL,
+        commented_at TEXT,
+        PRIMARY KEY (breach_key, secret_hash)
+      );
+      CREATE INDEX breach_tokens_by_hash ON breach_tokens (secret_hash);
+    `,
+  },
 ];
 
 export class MigrationError extends Error {}

@@ -6,7 +6,7 @@ import { secretHash } from "../../src/scan/secret.js";
 import type { PublicFinding } from "../../src/scan/types.js";
 import { openDatabase } from "../../src/store/database.js";
 import { openStore } from "../../src/store/index.js";
-import { MIGRATIONS, type Migration } from "../../src/store/migrations.js";
+import { MIGRATIONS } from "../../src/store/migrations.js";
 import { keyFilePath, SecretBox } from "../../src/store/secret-box.js";
 import { tempDir } from "../support/cli.js";
 import { tokens } from "../support/tokens.js";
@@ -57,7 +57,15 @@ describe("opening the database", () => {
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       .all()
       .map((r) => (r as { name: string }).name);
-    expect(tables).toEqual(["audit", "findings", "jobs", "tokens"]);
+    expect(tables).toEqual([
+      "audit",
+      "breach_tokens",
+      "breaches",
+      "deliveries",
+      "findings",
+      "jobs",
+      "tokens",
+    ]);
     db.close();
     // Opening again changes nothing and loses nothing.
     const store = openStore({ path, env: {} });
@@ -68,17 +76,18 @@ describe("opening the database", () => {
     again.close();
   });
 
-  it("runs a later migration appended to the list (how the app adds its deliveries table)", () => {
+  it("brings a database made by an older version up to date, keeping its data", () => {
     const path = freshPath();
-    openStore({ path, env: {} }).close();
-    const deliveries: Migration = {
-      version: MIGRATIONS.length + 1,
-      name: "deliveries",
-      sql: "CREATE TABLE deliveries (id TEXT PRIMARY KEY, received_at TEXT NOT NULL);",
-    };
-    const store = openStore({ path, env: {}, migrations: [...MIGRATIONS, deliveries] });
-    expect(store.db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length + 1);
-    store.db.prepare("INSERT INTO deliveries VALUES ('d1', 'now')").run();
+    const old = openDatabase(path, { migrations: MIGRATIONS.slice(0, 1) });
+    old
+      .prepare("INSERT INTO audit (at, actor, action) VALUES ('2026-01-01T00:00:00.000Z', 'me', 'test.old')")
+      .run();
+    old.close();
+    const store = openStore({ path, env: {} });
+    expect(store.db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
+    expect(store.deliveries.record("d1", "push", "acme/app")).toBe(true);
+    expect(store.deliveries.record("d1", "push", "acme/app")).toBe(false);
+    expect(store.audit.list().map((e) => e.action)).toEqual(["test.old"]);
     store.close();
   });
 

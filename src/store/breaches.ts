@@ -1,0 +1,114 @@
+// The `breaches` and `breach_tokens` tables: the issue opened for each push or run, and the tokens it
+// reports, so that a later revocation outcome is commented on the right issues exactly once.
+import type { Database } from "better-sqlite3";
+import { type Clock, iso } from "./clock.js";
+import { statement } from "./statements.js";
+
+export interface BreachRecord {
+  key: string;
+  repository: string;
+  installation: number;
+  issueNumber: number | null;
+  issueUrl: string | null;
+  createdAt: string;
+}
+
+export interface BreachToken {
+  breachKey: string;
+  secretHash: string;
+  preview: string;
+  description: string;
+}
+
+interface Row {
+  key: string;
+  repository: string;
+  installation: number;
+  issue_number: number | null;
+  issue_url: string | null;
+  created_at: string;
+}
+
+function fromRow(row: Row): BreachRecord {
+  return {
+    key: row.key,
+    repository: row.repository,
+    installation: row.installation,
+    issueNumber: row.issue_number,
+    issueUrl: row.issue_url,
+    createdAt: row.created_at,
+  };
+}
+
+export class BreachTable {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Claims a breach key before its issue is opened; returns the record, new or as left by an earlier attempt. */
+  open(
+    key: string,
+    repository: string,
+    installation: number,
+    tokens: readonly Omit<BreachToken, "breachKey">[],
+  ): BreachRecord {
+    statement(
+      this.db,
+      `INSERT INTO breaches (key, repository, installation, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+    ).run(key, repository, installation, iso(this.clock()));
+    const addToken = statement(
+      this.db,
+      `INSERT INTO breach_tokens (breach_key, secret_hash, preview, description) VALUES (?, ?, ?, ?)
+         ON CONFLICT (breach_key, secret_hash) DO NOTHING`,
+    );
+    for (const t of tokens) addToken.run(key, t.secretHash, t.preview, t.description);
+    return this.byKey(key) as BreachRecord;
+  }
+
+  issueOpened(key: string, number: number, url: string): void {
+    statement(this.db, "UPDATE breaches SET issue_number = ?, issue_url = ? WHERE key = ?").run(
+      number,
+      url,
+      key,
+    );
+  }
+
+  byKey(key: string): BreachRecord | undefined {
+    const row = statement<[string], Row>(this.db, "SELECT * FROM breaches WHERE key = ?").get(key);
+    return row && fromRow(row);
+  }
+
+  count(): number {
+    return (
+      statement<[], { n: number }>(this.db, "SELECT count(*) AS n FROM breaches").get() as { n: number }
+    ).n;
+  }
+
+  /** Issues that report this token and have not had its outcome commented yet. */
+  awaitingComment(secretHash: string): (BreachRecord & BreachToken)[] {
+    return statement<[string], Row & { secret_hash: string; preview: string; description: string }>(
+      this.db,
+      `SELECT b.*, t.secret_hash, t.preview, t.description FROM breach_tokens t JOIN breaches b ON b.key = t.breach_key
+         WHERE t.secret_hash = ? AND t.commented_at IS NULL AND b.issue_number IS NOT NULL`,
+    )
+      .all(secretHash)
+      .map((row) => ({
+        ...fromRow(row),
+        breachKey: row.key,
+        secretHash: row.secret_hash,
+        preview: row.preview,
+        description: row.description,
+      }));
+  }
+
+  /** Marks the comment as posted; false when another worker posted it first. */
+  commented(key: string, secretHash: string): boolean {
+    return (
+      statement(
+        this.db,
+        "UPDATE breach_tokens SET commented_at = ? WHERE breach_key = ? AND secret_hash = ? AND commented_at IS NULL",
+      ).run(iso(this.clock()), key, secretHash).changes > 0
+    );
+  }
+}
