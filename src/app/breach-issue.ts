@@ -1,23 +1,24 @@
 // The breach issue: what was found, what leakwarden did, what to do now. Everything in it comes from
 // public finding fields; repository-controlled text (paths, names, messages) is escaped, never trusted.
+import type { RevocationView } from "../revoke/queue.js";
 import type { PublicFinding } from "../scan/types.js";
 import { remediationFor } from "./remediation.js";
 
-export type RevocationStatus = "revoked" | "pending" | "failed" | "not-registered" | "not-revocable" | "off";
-
-export interface RevocationState {
-  status: RevocationStatus;
-  /** Which API revoked it, or will: "Azure DevOps Token Admin API". */
-  via?: string;
-  /** ISO time of the outcome. */
-  at?: string;
-  /** Why it failed, in the provider's words, never containing the secret. */
-  reason?: string;
-}
+/** What leakwarden did about a token: the revocation queue's view of it (reasons never hold a secret). */
+export type RevocationState = Pick<RevocationView, "status" | "provider" | "at" | "reason">;
 
 export interface IssueFinding extends PublicFinding {
   revocation: RevocationState;
 }
+
+/** The API each revoking provider module calls, named for people. */
+const REVOCATION_API: Record<string, string> = {
+  "azure-devops": "Azure DevOps Token Admin API",
+  github: "GitHub credential revocation API",
+  "github-installation": "GitHub installation token API",
+  gitlab: "GitLab personal access token API",
+  slack: "Slack auth.revoke API",
+};
 
 export type BreachSource =
   | { kind: "push"; ref: string; before: string; after: string; pusher: string; compareUrl?: string }
@@ -71,19 +72,23 @@ function location(breach: Breach, f: IssueFinding): string {
 }
 
 function action(r: RevocationState): string {
+  const api = r.provider ? (REVOCATION_API[r.provider] ?? `${r.provider} API`) : undefined;
+  const why = r.reason ? `: ${escapeMarkdown(r.reason)}` : "";
   switch (r.status) {
     case "revoked":
-      return `revoked${r.at ? ` at ${r.at}` : ""}${r.via ? ` through the ${r.via}` : ""}`;
+      return `revoked${r.at ? ` at ${r.at}` : ""}${api ? ` through the ${api}` : ""}`;
+    case "already-revoked":
+      return `already revoked${api ? ` (the ${api} no longer knows it)` : ""}`;
     case "pending":
-      return `revocation pending${r.via ? ` (${r.via})` : ""}; the outcome will be commented here`;
+    case "would-revoke":
+      return `revocation pending${api ? ` through the ${api}` : ""}; the outcome will be commented here`;
     case "failed":
-      return `revocation failed${r.reason ? `: ${escapeMarkdown(r.reason)}` : ""}; **revoke it by hand now**`;
-    case "not-registered":
-      return "not revoked: this token is not in leakwarden's registry, so its revoking id is unknown; **revoke it by hand now**";
+      return `revocation failed${why}; **revoke it by hand now**`;
+    case "cancelled":
+      return `revocation cancelled${why}; **revoke it by hand now** if it is still active`;
     case "not-revocable":
-      return "not revoked: the provider offers no API to revoke it from outside; **revoke it by hand now**";
-    case "off":
-      return "not revoked: automatic revocation is off for this repository; **revoke it by hand now**";
+    case "skipped":
+      return `not revoked automatically${why}; **revoke it by hand now**`;
   }
 }
 

@@ -46,14 +46,17 @@ export class BreachTable {
     private readonly clock: Clock,
   ) {}
 
-  /** Claims a breach key before its issue is opened; returns the record, new or as left by an earlier attempt. */
+  /**
+   * Claims a breach key before its issue is opened. `created` is false when an earlier attempt claimed it:
+   * that attempt may have opened the issue and stopped before recording it.
+   */
   open(
     key: string,
     repository: string,
     installation: number,
     tokens: readonly Omit<BreachToken, "breachKey">[],
-  ): BreachRecord {
-    statement(
+  ): { record: BreachRecord; created: boolean } {
+    const inserted = statement(
       this.db,
       `INSERT INTO breaches (key, repository, installation, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
     ).run(key, repository, installation, iso(this.clock()));
@@ -63,7 +66,7 @@ export class BreachTable {
          ON CONFLICT (breach_key, secret_hash) DO NOTHING`,
     );
     for (const t of tokens) addToken.run(key, t.secretHash, t.preview, t.description);
-    return this.byKey(key) as BreachRecord;
+    return { record: this.byKey(key) as BreachRecord, created: inserted.changes > 0 };
   }
 
   issueOpened(key: string, number: number, url: string): void {

@@ -44,10 +44,15 @@ describe("the breach issue", () => {
     findings: [
       finding(`PAT=${pat}`, "deploy/pipeline.yml", {
         status: "revoked",
-        via: "Azure DevOps Token Admin API",
+        provider: "azure-devops",
         at: "2026-11-28T10:00:00Z",
       }),
-      finding(`x=${github}`, "src/a|b.ts", { status: "not-registered" }),
+      finding(`x=${github}`, "src/a|b.ts", {
+        status: "skipped",
+        provider: "github",
+        at: null,
+        reason: "not in the registry, and the policy revokes registered tokens only",
+      }),
     ],
   };
   const { title, body } = renderBreachIssue(breach);
@@ -69,7 +74,7 @@ describe("the breach issue", () => {
   });
   it("says what leakwarden did for each token", () => {
     expect(body).toMatch(/revoked at 2026-11-28T10:00:00Z through the Azure DevOps Token Admin API/);
-    expect(body).toMatch(/not in leakwarden's registry.*revoke it by hand now/);
+    expect(body).toMatch(/not revoked automatically: not in the registry, .*revoke it by hand now/);
   });
   it("says what to do now, per provider, and that deleting the commit is not enough", () => {
     expect(body).toContain(
@@ -116,6 +121,8 @@ describe("the breach issue", () => {
   it("comments a revocation outcome without the token", () => {
     const comment = renderRevocationComment(breach.findings[0] as IssueFinding, {
       status: "failed",
+      provider: "azure-devops",
+      at: null,
       reason: "HTTP 401",
     });
     expect(comment).toMatch(/revocation failed: HTTP 401; \*\*revoke it by hand now\*\*/);

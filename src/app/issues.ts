@@ -1,0 +1,123 @@
+// The GitHub side of a breach: its labels, the one issue per push or run, and the comments that report how
+// each revocation ended. The database remembers what was opened and commented, so that nothing is done twice.
+import type { ProbotOctokit } from "probot";
+import { type RevocationView, revocationJob, viewOfJob } from "../revoke/queue.js";
+import type { Store } from "../store/index.js";
+import { type Breach, breachKey, ISSUE_MARKER, type IssueFinding, renderBreachIssue, renderRevocationComment } from "./breach-issue.js";
+import type { RepoSettings } from "./repo-settings.js";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+const LABEL_STYLE: Record<string, { color: string; description: string }> = {
+  security: { color: "b60205", description: "Security issue" },
+  "leaked-credential": { color: "d93f0b", description: "A credential was leaked; leakwarden opened this" },
+};
+const FINAL = new Set(["revoked", "already-revoked", "failed", "cancelled"]);
+
+function isStatus(error: unknown, status: number): boolean {
+  return (error as { status?: number }).status === status;
+}
+
+/** Creates the labels a breach issue carries when the repository does not have them yet. */
+export async function ensureLabels(octokit: Octokit, owner: string, repo: string, labels: readonly string[]): Promise<void> {
+  for (const name of labels) {
+    try {
+      await octokit.rest.issues.getLabel({ owner, repo, name });
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+      try {
+        await octokit.rest.issues.createLabel({ owner, repo, name, ...(LABEL_STYLE[name] ?? { color: "ededed" }) });
+      } catch (createError) {
+        // Created meanwhile by someone else: that is what we wanted.
+        if (!isStatus(createError, 422)) throw createError;
+      }
+    }
+  }
+}
+
+/** An issue an earlier, interrupted attempt opened for this breach, found by the marker in its body. */
+async function findOpenedIssue(octokit: Octokit, owner: string, repo: string, key: string) {
+  const { data } = await octokit.rest.issues.listForRepo({
+    owner,
+    repo,
+    labels: "leaked-credential",
+    state: "all",
+    sort: "created",
+    direction: "desc",
+    per_page: 100,
+  });
+  return data.find((issue) => issue.body?.includes(`${ISSUE_MARKER} ${key} `));
+}
+
+/** The freshest state of each finding's revocation: a job may have finished since the scan acted. */
+export function currentRevocation(store: Store, finding: IssueFinding): IssueFinding["revocation"] {
+  const job = revocationJob(store, finding.secretHash);
+  return job ? viewOfJob(job) : finding.revocation;
+}
+
+/** Opens the breach issue, once per push or run, however many deliveries and retries there are. */
+export async function openBreachIssue(
+  octokit: Octokit,
+  store: Store,
+  installation: number,
+  breach: Breach,
+  settings: RepoSettings,
+): Promise<{ number: number; url: string; opened: boolean }> {
+  const [owner, repo] = breach.repository.fullName.split("/") as [string, string];
+  const key = breachKey(breach.repository.fullName, breach.source);
+  const tokens = [...new Map(breach.findings.map((f) => [f.secretHash, f])).values()].map((f) => ({
+    secretHash: f.secretHash,
+    preview: f.redacted,
+    description: f.description,
+  }));
+  const { record, created } = store.breaches.open(key, breach.repository.fullName, installation, tokens);
+  if (record.issueNumber !== null) return { number: record.issueNumber, url: record.issueUrl ?? "", opened: false };
+
+  if (!created) {
+    const earlier = await findOpenedIssue(octokit, owner, repo, key);
+    if (earlier) {
+      store.breaches.issueOpened(key, earlier.number, earlier.html_url);
+      return { number: earlier.number, url: earlier.html_url, opened: false };
+    }
+  }
+  await ensureLabels(octokit, owner, repo, settings.issues.labels);
+  const findings = breach.findings.map((f) => ({ ...f, revocation: currentRevocation(store, f) }));
+  const { title, body } = renderBreachIssue({ ...breach, findings });
+  const { data } = await octokit.rest.issues.create({
+    owner,
+    repo,
+    title,
+    body,
+    labels: settings.issues.labels,
+    ...(settings.issues.assignees.length > 0 ? { assignees: settings.issues.assignees } : {}),
+  });
+  store.transaction(() => {
+    store.breaches.issueOpened(key, data.number, data.html_url);
+    // Outcomes already in the body need no comment.
+    for (const f of findings) if (FINAL.has(f.revocation.status)) store.breaches.commented(key, f.secretHash);
+  });
+  return { number: data.number, url: data.html_url, opened: true };
+}
+
+/**
+ * Comments the outcome of a token's revocation on every issue that reports it and has not heard it yet.
+ * Called when the revocation worker reports an outcome, and after an issue is opened (the outcome may
+ * have come in between).
+ */
+export async function commentOutcome(
+  octokitFor: (installation: number) => Promise<Octokit>,
+  store: Store,
+  secretHash: string,
+  view: RevocationView,
+): Promise<number> {
+  if (!FINAL.has(view.status)) return 0;
+  let posted = 0;
+  for (const breach of store.breaches.awaitingComment(secretHash)) {
+    const [owner, repo] = breach.repository.split("/") as [string, string];
+    const octokit = await octokitFor(breach.installation);
+    const body = renderRevocationComment({ redacted: breach.preview, description: breach.description }, view);
+    await octokit.rest.issues.createComment({ owner, repo, issue_number: breach.issueNumber as number, body });
+    if (store.breaches.commented(breach.key, secretHash)) posted++;
+  }
+  return posted;
+}
