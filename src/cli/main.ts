@@ -3,12 +3,14 @@ import { ConfigError } from "../config.js";
 import { BaselineError } from "../scan/baseline.js";
 import { RuleError } from "../scan/rules.js";
 import { SettingsError } from "../scan/settings.js";
+import { RepositoryError } from "../sources/repository-error.js";
 import { VERSION } from "../version.js";
 import { type Command, type Io, UsageError } from "./command.js";
+import { hookCommand } from "./hook.js";
 import { rulesCommand } from "./rules.js";
 import { scanCommand } from "./scan.js";
 
-const COMMANDS: Command[] = [scanCommand, rulesCommand];
+const COMMANDS: Command[] = [scanCommand, rulesCommand, hookCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -25,7 +27,7 @@ Run 'leakwarden <command> --help' for a command's options and examples.
 }
 
 /** Errors whose message is already a full sentence for the user. */
-const EXPECTED = [UsageError, RuleError, ConfigError, BaselineError, SettingsError];
+const EXPECTED = [UsageError, RuleError, ConfigError, BaselineError, SettingsError, RepositoryError];
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
