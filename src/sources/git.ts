@@ -137,8 +137,11 @@ export class GitRepository {
     const repo = new GitRepository(dir, childEnv, git, hidden);
     try {
       await git.revparse(["--git-dir"]);
-    } catch {
-      throw new RepositoryError(`"${dir}" is not a git repository (or git is not installed)`);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/not a git repository/i.test(message)) throw new RepositoryError(`"${dir}" is not a git repository`);
+      if (/ENOENT/.test(message)) throw new RepositoryError("git is not installed (or not on PATH)");
+      throw repo.failure("rev-parse", message);
     }
     return repo;
   }
