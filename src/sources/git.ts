@@ -139,7 +139,8 @@ export class GitRepository {
       await git.revparse(["--git-dir"]);
     } catch (error) {
       const message = (error as Error).message;
-      if (/not a git repository/i.test(message)) throw new RepositoryError(`"${dir}" is not a git repository`);
+      if (/not a git repository/i.test(message))
+        throw new RepositoryError(`"${dir}" is not a git repository`);
       if (/ENOENT/.test(message)) throw new RepositoryError("git is not installed (or not on PATH)");
       throw repo.failure("rev-parse", message);
     }
