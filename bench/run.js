@@ -5,6 +5,7 @@ import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { largeJson, TYPESCRIPT } from "./corpus.js";
+import { benchHistory } from "./history.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, "..", "bin", "leakwarden.js");
@@ -71,3 +72,4 @@ bench("typescript package", [TYPESCRIPT], tsBytes);
 bench("typescript package, 1 thread", [TYPESCRIPT], tsBytes, ["--threads", "1"]);
 bench("large JSON (one 64 MB file)", [json], jsonBytes);
 bench("corpus (typescript + JSON)", [TYPESCRIPT, json], tsBytes + jsonBytes);
+await benchHistory(CLI, RUNS);

@@ -175,13 +175,31 @@ async function streamPatches(
     child.once("close", (code) => resolve(code ?? 1));
   });
   exited.catch(() => {}); // awaited below; a spawn failure must not also be an unhandled rejection
-  try {
-    for await (const chunk of child.stdout) parser.write(chunk as Buffer);
-    parser.end();
-  } catch (error) {
-    child.kill();
-    throw error;
-  }
+  // 'data' events rather than async iteration: git writes 4 KB at a time, and each read costs.
+  // Parsing is synchronous, so the pipe is not read again before a chunk is done: memory stays bounded.
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: unknown) => {
+      child.stdout.destroy();
+      child.kill();
+      reject(error);
+    };
+    child.stdout.on("data", (chunk: Buffer) => {
+      try {
+        parser.write(chunk);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    child.stdout.once("end", () => {
+      try {
+        parser.end();
+        resolve();
+      } catch (error) {
+        fail(error);
+      }
+    });
+    child.stdout.once("error", fail);
+  });
   let code: number;
   try {
     code = await exited;
@@ -199,17 +217,23 @@ export async function scanHistory(
   engine: Engine,
   options: HistoryOptions = {},
 ): Promise<HistoryResult> {
-  const repo = await GitRepository.open(repoDir, options.env);
+  const repo = GitRepository.prepare(repoDir, options.env);
   const collector = new HistoryCollector(engine, options);
   const args = [...LOG_PATCH_ARGS];
   if (selection.since !== undefined) args.push(`--since=${selection.since}`);
-  let input: string[] = [];
-  if (selection.range === undefined) args.push("--all");
-  else {
-    input = [await repo.checkRange(selection.range)];
-    args.push("--stdin");
+  if (selection.range !== undefined) {
+    await repo.verify();
+    const range = await repo.checkRange(selection.range);
+    await streamPatches(repo, [...args, "--stdin"], [range], collector, options);
+  } else {
+    // Git starts at once; the repository check runs meanwhile and, when it fails, gives the clearer reason.
+    const [checked, streamed] = await Promise.allSettled([
+      repo.verify(),
+      streamPatches(repo, [...args, "--all"], [], collector, options),
+    ]);
+    if (checked.status === "rejected") throw checked.reason;
+    if (streamed.status === "rejected") throw streamed.reason;
   }
-  await streamPatches(repo, args, input, collector, options);
   return collector.finish(true);
 }
 

@@ -3,7 +3,7 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
-import { type SimpleGit, type SimpleGitOptions, simpleGit } from "simple-git";
+import type { SimpleGit, SimpleGitOptions } from "simple-git";
 
 import { RepositoryError } from "./repository-error.js";
 
@@ -119,32 +119,49 @@ export interface PushPlan {
 }
 
 export class GitRepository {
+  private simpleGit: Promise<SimpleGit> | undefined;
+
   private constructor(
     /** The folder git runs in: a working tree, a bare repository, or a hook's current folder. */
     readonly dir: string,
     readonly env: Record<string, string>,
-    private readonly git: SimpleGit,
     /** Values the caller added to the environment: never echoed in an error message. */
     private readonly hidden: string[],
   ) {}
 
   /** Opens the repository at `dir` (bare or not); `env` is added to the environment of every git child. */
   static async open(dir: string, env: NodeJS.ProcessEnv = {}): Promise<GitRepository> {
+    const repo = GitRepository.prepare(dir, env);
+    await repo.verify();
+    return repo;
+  }
+
+  /** The repository object without running git yet: a scan may start git log first and verify meanwhile. */
+  static prepare(dir: string, env: NodeJS.ProcessEnv = {}): GitRepository {
     if (!existsSync(dir)) throw new RepositoryError(`"${dir}" does not exist`);
-    const childEnv = gitEnvironment(env);
     const hidden = Object.values(env).filter((v): v is string => typeof v === "string" && v.length >= 6);
-    const git = simpleGit({ baseDir: dir, unsafe: TRUSTED_ENVIRONMENT, config: [] }).env(childEnv);
-    const repo = new GitRepository(dir, childEnv, git, hidden);
+    return new GitRepository(dir, gitEnvironment(env), hidden);
+  }
+
+  /** Fails with a one-line reason unless `dir` is in a git repository. */
+  async verify(): Promise<void> {
     try {
-      await git.revparse(["--git-dir"]);
+      await (await this.git()).revparse(["--git-dir"]);
     } catch (error) {
       const message = (error as Error).message;
       if (/not a git repository/i.test(message))
-        throw new RepositoryError(`"${dir}" is not a git repository`);
+        throw new RepositoryError(`"${this.dir}" is not a git repository`);
       if (/ENOENT/.test(message)) throw new RepositoryError("git is not installed (or not on PATH)");
-      throw repo.failure("rev-parse", message);
+      throw this.failure("rev-parse", message);
     }
-    return repo;
+  }
+
+  /** simple-git, loaded on first use: a whole-history scan starts git before paying for it. */
+  private git(): Promise<SimpleGit> {
+    this.simpleGit ??= import("simple-git").then(({ simpleGit }) =>
+      simpleGit({ baseDir: this.dir, unsafe: TRUSTED_ENVIRONMENT, config: [] }).env(this.env),
+    );
+    return this.simpleGit;
   }
 
   /** Removes the caller's secret values (tokens handed over in the environment) from a message. */
@@ -157,7 +174,7 @@ export class GitRepository {
   /** Runs a git command through simple-git; a failure becomes an error whose message names the command. */
   async run(args: string[]): Promise<string> {
     try {
-      return await this.git.raw(args);
+      return await (await this.git()).raw(args);
     } catch (error) {
       throw this.failure(args[0] ?? "", (error as Error).message);
     }
@@ -171,7 +188,7 @@ export class GitRepository {
   /** The commit a revision names (tags peeled), or undefined when there is none. */
   async commitOf(revision: string): Promise<string | undefined> {
     try {
-      const out = await this.git.revparse([
+      const out = await (await this.git()).revparse([
         "--verify",
         "--quiet",
         "--end-of-options",
@@ -213,7 +230,7 @@ export class GitRepository {
         `"${range}" is not a revision range; write it as A..B, A...B or a single ref`,
       );
     try {
-      await this.git.raw(["rev-parse", "--revs-only", range, "--"]);
+      await (await this.git()).raw(["rev-parse", "--revs-only", range, "--"]);
     } catch (error) {
       throw new RepositoryError(
         this.scrub(
@@ -230,7 +247,7 @@ export class GitRepository {
     const after = await this.commitOf(update.after);
     if (!after) {
       // A tag of a tree or a blob adds no commit; anything else missing is a caller's mistake.
-      const exists = await this.git.raw(["cat-file", "-t", update.after]).catch(() => "");
+      const exists = await this.run(["cat-file", "-t", update.after]).catch(() => "");
       if (exists.trim() !== "")
         return { kind: isZeroSha(update.before) ? "create" : "update", revisions: [] };
       throw new RepositoryError(
