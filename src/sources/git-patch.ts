@@ -119,7 +119,9 @@ export function unquotePath(raw: string): string {
     const c = raw[i] as string;
     if (c === '"') break;
     if (c !== "\\") {
-      bytes.push(...Buffer.from(c, "utf8"));
+      const char = String.fromCodePoint(raw.codePointAt(i) as number);
+      bytes.push(...Buffer.from(char, "utf8"));
+      i += char.length - 1;
       continue;
     }
     const next = raw[++i] ?? "";

@@ -242,6 +242,12 @@ describe("leakwarden hook install", () => {
     expect(existsSync(join(bare, "hooks", "pre-receive"))).toBe(true);
   });
 
+  it("--help teaches both hooks", () => {
+    const result = runCli(["hook", "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Usage: leakwarden hook install \[--pre-commit \| --pre-receive\]/);
+  });
+
   it.each([
     [["hook"], /say what to do: 'leakwarden hook install'/],
     [["hook", "remove"], /unknown action "remove"/],

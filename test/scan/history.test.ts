@@ -115,6 +115,14 @@ describe("scanHistory", () => {
     expect(future.stats.commits).toBe(0);
   });
 
+  it("stops git when the caller aborts", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(scanHistory(repo.dir, {}, engine, { env, signal: controller.signal })).rejects.toThrow(
+      /abort/i,
+    );
+  });
+
   it("says what is wrong with a bad range or folder", async () => {
     await expect(scanHistory(repo.dir, { range: "nope..main" }, engine, { env })).rejects.toThrow(
       /the range "nope\.\.main" does not resolve in .*: bad revision 'nope\.\.main'/,

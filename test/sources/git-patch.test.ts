@@ -194,5 +194,6 @@ describe("unquotePath", () => {
     ['"tab\\there"', "tab\there"],
     ['"quote\\"and\\\\slash"', 'quote"and\\slash'],
     ['"\\303\\251t\\303\\251"', "été"],
+    ['"emoji \\t🙂"', "emoji \t🙂"],
   ])("%s", (raw, path) => expect(unquotePath(raw)).toBe(path));
 });
