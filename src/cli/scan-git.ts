@@ -87,9 +87,11 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   let result: HistoryResult;
   try {
     if (mode === "staged") result = await scanStaged(repo, engine, options);
-    else if (mode === "pre-receive")
-      result = await scanPush(repo, await readPushUpdates(io.stdin), engine, options);
-    else result = await scanHistory(repo, { range: values.range, since: values.since }, engine, options);
+    else if (mode === "pre-receive") {
+      // What other refs reach is already on the server: a push that merges it in adds nothing new.
+      const updates = await readPushUpdates(io.stdin);
+      result = await scanPush(repo, updates, engine, { ...options, excludeOtherRefs: true });
+    } else result = await scanHistory(repo, { range: values.range, since: values.since }, engine, options);
   } finally {
     progress.done();
   }

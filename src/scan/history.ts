@@ -27,6 +27,11 @@ export interface HistoryOptions {
   onProgress?: (progress: HistoryProgress) => void;
   /** Stops git and rejects the scan. */
   signal?: AbortSignal;
+  /**
+   * Push scans: leave out of an update what other refs already reach (see PushKind). Right where refs are
+   * authoritative, as in a pre-receive hook; a cache whose refs may be ahead of what was scanned must not.
+   */
+  excludeOtherRefs?: boolean;
 }
 
 export interface HistoryProgress {
@@ -268,7 +273,7 @@ export async function scanPush(
   if (updates.length > 1) collector.dedupeCommits();
   const kinds: PushKind[] = [];
   for (const update of updates) {
-    const plan = await repo.planPush(update);
+    const plan = await repo.planPush(update, { excludeOtherRefs: options.excludeOtherRefs === true });
     kinds.push(plan.kind);
     if (plan.revisions.length > 0)
       await streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], plan.revisions, collector, options);

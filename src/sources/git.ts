@@ -110,6 +110,9 @@ export interface PushUpdate {
  * - `unknown-before`: `before` is not in this repository (a force push over history we never saw):
  *   treated as `create`, so that nothing new is missed;
  * - `delete`: nothing to scan.
+ * With `excludeOtherRefs`, an update also leaves out what any other ref reaches: commits the repository
+ * already had (a git server's pre-receive hook: they were accepted before, and a push that merges them in
+ * adds nothing new).
  */
 export type PushKind = "update" | "create" | "unknown-before" | "delete";
 
@@ -242,7 +245,7 @@ export class GitRepository {
   }
 
   /** Decides which commits a push brought in (see PushKind). */
-  async planPush(update: PushUpdate): Promise<PushPlan> {
+  async planPush(update: PushUpdate, options: { excludeOtherRefs?: boolean } = {}): Promise<PushPlan> {
     if (isZeroSha(update.after)) return { kind: "delete", revisions: [] };
     const after = await this.commitOf(update.after);
     if (!after) {
@@ -254,16 +257,16 @@ export class GitRepository {
         `commit ${update.after} is not in "${this.dir}"; fetch it before scanning the push`,
       );
     }
-    if (!isZeroSha(update.before)) {
-      const before = await this.commitOf(update.before);
-      if (before) return { kind: "update", revisions: [after, `^${before}`] };
+    const before = isZeroSha(update.before) ? undefined : await this.commitOf(update.before);
+    const kind: PushKind = before ? "update" : isZeroSha(update.before) ? "create" : "unknown-before";
+    const revisions = [after];
+    if (before) revisions.push(`^${before}`);
+    if (!before || options.excludeOtherRefs) {
+      const others = new Set<string>();
+      for (const tip of await this.refTips()) if (tip.name !== update.ref) others.add(tip.commit);
+      for (const commit of others) revisions.push(`^${commit}`);
     }
-    const others = new Set<string>();
-    for (const tip of await this.refTips()) if (tip.name !== update.ref) others.add(tip.commit);
-    return {
-      kind: isZeroSha(update.before) ? "create" : "unknown-before",
-      revisions: [after, ...[...others].map((commit) => `^${commit}`)],
-    };
+    return { kind, revisions };
   }
 
   /**

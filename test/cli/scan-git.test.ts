@@ -192,6 +192,21 @@ describe("a git server with the pre-receive hook", () => {
     expect(serverRef("refs/heads/feature")).toBe(fixed);
   });
 
+  it("accepts a push that merges in commits the server already had, old leaks included", async () => {
+    // A leak that reached the server before the hook existed (a fetch runs no hook).
+    const legacy = await createRepo(join(tmp.path, "legacy"), home);
+    await legacy.commit({ "old.env": `TOKEN=${t.githubPat()}\n` }, "old leak");
+    spawnSync("git", ["fetch", "--quiet", legacy.dir, "main:refs/heads/legacy"], {
+      cwd: server,
+      env: testGitEnv(home),
+    });
+    client.run("fetch", "--quiet", "origin");
+    client.run("merge", "--quiet", "--allow-unrelated-histories", "--no-edit", "origin/legacy");
+    const result = push("main");
+    expect(result.stderr).toMatch(/No leaked secrets found; scanned 1 commit/);
+    expect(result.status).toBe(0);
+  });
+
   it("accepts a branch deletion", () => {
     expect(push(":refs/heads/feature").status).toBe(0);
     expect(serverRef("refs/heads/feature")).toBe("");

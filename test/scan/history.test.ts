@@ -235,6 +235,13 @@ describe("scanRange: what a push brought in", () => {
     expect(result.stats.commits).toBe(2);
   });
 
+  it("excludeOtherRefs (a pre-receive hook): an update leaves out what other refs already reach", async () => {
+    const update = { before: sha.a as string, after: sha.d as string, ref: "refs/heads/main" };
+    const result = await scanRange(repo.dir, update, engine, { env, excludeOtherRefs: true });
+    expect(result.kind).toBe("update");
+    expect(files(result.findings)).toEqual(["d.txt"]); // b is on stable already
+  });
+
   it("a force push: what after has and before had not, never the rewritten commits", async () => {
     const result = await scanRange(
       repo.dir,
