@@ -147,9 +147,10 @@ function pathAfter(text: string, prefix: string): string | undefined {
 /** `diff --git a/x b/x`: the path when both sides agree (renames are named by later lines). */
 function pathOfDiffLine(rest: string): string | undefined {
   if (rest.startsWith('"')) {
-    const end = rest.indexOf('" ', 1);
-    const second = end === -1 ? undefined : rest.slice(end + 2);
-    return pathAfter(second ?? rest, "b/");
+    // The first name is quoted: skip it, escapes included, and read the second.
+    let end = 1;
+    while (end < rest.length && rest[end] !== '"') end += rest[end] === "\\" ? 2 : 1;
+    return pathAfter(rest.slice(end + 2), "b/");
   }
   const half = (rest.length - 1) / 2;
   if (Number.isInteger(half) && rest.startsWith("a/") && rest.slice(half + 1) === `b/${rest.slice(2, half)}`)

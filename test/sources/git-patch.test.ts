@@ -55,6 +55,7 @@ beforeAll(async () => {
     {
       "plain.txt": "a\nb\nc\n",
       "bin.dat": Buffer.from([1, 0, 2, 3]),
+      'quo" te.bin': Buffer.from([0, 0, 7]),
       "with space.txt": "spaced\n",
       'q"t\tx': "quoted\n",
       "é.txt": "accent\n",
@@ -125,7 +126,10 @@ describe("PatchParser on real git log output", () => {
 
   it("counts a new binary, ignores a deleted one and submodule pointers", () => {
     const events = parse(output, output.length);
-    expect(events.filter((e) => e.startsWith("skip"))).toEqual([`skip ${sha.first} bin.dat binary`]);
+    expect(events.filter((e) => e.startsWith("skip"))).toEqual([
+      `skip ${sha.first} bin.dat binary`,
+      `skip ${sha.first} quo" te.bin binary`,
+    ]);
     expect(events.filter((e) => e.includes(sha.submodule as string))).toHaveLength(1); // the commit alone
   });
 
