@@ -14,7 +14,7 @@ import { OBJECT_NAME, type PushUpdate } from "../sources/git.js";
 import { type Io, parseSize, UsageError } from "./command.js";
 import { ProgressLine } from "./progress.js";
 import { readConfig, report, type ScanValues } from "./scan.js";
-import { formatBytes, plural } from "./terminal.js";
+import { formatBytes, plural, thousands } from "./terminal.js";
 
 type GitMode = "history" | "staged" | "pre-receive";
 
@@ -77,12 +77,10 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
     maxFileSize: parseSize(values["max-file-size"], "--max-file-size", "scan", DEFAULT_MAX_FILE_SIZE),
     ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
     onProgress: (p) =>
-      progress.update(
-        () =>
-          `scanning history: ${plural(p.commits, "commit")} · ${formatBytes(p.bytes)} · ${Math.round(
-            p.commits / Math.max(p.elapsedMs / 1000, 0.001),
-          )} commits/s`,
-      ),
+      progress.update(() => {
+        const perSecond = Math.round(p.commits / Math.max(p.elapsedMs / 1000, 0.001));
+        return `scanning history: ${plural(p.commits, "commit")} · ${formatBytes(p.bytes)} added · ${thousands(perSecond)} commits/s`;
+      }),
   };
   let result: HistoryResult;
   try {
