@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, runCli, tempDir } from "../support/cli.js";
@@ -78,6 +78,19 @@ describe("leakwarden scan --git", () => {
     } finally {
       writeFileSync(join(repo.dir, ".leakwarden.yml"), "");
     }
+  });
+
+  it("runs git directly where coreutils' stdbuf is missing or broken", () => {
+    const bin = join(tmp.path, "bin");
+    mkdirSync(bin, { recursive: true });
+    const git = spawnSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).stdout.trim();
+    symlinkSync(git, join(bin, "git"));
+    const expected = json(runCli(["scan", "--git", repo.dir, "--format", "json"]).stdout).findings;
+    const without = runCli(["scan", "--git", repo.dir, "--format", "json"], { env: { PATH: bin } });
+    expect(json(without.stdout).findings).toEqual(expected);
+    writeFileSync(join(bin, "stdbuf"), "#!/bin/sh\nexit 125\n", { mode: 0o755 });
+    const broken = runCli(["scan", "--git", repo.dir, "--format", "json"], { env: { PATH: bin } });
+    expect(json(broken.stdout).findings).toEqual(expected);
   });
 
   it("never prints the secrets, in any format", () => {
