@@ -5,7 +5,6 @@ import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { SimpleGit, SimpleGitOptions } from "simple-git";
-
 import { RepositoryError } from "./repository-error.js";
 
 export { RepositoryError };
@@ -17,16 +16,6 @@ export function isZeroSha(sha: string): boolean {
 
 /** A full object name, SHA-1 or SHA-256. */
 export const OBJECT_NAME = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-
-/**
- * During pre-receive, git keeps the pushed objects in a quarantine folder that only these variables reveal:
- * without them the new commits do not exist. They are inherited from our own environment on purpose.
- */
-export const QUARANTINE_VARIABLES = [
-  "GIT_OBJECT_DIRECTORY",
-  "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-  "GIT_QUARANTINE_PATH",
-] as const;
 
 /** Programs a read-only scan never needs git to start: editors, pagers, external diff tools. */
 const DROPPED_VARIABLES = [
@@ -97,6 +86,9 @@ function stdbufCommand(env: Record<string, string>): string | null {
 /**
  * The environment of every git child: ours, then the caller's additions (credentials, for instance), minus
  * the editors and pagers; git never prompts and never takes optional locks (scanning must not block a commit).
+ * Inheriting matters in hooks: during pre-receive the pushed objects sit in a quarantine folder that only
+ * GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES and GIT_QUARANTINE_PATH reveal, and in pre-commit
+ * GIT_INDEX_FILE names the index being committed.
  */
 export function gitEnvironment(
   extra: NodeJS.ProcessEnv = {},
