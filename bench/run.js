@@ -5,6 +5,7 @@ import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { largeJson, TYPESCRIPT } from "./corpus.js";
+import { benchHistory } from "./history.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, "..", "bin", "leakwarden.js");
@@ -74,3 +75,4 @@ bench("corpus (typescript + JSON)", [TYPESCRIPT, json], tsBytes + jsonBytes);
 
 // What --record, --registry and --revoke add (bench/store.js).
 await import("./store.js");
+await benchHistory(CLI, RUNS);

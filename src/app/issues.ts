@@ -3,7 +3,14 @@
 import type { ProbotOctokit } from "probot";
 import { type RevocationView, revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
-import { type Breach, breachKey, ISSUE_MARKER, type IssueFinding, renderBreachIssue, renderRevocationComment } from "./breach-issue.js";
+import {
+  type Breach,
+  breachKey,
+  ISSUE_MARKER,
+  type IssueFinding,
+  renderBreachIssue,
+  renderRevocationComment,
+} from "./breach-issue.js";
 import type { RepoSettings } from "./repo-settings.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -19,14 +26,24 @@ function isStatus(error: unknown, status: number): boolean {
 }
 
 /** Creates the labels a breach issue carries when the repository does not have them yet. */
-export async function ensureLabels(octokit: Octokit, owner: string, repo: string, labels: readonly string[]): Promise<void> {
+export async function ensureLabels(
+  octokit: Octokit,
+  owner: string,
+  repo: string,
+  labels: readonly string[],
+): Promise<void> {
   for (const name of labels) {
     try {
       await octokit.rest.issues.getLabel({ owner, repo, name });
     } catch (error) {
       if (!isStatus(error, 404)) throw error;
       try {
-        await octokit.rest.issues.createLabel({ owner, repo, name, ...(LABEL_STYLE[name] ?? { color: "ededed" }) });
+        await octokit.rest.issues.createLabel({
+          owner,
+          repo,
+          name,
+          ...(LABEL_STYLE[name] ?? { color: "ededed" }),
+        });
       } catch (createError) {
         // Created meanwhile by someone else: that is what we wanted.
         if (!isStatus(createError, 422)) throw createError;
@@ -71,7 +88,8 @@ export async function openBreachIssue(
     description: f.description,
   }));
   const { record, created } = store.breaches.open(key, breach.repository.fullName, installation, tokens);
-  if (record.issueNumber !== null) return { number: record.issueNumber, url: record.issueUrl ?? "", opened: false };
+  if (record.issueNumber !== null)
+    return { number: record.issueNumber, url: record.issueUrl ?? "", opened: false };
 
   if (!created) {
     const earlier = await findOpenedIssue(octokit, owner, repo, key);
@@ -116,7 +134,12 @@ export async function commentOutcome(
     const [owner, repo] = breach.repository.split("/") as [string, string];
     const octokit = await octokitFor(breach.installation);
     const body = renderRevocationComment({ redacted: breach.preview, description: breach.description }, view);
-    await octokit.rest.issues.createComment({ owner, repo, issue_number: breach.issueNumber as number, body });
+    await octokit.rest.issues.createComment({
+      owner,
+      repo,
+      issue_number: breach.issueNumber as number,
+      body,
+    });
     if (store.breaches.commented(breach.key, secretHash)) posted++;
   }
   return posted;

@@ -81,7 +81,11 @@ export class ScanJobRunner {
     for (const job of store.jobs.running(SCAN_KIND)) {
       if (job.owner === this.owner || !ownerIsGone(job.owner)) continue;
       if (store.jobs.requeue(job.id, job.owner as string)) {
-        store.audit.record({ action: "scan.resume", subject: `job:${job.id}`, detail: { interruptedWorker: job.owner } });
+        store.audit.record({
+          action: "scan.resume",
+          subject: `job:${job.id}`,
+          detail: { interruptedWorker: job.owner },
+        });
       }
     }
   }
@@ -90,7 +94,12 @@ export class ScanJobRunner {
   async runDue(): Promise<number> {
     const { store, concurrency, leaseMs } = this.options;
     this.recoverOrphans();
-    const jobs = store.jobs.claim<ScanPayload>({ kind: SCAN_KIND, owner: this.owner, leaseMs, limit: concurrency });
+    const jobs = store.jobs.claim<ScanPayload>({
+      kind: SCAN_KIND,
+      owner: this.owner,
+      leaseMs,
+      limit: concurrency,
+    });
     await Promise.all(jobs.map((job) => this.run(job)));
     return jobs.length;
   }
@@ -107,7 +116,11 @@ export class ScanJobRunner {
       if (attempts >= job.maxAttempts) {
         store.transaction(() => {
           store.jobs.finish(job.id, this.owner, { state: "dead", error: message });
-          store.audit.record({ action: "scan.dead", subject: `job:${job.id}`, detail: { key: job.key, attempts, error: message } });
+          store.audit.record({
+            action: "scan.dead",
+            subject: `job:${job.id}`,
+            detail: { key: job.key, attempts, error: message },
+          });
         });
         log(`scan job ${job.id} (${job.key}) failed for good after ${attempts} attempts: ${message}`);
       } else {

@@ -3,23 +3,19 @@ import { ConfigError } from "../config.js";
 import { BaselineError } from "../scan/baseline.js";
 import { RuleError } from "../scan/rules.js";
 import { SettingsError } from "../scan/settings.js";
+import { RepositoryError } from "../sources/repository-error.js";
 import { VERSION } from "../version.js";
 import { auditCommand } from "./audit.js";
 import { type Command, type Io, UsageError } from "./command.js";
-import { EXPECTED_STORE_ERRORS } from "./errors.js";
-import { findingsCommand } from "./findings.js";
-import { registryCommand } from "./registry.js";
-import { revokeCommand } from "./revoke.js";
-import { rulesCommand } from "./rules.js";
-import { scanCommand } from "./scan.js";
 
-const COMMANDS: Command[] = [
-  scanCommand,
-  rulesCommand,
-  registryCommand,
-  findingsCommand,
-  revokeCommand,
-  auditCommand,
+const EXPECTED = [
+  UsageError,
+  RuleError,
+  ConfigError,
+  BaselineError,
+  SettingsError,
+  RepositoryError,
+  ...EXPECTED_STORE_ERRORS,
 ];
 
 function overview(): string {
@@ -37,7 +33,15 @@ Run 'leakwarden <command> --help' for a command's options and examples.
 }
 
 /** Errors whose message is already a full sentence for the user. */
-const EXPECTED = [UsageError, RuleError, ConfigError, BaselineError, SettingsError, ...EXPECTED_STORE_ERRORS];
+const EXPECTED = [
+  UsageError,
+  RuleError,
+  ConfigError,
+  BaselineError,
+  SettingsError,
+  RepositoryError,
+  ...EXPECTED_STORE_ERRORS,
+];
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;

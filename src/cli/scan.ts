@@ -1,4 +1,4 @@
-// `leakwarden scan`: files, folders and stdin.
+// `leakwarden scan`: files, folders and stdin; git history through scan-git.ts.
 import { ConfigError, EMPTY_CONFIG, findDefaultConfig, loadConfigFile, type ScanConfig } from "../config.js";
 import { renderJson } from "../report/json.js";
 import { renderSarif } from "../report/sarif.js";
@@ -43,6 +43,16 @@ What to scan
   --baseline FILE ignore findings already in an earlier JSON report
   --threads N     scanning threads (default: the number of cores)
 
+Git (TARGET is a repository; the lines each commit added are scanned, and
+findings carry the commit, author and date)
+  --git           the whole history: every commit of every branch and tag
+  --range REVS    only these commits: A..B, A...B or a branch (implies --git)
+  --since DATE    only commits after DATE: 2024-01-31, "2 weeks ago"
+  --staged        what is staged for the next commit (a pre-commit hook)
+  --pre-receive   be a git server's pre-receive hook: read "<old> <new> <ref>"
+                  lines on stdin and exit 1 to reject a push that adds a leak
+                  ('leakwarden hook install' writes both hooks)
+
 ${SCAN_ACTION_HELP}
 
 Exit status: 0 no findings, 1 findings, 2 usage or runtime error.
@@ -56,6 +66,8 @@ Examples
   leakwarden scan --baseline baseline.json                # report only new ones
   leakwarden scan --revoke .               # revoke leaked tokens that are in the registry
   leakwarden scan --dry-run --policy all . # what --revoke --policy all would revoke
+  leakwarden scan --git                    every commit, including deleted secrets
+  leakwarden scan --range origin/main..HEAD --format sarif   what a branch adds
 `;
 
 export const SCAN_FLAGS = {
@@ -68,8 +80,16 @@ export const SCAN_FLAGS = {
   rules: { type: "string", multiple: true },
   baseline: { type: "string" },
   threads: { type: "string" },
+  git: { type: "boolean" },
+  range: { type: "string" },
+  since: { type: "string" },
+  staged: { type: "boolean" },
+  "pre-receive": { type: "boolean" },
   ...SCAN_ACTION_FLAGS,
 } as const;
+
+/** Any of these makes a git scan (scan-git.ts). */
+const GIT_FLAGS = ["git", "range", "since", "staged", "pre-receive"] as const;
 
 export type ScanValues = ReturnType<typeof parseFlags<typeof SCAN_FLAGS>>["values"];
 
@@ -120,11 +140,16 @@ export function report(
 
 export const scanCommand: Command = {
   name: "scan",
-  summary: "scan files, folders or stdin for leaked tokens",
+  summary: "scan files, folders, stdin or git history for leaked tokens",
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseFlags("scan", args, SCAN_FLAGS);
     oneOfFlag(values.format, FORMATS, "--format", "scan", "text");
+    if (GIT_FLAGS.some((flag) => values[flag] !== undefined)) {
+      // Loaded on demand: file scans start faster without git's modules.
+      const { runGitScan } = await import("./scan-git.js");
+      return runGitScan(values, positionals, io);
+    }
     const targets = positionals.length > 0 ? positionals : ["."];
     const config = readConfig(values, targets);
     const ruleDirs = values.rules ?? [];

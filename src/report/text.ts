@@ -46,7 +46,11 @@ export function summary(findings: readonly Finding[], stats: ScanStats, style: S
   const high = findings.filter((f) => f.confidence === "high").length;
   const files = new Set(findings.map((f) => f.file)).size;
   const seconds = (stats.durationMs / 1000).toFixed(2);
-  const scanned = `scanned ${plural(stats.files, "file")} (${formatBytes(stats.bytes)}) in ${seconds}s`;
+  const what =
+    stats.commits === undefined
+      ? `${plural(stats.files, "file")} (${formatBytes(stats.bytes)})`
+      : `${plural(stats.commits, "commit")} (${plural(stats.files, "file change")}, ${formatBytes(stats.bytes)} added)`;
+  const scanned = `scanned ${what} in ${seconds}s`;
   const reasons = Object.entries(stats.skippedBy)
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${n} ${reason.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`);

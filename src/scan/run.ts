@@ -16,6 +16,8 @@ export interface ScanStats {
   skipped: number;
   skippedBy: { binary: number; tooLarge: number; unreadable: number; ignored: number };
   durationMs: number;
+  /** Git history scans only: commits scanned (`files` then counts file changes). */
+  commits?: number;
 }
 
 export interface Progress {

@@ -11,6 +11,8 @@ export interface GitOrigin {
   commit: string;
   author: string;
   date: string;
+  /** True on the earliest commit that added this fingerprint in what was scanned: where it leaked. */
+  introduced?: boolean;
 }
 
 /** What a scan reports. Everything here is safe to print, store and send: the secret is behind `secret`. */

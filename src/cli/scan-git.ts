@@ -1,0 +1,101 @@
+// `leakwarden scan --git | --range | --since | --staged | --pre-receive`: git history, ranges, staged changes and
+// a git server's pre-receive hook, with the output formats, baseline, config and allowlists of `scan`.
+import type { Readable } from "node:stream";
+import {
+  type HistoryOptions,
+  type HistoryResult,
+  scanHistory,
+  scanPush,
+  scanStaged,
+} from "../scan/history.js";
+import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
+import { createEngine } from "../scan/settings.js";
+import { OBJECT_NAME, type PushUpdate } from "../sources/git.js";
+import { type Io, parseSize, UsageError } from "./command.js";
+import { ProgressLine } from "./progress.js";
+import { readConfig, report, type ScanValues } from "./scan.js";
+import { planScanActions } from "./scan-actions.js";
+import { formatBytes, plural, thousands } from "./terminal.js";
+
+type GitMode = "history" | "staged" | "pre-receive";
+
+function gitMode(values: ScanValues, positionals: string[]): GitMode {
+  const modes: [GitMode, string][] = [];
+  if (values.git || values.range !== undefined || values.since !== undefined) {
+    modes.push(["history", values.range !== undefined ? "--range" : values.git ? "--git" : "--since"]);
+  }
+  if (values.staged) modes.push(["staged", "--staged"]);
+  if (values["pre-receive"]) modes.push(["pre-receive", "--pre-receive"]);
+  if (modes.length > 1)
+    throw new UsageError(`${modes.map(([, flag]) => flag).join(" and ")} cannot be combined`, "scan");
+  if (positionals.length > 1 || positionals[0] === "-")
+    throw new UsageError("a git scan takes one repository folder (default: the current one)", "scan");
+  if (values.threads !== undefined)
+    throw new UsageError("--threads applies to file scans; a git scan runs beside git in one thread", "scan");
+  if (values.since !== undefined && values.since.trim() === "")
+    throw new UsageError('--since takes a date such as 2024-01-31 or "2 weeks ago"', "scan");
+  const mode = (modes[0] as [GitMode, string])[0];
+  if (mode === "pre-receive" && values["show-secrets"])
+    throw new UsageError(
+      "--pre-receive never prints secret values: they would reach the pusher's terminal",
+      "scan",
+    );
+  return mode;
+}
+
+/** Reads git's pre-receive input: one `<old> <new> <ref>` line per updated ref. */
+export async function readPushUpdates(stdin: Readable): Promise<PushUpdate[]> {
+  let text = "";
+  for await (const chunk of stdin) text += chunk.toString();
+  const updates: PushUpdate[] = [];
+  text.split("\n").forEach((line, index) => {
+    if (line.trim() === "") return;
+    const [before = "", after = "", ref = "", ...rest] = line.trim().split(" ");
+    if (!OBJECT_NAME.test(before) || !OBJECT_NAME.test(after) || ref === "" || rest.length > 0) {
+      throw new UsageError(
+        `stdin line ${index + 1} is not "<old-sha> <new-sha> <ref>"; --pre-receive reads what git gives a pre-receive hook`,
+        "scan",
+      );
+    }
+    updates.push({ before, after, ref });
+  });
+  return updates;
+}
+
+const REJECTED = `leakwarden: push rejected: it adds the leaked secrets listed above.
+  Take them out of the commits (git commit --amend, or git rebase -i for older ones), then push again.
+  A token that was ever shared anywhere else must be revoked and replaced too.
+`;
+
+export async function runGitScan(values: ScanValues, positionals: string[], io: Io): Promise<number> {
+  const mode = gitMode(values, positionals);
+  const repo = positionals[0] ?? ".";
+  const config = readConfig(values, [repo]);
+  const ruleDirs = values.rules ?? [];
+  const engine = createEngine({ ruleDirs, disabledRules: config.disabledRules, allow: config.allow });
+  const actions = planScanActions(values, { ruleDirs, disabledRules: config.disabledRules }, io);
+  const progress = new ProgressLine(io.stderr);
+  const options: HistoryOptions = {
+    maxFileSize: parseSize(values["max-file-size"], "--max-file-size", "scan", DEFAULT_MAX_FILE_SIZE),
+    ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
+    onProgress: (p) =>
+      progress.update(() => {
+        const perSecond = Math.round(p.commits / Math.max(p.elapsedMs / 1000, 0.001));
+        return `scanning history: ${plural(p.commits, "commit")} · ${formatBytes(p.bytes)} added · ${thousands(perSecond)} commits/s`;
+      }),
+  };
+  let result: HistoryResult;
+  try {
+    if (mode === "staged") result = await scanStaged(repo, engine, options);
+    else if (mode === "pre-receive") {
+      // What other refs reach is already on the server: a push that merges it in adds nothing new.
+      const updates = await readPushUpdates(io.stdin);
+      result = await scanPush(repo, updates, engine, { ...options, excludeOtherRefs: true });
+    } else result = await scanHistory(repo, { range: values.range, since: values.since }, engine, options);
+  } finally {
+    progress.done();
+  }
+  const code = report(result, values, ruleDirs, config.disabledRules, io, await actions?.(result));
+  if (mode === "pre-receive" && code === 1) io.stderr.write(REJECTED);
+  return code;
+}

@@ -1,0 +1,294 @@
+// Scans git history: a whole repository, a revision range, a push (as GitHub or a pre-receive hook sends it)
+// or the staged changes. Git streams the patches, git-patch.ts cuts out the added lines, and each hunk's
+// added lines go through the same engine as files, located at their line in that commit's version.
+import { globMatcher } from "../sources/fs.js";
+import { GitRepository, type PushKind, type PushUpdate } from "../sources/git.js";
+import {
+  type CommitInfo,
+  type FileChange,
+  LOG_PATCH_ARGS,
+  type PatchHandler,
+  PatchParser,
+  type SkipReason,
+  STAGED_PATCH_ARGS,
+} from "../sources/git-patch.js";
+import type { Engine } from "./engine.js";
+import { locate } from "./locate.js";
+import { DEFAULT_MAX_FILE_SIZE, type ScanStats } from "./run.js";
+import type { Finding } from "./types.js";
+
+export interface HistoryOptions {
+  /** Added to the environment of every git child (credentials, for instance); never printed. */
+  env?: NodeJS.ProcessEnv;
+  /** A file change that adds more bytes than this is skipped and counted (default 25 MB). */
+  maxFileSize?: number;
+  /** Globs of paths to leave out (paths-ignore, --exclude), matched against the path in the commit. */
+  ignore?: readonly string[];
+  onProgress?: (progress: HistoryProgress) => void;
+  /** Stops git and rejects the scan. */
+  signal?: AbortSignal;
+  /**
+   * Push scans: leave out of an update what other refs already reach (see PushKind). Right where refs are
+   * authoritative, as in a pre-receive hook; a cache whose refs may be ahead of what was scanned must not.
+   */
+  excludeOtherRefs?: boolean;
+}
+
+export interface HistoryProgress {
+  commits: number;
+  bytes: number;
+  elapsedMs: number;
+}
+
+export interface HistoryResult {
+  /** Every occurrence; `introduced` marks the earliest one of each fingerprint. */
+  findings: Finding[];
+  /** `files` counts file changes (a file in a commit), `bytes` the added bytes scanned. */
+  stats: ScanStats;
+}
+
+export interface RangeResult extends HistoryResult {
+  kind: PushKind;
+}
+
+export interface HistorySelection {
+  /** A revision range (`main..feature`, `v1.0...v2.0`, `feature`); default: every ref. */
+  range?: string;
+  /** Only commits more recent than this (git's --since: `2024-01-31`, `2 weeks ago`). */
+  since?: string;
+}
+
+/** Collects findings and counts from the parser's events. */
+class HistoryCollector implements PatchHandler {
+  readonly findings: Finding[] = [];
+  readonly stats: ScanStats = {
+    files: 0,
+    bytes: 0,
+    skipped: 0,
+    skippedBy: { binary: 0, tooLarge: 0, unreadable: 0, ignored: 0 },
+    durationMs: 0,
+  };
+  /** Position of each commit with findings in git's output: later means older (see LOG_PATCH_ARGS). */
+  readonly position = new Map<string, number>();
+  private readonly started = performance.now();
+  private readonly ignored: (path: string) => boolean;
+  private current: CommitInfo | undefined;
+  private commits = 0;
+  /** In a multi-ref push, commits already scanned for an earlier ref; undefined otherwise. */
+  private seen: Set<string> | undefined;
+  private skipping = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: HistoryOptions,
+  ) {
+    this.ignored = globMatcher(options.ignore ?? []);
+  }
+
+  /** Scans each commit once across several runs (the ranges of one push may overlap). */
+  dedupeCommits(): void {
+    this.seen ??= new Set();
+  }
+
+  wants(path: string): boolean {
+    return !this.ignored(path);
+  }
+
+  commit(info: CommitInfo): void {
+    this.skipping = this.seen?.has(info.commit) === true;
+    if (this.skipping) return;
+    this.seen?.add(info.commit);
+    this.current = info;
+    this.commits++;
+    this.options.onProgress?.({
+      commits: this.commits,
+      bytes: this.stats.bytes,
+      elapsedMs: performance.now() - this.started,
+    });
+  }
+
+  file(change: FileChange): void {
+    if (this.skipping) return;
+    this.stats.files++;
+    this.stats.bytes += change.bytes.length;
+    for (const segment of change.segments) {
+      const bytes = change.bytes.subarray(segment.start, segment.end);
+      const detections = this.engine.detect(bytes);
+      if (detections.length === 0) continue;
+      for (const finding of locate(bytes, detections, { file: change.path, firstLine: segment.firstLine })) {
+        const origin = this.current;
+        if (origin) {
+          if (!this.position.has(origin.commit)) this.position.set(origin.commit, this.commits);
+          this.findings.push({ ...finding, commit: origin.commit, author: origin.author, date: origin.date });
+        } else {
+          this.findings.push(finding);
+        }
+      }
+    }
+  }
+
+  skip(_path: string, reason: SkipReason): void {
+    if (this.skipping) return;
+    this.stats.skipped++;
+    this.stats.skippedBy[reason]++;
+  }
+
+  /** Marks the earliest occurrence of each fingerprint, sorts, and closes the stats. */
+  finish(withCommits: boolean): HistoryResult {
+    const age = (f: Finding) => (f.commit ? (this.position.get(f.commit) ?? 0) : 0);
+    if (withCommits) {
+      const earliest = new Map<string, Finding>();
+      for (const f of this.findings) {
+        const best = earliest.get(f.fingerprint);
+        if (!best || age(f) > age(best) || (age(f) === age(best) && f.line < best.line))
+          earliest.set(f.fingerprint, f);
+      }
+      for (const f of this.findings) f.introduced = earliest.get(f.fingerprint) === f;
+      this.stats.commits = this.commits;
+    }
+    // By file; within a file the oldest commit first, so that each secret's introduction leads.
+    this.findings.sort(
+      (a, b) =>
+        (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+        age(b) - age(a) ||
+        a.line - b.line ||
+        a.column - b.column ||
+        (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0),
+    );
+    this.stats.durationMs = Math.round(performance.now() - this.started);
+    return { findings: this.findings, stats: this.stats };
+  }
+}
+
+/** Runs git, streams its output through the parser into the collector, and fails with git's own reason. */
+async function streamPatches(
+  repo: GitRepository,
+  args: string[],
+  input: string[],
+  collector: HistoryCollector,
+  options: HistoryOptions,
+): Promise<void> {
+  const child = repo.spawn(args, input, options.signal);
+  const parser = new PatchParser(collector, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text: string) => {
+    if (stderr.length < 16 * 1024) stderr += text;
+  });
+  const exited = new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve(code ?? 1));
+  });
+  exited.catch(() => {}); // awaited below; a spawn failure must not also be an unhandled rejection
+  // 'data' events rather than async iteration: git writes 4 KB at a time, and each read costs.
+  // Parsing is synchronous, so the pipe is not read again before a chunk is done: memory stays bounded.
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: unknown) => {
+      child.stdout.destroy();
+      child.kill();
+      reject(error);
+    };
+    child.stdout.on("data", (chunk: Buffer) => {
+      try {
+        parser.write(chunk);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    child.stdout.once("end", () => {
+      try {
+        parser.end();
+        resolve();
+      } catch (error) {
+        fail(error);
+      }
+    });
+    child.stdout.once("error", fail);
+  });
+  let code: number;
+  try {
+    code = await exited;
+  } catch (error) {
+    if ((error as Error).name === "AbortError") throw error;
+    throw repo.failure(args[0] ?? "", `cannot run git: ${(error as Error).message}`);
+  }
+  if (code !== 0) throw repo.failure(args[0] ?? "", stderr);
+}
+
+/** The history of a repository: every ref, or a range, optionally since a date. */
+export async function scanHistory(
+  repoDir: string,
+  selection: HistorySelection,
+  engine: Engine,
+  options: HistoryOptions = {},
+): Promise<HistoryResult> {
+  const repo = GitRepository.prepare(repoDir, options.env);
+  const collector = new HistoryCollector(engine, options);
+  const args = [...LOG_PATCH_ARGS];
+  if (selection.since !== undefined) args.push(`--since=${selection.since}`);
+  if (selection.range !== undefined) {
+    await repo.verify();
+    const range = await repo.checkRange(selection.range);
+    await streamPatches(repo, [...args, "--stdin"], [range], collector, options);
+  } else {
+    // Git starts at once; the repository check runs meanwhile and, when it fails, gives the clearer reason.
+    const [checked, streamed] = await Promise.allSettled([
+      repo.verify(),
+      streamPatches(repo, [...args, "--all"], [], collector, options),
+    ]);
+    if (checked.status === "rejected") throw checked.reason;
+    if (streamed.status === "rejected") throw streamed.reason;
+  }
+  return collector.finish(true);
+}
+
+/**
+ * The commits one ref update brought in (see PushKind): a normal or force push, a new branch or tag, a
+ * deletion. Works on bare and non-bare repositories, and inside a pre-receive hook (quarantined objects).
+ */
+export async function scanRange(
+  repoDir: string,
+  update: PushUpdate,
+  engine: Engine,
+  options: HistoryOptions = {},
+): Promise<RangeResult> {
+  const { kinds, ...result } = await scanPush(repoDir, [update], engine, options);
+  return { ...result, kind: kinds[0] as PushKind };
+}
+
+export interface PushResult extends HistoryResult {
+  /** How each update was read, in order. */
+  kinds: PushKind[];
+}
+
+/** Every ref update of one push; a commit reachable from several updated refs is scanned once. */
+export async function scanPush(
+  repoDir: string,
+  updates: readonly PushUpdate[],
+  engine: Engine,
+  options: HistoryOptions = {},
+): Promise<PushResult> {
+  const repo = await GitRepository.open(repoDir, options.env);
+  const collector = new HistoryCollector(engine, options);
+  if (updates.length > 1) collector.dedupeCommits();
+  const kinds: PushKind[] = [];
+  for (const update of updates) {
+    const plan = await repo.planPush(update, { excludeOtherRefs: options.excludeOtherRefs === true });
+    kinds.push(plan.kind);
+    if (plan.revisions.length > 0)
+      await streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], plan.revisions, collector, options);
+  }
+  return { ...collector.finish(true), kinds };
+}
+
+/** What is staged for the next commit (what a pre-commit hook sees); findings carry no commit. */
+export async function scanStaged(
+  repoDir: string,
+  engine: Engine,
+  options: HistoryOptions = {},
+): Promise<HistoryResult> {
+  const repo = await GitRepository.open(repoDir, options.env);
+  const collector = new HistoryCollector(engine, options);
+  await streamPatches(repo, [...STAGED_PATCH_ARGS], [], collector, options);
+  return collector.finish(false);
+}

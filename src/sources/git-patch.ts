@@ -1,0 +1,410 @@
+// Reads `git log -p` and `git diff` output as it streams, byte by byte, and hands over what each file change
+// added: the new lines of its hunks, with their line numbers in the new file. Memory stays bounded whatever
+// the history: one file change's added bytes (at most maxFileSize, or it is skipped) and one pending line.
+//
+// The output it expects is what LOG_PATCH_ARGS and STAGED_PATCH_ARGS ask git for (git.ts adds settings that
+// override the user's configuration): commit headers `\0<sha>\0<name>\0<email>\0<date>`, zero-context hunks,
+// combined diffs for merges, `a/` and `b/` prefixes, paths unquoted unless git must quote them.
+
+const DIFF_ARGS = [
+  "-p",
+  "-U0", // added lines are all we scan; hunk headers give their line numbers
+  "--inter-hunk-context=0",
+  "-M", // a pure rename adds no lines
+  "--no-color",
+  "--no-ext-diff",
+  "--no-textconv", // the bytes committed, not a rendering of them
+  "--ignore-submodules=all", // a submodule pointer is not content
+  "--src-prefix=a/",
+  "--dst-prefix=b/",
+  "--no-relative",
+];
+
+/**
+ * `git log` arguments; revisions follow (or come through --stdin). Merges get a dense combined diff (--cc):
+ * only lines that differ from every parent show up, so a plain merge adds nothing and a conflict resolution
+ * does. --topo-order lists a commit after all its descendants: the last occurrence of a secret is its oldest.
+ */
+export const LOG_PATCH_ARGS = [
+  "log",
+  "--format=tformat:%x00%H%x00%an%x00%ae%x00%aI",
+  "--topo-order",
+  "--cc",
+  ...DIFF_ARGS,
+];
+
+/** `git diff` arguments for what is staged (a pre-commit hook's view). */
+export const STAGED_PATCH_ARGS = ["diff", "--cached", ...DIFF_ARGS];
+
+const NL = 10;
+const NUL = 0;
+const PLUS = 43;
+const MINUS = 45;
+const SPACE = 32;
+const BACKSLASH = 92;
+const AT = 64;
+const B = 66;
+const C = 99;
+const D = 100;
+const I = 105;
+const M = 109;
+const N = 110;
+const R = 114;
+
+const DIFF = Buffer.from("diff ");
+const DIFF_GIT = Buffer.from("diff --git ");
+const DIFF_CC = Buffer.from("diff --cc ");
+const DIFF_COMBINED = Buffer.from("diff --combined ");
+const NEW_PATH = Buffer.from("+++ ");
+const BINARY = Buffer.from("Binary files ");
+const RENAME_TO = Buffer.from("rename to ");
+const COPY_TO = Buffer.from("copy to ");
+/** Header lines that carry a file mode; 160000 is a submodule pointer (a gitlink). */
+const MODE_LINES = ["index ", "new file mode ", "deleted file mode ", "new mode ", "mode "].map((s) =>
+  Buffer.from(s),
+);
+const GITLINK_MODE = Buffer.from("160000");
+
+/** A line of a few megabytes is possible (minified code); beyond the size limit its content no longer matters. */
+const LINE_SLACK = 64 * 1024;
+/** The collecting buffer shrinks back to this after a large file change. */
+const KEPT_CAPACITY = 1024 * 1024;
+
+export interface CommitInfo {
+  commit: string;
+  /** `Name <email>` */
+  author: string;
+  /** ISO 8601, as git prints %aI. */
+  date: string;
+}
+
+/** bytes[start, end) holds consecutive lines of the new file, the first of which is `firstLine` (1-based). */
+export interface AddedLines {
+  start: number;
+  end: number;
+  firstLine: number;
+}
+
+export interface FileChange {
+  /** The path in the new version (after a rename). */
+  path: string;
+  /** Valid only during the `file` call: the buffer is reused. */
+  bytes: Buffer;
+  segments: readonly AddedLines[];
+}
+
+export type SkipReason = "binary" | "tooLarge" | "ignored";
+
+export interface PatchHandler {
+  commit(info: CommitInfo): void;
+  file(change: FileChange): void;
+  skip(path: string, reason: SkipReason): void;
+  /** Whether a path is scanned at all; when false its lines are dropped and it is counted as ignored. */
+  wants?(path: string): boolean;
+}
+
+function startsWith(buf: Buffer, start: number, end: number, prefix: Buffer): boolean {
+  return (
+    end - start >= prefix.length && buf.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0
+  );
+}
+
+const ESCAPES: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, "\\": 92 };
+
+/** Decodes a path as git writes it: plain, or C-quoted ("a\tb", "\303\251" octal bytes) when it must be. */
+export function unquotePath(raw: string): string {
+  if (!raw.startsWith('"')) return raw;
+  const bytes: number[] = [];
+  for (let i = 1; i < raw.length; i++) {
+    const c = raw[i] as string;
+    if (c === '"') break;
+    if (c !== "\\") {
+      const char = String.fromCodePoint(raw.codePointAt(i) as number);
+      bytes.push(...Buffer.from(char, "utf8"));
+      i += char.length - 1;
+      continue;
+    }
+    const next = raw[++i] ?? "";
+    if (/[0-7]/.test(next)) {
+      bytes.push(Number.parseInt(raw.slice(i, i + 3), 8));
+      i += 2;
+    } else {
+      bytes.push(ESCAPES[next] ?? next.charCodeAt(0));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+/** The path of a `+++ b/path` or `rename to path` line, or undefined for /dev/null. */
+function pathAfter(text: string, prefix: string): string | undefined {
+  // Git ends the name with a tab when it holds a space, for patch(1).
+  const raw = text.endsWith("\t") ? text.slice(0, -1) : text;
+  if (raw === "/dev/null") return undefined;
+  const path = unquotePath(raw);
+  return prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path;
+}
+
+/** `diff --git a/x b/x`: the path when both sides agree (renames are named by later lines). */
+function pathOfDiffLine(rest: string): string | undefined {
+  if (rest.startsWith('"')) {
+    // The first name is quoted: skip it, escapes included, and read the second.
+    let end = 1;
+    while (end < rest.length && rest[end] !== '"') end += rest[end] === "\\" ? 2 : 1;
+    return pathAfter(rest.slice(end + 2), "b/");
+  }
+  const half = (rest.length - 1) / 2;
+  if (Number.isInteger(half) && rest.startsWith("a/") && rest.slice(half + 1) === `b/${rest.slice(2, half)}`)
+    return rest.slice(2, half);
+  return undefined;
+}
+
+const HUNK_HEADER = /^(@{2,}) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @{2,}/;
+
+export class PatchParser {
+  private inHunk = false;
+  /** Prefix columns of a hunk's body lines: 1, or one per parent in a merge's combined diff. */
+  private columns = 1;
+  /** The new-file line number of the next body line that is part of the new file. */
+  private newLine = 0;
+
+  private fileOpen = false;
+  private path: string | undefined;
+  private collecting = false;
+  private gitlink = false;
+  private added: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private length = 0;
+  private segments: AddedLines[] = [];
+  private nextLine = 0;
+
+  /** A line cut by the end of a chunk: its first bytes (up to a cap) and its true length. */
+  private pending: Buffer = Buffer.allocUnsafe(4096);
+  private pendingLength = 0;
+  private pendingTotal = 0;
+
+  constructor(
+    private readonly handler: PatchHandler,
+    private readonly maxFileSize: number,
+  ) {}
+
+  /** Parses the next piece of output; lines may be cut anywhere between two calls. */
+  write(chunk: Buffer): void {
+    let pos = 0;
+    const n = chunk.length;
+    if (this.pendingTotal > 0) {
+      const nl = chunk.indexOf(NL);
+      if (nl === -1) {
+        this.hold(chunk, 0, n);
+        return;
+      }
+      this.hold(chunk, 0, nl);
+      this.line(this.pending, 0, this.pendingLength, this.pendingTotal);
+      this.pendingLength = 0;
+      this.pendingTotal = 0;
+      pos = nl + 1;
+    }
+    while (pos < n) {
+      const nl = chunk.indexOf(NL, pos);
+      if (nl === -1) {
+        this.hold(chunk, pos, n);
+        return;
+      }
+      this.line(chunk, pos, nl, nl - pos);
+      pos = nl + 1;
+    }
+  }
+
+  /** The output is complete: a last line without a newline is parsed, the last file change handed over. */
+  end(): void {
+    if (this.pendingTotal > 0) this.line(this.pending, 0, this.pendingLength, this.pendingTotal);
+    this.pendingLength = 0;
+    this.pendingTotal = 0;
+    this.finishFile();
+  }
+
+  private hold(chunk: Buffer, from: number, to: number): void {
+    const cap = this.maxFileSize + LINE_SLACK;
+    const keep = Math.min(to - from, cap - this.pendingLength);
+    if (keep > 0) {
+      if (this.pendingLength + keep > this.pending.length) {
+        const grown = Buffer.allocUnsafe(
+          Math.min(cap, Math.max(this.pending.length * 2, this.pendingLength + keep)),
+        );
+        this.pending.copy(grown, 0, 0, this.pendingLength);
+        this.pending = grown;
+      }
+      chunk.copy(this.pending, this.pendingLength, from, from + keep);
+      this.pendingLength += keep;
+    }
+    this.pendingTotal += to - from;
+  }
+
+  /** One line, without its newline: buf[start, end) holds its first bytes, `total` is its true length. */
+  private line(buf: Buffer, start: number, end: number, total: number): void {
+    if (this.inHunk) {
+      const first = end > start ? buf[start] : NL;
+      if (first === PLUS || first === MINUS || first === SPACE || first === BACKSLASH) {
+        this.body(buf, start, end, total);
+        return;
+      }
+      this.inHunk = false;
+    }
+    this.header(buf, start, end);
+  }
+
+  private body(buf: Buffer, start: number, end: number, total: number): void {
+    const columns = this.columns;
+    if (columns === 1) {
+      const first = buf[start];
+      if (first === PLUS) this.add(buf, start + 1, end, total - 1);
+      else if (first === SPACE) this.newLine++;
+      return; // removed lines and "\ No newline at end of file" are not in the new file
+    }
+    // A combined diff has one column per parent: a '-' in any means the line is not in the merge result;
+    // '+' in every column means it is in no parent: the merge itself introduced it (a conflict resolution).
+    if (buf[start] === BACKSLASH || end - start < columns) return;
+    let plus = 0;
+    for (let i = start; i < start + columns; i++) {
+      const c = buf[i];
+      if (c === MINUS) return;
+      if (c === PLUS) plus++;
+    }
+    if (plus === columns) this.add(buf, start + columns, end, total - columns);
+    else this.newLine++;
+  }
+
+  /** Appends one added line (and a newline) to the current file change. */
+  private add(buf: Buffer, from: number, to: number, size: number): void {
+    const line = this.newLine++;
+    if (!this.collecting) return;
+    if (this.length + size + 1 > this.maxFileSize) {
+      this.collecting = false;
+      this.length = 0;
+      this.segments = [];
+      this.handler.skip(this.path as string, "tooLarge");
+      return;
+    }
+    const needed = this.length + (to - from) + 1;
+    if (needed > this.added.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.added.length * 2, needed));
+      this.added.copy(grown, 0, 0, this.length);
+      this.added = grown;
+    }
+    let segment = this.segments[this.segments.length - 1];
+    if (!segment || segment.end !== this.length || this.nextLine !== line) {
+      segment = { start: this.length, end: this.length, firstLine: line };
+      this.segments.push(segment);
+    }
+    this.length += buf.copy(this.added, this.length, from, to);
+    this.added[this.length++] = NL;
+    segment.end = this.length;
+    this.nextLine = line + 1;
+  }
+
+  /** A line outside hunk bodies; dispatched on its first byte, since most are `index`, `---` and `+++`. */
+  private header(buf: Buffer, start: number, end: number): void {
+    if (end === start) return;
+    const first = buf[start];
+    if (first === NUL) {
+      this.finishFile();
+      this.commit(buf.toString("utf8", start + 1, end));
+      return;
+    }
+    if (first === D && startsWith(buf, start, end, DIFF)) {
+      this.finishFile();
+      this.startFile(buf, start, end);
+      return;
+    }
+    if (!this.fileOpen) return; // between a commit header and its first file: nothing of interest
+    switch (first) {
+      case AT:
+        this.hunkHeader(buf.toString("latin1", start, Math.min(end, start + 256)));
+        return;
+      case PLUS:
+        if (startsWith(buf, start, end, NEW_PATH))
+          this.choosePath(pathAfter(buf.toString("utf8", start + NEW_PATH.length, end), "b/"));
+        return;
+      case R:
+      case C: {
+        const prefix = first === R ? RENAME_TO : COPY_TO;
+        if (startsWith(buf, start, end, prefix))
+          this.path = pathAfter(buf.toString("utf8", start + prefix.length, end), "") ?? this.path;
+        return;
+      }
+      case B:
+        if (startsWith(buf, start, end, BINARY)) this.binary(buf.toString("utf8", start, end));
+        return;
+      case I:
+      case N:
+      case D:
+      case M:
+        if (
+          MODE_LINES.some((prefix) => startsWith(buf, start, end, prefix)) &&
+          buf.subarray(start, end).includes(GITLINK_MODE)
+        )
+          this.gitlink = true;
+        return;
+    }
+  }
+
+  private hunkHeader(text: string): void {
+    const match = HUNK_HEADER.exec(text);
+    if (!match) return;
+    this.inHunk = true;
+    this.columns = (match[1] as string).length - 1;
+    this.newLine = Number(match[2]);
+  }
+
+  /** `Binary files a/x and b/x differ`: counted, unless the file was deleted (nothing was added). */
+  private binary(text: string): void {
+    if (text.endsWith(" and /dev/null differ") || this.gitlink) return;
+    const path = this.path ?? text.slice(BINARY.length);
+    this.handler.skip(path, this.handler.wants?.(path) === false ? "ignored" : "binary");
+  }
+
+  private commit(fields: string): void {
+    const [commit = "", name = "", email = "", date = ""] = fields.split("\0");
+    this.handler.commit({ commit, author: `${name} <${email}>`, date });
+  }
+
+  private startFile(buf: Buffer, start: number, end: number): void {
+    this.fileOpen = true;
+    this.gitlink = false;
+    this.collecting = false;
+    this.length = 0;
+    this.segments = [];
+    if (startsWith(buf, start, end, DIFF_GIT)) {
+      this.path = pathOfDiffLine(buf.toString("utf8", start + DIFF_GIT.length, end));
+    } else {
+      const prefix = startsWith(buf, start, end, DIFF_CC) ? DIFF_CC : DIFF_COMBINED;
+      this.path = pathAfter(buf.toString("utf8", start + prefix.length, end), "");
+    }
+  }
+
+  /** The `+++` line names the new file: from here on its added lines are collected, unless it is ignored. */
+  private choosePath(path: string | undefined): void {
+    this.path = path ?? this.path;
+    if (path === undefined || this.gitlink) return; // deleted file, or a submodule pointer
+    if (this.handler.wants?.(path) === false) {
+      this.handler.skip(path, "ignored");
+      return;
+    }
+    this.collecting = true;
+  }
+
+  private finishFile(): void {
+    if (!this.fileOpen) return;
+    this.fileOpen = false;
+    this.inHunk = false;
+    if (this.collecting && this.length > 0) {
+      this.handler.file({
+        path: this.path as string,
+        bytes: this.added.subarray(0, this.length),
+        segments: this.segments,
+      });
+    }
+    this.collecting = false;
+    this.length = 0;
+    this.segments = [];
+    if (this.added.length > KEPT_CAPACITY) this.added = Buffer.allocUnsafe(KEPT_CAPACITY);
+  }
+}
