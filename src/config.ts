@@ -1,7 +1,9 @@
 // The scan configuration file, `.leakwarden.yml`: paths-ignore, rules.disable, allow.
+
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
+import { UserError } from "./errors.js";
 import { analyzeRegex } from "./scan/regex-safety.js";
 
 export interface ScanConfig {
@@ -13,7 +15,7 @@ export interface ScanConfig {
 export const CONFIG_FILE_NAME = ".leakwarden.yml";
 export const EMPTY_CONFIG: ScanConfig = { pathsIgnore: [], disabledRules: [], allow: [] };
 
-export class ConfigError extends Error {}
+export class ConfigError extends UserError {}
 
 function strings(value: unknown, where: string, file: string): string[] {
   if (value === undefined || value === null) return [];

@@ -5,7 +5,10 @@ import type { PublicFinding } from "../scan/types.js";
 import { remediationFor } from "./remediation.js";
 
 /** What leakwarden did about a token: the revocation queue's view of it (reasons never hold a secret). */
-export type RevocationState = Pick<RevocationView, "status" | "provider" | "at" | "reason">;
+export type RevocationState = Pick<RevocationView, "status" | "provider" | "at" | "reason"> & {
+  /** The API that revoked it, or will, named for people; else derived from the provider. */
+  via?: string;
+};
 
 export interface IssueFinding extends PublicFinding {
   revocation: RevocationState;
@@ -38,6 +41,8 @@ export interface Breach {
   findings: IssueFinding[];
   /** Why .github/leakwarden.yml was ignored, if it was. */
   settingsProblem?: string;
+  /** What could not be scanned (a refused log archive), if anything. */
+  scanProblem?: string;
 }
 
 export const ISSUE_MARKER = "<!-- leakwarden:breach";
@@ -48,7 +53,7 @@ export function escapeMarkdown(text: string): string {
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
-    .replace(/[\\`*_{}[\]()#+!|~]/g, (ch) => `\\${ch}`)
+    .replace(/[\\`*_[\]|~]/g, (ch) => `\\${ch}`)
     .replace(/@/g, "@\u200b")
     .replace(/\r?\n/g, " ");
 }
@@ -72,7 +77,7 @@ function location(breach: Breach, f: IssueFinding): string {
 }
 
 function action(r: RevocationState): string {
-  const api = r.provider ? (REVOCATION_API[r.provider] ?? `${r.provider} API`) : undefined;
+  const api = r.via ?? (r.provider ? (REVOCATION_API[r.provider] ?? `${r.provider} API`) : undefined);
   const why = r.reason ? `: ${escapeMarkdown(r.reason)}` : "";
   switch (r.status) {
     case "revoked":
@@ -101,8 +106,12 @@ export function issueTitle(breach: Breach): string {
     : `${what} in the logs of workflow run #${breach.source.runId}`;
 }
 
+export type BreachKeySource =
+  | { kind: "push"; ref: string; after: string }
+  | { kind: "workflow_run"; runId: number; attempt: number };
+
 /** A stable key for "this push" or "this run attempt": one issue per key, whatever the number of deliveries. */
-export function breachKey(repository: string, source: BreachSource): string {
+export function breachKey(repository: string, source: BreachKeySource): string {
   return source.kind === "push"
     ? `push:${repository}:${source.ref}:${source.after}`
     : `run:${repository}:${source.runId}:${source.attempt}`;
@@ -128,6 +137,9 @@ export function renderBreachIssue(breach: Breach): { title: string; body: string
     "",
     "A leaked token is a leaked password: anyone who saw the code or the log can use it until it is revoked.",
   );
+  if (breach.scanProblem) {
+    lines.push("", `> [!WARNING]\n> Part of it could not be scanned: ${escapeMarkdown(breach.scanProblem)}`);
+  }
   if (breach.settingsProblem) {
     lines.push(
       "",

@@ -85,34 +85,44 @@ export class GitCache {
   }
 
   /**
-   * Mirrors the repository's branches and tags into its bare cache, then makes sure `want` is present
-   * (a force push can leave it on no branch). Returns the cache path.
+   * Fetches what a push brought into the repository's bare cache, runs `scan` on it, then moves the pushed
+   * ref there to `after`. One push per repository at a time: the cache's refs then always mean "already
+   * scanned", which is what a new branch's scan relies on to leave out commits it need not read again.
    */
-  async fetch(
-    fullName: string,
-    cloneUrl: string,
+  async scanPush<T>(
+    repository: { fullName: string; cloneUrl: string },
     token: string | undefined,
-    want: string[],
-  ): Promise<string> {
-    const path = this.pathFor(fullName);
+    update: { before: string; after: string; ref: string },
+    scan: (path: string) => Promise<T>,
+  ): Promise<T> {
+    const path = this.pathFor(repository.fullName);
     return this.locks.run(path, async () => {
       const env = gitAuthEnv(token);
       if (!existsSync(join(path, "HEAD"))) {
         await mkdir(path, { recursive: true });
         await git(["init", "--bare", "--quiet", path], { env });
       }
-      const fetchArgs = ["fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head", cloneUrl];
-      await git([...fetchArgs, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], {
-        cwd: path,
-        env,
-        secret: token,
-      });
-      for (const sha of want) {
-        if (!(await this.has(path, sha))) await git([...fetchArgs, sha], { cwd: path, env, secret: token });
+      // Fetched objects get no ref: any ref here would be taken for "already scanned".
+      const fetch = (what: string) =>
+        git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", repository.cloneUrl, what], {
+          cwd: path,
+          env,
+          secret: token,
+        });
+      if (!(await this.has(path, update.after))) {
+        // By commit id first (GitHub serves any reachable commit); by ref name when a server will not.
+        await fetch(update.after).catch(() => fetch(update.ref));
       }
+      // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
+      // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.
+      if (!/^0+$/.test(update.before) && !(await this.has(path, update.before))) {
+        await fetch(update.before).catch(() => undefined);
+      }
+      const result = await scan(path);
+      await git(["update-ref", update.ref, update.after], { cwd: path });
       const now = new Date();
       await utimes(path, now, now);
-      return path;
+      return result;
     });
   }
 

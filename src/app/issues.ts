@@ -1,7 +1,7 @@
 // The GitHub side of a breach: its labels, the one issue per push or run, and the comments that report how
 // each revocation ended. The database remembers what was opened and commented, so that nothing is done twice.
 import type { ProbotOctokit } from "probot";
-import { type RevocationView, revocationJob, viewOfJob } from "../revoke/queue.js";
+import { type RevocationView, type RevokeJob, revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
 import {
   type Breach,
@@ -66,10 +66,18 @@ async function findOpenedIssue(octokit: Octokit, owner: string, repo: string, ke
   return data.find((issue) => issue.body?.includes(`${ISSUE_MARKER} ${key} `));
 }
 
+/** A PAT that leakwarden minted is revoked through the PAT lifecycle API, any other through Token Admin. */
+export function revokedThrough(job: RevokeJob): string | undefined {
+  if (job.queue !== "azure-devops") return undefined;
+  return job.payload.minted ? "Azure DevOps PAT lifecycle API" : "Azure DevOps Token Admin API";
+}
+
 /** The freshest state of each finding's revocation: a job may have finished since the scan acted. */
 export function currentRevocation(store: Store, finding: IssueFinding): IssueFinding["revocation"] {
   const job = revocationJob(store, finding.secretHash);
-  return job ? viewOfJob(job) : finding.revocation;
+  if (!job) return finding.revocation;
+  const via = revokedThrough(job);
+  return { ...viewOfJob(job), ...(via ? { via } : {}) };
 }
 
 /** Opens the breach issue, once per push or run, however many deliveries and retries there are. */
@@ -126,7 +134,7 @@ export async function commentOutcome(
   octokitFor: (installation: number) => Promise<Octokit>,
   store: Store,
   secretHash: string,
-  view: RevocationView,
+  view: RevocationView & { via?: string },
 ): Promise<number> {
   if (!FINAL.has(view.status)) return 0;
   let posted = 0;

@@ -37,7 +37,6 @@ const FLAGS = {
 
 export const auditCommand: Command = {
   name: "audit",
-  summary: "show the audit log of registrations, triage and revocations",
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseFlags("audit", args, FLAGS);

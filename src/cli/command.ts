@@ -1,5 +1,6 @@
 // What every command looks like, and the errors that map to exit code 2.
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { UserError } from "../errors.js";
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -10,13 +11,12 @@ export interface Io {
 
 export interface Command {
   name: string;
-  summary: string;
   help: string;
   run(args: string[], io: Io): Promise<number>;
 }
 
 /** Wrong flags or arguments: exit 2 with a hint to read --help. */
-export class UsageError extends Error {
+export class UsageError extends UserError {
   constructor(
     message: string,
     readonly command?: string,

@@ -148,7 +148,6 @@ export function summariseDetail(detail: Record<string, unknown> | null): string 
 
 export const findingsCommand: Command = {
   name: "findings",
-  summary: "review recorded findings and resolve them",
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseFlags("findings", args, FLAGS);

@@ -67,7 +67,6 @@ exec ${shellQuote(node)} ${shellQuote(cli)} scan ${scan}
 
 export const hookCommand: Command = {
   name: "hook",
-  summary: "install a git hook that refuses commits or pushes that leak tokens",
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseFlags("hook", args, FLAGS);

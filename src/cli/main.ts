@@ -1,21 +1,56 @@
-// The leakwarden command line: dispatches to one module per command and maps errors to exit code 2.
-import { ConfigError } from "../config.js";
-import { BaselineError } from "../scan/baseline.js";
-import { RuleError } from "../scan/rules.js";
-import { SettingsError } from "../scan/settings.js";
-import { RepositoryError } from "../sources/repository-error.js";
+// The leakwarden command line: dispatches to one module per command, loaded only when it runs (start-up stays
+// fast), and maps errors to exit code 2.
+import { UserError } from "../errors.js";
 import { VERSION } from "../version.js";
-import { auditCommand } from "./audit.js";
 import { type Command, type Io, UsageError } from "./command.js";
 
-const EXPECTED = [
-  UsageError,
-  RuleError,
-  ConfigError,
-  BaselineError,
-  SettingsError,
-  RepositoryError,
-  ...EXPECTED_STORE_ERRORS,
+interface Entry {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+const COMMANDS: Entry[] = [
+  {
+    name: "scan",
+    summary: "scan files, folders, stdin or git history for leaked tokens",
+    load: async () => (await import("./scan.js")).scanCommand,
+  },
+  {
+    name: "rules",
+    summary: "list the detection rules, or test their examples",
+    load: async () => (await import("./rules.js")).rulesCommand,
+  },
+  {
+    name: "hook",
+    summary: "install a git hook that refuses commits or pushes that leak tokens",
+    load: async () => (await import("./hook.js")).hookCommand,
+  },
+  {
+    name: "registry",
+    summary: "manage the registry of the organisation's tokens (by hash)",
+    load: async () => (await import("./registry.js")).registryCommand,
+  },
+  {
+    name: "findings",
+    summary: "review recorded findings and resolve them",
+    load: async () => (await import("./findings.js")).findingsCommand,
+  },
+  {
+    name: "revoke",
+    summary: "revoke a finding's token now, or run queued revocations",
+    load: async () => (await import("./revoke.js")).revokeCommand,
+  },
+  {
+    name: "audit",
+    summary: "show the audit log of registrations, triage and revocations",
+    load: async () => (await import("./audit.js")).auditCommand,
+  },
+  {
+    name: "serve",
+    summary: "run the GitHub App: scan pushes and CI logs, revoke, open issues",
+    load: async () => (await import("./serve.js")).serveCommand,
+  },
 ];
 
 function overview(): string {
@@ -32,31 +67,21 @@ Run 'leakwarden <command> --help' for a command's options and examples.
 `;
 }
 
-/** Errors whose message is already a full sentence for the user. */
-const EXPECTED = [
-  UsageError,
-  RuleError,
-  ConfigError,
-  BaselineError,
-  SettingsError,
-  RepositoryError,
-  ...EXPECTED_STORE_ERRORS,
-];
-
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "help" && rest[0]) return main([rest[0], "--help"], io);
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    const topic = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    io.stdout.write(topic ? topic.help : overview());
+    io.stdout.write(overview());
     return 0;
   }
   if (name === "--version" || name === "-v") {
     io.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const entry = COMMANDS.find((c) => c.name === name);
   try {
-    if (!command) throw new UsageError(`unknown command "${name}"; run 'leakwarden --help' for the list`);
+    if (!entry) throw new UsageError(`unknown command "${name}"; run 'leakwarden --help' for the list`);
+    const command = await entry.load();
     if (rest.includes("--help") || rest.includes("-h")) {
       io.stdout.write(command.help);
       return 0;
@@ -64,12 +89,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return await command.run(rest, io);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const prefix = command ? `leakwarden ${command.name}` : "leakwarden";
-    const hint = error instanceof UsageError && command ? ` (see 'leakwarden ${command.name} --help')` : "";
+    const prefix = entry ? `leakwarden ${entry.name}` : "leakwarden";
+    const hint = error instanceof UsageError && entry ? ` (see 'leakwarden ${entry.name} --help')` : "";
     io.stderr.write(`${prefix}: ${message}${hint}\n`);
-    if (!EXPECTED.some((type) => error instanceof type) && io.env.LEAKWARDEN_DEBUG) {
+    if (!(error instanceof UserError) && io.env.LEAKWARDEN_DEBUG)
       io.stderr.write(`${(error as Error).stack ?? ""}\n`);
-    }
     return 2;
   }
 }

@@ -109,7 +109,7 @@ const ACTION_FLAGS: Record<string, readonly (keyof Values)[]> = {
   import: ["force", "json"],
   list: ["json"],
   remove: [],
-  mint: ["org", "name", "scopes", "owner", "expires-in", "allow-full-scope"],
+  mint: ["provider", "org", "name", "scopes", "owner", "expires-in", "allow-full-scope"],
   audit: ["json"],
 };
 
@@ -218,6 +218,11 @@ function renderAudit(problems: readonly Problem[], tokens: number, s: Style): st
 }
 
 async function mint(values: Values, io: Io): Promise<number> {
+  if (values.provider !== undefined && values.provider !== "azure-devops")
+    throw new UsageError(
+      `registry mint creates Azure DevOps PATs only, not ${values.provider} tokens`,
+      "registry",
+    );
   for (const required of ["org", "name", "scopes"] as const)
     if (!values[required]) throw new UsageError(`registry mint needs --${required}`, "registry");
   let lifetimeDays: number;
@@ -257,7 +262,6 @@ async function mint(values: Values, io: Io): Promise<number> {
 
 export const registryCommand: Command = {
   name: "registry",
-  summary: "manage the registry of the organisation's tokens (by hash)",
   help: HELP,
   async run(args, io) {
     const [action, ...rest] = args;

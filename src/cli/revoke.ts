@@ -64,7 +64,6 @@ const FLAGS = {
 
 export const revokeCommand: Command = {
   name: "revoke",
-  summary: "revoke a finding's token now, or run queued revocations",
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseFlags("revoke", args, FLAGS);

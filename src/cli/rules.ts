@@ -33,7 +33,6 @@ const FLAGS = {
 
 export const rulesCommand: Command = {
   name: "rules",
-  summary: "list the detection rules, or test their examples",
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseFlags("rules", args, FLAGS);

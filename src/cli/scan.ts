@@ -140,7 +140,6 @@ export function report(
 
 export const scanCommand: Command = {
   name: "scan",
-  summary: "scan files, folders, stdin or git history for leaked tokens",
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseFlags("scan", args, SCAN_FLAGS);

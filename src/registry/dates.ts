@@ -1,6 +1,7 @@
 // Dates as the registry takes them on the command line and in imports.
+import { UserError } from "../errors.js";
 
-export class DateError extends Error {}
+export class DateError extends UserError {}
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 

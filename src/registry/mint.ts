@@ -1,5 +1,6 @@
 // `registry mint`: creates an Azure DevOps PAT through the PAT lifecycle API (token-formats.md §1.5) and
 // registers it at once, so that every PAT leakwarden hands out can be matched and revoked.
+import { UserError } from "../errors.js";
 
 import {
   AzureDevOpsRevoker,
@@ -38,7 +39,7 @@ export interface Minted {
   allOrgs: boolean;
 }
 
-export class MintError extends Error {}
+export class MintError extends UserError {}
 
 const SCOPE = /^(?:vso\.[a-z_]+|app_token)$/;
 

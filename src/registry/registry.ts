@@ -1,6 +1,7 @@
 // The token registry: what the organisation issued, known by hash. Adding a token checks it against the
 // scanning rules (the registry must be able to match what a scan finds) and keeps only its hash, a preview and
 // what it takes to revoke it.
+import { UserError } from "../errors.js";
 
 import { isAuthorizationId } from "../revoke/azure-devops.js";
 import type { Engine } from "../scan/engine.js";
@@ -29,7 +30,7 @@ export interface AddOptions {
   force?: boolean;
 }
 
-export class RegistryError extends Error {}
+export class RegistryError extends UserError {}
 
 /** Scopes as the user writes them: "vso.code vso.build", or with commas. */
 export function parseScopes(text: string): string[] {

@@ -1,5 +1,6 @@
 // Revocation jobs in the durable queue: one per token (the job key is the token's hash), written before any
 // call is made. Tokens revoked by value travel sealed; nothing else about them is secret.
+import { UserError } from "../errors.js";
 import type { Secret } from "../scan/secret.js";
 import type { Store } from "../store/index.js";
 import type { JobRecord } from "../store/jobs.js";
@@ -27,7 +28,7 @@ export function revocationJob(store: Store, secretHash: string): RevokeJob | und
   return store.jobs.byKey<RevokePayload>(revocationKey(secretHash));
 }
 
-export class QueueError extends Error {}
+export class QueueError extends UserError {}
 
 /**
  * Enqueues the revocation of one token; a second request for the same token returns the first job. Call it

@@ -1,5 +1,6 @@
 // Where the providers are and how to authenticate: environment variables, overridable in code (the app passes
 // its GitHub Enterprise API URL). One place for the names and defaults that the README documents.
+import { UserError } from "../errors.js";
 import type { HttpSettings } from "./http.js";
 
 export interface ProviderSettings extends HttpSettings {
@@ -19,7 +20,7 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 
 const trim = (url: string) => url.replace(/\/+$/, "");
 
-export class ProviderSettingsError extends Error {}
+export class ProviderSettingsError extends UserError {}
 
 function url(value: string, variable: string): string {
   try {

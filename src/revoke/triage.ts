@@ -1,4 +1,5 @@
 // A security team's decisions about recorded findings, and what each finding's token has been through.
+import { UserError } from "../errors.js";
 import { Registry, type RegistryMatch, toMatch } from "../registry/registry.js";
 import type { Rule } from "../scan/rules.js";
 import { type Secret, secretHash } from "../scan/secret.js";
@@ -8,7 +9,7 @@ import { decide } from "./policy.js";
 import { enqueueRevocation, type RevocationView, revocationJob, viewOfJob } from "./queue.js";
 import type { RevokerSet } from "./types.js";
 
-export class TriageError extends Error {}
+export class TriageError extends UserError {}
 
 export interface FindingState {
   registry: RegistryMatch | null;

@@ -1,7 +1,9 @@
 // Baselines: an earlier JSON report whose findings are known and accepted, matched by fingerprint.
-import { readFileSync } from "node:fs";
 
-export class BaselineError extends Error {}
+import { readFileSync } from "node:fs";
+import { UserError } from "../errors.js";
+
+export class BaselineError extends UserError {}
 
 export function loadBaseline(path: string): Set<string> {
   let report: unknown;

@@ -1,8 +1,10 @@
 // Rules are data: YAML files, one per provider. This module reads and checks them; compile.ts builds the engine.
+
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { UserError } from "../errors.js";
 import { displayPath } from "../sources/fs.js";
 import type { Confidence, Severity } from "./types.js";
 import { validatorNames } from "./validators/index.js";
@@ -50,7 +52,7 @@ export interface Rule {
   file: string;
 }
 
-export class RuleError extends Error {
+export class RuleError extends UserError {
   constructor(
     readonly file: string,
     readonly ruleId: string | undefined,

@@ -1,4 +1,5 @@
 // What a scan needs to build its engine; plain data, so that worker threads can build the same one.
+import { UserError } from "../errors.js";
 import { compileRules } from "./compile.js";
 import { Engine } from "./engine.js";
 import { loadRules, type Rule } from "./rules.js";
@@ -14,7 +15,7 @@ export interface EngineSettings {
 
 export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { ruleDirs: [], disabledRules: [], allow: [] };
 
-export class SettingsError extends Error {}
+export class SettingsError extends UserError {}
 
 export function selectRules(settings: EngineSettings): Rule[] {
   const rules = loadRules(settings.ruleDirs);

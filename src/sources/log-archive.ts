@@ -1,8 +1,10 @@
 // Reads a CI log archive (the zip GitHub serves for a workflow run) entry by entry, as streams, under hard
 // limits: an archive is hostile input until proven otherwise (zip bombs, path traversal, lying headers).
+
 import { type FileHandle, open } from "node:fs/promises";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { createInflateRaw } from "node:zlib";
+import { UserError } from "../errors.js";
 
 export interface ArchiveLimits {
   /** Largest archive accepted, in bytes. */
@@ -21,7 +23,7 @@ export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
   maxRatio: 200,
 };
 
-export class ArchiveError extends Error {
+export class ArchiveError extends UserError {
   constructor(message: string) {
     super(`log archive refused: ${message}`);
     this.name = "ArchiveError";

@@ -1,14 +1,16 @@
 // Opens the one SQLite database: created private (mode 0600), WAL so that readers never block the writer,
 // a busy timeout so that concurrent processes queue instead of failing, and the schema migrated.
+
 import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { UserError } from "../errors.js";
 import { MIGRATIONS, type Migration, migrate } from "./migrations.js";
 
 export const DEFAULT_DB_PATH = ".leakwarden/leakwarden.db";
 export const MEMORY = ":memory:";
 
-export class StoreError extends Error {}
+export class StoreError extends UserError {}
 
 /** LEAKWARDEN_DB, or .leakwarden/leakwarden.db under the working folder. */
 export function dbPathFrom(env: NodeJS.ProcessEnv): string {

@@ -1,6 +1,8 @@
 // The schema, as an ordered list of numbered migrations. A database remembers how far it got in
 // `PRAGMA user_version`; opening it runs the rest, each in its own transaction. Append, never edit.
+
 import type { Database } from "better-sqlite3";
+import { UserError } from "../errors.js";
 
 export interface Migration {
   version: number;
@@ -144,7 +146,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export class MigrationError extends Error {}
+export class MigrationError extends UserError {}
 
 /** Runs the migrations the database has not seen; returns the versions it ran. Safe against a concurrent opener. */
 export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {

@@ -2,8 +2,10 @@
 // leaked token itself). AES-256-GCM with a key that is not in the database: LEAKWARDEN_KEY, or a key file
 // created next to the database with mode 0600. The job's key is bound in as associated data, so a
 // ciphertext copied onto another row does not open.
+
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { UserError } from "../errors.js";
 import { Secret } from "../scan/secret.js";
 import { MEMORY } from "./database.js";
 
@@ -12,7 +14,7 @@ const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export class SealError extends Error {}
+export class SealError extends UserError {}
 
 export function keyFilePath(dbPath: string): string {
   return `${dbPath}.key`;

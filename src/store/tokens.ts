@@ -1,6 +1,8 @@
 // The `tokens` table: the registry of tokens the organisation issued. Values are never stored: a token is
 // its SHA-256 (`secretHash`), a redacted preview, and what it takes to revoke it.
+
 import type { Database } from "better-sqlite3";
+import { UserError } from "../errors.js";
 import { type Clock, iso } from "./clock.js";
 import { statement } from "./statements.js";
 
@@ -71,7 +73,7 @@ function fromRow(row: Row): TokenRecord {
   };
 }
 
-export class DuplicateTokenError extends Error {
+export class DuplicateTokenError extends UserError {
   constructor(readonly existing: TokenRecord) {
     super(`this token is already registered as #${existing.id}`);
   }

@@ -31,19 +31,35 @@ afterAll(async () => {
 });
 
 describe("the git cache", () => {
-  it("fetches with the installation token from the environment, never from the URL", async () => {
+  const served = () => join(dir.path, "served", "acme.git");
+  const head = () => git(served(), "rev-parse", "HEAD");
+  const zero = "0".repeat(40);
+
+  it("fetches a push with the installation token from the environment, never from the URL", async () => {
     const cache = new GitCache({ root: join(dir.path, "cache"), maxBytes: 1e9 });
-    const head = git(join(dir.path, "served", "acme.git"), "rev-parse", "HEAD");
-    const path = await cache.fetch("acme/app", `${server.url}/acme.git`, installationToken, [head]);
-    expect(git(path, "rev-parse", "refs/heads/main")).toBe(head);
+    const repository = { fullName: "acme/app", cloneUrl: `${server.url}/acme.git` };
+    const update = { before: zero, after: head(), ref: "refs/heads/main" };
+    const seen = await cache.scanPush(repository, installationToken, update, async (path) => {
+      // Inside the scan the pushed commit is there, and no ref points at it yet: nothing counts as scanned.
+      expect(git(path, "cat-file", "-t", update.after)).toBe("commit");
+      expect(git(path, "for-each-ref")).toBe("");
+      return path;
+    });
+    expect(git(seen, "rev-parse", "refs/heads/main")).toBe(update.after);
     expect(server.requests.some((r) => r.authorized)).toBe(true);
     expect(server.requests.every((r) => !r.url.includes(installationToken))).toBe(true);
   });
 
-  it("fails with a clear error that does not hold the token", async () => {
+  it("fails with a clear error that does not hold the token, and moves no ref", async () => {
     const cache = new GitCache({ root: join(dir.path, "cache2"), maxBytes: 1e9 });
     const wrong = tokens(32).make("github-installation-token");
-    const failure = cache.fetch("acme/app", `${server.url}/acme.git`, wrong, []);
+    const update = { before: zero, after: head(), ref: "refs/heads/main" };
+    const failure = cache.scanPush(
+      { fullName: "acme/app", cloneUrl: `${server.url}/acme.git` },
+      wrong,
+      update,
+      async () => 1,
+    );
     await expect(failure).rejects.toThrow(GitFetchError);
     await expect(failure).rejects.not.toThrow(new RegExp(wrong));
   });
@@ -51,9 +67,17 @@ describe("the git cache", () => {
   it("evicts the least recently used repositories beyond its size", async () => {
     const root = join(dir.path, "cache3");
     const cache = new GitCache({ root, maxBytes: 1 });
-    const first = await cache.fetch("acme/one", `${server.url}/acme.git`, installationToken, []);
+    const update = { before: zero, after: head(), ref: "refs/heads/main" };
+    const fetchInto = (fullName: string) =>
+      cache.scanPush(
+        { fullName, cloneUrl: `${server.url}/acme.git` },
+        installationToken,
+        update,
+        async (path) => path,
+      );
+    const first = await fetchInto("acme/one");
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const second = await cache.fetch("acme/two", `${server.url}/acme.git`, installationToken, []);
+    const second = await fetchInto("acme/two");
     expect(await cache.evict(second)).toEqual([first]);
     expect(existsSync(first)).toBe(false);
     expect(existsSync(second)).toBe(true);

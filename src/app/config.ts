@@ -1,0 +1,85 @@
+// `leakwarden serve` is configured by environment variables only; these names are the interface (README).
+// A missing or wrong setting stops the server before it listens, with a sentence that says what to set.
+import { readFileSync } from "node:fs";
+import { UserError } from "../errors.js";
+
+export interface ServeConfig {
+  appId: string;
+  privateKey: string;
+  webhookSecret: string;
+  port: number;
+  host: string;
+  /** GitHub Enterprise (or a local stand-in): `${GHE_PROTOCOL}://${GHE_HOST}/api/v3`. Undefined for github.com. */
+  baseUrl?: string;
+  logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+  dbPath: string;
+  cacheDir: string;
+  cacheMaxBytes: number;
+  /** Scans and revocations run at once. */
+  concurrency: number;
+}
+
+export class ServeConfigError extends UserError {}
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
+
+/** PRIVATE_KEY as PEM (real or `\n`-escaped newlines) or base64 of the PEM; else the file at PRIVATE_KEY_PATH. */
+function privateKeyFrom(env: NodeJS.ProcessEnv): string {
+  if (env.PRIVATE_KEY) {
+    const raw = env.PRIVATE_KEY.trim();
+    if (raw.includes("-----BEGIN")) return raw.replace(/\\n/g, "\n");
+    const decoded = Buffer.from(raw, "base64").toString("utf8");
+    if (decoded.includes("-----BEGIN")) return decoded;
+    throw new ServeConfigError("PRIVATE_KEY is neither a PEM private key nor the base64 of one");
+  }
+  if (env.PRIVATE_KEY_PATH) {
+    try {
+      return readFileSync(env.PRIVATE_KEY_PATH, "utf8");
+    } catch {
+      throw new ServeConfigError(`cannot read PRIVATE_KEY_PATH "${env.PRIVATE_KEY_PATH}"`);
+    }
+  }
+  throw new ServeConfigError("set PRIVATE_KEY or PRIVATE_KEY_PATH to the GitHub App's private key (.pem)");
+}
+
+function whole(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined || value === "") return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min)
+    throw new ServeConfigError(`${name} must be a whole number, not "${value}"`);
+  return Number(value);
+}
+
+export function serveConfigFrom(env: NodeJS.ProcessEnv): ServeConfig {
+  if (!env.WEBHOOK_SECRET) {
+    throw new ServeConfigError(
+      "WEBHOOK_SECRET is required: set it to the webhook secret of the GitHub App (leakwarden never falls back to a default)",
+    );
+  }
+  if (!env.APP_ID || !/^\d+$/.test(env.APP_ID))
+    throw new ServeConfigError("set APP_ID to the GitHub App's numeric id");
+  const logLevel = (env.LOG_LEVEL ?? "info") as ServeConfig["logLevel"];
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ServeConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  const protocol = env.GHE_PROTOCOL ?? "https";
+  if (protocol !== "https" && protocol !== "http")
+    throw new ServeConfigError(`GHE_PROTOCOL must be https or http, not "${protocol}"`);
+  return {
+    appId: env.APP_ID,
+    privateKey: privateKeyFrom(env),
+    webhookSecret: env.WEBHOOK_SECRET,
+    port: whole(env.PORT, "PORT", 3000),
+    host: env.HOST ?? "localhost",
+    ...(env.GHE_HOST ? { baseUrl: `${protocol}://${env.GHE_HOST}/api/v3` } : {}),
+    logLevel,
+    dbPath: env.LEAKWARDEN_DB || ".leakwarden/leakwarden.db",
+    cacheDir: env.LEAKWARDEN_CACHE || ".leakwarden/repos",
+    cacheMaxBytes: whole(
+      env.LEAKWARDEN_CACHE_MAX_BYTES,
+      "LEAKWARDEN_CACHE_MAX_BYTES",
+      DEFAULT_CACHE_MAX_BYTES,
+      1,
+    ),
+    concurrency: whole(env.LEAKWARDEN_CONCURRENCY, "LEAKWARDEN_CONCURRENCY", 2, 1),
+  };
+}

@@ -1,0 +1,104 @@
+// Webhook handlers only wire: record the delivery, write a durable job, return. GitHub gives a webhook ten
+// seconds; the scan runner does the slow work. A delivery seen before, or a second delivery of the same
+// push or run, does nothing.
+import type { Probot } from "probot";
+import type { Store } from "../store/index.js";
+import { type BreachKeySource, breachKey } from "./breach-issue.js";
+import { type RepositoryRef, SCAN_KIND, SCAN_MAX_ATTEMPTS, type ScanPayload } from "./scan-jobs.js";
+
+interface RepositoryPayload {
+  name: string;
+  full_name: string;
+  clone_url: string;
+  html_url: string;
+  owner: { login?: string; name?: string | null };
+}
+
+function repositoryRef(repository: RepositoryPayload): RepositoryRef {
+  return {
+    owner: repository.owner.login ?? repository.owner.name ?? repository.full_name.split("/")[0] ?? "",
+    name: repository.name,
+    fullName: repository.full_name,
+    cloneUrl: repository.clone_url,
+    htmlUrl: repository.html_url,
+  };
+}
+
+export type DeliveryOutcome = "queued" | "duplicate-delivery" | "already-queued" | "nothing-to-scan";
+
+/** Records the delivery and queues its scan in one transaction. */
+export function acceptDelivery(
+  store: Store,
+  delivery: string,
+  event: string,
+  repository: string,
+  payload: ScanPayload | null,
+): DeliveryOutcome {
+  return store.transaction(() => {
+    if (!store.deliveries.record(delivery, event, repository)) return "duplicate-delivery";
+    if (!payload) return "nothing-to-scan";
+    const source: BreachKeySource =
+      payload.type === "push"
+        ? { kind: "push", ref: payload.ref, after: payload.after }
+        : { kind: "workflow_run", runId: payload.runId, attempt: payload.attempt };
+    const { job, created } = store.jobs.enqueue<ScanPayload>({
+      kind: SCAN_KIND,
+      key: breachKey(repository, source),
+      queue: SCAN_KIND,
+      payload,
+      maxAttempts: SCAN_MAX_ATTEMPTS,
+    });
+    store.deliveries.attachJob(delivery, job.id);
+    return created ? "queued" : "already-queued";
+  });
+}
+
+export function registerHandlers(app: Probot, store: Store, queued: () => void): void {
+  app.on("push", async (context) => {
+    const p = context.payload;
+    const installation = p.installation?.id;
+    if (!installation) return;
+    const deleted = p.deleted || /^0+$/.test(p.after);
+    const payload: ScanPayload | null = deleted
+      ? null
+      : {
+          type: "push",
+          installation,
+          repository: repositoryRef(p.repository as RepositoryPayload),
+          ref: p.ref,
+          before: p.before,
+          after: p.after,
+          pusher: p.pusher.username ?? p.pusher.name ?? p.sender?.login ?? "",
+          compareUrl: p.compare,
+        };
+    const outcome = acceptDelivery(store, context.id, "push", p.repository.full_name, payload);
+    if (outcome === "queued") queued();
+    context.log.info(
+      { delivery: context.id, repository: p.repository.full_name, ref: p.ref, outcome },
+      "push received",
+    );
+  });
+
+  app.on("workflow_run.completed", async (context) => {
+    const p = context.payload;
+    const installation = p.installation?.id;
+    if (!installation) return;
+    const run = p.workflow_run;
+    const payload: ScanPayload = {
+      type: "workflow_run",
+      installation,
+      repository: repositoryRef(p.repository as RepositoryPayload),
+      runId: run.id,
+      attempt: run.run_attempt ?? 1,
+      runName: run.name ?? p.workflow?.name ?? "workflow",
+      runUrl: run.html_url,
+      actor: run.triggering_actor?.login ?? run.actor?.login ?? p.sender.login,
+    };
+    const outcome = acceptDelivery(store, context.id, "workflow_run", p.repository.full_name, payload);
+    if (outcome === "queued") queued();
+    context.log.info(
+      { delivery: context.id, repository: p.repository.full_name, run: run.id, outcome },
+      "workflow run received",
+    );
+  });
+}

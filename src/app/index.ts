@@ -1,0 +1,155 @@
+// The GitHub App: Probot receives and verifies webhooks, thin handlers queue scans, the scan runner and the
+// revocation worker do the work, and GET /healthz tells a load balancer whether all of it is alive.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Probot, type ProbotOctokit, Server } from "probot";
+import { createRevokers } from "../revoke/providers.js";
+import { REVOKE_KIND, type RevokePayload } from "../revoke/queue.js";
+import { RevocationWorker } from "../revoke/worker.js";
+import { loadRules } from "../scan/rules.js";
+import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
+import { DEFAULT_ARCHIVE_LIMITS } from "../sources/log-archive.js";
+import { openStore, type Store } from "../store/index.js";
+import type { ServeConfig } from "./config.js";
+import { GitCache } from "./git-cache.js";
+import { registerHandlers } from "./handlers.js";
+import { commentOutcome, revokedThrough } from "./issues.js";
+import { ScanProcessor } from "./processor.js";
+import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
+
+export const WEBHOOK_PATH = "/api/github/webhooks";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export interface AppOptions {
+  config: ServeConfig;
+  env: NodeJS.ProcessEnv;
+  /** Octokit class for installations; tests turn retries and throttling off. */
+  Octokit?: typeof ProbotOctokit;
+}
+
+export function health(store: Store): { status: number; body: Record<string, unknown> } {
+  try {
+    const counts = (kind: string) => {
+      const c = store.jobs.counts(kind);
+      return { pending: c.pending, running: c.running, failed: c.dead };
+    };
+    return {
+      status: 200,
+      body: {
+        status: "ok",
+        database: "ok",
+        queue: { scans: counts(SCAN_KIND), revocations: counts(REVOKE_KIND) },
+      },
+    };
+  } catch (error) {
+    return { status: 503, body: { status: "unavailable", database: (error as Error).message } };
+  }
+}
+
+export class LeakwardenApp {
+  readonly store: Store;
+  readonly runner: ScanJobRunner;
+  readonly revocations: RevocationWorker;
+  private probot: Probot | undefined;
+  private server: Server | undefined;
+
+  constructor(private readonly options: AppOptions) {
+    const { config, env } = options;
+    this.store = openStore({ path: config.dbPath, env, actor: "leakwarden-app" });
+    const revokers = createRevokers(env, config.baseUrl ? { githubApiUrl: config.baseUrl } : {});
+    const log = (message: string) => this.probot?.log.info(message);
+    this.revocations = new RevocationWorker({ store: this.store, revokers, log });
+    const processor = new ScanProcessor({
+      store: this.store,
+      octokitFor: (installation) => this.octokitFor(installation),
+      revokers,
+      revocationsQueued: () => this.revocations.notify(),
+      cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes }),
+      rules: loadRules(),
+      maxFileSize: DEFAULT_MAX_FILE_SIZE,
+      archiveLimits: DEFAULT_ARCHIVE_LIMITS,
+      log,
+    });
+    this.runner = new ScanJobRunner({
+      store: this.store,
+      concurrency: config.concurrency,
+      handle: async (job) => {
+        const result = await processor.process(job);
+        log(
+          `scan job ${job.id} (${job.key}): ${result.findings} findings${result.issue ? `, issue #${result.issue.number}` : ""}${result.skipped ? `, ${result.skipped}` : ""}`,
+        );
+      },
+      log: (message) => this.probot?.log.warn(message),
+    });
+    this.revocations.onOutcome((outcome) => {
+      const job = this.store.jobs.byId<RevokePayload>(outcome.jobId);
+      const via = job ? revokedThrough(job) : undefined;
+      const view = {
+        status: outcome.outcome,
+        provider: outcome.provider,
+        at: outcome.at,
+        ...(outcome.detail ? { reason: outcome.detail } : {}),
+        ...(via ? { via } : {}),
+      };
+      commentOutcome(
+        (installation) => this.octokitFor(installation),
+        this.store,
+        outcome.secretHash,
+        view,
+      ).catch((error: Error) =>
+        this.probot?.log.warn(`could not comment a revocation outcome: ${error.message}`),
+      );
+    });
+  }
+
+  private async octokitFor(installation: number): Promise<Octokit> {
+    if (!this.probot) throw new Error("the app is not running");
+    return (await this.probot.auth(installation)) as Octokit;
+  }
+
+  /** The Probot application function: handlers, /healthz, and the workers. */
+  private readonly appFn = (
+    app: Probot,
+    { addHandler }: { addHandler: (handler: (req: IncomingMessage, res: ServerResponse) => boolean) => void },
+  ) => {
+    this.probot = app;
+    registerHandlers(app, this.store, () => this.runner.notify());
+    addHandler((req, res) => {
+      if (req.method !== "GET" || req.url !== "/healthz") return false;
+      const { status, body } = health(this.store);
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      return true;
+    });
+    this.runner.start();
+    this.revocations.start();
+  };
+
+  async start(): Promise<Server> {
+    const { config } = this.options;
+    const ProbotWithSettings = Probot.defaults({
+      appId: config.appId,
+      privateKey: config.privateKey,
+      secret: config.webhookSecret,
+      logLevel: config.logLevel,
+      ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
+      ...(this.options.Octokit ? { Octokit: this.options.Octokit } : {}),
+    });
+    this.server = new Server({
+      Probot: ProbotWithSettings,
+      port: config.port,
+      host: config.host,
+      webhookPath: WEBHOOK_PATH,
+      enableStaticFiles: false,
+    });
+    await this.server.load(this.appFn as Parameters<Server["load"]>[0]);
+    await this.server.start();
+    return this.server;
+  }
+
+  /** Stops taking webhooks, lets the running jobs finish, closes the database. */
+  async stop(): Promise<void> {
+    await this.server?.stop();
+    await Promise.all([this.runner.stop(), this.revocations.stop()]);
+    this.store.close();
+  }
+}

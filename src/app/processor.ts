@@ -1,0 +1,197 @@
+// The work behind a webhook, run from the durable queue: read the repository's settings, fetch and scan the
+// push or download and scan the run's logs, record and match the findings, queue revocations, open the issue.
+import type { ProbotOctokit } from "probot";
+import { toPublic } from "../report/public.js";
+import { actOnFindings } from "../revoke/act.js";
+import type { RevocationPolicy } from "../revoke/policy.js";
+import type { RevokerSet } from "../revoke/types.js";
+import type { Engine } from "../scan/engine.js";
+import { scanRange } from "../scan/history.js";
+import type { Rule } from "../scan/rules.js";
+import { createEngine } from "../scan/settings.js";
+import type { Finding } from "../scan/types.js";
+import type { ArchiveLimits } from "../sources/log-archive.js";
+import type { Store } from "../store/index.js";
+import type { Breach, BreachSource } from "./breach-issue.js";
+import type { GitCache } from "./git-cache.js";
+import { openBreachIssue } from "./issues.js";
+import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-settings.js";
+import { scanRunLogs } from "./run-logs.js";
+import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export interface ProcessorDeps {
+  store: Store;
+  octokitFor(installation: number): Promise<Octokit>;
+  revokers: RevokerSet;
+  /** Wakes the revocation worker once jobs are queued. */
+  revocationsQueued(): void;
+  cache: GitCache;
+  rules: readonly Rule[];
+  maxFileSize: number;
+  archiveLimits: ArchiveLimits;
+  log: (message: string) => void;
+}
+
+export interface ProcessResult {
+  findings: number;
+  issue?: { number: number; url: string; opened: boolean };
+  skipped?: string;
+}
+
+/** Reads `.github/leakwarden.yml` with Probot's config loader; a broken file means defaults and a reason. */
+export async function readRepoSettings(
+  octokit: Octokit,
+  owner: string,
+  repo: string,
+  rules: readonly Rule[],
+) {
+  let raw: unknown = null;
+  try {
+    const { config, files } = await octokit.config.get({ owner, repo, path: `.github/${SETTINGS_FILE}` });
+    if (files.some((file) => file.config !== null)) raw = config;
+  } catch (error) {
+    return {
+      settings: parseRepoSettings(null).settings,
+      problem: `it could not be read: ${(error as Error).message.split("\n")[0]}`,
+    };
+  }
+  const parsed = parseRepoSettings(raw);
+  const unknown = parsed.settings.disabledRules.filter((id) => !rules.some((r) => r.id === id));
+  if (unknown.length > 0) {
+    return {
+      settings: parseRepoSettings(null).settings,
+      problem: `rules.disable names unknown rules: ${unknown.join(", ")}`,
+    };
+  }
+  return parsed;
+}
+
+export class ScanProcessor {
+  /** One engine per set of disabled rules: compiling costs milliseconds, repositories share settings. */
+  private readonly engines = new Map<string, Engine>();
+
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  private engineFor(settings: RepoSettings): Engine {
+    const key = [...settings.disabledRules].sort().join(",");
+    let engine = this.engines.get(key);
+    if (!engine) {
+      engine = createEngine({ ruleDirs: [], disabledRules: settings.disabledRules, allow: [] });
+      this.engines.set(key, engine);
+    }
+    return engine;
+  }
+
+  async process(job: ScanJob): Promise<ProcessResult> {
+    const payload = job.payload;
+    const { owner, name } = payload.repository;
+    const octokit = await this.deps.octokitFor(payload.installation);
+    const { settings, problem } = await readRepoSettings(octokit, owner, name, this.deps.rules);
+    if (payload.type === "push" && !settings.scan.pushes)
+      return { findings: 0, skipped: "scan.pushes is off" };
+    if (payload.type === "workflow_run" && !settings.scan.logs)
+      return { findings: 0, skipped: "scan.logs is off" };
+
+    const engine = this.engineFor(settings);
+    const { findings, source, logsProblem } =
+      payload.type === "push"
+        ? await this.scanPush(octokit, payload, engine, settings)
+        : await this.scanRun(octokit, payload, engine);
+    if (logsProblem) this.deps.log(`${payload.repository.fullName}: ${logsProblem}`);
+    if (findings.length === 0) return { findings: 0 };
+
+    const { store, revokers, rules } = this.deps;
+    const policy: RevocationPolicy = settings.revoke;
+    const acted = actOnFindings(store, revokers, rules, findings, {
+      source: payload.repository.fullName,
+      record: true,
+      revoke: policy !== "off",
+      match: true,
+      policy,
+    });
+    if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
+
+    let logsDeleted = false;
+    if (payload.type === "workflow_run" && settings.logs.delete)
+      logsDeleted = await this.deleteLogs(octokit, payload);
+    if (!settings.issues.enabled) return { findings: findings.length, skipped: "issues.enabled is off" };
+
+    const breach: Breach = {
+      repository: { fullName: payload.repository.fullName, htmlUrl: payload.repository.htmlUrl },
+      source:
+        payload.type === "workflow_run"
+          ? { ...(source as Extract<BreachSource, { kind: "workflow_run" }>), logsDeleted }
+          : source,
+      findings: findings.map((f, i) => ({
+        ...toPublic(f),
+        revocation: acted.actions[i]?.revocation ?? {
+          status: "skipped",
+          provider: null,
+          at: null,
+          reason: "revocation is off",
+        },
+      })),
+      ...(problem ? { settingsProblem: problem } : {}),
+      ...(logsProblem ? { scanProblem: logsProblem } : {}),
+    };
+    const issue = await openBreachIssue(octokit, store, payload.installation, breach, settings);
+    return { findings: findings.length, issue };
+  }
+
+  private async scanPush(octokit: Octokit, push: PushScan, engine: Engine, settings: RepoSettings) {
+    const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
+    const update = { before: push.before, after: push.after, ref: push.ref };
+    const result = await this.deps.cache.scanPush(push.repository, token, update, (path) =>
+      scanRange(path, update, engine, { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore }),
+    );
+    await this.deps.cache.evict(this.deps.cache.pathFor(push.repository.fullName));
+    const source: BreachSource = {
+      kind: "push",
+      ref: push.ref,
+      before: push.before,
+      after: push.after,
+      pusher: push.pusher,
+      ...(push.compareUrl ? { compareUrl: push.compareUrl } : {}),
+    };
+    return { findings: result.findings, source, logsProblem: undefined };
+  }
+
+  private async scanRun(octokit: Octokit, run: RunScan, engine: Engine) {
+    const { owner, name } = run.repository;
+    const result = await scanRunLogs(
+      octokit,
+      engine,
+      { owner, repo: name, runId: run.runId },
+      this.deps.archiveLimits,
+    );
+    const source: BreachSource = {
+      kind: "workflow_run",
+      runId: run.runId,
+      runName: run.runName,
+      runUrl: run.runUrl,
+      actor: run.actor,
+      attempt: run.attempt,
+    };
+    const findings: Finding[] = result.findings;
+    return { findings, source, logsProblem: result.problem };
+  }
+
+  /** Deletes the run's logs (settings: logs.delete); needs the app's `actions: write` permission. */
+  private async deleteLogs(octokit: Octokit, run: RunScan): Promise<boolean> {
+    try {
+      await octokit.rest.actions.deleteWorkflowRunLogs({
+        owner: run.repository.owner,
+        repo: run.repository.name,
+        run_id: run.runId,
+      });
+      return true;
+    } catch (error) {
+      this.deps.log(
+        `${run.repository.fullName}: could not delete the logs of run ${run.runId}: ${(error as Error).message}`,
+      );
+      return false;
+    }
+  }
+}
