@@ -1,19 +1,13 @@
 import nock from "nock";
-import { ProbotOctokit } from "probot";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { scanRunLogs } from "../../src/app/run-logs.js";
 import { compileRules } from "../../src/scan/compile.js";
 import { Engine } from "../../src/scan/engine.js";
 import { loadRules } from "../../src/scan/rules.js";
+import { TestOctokit } from "../support/probot.js";
 import { tokens } from "../support/tokens.js";
 import { buildZip } from "../support/zip.js";
 
-// No retries and no throttling in tests: a failure must show at once.
-const TestOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
-  ...options,
-  retry: { enabled: false },
-  throttle: { enabled: false },
-}));
 const engine = new Engine(compileRules(loadRules()));
 const octokit = new TestOctokit({ auth: "installation-token-for-tests" });
 const t = tokens(808);

@@ -1,0 +1,119 @@
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { registerHandlers } from "../../src/app/handlers.js";
+import { SCAN_KIND, type ScanPayload } from "../../src/app/scan-jobs.js";
+import { openStore } from "../../src/store/index.js";
+import { tempDir } from "../support/cli.js";
+import { testProbot } from "../support/probot.js";
+
+// Real payloads that GitHub sent, from @octokit/webhooks-examples.
+interface Example {
+  action?: string;
+  ref?: string;
+  before?: string;
+  after?: string;
+  deleted?: boolean;
+  installation?: { id: number };
+  repository: { full_name: string; clone_url: string };
+  workflow_run?: { id: number; run_attempt: number; html_url: string };
+}
+const examples = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
+  name: string;
+  examples: Example[];
+}[];
+const payloads = (name: string) => examples.find((e) => e.name === name)?.examples ?? [];
+const found = (example: Example | undefined): Example => {
+  if (!example) throw new Error("no such example payload");
+  return example;
+};
+const push = found(
+  payloads("push").find((p) => p.installation && !p.deleted && p.ref === "refs/heads/master"),
+);
+const deletion = found(payloads("push").find((p) => p.installation && p.deleted));
+const completedRun = {
+  ...found(payloads("workflow_run").find((p) => p.action === "completed")),
+  installation: { id: 7 },
+};
+const requestedRun = {
+  ...found(payloads("workflow_run").find((p) => p.action === "requested")),
+  installation: { id: 7 },
+};
+const run = completedRun.workflow_run as NonNullable<Example["workflow_run"]>;
+
+const dir = tempDir();
+const store = openStore({ path: join(dir.path, "app.db"), env: {} });
+const probot = testProbot();
+let wakeUps = 0;
+registerHandlers(probot, store, () => wakeUps++);
+
+beforeAll(() => nock.disableNetConnect());
+afterEach(() => {
+  // Handlers only wire: they never call GitHub.
+  expect(nock.pendingMocks()).toEqual([]);
+});
+afterAll(() => {
+  store.close();
+  dir.remove();
+});
+
+const scanJobs = () => store.jobs.list<ScanPayload>({ kind: SCAN_KIND });
+
+describe("the push handler", () => {
+  it("records the delivery and queues one scan job", async () => {
+    await probot.receive({ id: "delivery-1", name: "push", payload: push as never });
+    const jobs = scanJobs();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]?.payload).toMatchObject({
+      type: "push",
+      installation: push.installation?.id,
+      ref: "refs/heads/master",
+      before: push.before,
+      after: push.after,
+      repository: { fullName: push.repository.full_name, cloneUrl: push.repository.clone_url },
+    });
+    expect(store.deliveries.byId("delivery-1")?.jobId).toBe(jobs[0]?.id);
+    expect(wakeUps).toBe(1);
+  });
+
+  it("does nothing for a redelivery, nor for a second delivery of the same push", async () => {
+    await probot.receive({ id: "delivery-1", name: "push", payload: push as never });
+    await probot.receive({ id: "delivery-2", name: "push", payload: push as never });
+    expect(scanJobs()).toHaveLength(1);
+    expect(store.deliveries.byId("delivery-2")?.jobId).toBe(scanJobs()[0]?.id);
+    expect(wakeUps).toBe(1);
+  });
+
+  it("records a deletion and scans nothing", async () => {
+    await probot.receive({ id: "delivery-3", name: "push", payload: deletion as never });
+    expect(store.deliveries.byId("delivery-3")).toMatchObject({ event: "push", jobId: null });
+    expect(scanJobs()).toHaveLength(1);
+  });
+
+  it("ignores a push that was not sent to an installation", async () => {
+    const { installation: _installation, ...withoutInstallation } = push;
+    await probot.receive({ id: "delivery-4", name: "push", payload: withoutInstallation as never });
+    expect(store.deliveries.byId("delivery-4")).toBeUndefined();
+  });
+});
+
+describe("the workflow_run handler", () => {
+  it("queues a log scan for a completed run", async () => {
+    await probot.receive({ id: "delivery-10", name: "workflow_run", payload: completedRun as never });
+    const job = scanJobs().find((j) => j.payload.type === "workflow_run");
+    expect(job?.payload).toMatchObject({
+      type: "workflow_run",
+      installation: 7,
+      runId: run.id,
+      attempt: run.run_attempt,
+      runUrl: run.html_url,
+    });
+    expect(job?.key).toBe(`run:${completedRun.repository.full_name}:${run.id}:${run.run_attempt}`);
+  });
+
+  it("ignores a run that is only requested", async () => {
+    await probot.receive({ id: "delivery-11", name: "workflow_run", payload: requestedRun as never });
+    expect(store.deliveries.byId("delivery-11")).toBeUndefined();
+  });
+});

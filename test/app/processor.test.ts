@@ -1,0 +1,224 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { GitCache } from "../../src/app/git-cache.js";
+import { commentOutcome } from "../../src/app/issues.js";
+import { ScanProcessor } from "../../src/app/processor.js";
+import { SCAN_KIND, type ScanJob, type ScanPayload } from "../../src/app/scan-jobs.js";
+import { Registry } from "../../src/registry/registry.js";
+import { createRevokers } from "../../src/revoke/providers.js";
+import { RevocationWorker } from "../../src/revoke/worker.js";
+import { loadRules } from "../../src/scan/rules.js";
+import { Secret } from "../../src/scan/secret.js";
+import { DEFAULT_ARCHIVE_LIMITS } from "../../src/sources/log-archive.js";
+import { openStore } from "../../src/store/index.js";
+import { tempDir } from "../support/cli.js";
+import { TestOctokit } from "../support/probot.js";
+import { tokens } from "../support/tokens.js";
+
+const API = "https://api.github.com";
+const VSSPS = "https://vssps.example.test";
+const dir = tempDir();
+const t = tokens(9090);
+const pat = t.adoPat();
+const authorizationId = "5f0a4e0e-1b2c-4d5e-8f90-123456789abc";
+const store = openStore({ path: join(dir.path, "app.db"), env: {} });
+const revokers = createRevokers({ LEAKWARDEN_ADO_TOKEN: "entra-token", LEAKWARDEN_ADO_VSSPS_URL: VSSPS }, {});
+const logs: string[] = [];
+let queued = 0;
+const processor = new ScanProcessor({
+  store,
+  octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+  revokers,
+  revocationsQueued: () => queued++,
+  cache: new GitCache({ root: join(dir.path, "cache"), maxBytes: 1e9 }),
+  rules: loadRules(),
+  maxFileSize: 1e6,
+  archiveLimits: DEFAULT_ARCHIVE_LIMITS,
+  log: (line) => logs.push(line),
+});
+const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+let payload: ScanPayload;
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  new Registry(store).add(new Secret(pat), {
+    provider: "azure-devops",
+    org: "contoso",
+    authorizationId,
+    name: "deploy",
+  });
+  const work = join(dir.path, "work");
+  mkdirSync(work);
+  git(work, "init", "--quiet", "--initial-branch=main");
+  git(work, "config", "user.email", "dana@example.com");
+  git(work, "config", "user.name", "Dana Dev");
+  writeFileSync(join(work, "deploy.sh"), `export AZURE_DEVOPS_EXT_PAT=${pat}\n`);
+  git(work, "add", ".");
+  git(work, "commit", "--quiet", "-m", "deploy");
+  const after = git(work, "rev-parse", "HEAD");
+  git(dir.path, "clone", "--quiet", "--bare", work, "served.git");
+  payload = {
+    type: "push",
+    installation: 1,
+    repository: {
+      owner: "acme",
+      name: "app",
+      fullName: "acme/app",
+      cloneUrl: join(dir.path, "served.git"),
+      htmlUrl: "https://github.com/acme/app",
+    },
+    ref: "refs/heads/main",
+    before: "0".repeat(40),
+    after,
+    pusher: "dana-dev",
+  };
+});
+afterEach(() => nock.cleanAll());
+afterAll(() => {
+  store.close();
+  dir.remove();
+});
+
+function job(): ScanJob {
+  return store.jobs.enqueue<ScanPayload>({
+    kind: SCAN_KIND,
+    key: "test-push",
+    queue: SCAN_KIND,
+    payload,
+    maxAttempts: 1,
+  }).job;
+}
+
+function noSettingsFile() {
+  // Probot's config loader looks in the repository, then in the organisation's .github repository.
+  nock(API)
+    .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
+    .reply(404)
+    .get("/repos/acme/.github/contents/.github%2Fleakwarden.yml")
+    .reply(404);
+}
+
+describe("processing a push that leaks a registered Azure DevOps PAT", () => {
+  let issueBody = "";
+
+  it("scans the pushed commits, queues the revocation and opens one labelled issue", async () => {
+    noSettingsFile();
+    nock(API)
+      .get("/repos/acme/app/labels/security")
+      .reply(404)
+      .post("/repos/acme/app/labels", (body) => body.name === "security")
+      .reply(201, {})
+      .get("/repos/acme/app/labels/leaked-credential")
+      .reply(200, { name: "leaked-credential" })
+      .post("/repos/acme/app/issues", (body) => {
+        issueBody = body.body;
+        return (
+          body.labels.join() === "security,leaked-credential" && /leaked in a push to main/.test(body.title)
+        );
+      })
+      .reply(201, { number: 12, html_url: "https://github.com/acme/app/issues/12" });
+    const result = await processor.process(job());
+    expect(result).toMatchObject({ findings: 1, issue: { number: 12, opened: true } });
+    expect(queued).toBe(1);
+    expect(issueBody).toContain(`\`…${pat.slice(-4)}\``);
+    expect(issueBody).toMatch(/revocation pending through the Azure DevOps Token Admin API/);
+    expect(issueBody).not.toContain(pat);
+  });
+
+  it("a second run of the same job opens no second issue", async () => {
+    noSettingsFile();
+    const result = await processor.process(job());
+    expect(result.issue).toMatchObject({ number: 12, opened: false });
+  });
+
+  it("revokes by authorizationId, then comments the outcome on the issue once", async () => {
+    const revocation = nock(VSSPS)
+      .post("/contoso/_apis/tokenadmin/revocations", [{ authorizationId }])
+      .query({ "api-version": "7.1" })
+      .matchHeader("authorization", "Bearer entra-token")
+      .reply(204);
+    let comment = "";
+    nock(API)
+      .post("/repos/acme/app/issues/12/comments", (body) => {
+        comment = body.body;
+        return true;
+      })
+      .reply(201, { id: 1 });
+    const worker = new RevocationWorker({ store, revokers });
+    const comments: Promise<number>[] = [];
+    worker.onOutcome((outcome) => {
+      const view = { status: outcome.outcome, provider: outcome.provider, at: outcome.at };
+      comments.push(
+        commentOutcome(async () => new TestOctokit({ auth: "x" }), store, outcome.secretHash, view),
+      );
+    });
+    await worker.drain({ maxWaitMs: 5000 });
+    expect(await Promise.all(comments)).toEqual([1]);
+    expect(revocation.isDone()).toBe(true);
+    expect(comment).toMatch(
+      new RegExp(`✅ \`…${pat.slice(-4)}\`.*: revoked at .* through the Azure DevOps Token Admin API`),
+    );
+    expect(comment).not.toContain(pat);
+    // Told once: a repeated outcome finds nothing left to comment.
+    expect(
+      await commentOutcome(
+        async () => new TestOctokit({ auth: "x" }),
+        store,
+        store.tokens.list()[0]?.secretHash ?? "",
+        { status: "revoked", provider: "azure-devops", at: null },
+      ),
+    ).toBe(0);
+  });
+
+  it("kept the token out of the database and the logs", () => {
+    for (const file of ["app.db", "app.db-wal"]) {
+      let bytes = Buffer.alloc(0);
+      try {
+        bytes = readFileSync(join(dir.path, file));
+      } catch {}
+      expect(bytes.includes(Buffer.from(pat))).toBe(false);
+    }
+    expect(logs.join("\n")).not.toContain(pat);
+  });
+});
+
+describe("repository settings", () => {
+  it("an invalid .github/leakwarden.yml is reported in the issue and defaults apply", async () => {
+    nock(API)
+      .get("/repos/acme/fork/contents/.github%2Fleakwarden.yml")
+      .reply(200, "revoke: sometimes\n", { "content-type": "text/plain; charset=utf-8" });
+    let body = "";
+    nock(API)
+      .get(/\/repos\/acme\/fork\/labels\/.*/)
+      .times(2)
+      .reply(200, {})
+      .post("/repos/acme/fork/issues", (b) => {
+        body = b.body;
+        return true;
+      })
+      .reply(201, { number: 13, html_url: "https://github.com/acme/app/issues/13" });
+    const other = store.jobs.enqueue<ScanPayload>({
+      kind: SCAN_KIND,
+      key: "test-push-2",
+      queue: SCAN_KIND,
+      // Another repository: its cache has not seen these commits yet.
+      payload: { ...payload, repository: { ...payload.repository, name: "fork", fullName: "acme/fork" } },
+      maxAttempts: 1,
+    }).job;
+    await processor.process(other);
+    expect(body).toMatch(
+      /leakwarden\.yml` was ignored and defaults applied: "revoke" must be registered, all or off/,
+    );
+  });
+
+  it("scan.pushes: false skips the push", async () => {
+    nock(API)
+      .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
+      .reply(200, "scan:\n  pushes: false\n", { "content-type": "text/plain; charset=utf-8" });
+    const result = await processor.process(job());
+    expect(result).toEqual({ findings: 0, skipped: "scan.pushes is off" });
+  });
+});

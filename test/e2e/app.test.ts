@@ -1,0 +1,136 @@
+// The whole app, for real: `leakwarden serve` as a child process, webhooks signed with X-Hub-Signature-256 over
+// HTTP, git fetching from a local git http-backend, and stand-ins for the GitHub API and Azure DevOps.
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Scenario, startScenario } from "../../src/demo/scenario.js";
+import { tokens } from "../support/tokens.js";
+import { buildZip } from "../support/zip.js";
+
+const t = tokens(20261128);
+const pushedPat = t.adoPat();
+const loggedPat = t.adoPat();
+const pushedId = randomUUID();
+const loggedId = randomUUID();
+let scenario: Scenario;
+
+async function register(pat: string, authorizationId: string) {
+  const result = await scenario.cli(
+    [
+      "registry",
+      "add",
+      "--provider",
+      "azure-devops",
+      "--org",
+      "contoso",
+      "--authorization-id",
+      authorizationId,
+      "--name",
+      "deploy",
+    ],
+    `${pat}\n`,
+  );
+  expect(result.status, result.stderr).toBe(0);
+}
+
+const revocationsOf = (id: string) =>
+  scenario.ado.requests.filter(
+    (r) => r.path === "/contoso/_apis/tokenadmin/revocations" && r.body.includes(id),
+  );
+
+beforeAll(async () => {
+  scenario = await startScenario();
+  await register(pushedPat, pushedId);
+  await register(loggedPat, loggedId);
+}, 60_000);
+afterAll(async () => scenario?.stop());
+
+describe("a push that leaks a registered Azure DevOps PAT", () => {
+  let payload: Record<string, unknown>;
+  let delivery: string;
+
+  it("refuses a wrongly signed delivery", async () => {
+    const update = await scenario.push(
+      "feature/deploy",
+      { "deploy.sh": `export AZURE_DEVOPS_EXT_PAT=${pushedPat}\n` },
+      "Add deploy",
+    );
+    payload = scenario.pushPayload("feature/deploy", update);
+    const forged = await scenario.deliver("push", payload, { secret: "not-the-secret" });
+    expect(forged.status).toBeGreaterThanOrEqual(400);
+    const health = await (await fetch(`${scenario.appUrl}/healthz`)).json();
+    expect(health).toMatchObject({
+      status: "ok",
+      database: "ok",
+      queue: { scans: { pending: 0, running: 0 } },
+    });
+  });
+
+  it("fetches it, revokes the PAT once by its authorizationId, and opens one issue", async () => {
+    const accepted = await scenario.deliver("push", payload);
+    expect(accepted.status).toBe(200);
+    delivery = accepted.delivery;
+    const issue = await scenario.until("the issue", () => scenario.github.issues[0]);
+    await scenario.until("the revocation", () => revocationsOf(pushedId).length > 0);
+    expect(revocationsOf(pushedId)).toHaveLength(1);
+    expect(JSON.parse(revocationsOf(pushedId)[0]?.body ?? "")).toEqual([{ authorizationId: pushedId }]);
+    expect(revocationsOf(pushedId)[0]?.headers.authorization).toBe("Bearer entra-access-token-for-the-demo");
+    expect(issue.labels).toEqual(["security", "leaked-credential"]);
+    expect(issue.body).toContain(`\`…${pushedPat.slice(-4)}\``);
+    expect(issue.body).toContain("@dana-dev");
+    expect(issue.body).not.toContain(pushedPat);
+    // git fetched over HTTP with the installation token, never in a URL.
+    expect(scenario.git.requests.some((r) => r.url.startsWith("/acme/app.git/") && r.authorized)).toBe(true);
+    expect(scenario.git.requests.every((r) => !r.url.includes(scenario.github.installationToken))).toBe(true);
+  });
+
+  it("changes nothing when the same webhook is delivered again, or delivered anew", async () => {
+    expect((await scenario.deliver("push", payload, { delivery })).status).toBe(200);
+    expect((await scenario.deliver("push", payload)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(scenario.github.issues).toHaveLength(1);
+    expect(revocationsOf(pushedId)).toHaveLength(1);
+  });
+});
+
+describe("a workflow run whose log holds a PAT in an Authorization: Basic header", () => {
+  it("is caught, revoked and reported", async () => {
+    const header = Buffer.from(`:${loggedPat}`).toString("base64");
+    scenario.github.runLogs.set(
+      77,
+      buildZip([
+        { name: "0_build.txt", data: "2026-11-28T10:00:00.0000000Z ##[group]Run ./deploy.sh\n" },
+        {
+          name: "build/2_Deploy.txt",
+          data: `2026-11-28T10:00:01.0000000Z + set -x\n2026-11-28T10:00:02.0000000Z + curl -H 'Authorization: Basic ${header}' https://dev.azure.com/contoso/_apis/projects\n`,
+        },
+      ]),
+    );
+    expect((await scenario.deliver("workflow_run", scenario.workflowRunPayload(77))).status).toBe(200);
+    const issue = await scenario.until("the run's issue", () => scenario.github.issues[1]);
+    await scenario.until("the revocation", () => revocationsOf(loggedId).length > 0);
+    expect(revocationsOf(loggedId)).toHaveLength(1);
+    expect(issue.title).toMatch(/in the logs of workflow run #77/);
+    expect(issue.body).toContain("log build/2\\_Deploy.txt:2");
+    expect(issue.body).toContain(`\`…${loggedPat.slice(-4)}\``);
+    expect(issue.body).not.toContain(loggedPat);
+    expect(issue.body).not.toContain(header);
+  });
+});
+
+describe("secrets stay in the process", () => {
+  it("appear in no server log line and no database file", () => {
+    const output = scenario.output();
+    expect(output.length).toBeGreaterThan(0);
+    for (const secret of [pushedPat, loggedPat, scenario.github.installationToken])
+      expect(output).not.toContain(secret);
+    for (const file of ["leakwarden.db", "leakwarden.db-wal"]) {
+      let bytes = Buffer.alloc(0);
+      try {
+        bytes = readFileSync(join(scenario.dir, file));
+      } catch {}
+      for (const secret of [pushedPat, loggedPat]) expect(bytes.includes(Buffer.from(secret))).toBe(false);
+    }
+  });
+});
