@@ -1,6 +1,7 @@
 // The app's durable scan queue: webhook handlers write a job and return; this runner does the slow work
 // (fetching, downloading, scanning, revoking, reporting) with leases, retries and crash recovery.
 import { setTimeout as delay } from "node:timers/promises";
+import { WakeableLoop } from "../jobs/loop.js";
 import { backoffMs, type RetrySettings } from "../revoke/backoff.js";
 import { newOwner, ownerIsGone } from "../revoke/owner.js";
 import type { Store } from "../store/index.js";
@@ -59,10 +60,7 @@ const DEFAULT_SCAN_RETRY: RetrySettings = { baseMs: 5_000, maxMs: 15 * 60 * 1000
 export class ScanJobRunner {
   readonly owner = newOwner();
   private readonly options: Required<Omit<ScanRunnerOptions, "log">> & { log: (message: string) => void };
-  private loop: Promise<void> | undefined;
-  private stopping = false;
-  private wake: AbortController | undefined;
-  private notified = false;
+  private readonly loop: WakeableLoop;
 
   constructor(options: ScanRunnerOptions) {
     this.options = {
@@ -73,6 +71,12 @@ export class ScanJobRunner {
       log: () => {},
       ...options,
     };
+    this.loop = new WakeableLoop({
+      round: () => this.runDue(),
+      waitMs: () => this.options.pollMs,
+      sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => {}),
+      onError: (error) => this.options.log(`scan runner: ${error.message}`),
+    });
   }
 
   /** Jobs whose worker on this host died: back in the queue at once. */
@@ -143,33 +147,15 @@ export class ScanJobRunner {
   }
 
   start(): void {
-    if (this.loop) return;
-    this.stopping = false;
-    this.loop = (async () => {
-      while (!this.stopping) {
-        this.notified = false;
-        try {
-          await this.runDue();
-        } catch (error) {
-          this.options.log(`scan runner: ${(error as Error).message}`);
-        }
-        if (this.stopping || this.notified) continue;
-        this.wake = new AbortController();
-        await delay(this.options.pollMs, undefined, { signal: this.wake.signal }).catch(() => {});
-      }
-    })();
+    this.loop.start();
   }
 
   /** Wakes the runner for a job just queued. */
   notify(): void {
-    this.notified = true;
-    this.wake?.abort();
+    this.loop.notify();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.abort();
-    await this.loop;
-    this.loop = undefined;
+    await this.loop.stop();
   }
 }

@@ -3,6 +3,7 @@
 // outcome is audited; listeners hear each final outcome (the app comments on its issue).
 import { setTimeout as delay } from "node:timers/promises";
 import PQueue from "p-queue";
+import { WakeableLoop } from "../jobs/loop.js";
 import { iso } from "../store/clock.js";
 import type { Store } from "../store/index.js";
 import { backoffMs, DEFAULT_RETRY, type RetrySettings } from "./backoff.js";
@@ -88,10 +89,7 @@ export class RevocationWorker {
   private readonly queues = new Map<string, PQueue>();
   /** Provider name → clock time before which it gets no call. */
   private readonly pausedUntil = new Map<string, number>();
-  private loop: Promise<void> | undefined;
-  private stopping = false;
-  private wake: AbortController | undefined;
-  private notified = false;
+  private readonly loop: WakeableLoop;
 
   constructor(options: WorkerOptions) {
     this.store = options.store;
@@ -104,6 +102,15 @@ export class RevocationWorker {
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? defaultSleep;
     this.log = options.log ?? (() => {});
+    this.loop = new WakeableLoop({
+      round: () => this.runDue(),
+      waitMs: () => {
+        const next = this.store.jobs.nextRunAfter(REVOKE_KIND);
+        return next ? Math.min(Math.max(Date.parse(next) - this.now(), 0), this.pollMs) : this.pollMs;
+      },
+      sleep: this.sleep,
+      onError: (error) => this.log(`revocation worker: ${error.message}`),
+    });
   }
 
   /** Hears every job that ends: revoked, already revoked, or failed for good. Returns an unsubscribe. */
@@ -197,35 +204,15 @@ export class RevocationWorker {
 
   /** Runs jobs as they come due until stop(); notify() wakes it for a job just queued. */
   start(): void {
-    if (this.loop) return;
-    this.stopping = false;
-    this.loop = (async () => {
-      while (!this.stopping) {
-        this.notified = false;
-        try {
-          await this.runDue();
-        } catch (error) {
-          this.log(`revocation worker: ${(error as Error).message}`);
-        }
-        if (this.stopping || this.notified) continue;
-        const next = this.store.jobs.nextRunAfter(REVOKE_KIND);
-        const wait = next ? Math.min(Math.max(Date.parse(next) - this.now(), 0), this.pollMs) : this.pollMs;
-        this.wake = new AbortController();
-        await this.sleep(Math.max(wait, 1), this.wake.signal);
-      }
-    })();
+    this.loop.start();
   }
 
   notify(): void {
-    this.notified = true;
-    this.wake?.abort();
+    this.loop.notify();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.abort();
-    await this.loop;
-    this.loop = undefined;
+    await this.loop.stop();
     await Promise.all([...this.queues.values()].map((q) => q.onIdle()));
   }
 

@@ -1,0 +1,53 @@
+// A worker's main loop: run a round, then sleep until the next one is due or someone queues work (notify),
+// until stop(). Shared by the revocation worker and the app's scan runner.
+
+export interface LoopOptions {
+  /** One round of work; an error is reported and the loop goes on. */
+  round: () => Promise<unknown>;
+  /** How long to sleep after a round (the next due job, or a polling interval). */
+  waitMs: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  onError: (error: Error) => void;
+}
+
+export class WakeableLoop {
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  private notified = false;
+  private wake: AbortController | undefined;
+
+  constructor(private readonly options: LoopOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.stopping = false;
+    this.running = (async () => {
+      while (!this.stopping) {
+        this.notified = false;
+        try {
+          await this.options.round();
+        } catch (error) {
+          this.options.onError(error as Error);
+        }
+        // Work queued during the round: go round again without sleeping.
+        if (this.stopping || this.notified) continue;
+        this.wake = new AbortController();
+        await this.options.sleep(Math.max(this.options.waitMs(), 1), this.wake.signal);
+      }
+    })();
+  }
+
+  /** Wakes the loop for work just queued. */
+  notify(): void {
+    this.notified = true;
+    this.wake?.abort();
+  }
+
+  /** Lets the current round finish, then returns. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.abort();
+    await this.running;
+    this.running = undefined;
+  }
+}
