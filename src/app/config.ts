@@ -28,9 +28,9 @@ const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
 function privateKeyFrom(env: NodeJS.ProcessEnv): string {
   if (env.PRIVATE_KEY) {
     const raw = env.PRIVATE_KEY.trim();
-    if (raw.includes("-----BEGIN")) return raw.replace(/\\n/g, "\n");
+    if (raw.includes("-----BEGIN")) return `${raw.replace(/\\n/g, "\n").trim()}\n`;
     const decoded = Buffer.from(raw, "base64").toString("utf8");
-    if (decoded.includes("-----BEGIN")) return decoded;
+    if (decoded.includes("-----BEGIN")) return `${decoded.trim()}\n`;
     throw new ServeConfigError("PRIVATE_KEY is neither a PEM private key nor the base64 of one");
   }
   if (env.PRIVATE_KEY_PATH) {

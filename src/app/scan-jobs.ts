@@ -135,14 +135,17 @@ export class ScanJobRunner {
     }
   }
 
-  /** Runs until nothing is due or running (tests, and the demo); jobs due later stay queued. */
+  /** Runs jobs until none is left that can start before `maxWaitMs` has passed (tests, the demo). */
   async drain(maxWaitMs = 60_000): Promise<void> {
+    const { store } = this.options;
     const deadline = Date.now() + maxWaitMs;
     while (Date.now() < deadline) {
       const ran = await this.runDue();
-      const counts = this.options.store.jobs.counts(SCAN_KIND);
-      if (ran === 0 && counts.running === 0) return;
-      if (ran === 0) await delay(20);
+      if (ran > 0) continue;
+      const counts = store.jobs.counts(SCAN_KIND);
+      const next = store.jobs.nextRunAfter(SCAN_KIND);
+      if (counts.running === 0 && (!next || Date.parse(next) > deadline)) return;
+      await delay(next ? Math.min(Math.max(Date.parse(next) - Date.now(), 1), 100) : 20);
     }
   }
 

@@ -17,6 +17,7 @@ import { openStore } from "../../src/store/index.js";
 import { tempDir } from "../support/cli.js";
 import { TestOctokit } from "../support/probot.js";
 import { tokens } from "../support/tokens.js";
+import { buildZip } from "../support/zip.js";
 
 const API = "https://api.github.com";
 const VSSPS = "https://vssps.example.test";
@@ -220,5 +221,57 @@ describe("repository settings", () => {
       .reply(200, "scan:\n  pushes: false\n", { "content-type": "text/plain; charset=utf-8" });
     const result = await processor.process(job());
     expect(result).toEqual({ findings: 0, skipped: "scan.pushes is off" });
+  });
+});
+
+describe("processing a workflow run", () => {
+  it("scans its logs, deletes them when the settings ask, and says so in the issue", async () => {
+    const github = t.githubPat();
+    nock(API)
+      .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
+      .reply(200, "logs:\n  delete: true\n", { "content-type": "text/plain; charset=utf-8" })
+      .get("/repos/acme/app/actions/runs/5/logs")
+      .reply(302, "", { location: "https://results.example.test/logs/5.zip" });
+    nock("https://results.example.test")
+      .get("/logs/5.zip")
+      .reply(
+        200,
+        buildZip([
+          { name: "build/4_Publish.txt", data: `+ echo //npm.pkg.github.com/:_authToken=${github}\n` },
+        ]),
+      );
+    const deleted = nock(API).delete("/repos/acme/app/actions/runs/5/logs").reply(204);
+    let body = "";
+    nock(API)
+      .get(/\/repos\/acme\/app\/labels\/.*/)
+      .times(2)
+      .reply(200, {})
+      .post("/repos/acme/app/issues", (b) => {
+        body = b.body;
+        return true;
+      })
+      .reply(201, { number: 14, html_url: "https://github.com/acme/app/issues/14" });
+    const run = store.jobs.enqueue<ScanPayload>({
+      kind: SCAN_KIND,
+      key: "test-run",
+      queue: SCAN_KIND,
+      payload: {
+        type: "workflow_run",
+        installation: 1,
+        repository: payload.repository,
+        runId: 5,
+        attempt: 1,
+        runName: "Release",
+        runUrl: "https://github.com/acme/app/actions/runs/5",
+        actor: "dana-dev",
+      },
+      maxAttempts: 1,
+    }).job;
+    expect(await processor.process(run)).toMatchObject({ findings: 1, issue: { number: 14 } });
+    expect(deleted.isDone()).toBe(true);
+    expect(body).toContain("log build/4\\_Publish.txt:1");
+    expect(body).toContain("The run's logs were deleted");
+    expect(body).toMatch(/not revoked automatically: not in the registry/);
+    expect(body).not.toContain(github);
   });
 });
