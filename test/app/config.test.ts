@@ -29,7 +29,7 @@ describe("leakwarden serve's environment", () => {
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL must be one of/],
     [{ GHE_PROTOCOL: "ftp", GHE_HOST: "ghe.example.com" }, /GHE_PROTOCOL must be https or http/],
   ])("explains a wrong setting: %j", (change, message) => {
-    expect(() => serveConfigFrom({ ...base, ...change })).toThrow(message);
+    expect(() => serveConfigFrom({ ...base, ...change } as NodeJS.ProcessEnv)).toThrow(message);
   });
   it("reads the key as PEM with escaped newlines, as base64, or from a file; and GitHub Enterprise", () => {
     const escaped = serveConfigFrom({ ...base, PRIVATE_KEY: pem.replace(/\n/g, "\\n") });
