@@ -22,7 +22,7 @@ const FORMATS = ["text", "json", "sarif"] as const;
 
 const HELP = `Usage: leakwarden scan [options] [TARGET ...]
 
-Scans files, folders (recursively, skipping .git/) and stdin for leaked access
+Scans files, folders (recursively, skipping .git/ and .leakwarden/) and stdin for leaked access
 tokens: Azure DevOps PATs (84- and 52-character), GitHub, npm, GitLab, Slack,
 AWS, Google, OpenAI, Anthropic, Stripe, Hugging Face, PyPI and private keys.
 Tokens inside "Authorization: Basic" headers, URLs and curl -u are decoded.

@@ -23,8 +23,8 @@ export interface WalkOptions {
   onSkip?: (entry: SkippedEntry) => void;
 }
 
-/** Folders that are never content: the repository database itself. */
-const ALWAYS_SKIPPED = new Set([".git"]);
+/** Folders that are never content: the git database, and leakwarden's own (its database and repository cache). */
+const ALWAYS_SKIPPED = new Set([".git", ".leakwarden"]);
 
 export function displayPath(path: string, cwd = process.cwd()): string {
   const rel = relative(cwd, path);

@@ -19,6 +19,7 @@ const repo = join(dir.path, "repo");
 beforeAll(() => {
   mkdirSync(join(repo, "src", "deep"), { recursive: true });
   mkdirSync(join(repo, ".git"), { recursive: true });
+  mkdirSync(join(repo, ".leakwarden"), { recursive: true });
   mkdirSync(join(repo, "vendor"), { recursive: true });
   writeFileSync(
     join(repo, "pipeline.yml"),
@@ -30,6 +31,7 @@ beforeAll(() => {
   );
   writeFileSync(join(repo, ".npmrc"), `//registry.npmjs.org/:_authToken=${npmToken}\n`);
   writeFileSync(join(repo, ".git", "config"), `[remote] url = https://x:${github}@github.com/a/b\n`);
+  writeFileSync(join(repo, ".leakwarden", "notes.txt"), `${github}\n`);
   writeFileSync(join(repo, "vendor", "lib.js"), `var k="${github}";`);
   writeFileSync(join(repo, "program.bin"), Buffer.concat([Buffer.from([0, 1, 2, 3]), Buffer.from(github)]));
   writeFileSync(join(repo, "clean.md"), "# nothing to see\n");
@@ -39,7 +41,7 @@ afterAll(dir.remove);
 const json = (stdout: string) => JSON.parse(stdout);
 
 describe("leakwarden scan", () => {
-  it("finds tokens in a folder tree, skipping .git/ and binaries, and exits 1", () => {
+  it("finds tokens in a folder tree, skipping .git/, .leakwarden/ and binaries, and exits 1", () => {
     const result = runCli(["scan", repo, "--format", "json"]);
     expect(result.code).toBe(1);
     const report = json(result.stdout);
