@@ -2,9 +2,9 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parse } from "yaml";
 import { UserError } from "./errors.js";
 import { analyzeRegex } from "./scan/regex-safety.js";
+import { parseYaml } from "./yaml.js";
 
 export interface ScanConfig {
   pathsIgnore: string[];
@@ -29,7 +29,7 @@ function strings(value: unknown, where: string, file: string): string[] {
 export function parseConfig(text: string, file: string): ScanConfig {
   let doc: unknown;
   try {
-    doc = parse(text) ?? {};
+    doc = parseYaml(text) ?? {};
   } catch (error) {
     throw new ConfigError(`${file}: not valid YAML: ${(error as Error).message.split("\n")[0]}`);
   }

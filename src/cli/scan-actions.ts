@@ -10,38 +10,9 @@ import { selectRules } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
 import type { Store } from "../store/index.js";
 import { type Io, oneOfFlag } from "./command.js";
-import {
-  cliRevokers,
-  describeRevocation,
-  maxAttempts,
-  runRevocations,
-  WAIT_FLAG,
-  waitMs,
-} from "./revocation-runner.js";
-import { DB_FLAG, openCliStore, openForReading, withStore } from "./store-access.js";
+import { cliRevokers, describeRevocation, maxAttempts, runRevocations, waitMs } from "./revocation-runner.js";
+import { openCliStore, openForReading, withStore } from "./store-access.js";
 import { plural, type Style } from "./terminal.js";
-
-export const SCAN_ACTION_FLAGS = {
-  record: { type: "boolean" },
-  registry: { type: "boolean" },
-  revoke: { type: "boolean" },
-  "dry-run": { type: "boolean" },
-  policy: { type: "string" },
-  ...DB_FLAG,
-  ...WAIT_FLAG,
-} as const;
-
-export const SCAN_ACTION_HELP = `Record, match and revoke (see 'leakwarden registry --help')
-  --record        store the findings in the database; a re-scan updates them
-  --registry      mark findings whose token is in the registry
-  --revoke        record, match, and revoke per --policy through the providers' APIs
-  --dry-run       show what --revoke would do; writes and calls nothing
-  --policy P      registered (default): revoke registry matches only; all: also
-                  unregistered tokens revocable by value (GitHub, GitLab, Slack);
-                  off: report only
-  --wait SECONDS  how long --revoke waits for retries (default: 30); later ones
-                  stay queued for 'leakwarden revoke --pending'
-  --db FILE       the database (default: $LEAKWARDEN_DB, else .leakwarden/leakwarden.db)`;
 
 interface ActionValues {
   record?: boolean;

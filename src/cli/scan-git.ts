@@ -14,7 +14,7 @@ import { OBJECT_NAME, type PushUpdate } from "../sources/git.js";
 import { type Io, parseSize, UsageError } from "./command.js";
 import { ProgressLine } from "./progress.js";
 import { readConfig, report, type ScanValues } from "./scan.js";
-import { planScanActions } from "./scan-actions.js";
+import { planScanActionsIfAsked } from "./scan-action-flags.js";
 import { formatBytes, plural, thousands } from "./terminal.js";
 
 type GitMode = "history" | "staged" | "pre-receive";
@@ -73,7 +73,7 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   const config = readConfig(values, [repo]);
   const ruleDirs = values.rules ?? [];
   const engine = createEngine({ ruleDirs, disabledRules: config.disabledRules, allow: config.allow });
-  const actions = planScanActions(values, { ruleDirs, disabledRules: config.disabledRules }, io);
+  const actions = await planScanActionsIfAsked(values, { ruleDirs, disabledRules: config.disabledRules }, io);
   const progress = new ProgressLine(io.stderr);
   const options: HistoryOptions = {
     maxFileSize: parseSize(values["max-file-size"], "--max-file-size", "scan", DEFAULT_MAX_FILE_SIZE),

@@ -10,12 +10,8 @@ import type { Command, Io } from "./command.js";
 import { oneOfFlag, parseCount, parseFlags, parseSize } from "./command.js";
 import { writeReport } from "./output.js";
 import { ProgressLine, rate } from "./progress.js";
-import {
-  planScanActions,
-  SCAN_ACTION_FLAGS,
-  SCAN_ACTION_HELP,
-  type ScanAnnotations,
-} from "./scan-actions.js";
+import { planScanActionsIfAsked, SCAN_ACTION_FLAGS, SCAN_ACTION_HELP } from "./scan-action-flags.js";
+import type { ScanAnnotations } from "./scan-actions.js";
 import { colorEnabled, formatBytes, plural, style } from "./terminal.js";
 
 const FORMATS = ["text", "json", "sarif"] as const;
@@ -152,7 +148,11 @@ export const scanCommand: Command = {
     const targets = positionals.length > 0 ? positionals : ["."];
     const config = readConfig(values, targets);
     const ruleDirs = values.rules ?? [];
-    const actions = planScanActions(values, { ruleDirs, disabledRules: config.disabledRules }, io);
+    const actions = await planScanActionsIfAsked(
+      values,
+      { ruleDirs, disabledRules: config.disabledRules },
+      io,
+    );
     const progress = new ProgressLine(io.stderr);
     const result = await runScan(targets, {
       ruleDirs,

@@ -2,6 +2,7 @@
 import { DECODERS, type Decoder } from "./decoders.js";
 import { KeywordAutomaton } from "./prefilter.js";
 import { analyzeRegex, mandatoryRun } from "./regex-safety.js";
+import { type RegexFacts, readRuleCache } from "./rule-cache.js";
 import { type Rule, RuleError } from "./rules.js";
 import { VALIDATORS, type Validator } from "./validators/index.js";
 
@@ -43,18 +44,29 @@ export interface CompiledRules {
   runs: RunTrigger[];
 }
 
+/** What compiling needs from the regex analysis: from the build-time cache, or computed (and checked) now. */
+export function regexFacts(source: string): RegexFacts {
+  const cached = readRuleCache()?.regexes[source];
+  if (cached) return cached;
+  const analysis = analyzeRegex(source);
+  const run = mandatoryRun(analysis.pattern, MIN_RUN_TRIGGER);
+  return {
+    maxLength: Number.isFinite(analysis.maxLength) ? analysis.maxLength : null,
+    run: run ? { members: run.chars.asciiMembers(), length: run.length } : null,
+  };
+}
+
 function compileRegex(
   source: string,
   fail: (problem: string) => never,
-): { regex: RegExp; reach: number; run: ReturnType<typeof mandatoryRun> } {
+): { regex: RegExp; reach: number; run: RegexFacts["run"] } {
   try {
-    const analysis = analyzeRegex(source);
+    const facts = regexFacts(source);
     const regex = new RegExp(source, "gd");
     const groups = new RegExp(`${source}|`).exec("")?.length ?? 1;
     if (groups > 2)
       fail("regex must have at most one capture group (the secret); use (?:...) for the others");
-    const reach = Number.isFinite(analysis.maxLength) ? analysis.maxLength : UNBOUNDED_REACH;
-    return { regex, reach, run: mandatoryRun(analysis.pattern, MIN_RUN_TRIGGER) };
+    return { regex, reach: facts.maxLength ?? UNBOUNDED_REACH, run: facts.run };
   } catch (error) {
     if (error instanceof RuleError) throw error;
     return fail(`regex: ${(error as Error).message}`);
@@ -88,7 +100,7 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
     if (rule.keywords.length > 0) {
       for (const keyword of rule.keywords) addKeyword(keyword, index);
     } else if (run) {
-      runs.push({ rule: index, member: byteTable(run.chars.asciiMembers()), length: run.length });
+      runs.push({ rule: index, member: byteTable(run.members), length: run.length });
     } else {
       fail(
         `has no "keywords" and its regex has no run of ${MIN_RUN_TRIGGER}+ characters of one class to anchor on; add keywords (literal text every match contains)`,

@@ -1,6 +1,11 @@
 // Static checks on rule regexes: refuse the shapes that backtrack catastrophically, and measure the
 // longest text a regex can match so that the engine knows how wide a window to search around a keyword.
-import { type AST, RegExpParser } from "@eslint-community/regexpp";
+import { createRequire } from "node:module";
+import type { AST } from "@eslint-community/regexpp";
+
+type Regexpp = typeof import("@eslint-community/regexpp");
+/** Loaded on first use: built-in rules arrive analysed (rule-cache.ts), so most runs never parse a regex. */
+let regexpp: Regexpp | undefined;
 
 /** An over-approximation of the characters a node can consume: ASCII exactly, everything else as one flag. */
 export class CharSet {
@@ -301,7 +306,8 @@ export interface RegexAnalysis {
 
 /** Parses and checks a rule regex; throws UnsafeRegexError or a SyntaxError with a readable message. */
 export function analyzeRegex(source: string): RegexAnalysis {
-  const pattern = new RegExpParser({ ecmaVersion: 2024 }).parsePattern(source, 0, source.length, {
+  regexpp ??= createRequire(import.meta.url)("@eslint-community/regexpp") as Regexpp;
+  const pattern = new regexpp.RegExpParser({ ecmaVersion: 2024 }).parsePattern(source, 0, source.length, {
     unicode: false,
     unicodeSets: false,
   });

@@ -3,9 +3,10 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
 import { UserError } from "../errors.js";
 import { displayPath } from "../sources/fs.js";
+import { parseYaml } from "../yaml.js";
+import { readRuleCache } from "./rule-cache.js";
 import type { Confidence, Severity } from "./types.js";
 import { validatorNames } from "./validators/index.js";
 
@@ -210,7 +211,7 @@ export function parseRule(raw: unknown, file: string): Rule {
 export function parseRuleFile(text: string, file: string): Rule[] {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parseYaml(text);
   } catch (error) {
     throw new RuleError(file, undefined, `not valid YAML: ${(error as Error).message.split("\n")[0]}`);
   }
@@ -234,21 +235,30 @@ function ruleFilesIn(dir: string): string[] {
     .map((name) => join(dir, name));
 }
 
-/** Loads the built-in rules and any extra folders or files; ids must be unique across all of them. */
+/** The rules of one folder or file, parsed from YAML. */
+export function parseRuleFolder(dir: string): Rule[] {
+  return ruleFilesIn(dir).flatMap((path) => {
+    const shown = dir === BUILTIN_RULES_DIR ? `rules/${basename(path)}` : displayPath(path);
+    return parseRuleFile(readFileSync(path, "utf8"), shown);
+  });
+}
+
+/**
+ * Loads the built-in rules (precompiled at build time when the files have not changed since) and any extra
+ * folders or files; ids must be unique across all of them.
+ */
 export function loadRules(extra: readonly string[] = [], { builtin = true } = {}): Rule[] {
-  const dirs = builtin ? [BUILTIN_RULES_DIR, ...extra] : [...extra];
   const rules: Rule[] = [];
   const seen = new Map<string, string>();
-  for (const dir of dirs) {
-    for (const path of ruleFilesIn(dir)) {
-      const shown = dir === BUILTIN_RULES_DIR ? `rules/${basename(path)}` : displayPath(path);
-      for (const rule of parseRuleFile(readFileSync(path, "utf8"), shown)) {
-        const earlier = seen.get(rule.id);
-        if (earlier) throw new RuleError(shown, rule.id, `id already defined in ${earlier}`);
-        seen.set(rule.id, shown);
-        rules.push(rule);
-      }
+  const add = (list: readonly Rule[]) => {
+    for (const rule of list) {
+      const earlier = seen.get(rule.id);
+      if (earlier) throw new RuleError(rule.file, rule.id, `id already defined in ${earlier}`);
+      seen.set(rule.id, rule.file);
+      rules.push(rule);
     }
-  }
+  };
+  if (builtin) add(readRuleCache()?.rules ?? parseRuleFolder(BUILTIN_RULES_DIR));
+  for (const dir of extra) add(parseRuleFolder(dir));
   return rules;
 }

@@ -66,3 +66,28 @@ describe("rules/README.md", () => {
     expect(runCli(["rules", "test", "--rules", folder])).toMatchObject({ code: 0 });
   });
 });
+
+describe("the precompiled built-in rules", () => {
+  it("match the rule files: the CLI (which reads the cache) lists what YAML parsing gives", async () => {
+    const { loadRules } = await import("../../src/scan/rules.js");
+    const { builtinSignature } = await import("../../src/scan/rule-cache.js");
+    const cache = JSON.parse(readFileSync(join(ROOT, "dist", "rules.compiled.json"), "utf8"));
+    expect(cache.signature).toBe(builtinSignature());
+    const fromYaml = loadRules().map((r) => ({
+      id: r.id,
+      validator: r.validator ?? null,
+      revoke: r.revoke ?? null,
+      file: r.file,
+    }));
+    const fromCli = JSON.parse(runCli(["rules", "list", "--json"]).stdout).map(
+      (r: { id: string; validator: string | null; revoke: string | null; file: string }) => ({
+        id: r.id,
+        validator: r.validator,
+        revoke: r.revoke,
+        file: r.file,
+      }),
+    );
+    expect(fromCli).toEqual(fromYaml);
+    expect(cache.rules).toEqual(loadRules());
+  });
+});
