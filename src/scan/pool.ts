@@ -25,8 +25,15 @@ function workerFile(): URL {
   return new URL("../../dist/scan/worker.js", import.meta.url);
 }
 
+/**
+ * Batches sent to a worker before its previous one is answered: the thread that hands out batches also scans,
+ * and a worker must not sit idle while that thread is busy.
+ */
+const SLOTS_PER_WORKER = 2;
+
 export class ScanPool {
   private readonly workers: Worker[] = [];
+  /** Free slots: each worker appears once per batch it may still take. */
   private readonly idle: Worker[] = [];
   private readonly waiting: (() => void)[] = [];
   private nextId = 0;
@@ -36,8 +43,13 @@ export class ScanPool {
       const worker = new Worker(workerFile(), { workerData: settings });
       worker.unref();
       this.workers.push(worker);
-      this.idle.push(worker);
+      for (let slot = 0; slot < SLOTS_PER_WORKER; slot++) this.idle.push(worker);
     }
+  }
+
+  /** How many batches can be in flight at once. */
+  get slots(): number {
+    return this.workers.length * SLOTS_PER_WORKER;
   }
 
   async scan(files: BatchRequest["files"]): Promise<SourceOutcome[]> {

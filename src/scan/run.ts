@@ -40,9 +40,13 @@ export interface ScanResult {
   stats: ScanStats;
 }
 
-/** Below this much work, starting threads costs more than it saves: the main thread scans alone. */
-const POOL_THRESHOLD_FILES = 200;
-const POOL_THRESHOLD_BYTES = 4 * 1024 * 1024;
+/**
+ * Below this much work, starting threads costs more than it saves and the main thread scans alone: on the
+ * 2-core bench machine the 22 MB TypeScript package scans in 0.31 s alone and 0.35 s with a worker, while
+ * 145 MB of node_modules takes 0.97 s alone and 0.90 s with one.
+ */
+const POOL_THRESHOLD_FILES = 2000;
+const POOL_THRESHOLD_BYTES = 48 * 1024 * 1024;
 /** Small batches balance the load between threads; each costs one message. */
 const BATCH_FILES = 32;
 const BATCH_BYTES = 1024 * 1024;
@@ -139,9 +143,10 @@ export async function runScan(targets: readonly string[], options: RunScanOption
     }),
   );
   const startPool = () => {
-    pool = new ScanPool({ ruleDirs, disabledRules, allow }, options.threads - 1);
-    for (let i = 1; i < options.threads; i++) {
-      consumers.push(consume(async (batch) => (await (pool as ScanPool).scan(batch)).forEach(record)));
+    const started = new ScanPool({ ruleDirs, disabledRules, allow }, options.threads - 1);
+    pool = started;
+    for (let i = 0; i < started.slots; i++) {
+      consumers.push(consume(async (batch) => (await started.scan(batch)).forEach(record)));
     }
   };
 

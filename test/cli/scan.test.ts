@@ -121,8 +121,9 @@ describe("leakwarden scan", () => {
   it("gives the same findings on one thread and on several", () => {
     const many = join(dir.path, "many");
     mkdirSync(many, { recursive: true });
-    for (let i = 0; i < 300; i++)
-      writeFileSync(join(many, `f${i}.txt`), i % 50 === 0 ? `k=${t.githubPat()}\n` : `line ${i}\n`);
+    // Enough files that the scan starts worker threads (run.ts: POOL_THRESHOLD_FILES).
+    for (let i = 0; i < 2100; i++)
+      writeFileSync(join(many, `f${i}.txt`), i % 350 === 0 ? `k=${t.githubPat()}\n` : `line ${i}\n`);
     const one = json(runCli(["scan", many, "--format", "json", "--threads", "1"]).stdout).findings;
     const two = json(runCli(["scan", many, "--format", "json", "--threads", "2"]).stdout).findings;
     expect(one.length).toBe(6);

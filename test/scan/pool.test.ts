@@ -1,0 +1,34 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ScanPool } from "../../src/scan/pool.js";
+import { Secret } from "../../src/scan/secret.js";
+import { tempDir } from "../support/cli.js";
+import { tokens } from "../support/tokens.js";
+
+const dir = tempDir();
+afterAll(dir.remove);
+
+describe("the scanning threads", () => {
+  it("scan batches of files and hand back findings with their secrets wrapped again", async () => {
+    const token = tokens(71).githubPat();
+    const files = ["a.txt", "b.bin", "c.txt"].map((name) => ({ path: join(dir.path, name), display: name }));
+    writeFileSync(files[0]?.path as string, `token=${token}\n`);
+    writeFileSync(files[1]?.path as string, Buffer.from([0, 1, 2, 3]));
+    writeFileSync(files[2]?.path as string, "nothing\n");
+    const pool = new ScanPool({ ruleDirs: [], disabledRules: [], allow: [] }, 2);
+    try {
+      const [a, b, c] = await pool.scan(files);
+      expect(a?.findings.map((f) => [f.ruleId, f.file, f.line])).toEqual([["github-pat", "a.txt", 1]]);
+      expect(a?.findings[0]?.secret).toBeInstanceOf(Secret);
+      expect(a?.findings[0]?.secret.reveal()).toBe(token);
+      expect(b).toMatchObject({ skipped: "binary", findings: [] });
+      expect(c).toMatchObject({ bytes: 8, findings: [] });
+      // More batches than threads at once: every one is answered.
+      const many = await Promise.all(Array.from({ length: 7 }, () => pool.scan(files.slice(0, 1))));
+      expect(many.map((outcomes) => outcomes[0]?.findings.length)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    } finally {
+      await pool.close();
+    }
+  });
+});
