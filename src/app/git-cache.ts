@@ -1,19 +1,14 @@
 // Bare repositories cached per GitHub repository, fetched with the installation token. The token travels
 // only in the environment of the git process: never in a URL, argv, a log line or an error message.
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { GitRepository } from "../sources/git.js";
 
 /** A credential helper that answers from the environment; its text holds the variable's name, not the token. */
 const CREDENTIAL_HELPER =
   '!f() { test "$1" = get && echo username=x-access-token && echo "password=$LEAKWARDEN_GIT_TOKEN"; }; f';
-
-export class GitFetchError extends Error {}
 
 export interface GitCacheOptions {
   root: string;
@@ -21,12 +16,13 @@ export interface GitCacheOptions {
   maxBytes: number;
 }
 
-/** Environment for a git process that authenticates with `token`, and asks nothing interactively. */
+/**
+ * What a git process needs in its environment to authenticate with `token` over HTTPS; GitRepository adds it
+ * to the inherited environment and scrubs these values from its error messages.
+ */
 export function gitAuthEnv(token: string | undefined): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: "0" };
-  if (!token) return env;
+  if (!token) return {};
   return {
-    ...env,
     LEAKWARDEN_GIT_TOKEN: token,
     // An empty helper first clears any helper from the user's or system's configuration.
     GIT_CONFIG_COUNT: "2",
@@ -35,25 +31,6 @@ export function gitAuthEnv(token: string | undefined): NodeJS.ProcessEnv {
     GIT_CONFIG_KEY_1: "credential.helper",
     GIT_CONFIG_VALUE_1: CREDENTIAL_HELPER,
   };
-}
-
-async function git(
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; secret?: string },
-): Promise<string> {
-  try {
-    const { stdout } = await run("git", args, {
-      cwd: options.cwd,
-      env: options.env,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return stdout;
-  } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message);
-    // Git does not print credentials, but an error message is the last place a token must ever reach.
-    const clean = options.secret ? stderr.split(options.secret).join("[redacted]") : stderr;
-    throw new GitFetchError(`git ${args[0]} failed: ${clean.trim().split("\n").slice(-3).join(" ")}`);
-  }
 }
 
 /** Serialises fetches per repository: two pushes to one repository must not fetch into it at once. */
@@ -97,42 +74,27 @@ export class GitCache {
   ): Promise<T> {
     const path = this.pathFor(repository.fullName);
     return this.locks.run(path, async () => {
-      const env = gitAuthEnv(token);
-      if (!existsSync(join(path, "HEAD"))) {
-        await mkdir(path, { recursive: true });
-        await git(["init", "--bare", "--quiet", path], { env });
-      }
+      await mkdir(path, { recursive: true });
+      const repo = GitRepository.prepare(path, gitAuthEnv(token));
+      if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
       // Fetched objects get no ref: any ref here would be taken for "already scanned".
       const fetch = (what: string) =>
-        git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", repository.cloneUrl, what], {
-          cwd: path,
-          env,
-          secret: token,
-        });
-      if (!(await this.has(path, update.after))) {
+        repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", repository.cloneUrl, what]);
+      if (!(await repo.commitOf(update.after))) {
         // By commit id first (GitHub serves any reachable commit); by ref name when a server will not.
         await fetch(update.after).catch(() => fetch(update.ref));
       }
       // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
       // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.
-      if (!/^0+$/.test(update.before) && !(await this.has(path, update.before))) {
+      if (!/^0+$/.test(update.before) && !(await repo.commitOf(update.before))) {
         await fetch(update.before).catch(() => undefined);
       }
       const result = await scan(path);
-      await git(["update-ref", update.ref, update.after], { cwd: path });
+      await repo.run(["update-ref", update.ref, update.after]);
       const now = new Date();
       await utimes(path, now, now);
       return result;
     });
-  }
-
-  private async has(path: string, sha: string): Promise<boolean> {
-    try {
-      await git(["cat-file", "-e", `${sha}^{commit}`], { cwd: path });
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /** Removes least recently fetched repositories until the cache fits; `keep` is never removed. */

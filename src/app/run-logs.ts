@@ -4,7 +4,7 @@ import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { ProbotOctokit } from "probot";
@@ -14,6 +14,7 @@ import type { Finding } from "../scan/types.js";
 import {
   ArchiveError,
   type ArchiveLimits,
+  ByteLimit,
   DEFAULT_ARCHIVE_LIMITS,
   readLogArchive,
 } from "../sources/log-archive.js";
@@ -32,20 +33,6 @@ export interface LogScan {
   problem?: string;
 }
 
-class ByteLimit extends Transform {
-  private seen = 0;
-
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) done(new ArchiveError(`download exceeds the ${this.limit}-byte limit`));
-    else done(null, chunk);
-  }
-}
-
 /** Downloads the run's log archive (the API answers with a redirect to the zip) into `path`. */
 export async function downloadRunLogs(
   octokit: InstanceType<typeof ProbotOctokit>,
@@ -61,7 +48,8 @@ export async function downloadRunLogs(
   });
   const body = response.data as unknown as WebReadableStream<Uint8Array> | null;
   if (!body) throw new ArchiveError("the log download was empty");
-  await pipeline(Readable.fromWeb(body), new ByteLimit(limit), createWriteStream(path, { mode: 0o600 }));
+  const capped = new ByteLimit(limit, `download exceeds the ${limit}-byte limit`);
+  await pipeline(Readable.fromWeb(body), capped, createWriteStream(path, { mode: 0o600 }));
 }
 
 /** Scans every log file of a downloaded archive, one stream at a time; a hostile archive stops the scan. */

@@ -84,6 +84,8 @@ export async function startScenario(): Promise<Scenario> {
   const served = join(dir, "served", "acme", "app.git");
   const work = join(dir, "work");
   const pushEnv = {
+    ...process.env,
+    GIT_TERMINAL_PROMPT: "0",
     ...gitAuthEnv(github.installationToken),
     GIT_AUTHOR_NAME: "Dana Dev",
     GIT_AUTHOR_EMAIL: "dana@example.com",

@@ -102,25 +102,22 @@ function parseCentralDirectory(directory: Buffer, count: number): CentralRecord[
   return records;
 }
 
-/** Counts what flows through and fails the stream the moment a limit is crossed. */
-class LimitedBytes extends Transform {
+/** Passes bytes through, and fails the stream with ArchiveError the moment a limit is crossed. */
+export class ByteLimit extends Transform {
   private seen = 0;
 
   constructor(
-    private readonly name: string,
-    private readonly allowed: number,
-    private readonly onBytes: (n: number) => string | null,
+    private readonly limit: number,
+    private readonly overLimit: string,
+    /** A further check on each chunk's size, shared across streams (the archive's total). */
+    private readonly onBytes: (n: number) => string | null = () => null,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.allowed) {
-      done(new ArchiveError(`entry "${this.name}" inflates beyond its declared or allowed size`));
-      return;
-    }
-    const problem = this.onBytes(chunk.length);
+    const problem = this.seen > this.limit ? this.overLimit : this.onBytes(chunk.length);
     if (problem) done(new ArchiveError(problem));
     else done(null, chunk);
   }
@@ -210,7 +207,11 @@ function openEntry(
   count: (n: number) => string | null,
 ): Readable {
   const allowed = Math.min(record.uncompressedSize, Math.max(1, record.compressedSize) * limits.maxRatio);
-  const limited = new LimitedBytes(record.name, allowed, count);
+  const limited = new ByteLimit(
+    allowed,
+    `entry "${record.name}" inflates beyond its declared or allowed size`,
+    count,
+  );
   (async () => {
     const local = await readAt(file, record.localOffset, 30);
     if (local.readUInt32LE(0) !== LOCAL_SIGNATURE)

@@ -2,8 +2,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GitCache, GitFetchError } from "../../src/app/git-cache.js";
+import { GitCache } from "../../src/app/git-cache.js";
 import { type GitHttpServer, startGitHttpServer } from "../../src/demo/git-server.js";
+import { RepositoryError } from "../../src/sources/repository-error.js";
 import { tempDir } from "../support/cli.js";
 import { tokens } from "../support/tokens.js";
 
@@ -60,7 +61,7 @@ describe("the git cache", () => {
       update,
       async () => 1,
     );
-    await expect(failure).rejects.toThrow(GitFetchError);
+    await expect(failure).rejects.toThrow(RepositoryError);
     await expect(failure).rejects.not.toThrow(new RegExp(wrong));
   });
 
