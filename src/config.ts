@@ -72,10 +72,15 @@ export function loadConfigFile(path: string): ScanConfig {
 }
 
 /** `.leakwarden.yml` in the first target's folder, when there is one. */
-export function findDefaultConfig(targets: readonly string[]): string | undefined {
+/** `name` in the first target's folder (the current one for stdin): where per-project files live. */
+export function besideTargets(targets: readonly string[], name: string): string {
   const first = targets.find((t) => t !== "-");
   let folder = process.cwd();
   if (first && existsSync(first)) folder = statSync(first).isDirectory() ? first : dirname(first);
-  const candidate = join(folder, CONFIG_FILE_NAME);
+  return join(folder, name);
+}
+
+export function findDefaultConfig(targets: readonly string[]): string | undefined {
+  const candidate = besideTargets(targets, CONFIG_FILE_NAME);
   return existsSync(candidate) ? candidate : undefined;
 }
