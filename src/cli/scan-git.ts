@@ -96,6 +96,10 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   } finally {
     progress.done();
   }
+  if (result.shallow)
+    io.stderr.write(
+      "leakwarden: warning: a shallow clone: history before its oldest commits is missing, so where a secret seen there was introduced is unknown (fetch the full history: git fetch --unshallow)\n",
+    );
   const kept = suppressKnown(result, [repo], values.baseline);
   const code = report(kept, values, [repo], ruleDirs, config.disabledRules, io, await actions?.(kept));
   if (mode === "pre-receive" && code === 1) io.stderr.write(REJECTED);
