@@ -138,7 +138,7 @@ describe("leakwarden as a project dependency, with its pre-commit hook", () => {
     expect(commit.stderr + commit.stdout).not.toContain(token);
     expect(git("rev-parse", "--verify", "-q", "HEAD").code).not.toBe(0); // nothing was committed
 
-    writeFileSync(join(project, "config.yml"), "token: ${GITHUB_TOKEN}\n");
+    writeFileSync(join(project, "config.yml"), "token: $GITHUB_TOKEN\n");
     git("add", "config.yml");
     expect(git("commit", "-m", "clean").code).toBe(0);
   });
@@ -171,6 +171,25 @@ describe("leakwarden as a project dependency, with its pre-commit hook", () => {
     expect(commit.stderr + commit.stdout).toMatch(/github-pat/);
     expect(existsSync(join(project, ".husky-ran"))).toBe(true);
   }, 240_000);
+
+  it("runs the pre-commit framework's entry (.pre-commit-hooks.yaml) on what is staged", async () => {
+    const { parse } = await import("yaml");
+    const [hook] = parse(readFileSync(join(ROOT, ".pre-commit-hooks.yaml"), "utf8"));
+    expect(hook).toMatchObject({ id: "leakwarden", language: "node", pass_filenames: false });
+    const token = t.githubPat();
+    writeFileSync(join(project, "staged.env"), `TOKEN=${token}\n`);
+    git("add", "staged.env");
+    // pre-commit puts its Node environment's bin folder on PATH and runs the entry at the top of the tree.
+    const env = cleanEnv({
+      ...testGitEnv(home),
+      PATH: `${join(project, "node_modules", ".bin")}${delimiter}${PATH}`,
+    });
+    const entry = run("sh", ["-c", hook.entry], { cwd: project, env });
+    expect(entry.code).toBe(1);
+    expect(entry.stdout).toMatch(/staged\.env\n.*github-pat/);
+    expect(entry.stdout).not.toContain(token);
+    git("rm", "-q", "--cached", "staged.env");
+  });
 
   it("fails closed when leakwarden is not installed where the hook runs", () => {
     const moved = join(dir.path, "moved-bin");
