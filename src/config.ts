@@ -2,7 +2,7 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { UserError } from "./errors.js";
+import { fileProblem, UserError } from "./errors.js";
 import { analyzeRegex } from "./scan/regex-safety.js";
 import { parseYaml } from "./yaml.js";
 
@@ -65,8 +65,8 @@ export function loadConfigFile(path: string): ScanConfig {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
-  } catch {
-    throw new ConfigError(`cannot read config file "${path}"`);
+  } catch (error) {
+    throw new ConfigError(`cannot read config file "${path}": ${fileProblem(error)}`);
   }
   return parseConfig(text, path);
 }

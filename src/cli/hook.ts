@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Command, parseFlags, UsageError } from "./command.js";
 import { HOOKS, type HookName, hookScript, MARKER, withHuskyBlock } from "./hook-script.js";
+import { didYouMean } from "./suggest.js";
 
 const HELP = `Usage: leakwarden hook install [--pre-commit | --pre-receive] [--force] [REPO]
 
@@ -66,7 +67,9 @@ export const hookCommand: Command = {
     const [action, repoDir = ".", ...extra] = positionals;
     if (action !== "install")
       throw new UsageError(
-        action === undefined ? "say what to do: 'leakwarden hook install'" : `unknown action "${action}"`,
+        action === undefined
+          ? "say what to do: 'leakwarden hook install'"
+          : `unknown action "${action}"${didYouMean(action, ["install"])}`,
         "hook",
       );
     if (extra.length > 0) throw new UsageError("hook install takes one repository folder", "hook");

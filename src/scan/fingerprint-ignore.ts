@@ -1,7 +1,7 @@
 // `.leakwardenignore`: fingerprints of findings to leave out of reports, one per line, with `#` comments. It is
 // the file form of a baseline, meant to be reviewed and committed.
 import { readFileSync } from "node:fs";
-import { UserError } from "../errors.js";
+import { fileProblem, UserError } from "../errors.js";
 
 export const FINGERPRINT_IGNORE_FILE = ".leakwardenignore";
 
@@ -29,7 +29,7 @@ export function loadFingerprintIgnore(path: string): Set<string> {
     text = readFileSync(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Set();
-    throw new UserError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`);
+    throw new UserError(`cannot read ${path}: ${fileProblem(error)}`);
   }
   return parseFingerprintIgnore(text, path);
 }

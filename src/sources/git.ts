@@ -1,7 +1,7 @@
 // Git repositories as a source: the environment every git child gets, the repository checks, what a push
 // brings in, and the `git log -p` process whose output git-patch.ts parses.
 import { type ChildProcessByStdio, spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { SimpleGit, SimpleGitOptions } from "simple-git";
@@ -161,6 +161,10 @@ export class GitRepository {
   /** The repository object without running git yet: a scan may start git log first and verify meanwhile. */
   static prepare(dir: string, env: NodeJS.ProcessEnv = {}): GitRepository {
     if (!existsSync(dir)) throw new RepositoryError(`"${dir}" does not exist`);
+    if (!statSync(dir).isDirectory())
+      throw new RepositoryError(
+        `"${dir}" is a file, not a git repository folder (to scan the file itself, leave out the git options)`,
+      );
     const hidden = Object.values(env).filter((v): v is string => typeof v === "string" && v.length >= 6);
     return new GitRepository(dir, gitEnvironment(env), hidden);
   }

@@ -209,7 +209,7 @@ describe("errors exit 2 with one line that says what to do", () => {
       ["scan", "--format", "xml"],
       /--format must be one of text, json, sarif, csv, junit, github, html, not "xml"/,
     ],
-    [["scan", "--nope"], /Unknown option '--nope'.*see 'leakwarden scan --help'/],
+    [["scan", "--nope"], /unknown option "--nope".*see 'leakwarden scan --help'/],
     [["scan", "/no/such/place"], /cannot read "\/no\/such\/place": no such file or folder/],
     [["scan", ".", "--threads", "0"], /--threads takes a whole number of at least 1/],
     [["scan", ".", "--baseline", "/no/such.json"], /cannot use baseline "\/no\/such.json": no such file/],
