@@ -26,7 +26,7 @@ export interface Installation {
   cli: string;
 }
 
-export function shellQuote(text: string): string {
+function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
