@@ -38,6 +38,7 @@ function runScan(targets, extra = []) {
     "json",
     "--max-file-size",
     "1GB",
+    "--no-ignore", // the corpus lives under this checkout's git-ignored node_modules/
     ...extra,
     ...targets,
   ];

@@ -2,7 +2,7 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { UserError } from "./errors.js";
+import { fileProblem, UserError } from "./errors.js";
 import { analyzeRegex } from "./scan/regex-safety.js";
 import { parseYaml } from "./yaml.js";
 
@@ -65,17 +65,22 @@ export function loadConfigFile(path: string): ScanConfig {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
-  } catch {
-    throw new ConfigError(`cannot read config file "${path}"`);
+  } catch (error) {
+    throw new ConfigError(`cannot read config file "${path}": ${fileProblem(error)}`);
   }
   return parseConfig(text, path);
 }
 
 /** `.leakwarden.yml` in the first target's folder, when there is one. */
-export function findDefaultConfig(targets: readonly string[]): string | undefined {
+/** `name` in the first target's folder (the current one for stdin): where per-project files live. */
+export function besideTargets(targets: readonly string[], name: string): string {
   const first = targets.find((t) => t !== "-");
   let folder = process.cwd();
   if (first && existsSync(first)) folder = statSync(first).isDirectory() ? first : dirname(first);
-  const candidate = join(folder, CONFIG_FILE_NAME);
+  return join(folder, name);
+}
+
+export function findDefaultConfig(targets: readonly string[]): string | undefined {
+  const candidate = besideTargets(targets, CONFIG_FILE_NAME);
   return existsSync(candidate) ? candidate : undefined;
 }

@@ -1,6 +1,7 @@
 // What every command looks like, and the errors that map to exit code 2.
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { UserError } from "../errors.js";
+import { didYouMean } from "./suggest.js";
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -38,7 +39,15 @@ export function parseFlags<T extends Options>(command: string, args: string[], o
       strict: true,
     });
   } catch (error) {
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    let message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    const unknown = /^Unknown option '(-{1,2}[^']*)'/.exec(message)?.[1];
+    if (unknown) {
+      const flags = Object.entries(options).flatMap(([name, o]) => [
+        `--${name}`,
+        ...(o.short ? [`-${o.short}`] : []),
+      ]);
+      message = `unknown option "${unknown}"${didYouMean(unknown.split("=")[0] as string, flags)}`;
+    }
     throw new UsageError(message, command);
   }
 }
@@ -91,6 +100,9 @@ export function oneOfFlag<T extends string>(
 ): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T))
-    throw new UsageError(`${flag} must be one of ${allowed.join(", ")}, not "${value}"`, command);
+    throw new UsageError(
+      `${flag} must be one of ${allowed.join(", ")}, not "${value}"${didYouMean(value, allowed)}`,
+      command,
+    );
   return value as T;
 }

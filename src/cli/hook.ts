@@ -1,14 +1,18 @@
-// `leakwarden hook install`: writes a git hook that runs this leakwarden: pre-commit (refuse a commit whose
-// staged changes add a leaked token) or pre-receive (on a git server, refuse such a push).
+// `leakwarden hook install`: writes a git hook that runs leakwarden: pre-commit (refuse a commit whose staged
+// changes add a leaked token) or pre-receive (on a git server, refuse such a push). With husky, it adds a block
+// to the shared .husky/ hook instead.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Command, parseFlags, UsageError } from "./command.js";
+import { HOOKS, type HookName, hookScript, MARKER, withHuskyBlock } from "./hook-script.js";
+import { didYouMean } from "./suggest.js";
 
 const HELP = `Usage: leakwarden hook install [--pre-commit | --pre-receive] [--force] [REPO]
 
-Writes a git hook into REPO (default: the current repository) that runs this
-leakwarden, with the node that runs it now, both by absolute path.
+Writes a git hook into REPO (default: the current repository). The hook finds
+leakwarden when it runs: the project's node_modules/.bin, then PATH, then the
+leakwarden that installed it. Found nowhere, it refuses (fails closed).
 
   --pre-commit    refuse a commit whose staged changes add a leaked token
                   (the default in a repository with a working tree)
@@ -17,13 +21,16 @@ leakwarden, with the node that runs it now, both by absolute path.
                   the findings, redacted
   --force         replace a hook that leakwarden did not write
 
-The hook goes where git looks for it (core.hooksPath is honoured) and reads
-.leakwarden.yml from the folder git runs it in: the top of the working tree,
-or the bare repository itself. Installing again updates it.
+The hook goes where git looks for it (core.hooksPath is honoured). With husky
+(a .husky/ folder), a leakwarden block is added to .husky/pre-commit, which
+you commit: it names no path on this machine. Installing again updates it.
+The hook reads .leakwarden.yml from the folder git runs it in: the top of the
+working tree, or the bare repository itself.
 Skip the pre-commit hook for one commit with 'git commit --no-verify'.
 
 Examples
   leakwarden hook install                               pre-commit, this repository
+  npx leakwarden hook install                           the same, from a project dependency
   leakwarden hook install --pre-receive /srv/git/app.git
 `;
 
@@ -33,36 +40,23 @@ const FLAGS = {
   force: { type: "boolean" },
 } as const;
 
-/** Recognises our own hooks, which may be replaced without --force. */
-const MARKER = "Written by 'leakwarden hook install'";
-
-const HOOKS = {
-  "pre-commit": {
-    scan: "--staged",
-    purpose: "refuses a commit whose staged changes add a leaked access token",
-  },
-  "pre-receive": {
-    scan: "--pre-receive",
-    purpose: "refuses a push whose new commits add a leaked access token",
-  },
-} as const;
-
-type HookName = keyof typeof HOOKS;
-
 /** The package's own entry point, next to the compiled code that runs now. */
 const CLI_PATH = fileURLToPath(new URL("../../bin/leakwarden.js", import.meta.url));
 
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
+/** husky's folder, when the repository uses husky: v9 points core.hooksPath at .husky/_, v4 to v8 at .husky. */
+function huskyFolder(hooksDir: string, topLevel: string | undefined): string | undefined {
+  if (basename(hooksDir) === ".husky") return hooksDir;
+  if (basename(hooksDir) === "_" && basename(dirname(hooksDir)) === ".husky") return dirname(hooksDir);
+  // husky is set up in package.json but its prepare script has not run yet in this clone.
+  if (topLevel && existsSync(join(topLevel, ".husky"))) return join(topLevel, ".husky");
+  return undefined;
 }
 
-export function hookScript(name: HookName, node = process.execPath, cli = CLI_PATH): string {
-  const { scan, purpose } = HOOKS[name];
-  return `#!/bin/sh
-# leakwarden ${name} hook: ${purpose}.
-# ${MARKER}; delete this file to remove it.
-exec ${shellQuote(node)} ${shellQuote(cli)} scan ${scan}
-`;
+function writeAtomically(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o755 });
+  renameSync(temporary, path);
 }
 
 export const hookCommand: Command = {
@@ -73,7 +67,9 @@ export const hookCommand: Command = {
     const [action, repoDir = ".", ...extra] = positionals;
     if (action !== "install")
       throw new UsageError(
-        action === undefined ? "say what to do: 'leakwarden hook install'" : `unknown action "${action}"`,
+        action === undefined
+          ? "say what to do: 'leakwarden hook install'"
+          : `unknown action "${action}"${didYouMean(action, ["install"])}`,
         "hook",
       );
     if (extra.length > 0) throw new UsageError("hook install takes one repository folder", "hook");
@@ -97,17 +93,23 @@ export const hookCommand: Command = {
       );
 
     const hooksDir = resolve(repoDir, await repo.hooksDir());
+    const topLevel = bare ? undefined : (await repo.run(["rev-parse", "--show-toplevel"])).trim();
+    const husky = name === "pre-commit" ? huskyFolder(hooksDir, topLevel) : undefined;
+    if (husky) {
+      const path = join(husky, name);
+      writeAtomically(path, withHuskyBlock(existsSync(path) ? readFileSync(path, "utf8") : undefined, name));
+      io.stdout.write(`Added leakwarden to the husky ${name} hook: ${path} (commit it to share it)\n`);
+      return 0;
+    }
+
     const path = join(hooksDir, name);
     if (existsSync(path) && !values.force && !readFileSync(path, "utf8").includes(MARKER)) {
       throw new UsageError(
-        `${path} already exists and leakwarden did not write it; add a line running '${CLI_PATH} scan ${HOOKS[name].scan}' to it, or pass --force to replace it`,
+        `${path} already exists and leakwarden did not write it; add a line running 'leakwarden scan ${HOOKS[name].scan}' to it, or pass --force to replace it`,
         "hook",
       );
     }
-    mkdirSync(hooksDir, { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, hookScript(name), { mode: 0o755 });
-    renameSync(temporary, path);
+    writeAtomically(path, hookScript(name, { node: process.execPath, cli: CLI_PATH }));
     io.stdout.write(`Installed the ${name} hook: ${path}\n`);
     return 0;
   },

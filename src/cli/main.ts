@@ -3,6 +3,7 @@
 import { UserError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { type Command, type Io, UsageError } from "./command.js";
+import { didYouMean } from "./suggest.js";
 
 interface Entry {
   name: string;
@@ -63,7 +64,10 @@ Usage: leakwarden <command> [options]
 Commands
 ${lines.join("\n")}
 
-Run 'leakwarden <command> --help' for a command's options and examples.
+Options
+  -h, --help      this overview; 'leakwarden <command> --help' for a command's
+                  options and examples
+  -v, --version   the version
 `;
 }
 
@@ -80,7 +84,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const entry = COMMANDS.find((c) => c.name === name);
   try {
-    if (!entry) throw new UsageError(`unknown command "${name}"; run 'leakwarden --help' for the list`);
+    if (!entry) {
+      const guess = didYouMean(
+        name,
+        COMMANDS.map((c) => c.name),
+      );
+      throw new UsageError(`unknown command "${name}"${guess || "; run 'leakwarden --help' for the list"}`);
+    }
     const command = await entry.load();
     if (rest.includes("--help") || rest.includes("-h")) {
       io.stdout.write(command.help);

@@ -1,5 +1,6 @@
 // Writes a report to stdout or, atomically, to a file: a crash never leaves half a report behind.
 import { renameSync, writeFileSync } from "node:fs";
+import { fileProblem } from "../errors.js";
 import type { Io } from "./command.js";
 
 export function writeReport(text: string, output: string | undefined, io: Io): void {
@@ -12,8 +13,6 @@ export function writeReport(text: string, output: string | undefined, io: Io): v
     writeFileSync(temporary, text, { mode: 0o600 });
     renameSync(temporary, output);
   } catch (error) {
-    throw new Error(
-      `cannot write "${output}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
+    throw new Error(`cannot write "${output}": ${fileProblem(error)}`);
   }
 }

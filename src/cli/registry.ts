@@ -1,5 +1,6 @@
 // `leakwarden registry add|import|list|remove|mint|audit`: the tokens the organisation issued, by hash.
 import { readFileSync } from "node:fs";
+import { fileProblem } from "../errors.js";
 import { DateError, parseDate, parseLifetimeDays } from "../registry/dates.js";
 import { auditRegistry, type Problem } from "../registry/hygiene.js";
 import { MAX_LIFETIME_DAYS, mintAndRegister } from "../registry/mint.js";
@@ -303,7 +304,7 @@ export const registryCommand: Command = {
         try {
           text = readFileSync(file, "utf8");
         } catch (error) {
-          throw new UsageError(`cannot read "${file}": ${(error as NodeJS.ErrnoException).code}`, "registry");
+          throw new UsageError(`cannot read "${file}": ${fileProblem(error)}`, "registry");
         }
         return await withStore(openCliStore(values, io, { create: true }), (store) => {
           const result = new Registry(store).importJsonLines(text, { force: values.force });

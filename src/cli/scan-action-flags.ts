@@ -30,8 +30,6 @@ type ActionValues = {
   [K in keyof typeof SCAN_ACTION_FLAGS]?: (typeof SCAN_ACTION_FLAGS)[K]["type"] extends "boolean"
     ? boolean
     : string;
-} & {
-  baseline?: string;
 };
 
 /** scan-actions.ts's planScanActions, loaded only when one of its flags is given. */

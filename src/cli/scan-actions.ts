@@ -4,7 +4,6 @@ import { actOnFindings, type FindingActions } from "../revoke/act.js";
 import { POLICIES, type RevocationPolicy } from "../revoke/policy.js";
 import { REVOCATION_STATUSES, type RevokePayload, viewOfJob } from "../revoke/queue.js";
 import type { RevokerSet } from "../revoke/types.js";
-import { loadBaseline } from "../scan/baseline.js";
 import type { ScanResult } from "../scan/run.js";
 import { selectRules } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
@@ -22,7 +21,6 @@ interface ActionValues {
   policy?: string;
   db?: string;
   wait?: string;
-  baseline?: string;
 }
 
 /** How the report shows what was done to each finding. */
@@ -92,7 +90,7 @@ export function planScanActions(
   // Opened now: a database that cannot be used must not cost a scan.
   const store = dryRun ? openForReading(values, io) : openCliStore(values, io, { create: true });
   return (result) =>
-    applyScanActions(result, values, settings, io, store, {
+    applyScanActions(result, settings, io, store, {
       dryRun,
       revoke,
       record,
@@ -106,7 +104,6 @@ export function planScanActions(
 
 async function applyScanActions(
   result: ScanResult,
-  values: ActionValues,
   settings: { ruleDirs: string[]; disabledRules: string[] },
   io: Io,
   store: Store,
@@ -122,11 +119,8 @@ async function applyScanActions(
   },
 ): Promise<ScanAnnotations> {
   const { dryRun, revoke, record, match, policy, wait, revokers } = plan;
-  let findings = result.findings;
-  if (values.baseline) {
-    const known = loadBaseline(values.baseline);
-    findings = findings.filter((f) => !known.has(f.fingerprint));
-  }
+  // --baseline and .leakwardenignore have already left out known findings (scan/suppress.ts).
+  const { findings } = result;
   const rules = selectRules({ ...settings, allow: [] });
   const byFinding = await withStore(store, async () => {
     const outcome = actOnFindings(store, revokers, rules, findings, {

@@ -10,6 +10,7 @@ import {
 } from "../scan/history.js";
 import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
 import { createEngine } from "../scan/settings.js";
+import { suppressKnown } from "../scan/suppress.js";
 import { OBJECT_NAME, type PushUpdate } from "../sources/git.js";
 import { type Io, parseSize, UsageError } from "./command.js";
 import { ProgressLine } from "./progress.js";
@@ -95,7 +96,12 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   } finally {
     progress.done();
   }
-  const code = report(result, values, ruleDirs, config.disabledRules, io, await actions?.(result));
+  if (result.shallow)
+    io.stderr.write(
+      "leakwarden: warning: a shallow clone: history before its oldest commits is missing, so where a secret seen there was introduced is unknown (fetch the full history: git fetch --unshallow)\n",
+    );
+  const kept = suppressKnown(result, [repo], values.baseline);
+  const code = report(kept, values, [repo], ruleDirs, config.disabledRules, io, await actions?.(kept));
   if (mode === "pre-receive" && code === 1) io.stderr.write(REJECTED);
   return code;
 }

@@ -1,11 +1,10 @@
 // `leakwarden scan`: files, folders and stdin; git history through scan-git.ts.
 import { ConfigError, EMPTY_CONFIG, findDefaultConfig, loadConfigFile, type ScanConfig } from "../config.js";
-import { renderJson } from "../report/json.js";
-import { renderSarif } from "../report/sarif.js";
-import { renderText } from "../report/text.js";
-import { loadBaseline } from "../scan/baseline.js";
-import { DEFAULT_MAX_FILE_SIZE, defaultThreads, runScan, type ScanResult } from "../scan/run.js";
+import { FORMATS, renderReport } from "../report/render.js";
+import { runInfo } from "../report/run-info.js";
+import { DEFAULT_MAX_FILE_SIZE, defaultThreads, runScan } from "../scan/run.js";
 import { selectRules } from "../scan/settings.js";
+import { type KeptResult, suppressKnown } from "../scan/suppress.js";
 import type { Command, Io } from "./command.js";
 import { oneOfFlag, parseCount, parseFlags, parseSize } from "./command.js";
 import { writeReport } from "./output.js";
@@ -14,11 +13,10 @@ import { planScanActionsIfAsked, SCAN_ACTION_FLAGS, SCAN_ACTION_HELP } from "./s
 import type { ScanAnnotations } from "./scan-actions.js";
 import { colorEnabled, formatBytes, plural, style } from "./terminal.js";
 
-const FORMATS = ["text", "json", "sarif"] as const;
-
 const HELP = `Usage: leakwarden scan [options] [TARGET ...]
 
-Scans files, folders (recursively, skipping .git/ and .leakwarden/) and stdin for leaked access
+Scans files, folders (recursively, skipping .git/, .leakwarden/ and what .gitignore and .ignore
+files leave out) and stdin for leaked access
 tokens: Azure DevOps PATs (84- and 52-character), GitHub, npm, GitLab, Slack,
 AWS, Google, OpenAI, Anthropic, Stripe, Hugging Face, PyPI and private keys.
 Tokens inside "Authorization: Basic" headers, URLs and curl -u are decoded.
@@ -26,8 +24,11 @@ Tokens inside "Authorization: Basic" headers, URLs and curl -u are decoded.
 TARGET            a file, a folder, or - for stdin (default: .)
 
 Output
-  --format F      text (default), json or sarif (GitHub code scanning)
-  --output FILE   write the report to FILE instead of stdout
+  --format F      text (default), json, sarif (GitHub code scanning), csv,
+                  junit (CI dashboards), github (Actions annotations) or html
+                  (one self-contained page, sortable and filterable)
+  -o, --output FILE
+                  write the report to FILE instead of stdout
   --show-secrets  print the secret values; by default only a redacted preview
 
 What to scan
@@ -37,6 +38,9 @@ What to scan
                   skip larger files, counted in the summary (default: 25MB)
   --rules DIR     add the rule files (*.yml) in DIR; repeatable
   --baseline FILE ignore findings already in an earlier JSON report
+                  (.leakwardenignore beside the target lists fingerprints
+                  to ignore too, one per line, # comments)
+  --no-ignore     scan what .gitignore and .ignore files leave out as well
   --threads N     scanning threads (default: the number of cores)
 
 Git (TARGET is a repository; the lines each commit added are scanned, and
@@ -75,6 +79,7 @@ export const SCAN_FLAGS = {
   "max-file-size": { type: "string" },
   rules: { type: "string", multiple: true },
   baseline: { type: "string" },
+  "no-ignore": { type: "boolean" },
   threads: { type: "string" },
   git: { type: "boolean" },
   range: { type: "string" },
@@ -100,33 +105,31 @@ export function readConfig(values: ScanValues, targets: string[]): ScanConfig {
   }
 }
 
-/** Applies --baseline and renders the report in the chosen format; returns the exit code. */
+/** Renders the report in the chosen format; returns the exit code. */
 export function report(
-  result: ScanResult,
+  result: KeptResult,
   values: ScanValues,
+  targets: string[],
   ruleDirs: string[],
   disabled: string[],
   io: Io,
   annotations?: ScanAnnotations,
 ): number {
   const format = oneOfFlag(values.format, FORMATS, "--format", "scan", "text");
-  let { findings } = result;
-  if (values.baseline) {
-    const known = loadBaseline(values.baseline);
-    findings = findings.filter((f) => !known.has(f.fingerprint));
-  }
+  const { findings } = result;
   const showSecrets = values["show-secrets"] === true;
   const toFile = values.output !== undefined && values.output !== "-";
-  let text: string;
-  if (format === "json") text = renderJson(findings, result.stats, { showSecrets, extra: annotations?.json });
-  else if (format === "sarif")
-    text = renderSarif(findings, selectRules({ ruleDirs, disabledRules: disabled, allow: [] }));
-  else
-    text = renderText(findings, result.stats, {
-      style: style(!toFile && colorEnabled(io.stdout)),
-      showSecrets,
-      note: annotations?.text,
-    });
+  const rules = selectRules({ ruleDirs, disabledRules: disabled, allow: [] });
+  const text = renderReport(format, {
+    findings,
+    stats: result.stats,
+    rules,
+    run: runInfo(rules, targets, result.stats),
+    suppressed: result.suppressed,
+    showSecrets,
+    extra: annotations?.json,
+    text: { style: style(!toFile && colorEnabled(io.stdout)), note: annotations?.text },
+  });
   writeReport(text, values.output, io);
   if (toFile && format !== "text") {
     io.stderr.write(`${plural(findings.length, "finding")} written to ${values.output}\n`);
@@ -160,6 +163,7 @@ export const scanCommand: Command = {
       allow: config.allow,
       ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
       maxFileSize: parseSize(values["max-file-size"], "--max-file-size", "scan", DEFAULT_MAX_FILE_SIZE),
+      ignoreFiles: values["no-ignore"] !== true,
       threads: parseCount(values.threads, "--threads", "scan", defaultThreads()),
       stdin: io.stdin,
       onProgress: (p) =>
@@ -169,6 +173,7 @@ export const scanCommand: Command = {
         ),
     });
     progress.done();
-    return report(result, values, ruleDirs, config.disabledRules, io, await actions?.(result));
+    const kept = suppressKnown(result, targets, values.baseline);
+    return report(kept, values, targets, ruleDirs, config.disabledRules, io, await actions?.(kept));
   },
 };

@@ -2,12 +2,16 @@
 import type { ScanStats } from "../scan/run.js";
 import type { Finding } from "../scan/types.js";
 import { type PublicOptions, toPublic } from "./public.js";
+import type { RunInfo } from "./run-info.js";
 
 export const REPORT_VERSION = 1;
 
 export interface JsonOptions extends PublicOptions {
   /** Fields to add to each finding (registry match, revocation). */
   extra?: (finding: Finding) => Record<string, unknown>;
+  run?: RunInfo;
+  /** Findings left out of the report, by what left them out (baseline, .leakwardenignore). */
+  suppressed?: Record<string, number>;
 }
 
 export function renderJson(
@@ -15,11 +19,13 @@ export function renderJson(
   stats: ScanStats,
   options: JsonOptions = {},
 ): string {
-  const { extra } = options;
+  const { extra, run, suppressed } = options;
   const report = {
     version: REPORT_VERSION,
+    ...(run ? { run } : {}),
     findings: findings.map((f) => (extra ? { ...toPublic(f, options), ...extra(f) } : toPublic(f, options))),
     stats,
+    ...(suppressed ? { suppressed } : {}),
   };
   return `${JSON.stringify(report, null, 2)}\n`;
 }

@@ -4,10 +4,10 @@ import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Rule } from "../scan/rules.js";
 import type { Finding, Severity } from "../scan/types.js";
-import { VERSION } from "../version.js";
+import { HOMEPAGE } from "../version.js";
+import type { RunInfo } from "./run-info.js";
 
 const SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
-const INFORMATION_URI = "https://github.com/leakwarden/leakwarden";
 
 /** GitHub maps security-severity to critical (9.0+), high (7.0+), medium (4.0+) and low. */
 const SECURITY_SEVERITY: Record<Severity, string> = {
@@ -32,7 +32,7 @@ function artifactLocation(path: string): { uri: string; uriBaseId?: string } {
   return { uri: path.split("/").map(encodeURIComponent).join("/"), uriBaseId: "%SRCROOT%" };
 }
 
-export function renderSarif(findings: readonly Finding[], rules: readonly Rule[]): string {
+export function renderSarif(findings: readonly Finding[], rules: readonly Rule[], run: RunInfo): string {
   const used = rules.filter((r) => findings.some((f) => f.ruleId === r.id));
   const index = new Map(used.map((r, i) => [r.id, i]));
   const sarif = {
@@ -43,9 +43,10 @@ export function renderSarif(findings: readonly Finding[], rules: readonly Rule[]
         tool: {
           driver: {
             name: "leakwarden",
-            version: VERSION,
-            semanticVersion: VERSION,
-            informationUri: INFORMATION_URI,
+            version: run.version,
+            semanticVersion: run.version,
+            informationUri: HOMEPAGE,
+            properties: { ruleSetVersion: run.ruleSet.version, ruleCount: run.ruleSet.rules },
             rules: used.map((r) => ({
               id: r.id,
               name: r.id
@@ -94,6 +95,14 @@ export function renderSarif(findings: readonly Finding[], rules: readonly Rule[]
           },
         })),
         columnKind: "unicodeCodePoints",
+        invocations: [
+          {
+            executionSuccessful: true,
+            startTimeUtc: run.startedAt,
+            endTimeUtc: run.endedAt,
+            properties: { targets: run.targets },
+          },
+        ],
       },
     ],
   };

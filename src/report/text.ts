@@ -1,13 +1,21 @@
 // The human report: findings grouped by file, then one summary line.
 import { formatBytes, plural, type Style, table } from "../cli/terminal.js";
 import type { ScanStats } from "../scan/run.js";
-import type { Finding } from "../scan/types.js";
+import type { Finding, Severity } from "../scan/types.js";
 
 export interface TextOptions {
   style: Style;
   showSecrets?: boolean;
   /** A last column per finding: registry match, revocation. */
   note?: (finding: Finding, style: Style) => string;
+}
+
+const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low"];
+
+/** Severity first (what a reader acts on), then how sure the match is. */
+function severity(f: Finding, style: Style): string {
+  const colour = f.severity === "critical" || f.severity === "high" ? style.red : style.yellow;
+  return `${colour(f.severity)} ${style.dim(`(${f.confidence} confidence)`)}`;
 }
 
 function location(f: Finding): string {
@@ -29,8 +37,8 @@ export function renderText(
   for (const [file, list] of byFile) {
     out.push(style.bold(file));
     const rows = list.map((f) => [
-      `  ${style.dim(location(f))}`,
-      f.confidence === "high" ? style.red("high") : style.yellow("medium"),
+      `  ${severity(f, style)}`,
+      style.dim(location(f)),
       style.cyan(f.ruleId),
       showSecrets ? f.secret.reveal() : f.redacted,
       f.encoding === "plain" ? "" : style.dim(`via ${f.encoding}`),
@@ -43,7 +51,6 @@ export function renderText(
 }
 
 export function summary(findings: readonly Finding[], stats: ScanStats, style: Style): string {
-  const high = findings.filter((f) => f.confidence === "high").length;
   const files = new Set(findings.map((f) => f.file)).size;
   const seconds = (stats.durationMs / 1000).toFixed(2);
   const what =
@@ -56,6 +63,9 @@ export function summary(findings: readonly Finding[], stats: ScanStats, style: S
     .map(([reason, n]) => `${n} ${reason.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`);
   const skipped = stats.skipped > 0 ? `, skipped ${stats.skipped} (${reasons.join(", ")})` : "";
   if (findings.length === 0) return `${style.green("No leaked secrets found")}; ${scanned}${skipped}.`;
-  const counts = `${plural(findings.length, "finding")} (${high} high, ${findings.length - high} medium) in ${plural(files, "file")}`;
+  const bySeverity = SEVERITIES.map((level) => [level, findings.filter((f) => f.severity === level).length])
+    .filter(([, n]) => n !== 0)
+    .map(([level, n]) => `${n} ${level}`);
+  const counts = `${plural(findings.length, "finding")} (${bySeverity.join(", ")}) in ${plural(files, "file")}`;
   return `${style.red(style.bold(counts))}; ${scanned}${skipped}.`;
 }

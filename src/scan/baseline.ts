@@ -10,7 +10,9 @@ export function loadBaseline(path: string): Set<string> {
   try {
     report = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "not a JSON report";
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder" : "not a JSON report";
     throw new BaselineError(
       `cannot use baseline "${path}": ${reason}; create one with 'leakwarden scan --format json --output ${path}'`,
     );

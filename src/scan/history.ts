@@ -45,6 +45,8 @@ export interface HistoryResult {
   findings: Finding[];
   /** `files` counts file changes (a file in a commit), `bytes` the added bytes scanned. */
   stats: ScanStats;
+  /** True when the repository is a shallow clone: where a leak reaches its boundary, `introduced` is unknown. */
+  shallow?: boolean;
 }
 
 export interface RangeResult extends HistoryResult {
@@ -133,8 +135,11 @@ class HistoryCollector implements PatchHandler {
     this.stats.skippedBy[reason]++;
   }
 
-  /** Marks the earliest occurrence of each fingerprint, sorts, and closes the stats. */
-  finish(withCommits: boolean): HistoryResult {
+  /**
+   * Marks the earliest occurrence of each fingerprint, sorts, and closes the stats. A fingerprint whose earliest
+   * occurrence is a shallow clone's boundary commit may have leaked before it: its `introduced` stays unknown.
+   */
+  finish(withCommits: boolean, shallowBoundary: ReadonlySet<string> = new Set()): HistoryResult {
     const age = (f: Finding) => (f.commit ? (this.position.get(f.commit) ?? 0) : 0);
     if (withCommits) {
       const earliest = new Map<string, Finding>();
@@ -143,7 +148,10 @@ class HistoryCollector implements PatchHandler {
         if (!best || age(f) > age(best) || (age(f) === age(best) && f.line < best.line))
           earliest.set(f.fingerprint, f);
       }
-      for (const f of this.findings) f.introduced = earliest.get(f.fingerprint) === f;
+      for (const f of this.findings) {
+        const first = earliest.get(f.fingerprint) as Finding;
+        if (!shallowBoundary.has(first.commit ?? "")) f.introduced = first === f;
+      }
       this.stats.commits = this.commits;
     }
     // By file; within a file the oldest commit first, so that each secret's introduction leads.
@@ -239,7 +247,12 @@ export async function scanHistory(
     if (checked.status === "rejected") throw checked.reason;
     if (streamed.status === "rejected") throw streamed.reason;
   }
-  return collector.finish(true);
+  return finishHistory(collector, repo);
+}
+
+async function finishHistory(collector: HistoryCollector, repo: GitRepository): Promise<HistoryResult> {
+  const boundary = await repo.shallowBoundary();
+  return { ...collector.finish(true, boundary), ...(boundary.size > 0 ? { shallow: true } : {}) };
 }
 
 /**
@@ -278,7 +291,7 @@ export async function scanPush(
     if (plan.revisions.length > 0)
       await streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], plan.revisions, collector, options);
   }
-  return { ...collector.finish(true), kinds };
+  return { ...(await finishHistory(collector, repo)), kinds };
 }
 
 /** What is staged for the next commit (what a pre-commit hook sees); findings carry no commit. */

@@ -14,7 +14,8 @@ export interface ScanStats {
   files: number;
   bytes: number;
   skipped: number;
-  skippedBy: { binary: number; tooLarge: number; unreadable: number; ignored: number };
+  /** `gitignored` (folder scans only): files and folders left out by .gitignore and .ignore files. */
+  skippedBy: { binary: number; tooLarge: number; unreadable: number; ignored: number; gitignored?: number };
   durationMs: number;
   /** Git history scans only: commits scanned (`files` then counts file changes). */
   commits?: number;
@@ -30,6 +31,8 @@ export interface RunScanOptions extends EngineSettings {
   /** Globs to leave out (paths-ignore and --exclude). */
   ignore: string[];
   maxFileSize: number;
+  /** Honour .gitignore and .ignore files in folders (--no-ignore turns it off). */
+  ignoreFiles: boolean;
   threads: number;
   stdin?: Readable;
   onProgress?: (progress: Progress) => void;
@@ -101,7 +104,7 @@ export async function runScan(targets: readonly string[], options: RunScanOption
     files: 0,
     bytes: 0,
     skipped: 0,
-    skippedBy: { binary: 0, tooLarge: 0, unreadable: 0, ignored: 0 },
+    skippedBy: { binary: 0, tooLarge: 0, unreadable: 0, ignored: 0, gitignored: 0 },
     durationMs: 0,
   };
   const findings: Finding[] = [];
@@ -118,7 +121,8 @@ export async function runScan(targets: readonly string[], options: RunScanOption
   };
   const onSkip = (entry: SkippedEntry) => {
     stats.skipped++;
-    stats.skippedBy[entry.reason === "too-large" ? "tooLarge" : entry.reason]++;
+    const key = entry.reason === "too-large" ? "tooLarge" : entry.reason;
+    stats.skippedBy[key] = (stats.skippedBy[key] ?? 0) + 1;
   };
 
   const paths = targets.filter((t) => t !== STDIN_TARGET);
@@ -159,6 +163,7 @@ export async function runScan(targets: readonly string[], options: RunScanOption
       for (const entry of walk(paths, {
         ignore: options.ignore,
         maxFileSize: options.maxFileSize,
+        ignoreFiles: options.ignoreFiles,
         onSkip,
       })) {
         batch.push(entry);

@@ -2,6 +2,7 @@
 import { type Dirent, lstatSync, readdirSync, type Stats, statSync } from "node:fs";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
 import { Minimatch } from "minimatch";
+import { IgnoreFiles } from "./ignore-files.js";
 
 export interface FileEntry {
   /** Path to open. */
@@ -13,13 +14,16 @@ export interface FileEntry {
 
 export interface SkippedEntry {
   display: string;
-  reason: "ignored" | "too-large" | "unreadable";
+  /** `ignored`: by a glob; `gitignored`: by a .gitignore or .ignore file. */
+  reason: "ignored" | "gitignored" | "too-large" | "unreadable";
 }
 
 export interface WalkOptions {
   /** Globs matched against paths relative to each target folder (and against their parent folders). */
   ignore?: readonly string[];
   maxFileSize: number;
+  /** Honour .gitignore and .ignore files in target folders (a file named as a target is always scanned). */
+  ignoreFiles?: boolean;
   onSkip?: (entry: SkippedEntry) => void;
 }
 
@@ -47,7 +51,7 @@ export function* walk(targets: readonly string[], options: WalkOptions): Generat
   const ignored = globMatcher(options.ignore ?? []);
   const skip = options.onSkip ?? (() => {});
 
-  function* visit(path: string, root: string, known?: Dirent): Generator<FileEntry> {
+  function* visit(path: string, root: string, rules?: IgnoreFiles, known?: Dirent): Generator<FileEntry> {
     const rel = relative(root, path).split(sep).join("/");
     if (rel && ignored(rel)) {
       skip({ display: displayPath(path), reason: "ignored" });
@@ -62,8 +66,12 @@ export function* walk(targets: readonly string[], options: WalkOptions): Generat
       skip({ display: displayPath(path), reason: "unreadable" });
       return;
     }
+    if (rel && info.isDirectory() && ALWAYS_SKIPPED.has(basename(path))) return;
+    if (rel && rules?.ignores(path, info.isDirectory())) {
+      skip({ display: displayPath(path), reason: "gitignored" });
+      return;
+    }
     if (info.isDirectory()) {
-      if (rel && ALWAYS_SKIPPED.has(basename(path))) return;
       let entries: Dirent[];
       try {
         entries = readdirSync(path, { withFileTypes: true });
@@ -72,7 +80,7 @@ export function* walk(targets: readonly string[], options: WalkOptions): Generat
         return;
       }
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const entry of entries) yield* visit(join(path, entry.name), root, entry);
+      for (const entry of entries) yield* visit(join(path, entry.name), root, rules, entry);
     } else if (info.isFile()) {
       if (info.size > options.maxFileSize) skip({ display: displayPath(path), reason: "too-large" });
       else yield { path, display: displayPath(path), size: info.size };
@@ -86,6 +94,7 @@ export function* walk(targets: readonly string[], options: WalkOptions): Generat
     } catch {
       throw new Error(`cannot read "${target}": no such file or folder`);
     }
-    yield* visit(target, isDir ? target : join(target, ".."));
+    const rules = isDir && options.ignoreFiles ? new IgnoreFiles(target) : undefined;
+    yield* visit(target, isDir ? target : join(target, ".."), rules);
   }
 }

@@ -1,8 +1,8 @@
 // Git repositories as a source: the environment every git child gets, the repository checks, what a push
 // brings in, and the `git log -p` process whose output git-patch.ts parses.
 import { type ChildProcessByStdio, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { SimpleGit, SimpleGitOptions } from "simple-git";
 import { RepositoryError } from "./repository-error.js";
@@ -161,6 +161,10 @@ export class GitRepository {
   /** The repository object without running git yet: a scan may start git log first and verify meanwhile. */
   static prepare(dir: string, env: NodeJS.ProcessEnv = {}): GitRepository {
     if (!existsSync(dir)) throw new RepositoryError(`"${dir}" does not exist`);
+    if (!statSync(dir).isDirectory())
+      throw new RepositoryError(
+        `"${dir}" is a file, not a git repository folder (to scan the file itself, leave out the git options)`,
+      );
     const hidden = Object.values(env).filter((v): v is string => typeof v === "string" && v.length >= 6);
     return new GitRepository(dir, gitEnvironment(env), hidden);
   }
@@ -238,6 +242,21 @@ export class GitRepository {
 
   async isBare(): Promise<boolean> {
     return (await this.run(["rev-parse", "--is-bare-repository"])).trim() === "true";
+  }
+
+  /**
+   * The commits where a shallow clone's history is cut off (empty in a full clone). git shows each of them as
+   * adding every file it holds, so a leak seen there may be older than the clone.
+   */
+  async shallowBoundary(): Promise<Set<string>> {
+    const file = resolve(this.dir, (await this.run(["rev-parse", "--git-path", "shallow"])).trim());
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      return new Set(); // no such file: not shallow
+    }
+    return new Set(text.split("\n").filter((line) => OBJECT_NAME.test(line)));
   }
 
   /** The hooks folder, honouring core.hooksPath; relative to `dir` unless absolute. */

@@ -247,7 +247,7 @@ describe("registry errors exit 2 with one line", () => {
     [["registry", "list", "--expires-in", "3d"], "", /--expires-in does not apply to "registry list"/],
     [["registry", "list"], "", /no leakwarden database at/],
     [["registry", "remove", "abc"], "", /ID must be a number such as 12, not "abc"/],
-    [["registry", "import", "/no/such.jsonl"], "", /cannot read "\/no\/such.jsonl": ENOENT/],
+    [["registry", "import", "/no/such.jsonl"], "", /cannot read "\/no\/such.jsonl": no such file or folder/],
   ])("%j", (args, input, message) => {
     const result = runCli(args, { input, env: { LEAKWARDEN_DB: newDb() } });
     expect(result.code).toBe(2);

@@ -49,7 +49,7 @@ describe("leakwarden scan --git", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`${(sha.leak as string).slice(0, 12)} 2:23`);
     expect(result.stdout).toMatch(
-      /2 findings \(2 high, 0 medium\) in 2 files; scanned 3 commits \(3 file changes, [\d.]+ B added\)/,
+      /2 findings \(2 critical\) in 2 files; scanned 3 commits \(3 file changes, [\d.]+ B added\)/,
     );
   });
 

@@ -96,7 +96,9 @@ describe("leakwarden scan", () => {
     const result = runCli(["scan", "."], { cwd: repo });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("src/deep/config.ts\n");
-    expect(result.stdout).toMatch(/5 findings \(\d high, \d medium\) in 4 files; scanned \d+ files/);
+    expect(result.stdout).toMatch(/5 findings \(5 critical\) in 4 files; scanned \d+ files/);
+    // Each finding leads with its severity, then its confidence.
+    expect(result.stdout).toMatch(/^ {2}critical \(high confidence\) {2}4:29 {2}azure-devops-pat /m);
     expect(result.stdout).toContain(`ghp_…${github.slice(-4)}`);
   });
 
@@ -203,8 +205,11 @@ describe("suppressing findings", () => {
 
 describe("errors exit 2 with one line that says what to do", () => {
   it.each([
-    [["scan", "--format", "xml"], /--format must be one of text, json, sarif, not "xml"/],
-    [["scan", "--nope"], /Unknown option '--nope'.*see 'leakwarden scan --help'/],
+    [
+      ["scan", "--format", "xml"],
+      /--format must be one of text, json, sarif, csv, junit, github, html, not "xml"/,
+    ],
+    [["scan", "--nope"], /unknown option "--nope".*see 'leakwarden scan --help'/],
     [["scan", "/no/such/place"], /cannot read "\/no\/such\/place": no such file or folder/],
     [["scan", ".", "--threads", "0"], /--threads takes a whole number of at least 1/],
     [["scan", ".", "--baseline", "/no/such.json"], /cannot use baseline "\/no\/such.json": no such file/],
