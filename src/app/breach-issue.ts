@@ -47,6 +47,14 @@ export interface Breach {
 
 export const ISSUE_MARKER = "<!-- leakwarden:breach";
 
+/**
+ * The breach key as it appears in the hidden marker, and as the marker is searched for. Percent-encoded,
+ * dashes included, so that no ref can close the comment (`-->`) or be altered by it (`--`).
+ */
+export function markerFor(key: string): string {
+  return `${ISSUE_MARKER} ${encodeURIComponent(key).replace(/-/g, "%2D")} -->`;
+}
+
 /** Text from the repository can hold markdown, HTML and mentions: show it literally. */
 export function escapeMarkdown(text: string): string {
   return text
@@ -181,7 +189,7 @@ export function renderBreachIssue(breach: Breach): { title: string; body: string
     lines.push("");
   }
   lines.push("Close this issue once every token above is revoked and replaced.");
-  lines.push("", `${ISSUE_MARKER} ${breachKey(breach.repository.fullName, source).replace(/--/g, "-")} -->`);
+  lines.push("", markerFor(breachKey(breach.repository.fullName, source)));
   return { title: issueTitle(breach), body: lines.join("\n") };
 }
 
