@@ -9,7 +9,6 @@ import { type RepositoryRef, SCAN_KIND, SCAN_MAX_ATTEMPTS, type ScanPayload } fr
 interface RepositoryPayload {
   name: string;
   full_name: string;
-  clone_url: string;
   html_url: string;
   owner: { login?: string; name?: string | null };
 }
@@ -19,7 +18,6 @@ function repositoryRef(repository: RepositoryPayload): RepositoryRef {
     owner: repository.owner.login ?? repository.owner.name ?? repository.full_name.split("/")[0] ?? "",
     name: repository.name,
     fullName: repository.full_name,
-    cloneUrl: repository.clone_url,
     htmlUrl: repository.html_url,
   };
 }

@@ -64,7 +64,7 @@ export class LeakwardenApp {
       octokitFor: (installation) => this.octokitFor(installation),
       revokers,
       revocationsQueued: () => this.revocations.notify(),
-      cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes }),
+      cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes, remote: config.gitUrl }),
       rules: loadRules(),
       maxFileSize: DEFAULT_MAX_FILE_SIZE,
       archiveLimits: DEFAULT_ARCHIVE_LIMITS,

@@ -16,7 +16,7 @@ interface Example {
   after?: string;
   deleted?: boolean;
   installation?: { id: number };
-  repository: { full_name: string; clone_url: string };
+  repository: { full_name: string };
   workflow_run?: { id: number; run_attempt: number; html_url: string };
 }
 const examples = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
@@ -71,7 +71,7 @@ describe("the push handler", () => {
       ref: "refs/heads/master",
       before: push.before,
       after: push.after,
-      repository: { fullName: push.repository.full_name, cloneUrl: push.repository.clone_url },
+      repository: { fullName: push.repository.full_name },
     });
     expect(store.deliveries.byId("delivery-1")?.jobId).toBe(jobs[0]?.id);
     expect(wakeUps).toBe(1);

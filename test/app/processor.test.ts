@@ -34,7 +34,7 @@ const processor = new ScanProcessor({
   octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
   revokers,
   revocationsQueued: () => queued++,
-  cache: new GitCache({ root: join(dir.path, "cache"), maxBytes: 1e9 }),
+  cache: new GitCache({ root: join(dir.path, "cache"), maxBytes: 1e9, remote: join(dir.path, "served") }),
   rules: loadRules(),
   maxFileSize: 1e6,
   archiveLimits: DEFAULT_ARCHIVE_LIMITS,
@@ -60,7 +60,8 @@ beforeAll(() => {
   git(work, "add", ".");
   git(work, "commit", "--quiet", "-m", "deploy");
   const after = git(work, "rev-parse", "HEAD");
-  git(dir.path, "clone", "--quiet", "--bare", work, "served.git");
+  for (const name of ["app", "fork"])
+    git(dir.path, "clone", "--quiet", "--bare", work, join("served", "acme", `${name}.git`));
   payload = {
     type: "push",
     installation: 1,
@@ -68,7 +69,6 @@ beforeAll(() => {
       owner: "acme",
       name: "app",
       fullName: "acme/app",
-      cloneUrl: join(dir.path, "served.git"),
       htmlUrl: "https://github.com/acme/app",
     },
     ref: "refs/heads/main",
