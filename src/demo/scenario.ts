@@ -24,6 +24,8 @@ export interface Scenario {
   ado: AzureDevOpsStandIn;
   env: NodeJS.ProcessEnv;
   appUrl: string;
+  /** The server's process id, to watch its memory. */
+  serverPid: number;
   /** Everything the server printed, for searching it. */
   output: () => string;
   /** Runs the CLI with the scenario's environment; stdin optional. */
@@ -33,7 +35,7 @@ export interface Scenario {
     event: string,
     payload: unknown,
     options?: { delivery?: string; secret?: string },
-  ): Promise<{ status: number; delivery: string }>;
+  ): Promise<{ status: number; delivery: string; text: string }>;
   /** Commits files to a fresh branch of the work repository and pushes it; returns before and after. */
   push(
     branch: string,
@@ -69,7 +71,8 @@ async function waitForHealth(url: string, serve: ChildProcess, output: () => str
   throw new Error(`leakwarden serve did not become healthy:\n${output()}`);
 }
 
-export async function startScenario(): Promise<Scenario> {
+/** `env` overrides the server's settings (LOG_LEVEL, ...). */
+export async function startScenario(overrides: NodeJS.ProcessEnv = {}): Promise<Scenario> {
   const dir = mkdtempSync(join(tmpdir(), "leakwarden-demo-"));
   const rng = new SeededRandom(randomInt(2 ** 31));
   const mintPat = SAMPLE_FORMATS["azure-devops-pat"] as (r: SeededRandom) => string;
@@ -117,6 +120,7 @@ export async function startScenario(): Promise<Scenario> {
     LEAKWARDEN_ADO_TOKEN: ENTRA_TOKEN,
     LEAKWARDEN_GITHUB_API_URL: `${github.url}/api/v3`,
     NO_COLOR: "1",
+    ...overrides,
   };
   let printed = "";
   const serve = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -136,6 +140,7 @@ export async function startScenario(): Promise<Scenario> {
     ado,
     env,
     appUrl,
+    serverPid: serve.pid ?? 0,
     output,
     cli(args, input) {
       return new Promise((resolve) => {
@@ -169,7 +174,7 @@ export async function startScenario(): Promise<Scenario> {
         },
         body,
       });
-      return { status: response.status, delivery };
+      return { status: response.status, delivery, text: await response.text() };
     },
     async push(branch, files, message) {
       pushes++;
