@@ -237,6 +237,7 @@ describe("processing a workflow run", () => {
       .reply(
         200,
         buildZip([
+          { name: "../escape.txt", data: "x" },
           { name: "build/4_Publish.txt", data: `+ echo //npm.pkg.github.com/:_authToken=${github}\n` },
         ]),
       );
@@ -271,6 +272,10 @@ describe("processing a workflow run", () => {
     expect(deleted.isDone()).toBe(true);
     expect(body).toContain("log build/4\\_Publish.txt:1");
     expect(body).toContain("The run's logs were deleted");
+    // One odd entry costs only itself, and the issue says so.
+    expect(body).toContain(
+      'Part of it could not be scanned: entry "../escape.txt" was skipped: its name is unsafe',
+    );
     expect(body).toMatch(/not revoked automatically: not in the registry/);
     expect(body).not.toContain(github);
   });
