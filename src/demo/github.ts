@@ -60,10 +60,15 @@ export async function startGitHubStandIn(gitRoot: string): Promise<GitHubStandIn
       ],
       [
         `GET ${api}/repos/:owner/:repo/contents/:path*`,
-        (p) => (_req, res) => {
+        (p) => (req, res) => {
           const text = settings.get(`${p.owner}/${p.repo}`);
           if (p.path !== ".github/leakwarden.yml" || text === undefined)
             return json(res, 404, { message: "Not Found" });
+          // Probot's config loader asks for the raw file, as GitHub serves it.
+          if (String(req.headers.accept ?? "").includes("application/vnd.github.v3.raw")) {
+            res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(text);
+            return;
+          }
           json(res, 200, {
             type: "file",
             encoding: "base64",

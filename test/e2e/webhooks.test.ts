@@ -110,3 +110,27 @@ describe("webhook requests leakwarden serve refuses", () => {
     expect(scenario.output()).toMatch(/"level":20/);
   });
 });
+
+describe(".github/leakwarden.yml, read through Probot's config loader from the GitHub stand-in", () => {
+  it("labels, assigns and ignores paths as the repository asks", async () => {
+    scenario.github.settings.set(
+      "acme/app",
+      "issues:\n  labels: [p0-leak]\n  assignees: [dana-dev]\npaths-ignore: ['*.fixture']\n",
+    );
+    const [kept, ignored] = [t.githubPat(), t.githubPat()];
+    const update = await scenario.push(
+      "settings",
+      { "deploy.env": `GITHUB_TOKEN=${kept}\n`, "sample.fixture": `GITHUB_TOKEN=${ignored}\n` },
+      "Add deploy settings",
+    );
+    const before = scenario.github.issues.length;
+    expect((await scenario.deliver("push", scenario.pushPayload("settings", update))).status).toBe(200);
+    const issue = await scenario.until("the issue", () => scenario.github.issues[before]);
+    expect(issue.labels).toEqual(["security", "leaked-credential", "p0-leak"]);
+    expect(issue.assignees).toEqual(["dana-dev"]);
+    expect(issue.body).not.toMatch(/was ignored/);
+    expect(issue.body).toContain("deploy.env");
+    expect(issue.body).not.toContain("sample.fixture");
+    expect(scenario.github.labels.has("p0-leak")).toBe(true);
+  });
+});
