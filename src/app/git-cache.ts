@@ -14,8 +14,10 @@ import { RepositoryError } from "../sources/repository-error.js";
 const CREDENTIAL_HELPER =
   '!f() { test "$1" = get && echo username=x-access-token && echo "password=$LEAKWARDEN_GIT_TOKEN"; }; f';
 
-/** GitHub's own rule for owner and repository names. */
-const FULL_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/;
+/** GitHub's own rule for owner and repository names: OWNER/REPO, nothing that could leave that path. */
+export function isGitHubFullName(fullName: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/.test(fullName) && !fullName.includes("..");
+}
 
 export interface GitCacheOptions {
   root: string;
@@ -82,7 +84,7 @@ export class GitCache {
     scan: (path: string) => Promise<T>,
   ): Promise<T> {
     const { fullName } = repository;
-    if (!FULL_NAME.test(fullName) || fullName.includes(".."))
+    if (!isGitHubFullName(fullName))
       throw new RepositoryError(`"${fullName}" is not a GitHub repository name`);
     if (!isValidRef(update.ref)) throw new RepositoryError(`"${update.ref}" is not a valid ref name`);
     const url = `${this.options.remote.replace(/\/+$/, "")}/${fullName}.git`;

@@ -2,9 +2,9 @@
 // can still be malformed (a replay tool, a proxy, a GitHub Enterprise quirk), and a missing field must be a
 // 400 that says nothing, not a TypeError deep in a handler.
 import { isValidRef } from "../sources/git-ref.js";
+import { isGitHubFullName } from "./git-cache.js";
 
 const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-const FULL_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/;
 
 type Fields = Record<string, unknown>;
 
@@ -18,7 +18,7 @@ function isText(value: unknown): value is string {
 
 function repositoryProblem(repository: unknown): string | null {
   if (!object(repository)) return "repository";
-  if (!isText(repository.full_name) || !FULL_NAME.test(repository.full_name)) return "repository.full_name";
+  if (!isText(repository.full_name) || !isGitHubFullName(repository.full_name)) return "repository.full_name";
   if (!isText(repository.name)) return "repository.name";
   if (!isText(repository.html_url)) return "repository.html_url";
   if (!object(repository.owner)) return "repository.owner";

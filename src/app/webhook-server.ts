@@ -38,7 +38,7 @@ function answer(res: ServerResponse, status: number, close = false): void {
 }
 
 /** The body, or null once it passed `maxBytes` (then the request is answered 413 and dropped). */
-function readCapped(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<string | null> {
+function readBodyUnder(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<string | null> {
   const declared = Number(req.headers["content-length"]);
   if (declared > maxBytes) {
     answer(res, 413, true);
@@ -79,7 +79,7 @@ async function handleWebhook(
   const id = header(req, "x-github-delivery");
   const signature = header(req, "x-hub-signature-256");
   if (!name || !id || !signature) return answer(res, 400);
-  const body = await readCapped(req, res, options.maxBytes ?? MAX_WEBHOOK_BYTES);
+  const body = await readBodyUnder(req, res, options.maxBytes ?? MAX_WEBHOOK_BYTES);
   if (body === null) {
     probot.log.warn({ delivery: id }, "webhook refused: larger than the limit");
     return;

@@ -298,12 +298,13 @@ class Cut extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     const room = this.limit - this.seen;
-    if (room <= 0) return done();
     this.seen += chunk.length;
-    if (chunk.length < room) return done(null, chunk);
-    this.push(chunk.subarray(0, room));
-    this.push(null);
-    this.stop();
+    if (room > 0 && chunk.length < room) this.push(chunk);
+    else if (room > 0) {
+      this.push(chunk.subarray(0, room));
+      this.push(null);
+      this.stop();
+    }
     done();
   }
 }
