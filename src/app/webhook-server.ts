@@ -37,26 +37,36 @@ function answer(res: ServerResponse, status: number, close = false): void {
   res.end(body);
 }
 
+/** How long a refused sender may go on sending (discarded) while it reads the 413, before it is cut off. */
+const REFUSED_GRACE_MS = 2_000;
+
+/**
+ * Answers 413 and drops the rest of the body unread into memory. The connection is closed a little later: cut at
+ * once, a client still sending gets a reset and may never see the answer.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  answer(res, 413, true);
+  req.removeAllListeners("data");
+  req.resume();
+  setTimeout(() => req.destroy(), REFUSED_GRACE_MS).unref();
+}
+
 /** The body, or null once it passed `maxBytes` (then the request is answered 413 and dropped). */
 function readBodyUnder(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<string | null> {
   const declared = Number(req.headers["content-length"]);
   if (declared > maxBytes) {
-    answer(res, 413, true);
-    res.once("finish", () => req.destroy()); // never read
+    refuseTooLarge(req, res);
     return Promise.resolve(null);
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
-      if (size > maxBytes) return;
       size += chunk.length;
-      if (size > maxBytes) {
-        chunks.length = 0;
-        answer(res, 413, true);
-        res.once("finish", () => req.destroy());
-        resolve(null);
-      } else chunks.push(chunk);
+      if (size <= maxBytes) return void chunks.push(chunk);
+      chunks.length = 0;
+      refuseTooLarge(req, res);
+      resolve(null);
     });
     req.on("end", () => resolve(size > maxBytes ? null : Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
