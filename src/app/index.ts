@@ -1,7 +1,9 @@
-// The GitHub App: Probot receives and verifies webhooks, thin handlers queue scans, the scan runner and the
-// revocation worker do the work, and GET /healthz tells a load balancer whether all of it is alive.
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { Probot, type ProbotOctokit, Server } from "probot";
+// The GitHub App: our HTTP server caps and verifies webhooks, Probot dispatches them to thin handlers that queue
+// scans, the scan runner and the revocation worker do the work, and GET /healthz tells a load balancer whether
+// all of it is alive.
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Probot, type ProbotOctokit } from "probot";
 import { createRevokers } from "../revoke/providers.js";
 import { REVOKE_KIND, type RevokePayload } from "../revoke/queue.js";
 import { RevocationWorker } from "../revoke/worker.js";
@@ -15,6 +17,7 @@ import { registerHandlers } from "./handlers.js";
 import { commentOutcome, revokedThrough } from "./issues.js";
 import { ScanProcessor } from "./processor.js";
 import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
+import { createWebhookServer } from "./webhook-server.js";
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
 
@@ -64,7 +67,7 @@ export class LeakwardenApp {
       octokitFor: (installation) => this.octokitFor(installation),
       revokers,
       revocationsQueued: () => this.revocations.notify(),
-      cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes }),
+      cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes, remote: config.gitUrl }),
       rules: loadRules(),
       maxFileSize: DEFAULT_MAX_FILE_SIZE,
       archiveLimits: DEFAULT_ARCHIVE_LIMITS,
@@ -107,48 +110,46 @@ export class LeakwardenApp {
     return (await this.probot.auth(installation)) as Octokit;
   }
 
-  /** The Probot application function: handlers, /healthz, and the workers. */
-  private readonly appFn = (
-    app: Probot,
-    { addHandler }: { addHandler: (handler: (req: IncomingMessage, res: ServerResponse) => boolean) => void },
-  ) => {
-    this.probot = app;
-    registerHandlers(app, this.store, () => this.runner.notify());
-    addHandler((req, res) => {
-      if (req.method !== "GET" || req.url !== "/healthz") return false;
-      const { status, body } = health(this.store);
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-      return true;
-    });
-    this.runner.start();
-    this.revocations.start();
+  /** GET /healthz: 200 when the database answers, 503 when not. */
+  private readonly healthRoute = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (req.method !== "GET" || req.url !== "/healthz") return false;
+    const { status, body } = health(this.store);
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    return true;
   };
 
-  async start(): Promise<Server> {
-    const { config } = this.options;
-    const ProbotWithSettings = Probot.defaults({
+  /** Listens for webhooks and starts the workers; resolves with the address once listening. */
+  async start(): Promise<AddressInfo> {
+    const { config, env } = this.options;
+    const probot = new Probot({
       appId: config.appId,
       privateKey: config.privateKey,
       secret: config.webhookSecret,
       logLevel: config.logLevel,
+      logFormat: env.LOG_FORMAT === "json" ? "json" : "pretty",
       ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
       ...(this.options.Octokit ? { Octokit: this.options.Octokit } : {}),
     });
-    this.server = new Server({
-      Probot: ProbotWithSettings,
-      port: config.port,
-      host: config.host,
-      webhookPath: WEBHOOK_PATH,
-      enableStaticFiles: false,
+    await probot.ready();
+    this.probot = probot;
+    registerHandlers(probot, this.store, () => this.runner.notify());
+    const server = createWebhookServer({ probot, path: WEBHOOK_PATH, routes: this.healthRoute });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ port: config.port, host: config.host }, () => resolve());
     });
-    await this.server.load(this.appFn as Parameters<Server["load"]>[0]);
-    await this.server.start();
-    return this.server;
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    probot.log.info(`Listening on http://${config.host}:${address.port}`);
+    this.runner.start();
+    this.revocations.start();
+    return address;
   }
 
   /** Stops taking webhooks, lets the running jobs finish, closes the database. */
   async stop(): Promise<void> {
-    await this.server?.stop();
+    const server = this.server;
+    if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.all([this.runner.stop(), this.revocations.stop()]);
     this.store.close();
   }

@@ -6,8 +6,8 @@ import type { Store } from "../store/index.js";
 import {
   type Breach,
   breachKey,
-  ISSUE_MARKER,
   type IssueFinding,
+  markerFor,
   renderBreachIssue,
   renderRevocationComment,
 } from "./breach-issue.js";
@@ -63,7 +63,8 @@ async function findOpenedIssue(octokit: Octokit, owner: string, repo: string, ke
     direction: "desc",
     per_page: 100,
   });
-  return data.find((issue) => issue.body?.includes(`${ISSUE_MARKER} ${key} `));
+  const marker = markerFor(key);
+  return data.find((issue) => issue.body?.includes(marker));
 }
 
 /** A PAT that leakwarden minted is revoked through the PAT lifecycle API, any other through Token Admin. */
@@ -109,14 +110,23 @@ export async function openBreachIssue(
   await ensureLabels(octokit, owner, repo, settings.issues.labels);
   const findings = breach.findings.map((f) => ({ ...f, revocation: currentRevocation(store, f) }));
   const { title, body } = renderBreachIssue({ ...breach, findings });
-  const { data } = await octokit.rest.issues.create({
-    owner,
-    repo,
-    title,
-    body,
-    labels: settings.issues.labels,
-    ...(settings.issues.assignees.length > 0 ? { assignees: settings.issues.assignees } : {}),
-  });
+  let data: { number: number; html_url: string };
+  try {
+    // Never retried blindly: GitHub may answer 5xx after it created the issue.
+    ({ data } = await octokit.rest.issues.create({
+      owner,
+      repo,
+      title,
+      body,
+      labels: settings.issues.labels,
+      ...(settings.issues.assignees.length > 0 ? { assignees: settings.issues.assignees } : {}),
+      request: { retries: 0 },
+    }));
+  } catch (error) {
+    const opened = await findOpenedIssue(octokit, owner, repo, key).catch(() => undefined);
+    if (!opened) throw error;
+    data = opened;
+  }
   store.transaction(() => {
     store.breaches.issueOpened(key, data.number, data.html_url);
     // Outcomes already in the body need no comment.

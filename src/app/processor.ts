@@ -48,21 +48,27 @@ export async function readRepoSettings(
   rules: readonly Rule[],
 ) {
   let raw: unknown = null;
+  let own: unknown = null;
   try {
     const { config, files } = await octokit.config.get({ owner, repo, path: `.github/${SETTINGS_FILE}` });
     if (files.some((file) => file.config !== null)) raw = config;
+    own = files[0]?.config ?? null;
   } catch (error) {
     return {
       settings: parseRepoSettings(null).settings,
       problem: `it could not be read: ${(error as Error).message.split("\n")[0]}`,
     };
   }
-  const parsed = parseRepoSettings(raw);
+  const parsed = parseRepoSettings(raw, own);
   const unknown = parsed.settings.disabledRules.filter((id) => !rules.some((r) => r.id === id));
   if (unknown.length > 0) {
+    // Only this repository's own names are shown; others came through _extends from another repository.
+    const ownList = (own as { rules?: { disable?: unknown } } | null)?.rules?.disable;
+    const shown = unknown.filter((id) => Array.isArray(ownList) && ownList.includes(id));
+    const hidden = unknown.length - shown.length;
     return {
       settings: parseRepoSettings(null).settings,
-      problem: `rules.disable names unknown rules: ${unknown.join(", ")}`,
+      problem: `rules.disable names unknown rules: ${[...shown, ...(hidden > 0 ? [`${hidden} from a file named by _extends`] : [])].join(", ")}`,
     };
   }
   return parsed;

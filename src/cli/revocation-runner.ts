@@ -3,6 +3,7 @@
 import { DEFAULT_RETRY } from "../revoke/backoff.js";
 import { createRevokers } from "../revoke/providers.js";
 import { DEFAULT_MAX_ATTEMPTS, type RevocationView } from "../revoke/queue.js";
+import { providerSettings } from "../revoke/settings.js";
 import type { RevokerSet } from "../revoke/types.js";
 import { type DrainResult, RevocationWorker } from "../revoke/worker.js";
 import type { Store } from "../store/index.js";
@@ -39,6 +40,8 @@ export function cliWorker(store: Store, revokers: RevokerSet, io: Io): Revocatio
     revokers,
     retry: { baseMs: envNumber(io, "LEAKWARDEN_RETRY_BASE_MS", DEFAULT_RETRY.baseMs) },
     log: (line) => io.stderr.write(`leakwarden: ${line}\n`),
+    // --wait is a limit: a retry whose call could outlast it stays queued.
+    callTimeoutMs: providerSettings(io.env).timeoutMs,
   });
 }
 

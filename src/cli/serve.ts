@@ -10,6 +10,8 @@ Runs the leakwarden GitHub App: it receives push and workflow_run webhooks at
 ${WEBHOOK_PATH}, scans each push (with git) and each finished run's logs,
 revokes leaked tokens found in the registry, and opens an issue that explains
 the breach. GET /healthz reports the database state and the queue depth.
+Webhook bodies over 25 MB are refused (413), unsigned or wrongly signed ones
+get 401, malformed ones 400; no payload is ever logged.
 
 Settings come from the environment (a .env file is not read: export them):
   APP_ID                      the GitHub App's id (required)
@@ -19,6 +21,7 @@ Settings come from the environment (a .env file is not read: export them):
   PORT, HOST                  where to listen (default 3000, localhost; 0.0.0.0 in Docker)
   GHE_HOST, GHE_PROTOCOL      GitHub Enterprise Server host and protocol (https)
   LOG_LEVEL                   trace, debug, info (default), warn, error, fatal
+  LOG_FORMAT                  json for one JSON object per line (default: text)
   LEAKWARDEN_DB               the database (default .leakwarden/leakwarden.db)
   LEAKWARDEN_CACHE            cached bare repositories (default .leakwarden/repos)
   LEAKWARDEN_CACHE_MAX_BYTES  evict cached repositories beyond this (default 10 GiB)

@@ -1,5 +1,5 @@
-// The whole flow on one machine, with no GitHub account: stand-ins for the GitHub API and Azure DevOps, a git
-// server, and the real `leakwarden serve` receiving signed webhooks. `npm run demo` narrates it; the
+// The whole flow on one machine, with no GitHub account: stand-ins for GitHub (API and git) and Azure DevOps,
+// and the real `leakwarden serve` receiving signed webhooks. `npm run demo` narrates it; the
 // end-to-end tests assert on it.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHmac, generateKeyPairSync, randomInt, randomUUID } from "node:crypto";
@@ -11,7 +11,6 @@ import { promisify } from "node:util";
 import { gitAuthEnv } from "../app/git-cache.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../scan/samples.js";
 import { type AzureDevOpsStandIn, startAzureDevOpsStandIn } from "./azure-devops.js";
-import { type GitHttpServer, startGitHttpServer } from "./git-server.js";
 import { type GitHubStandIn, startGitHubStandIn } from "./github.js";
 
 export const CLI = fileURLToPath(new URL("../../bin/leakwarden.js", import.meta.url));
@@ -23,9 +22,10 @@ export interface Scenario {
   dir: string;
   github: GitHubStandIn;
   ado: AzureDevOpsStandIn;
-  git: GitHttpServer;
   env: NodeJS.ProcessEnv;
   appUrl: string;
+  /** The server's process id, to watch its memory. */
+  serverPid: number;
   /** Everything the server printed, for searching it. */
   output: () => string;
   /** Runs the CLI with the scenario's environment; stdin optional. */
@@ -35,7 +35,7 @@ export interface Scenario {
     event: string,
     payload: unknown,
     options?: { delivery?: string; secret?: string },
-  ): Promise<{ status: number; delivery: string }>;
+  ): Promise<{ status: number; delivery: string; text: string }>;
   /** Commits files to a fresh branch of the work repository and pushes it; returns before and after. */
   push(
     branch: string,
@@ -71,14 +71,14 @@ async function waitForHealth(url: string, serve: ChildProcess, output: () => str
   throw new Error(`leakwarden serve did not become healthy:\n${output()}`);
 }
 
-export async function startScenario(): Promise<Scenario> {
+/** `env` overrides the server's settings (LOG_LEVEL, ...). */
+export async function startScenario(overrides: NodeJS.ProcessEnv = {}): Promise<Scenario> {
   const dir = mkdtempSync(join(tmpdir(), "leakwarden-demo-"));
   const rng = new SeededRandom(randomInt(2 ** 31));
   const mintPat = SAMPLE_FORMATS["azure-devops-pat"] as (r: SeededRandom) => string;
-  const github = await startGitHubStandIn();
-  const ado = await startAzureDevOpsStandIn(() => mintPat(rng), ENTRA_TOKEN);
   mkdirSync(join(dir, "served", "acme"), { recursive: true });
-  const git_ = await startGitHttpServer(join(dir, "served"), github.installationToken);
+  const github = await startGitHubStandIn(join(dir, "served"));
+  const ado = await startAzureDevOpsStandIn(() => mintPat(rng), ENTRA_TOKEN);
 
   // The served repository, and a working copy that pushes to it with the installation token.
   const served = join(dir, "served", "acme", "app.git");
@@ -86,7 +86,7 @@ export async function startScenario(): Promise<Scenario> {
   const pushEnv = {
     ...process.env,
     GIT_TERMINAL_PROMPT: "0",
-    ...gitAuthEnv(github.installationToken),
+    ...gitAuthEnv(github.installationToken, github.url),
     GIT_AUTHOR_NAME: "Dana Dev",
     GIT_AUTHOR_EMAIL: "dana@example.com",
     GIT_COMMITTER_NAME: "Dana Dev",
@@ -94,7 +94,7 @@ export async function startScenario(): Promise<Scenario> {
   };
   await git(dir, pushEnv, "init", "--quiet", "--bare", "--initial-branch=main", served);
   await git(dir, pushEnv, "init", "--quiet", "--initial-branch=main", work);
-  await git(work, pushEnv, "remote", "add", "origin", `${git_.url}/acme/app.git`);
+  await git(work, pushEnv, "remote", "add", "origin", `${github.url}/acme/app.git`);
   await git(work, pushEnv, "commit", "--quiet", "--allow-empty", "-m", "Initial commit");
   await git(work, pushEnv, "push", "--quiet", "origin", "main");
 
@@ -120,6 +120,7 @@ export async function startScenario(): Promise<Scenario> {
     LEAKWARDEN_ADO_TOKEN: ENTRA_TOKEN,
     LEAKWARDEN_GITHUB_API_URL: `${github.url}/api/v3`,
     NO_COLOR: "1",
+    ...overrides,
   };
   let printed = "";
   const serve = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -137,9 +138,9 @@ export async function startScenario(): Promise<Scenario> {
     dir,
     github,
     ado,
-    git: git_,
     env,
     appUrl,
+    serverPid: serve.pid ?? 0,
     output,
     cli(args, input) {
       return new Promise((resolve) => {
@@ -173,7 +174,7 @@ export async function startScenario(): Promise<Scenario> {
         },
         body,
       });
-      return { status: response.status, delivery };
+      return { status: response.status, delivery, text: await response.text() };
     },
     async push(branch, files, message) {
       pushes++;
@@ -189,7 +190,7 @@ export async function startScenario(): Promise<Scenario> {
       const repo = {
         name: "app",
         full_name: REPOSITORY,
-        clone_url: `${git_.url}/acme/app.git`,
+        clone_url: `${github.url}/acme/app.git`,
         html_url: `https://github.com/${REPOSITORY}`,
       };
       return {
@@ -237,7 +238,7 @@ export async function startScenario(): Promise<Scenario> {
           name: "app",
           full_name: REPOSITORY,
           owner: { login: "acme", id: 2 },
-          clone_url: `${git_.url}/acme/app.git`,
+          clone_url: `${github.url}/acme/app.git`,
           html_url: `https://github.com/${REPOSITORY}`,
         },
         sender: { login: "dana-dev", id: 3, type: "User" },
@@ -258,7 +259,7 @@ export async function startScenario(): Promise<Scenario> {
     async stop() {
       serve.kill("SIGTERM");
       await new Promise((resolve) => (serve.exitCode !== null ? resolve(null) : serve.once("exit", resolve)));
-      await Promise.all([github.close(), ado.close(), git_.close()]);
+      await Promise.all([github.close(), ado.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

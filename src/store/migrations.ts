@@ -149,6 +149,16 @@ export const MIGRATIONS: readonly Migration[] = [
 export class MigrationError extends UserError {}
 
 /** Runs the migrations the database has not seen; returns the versions it ran. Safe against a concurrent opener. */
+/** Refuses a database that a newer leakwarden made, before anything (WAL mode, a migration) changes it. */
+export function assertNotNewer(db: Database, latest: number = MIGRATIONS.length): number {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > latest)
+    throw new MigrationError(
+      `the database is at schema version ${current}, newer than this leakwarden knows (${latest}); upgrade leakwarden`,
+    );
+  return current;
+}
+
 export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1)
@@ -164,11 +174,7 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
     db.pragma(`user_version = ${m.version}`);
     ran.push(m.version);
   });
-  const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > latest)
-    throw new MigrationError(
-      `the database is at schema version ${current}, newer than this leakwarden knows (${latest}); upgrade leakwarden`,
-    );
+  const current = assertNotNewer(db, latest);
   for (const m of migrations.slice(current)) step.immediate(m);
   return ran;
 }

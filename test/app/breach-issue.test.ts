@@ -128,4 +128,23 @@ describe("the breach issue", () => {
     expect(comment).toMatch(/revocation failed: HTTP 401; \*\*revoke it by hand now\*\*/);
     expect(comment).not.toContain(pat);
   });
+  it("stays under GitHub's length limit at 10,000 findings, most severe first, and says how to list them all", () => {
+    const [revoked, skipped] = breach.findings as [IssueFinding, IssueFinding];
+    const many: IssueFinding[] = Array.from({ length: 10_000 }, (_, i) => ({
+      ...(i % 2 ? skipped : revoked),
+      severity: i === 9_999 ? "critical" : "medium",
+      file: `${"deep/".repeat(i % 7 ? 3 : 900)}file-${i}.yml`,
+      line: i + 1,
+    }));
+    const { body } = renderBreachIssue({ ...breach, findings: many });
+    expect(body.length).toBeLessThanOrEqual(65_536);
+    expect(body).toContain("10000 credentials");
+    const shown = body.match(/^\| `/gm)?.length ?? 0;
+    expect(shown).toBeGreaterThan(20);
+    expect(body).toContain(`…and ${10_000 - shown} more`);
+    expect(body).toContain(`leakwarden findings list --json | jq '.[] | select(.source == "acme/app")'`);
+    // The one critical finding, last in the scan, is the first row.
+    expect(body.match(/^\| `.*$/m)?.[0]).toContain("file-9999.yml");
+    expect(body).toMatch(/<!-- leakwarden:breach [^ ]+ -->$/);
+  });
 });
