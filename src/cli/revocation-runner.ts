@@ -1,8 +1,10 @@
 // The CLI's side of the revocation worker: settings from the environment, progress on stderr, and a wait
 // that is bounded (retries due later stay queued for 'leakwarden revoke --pending').
+import { StaticAdoCredential } from "../revoke/ado-credential.js";
 import { DEFAULT_RETRY } from "../revoke/backoff.js";
 import { createRevokers } from "../revoke/providers.js";
 import { DEFAULT_MAX_ATTEMPTS, type RevocationView } from "../revoke/queue.js";
+import { providerSettings } from "../revoke/settings.js";
 import type { RevokerSet } from "../revoke/types.js";
 import { type DrainResult, RevocationWorker } from "../revoke/worker.js";
 import type { Store } from "../store/index.js";
@@ -50,6 +52,10 @@ export async function runRevocations(
   maxWaitMs: number,
   jobIds?: readonly number[],
 ): Promise<DrainResult> {
+  const credential = providerSettings(io.env).adoCredential;
+  const revokesAdo = (jobIds ?? []).some((id) => store.jobs.byId(id)?.queue === "azure-devops");
+  if (credential instanceof StaticAdoCredential && revokesAdo)
+    io.stderr.write(`leakwarden: warning: ${credential.warning}\n`);
   return cliWorker(store, revokers, io).drain({ maxWaitMs, jobIds });
 }
 

@@ -146,6 +146,9 @@ describe("scan --dry-run, --record, --registry, --revoke", () => {
     expect(call?.headers["content-type"]).toBe("application/json");
     expect(JSON.parse(call?.body ?? "")).toEqual([{ authorizationId: AUTH_ID }]);
     expect(result.stderr).toMatch(/tokens: 1 revoked, 1 not-revocable, 2 skipped/);
+    expect(result.stderr).toMatch(
+      /warning: LEAKWARDEN_ADO_TOKEN is a static Microsoft Entra token: it expires/,
+    );
   });
 
   it("--revoke --policy all also revokes unregistered tokens by value, and never the same token twice", async () => {
