@@ -71,12 +71,19 @@ async function waitForHealth(url: string, serve: ChildProcess, output: () => str
   throw new Error(`leakwarden serve did not become healthy:\n${output()}`);
 }
 
-export async function startScenario(): Promise<Scenario> {
+export interface ScenarioOptions {
+  /** Added to (or, when undefined, removed from) the server's environment: another Azure credential. */
+  env?: Record<string, string | undefined>;
+  /** Which Authorization headers the Azure DevOps stand-in accepts; default the demo's static token. */
+  adoBearer?: (authorization: string | undefined) => boolean;
+}
+
+export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
   const dir = mkdtempSync(join(tmpdir(), "leakwarden-demo-"));
   const rng = new SeededRandom(randomInt(2 ** 31));
   const mintPat = SAMPLE_FORMATS["azure-devops-pat"] as (r: SeededRandom) => string;
   const github = await startGitHubStandIn();
-  const ado = await startAzureDevOpsStandIn(() => mintPat(rng), ENTRA_TOKEN);
+  const ado = await startAzureDevOpsStandIn(() => mintPat(rng), options.adoBearer ?? ENTRA_TOKEN);
   mkdirSync(join(dir, "served", "acme"), { recursive: true });
   const git_ = await startGitHttpServer(join(dir, "served"), github.installationToken);
 
@@ -121,6 +128,9 @@ export async function startScenario(): Promise<Scenario> {
     LEAKWARDEN_GITHUB_API_URL: `${github.url}/api/v3`,
     NO_COLOR: "1",
   };
+  for (const [name, value] of Object.entries(options.env ?? {}))
+    if (value === undefined) delete env[name];
+    else env[name] = value;
   let printed = "";
   const serve = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   serve.stdout?.on("data", (chunk: Buffer) => {
