@@ -26,7 +26,7 @@ const trim = (url: string) => url.replace(/\/+$/, "");
 
 export class ProviderSettingsError extends UserError {}
 
-function url(value: string, variable: string): string {
+export function providerUrl(value: string, variable: string): string {
   try {
     const parsed = new URL(value);
     if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("not http");
@@ -49,7 +49,7 @@ export function providerSettings(
       `LEAKWARDEN_HTTP_TIMEOUT_MS must be a number of milliseconds, not "${timeout}"`,
     );
   return {
-    adoVsspsUrl: url(
+    adoVsspsUrl: providerUrl(
       overrides.adoVsspsUrl ?? env.LEAKWARDEN_ADO_VSSPS_URL ?? "https://vssps.dev.azure.com",
       "LEAKWARDEN_ADO_VSSPS_URL",
     ),
@@ -58,15 +58,15 @@ export function providerSettings(
       (overrides.adoToken
         ? new StaticAdoCredential(overrides.adoToken)
         : adoCredentialFrom(env, overrides.now)),
-    githubApiUrl: url(
+    githubApiUrl: providerUrl(
       overrides.githubApiUrl ?? env.LEAKWARDEN_GITHUB_API_URL ?? "https://api.github.com",
       "LEAKWARDEN_GITHUB_API_URL",
     ),
-    gitlabUrl: url(
+    gitlabUrl: providerUrl(
       overrides.gitlabUrl ?? env.LEAKWARDEN_GITLAB_URL ?? "https://gitlab.com",
       "LEAKWARDEN_GITLAB_URL",
     ),
-    slackApiUrl: url(
+    slackApiUrl: providerUrl(
       overrides.slackApiUrl ?? env.LEAKWARDEN_SLACK_API_URL ?? "https://slack.com/api",
       "LEAKWARDEN_SLACK_API_URL",
     ),
