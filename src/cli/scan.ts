@@ -120,7 +120,11 @@ export function report(
   let text: string;
   if (format === "json") text = renderJson(findings, result.stats, { showSecrets, extra: annotations?.json });
   else if (format === "sarif")
-    text = renderSarif(findings, selectRules({ ruleDirs, disabledRules: disabled, allow: [] }));
+    text = renderSarif(
+      findings,
+      selectRules({ ruleDirs, disabledRules: disabled, allow: [] }),
+      annotations?.json,
+    );
   else
     text = renderText(findings, result.stats, {
       style: style(!toFile && colorEnabled(io.stdout)),
