@@ -64,13 +64,16 @@ export function describeRevocation(view: RevocationView | null, s: Style): strin
   if (!view) return s.dim("-");
   switch (view.status) {
     case "revoked":
+      if (view.confirmation === "confirmed") return s.green(`revoked (confirmed) ${shortTime(view.at)}`);
+      if (view.confirmation === "accepted") return s.yellow(`revocation accepted ${shortTime(view.at)}`);
+      if (view.confirmation === "unconfirmed") return s.yellow(`revoked (unconfirmed) ${shortTime(view.at)}`);
       return s.green(`revoked ${shortTime(view.at)}`);
     case "already-revoked":
       return s.green(`already revoked ${shortTime(view.at)}`);
     case "pending":
       return s.yellow(view.reason ? `pending (retry ${shortTime(view.at)})` : "pending");
     case "failed":
-      return s.red("revocation failed");
+      return s.red(view.confirmation === "did-not-take" ? "revocation did not take" : "revocation failed");
     case "would-revoke":
       return s.cyan(`would revoke via ${view.provider}`);
     case "not-revocable":

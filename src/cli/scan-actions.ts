@@ -10,6 +10,7 @@ import { selectRules } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
 import type { Store } from "../store/index.js";
 import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
+import { ConfirmationWorker, withConfirmation } from "../validate/confirm.js";
 import { validateFindings } from "../validate/findings.js";
 import { validateSettings } from "../validate/settings.js";
 import { describeValidation, type ValidationView, viewOfValidation } from "../validate/view.js";
@@ -152,7 +153,12 @@ async function applyScanActions(
   }
   const rules = selectRules({ ...settings, allow: [] });
   const byFinding = await withStore(store, async () => {
+    // Checked before acting: policy `live` revokes unregistered tokens that a live check says work.
+    const { checker } = plan;
+    const verdicts = checker ? await validateFindings(store, checker, findings) : undefined;
     const outcome = actOnFindings(store, revokers, rules, findings, {
+      verdicts,
+      confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
       record: record && !dryRun,
       match,
       revoke: revoke && !dryRun,
@@ -163,13 +169,14 @@ async function applyScanActions(
     let actions = outcome.actions;
     if (outcome.pendingJobIds.length > 0) {
       await runRevocations(store, revokers, io, wait, outcome.pendingJobIds);
+      // The first confirming check now; re-checks over the propagation window stay queued.
+      if (checker) await new ConfirmationWorker({ store, checker }).runDue();
       actions = actions.map((a) => {
         const job =
           a.revocation?.jobId === undefined ? undefined : store.jobs.byId<RevokePayload>(a.revocation.jobId);
-        return job ? { ...a, revocation: viewOfJob(job) } : a;
+        return job ? { ...a, revocation: withConfirmation(store, viewOfJob(job)) } : a;
       });
     }
-    const verdicts = plan.checker ? await validateFindings(store, plan.checker, findings) : undefined;
     const line = summarise(findings, actions, {
       recorded: record && !dryRun,
       matched: match,

@@ -13,7 +13,7 @@ export class AwsValidator implements Validator {
 
   constructor(private readonly settings: ValidateSettings) {}
 
-  cannotCheck(target: ValidationTarget): string | undefined {
+  cannotCheck(target: Pick<ValidationTarget, "org" | "partner">): string | undefined {
     return target.partner
       ? undefined
       : "an AWS key id can be checked only with its secret access key, not found beside it";

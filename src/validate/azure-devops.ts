@@ -11,7 +11,7 @@ export class AzureDevOpsValidator implements Validator {
 
   constructor(private readonly settings: ValidateSettings) {}
 
-  cannotCheck(target: ValidationTarget): string | undefined {
+  cannotCheck(target: Pick<ValidationTarget, "org" | "partner">): string | undefined {
     return target.org
       ? undefined
       : "an Azure DevOps PAT authenticates only within its organisation, and the registry does not know it";

@@ -88,13 +88,14 @@ export class LiveChecker {
     this.callsPerSecond = options.callsPerSecond ?? CALLS_PER_SECOND;
   }
 
-  /** The check for a rule's tokens, if there is one. */
-  validatorFor(ruleId: string): Validator | undefined {
-    return this.validators.get(ruleId);
-  }
-
   supports(ruleId: string): boolean {
     return this.validators.has(ruleId);
+  }
+
+  /** A check can run for this rule's token, with what is known about it (a registered PAT's organisation). */
+  canCheck(ruleId: string, known: Pick<ValidationTarget, "org" | "partner">): boolean {
+    const validator = this.validators.get(ruleId);
+    return validator !== undefined && validator.cannotCheck?.(known) === undefined;
   }
 
   private queueFor(provider: string): PQueue {

@@ -25,6 +25,6 @@ export interface Validator {
   /** The provider whose rate limit it shares: `github`, `aws`... */
   readonly provider: string;
   /** Why this target cannot be checked (no organisation, no partner secret); undefined when it can. */
-  cannotCheck?(target: ValidationTarget): string | undefined;
+  cannotCheck?(target: Pick<ValidationTarget, "org" | "partner">): string | undefined;
   validate(target: ValidationTarget): Promise<Validity>;
 }
