@@ -24,9 +24,10 @@ export const SCAN_ACTION_HELP = `Record, match and revoke (see 'leakwarden regis
                   (live, inactive or unknown; see the README for what is sent where);
                   verdicts are kept by token hash in the database for
                   LEAKWARDEN_VALIDATION_TTL_SECONDS (default 3600)
-  --policy P      registered (default): revoke registry matches only; all: also
-                  unregistered tokens revocable by value (GitHub, GitLab, Slack);
-                  off: report only
+  --policy P      registered (default): revoke registry matches only; live: also
+                  unregistered tokens revocable by value (GitHub, GitLab, Slack)
+                  that a live check says work (implies --validate); all: every such
+                  token; off: report only
   --wait SECONDS  how long --revoke waits for retries (default: 30); later ones
                   stay queued for 'leakwarden revoke --pending'
   --db FILE       the database (default: $LEAKWARDEN_DB, else .leakwarden/leakwarden.db)`;

@@ -95,7 +95,8 @@ export function planScanActions(
   const revoke = values.revoke === true;
   const record = values.record === true || revoke;
   const match = values.registry === true || revoke || dryRun;
-  const validate = values.validate === true;
+  // Policy live needs a verdict on each token.
+  const validate = values.validate === true || (revoke && values.policy === "live");
   if (!record && !match && !validate) {
     for (const flag of ["policy", "wait", "db"] as const)
       if (values[flag] !== undefined)

@@ -305,7 +305,7 @@ describe("leakwarden revoke", () => {
       [["findings", "resolve", "1"], /needs --as false-positive\|accepted-risk\|revoked-manually/],
       [["findings", "resolve", "1", "--as", "oops"], /--as must be one of/],
       [["findings", "list", "--status", "gone"], /--status must be one of open, revoked, resolved/],
-      [["scan", ".", "--revoke", "--policy", "some"], /--policy must be one of registered, all, off/],
+      [["scan", ".", "--revoke", "--policy", "some"], /--policy must be one of registered, live, all, off/],
       [["audit", "list", "--limit", "0"], /--limit takes a whole number of at least 1/],
     ] as const) {
       const result = await cli([...args]);
