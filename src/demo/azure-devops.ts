@@ -34,6 +34,11 @@ export async function startAzureDevOpsStandIn(
       },
     ],
     [
+      // Live checks: the PAT itself as Basic auth. The demo's PATs are revoked at once, so none works.
+      "GET /:org/_apis/connectionData",
+      () => (_req, res) => json(res, 401, { message: "TF400813: not authorized" }),
+    ],
+    [
       "POST /:org/_apis/tokens/pats",
       () => (req, res) => {
         if (!authorized(req.headers)) return json(res, 401, { message: "TF400813: not authorized" });

@@ -124,6 +124,7 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     LEAKWARDEN_DB: join(dir, "leakwarden.db"),
     LEAKWARDEN_CACHE: join(dir, "repos"),
     LEAKWARDEN_ADO_VSSPS_URL: ado.url,
+    LEAKWARDEN_ADO_URL: ado.url,
     LEAKWARDEN_ADO_TOKEN: ENTRA_TOKEN,
     LEAKWARDEN_GITHUB_API_URL: `${github.url}/api/v3`,
     NO_COLOR: "1",
