@@ -103,7 +103,7 @@ export function withConfirmation(store: Store, view: RevocationView): Revocation
       ...view,
       status: "failed",
       confirmation: "did-not-take",
-      reason: `revocation did not take: ${confirmation.detail ?? "the token still works"}`,
+      reason: confirmation.detail ?? "the token still works after the provider said it was revoked",
     };
   return {
     ...view,

@@ -83,4 +83,16 @@ describe("an App whose Entra token expires mid-run", () => {
     expect(after[0]?.headers.authorization).not.toBe(before);
     expect(scenario.output()).not.toContain(CLIENT_SECRET);
   }, 60_000);
+
+  it("confirms each revocation with a live check through the PAT's organisation, and says so on the issue", async () => {
+    const confirmed = await scenario.until("a confirmation comment", () =>
+      scenario.github.issues.flatMap((i) => i.comments).find((c) => c.includes("revoked (confirmed)")),
+    );
+    expect(confirmed).toMatch(/the token no longer works/);
+    const checks = scenario.ado.requests.filter((r) => r.path === "/contoso/_apis/connectionData");
+    expect(checks.length).toBeGreaterThan(0);
+    // The PAT goes only to its own organisation's Azure DevOps, as Basic auth, never to Entra.
+    expect(entra.issued.every((i) => ![...i.form.values()].some((v) => v.includes(first.pat)))).toBe(true);
+    expect(scenario.output()).not.toContain(first.pat);
+  }, 30_000);
 });
