@@ -197,7 +197,7 @@ describe("live checks and confirmed revocation in the issue", () => {
         provider: "github",
         at: null,
         confirmation: "did-not-take",
-        reason: "revocation did not take: still works",
+        reason: "it still works",
       },
     );
     expect(failed).toMatch(/\*\*revocation did not take\*\*: it still works; \*\*revoke it by hand now\*\*/);
