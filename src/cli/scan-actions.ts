@@ -106,7 +106,13 @@ export function planScanActions(
     return undefined;
   }
   // Settings checked before the scan: a bad URL or time to live must not cost one.
-  const checker = validate ? { settings: validateSettings(io.env), ttlMs: ttlFromEnv(io.env) } : undefined;
+  const checker = validate
+    ? {
+        settings: validateSettings(io.env),
+        ttlMs: ttlFromEnv(io.env),
+        rules: selectRules({ ...settings, allow: [] }),
+      }
+    : undefined;
   const policy = oneOfFlag(values.policy, POLICIES, "--policy", "scan", "registered");
   const wait = waitMs(values, "scan");
   const attempts = maxAttempts(io);

@@ -2,6 +2,7 @@
 // paces calls per provider, stores and audits each verdict (by hash, never the value).
 import PQueue from "p-queue";
 import { UserError } from "../errors.js";
+import type { Rule } from "../scan/rules.js";
 import type { Store } from "../store/index.js";
 import type { ValidationRecord } from "../store/validations.js";
 import { ANTHROPIC_CHECK } from "./anthropic.js";
@@ -13,6 +14,7 @@ import { GitLabValidator } from "./gitlab.js";
 import { HUGGINGFACE_CHECK } from "./huggingface.js";
 import { NPM_CHECK } from "./npm.js";
 import { OPENAI_CHECK } from "./openai.js";
+import { ruleValidators } from "./rule-check.js";
 import { type ValidateSettings, validateSettings } from "./settings.js";
 import { SLACK_CHECK } from "./slack.js";
 import { STRIPE_CHECK } from "./stripe.js";
@@ -59,6 +61,8 @@ export interface CheckerOptions {
   settings?: ValidateSettings;
   /** Rule id → check; default the built-in ones. */
   validators?: Map<string, Validator>;
+  /** Rules whose `live-check:` adds a check (custom rules). */
+  rules?: readonly Rule[];
   /** How long a live or inactive verdict is reused (LEAKWARDEN_VALIDATION_TTL_SECONDS). */
   ttlMs?: number;
   callsPerSecond?: number;
@@ -83,7 +87,11 @@ export class LiveChecker {
 
   constructor(options: CheckerOptions) {
     this.store = options.store;
-    this.validators = options.validators ?? builtInValidators(options.settings ?? validateSettings());
+    const settings = options.settings ?? validateSettings();
+    this.validators = new Map([
+      ...(options.validators ?? builtInValidators(settings)),
+      ...ruleValidators(options.rules ?? [], settings),
+    ]);
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_SECONDS * 1000;
     this.callsPerSecond = options.callsPerSecond ?? CALLS_PER_SECOND;
   }

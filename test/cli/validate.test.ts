@@ -24,7 +24,12 @@ let env: NodeJS.ProcessEnv;
 const outputs: string[] = [];
 const json = { "content-type": "application/json" };
 
+const acmeLive = `acme_${"Q8zr3LmW0pXk7TnV2bYc9HsJ4dFg6KwE".split("").reverse().join("")}`;
+const acmeDead = `acme_${"Hs7Kq2Lm9Xw4Rt6Yb3Nv8Pc5Dz1Fg0Ja"}`;
+
 function answer(request: RecordedRequest): Reply {
+  if (request.url === "/acme/v1/whoami")
+    return { status: request.headers["x-acme-key"] === acmeLive ? 200 : 403, body: "{}" };
   if (request.url === "/github/user")
     return request.headers.authorization === `Bearer ${github}`
       ? { status: 200, headers: { ...json, "x-oauth-scopes": "repo, gist" }, body: '{"login":"octocat"}' }
@@ -42,6 +47,8 @@ function answer(request: RecordedRequest): Reply {
 
 /** The path prefix of each token's issuer at the stand-in: a token seen under any other prefix went astray. */
 const ISSUER: [string, string][] = [
+  [acmeLive, "/acme/"],
+  [acmeDead, "/acme/"],
   [github, "/github/"],
   [npm, "/npm/"],
   [openai, "/openai/"],
@@ -148,6 +155,74 @@ describe("findings validate ID", () => {
     expect(wrong.stderr).toMatch(/not finding #\d+'s token/);
     const show = await cli(["findings", "show", String(finding.id)]);
     expect(show.stdout).toMatch(/live check\s+live: GitHub user octocat/);
+  });
+});
+
+describe("a custom rule's live-check", () => {
+  it("sends the token where the rule says, to the URL the rule fixes, and reads the statuses it lists", async () => {
+    const rules = join(dir.path, "rules");
+    mkdirSync(rules, { recursive: true });
+    writeFileSync(
+      join(rules, "acme.yml"),
+      `rules:
+  - id: acme-api-key
+    provider: acme
+    description: ACME API key
+    regex: '(?<![A-Za-z0-9])acme_[A-Za-z0-9]{32}(?![A-Za-z0-9])'
+    keywords: [acme_]
+    prefix: acme_
+    live-check:
+      method: GET
+      url: ${standIn.url}/acme/v1/whoami
+      header: 'X-Acme-Key: {token}'
+      live: [200]
+      inactive: [401, 403]
+    examples:
+      match: ['ACME_KEY=acme_Q8zr3LmW0pXk7TnV2bYc9HsJ4dFg6KwE']
+      nomatch: ['ACME_KEY=acme_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx']
+`,
+    );
+    const folder = join(dir.path, "acme");
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, "keys.env"), `ACME_KEY=${acmeLive}\nACME_OLD=${acmeDead}\n`);
+    const result = await cli(["scan", folder, "--rules", rules, "--validate", "--format", "json"]);
+    const found = JSON.parse(result.stdout).findings as {
+      redacted: string;
+      validation: { status: string };
+    }[];
+    expect(found.map((f) => f.validation.status)).toEqual(["live", "inactive"]);
+    const calls = standIn.requests.filter((r) => r.url === "/acme/v1/whoami");
+    expect(calls.map((r) => r.headers["x-acme-key"])).toEqual(expect.arrayContaining([acmeLive, acmeDead]));
+  });
+
+  it("a live-check that would put the token in the URL, or send it in clear to a remote host, is refused", async () => {
+    const rules = join(dir.path, "bad-rules");
+    mkdirSync(rules, { recursive: true });
+    const rule = (check: string) => `rules:
+  - id: acme-bad
+    provider: acme
+    description: ACME
+    regex: 'acme_[A-Za-z0-9]{32}'
+    keywords: [acme_]
+    live-check:
+${check}
+    examples:
+      match: ['acme_Q8zr3LmW0pXk7TnV2bYc9HsJ4dFg6KwE']
+      nomatch: ['nothing']
+`;
+    for (const [check, problem] of [
+      [
+        "      url: https://acme.example/v1/{token}\n      query: key\n      live: [200]",
+        /must not hold the token/,
+      ],
+      ["      url: http://acme.example/v1/me\n      query: key\n      live: [200]", /must be https/],
+      ["      url: https://acme.example/v1/me\n      live: [200]", /exactly one of header .* or query/],
+    ] as const) {
+      writeFileSync(join(rules, "acme.yml"), rule(check));
+      const result = await cli(["scan", ".", "--rules", rules]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(problem);
+    }
   });
 });
 
