@@ -194,7 +194,9 @@ async function applyScanActions(
     if (verdicts) io.stderr.write(`leakwarden: live checks: ${countVerdicts(verdicts)}\n`);
     return new Map(
       findings.map((f, i) => {
-        const verdict = verdicts?.get(f.secretHash);
+        // The latest verdict: a check that confirmed a revocation is newer than the one before acting.
+        const checked = verdicts?.get(f.secretHash);
+        const verdict = checked && (store.validations.get(checked.secretHash) ?? checked);
         return [f, { ...(actions[i] as FindingActions), validation: verdict && viewOfValidation(verdict) }];
       }),
     );
