@@ -13,7 +13,7 @@ import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
 import { ConfirmationWorker, withConfirmation } from "../validate/confirm.js";
 import { validateFindings } from "../validate/findings.js";
 import { validateSettings } from "../validate/settings.js";
-import { describeValidation, type ValidationView, viewOfValidation } from "../validate/view.js";
+import { describeValidation, viewOfValidation } from "../validate/view.js";
 import { type Io, oneOfFlag } from "./command.js";
 import { cliRevokers, describeRevocation, maxAttempts, runRevocations, waitMs } from "./revocation-runner.js";
 import { openCliStore, openForReading, withStore } from "./store-access.js";
