@@ -10,7 +10,7 @@ import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
 import { DEFAULT_ARCHIVE_LIMITS } from "../sources/log-archive.js";
 import { openStore, type Store } from "../store/index.js";
 import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
-import { ConfirmationWorker } from "../validate/confirm.js";
+import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
 import { validateSettings } from "../validate/settings.js";
 import type { ServeConfig } from "./config.js";
 import { GitCache } from "./git-cache.js";
@@ -41,7 +41,11 @@ export function health(store: Store): { status: number; body: Record<string, unk
       body: {
         status: "ok",
         database: "ok",
-        queue: { scans: counts(SCAN_KIND), revocations: counts(REVOKE_KIND) },
+        queue: {
+          scans: counts(SCAN_KIND),
+          revocations: counts(REVOKE_KIND),
+          confirmations: counts(CONFIRM_KIND),
+        },
       },
     };
   } catch (error) {

@@ -89,6 +89,10 @@ describe("an App whose Entra token expires mid-run", () => {
       scenario.github.issues.flatMap((i) => i.comments).find((c) => c.includes("revoked (confirmed)")),
     );
     expect(confirmed).toMatch(/the token no longer works/);
+    const health = (await (await fetch(`${scenario.appUrl}/healthz`)).json()) as {
+      queue: { confirmations: unknown };
+    };
+    expect(health.queue.confirmations).toMatchObject({ running: 0 });
     const checks = scenario.ado.requests.filter((r) => r.path === "/contoso/_apis/connectionData");
     expect(checks.length).toBeGreaterThan(0);
     // The PAT goes only to its own organisation's Azure DevOps, as Basic auth, never to Entra.
