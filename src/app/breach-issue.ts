@@ -2,16 +2,23 @@
 // public finding fields; repository-controlled text (paths, names, messages) is escaped, never trusted.
 import type { RevocationView } from "../revoke/queue.js";
 import type { PublicFinding } from "../scan/types.js";
+import type { ConfirmationOutcome } from "../validate/confirm.js";
+import type { ValidationView } from "../validate/view.js";
 import { remediationFor } from "./remediation.js";
 
 /** What leakwarden did about a token: the revocation queue's view of it (reasons never hold a secret). */
-export type RevocationState = Pick<RevocationView, "status" | "provider" | "at" | "reason"> & {
+export type RevocationState = Pick<
+  RevocationView,
+  "status" | "provider" | "at" | "reason" | "confirmation"
+> & {
   /** The API that revoked it, or will, named for people; else derived from the provider. */
   via?: string;
 };
 
 export interface IssueFinding extends PublicFinding {
   revocation: RevocationState;
+  /** What the token's issuer said when asked (live checks on). */
+  validation?: ValidationView;
 }
 
 /** The API each revoking provider module calls, named for people. */
@@ -89,20 +96,29 @@ function action(r: RevocationState): string {
   const why = r.reason ? `: ${escapeMarkdown(r.reason)}` : "";
   switch (r.status) {
     case "revoked":
-      return `revoked${r.at ? ` at ${r.at}` : ""}${api ? ` through the ${api}` : ""}`;
+      return `${r.confirmation === "accepted" ? "revocation accepted" : r.confirmation === "confirmed" ? "revoked (confirmed)" : "revoked"}${r.at ? ` at ${r.at}` : ""}${api ? ` through the ${api}` : ""}`;
     case "already-revoked":
       return `already revoked${api ? ` (the ${api} no longer knows it)` : ""}`;
     case "pending":
     case "would-revoke":
       return `revocation pending${api ? ` through the ${api}` : ""}; the outcome will be commented here`;
     case "failed":
-      return `revocation failed${why}; **revoke it by hand now**`;
+      return `${r.confirmation === "did-not-take" ? "**revocation did not take**" : "revocation failed"}${why}; **revoke it by hand now**`;
     case "cancelled":
       return `revocation cancelled${why}; **revoke it by hand now** if it is still active`;
     case "not-revocable":
     case "skipped":
       return `not revoked automatically${why}; **revoke it by hand now**`;
   }
+}
+
+/** " Live check: …" after the action, when the token's issuer was asked. */
+function liveCheck(v: ValidationView | undefined): string {
+  if (!v) return "";
+  if (v.status === "live")
+    return ` Live check: **live**, ${escapeMarkdown(clip(v.identity ?? ""))}${v.scopes?.length ? ` (${escapeMarkdown(v.scopes.join(", "))})` : ""}.`;
+  if (v.status === "inactive") return " Live check: inactive (the issuer refuses it).";
+  return ` Live check: unknown (${escapeMarkdown(clip(v.reason ?? ""))}).`;
 }
 
 export function issueTitle(breach: Breach): string {
@@ -150,7 +166,7 @@ function tableRow(breach: Breach, f: IssueFinding): string {
 }
 
 function actionLine(f: IssueFinding): string {
-  return `- ${code(f.redacted)} (${escapeMarkdown(f.description)}): ${action({ ...f.revocation, ...(f.revocation.reason ? { reason: clip(f.revocation.reason) } : {}) })}.`;
+  return `- ${code(f.redacted)} (${escapeMarkdown(f.description)}): ${action({ ...f.revocation, ...(f.revocation.reason ? { reason: clip(f.revocation.reason) } : {}) })}.${liveCheck(f.validation)}`;
 }
 
 /** Where the findings left out of a long issue can be read: the CLI, against the App's database. */
@@ -248,4 +264,20 @@ export function renderRevocationComment(
 ): string {
   const done = state.status === "revoked";
   return `${done ? "✅" : "⚠️"} ${code(finding.redacted)} (${escapeMarkdown(finding.description)}): ${action(state)}.`;
+}
+
+/** The comment posted when a live check after a revocation says whether it took. */
+export function renderConfirmationComment(outcome: ConfirmationOutcome): string {
+  const token = code(outcome.preview);
+  const detail = escapeMarkdown(outcome.detail);
+  switch (outcome.status) {
+    case "confirmed":
+      return `✅ ${token}: revoked (confirmed): ${detail}.`;
+    case "accepted":
+      return `⏳ ${token}: revocation accepted, not yet in effect: ${detail}.`;
+    case "did-not-take":
+      return `🚨 ${token}: **revocation did not take**: ${detail}. **Revoke it by hand now.**`;
+    case "unconfirmed":
+      return `⚠️ ${token}: revoked, but leakwarden could not confirm it: ${detail}.`;
+  }
 }

@@ -11,10 +11,13 @@ import { loadRules } from "../scan/rules.js";
 import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
 import { DEFAULT_ARCHIVE_LIMITS } from "../sources/log-archive.js";
 import { openStore, type Store } from "../store/index.js";
+import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
+import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
+import { validateSettings } from "../validate/settings.js";
 import type { ServeConfig } from "./config.js";
 import { GitCache } from "./git-cache.js";
 import { registerHandlers } from "./handlers.js";
-import { commentOutcome, revokedThrough } from "./issues.js";
+import { commentConfirmation, commentOutcome, revokedThrough } from "./issues.js";
 import { ScanProcessor } from "./processor.js";
 import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
 import { createWebhookServer } from "./webhook-server.js";
@@ -41,7 +44,11 @@ export function health(store: Store): { status: number; body: Record<string, unk
       body: {
         status: "ok",
         database: "ok",
-        queue: { scans: counts(SCAN_KIND), revocations: counts(REVOKE_KIND) },
+        queue: {
+          scans: counts(SCAN_KIND),
+          revocations: counts(REVOKE_KIND),
+          confirmations: counts(CONFIRM_KIND),
+        },
       },
     };
   } catch (error) {
@@ -53,20 +60,37 @@ export class LeakwardenApp {
   readonly store: Store;
   readonly runner: ScanJobRunner;
   readonly revocations: RevocationWorker;
+  /** Re-checks revoked tokens until each revocation is confirmed, or found not to have taken. */
+  readonly confirmations: ConfirmationWorker;
   private probot: Probot | undefined;
   private server: Server | undefined;
 
   constructor(private readonly options: AppOptions) {
     const { config, env } = options;
     this.store = openStore({ path: config.dbPath, env, actor: "leakwarden-app" });
-    const revokers = createRevokers(env, config.baseUrl ? { githubApiUrl: config.baseUrl } : {});
+    const urls = config.baseUrl ? { githubApiUrl: config.baseUrl } : {};
+    const revokers = createRevokers(env, urls);
     const log = (message: string) => this.probot?.log.info(message);
+    const checker = new LiveChecker({
+      store: this.store,
+      settings: validateSettings(env, urls),
+      ttlMs: ttlFromEnv(env),
+    });
+    this.confirmations = new ConfirmationWorker({
+      store: this.store,
+      checker,
+      log: (message) => this.probot?.log.warn(message),
+    });
     this.revocations = new RevocationWorker({ store: this.store, revokers, log });
     const processor = new ScanProcessor({
       store: this.store,
       octokitFor: (installation) => this.octokitFor(installation),
       revokers,
-      revocationsQueued: () => this.revocations.notify(),
+      revocationsQueued: () => {
+        this.revocations.notify();
+        this.confirmations.notify();
+      },
+      checker,
       cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes, remote: config.gitUrl }),
       rules: loadRules(),
       maxFileSize: DEFAULT_MAX_FILE_SIZE,
@@ -101,6 +125,18 @@ export class LeakwardenApp {
         view,
       ).catch((error: Error) =>
         this.probot?.log.warn(`could not comment a revocation outcome: ${error.message}`),
+      );
+      // The confirming check may be due now.
+      this.confirmations.notify();
+    });
+    this.confirmations.onOutcome((outcome) => {
+      if (outcome.status === "did-not-take")
+        this.probot?.log.error(
+          `revocation did not take: ${outcome.preview} (${outcome.provider}): ${outcome.detail}`,
+        );
+      commentConfirmation((installation) => this.octokitFor(installation), this.store, outcome).catch(
+        (error: Error) =>
+          this.probot?.log.warn(`could not comment a revocation's confirmation: ${error.message}`),
       );
     });
   }
@@ -143,6 +179,7 @@ export class LeakwardenApp {
     probot.log.info(`Listening on http://${config.host}:${address.port}`);
     this.runner.start();
     this.revocations.start();
+    this.confirmations.start();
     return address;
   }
 
@@ -150,7 +187,7 @@ export class LeakwardenApp {
   async stop(): Promise<void> {
     const server = this.server;
     if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.all([this.runner.stop(), this.revocations.stop()]);
+    await Promise.all([this.runner.stop(), this.revocations.stop(), this.confirmations.stop()]);
     this.store.close();
   }
 }

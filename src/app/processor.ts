@@ -12,6 +12,10 @@ import { createEngine } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
 import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
+import type { ValidationRecord } from "../store/validations.js";
+import type { LiveChecker } from "../validate/checker.js";
+import { validateFindings } from "../validate/findings.js";
+import { viewOfValidation } from "../validate/view.js";
 import type { Breach, BreachSource } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
 import { openBreachIssue } from "./issues.js";
@@ -27,6 +31,8 @@ export interface ProcessorDeps {
   revokers: RevokerSet;
   /** Wakes the revocation worker once jobs are queued. */
   revocationsQueued(): void;
+  /** Live checks (validate/): verdicts before acting, confirmation after revoking. Absent: no live checks. */
+  checker?: LiveChecker;
   cache: GitCache;
   rules: readonly Rule[];
   maxFileSize: number;
@@ -110,12 +116,16 @@ export class ScanProcessor {
 
     const { store, revokers, rules } = this.deps;
     const policy: RevocationPolicy = settings.revoke;
+    const checker = settings.validate ? this.deps.checker : undefined;
+    const verdicts = checker ? await validateFindings(store, checker, findings) : undefined;
     const acted = actOnFindings(store, revokers, rules, findings, {
       source: payload.repository.fullName,
       record: true,
       revoke: policy !== "off",
       match: true,
       policy,
+      verdicts,
+      confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
     });
     if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
 
@@ -138,6 +148,9 @@ export class ScanProcessor {
           at: null,
           reason: "revocation is off",
         },
+        ...(verdicts?.has(f.secretHash)
+          ? { validation: viewOfValidation(verdicts.get(f.secretHash) as ValidationRecord) }
+          : {}),
       })),
       ...(problem ? { settingsProblem: problem } : {}),
       ...(logsProblem ? { scanProblem: logsProblem } : {}),

@@ -1,12 +1,14 @@
 // A repository's `.github/leakwarden.yml`. A broken file never stops scanning: defaults apply and the
 // problem is reported in the breach issue.
 
-export type RevokePolicy = "registered" | "all" | "off";
+export type RevokePolicy = "registered" | "live" | "all" | "off";
 
 export interface RepoSettings {
   pathsIgnore: string[];
   disabledRules: string[];
   revoke: RevokePolicy;
+  /** Ask each token's issuer whether it still works (live checks); on by default. */
+  validate: boolean;
   issues: { enabled: boolean; labels: string[]; assignees: string[] };
   scan: { pushes: boolean; logs: boolean };
   logs: { delete: boolean };
@@ -20,6 +22,7 @@ export function defaultRepoSettings(): RepoSettings {
     pathsIgnore: [],
     disabledRules: [],
     revoke: "registered",
+    validate: true,
     issues: { enabled: true, labels: [...REQUIRED_LABELS], assignees: [] },
     scan: { pushes: true, logs: true },
     logs: { delete: false },
@@ -87,7 +90,7 @@ export function parseRepoSettings(
   const settings = defaultRepoSettings();
   try {
     const top = record(raw, "the file");
-    only(top, ["paths-ignore", "rules", "revoke", "issues", "scan", "logs"], "", own);
+    only(top, ["paths-ignore", "rules", "revoke", "validate", "issues", "scan", "logs"], "", own);
     const rules = record(top.rules, "rules");
     only(rules, ["disable"], "rules", own);
     const issues = record(top.issues, "issues");
@@ -96,8 +99,8 @@ export function parseRepoSettings(
     only(scan, ["pushes", "logs"], "scan", own);
     const logs = record(top.logs, "logs");
     only(logs, ["delete"], "logs", own);
-    if (top.revoke !== undefined && !["registered", "all", "off"].includes(top.revoke as string)) {
-      throw new SettingsProblem(`"revoke" must be registered, all or off`);
+    if (top.revoke !== undefined && !["registered", "live", "all", "off"].includes(top.revoke as string)) {
+      throw new SettingsProblem(`"revoke" must be registered, live, all or off`);
     }
     const labels = strings(issues.labels, "issues.labels");
     return {
@@ -105,6 +108,7 @@ export function parseRepoSettings(
         pathsIgnore: strings(top["paths-ignore"], "paths-ignore") ?? settings.pathsIgnore,
         disabledRules: strings(rules.disable, "rules.disable") ?? settings.disabledRules,
         revoke: (top.revoke as RevokePolicy | undefined) ?? settings.revoke,
+        validate: flag(top.validate, "validate") ?? true,
         issues: {
           enabled: flag(issues.enabled, "issues.enabled") ?? true,
           // The two labels that identify a breach issue are always there; a repository can add its own.

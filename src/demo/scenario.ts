@@ -71,14 +71,20 @@ async function waitForHealth(url: string, serve: ChildProcess, output: () => str
   throw new Error(`leakwarden serve did not become healthy:\n${output()}`);
 }
 
-/** `env` overrides the server's settings (LOG_LEVEL, ...). */
-export async function startScenario(overrides: NodeJS.ProcessEnv = {}): Promise<Scenario> {
+export interface ScenarioOptions {
+  /** Added to (or, when undefined, removed from) the server's environment: LOG_LEVEL, another Azure credential. */
+  env?: Record<string, string | undefined>;
+  /** Which Authorization headers the Azure DevOps stand-in accepts; default the demo's static token. */
+  adoBearer?: (authorization: string | undefined) => boolean;
+}
+
+export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
   const dir = mkdtempSync(join(tmpdir(), "leakwarden-demo-"));
   const rng = new SeededRandom(randomInt(2 ** 31));
   const mintPat = SAMPLE_FORMATS["azure-devops-pat"] as (r: SeededRandom) => string;
   mkdirSync(join(dir, "served", "acme"), { recursive: true });
   const github = await startGitHubStandIn(join(dir, "served"));
-  const ado = await startAzureDevOpsStandIn(() => mintPat(rng), ENTRA_TOKEN);
+  const ado = await startAzureDevOpsStandIn(() => mintPat(rng), options.adoBearer ?? ENTRA_TOKEN);
 
   // The served repository, and a working copy that pushes to it with the installation token.
   const served = join(dir, "served", "acme", "app.git");
@@ -117,11 +123,14 @@ export async function startScenario(overrides: NodeJS.ProcessEnv = {}): Promise<
     LEAKWARDEN_DB: join(dir, "leakwarden.db"),
     LEAKWARDEN_CACHE: join(dir, "repos"),
     LEAKWARDEN_ADO_VSSPS_URL: ado.url,
+    LEAKWARDEN_ADO_URL: ado.url,
     LEAKWARDEN_ADO_TOKEN: ENTRA_TOKEN,
     LEAKWARDEN_GITHUB_API_URL: `${github.url}/api/v3`,
     NO_COLOR: "1",
-    ...overrides,
   };
+  for (const [name, value] of Object.entries(options.env ?? {}))
+    if (value === undefined) delete env[name];
+    else env[name] = value;
   let printed = "";
   const serve = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   serve.stdout?.on("data", (chunk: Buffer) => {

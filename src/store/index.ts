@@ -10,6 +10,7 @@ import { FindingTable } from "./findings.js";
 import { JobTable } from "./jobs.js";
 import { SecretBox } from "./secret-box.js";
 import { TokenTable } from "./tokens.js";
+import { ValidationTable } from "./validations.js";
 
 export interface StoreOptions extends OpenOptions {
   /** The database file; default LEAKWARDEN_DB, else .leakwarden/leakwarden.db. `:memory:` for a throwaway. */
@@ -37,6 +38,8 @@ export class Store {
   /** The GitHub App's tables. */
   readonly deliveries: DeliveryTable;
   readonly breaches: BreachTable;
+  /** Live-check verdicts by token hash. */
+  readonly validations: ValidationTable;
   /** Seals the values that queued jobs need (see secret-box.ts). */
   readonly box: SecretBox;
 
@@ -53,6 +56,7 @@ export class Store {
     this.audit = new AuditLog(db, clock, actor);
     this.deliveries = new DeliveryTable(db, clock);
     this.breaches = new BreachTable(db, clock);
+    this.validations = new ValidationTable(db, clock);
     this.box = box;
   }
 

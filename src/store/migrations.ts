@@ -144,6 +144,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX breach_tokens_by_hash ON breach_tokens (secret_hash);
     `,
   },
+  {
+    version: 3,
+    name: "live checks: the last verdict on each token",
+    sql: `
+      -- What the token's issuer last said about it, by hash; reused until expires_at. Never the token.
+      CREATE TABLE validations (
+        secret_hash TEXT PRIMARY KEY CHECK (secret_hash GLOB 'sha256:*'),
+        provider    TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('live', 'inactive', 'unknown')),
+        identity    TEXT,
+        scopes      TEXT,
+        detail      TEXT,
+        checked_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export class MigrationError extends UserError {}

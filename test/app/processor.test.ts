@@ -211,7 +211,7 @@ describe("repository settings", () => {
     }).job;
     await processor.process(other);
     expect(body).toMatch(
-      /leakwarden\.yml` was ignored and defaults applied: "revoke" must be registered, all or off/,
+      /leakwarden\.yml` was ignored and defaults applied: "revoke" must be registered, live, all or off/,
     );
   });
 

@@ -9,7 +9,8 @@ describe(".github/leakwarden.yml", () => {
     const { settings, problem } = parseRepoSettings({
       "paths-ignore": ["fixtures/**"],
       rules: { disable: ["aws-access-key-id"] },
-      revoke: "all",
+      revoke: "live",
+      validate: false,
       issues: { enabled: true, labels: ["p0"], assignees: ["secteam"] },
       scan: { pushes: true, logs: false },
       logs: { delete: true },
@@ -18,14 +19,16 @@ describe(".github/leakwarden.yml", () => {
     expect(settings).toEqual({
       pathsIgnore: ["fixtures/**"],
       disabledRules: ["aws-access-key-id"],
-      revoke: "all",
+      revoke: "live",
+      validate: false,
       issues: { enabled: true, labels: ["security", "leaked-credential", "p0"], assignees: ["secteam"] },
       scan: { pushes: true, logs: false },
       logs: { delete: true },
     });
   });
   it.each([
-    [{ revoke: "sometimes" }, /"revoke" must be registered, all or off/],
+    [{ revoke: "sometimes" }, /"revoke" must be registered, live, all or off/],
+    [{ validate: "no" }, /"validate" must be true or false/],
     [{ scan: { pushes: "yes" } }, /"scan.pushes" must be true or false/],
     [{ colour: "red" }, /unknown setting "colour"/],
     [{ issues: { labels: "security" } }, /"issues.labels" must be a list of strings/],

@@ -10,7 +10,7 @@ const t = tokens(8_2026);
 let scenario: Scenario;
 
 beforeAll(async () => {
-  scenario = await startScenario({ LOG_LEVEL: "trace" });
+  scenario = await startScenario({ env: { LOG_LEVEL: "trace" } });
 }, 60_000);
 afterAll(async () => scenario?.stop());
 

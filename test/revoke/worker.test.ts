@@ -155,7 +155,7 @@ describe("a registered Azure DevOps PAT", () => {
     expect(h.store.findings.list()[0]?.status).toBe("revoked");
   });
 
-  it("without LEAKWARDEN_ADO_TOKEN the job fails at once, with no call and no attempt counted", async () => {
+  it("without an Azure DevOps credential the job fails at once, with no call and no attempt counted", async () => {
     const h = harness(dir.path);
     const { createRevokers } = await import("../../src/revoke/providers.js");
     const { RevocationWorker } = await import("../../src/revoke/worker.js");
@@ -166,7 +166,7 @@ describe("a registered Azure DevOps PAT", () => {
     await worker.drain({ maxWaitMs: 0 });
     expect(h.actions()).toEqual(["registry.add", "revoke.enqueue", "revoke.dead"]);
     expect(h.store.jobs.list()[0]).toMatchObject({ state: "dead", attempts: 0 });
-    expect(h.store.jobs.list()[0]?.lastError).toMatch(/LEAKWARDEN_ADO_TOKEN is not set/);
+    expect(h.store.jobs.list()[0]?.lastError).toMatch(/no Azure DevOps credential/);
   });
 });
 

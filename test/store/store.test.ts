@@ -65,6 +65,7 @@ describe("opening the database", () => {
       "findings",
       "jobs",
       "tokens",
+      "validations",
     ]);
     db.close();
     // Opening again changes nothing and loses nothing.
