@@ -49,8 +49,18 @@ class KeyedMutex {
   }
 }
 
+interface CachedRepository {
+  bytes: number;
+  /** When a push last used it (ms). */
+  used: number;
+}
+
 export class GitCache {
   private readonly locks = new KeyedMutex();
+  /** The size of each cached repository, walked once at the first eviction and kept up to date after. */
+  private sizes: Map<string, CachedRepository> | undefined;
+  /** Measuring and evicting run here, one after another, off the scan's path. */
+  private housekeeping: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: GitCacheOptions) {}
 
@@ -93,29 +103,57 @@ export class GitCache {
       await repo.run(["update-ref", update.ref, update.after]);
       const now = new Date();
       await utimes(path, now, now);
+      this.afterUse(path, now.getTime());
       return result;
     });
   }
 
-  /** Removes least recently fetched repositories until the cache fits; `keep` is never removed. */
+  /** Re-measures the repository a push just used, then evicts if the cache outgrew its size: in the background. */
+  private afterUse(path: string, used: number): void {
+    this.housekeeping = this.housekeeping
+      .then(async () => {
+        const sizes = await this.loadSizes();
+        sizes.set(path, { bytes: await this.locks.run(path, () => folderSize(path)), used });
+        await this.evict(path);
+      })
+      .catch(() => undefined);
+  }
+
+  /** Resolves when the background measuring and eviction queued so far are done. */
+  async settled(): Promise<void> {
+    await this.housekeeping;
+  }
+
+  private async loadSizes(): Promise<Map<string, CachedRepository>> {
+    if (this.sizes) return this.sizes;
+    const sizes = new Map<string, CachedRepository>();
+    if (existsSync(this.options.root)) {
+      for (const name of await readdir(this.options.root)) {
+        if (!name.endsWith(".git")) continue;
+        const path = join(this.options.root, name);
+        sizes.set(path, { bytes: await folderSize(path), used: (await stat(path)).mtimeMs });
+      }
+    }
+    this.sizes ??= sizes;
+    return this.sizes;
+  }
+
+  /**
+   * Removes least recently used repositories until the cache fits; `keep` is never removed. Works from the
+   * sizes it keeps: the cache is walked once, not at each eviction.
+   */
   async evict(keep?: string): Promise<string[]> {
-    if (!existsSync(this.options.root)) return [];
-    const repos = await Promise.all(
-      (await readdir(this.options.root))
-        .filter((name) => name.endsWith(".git"))
-        .map(async (name) => {
-          const path = join(this.options.root, name);
-          return { path, bytes: await folderSize(path), used: (await stat(path)).mtimeMs };
-        }),
-    );
-    let total = repos.reduce((sum, r) => sum + r.bytes, 0);
+    const sizes = await this.loadSizes();
+    let total = 0;
+    for (const repo of sizes.values()) total += repo.bytes;
     const removed: string[] = [];
-    for (const repo of repos.sort((a, b) => a.used - b.used)) {
+    for (const [path, repo] of [...sizes].sort((a, b) => a[1].used - b[1].used)) {
       if (total <= this.options.maxBytes) break;
-      if (repo.path === keep) continue;
-      await this.locks.run(repo.path, () => rm(repo.path, { recursive: true, force: true }));
+      if (path === keep) continue;
+      await this.locks.run(path, () => rm(path, { recursive: true, force: true }));
+      sizes.delete(path);
       total -= repo.bytes;
-      removed.push(repo.path);
+      removed.push(path);
     }
     return removed;
   }

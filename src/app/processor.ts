@@ -1,5 +1,6 @@
-// The work behind a webhook, run from the durable queue: read the repository's settings, fetch and scan the
-// push or download and scan the run's logs, record and match the findings, queue revocations, open the issue.
+// The scan stage's work behind a webhook: read the repository's settings, fetch and scan the push or download
+// and scan the run's logs, record and match the findings, queue their revocations and the report. It never
+// writes to GitHub: the report stage (report-jobs.ts) does, at GitHub's pace.
 import type { ProbotOctokit } from "probot";
 import { toPublic } from "../report/public.js";
 import { actOnFindings } from "../revoke/act.js";
@@ -14,7 +15,7 @@ import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
 import type { Breach, BreachSource } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
-import { openBreachIssue } from "./issues.js";
+import { enqueueBreachReport } from "./report-jobs.js";
 import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-settings.js";
 import { scanRunLogs } from "./run-logs.js";
 import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
@@ -27,6 +28,8 @@ export interface ProcessorDeps {
   revokers: RevokerSet;
   /** Wakes the revocation worker once jobs are queued. */
   revocationsQueued(): void;
+  /** Wakes the report stage once a report is queued. */
+  reportsQueued(): void;
   cache: GitCache;
   rules: readonly Rule[];
   maxFileSize: number;
@@ -36,7 +39,8 @@ export interface ProcessorDeps {
 
 export interface ProcessResult {
   findings: number;
-  issue?: { number: number; url: string; opened: boolean };
+  /** The report stage's job for this push or run (its breach issue). */
+  reportJobId?: number;
   skipped?: string;
 }
 
@@ -104,40 +108,46 @@ export class ScanProcessor {
 
     const { store, revokers, rules } = this.deps;
     const policy: RevocationPolicy = settings.revoke;
-    const acted = actOnFindings(store, revokers, rules, findings, {
-      source: payload.repository.fullName,
-      record: true,
-      revoke: policy !== "off",
-      match: true,
-      policy,
+    const breachKey = job.key;
+    // Findings, revocations and the report are written together: a crash after this loses none of them.
+    const { acted, report } = store.transaction(() => {
+      const acted = actOnFindings(store, revokers, rules, findings, {
+        source: payload.repository.fullName,
+        record: true,
+        revoke: policy !== "off",
+        match: true,
+        policy,
+        priority: job.priority,
+      });
+      const breach: Breach = {
+        repository: { fullName: payload.repository.fullName, htmlUrl: payload.repository.htmlUrl },
+        source,
+        findings: findings.map((f, i) => ({
+          ...toPublic(f),
+          revocation: acted.actions[i]?.revocation ?? {
+            status: "skipped",
+            provider: null,
+            at: null,
+            reason: "revocation is off",
+          },
+        })),
+        ...(problem ? { settingsProblem: problem } : {}),
+        ...(logsProblem ? { scanProblem: logsProblem } : {}),
+      };
+      const needsReport = settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
+      const report = needsReport
+        ? enqueueBreachReport(
+            store,
+            { type: "breach", installation: payload.installation, breachKey, breach, settings, scanJobId: job.id },
+            job.priority,
+          )
+        : undefined;
+      return { acted, report };
     });
     if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
-
-    let logsDeleted = false;
-    if (payload.type === "workflow_run" && settings.logs.delete)
-      logsDeleted = await this.deleteLogs(octokit, payload);
+    if (report?.created) this.deps.reportsQueued();
     if (!settings.issues.enabled) return { findings: findings.length, skipped: "issues.enabled is off" };
-
-    const breach: Breach = {
-      repository: { fullName: payload.repository.fullName, htmlUrl: payload.repository.htmlUrl },
-      source:
-        payload.type === "workflow_run"
-          ? { ...(source as Extract<BreachSource, { kind: "workflow_run" }>), logsDeleted }
-          : source,
-      findings: findings.map((f, i) => ({
-        ...toPublic(f),
-        revocation: acted.actions[i]?.revocation ?? {
-          status: "skipped",
-          provider: null,
-          at: null,
-          reason: "revocation is off",
-        },
-      })),
-      ...(problem ? { settingsProblem: problem } : {}),
-      ...(logsProblem ? { scanProblem: logsProblem } : {}),
-    };
-    const issue = await openBreachIssue(octokit, store, payload.installation, breach, settings);
-    return { findings: findings.length, issue };
+    return { findings: findings.length, reportJobId: report?.job.id };
   }
 
   private async scanPush(octokit: Octokit, push: PushScan, engine: Engine, settings: RepoSettings) {
@@ -146,7 +156,6 @@ export class ScanProcessor {
     const result = await this.deps.cache.scanPush(push.repository, token, update, (path) =>
       scanRange(path, update, engine, { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore }),
     );
-    await this.deps.cache.evict(this.deps.cache.pathFor(push.repository.fullName));
     const source: BreachSource = {
       kind: "push",
       ref: push.ref,
@@ -176,22 +185,5 @@ export class ScanProcessor {
     };
     const findings: Finding[] = result.findings;
     return { findings, source, logsProblem: result.problem };
-  }
-
-  /** Deletes the run's logs (settings: logs.delete); needs the app's `actions: write` permission. */
-  private async deleteLogs(octokit: Octokit, run: RunScan): Promise<boolean> {
-    try {
-      await octokit.rest.actions.deleteWorkflowRunLogs({
-        owner: run.repository.owner,
-        repo: run.repository.name,
-        run_id: run.runId,
-      });
-      return true;
-    } catch (error) {
-      this.deps.log(
-        `${run.repository.fullName}: could not delete the logs of run ${run.runId}: ${(error as Error).message}`,
-      );
-      return false;
-    }
   }
 }

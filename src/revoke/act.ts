@@ -23,6 +23,8 @@ export interface ActOptions {
   dryRun?: boolean;
   policy?: RevocationPolicy;
   maxAttempts?: number;
+  /** The revocation jobs' priority (store/jobs.ts PRIORITY); default live. */
+  priority?: number;
 }
 
 export interface FindingActions {
@@ -138,6 +140,7 @@ export function actOnFindings(
               tokenId: token?.id ?? null,
               secret: first.secret,
               maxAttempts: options.maxAttempts,
+              priority: options.priority,
               reason: token ? `registered token #${token.id}` : `policy ${policy}`,
             });
             view = viewOfJob(job);
