@@ -1,10 +1,9 @@
-// The GitHub App: Probot receives and verifies webhooks, thin handlers queue scans, the scan runner and the
-// revocation worker do the work, and GET /healthz tells a load balancer whether all of it is alive.
+// The GitHub App: Probot receives and verifies webhooks, thin handlers queue scans, the pipeline's stages (scan,
+// revoke, report) do the work, and GET /healthz tells a load balancer whether all of it is alive.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Probot, type ProbotOctokit, Server } from "probot";
+import type { Logger } from "pino";
+import { Probot, ProbotOctokit, Server } from "probot";
 import { createRevokers } from "../revoke/providers.js";
-import { REVOKE_KIND, type RevokePayload } from "../revoke/queue.js";
-import { RevocationWorker } from "../revoke/worker.js";
 import { loadRules } from "../scan/rules.js";
 import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
 import { DEFAULT_ARCHIVE_LIMITS } from "../sources/log-archive.js";
@@ -12,9 +11,8 @@ import { openStore, type Store } from "../store/index.js";
 import type { ServeConfig } from "./config.js";
 import { GitCache } from "./git-cache.js";
 import { registerHandlers } from "./handlers.js";
-import { commentOutcome, revokedThrough } from "./issues.js";
-import { ScanProcessor } from "./processor.js";
-import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
+import { serveLogger } from "./log.js";
+import { Pipeline } from "./pipeline.js";
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
 
@@ -23,24 +21,26 @@ type Octokit = InstanceType<typeof ProbotOctokit>;
 export interface AppOptions {
   config: ServeConfig;
   env: NodeJS.ProcessEnv;
-  /** Octokit class for installations; tests turn retries and throttling off. */
+  /** Octokit class for installations; tests turn retries off. */
   Octokit?: typeof ProbotOctokit;
+  /** Where log lines go; default: pino JSON lines on stdout, or pretty lines on a terminal. */
+  log?: Logger;
 }
 
-export function health(store: Store): { status: number; body: Record<string, unknown> } {
+/** The same Octokit, with the throttling plugin off (the report stage paces writes per installation). */
+function withoutThrottling(Octokit: typeof ProbotOctokit): typeof ProbotOctokit {
+  return Octokit.defaults((options: Record<string, unknown>) => ({
+    ...options,
+    throttle: { ...(options.throttle as object), enabled: false },
+  }));
+}
+
+export function health(stages: () => Record<string, unknown>): {
+  status: number;
+  body: Record<string, unknown>;
+} {
   try {
-    const counts = (kind: string) => {
-      const c = store.jobs.counts(kind);
-      return { pending: c.pending, running: c.running, failed: c.dead };
-    };
-    return {
-      status: 200,
-      body: {
-        status: "ok",
-        database: "ok",
-        queue: { scans: counts(SCAN_KIND), revocations: counts(REVOKE_KIND) },
-      },
-    };
+    return { status: 200, body: { status: "ok", database: "ok", queue: stages() } };
   } catch (error) {
     return { status: 503, body: { status: "unavailable", database: (error as Error).message } };
   }
@@ -48,57 +48,28 @@ export function health(store: Store): { status: number; body: Record<string, unk
 
 export class LeakwardenApp {
   readonly store: Store;
-  readonly runner: ScanJobRunner;
-  readonly revocations: RevocationWorker;
+  readonly pipeline: Pipeline;
   private probot: Probot | undefined;
   private server: Server | undefined;
+  private readonly log: Logger;
 
   constructor(private readonly options: AppOptions) {
     const { config, env } = options;
+    this.log = options.log ?? serveLogger(config.logLevel);
     this.store = openStore({ path: config.dbPath, env, actor: "leakwarden-app" });
-    const revokers = createRevokers(env, config.baseUrl ? { githubApiUrl: config.baseUrl } : {});
-    const log = (message: string) => this.probot?.log.info(message);
-    this.revocations = new RevocationWorker({ store: this.store, revokers, log });
-    const processor = new ScanProcessor({
+    this.pipeline = new Pipeline({
       store: this.store,
       octokitFor: (installation) => this.octokitFor(installation),
-      revokers,
-      revocationsQueued: () => this.revocations.notify(),
+      revokers: createRevokers(env, config.baseUrl ? { githubApiUrl: config.baseUrl } : {}),
       cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes }),
       rules: loadRules(),
       maxFileSize: DEFAULT_MAX_FILE_SIZE,
       archiveLimits: DEFAULT_ARCHIVE_LIMITS,
-      log,
-    });
-    this.runner = new ScanJobRunner({
-      store: this.store,
-      concurrency: config.concurrency,
-      handle: async (job) => {
-        const result = await processor.process(job);
-        log(
-          `scan job ${job.id} (${job.key}): ${result.findings} findings${result.issue ? `, issue #${result.issue.number}` : ""}${result.skipped ? `, ${result.skipped}` : ""}`,
-        );
-      },
-      log: (message) => this.probot?.log.warn(message),
-    });
-    this.revocations.onOutcome((outcome) => {
-      const job = this.store.jobs.byId<RevokePayload>(outcome.jobId);
-      const via = job ? revokedThrough(job) : undefined;
-      const view = {
-        status: outcome.outcome,
-        provider: outcome.provider,
-        at: outcome.at,
-        ...(outcome.detail ? { reason: outcome.detail } : {}),
-        ...(via ? { via } : {}),
-      };
-      commentOutcome(
-        (installation) => this.octokitFor(installation),
-        this.store,
-        outcome.secretHash,
-        view,
-      ).catch((error: Error) =>
-        this.probot?.log.warn(`could not comment a revocation outcome: ${error.message}`),
-      );
+      scanConcurrency: config.concurrency,
+      reportConcurrency: config.reportConcurrency,
+      writeIntervalMs: config.writeIntervalMs,
+      log: (message) => this.log.info(message),
+      warn: (message) => this.log.warn(message),
     });
   }
 
@@ -113,15 +84,14 @@ export class LeakwardenApp {
     { addHandler }: { addHandler: (handler: (req: IncomingMessage, res: ServerResponse) => boolean) => void },
   ) => {
     this.probot = app;
-    registerHandlers(app, this.store, () => this.runner.notify());
+    registerHandlers(app, this.store, () => this.pipeline.scansQueued());
     addHandler((req, res) => {
       if (req.method !== "GET" || req.url !== "/healthz") return false;
-      const { status, body } = health(this.store);
+      const { status, body } = health(() => this.pipeline.health());
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
       return true;
     });
-    this.runner.start();
-    this.revocations.start();
+    this.pipeline.start();
   };
 
   async start(): Promise<Server> {
@@ -131,10 +101,14 @@ export class LeakwardenApp {
       privateKey: config.privateKey,
       secret: config.webhookSecret,
       logLevel: config.logLevel,
+      log: this.log,
       ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
-      ...(this.options.Octokit ? { Octokit: this.options.Octokit } : {}),
+      // The report stage paces GitHub writes per installation; Octokit's own throttle would pace them all
+      // together, across installations, and hold every stage behind it.
+      Octokit: withoutThrottling(this.options.Octokit ?? ProbotOctokit),
     });
     this.server = new Server({
+      log: this.log,
       Probot: ProbotWithSettings,
       port: config.port,
       host: config.host,
@@ -149,7 +123,7 @@ export class LeakwardenApp {
   /** Stops taking webhooks, lets the running jobs finish, closes the database. */
   async stop(): Promise<void> {
     await this.server?.stop();
-    await Promise.all([this.runner.stop(), this.revocations.stop()]);
+    await this.pipeline.stop();
     this.store.close();
   }
 }

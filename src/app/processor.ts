@@ -13,10 +13,10 @@ import { createEngine } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
 import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
-import type { Breach, BreachSource } from "./breach-issue.js";
+import { type Breach, type BreachSource, breachKey } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
-import { enqueueBreachReport } from "./report-jobs.js";
 import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-settings.js";
+import { enqueueBreachReport } from "./report-jobs.js";
 import { scanRunLogs } from "./run-logs.js";
 import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
 
@@ -108,7 +108,7 @@ export class ScanProcessor {
 
     const { store, revokers, rules } = this.deps;
     const policy: RevocationPolicy = settings.revoke;
-    const breachKey = job.key;
+    const key = breachKey(payload.repository.fullName, source);
     // Findings, revocations and the report are written together: a crash after this loses none of them.
     const { acted, report } = store.transaction(() => {
       const acted = actOnFindings(store, revokers, rules, findings, {
@@ -134,11 +134,19 @@ export class ScanProcessor {
         ...(problem ? { settingsProblem: problem } : {}),
         ...(logsProblem ? { scanProblem: logsProblem } : {}),
       };
-      const needsReport = settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
+      const needsReport =
+        settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
       const report = needsReport
         ? enqueueBreachReport(
             store,
-            { type: "breach", installation: payload.installation, breachKey, breach, settings, scanJobId: job.id },
+            {
+              type: "breach",
+              installation: payload.installation,
+              breachKey: key,
+              breach,
+              settings,
+              scanJobId: job.id,
+            },
             job.priority,
           )
         : undefined;

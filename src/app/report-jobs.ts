@@ -72,7 +72,12 @@ export function enqueueOutcomeReports(store: Store, secretHash: string, onlyBrea
         kind: REPORT_KIND,
         key: `${REPORT_KIND}:outcome:${breach.breachKey}:${secretHash}`,
         queue: installationQueue(breach.installation),
-        payload: { type: "outcome", installation: breach.installation, breachKey: breach.breachKey, secretHash },
+        payload: {
+          type: "outcome",
+          installation: breach.installation,
+          breachKey: breach.breachKey,
+          secretHash,
+        },
         maxAttempts: REPORT_MAX_ATTEMPTS,
         priority: job.priority ?? PRIORITY.live,
       });

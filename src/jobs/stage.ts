@@ -75,8 +75,7 @@ export class StageRunner<P> {
     const { perQueue, pausedQueues } = this.options;
     const now = this.now();
     const out = new Set<string>();
-    if (perQueue !== undefined)
-      for (const [queue, n] of this.busy) if (n >= perQueue) out.add(queue);
+    if (perQueue !== undefined) for (const [queue, n] of this.busy) if (n >= perQueue) out.add(queue);
     for (const [queue, until] of pausedQueues?.() ?? []) if (until > now) out.add(queue);
     return [...out];
   }

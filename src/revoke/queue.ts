@@ -38,7 +38,13 @@ export function enqueueRevocation(
   store: Store,
   revoker: Revoker,
   target: RevocationTarget,
-  options: { tokenId: number | null; secret?: Secret; maxAttempts?: number; priority?: number; reason: string },
+  options: {
+    tokenId: number | null;
+    secret?: Secret;
+    maxAttempts?: number;
+    priority?: number;
+    reason: string;
+  },
 ): { job: RevokeJob; created: boolean } {
   const key = revocationKey(target.secretHash);
   if (revoker.byValue && !options.secret)

@@ -339,14 +339,14 @@ export class JobTable {
     return row?.next ?? undefined;
   }
 
-  /** How many jobs of a kind are in each state, optionally among some ids. */
-  counts(kind: string, ids?: readonly number[]): Record<JobState, number> {
+  /** How many jobs of a kind are in each state, optionally among some ids or in some queues. */
+  counts(kind: string, ids?: readonly number[], queues?: QueueFilter): Record<JobState, number> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    const rows = statement<{ kind: string; ids: string | null }, { state: JobState; n: number }>(
+    const rows = statement<Record<string, unknown>, { state: JobState; n: number }>(
       this.db,
       `SELECT state, count(*) AS n FROM jobs WHERE kind = @kind
-           AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids))) GROUP BY state`,
-    ).all({ kind, ids: ids ? JSON.stringify(ids) : null });
+           AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids))) AND ${QUEUE_FILTER} GROUP BY state`,
+    ).all({ kind, ids: ids ? JSON.stringify(ids) : null, ...queueParams(queues) });
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }
