@@ -26,7 +26,19 @@ export interface GitHubStandIn extends StandIn {
   settings: Map<string, string>;
 }
 
-export async function startGitHubStandIn(): Promise<GitHubStandIn> {
+/**
+ * GitHub-like secondary rate limits on content-creating requests (labels, issues, comments): a refused write
+ * gets 403 with Retry-After, as github.com answers one.
+ */
+export interface WriteThrottle {
+  /** Refuse every n-th write (2: every second one). */
+  everyNth?: number;
+  /** Refuse a write that comes sooner than this after the last accepted one. */
+  minIntervalMs?: number;
+  retryAfterSeconds: number;
+}
+
+export async function startGitHubStandIn(options: { throttle?: WriteThrottle } = {}): Promise<GitHubStandIn> {
   // A fresh random value each run: shaped like an installation token, never checksum-valid by design.
   const installationToken = `ghs_${randomBytes(27).toString("base64url").replace(/[-_]/g, "x").slice(0, 36)}`;
   const issues: StandInIssue[] = [];
@@ -38,6 +50,26 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
   const api = "/api/v3";
   const authed = (headers: Record<string, unknown>) => headers.authorization === `token ${installationToken}`;
   let url = "";
+  let writes = 0;
+  let lastWrite = 0;
+  const throttle = options.throttle;
+  /** Answers 403 and returns true when the throttle refuses this write. */
+  const refused = (res: Parameters<typeof json>[0]): boolean => {
+    if (!throttle) return false;
+    writes++;
+    const now = Date.now();
+    const tooSoon = throttle.minIntervalMs !== undefined && now - lastWrite < throttle.minIntervalMs;
+    if ((throttle.everyNth !== undefined && writes % throttle.everyNth === 0) || tooSoon) {
+      res.writeHead(403, {
+        "content-type": "application/json",
+        "retry-after": String(throttle.retryAfterSeconds),
+      });
+      res.end(JSON.stringify({ message: "You have exceeded a secondary rate limit." }));
+      return true;
+    }
+    lastWrite = now;
+    return false;
+  };
 
   const server = await startStandIn([
     [
@@ -74,6 +106,7 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
     [
       `POST ${api}/repos/:owner/:repo/labels`,
       () => (req, res) => {
+        if (refused(res)) return;
         const { name } = JSON.parse(req.body) as { name: string };
         if (labels.has(name))
           return json(res, 422, { message: "Validation Failed", errors: [{ code: "already_exists" }] });
@@ -82,9 +115,26 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
       },
     ],
     [
+      // Newest first, as leakwarden asks: it looks for an issue an interrupted attempt opened.
+      `GET ${api}/repos/:owner/:repo/issues`,
+      (p) => (req, res) => {
+        const label = req.query.get("labels");
+        const listed = issues
+          .filter((issue) => !label || label.split(",").every((l) => issue.labels.includes(l)))
+          .reverse()
+          .map((issue) => ({
+            number: issue.number,
+            body: issue.body,
+            html_url: `https://github.com/${p.owner}/${p.repo}/issues/${issue.number}`,
+          }));
+        json(res, 200, listed);
+      },
+    ],
+    [
       `POST ${api}/repos/:owner/:repo/issues`,
       (p) => (req, res) => {
         if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+        if (refused(res)) return;
         const body = JSON.parse(req.body) as {
           title: string;
           body: string;
@@ -111,6 +161,7 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
       (p) => (req, res) => {
         const issue = issues[Number(p.number) - 1];
         if (!issue) return json(res, 404, { message: "Not Found" });
+        if (refused(res)) return;
         issue.comments.push((JSON.parse(req.body) as { body: string }).body);
         json(res, 201, { id: issue.comments.length });
       },
