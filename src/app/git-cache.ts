@@ -59,6 +59,10 @@ export class GitCache {
   private readonly locks = new KeyedMutex();
   /** The size of each cached repository, walked once at the first eviction and kept up to date after. */
   private sizes: Map<string, CachedRepository> | undefined;
+  /** Commits that pushes waiting for a repository's fetch lock need: the next fetch brings them all. */
+  private readonly wanted = new Map<string, Set<string>>();
+  /** Repositories being scanned now: never evicted under a scan. */
+  private readonly inUse = new Map<string, number>();
   /** Measuring and evicting run here, one after another, off the scan's path. */
   private housekeeping: Promise<unknown> = Promise.resolve();
 
@@ -73,8 +77,8 @@ export class GitCache {
 
   /**
    * Fetches what a push brought into the repository's bare cache, runs `scan` on it, then moves the pushed
-   * ref there to `after`. One push per repository at a time: the cache's refs then always mean "already
-   * scanned", which is what a new branch's scan relies on to leave out commits it need not read again.
+   * ref there to `after`. The cache's refs always mean "already scanned", which is what a new branch's scan
+   * relies on to leave out commits it need not read again.
    */
   async scanPush<T>(
     repository: { fullName: string; cloneUrl: string },
@@ -83,29 +87,51 @@ export class GitCache {
     scan: (path: string) => Promise<T>,
   ): Promise<T> {
     const path = this.pathFor(repository.fullName);
-    return this.locks.run(path, async () => {
+    const wanted = this.wanted.get(path) ?? new Set<string>();
+    this.wanted.set(path, wanted);
+    wanted.add(update.after);
+    // Fetches into one repository go one at a time; scans do not wait for each other's fetches.
+    const repo = await this.locks.run(path, async () => {
       await mkdir(path, { recursive: true });
       const repo = GitRepository.prepare(path, gitAuthEnv(token));
       if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
       // Fetched objects get no ref: any ref here would be taken for "already scanned".
-      const fetch = (what: string) =>
-        repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", repository.cloneUrl, what]);
+      const fetch = (...what: string[]) =>
+        repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", repository.cloneUrl, ...what]);
       if (!(await repo.commitOf(update.after))) {
-        // By commit id first (GitHub serves any reachable commit); by ref name when a server will not.
-        await fetch(update.after).catch(() => fetch(update.ref));
+        // One fetch for every push to this repository waiting now (a burst is fetched in a few calls), by
+        // commit id (GitHub serves any reachable commit); alone, or by ref name, when that fails.
+        const batch = [...wanted];
+        await fetch(...batch)
+          .then(() => {
+            for (const commit of batch) wanted.delete(commit);
+          })
+          .catch(() => fetch(update.after).catch(() => fetch(update.ref)));
       }
+      wanted.delete(update.after);
+      if (wanted.size === 0 && this.wanted.get(path) === wanted) this.wanted.delete(path);
       // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
       // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.
       if (!/^0+$/.test(update.before) && !(await repo.commitOf(update.before))) {
         await fetch(update.before).catch(() => undefined);
       }
+      return repo;
+    });
+    this.inUse.set(path, (this.inUse.get(path) ?? 0) + 1);
+    try {
+      // The scan starts as soon as the push's objects are in. The ref moves only after it: a ref here always
+      // means "already scanned" (a ref left behind by pushes racing on one branch only means re-reading).
       const result = await scan(path);
       await repo.run(["update-ref", update.ref, update.after]);
       const now = new Date();
       await utimes(path, now, now);
       this.afterUse(path, now.getTime());
       return result;
-    });
+    } finally {
+      const left = (this.inUse.get(path) ?? 1) - 1;
+      if (left > 0) this.inUse.set(path, left);
+      else this.inUse.delete(path);
+    }
   }
 
   /** Re-measures the repository a push just used, then evicts if the cache outgrew its size: in the background. */
@@ -149,7 +175,7 @@ export class GitCache {
     const removed: string[] = [];
     for (const [path, repo] of [...sizes].sort((a, b) => a[1].used - b[1].used)) {
       if (total <= this.options.maxBytes) break;
-      if (path === keep) continue;
+      if (path === keep || this.inUse.has(path)) continue;
       await this.locks.run(path, () => rm(path, { recursive: true, force: true }));
       sizes.delete(path);
       total -= repo.bytes;

@@ -10,6 +10,8 @@ export interface StandInIssue {
   labels: string[];
   assignees: string[];
   comments: string[];
+  /** When it was opened (epoch ms). */
+  openedAt: number;
 }
 
 export interface GitHubStandIn extends StandIn {
@@ -148,6 +150,7 @@ export async function startGitHubStandIn(options: { throttle?: WriteThrottle } =
           labels: body.labels ?? [],
           assignees: body.assignees ?? [],
           comments: [],
+          openedAt: Date.now(),
         };
         issues.push(issue);
         json(res, 201, {

@@ -12,7 +12,7 @@ import { gitAuthEnv } from "../app/git-cache.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../scan/samples.js";
 import { type AzureDevOpsStandIn, startAzureDevOpsStandIn } from "./azure-devops.js";
 import { type GitHttpServer, startGitHttpServer } from "./git-server.js";
-import { type GitHubStandIn, startGitHubStandIn } from "./github.js";
+import { type GitHubStandIn, startGitHubStandIn, type WriteThrottle } from "./github.js";
 
 export const CLI = fileURLToPath(new URL("../../bin/leakwarden.js", import.meta.url));
 export const REPOSITORY = "acme/app";
@@ -71,11 +71,20 @@ async function waitForHealth(url: string, serve: ChildProcess, output: () => str
   throw new Error(`leakwarden serve did not become healthy:\n${output()}`);
 }
 
-export async function startScenario(): Promise<Scenario> {
+export interface ScenarioOptions {
+  /** GitHub-like secondary rate limits on the stand-in's writes. */
+  githubThrottle?: WriteThrottle;
+  /** Node options for the serve process (the load benchmark preloads its memory probe). */
+  nodeArgs?: string[];
+  /** More settings for serve. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
   const dir = mkdtempSync(join(tmpdir(), "leakwarden-demo-"));
   const rng = new SeededRandom(randomInt(2 ** 31));
   const mintPat = SAMPLE_FORMATS["azure-devops-pat"] as (r: SeededRandom) => string;
-  const github = await startGitHubStandIn();
+  const github = await startGitHubStandIn(options.githubThrottle ? { throttle: options.githubThrottle } : {});
   const ado = await startAzureDevOpsStandIn(() => mintPat(rng), ENTRA_TOKEN);
   mkdirSync(join(dir, "served", "acme"), { recursive: true });
   const git_ = await startGitHttpServer(join(dir, "served"), github.installationToken);
@@ -120,9 +129,13 @@ export async function startScenario(): Promise<Scenario> {
     LEAKWARDEN_ADO_TOKEN: ENTRA_TOKEN,
     LEAKWARDEN_GITHUB_API_URL: `${github.url}/api/v3`,
     NO_COLOR: "1",
+    ...options.env,
   };
   let printed = "";
-  const serve = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const serve = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, "serve"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   serve.stdout?.on("data", (chunk: Buffer) => {
     printed += chunk.toString();
   });
