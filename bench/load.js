@@ -113,6 +113,7 @@ export async function benchLoad(pushes) {
     stopped = true;
     if (process.env.BENCH_LOAD_LOG) writeFileSync(process.env.BENCH_LOAD_LOG, scenario.output());
     const rss = Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(scenario.output())?.[1] ?? 0) / 1024;
+    const cpu = (name) => Number(new RegExp(`${name}=(\\d+)`).exec(scenario.output())?.[1] ?? 0);
     const waits = (scenario.output().match(/GitHub asked to wait/g) ?? []).length;
     const row = (label, values) =>
       `  ${label.padEnd(20)} p50 ${seconds(percentile(values, 50)).padStart(8)}  p95 ${seconds(percentile(values, 95)).padStart(8)}  p99 ${seconds(percentile(values, 99)).padStart(8)}`;
@@ -124,6 +125,9 @@ export async function benchLoad(pushes) {
     );
     console.log(
       `  every token revoked exactly once: ${revokedOnce ? "yes" : "NO"}; one issue per push: ${issuePerPush ? "yes" : "NO"}; serve peak RSS ${rss.toFixed(0)} MB`,
+    );
+    console.log(
+      `  serve CPU per push   ${(cpu("BENCH_CPU_MS") / pushes).toFixed(0)} ms node, ${(cpu("BENCH_CHILD_CPU_MS") / pushes).toFixed(0)} ms git (start-up included)`,
     );
     if (!revokedOnce || !issuePerPush) process.exitCode = 1;
     return { revokeMs, issueMs, rss };
