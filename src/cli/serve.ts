@@ -9,7 +9,10 @@ const HELP = `Usage: leakwarden serve
 Runs the leakwarden GitHub App: it receives push and workflow_run webhooks at
 ${WEBHOOK_PATH}, scans each push (with git) and each finished run's logs,
 revokes leaked tokens found in the registry, and opens an issue that explains
-the breach. GET /healthz reports the database state and the queue depth.
+the breach. Scanning, revoking and reporting are separate durable stages:
+revocation never waits for an issue. GET /healthz reports the database state,
+each stage's queue depth, and revocations waiting for a provider's budget.
+Log lines are pino JSON with timestamps when stdout is not a terminal.
 
 Settings come from the environment (a .env file is not read: export them):
   APP_ID                      the GitHub App's id (required)
@@ -23,6 +26,11 @@ Settings come from the environment (a .env file is not read: export them):
   LEAKWARDEN_CACHE            cached bare repositories (default .leakwarden/repos)
   LEAKWARDEN_CACHE_MAX_BYTES  evict cached repositories beyond this (default 10 GiB)
   LEAKWARDEN_CONCURRENCY      scans run at once (default 2)
+  LEAKWARDEN_REPORT_CONCURRENCY
+                              reports run at once, one per installation (default 4)
+  LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS
+                              least time between two content-creating GitHub
+                              requests of one installation (default 1000)
   LEAKWARDEN_ADO_TOKEN, LEAKWARDEN_ADO_VSSPS_URL, LEAKWARDEN_GITLAB_URL,
   LEAKWARDEN_SLACK_API_URL, LEAKWARDEN_KEY
                               the revocation providers (see 'leakwarden revoke --help')
