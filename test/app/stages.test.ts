@@ -20,6 +20,7 @@ import { Secret } from "../../src/scan/secret.js";
 import { DEFAULT_ARCHIVE_LIMITS } from "../../src/sources/log-archive.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { tempDir } from "../support/cli.js";
+import { databaseFiles, expectNotInFiles, expectNotInText } from "../support/plaintext.js";
 import { TestOctokit } from "../support/probot.js";
 import { tokens } from "../support/tokens.js";
 
@@ -215,5 +216,8 @@ describe("the stages", () => {
     expect(w.github.issues).toHaveLength(2);
     expect(w.github.issues.map((i) => i.comments.length)).toEqual([1, 1]);
     expect(store.audit.list({ action: "report.resume" })).toHaveLength(1);
+    // The reports queued between stages hold previews, never a token.
+    expectNotInFiles(databaseFiles(w.dbPath), w.pats);
+    expectNotInText(w.logs, w.pats);
   }, 90_000);
 });
