@@ -61,6 +61,8 @@ export class GitCache {
   private sizes: Map<string, CachedRepository> | undefined;
   /** Commits that pushes waiting for a repository's fetch lock need: the next fetch brings them all. */
   private readonly wanted = new Map<string, Set<string>>();
+  /** Repositories used since the last measure, and when: the next measure's work. */
+  private readonly used = new Map<string, number>();
   /** Repositories being scanned now: never evicted under a scan. */
   private readonly inUse = new Map<string, number>();
   /** Measuring and evicting run here, one after another, off the scan's path. */
@@ -134,13 +136,22 @@ export class GitCache {
     }
   }
 
-  /** Re-measures the repository a push just used, then evicts if the cache outgrew its size: in the background. */
+  /**
+   * Re-measures the repositories pushes just used, then evicts if the cache outgrew its size: in the background,
+   * and once for a burst (pushes that come in while a measure runs are measured together in the next one).
+   */
   private afterUse(path: string, used: number): void {
+    const first = this.used.size === 0;
+    this.used.set(path, used);
+    if (!first) return;
     this.housekeeping = this.housekeeping
       .then(async () => {
         const sizes = await this.loadSizes();
-        sizes.set(path, { bytes: await this.locks.run(path, () => folderSize(path)), used });
-        await this.evict(path);
+        const batch = [...this.used];
+        this.used.clear();
+        for (const [repo, at] of batch)
+          sizes.set(repo, { bytes: await this.locks.run(repo, () => folderSize(repo)), used: at });
+        await this.evict(batch.at(-1)?.[0]);
       })
       .catch(() => undefined);
   }
