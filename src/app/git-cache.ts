@@ -93,32 +93,36 @@ export class GitCache {
     this.wanted.set(path, wanted);
     wanted.add(update.after);
     // Fetches into one repository go one at a time; scans do not wait for each other's fetches.
-    const repo = await this.locks.run(path, async () => {
-      await mkdir(path, { recursive: true });
-      const repo = GitRepository.prepare(path, gitAuthEnv(token));
-      if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
-      // Fetched objects get no ref: any ref here would be taken for "already scanned".
-      const fetch = (...what: string[]) =>
-        repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", repository.cloneUrl, ...what]);
-      if (!(await repo.commitOf(update.after))) {
-        // One fetch for every push to this repository waiting now (a burst is fetched in a few calls), by
-        // commit id (GitHub serves any reachable commit); alone, or by ref name, when that fails.
-        const batch = [...wanted];
-        await fetch(...batch)
-          .then(() => {
-            for (const commit of batch) wanted.delete(commit);
-          })
-          .catch(() => fetch(update.after).catch(() => fetch(update.ref)));
-      }
-      wanted.delete(update.after);
-      if (wanted.size === 0 && this.wanted.get(path) === wanted) this.wanted.delete(path);
-      // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
-      // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.
-      if (!/^0+$/.test(update.before) && !(await repo.commitOf(update.before))) {
-        await fetch(update.before).catch(() => undefined);
-      }
-      return repo;
-    });
+    const repo = await this.locks
+      .run(path, async () => {
+        await mkdir(path, { recursive: true });
+        const repo = GitRepository.prepare(path, gitAuthEnv(token));
+        if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
+        // Fetched objects get no ref: any ref here would be taken for "already scanned".
+        const fetch = (...what: string[]) =>
+          repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", repository.cloneUrl, ...what]);
+        if (!(await repo.commitOf(update.after))) {
+          // One fetch for every push to this repository waiting now (a burst is fetched in a few calls), by
+          // commit id (GitHub serves any reachable commit); alone, or by ref name, when that fails.
+          const batch = [...wanted];
+          await fetch(...batch)
+            .then(() => {
+              for (const commit of batch) wanted.delete(commit);
+            })
+            .catch(() => fetch(update.after).catch(() => fetch(update.ref)));
+        }
+        // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
+        // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.
+        if (!/^0+$/.test(update.before) && !(await repo.commitOf(update.before))) {
+          await fetch(update.before).catch(() => undefined);
+        }
+        return repo;
+      })
+      .finally(() => {
+        // Fetched or not, this push wants nothing more: a commit that cannot be fetched must not fail every batch.
+        wanted.delete(update.after);
+        if (wanted.size === 0 && this.wanted.get(path) === wanted) this.wanted.delete(path);
+      });
     this.inUse.set(path, (this.inUse.get(path) ?? 0) + 1);
     try {
       // The scan starts as soon as the push's objects are in. The ref moves only after it: a ref here always

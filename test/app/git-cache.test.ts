@@ -51,6 +51,32 @@ describe("the git cache", () => {
     expect(server.requests.every((r) => !r.url.includes(installationToken))).toBe(true);
   });
 
+  it("fetches a burst of pushes to one repository in fewer fetches than pushes, and scans each", async () => {
+    const work = join(dir.path, "work");
+    const pushes = Array.from({ length: 6 }, (_, i) => {
+      git(work, "checkout", "--quiet", "-B", `burst-${i}`, "main");
+      writeFileSync(join(work, "a.txt"), `change ${i}\n`);
+      git(work, "commit", "--quiet", "-am", `change ${i}`);
+      return { before: zero, after: git(work, "rev-parse", "HEAD"), ref: `refs/heads/burst-${i}` };
+    });
+    git(work, "push", "--quiet", served(), ...pushes.map((p) => `${p.ref}:${p.ref}`));
+    const cache = new GitCache({ root: join(dir.path, "cache-burst"), maxBytes: 1e9 });
+    const repository = { fullName: "acme/burst", cloneUrl: `${server.url}/acme.git` };
+    const before = server.requests.filter((r) => r.method === "POST").length;
+    const scanned = await Promise.all(
+      pushes.map((update) =>
+        cache.scanPush(repository, installationToken, update, async (path) =>
+          git(path, "cat-file", "-t", update.after),
+        ),
+      ),
+    );
+    expect(scanned).toEqual(pushes.map(() => "commit"));
+    const fetches = server.requests.filter((r) => r.method === "POST").length - before;
+    expect(fetches).toBeLessThan(pushes.length);
+    for (const p of pushes)
+      expect(git(cache.pathFor(repository.fullName), "rev-parse", p.ref)).toBe(p.after);
+  });
+
   it("fails with a clear error that does not hold the token, and moves no ref", async () => {
     const cache = new GitCache({ root: join(dir.path, "cache2"), maxBytes: 1e9 });
     const wrong = tokens(32).make("github-installation-token");
