@@ -73,8 +73,7 @@ describe("the git cache", () => {
     expect(scanned).toEqual(pushes.map(() => "commit"));
     const fetches = server.requests.filter((r) => r.method === "POST").length - before;
     expect(fetches).toBeLessThan(pushes.length);
-    for (const p of pushes)
-      expect(git(cache.pathFor(repository.fullName), "rev-parse", p.ref)).toBe(p.after);
+    for (const p of pushes) expect(git(cache.pathFor(repository.fullName), "rev-parse", p.ref)).toBe(p.after);
   });
 
   it("fails with a clear error that does not hold the token, and moves no ref", async () => {
