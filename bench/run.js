@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { largeJson, TYPESCRIPT } from "./corpus.js";
 import { benchHistory } from "./history.js";
+import { benchLoad } from "./load.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, "..", "bin", "leakwarden.js");
@@ -77,3 +78,7 @@ bench("corpus (typescript + JSON)", [TYPESCRIPT, json], tsBytes + jsonBytes);
 // What --record, --registry and --revoke add (bench/store.js).
 await import("./store.js");
 await benchHistory(CLI, RUNS);
+
+// The App under a burst of leaking pushes (bench/load.js): one run each, it takes minutes.
+console.log("\nleakwarden load bench: the App on local stand-ins\n");
+for (const pushes of [50, 200]) await benchLoad(pushes);

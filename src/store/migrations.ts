@@ -161,6 +161,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: "job priorities",
+    sql: `
+      -- Lower runs first: live pushes and run logs (0) go ahead of bulk work such as a backfill (10).
+      ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX jobs_by_priority ON jobs (kind, state, priority, run_after);
+    `,
+  },
 ];
 
 export class MigrationError extends UserError {}
