@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import type { Readable } from "node:stream";
 import { type FileEntry, type SkippedEntry, walk } from "../sources/fs.js";
+import { appendAll } from "./append.js";
 import { ScanPool } from "./pool.js";
 import { type SourceOutcome, scanFile, scanReadable, streamReader } from "./scan-source.js";
 import { createEngine, type EngineSettings } from "./settings.js";
@@ -112,7 +113,7 @@ export async function runScan(targets: readonly string[], options: RunScanOption
     } else {
       stats.files++;
       stats.bytes += outcome.bytes;
-      findings.push(...outcome.findings);
+      appendAll(findings, outcome.findings);
     }
     options.onProgress?.({ files: stats.files, bytes: stats.bytes, elapsedMs: performance.now() - started });
   };

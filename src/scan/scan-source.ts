@@ -2,6 +2,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { DEFAULT_CHUNK_SIZE, type ReadInto, readChunks } from "../sources/chunks.js";
+import { appendAll } from "./append.js";
 import type { CompiledRules } from "./compile.js";
 import type { Engine } from "./engine.js";
 import { locate } from "./locate.js";
@@ -43,8 +44,9 @@ export async function scanReadable(
     bytes += chunk.to - chunk.from;
     const detections = engine.detect(chunk.bytes, chunk.from, chunk.to);
     if (detections.length > 0) {
-      findings.push(
-        ...locate(chunk.bytes, detections, {
+      appendAll(
+        findings,
+        locate(chunk.bytes, detections, {
           file: display,
           firstLine: chunk.firstLine,
           firstColumn: chunk.firstColumn,

@@ -275,3 +275,47 @@ describe("hard input", () => {
     expect(outcome).toMatchObject({ skipped: "binary", findings: [] });
   });
 });
+
+describe("many findings in one buffer", () => {
+  const t = tokens(6);
+  it("counts the columns of many tokens on one long line, multi-byte text between them", () => {
+    const pats = Array.from({ length: 300 }, () => t.githubPat());
+    const line = pats.map((pat) => `é ${pat} `).join("");
+    const found = scan(`first\n${line}\nlast ${pats[0]}\n`);
+    let column = 1;
+    const expected = pats.map((pat) => {
+      const at = column + 2;
+      column += pat.length + 3;
+      return [2, at];
+    });
+    expect(found.map((f) => [f.line, f.column])).toEqual([...expected, [3, 6]]);
+  });
+  it("applies an inline leakwarden:allow only to its own line, wherever it comes in the buffer", () => {
+    const lines = Array.from({ length: 50 }, (_, i) =>
+      i % 10 === 9 ? `x = ${t.githubPat()} # leakwarden:allow` : `y = ${t.githubPat()} z ${t.githubPat()}`,
+    );
+    const found = scan(lines.join("\n"));
+    expect(found).toHaveLength(45 * 2);
+    expect(new Set(found.map((f) => f.line)).has(10)).toBe(false);
+    expect(found.filter((f) => f.line === 9).map((f) => f.column)).toEqual([5, 48]);
+  });
+  it("reports 150,000 findings of one chunk (a spread into push overflowed the stack)", async () => {
+    const text = Buffer.from(
+      Array.from({ length: 150_000 }, (_, i) => `T${i}=${t.githubPat()}`).join("\n"),
+      "latin1",
+    );
+    let at = 0;
+    const outcome = await scanReadable(
+      engine,
+      async (target, into, length) => {
+        const n = text.copy(target, into, at, Math.min(text.length, at + length));
+        at += n;
+        return n;
+      },
+      "many.env",
+      text.length + 1,
+    );
+    expect(outcome.findings).toHaveLength(150_000);
+    expect(outcome.findings[149_999]?.line).toBe(150_000);
+  }, 60_000);
+});
