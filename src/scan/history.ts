@@ -1,6 +1,7 @@
 // Scans git history: a whole repository, a revision range, a push (as GitHub or a pre-receive hook sends it)
 // or the staged changes. Git streams the patches, git-patch.ts cuts out the added lines, and each hunk's
 // added lines go through the same engine as files, located at their line in that commit's version.
+import { BINARY_PROBE, isBinary } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
 import { GitRepository, type PushKind, type PushUpdate } from "../sources/git.js";
 import {
@@ -81,6 +82,7 @@ class HistoryCollector implements PatchHandler {
   constructor(
     private readonly engine: Engine,
     private readonly options: HistoryOptions,
+    private readonly repo: GitRepository,
   ) {
     this.ignored = globMatcher(options.ignore ?? []);
   }
@@ -88,6 +90,10 @@ class HistoryCollector implements PatchHandler {
   /** Scans each commit once across several runs (the ranges of one push may overlap). */
   dedupeCommits(): void {
     this.seen ??= new Set();
+  }
+
+  blobIsBinary(blob: string): boolean {
+    return isBinary(this.repo.blobHead(blob, BINARY_PROBE));
   }
 
   wants(path: string): boolean {
@@ -223,7 +229,7 @@ export async function scanHistory(
   options: HistoryOptions = {},
 ): Promise<HistoryResult> {
   const repo = GitRepository.prepare(repoDir, options.env);
-  const collector = new HistoryCollector(engine, options);
+  const collector = new HistoryCollector(engine, options, repo);
   const args = [...LOG_PATCH_ARGS];
   if (selection.since !== undefined) args.push(`--since=${selection.since}`);
   if (selection.range !== undefined) {
@@ -269,7 +275,7 @@ export async function scanPush(
   options: HistoryOptions = {},
 ): Promise<PushResult> {
   const repo = await GitRepository.open(repoDir, options.env);
-  const collector = new HistoryCollector(engine, options);
+  const collector = new HistoryCollector(engine, options, repo);
   if (updates.length > 1) collector.dedupeCommits();
   const kinds: PushKind[] = [];
   for (const update of updates) {
@@ -288,7 +294,7 @@ export async function scanStaged(
   options: HistoryOptions = {},
 ): Promise<HistoryResult> {
   const repo = await GitRepository.open(repoDir, options.env);
-  const collector = new HistoryCollector(engine, options);
+  const collector = new HistoryCollector(engine, options, repo);
   await streamPatches(repo, [...STAGED_PATCH_ARGS], [], collector, options);
   return collector.finish(false);
 }

@@ -2,14 +2,13 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { DEFAULT_CHUNK_SIZE, type ReadInto, readChunks } from "../sources/chunks.js";
+import { isBinary } from "../sources/content-kind.js";
 import { appendAll } from "./append.js";
 import type { CompiledRules } from "./compile.js";
 import type { Engine } from "./engine.js";
 import { locate } from "./locate.js";
 import type { Finding } from "./types.js";
 
-/** Git's rule: a NUL byte in the first 8000 bytes makes a file binary. */
-const BINARY_PROBE = 8000;
 /** Context words are read at most this far from a match on each side (see context.ts). */
 const CONTEXT_REACH = 2048;
 
@@ -17,10 +16,6 @@ export interface SourceOutcome {
   findings: Finding[];
   bytes: number;
   skipped?: "binary" | "unreadable";
-}
-
-export function isBinary(bytes: Buffer): boolean {
-  return bytes.subarray(0, BINARY_PROBE).includes(0);
 }
 
 /** How many bytes neighbouring chunks must share so that no match or its context is cut. */

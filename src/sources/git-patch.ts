@@ -6,6 +6,8 @@
 // override the user's configuration): commit headers `\0<sha>\0<name>\0<email>\0<date>`, zero-context hunks,
 // combined diffs for merges, `a/` and `b/` prefixes, paths unquoted unless git must quote them.
 
+import { BINARY_PROBE, isBinary } from "./content-kind.js";
+
 const DIFF_ARGS = [
   "-p",
   "-U0", // added lines are all we scan; hunk headers give their line numbers
@@ -14,6 +16,11 @@ const DIFF_ARGS = [
   "--no-color",
   "--no-ext-diff",
   "--no-textconv", // the bytes committed, not a rendering of them
+  // Every change as text, whatever git or .gitattributes think of either side: a file whose old version was
+  // binary (or marked -diff) would otherwise be "Binary files differ", and a token added to it never scanned.
+  // Whether the new side is binary is decided here, from its own content (see PatchParser.newSideIsBinary).
+  "--text",
+  "--full-index", // the new blob's full name, to look at it when the added lines cannot tell
   "--ignore-submodules=all", // a submodule pointer is not content
   "--src-prefix=a/",
   "--dst-prefix=b/",
@@ -43,7 +50,6 @@ const MINUS = 45;
 const SPACE = 32;
 const BACKSLASH = 92;
 const AT = 64;
-const B = 66;
 const C = 99;
 const D = 100;
 const I = 105;
@@ -56,9 +62,9 @@ const DIFF_GIT = Buffer.from("diff --git ");
 const DIFF_CC = Buffer.from("diff --cc ");
 const DIFF_COMBINED = Buffer.from("diff --combined ");
 const NEW_PATH = Buffer.from("+++ ");
-const BINARY = Buffer.from("Binary files ");
 const RENAME_TO = Buffer.from("rename to ");
 const COPY_TO = Buffer.from("copy to ");
+const INDEX = Buffer.from("index ");
 /** Header lines that carry a file mode; 160000 is a submodule pointer (a gitlink). */
 const MODE_LINES = ["index ", "new file mode ", "deleted file mode ", "new mode ", "mode "].map((s) =>
   Buffer.from(s),
@@ -99,6 +105,11 @@ export interface PatchHandler {
   commit(info: CommitInfo): void;
   file(change: FileChange): void;
   skip(path: string, reason: SkipReason): void;
+  /**
+   * Whether a blob is binary (NUL in its first 8000 bytes), asked only when the added lines cannot tell: a
+   * NUL among them, but not the file's first 8000 bytes. Without it such a change is scanned as text.
+   */
+  blobIsBinary?(blob: string): boolean;
   /** Whether a path is scanned at all; when false its lines are dropped and it is counted as ignored. */
   wants?(path: string): boolean;
 }
@@ -158,6 +169,11 @@ function pathOfDiffLine(rest: string): string | undefined {
   return undefined;
 }
 
+/** The new blob of `index <old>..<new> [mode]` (or `<old>,<old>..<new>` in a combined diff). */
+function newBlobOf(line: string): string | undefined {
+  return /\.\.([0-9a-f]+)/.exec(line)?.[1];
+}
+
 const HUNK_HEADER = /^(@{2,}) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @{2,}/;
 
 export class PatchParser {
@@ -171,6 +187,8 @@ export class PatchParser {
   private path: string | undefined;
   private collecting = false;
   private gitlink = false;
+  /** The new side's blob name, from the `index` line. */
+  private blob: string | undefined;
   private added: Buffer = Buffer.allocUnsafe(64 * 1024);
   private length = 0;
   private segments: AddedLines[] = [];
@@ -330,13 +348,12 @@ export class PatchParser {
           this.path = pathAfter(buf.toString("utf8", start + prefix.length, end), "") ?? this.path;
         return;
       }
-      case B:
-        if (startsWith(buf, start, end, BINARY)) this.binary(buf.toString("utf8", start, end));
-        return;
       case I:
       case N:
       case D:
       case M:
+        if (first === I && startsWith(buf, start, end, INDEX))
+          this.blob = newBlobOf(buf.toString("latin1", start, Math.min(end, start + 256)));
         if (
           MODE_LINES.some((prefix) => startsWith(buf, start, end, prefix)) &&
           buf.subarray(start, end).includes(GITLINK_MODE)
@@ -354,13 +371,6 @@ export class PatchParser {
     this.newLine = Number(match[2]);
   }
 
-  /** `Binary files a/x and b/x differ`: counted, unless the file was deleted (nothing was added). */
-  private binary(text: string): void {
-    if (text.endsWith(" and /dev/null differ") || this.gitlink) return;
-    const path = this.path ?? text.slice(BINARY.length);
-    this.handler.skip(path, this.handler.wants?.(path) === false ? "ignored" : "binary");
-  }
-
   private commit(fields: string): void {
     const [commit = "", name = "", email = "", date = ""] = fields.split("\0");
     this.handler.commit({ commit, author: `${name} <${email}>`, date });
@@ -369,6 +379,7 @@ export class PatchParser {
   private startFile(buf: Buffer, start: number, end: number): void {
     this.fileOpen = true;
     this.gitlink = false;
+    this.blob = undefined;
     this.collecting = false;
     this.length = 0;
     this.segments = [];
@@ -391,11 +402,29 @@ export class PatchParser {
     this.collecting = true;
   }
 
+  /**
+   * Decided from the new content alone, as git decides for a file: a NUL in its first 8000 bytes. Added lines
+   * that start at line 1 show those bytes; otherwise a NUL among the added lines sends the question to the
+   * blob itself, and added lines without any NUL are scanned (text lines added to a binary file are too).
+   */
+  private newSideIsBinary(): boolean {
+    const first = this.segments[0] as AddedLines;
+    if (first.firstLine === 1) {
+      const head = this.added.subarray(first.start, Math.min(first.end, first.start + BINARY_PROBE));
+      if (isBinary(head)) return true;
+      if (head.length === BINARY_PROBE) return false;
+    }
+    if (!this.added.subarray(0, this.length).includes(NUL)) return false;
+    return this.blob !== undefined && this.handler.blobIsBinary?.(this.blob) === true;
+  }
+
   private finishFile(): void {
     if (!this.fileOpen) return;
     this.fileOpen = false;
     this.inHunk = false;
-    if (this.collecting && this.length > 0) {
+    if (this.collecting && this.length > 0 && this.newSideIsBinary()) {
+      this.handler.skip(this.path as string, "binary");
+    } else if (this.collecting && this.length > 0) {
       this.handler.file({
         path: this.path as string,
         bytes: this.added.subarray(0, this.length),

@@ -220,6 +220,18 @@ describe("a git server with the pre-receive hook", () => {
     expect(result.status).toBe(0);
   });
 
+  it("rejects a token added to a file whose previous version was binary (git says 'Binary files differ')", async () => {
+    const before = serverRef("refs/heads/main");
+    await client.commit({ "creds.env": Buffer.from("x\0y\n") }, "encrypted secrets");
+    const token = t.githubPat();
+    await client.commit({ "creds.env": `TOKEN=${token}\n` }, "committed decrypted");
+    const result = push("main");
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(`ghp_…${token.slice(-4)}`);
+    expect(serverRef("refs/heads/main")).toBe(before);
+    client.run("reset", "--quiet", "--hard", "origin/main");
+  });
+
   it("accepts a branch deletion", () => {
     expect(push(":refs/heads/feature").status).toBe(0);
     expect(serverRef("refs/heads/feature")).toBe("");

@@ -197,6 +197,62 @@ describe("what is skipped and counted", () => {
   });
 });
 
+describe("a file whose old version was binary, or that .gitattributes calls binary", () => {
+  it("scans the added text in history, a push range and the staged changes alike", async () => {
+    const repo = await repoNamed("was-binary");
+    const base = await repo.commit(
+      { "creds.env": Buffer.from("x\0y\n"), "image.bin": Buffer.from([1, 0, 2]) },
+      "binary",
+    );
+    const token = t.githubPat();
+    const marked = t.githubPat();
+    const leak = await repo.commit(
+      {
+        "creds.env": `TOKEN=${token}\n`,
+        ".gitattributes": "*.secret -diff\n",
+        "app.secret": `KEY=${marked}\n`,
+        "image.bin": Buffer.from([1, 0, 2, 3, 0]),
+      },
+      "decrypted",
+    );
+    const expected = [`github-pat app.secret:1 ${leak}`, `github-pat creds.env:1 ${leak}`];
+    const history = await scanHistory(repo.dir, {}, engine, { env });
+    expect(history.findings.map(where)).toEqual(expected);
+    expect(history.stats.skippedBy.binary).toBe(3); // both in the first commit, image.bin again: by new content
+    const range = await scanRange(repo.dir, { before: base, after: leak }, engine, { env });
+    expect(range.findings.map(where)).toEqual(expected);
+
+    await repo.commit(
+      { "creds.env": Buffer.from("x\0y\n"), "app.secret": Buffer.from("\0") },
+      "binary again",
+    );
+    writeFile(repo.dir, "creds.env", `TOKEN=${token}\n`);
+    writeFile(repo.dir, "app.secret", `KEY=${marked}\n`);
+    await repo.git.add(["creds.env", "app.secret"]);
+    const staged = await scanStaged(repo.dir, engine, { env });
+    expect(staged.findings.map(where)).toEqual(["github-pat app.secret:1 -", "github-pat creds.env:1 -"]);
+  });
+
+  it("asks the blob when a NUL among added lines leaves it open, and skips a binary new side", async () => {
+    const repo = await repoNamed("binary-edit");
+    const head = Buffer.alloc(9000, 0x61);
+    head[100] = 0; // binary by git's rule, the NUL far from the edited lines
+    const tail = (extra: string) => Buffer.concat([head, Buffer.from(`\nkeep\n${extra}\0\n`)]);
+    await repo.commit({ "blob.dat": tail("one") }, "binary");
+    await repo.commit({ "blob.dat": tail(`two ${t.githubPat()}`) }, "still binary");
+    const textHead = Buffer.alloc(9000, 0x62);
+    await repo.commit({ "text.txt": Buffer.concat([textHead, Buffer.from("\nkeep\n")]) }, "text");
+    const token = t.githubPat();
+    const edit = await repo.commit(
+      { "text.txt": Buffer.concat([textHead, Buffer.from(`\nkeep\n\0 ${token}\n`)]) },
+      "a NUL past the first 8000 bytes",
+    );
+    const { findings, stats } = await scanHistory(repo.dir, {}, engine, { env });
+    expect(findings.map(where)).toEqual([`github-pat text.txt:3 ${edit}`]);
+    expect(stats.skippedBy.binary).toBe(2);
+  });
+});
+
 describe("scanRange: what a push brought in", () => {
   let repo: TestRepo;
   const sha: Record<string, string> = {};
