@@ -51,11 +51,21 @@ export function summary(findings: readonly Finding[], stats: ScanStats, style: S
       ? `${plural(stats.files, "file")} (${formatBytes(stats.bytes)})`
       : `${plural(stats.commits, "commit")} (${plural(stats.files, "file change")}, ${formatBytes(stats.bytes)} added)`;
   const scanned = `scanned ${what} in ${seconds}s`;
+  const skipped = stats.skipped > 0 ? `; ${skippedSummary(stats)}` : "";
+  if (findings.length === 0) {
+    // "No leaked secrets found" alone would be a promise about content that was never looked at.
+    if (stats.skipped > 0)
+      return `${style.yellow("No leaked secrets found in what was scanned")}; ${scanned}${skipped}.`;
+    return `${style.green("No leaked secrets found")}; ${scanned}.`;
+  }
+  const counts = `${plural(findings.length, "finding")} (${high} high, ${findings.length - high} medium) in ${plural(files, "file")}`;
+  return `${style.red(style.bold(counts))}; ${scanned}${skipped}.`;
+}
+
+/** `skipped 3: 2 too large, 1 unreadable`: every skip, by reason. */
+function skippedSummary(stats: ScanStats): string {
   const reasons = Object.entries(stats.skippedBy)
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${n} ${reason.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`);
-  const skipped = stats.skipped > 0 ? `, skipped ${stats.skipped} (${reasons.join(", ")})` : "";
-  if (findings.length === 0) return `${style.green("No leaked secrets found")}; ${scanned}${skipped}.`;
-  const counts = `${plural(findings.length, "finding")} (${high} high, ${findings.length - high} medium) in ${plural(files, "file")}`;
-  return `${style.red(style.bold(counts))}; ${scanned}${skipped}.`;
+  return `skipped ${stats.skipped}: ${reasons.join(", ")}`;
 }

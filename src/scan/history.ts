@@ -16,12 +16,16 @@ import {
 import type { Engine } from "./engine.js";
 import { locate } from "./locate.js";
 import { DEFAULT_MAX_FILE_SIZE, type ScanStats } from "./run.js";
+import { chunkOverlap } from "./scan-source.js";
 import type { Finding } from "./types.js";
 
 export interface HistoryOptions {
   /** Added to the environment of every git child (credentials, for instance); never printed. */
   env?: NodeJS.ProcessEnv;
-  /** A file change that adds more bytes than this is skipped and counted (default 25 MB). */
+  /**
+   * A file change's added lines are scanned in pieces of at most this many bytes (default 25 MB); a single
+   * line longer than this cannot be held, and is skipped and counted as too large.
+   */
   maxFileSize?: number;
   /** Globs of paths to leave out (paths-ignore, --exclude), matched against the path in the commit. */
   ignore?: readonly string[];
@@ -80,7 +84,7 @@ class HistoryCollector implements PatchHandler {
   private skipping = false;
 
   constructor(
-    private readonly engine: Engine,
+    readonly engine: Engine,
     private readonly options: HistoryOptions,
     private readonly repo: GitRepository,
   ) {
@@ -115,11 +119,12 @@ class HistoryCollector implements PatchHandler {
 
   file(change: FileChange): void {
     if (this.skipping) return;
-    this.stats.files++;
-    this.stats.bytes += change.bytes.length;
+    if (!change.continued) this.stats.files++;
+    this.stats.bytes += change.bytes.length - change.scanFrom;
     for (const segment of change.segments) {
+      if (segment.end <= change.scanFrom) continue; // context only: scanned with the previous piece
       const bytes = change.bytes.subarray(segment.start, segment.end);
-      const detections = this.engine.detect(bytes);
+      const detections = this.engine.detect(bytes, Math.max(0, change.scanFrom - segment.start));
       if (detections.length === 0) continue;
       for (const finding of locate(bytes, detections, { file: change.path, firstLine: segment.firstLine })) {
         const origin = this.current;
@@ -175,7 +180,11 @@ async function streamPatches(
   options: HistoryOptions,
 ): Promise<void> {
   const child = repo.spawn(args, input, options.signal);
-  const parser = new PatchParser(collector, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
+  const parser = new PatchParser(
+    collector,
+    options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
+    chunkOverlap(collector.engine.compiled),
+  );
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (text: string) => {

@@ -30,7 +30,6 @@ export interface Progress {
 export interface RunScanOptions extends EngineSettings {
   /** Globs to leave out (paths-ignore and --exclude). */
   ignore: string[];
-  maxFileSize: number;
   threads: number;
   stdin?: Readable;
   onProgress?: (progress: Progress) => void;
@@ -86,6 +85,11 @@ export function defaultThreads(): number {
   return availableParallelism();
 }
 
+/** More threads than this only costs memory (each holds its own engine): 4 per core, and 64 at most. */
+export function maxThreads(): number {
+  return Math.min(64, 4 * availableParallelism());
+}
+
 export function compareFindings(a: Finding, b: Finding): number {
   return (
     (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
@@ -119,7 +123,7 @@ export async function runScan(targets: readonly string[], options: RunScanOption
   };
   const onSkip = (entry: SkippedEntry) => {
     stats.skipped++;
-    stats.skippedBy[entry.reason === "too-large" ? "tooLarge" : entry.reason]++;
+    stats.skippedBy[entry.reason]++;
   };
 
   const paths = targets.filter((t) => t !== STDIN_TARGET);
@@ -159,7 +163,6 @@ export async function runScan(targets: readonly string[], options: RunScanOption
     try {
       for (const entry of walk(paths, {
         ignore: options.ignore,
-        maxFileSize: options.maxFileSize,
         onSkip,
       })) {
         batch.push(entry);

@@ -1,6 +1,8 @@
 // Reads `git log -p` and `git diff` output as it streams, byte by byte, and hands over what each file change
 // added: the new lines of its hunks, with their line numbers in the new file. Memory stays bounded whatever
-// the history: one file change's added bytes (at most maxFileSize, or it is skipped) and one pending line.
+// the history: a file change's added bytes go out in pieces of at most maxFileSize (each piece begins with
+// the end of the previous one, as context), and one pending line; only a single line longer than
+// maxFileSize cannot be held, and is skipped and counted.
 //
 // The output it expects is what LOG_PATCH_ARGS and STAGED_PATCH_ARGS ask git for (git.ts adds settings that
 // override the user's configuration): commit headers `\0<sha>\0<name>\0<email>\0<date>`, zero-context hunks,
@@ -97,6 +99,13 @@ export interface FileChange {
   /** Valid only during the `file` call: the buffer is reused. */
   bytes: Buffer;
   segments: readonly AddedLines[];
+  /**
+   * A later piece of a large file change: bytes[0, scanFrom) end the previous piece, and are here as
+   * context only (what starts there was reported with it). 0 in a first piece.
+   */
+  scanFrom: number;
+  /** A later piece of a file change already handed over: not a new file change. */
+  continued: boolean;
 }
 
 export type SkipReason = "binary" | "tooLarge" | "ignored";
@@ -193,6 +202,11 @@ export class PatchParser {
   private length = 0;
   private segments: AddedLines[] = [];
   private nextLine = 0;
+  /** Pieces of the current file change handed over so far, and where the current one's own bytes start. */
+  private pieces = 0;
+  private scanFrom = 0;
+  /** A line of the current file change was too long to hold: counted once. */
+  private lineTooLarge = false;
 
   /** A line cut by the end of a chunk: its first bytes (up to a cap) and its true length. */
   private pending: Buffer = Buffer.allocUnsafe(4096);
@@ -202,6 +216,8 @@ export class PatchParser {
   constructor(
     private readonly handler: PatchHandler,
     private readonly maxFileSize: number,
+    /** How much of a piece's end the next piece repeats, so that no match or its context is cut. */
+    private readonly overlap = 64 * 1024,
   ) {}
 
   /** Parses the next piece of output; lines may be cut anywhere between two calls. */
@@ -290,16 +306,19 @@ export class PatchParser {
     else this.newLine++;
   }
 
-  /** Appends one added line (and a newline) to the current file change. */
+  /** Appends one added line (and a newline) to the current file change; a full buffer goes out as a piece. */
   private add(buf: Buffer, from: number, to: number, size: number): void {
     const line = this.newLine++;
     if (!this.collecting) return;
-    if (this.length + size + 1 > this.maxFileSize) {
-      this.collecting = false;
-      this.length = 0;
-      this.segments = [];
-      this.handler.skip(this.path as string, "tooLarge");
+    if (size + 1 > this.maxFileSize) {
+      if (!this.lineTooLarge) this.handler.skip(this.path as string, "tooLarge");
+      this.lineTooLarge = true;
       return;
+    }
+    if (this.length + size + 1 > this.maxFileSize) {
+      if (this.length > this.scanFrom) this.handOver();
+      if (!this.collecting) return; // its new side is binary
+      this.carry(this.maxFileSize - size - 1);
     }
     const needed = this.length + (to - from) + 1;
     if (needed > this.added.length) {
@@ -381,8 +400,7 @@ export class PatchParser {
     this.gitlink = false;
     this.blob = undefined;
     this.collecting = false;
-    this.length = 0;
-    this.segments = [];
+    this.resetCollected();
     if (startsWith(buf, start, end, DIFF_GIT)) {
       this.path = pathOfDiffLine(buf.toString("utf8", start + DIFF_GIT.length, end));
     } else {
@@ -418,22 +436,57 @@ export class PatchParser {
     return this.blob !== undefined && this.handler.blobIsBinary?.(this.blob) === true;
   }
 
+  /** Hands over what was collected, or counts the change as binary (decided on its first piece). */
+  private handOver(): void {
+    if (this.pieces === 0 && this.newSideIsBinary()) {
+      this.handler.skip(this.path as string, "binary");
+      this.collecting = false;
+      return;
+    }
+    this.handler.file({
+      path: this.path as string,
+      bytes: this.added.subarray(0, this.length),
+      segments: this.segments,
+      scanFrom: this.scanFrom,
+      continued: this.pieces > 0,
+    });
+    this.pieces++;
+  }
+
+  /** Starts the next piece with the last whole lines of the previous one (at most `room` bytes) as context. */
+  private carry(room: number): void {
+    const last = this.segments[this.segments.length - 1] as AddedLines;
+    let from = Math.max(last.start, this.length - Math.min(this.overlap, room));
+    // Every collected line ends with a newline: the first line start at or after `from`.
+    if (from > last.start) from = this.added.indexOf(NL, from - 1) + 1;
+    let firstLine = last.firstLine;
+    for (
+      let nl = this.added.indexOf(NL, last.start);
+      nl !== -1 && nl < from;
+      nl = this.added.indexOf(NL, nl + 1)
+    )
+      firstLine++;
+    this.added.copy(this.added, 0, from, this.length);
+    this.length -= from;
+    this.segments = this.length > 0 ? [{ start: 0, end: this.length, firstLine }] : [];
+    this.scanFrom = this.length;
+  }
+
+  private resetCollected(): void {
+    this.length = 0;
+    this.segments = [];
+    this.pieces = 0;
+    this.scanFrom = 0;
+    this.lineTooLarge = false;
+  }
+
   private finishFile(): void {
     if (!this.fileOpen) return;
     this.fileOpen = false;
     this.inHunk = false;
-    if (this.collecting && this.length > 0 && this.newSideIsBinary()) {
-      this.handler.skip(this.path as string, "binary");
-    } else if (this.collecting && this.length > 0) {
-      this.handler.file({
-        path: this.path as string,
-        bytes: this.added.subarray(0, this.length),
-        segments: this.segments,
-      });
-    }
+    if (this.collecting && this.length > this.scanFrom) this.handOver();
     this.collecting = false;
-    this.length = 0;
-    this.segments = [];
+    this.resetCollected();
     if (this.added.length > KEPT_CAPACITY) this.added = Buffer.allocUnsafe(KEPT_CAPACITY);
   }
 }
