@@ -1,5 +1,5 @@
 // The human report: findings grouped by file, then one summary line.
-import { formatBytes, plural, type Style, table } from "../cli/terminal.js";
+import { formatBytes, plural, printable, type Style, table } from "../cli/terminal.js";
 import type { ScanStats } from "../scan/run.js";
 import type { Finding } from "../scan/types.js";
 
@@ -27,12 +27,13 @@ export function renderText(
     else byFile.set(f.file, [f]);
   }
   for (const [file, list] of byFile) {
-    out.push(style.bold(file));
+    // File names, rule IDs and matched text come from the scanned content: never raw to a terminal.
+    out.push(style.bold(printable(file)));
     const rows = list.map((f) => [
       `  ${style.dim(location(f))}`,
       f.confidence === "high" ? style.red("high") : style.yellow("medium"),
-      style.cyan(f.ruleId),
-      showSecrets ? f.secret.reveal() : f.redacted,
+      style.cyan(printable(f.ruleId)),
+      printable(showSecrets ? f.secret.reveal() : f.redacted),
       f.encoding === "plain" ? "" : style.dim(`via ${f.encoding}`),
       ...(note ? [note(f, style)] : []),
     ]);

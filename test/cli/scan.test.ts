@@ -245,6 +245,25 @@ describe("honest summaries and exits", () => {
   });
 });
 
+describe("repository-controlled text reaches the terminal escaped", () => {
+  it("a file name with escape sequences is shown escaped by scan, findings list and findings show", () => {
+    const project = join(dir.path, "hostile");
+    mkdirSync(project, { recursive: true });
+    // Sets the window title, rings the bell, erases the line, and a C1 CSI: enough to hide a finding.
+    writeFileSync(join(project, "evil\x1b]0;pwned\x07\x1b[2K\x9b\x7f.env"), `T=${github}\n`);
+    const shown = "evil\\x1b]0;pwned\\x07\\x1b[2K\\x9b\\x7f.env";
+    const outputs = [
+      runCli(["scan", ".", "--record"], { cwd: project }),
+      runCli(["findings", "list"], { cwd: project }),
+      runCli(["findings", "show", "1"], { cwd: project }),
+    ];
+    for (const result of outputs) {
+      expect(result.stdout).toContain(shown);
+      expect(result.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    }
+  });
+});
+
 describe("errors exit 2 with one line that says what to do", () => {
   it.each([
     [["scan", "--format", "xml"], /--format must be one of text, json, sarif, not "xml"/],
