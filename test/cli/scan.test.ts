@@ -297,6 +297,27 @@ describe("errors exit 2 with one line that says what to do", () => {
     expect(result.stderr).toMatch(/my-rules\/acme\.yml: rule "acme": regex: nested quantifiers/);
   });
 
+  it("a ReDoS allow pattern is refused by number and excerpt; a huge one is not echoed whole", () => {
+    const project = join(dir.path, "redos");
+    mkdirSync(project, { recursive: true });
+    writeFileSync(
+      join(project, ".leakwarden.yml"),
+      `allow:\n  - ok_[a-z]+\n  - '${"\\w{0,15}".repeat(10)}!'\n`,
+    );
+    const refused = runCli(["scan", project]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /allow pattern 2 \(\/\\w\{0,15\}.*\/\) is refused: 3 overlapping repetitions/,
+    );
+    writeFileSync(join(project, ".leakwarden.yml"), `allow:\n  - '${"a".repeat(5_000_000)}'\n`);
+    const huge = runCli(["scan", project]);
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toMatch(
+      /allow pattern 1 \(\/a+… \(5000000 characters\)\/\) is refused: longer than 1000/,
+    );
+    expect(huge.stderr.length).toBeLessThan(500);
+  });
+
   it("a broken config file is named", () => {
     const project = join(dir.path, "badconfig");
     mkdirSync(project, { recursive: true });
