@@ -2,7 +2,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { DEFAULT_CHUNK_SIZE, type ReadInto, readChunks } from "../sources/chunks.js";
-import { isBinary } from "../sources/content-kind.js";
+import { BINARY_PROBE, contentKind, decodeUtf16, replay, utf16Reader } from "../sources/content-kind.js";
 import { appendAll } from "./append.js";
 import type { CompiledRules } from "./compile.js";
 import type { Engine } from "./engine.js";
@@ -32,10 +32,19 @@ export async function scanReadable(
 ): Promise<SourceOutcome> {
   const findings: Finding[] = [];
   let bytes = 0;
-  let first = true;
-  for await (const chunk of readChunks(read, chunkOverlap(engine.compiled), chunkSize)) {
-    if (first && isBinary(chunk.bytes)) return { findings: [], bytes: 0, skipped: "binary" };
-    first = false;
+  // The first bytes decide what the source is: binary (skipped), UTF-16 (decoded) or text.
+  const head = Buffer.allocUnsafe(BINARY_PROBE);
+  let filled = 0;
+  while (filled < head.length) {
+    const n = await read(head, filled, head.length - filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  const kind = contentKind(head.subarray(0, filled));
+  if (kind === "binary") return { findings: [], bytes: 0, skipped: "binary" };
+  const replayed = replay(head.subarray(0, filled), read);
+  const source = kind === "text" ? replayed : utf16Reader(replayed, kind);
+  for await (const chunk of readChunks(source, chunkOverlap(engine.compiled), chunkSize)) {
     bytes += chunk.to - chunk.from;
     const detections = engine.detect(chunk.bytes, chunk.from, chunk.to);
     if (detections.length > 0) {
@@ -65,8 +74,10 @@ function readWhole(fd: number, size: number): Buffer {
 }
 
 /** Scans one buffer that holds a whole source. */
-function scanWhole(engine: Engine, bytes: Buffer, display: string): SourceOutcome {
-  if (isBinary(bytes)) return { findings: [], bytes: 0, skipped: "binary" };
+function scanWhole(engine: Engine, raw: Buffer, display: string): SourceOutcome {
+  const kind = contentKind(raw);
+  if (kind === "binary") return { findings: [], bytes: 0, skipped: "binary" };
+  const bytes = kind === "text" ? raw : decodeUtf16(raw, kind);
   const detections = engine.detect(bytes);
   return {
     findings: detections.length > 0 ? locate(bytes, detections, { file: display }) : [],
