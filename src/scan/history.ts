@@ -1,7 +1,7 @@
 // Scans git history: a whole repository, a revision range, a push (as GitHub or a pre-receive hook sends it)
 // or the staged changes. Git streams the patches, git-patch.ts cuts out the added lines, and each hunk's
 // added lines go through the same engine as files, located at their line in that commit's version.
-import { BINARY_PROBE, isBinary } from "../sources/content-kind.js";
+import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
 import { GitRepository, type PushKind, type PushUpdate } from "../sources/git.js";
 import {
@@ -96,8 +96,8 @@ class HistoryCollector implements PatchHandler {
     this.seen ??= new Set();
   }
 
-  blobIsBinary(blob: string): boolean {
-    return isBinary(this.repo.blobHead(blob, BINARY_PROBE));
+  blobKind(blob: string): ContentKind {
+    return contentKind(this.repo.blobHead(blob, BINARY_PROBE));
   }
 
   wants(path: string): boolean {
@@ -123,8 +123,14 @@ class HistoryCollector implements PatchHandler {
     this.stats.bytes += change.bytes.length - change.scanFrom;
     for (const segment of change.segments) {
       if (segment.end <= change.scanFrom) continue; // context only: scanned with the previous piece
-      const bytes = change.bytes.subarray(segment.start, segment.end);
-      const detections = this.engine.detect(bytes, Math.max(0, change.scanFrom - segment.start));
+      let bytes = change.bytes.subarray(segment.start, segment.end);
+      let from = Math.max(0, change.scanFrom - segment.start);
+      if (change.encoding) {
+        const startsFile = segment.firstLine === 1;
+        if (from > 0) from = decodeUtf16Lines(bytes.subarray(0, from), change.encoding, startsFile).length;
+        bytes = decodeUtf16Lines(bytes, change.encoding, startsFile);
+      }
+      const detections = this.engine.detect(bytes, from);
       if (detections.length === 0) continue;
       for (const finding of locate(bytes, detections, { file: change.path, firstLine: segment.firstLine })) {
         const origin = this.current;

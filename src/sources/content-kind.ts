@@ -42,6 +42,17 @@ export function decodeUtf16(bytes: Buffer, kind: "utf-16le" | "utf-16be"): Buffe
   return Buffer.from(new TextDecoder(kind).decode(bytes), "utf8");
 }
 
+/**
+ * Added lines of a UTF-16 file as git cuts them (after each 0x0A byte), decoded to UTF-8. In UTF-16LE a newline
+ * is 0A 00, so every line but the file's first starts with the 00 that ends the line before it: that byte is
+ * dropped, and the last newline gets its own back. UTF-16BE lines (00 0A) are already whole.
+ */
+export function decodeUtf16Lines(bytes: Buffer, kind: "utf-16le" | "utf-16be", startsFile: boolean): Buffer {
+  if (kind === "utf-16be") return decodeUtf16(bytes, kind);
+  const aligned = startsFile ? bytes : bytes.subarray(1);
+  return decodeUtf16(aligned.length % 2 === 1 ? Buffer.concat([aligned, Buffer.from([0])]) : aligned, kind);
+}
+
 /** A reader that serves `head` (bytes already read) before the rest of `read`. */
 export function replay(head: Buffer, read: ReadInto): ReadInto {
   let pending = head;

@@ -8,7 +8,7 @@
 // override the user's configuration): commit headers `\0<sha>\0<name>\0<email>\0<date>`, zero-context hunks,
 // combined diffs for merges, `a/` and `b/` prefixes, paths unquoted unless git must quote them.
 
-import { BINARY_PROBE, isBinary } from "./content-kind.js";
+import { BINARY_PROBE, type ContentKind, contentKind } from "./content-kind.js";
 
 const DIFF_ARGS = [
   "-p",
@@ -106,6 +106,8 @@ export interface FileChange {
   scanFrom: number;
   /** A later piece of a file change already handed over: not a new file change. */
   continued: boolean;
+  /** Set when the new version is UTF-16 text: the bytes are as git cut them (see decodeUtf16Lines). */
+  encoding?: "utf-16le" | "utf-16be";
 }
 
 export type SkipReason = "binary" | "tooLarge" | "ignored";
@@ -115,10 +117,11 @@ export interface PatchHandler {
   file(change: FileChange): void;
   skip(path: string, reason: SkipReason): void;
   /**
-   * Whether a blob is binary (NUL in its first 8000 bytes), asked only when the added lines cannot tell: a
-   * NUL among them, but not the file's first 8000 bytes. Without it such a change is scanned as text.
+   * What a blob holds (binary: a NUL in its first 8000 bytes, unless it is UTF-16 text), asked only when the
+   * added lines cannot tell: a NUL among them, but not the file's first 8000 bytes. Without it such a change
+   * is scanned as text.
    */
-  blobIsBinary?(blob: string): boolean;
+  blobKind?(blob: string): ContentKind;
   /** Whether a path is scanned at all; when false its lines are dropped and it is counted as ignored. */
   wants?(path: string): boolean;
 }
@@ -207,6 +210,8 @@ export class PatchParser {
   private scanFrom = 0;
   /** A line of the current file change was too long to hold: counted once. */
   private lineTooLarge = false;
+  /** What the new version holds, decided when the first piece is handed over. */
+  private kind: ContentKind = "text";
 
   /** A line cut by the end of a chunk: its first bytes (up to a cap) and its true length. */
   private pending: Buffer = Buffer.allocUnsafe(4096);
@@ -425,20 +430,21 @@ export class PatchParser {
    * that start at line 1 show those bytes; otherwise a NUL among the added lines sends the question to the
    * blob itself, and added lines without any NUL are scanned (text lines added to a binary file are too).
    */
-  private newSideIsBinary(): boolean {
+  private newSideKind(): ContentKind {
     const first = this.segments[0] as AddedLines;
     if (first.firstLine === 1) {
       const head = this.added.subarray(first.start, Math.min(first.end, first.start + BINARY_PROBE));
-      if (isBinary(head)) return true;
-      if (head.length === BINARY_PROBE) return false;
+      const kind = contentKind(head);
+      if (kind !== "text" || head.length === BINARY_PROBE) return kind;
     }
-    if (!this.added.subarray(0, this.length).includes(NUL)) return false;
-    return this.blob !== undefined && this.handler.blobIsBinary?.(this.blob) === true;
+    if (!this.added.subarray(0, this.length).includes(NUL)) return "text";
+    return (this.blob !== undefined && this.handler.blobKind?.(this.blob)) || "text";
   }
 
   /** Hands over what was collected, or counts the change as binary (decided on its first piece). */
   private handOver(): void {
-    if (this.pieces === 0 && this.newSideIsBinary()) {
+    if (this.pieces === 0) this.kind = this.newSideKind();
+    if (this.kind === "binary") {
       this.handler.skip(this.path as string, "binary");
       this.collecting = false;
       return;
@@ -449,6 +455,7 @@ export class PatchParser {
       segments: this.segments,
       scanFrom: this.scanFrom,
       continued: this.pieces > 0,
+      ...(this.kind === "text" ? {} : { encoding: this.kind }),
     });
     this.pieces++;
   }
@@ -478,6 +485,7 @@ export class PatchParser {
     this.pieces = 0;
     this.scanFrom = 0;
     this.lineTooLarge = false;
+    this.kind = "text";
   }
 
   private finishFile(): void {

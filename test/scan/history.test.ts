@@ -1,4 +1,4 @@
-import { cpSync, rmSync } from "node:fs";
+import { cpSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scanHistory, scanPush, scanRange, scanStaged } from "../../src/scan/history.js";
@@ -251,6 +251,49 @@ describe("a file whose old version was binary, or that .gitattributes calls bina
     const { findings, stats } = await scanHistory(repo.dir, {}, engine, { env });
     expect(findings.map(where)).toEqual([`github-pat text.txt:3 ${edit}`]);
     expect(stats.skippedBy.binary).toBe(2);
+  });
+});
+
+describe("UTF-16 files in history", () => {
+  it("are decoded: a new file, an edit in the middle, a staged change; LE and BE", async () => {
+    const repo = await repoNamed("utf16");
+    const utf16 = (text: string, kind: "le" | "be") => {
+      const le = Buffer.from(`\ufeff${text}`, "utf16le");
+      return kind === "le" ? le : le.swap16();
+    };
+    const lines = Array.from({ length: 30 }, (_, i) => `setting${i}=value${i}\r\n`);
+    const first = t.githubPat();
+    const created = await repo.commit(
+      {
+        "le.env": utf16(`${lines.join("")}TOKEN=${first}\r\n`, "le"),
+        "be.env": utf16(`${lines.join("")}TOKEN=${first}\r\n`, "be"),
+      },
+      "PowerShell wrote these",
+    );
+    const second = t.githubPat();
+    const edited = [...lines.slice(0, 10), `OTHER=${second}\r\n`, ...lines.slice(10)].join("");
+    const edit = await repo.commit(
+      {
+        "le.env": utf16(`${edited}TOKEN=${first}\r\n`, "le"),
+        "be.env": utf16(`${edited}TOKEN=${first}\r\n`, "be"),
+      },
+      "one more",
+    );
+    const { findings, stats } = await scanHistory(repo.dir, {}, engine, { env });
+    expect(findings.map((f) => `${where(f)}:${f.column}`)).toEqual([
+      `github-pat be.env:31 ${created}:7`,
+      `github-pat be.env:11 ${edit}:7`,
+      `github-pat le.env:31 ${created}:7`,
+      `github-pat le.env:11 ${edit}:7`,
+    ]);
+    expect(findings[1]?.secret.reveal()).toBe(second);
+    expect(stats.skippedBy.binary).toBe(0);
+
+    const third = t.githubPat();
+    writeFileSync(join(repo.dir, "le.env"), utf16(`${edited}TOKEN=${first}\r\nNEW=${third}\r\n`, "le"));
+    await repo.git.add(["le.env"]);
+    const staged = await scanStaged(repo.dir, engine, { env });
+    expect(staged.findings.map((f) => `${f.file}:${f.line}:${f.column}`)).toEqual(["le.env:33:5"]);
   });
 });
 
