@@ -1,8 +1,7 @@
 // Scans one source of bytes (a file, stdin, a blob) in overlapping chunks and locates what it finds.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import type { Readable } from "node:stream";
 import { DEFAULT_CHUNK_SIZE, type ReadInto, readChunks } from "../sources/chunks.js";
-import { BINARY_PROBE, contentKind, decodeUtf16, replay, utf16Reader } from "../sources/content-kind.js";
+import { BINARY_PROBE, contentKind, decodeUtf16, replay, utf16Pieces } from "../sources/content-kind.js";
 import { appendAll } from "./append.js";
 import type { CompiledRules } from "./compile.js";
 import type { Engine } from "./engine.js";
@@ -43,7 +42,7 @@ export async function scanReadable(
   const kind = contentKind(head.subarray(0, filled));
   if (kind === "binary") return { findings: [], bytes: 0, skipped: "binary" };
   const replayed = replay(head.subarray(0, filled), read);
-  const source = kind === "text" ? replayed : utf16Reader(replayed, kind);
+  const source = kind === "text" ? replayed : streamReader(utf16Pieces(replayed, kind));
   for await (const chunk of readChunks(source, chunkOverlap(engine.compiled), chunkSize)) {
     bytes += chunk.to - chunk.from;
     const detections = engine.detect(chunk.bytes, chunk.from, chunk.to);
@@ -114,8 +113,8 @@ export async function scanFile(engine: Engine, path: string, display: string): P
   }
 }
 
-/** Adapts a stream (stdin, a child's stdout) to ReadInto without holding more than one pending piece. */
-export function streamReader(stream: Readable): ReadInto {
+/** Adapts a stream (stdin, a child's stdout, decoded text) to ReadInto, holding one pending piece at most. */
+export function streamReader(stream: AsyncIterable<Buffer | string>): ReadInto {
   const iterator = stream[Symbol.asyncIterator]();
   let pending: Buffer = Buffer.alloc(0);
   return async (target, offset, length) => {

@@ -64,22 +64,11 @@ export function replay(head: Buffer, read: ReadInto): ReadInto {
   };
 }
 
-/** A reader of UTF-16 bytes as UTF-8, decoded piece by piece: memory stays flat. */
-export function utf16Reader(read: ReadInto, kind: "utf-16le" | "utf-16be"): ReadInto {
+/** UTF-16 bytes from `read`, as UTF-8 pieces decoded one read at a time: memory stays flat. */
+export async function* utf16Pieces(read: ReadInto, kind: "utf-16le" | "utf-16be"): AsyncGenerator<Buffer> {
   const decoder = new TextDecoder(kind);
   const raw = Buffer.allocUnsafe(64 * 1024);
-  let pending: Buffer = Buffer.alloc(0);
-  let done = false;
-  return async (target, offset, length) => {
-    while (pending.length === 0 && !done) {
-      const n = await read(raw, 0, raw.length);
-      if (n === 0) done = true;
-      pending = Buffer.from(
-        n === 0 ? decoder.decode() : decoder.decode(raw.subarray(0, n), { stream: true }),
-      );
-    }
-    const n = pending.copy(target, offset, 0, Math.min(length, pending.length));
-    pending = pending.subarray(n);
-    return n;
-  };
+  for (let n = await read(raw, 0, raw.length); n > 0; n = await read(raw, 0, raw.length))
+    yield Buffer.from(decoder.decode(raw.subarray(0, n), { stream: true }));
+  yield Buffer.from(decoder.decode());
 }
