@@ -246,22 +246,28 @@ describe("honest summaries and exits", () => {
 });
 
 describe("repository-controlled text reaches the terminal escaped", () => {
-  it("a file name with escape sequences is shown escaped by scan, findings list and findings show", () => {
+  it("a file name with escape sequences is shown escaped by scan, findings list and show, audit list", () => {
     const project = join(dir.path, "hostile");
     mkdirSync(project, { recursive: true });
     // Sets the window title, rings the bell, erases the line, and a C1 CSI: enough to hide a finding.
     writeFileSync(join(project, "evil\x1b]0;pwned\x07\x1b[2K\x9b\x7f.env"), `T=${github}\n`);
     const shown = "evil\\x1b]0;pwned\\x07\\x1b[2K\\x9b\\x7f.env";
-    const outputs = [
-      runCli(["scan", ".", "--record"], { cwd: project }),
-      runCli(["findings", "list"], { cwd: project }),
-      runCli(["findings", "show", "1"], { cwd: project }),
-    ];
-    for (const result of outputs) {
+    const controls = (text: string) => [...text].filter((c) => c !== "\n" && /\p{Cc}/u.test(c));
+    for (const args of [
+      ["scan", ".", "--record"],
+      ["findings", "list"],
+      ["findings", "show", "1"],
+    ]) {
+      const result = runCli(args, { cwd: project });
       expect(result.stdout).toContain(shown);
-      const controls = [...result.stdout].filter((c) => c !== "\n" && /\p{Cc}/u.test(c));
-      expect(controls).toEqual([]);
+      expect(controls(result.stdout)).toEqual([]);
     }
+    // A note (as a provider's reply would) reaches the audit log, and `audit list` shows it.
+    const note = ["findings", "resolve", "1", "--as", "false-positive", "--note", "ok\x1b[2K"];
+    expect(runCli(note, { cwd: project }).code).toBe(0);
+    const audit = runCli(["audit", "list"], { cwd: project });
+    expect(audit.stdout).toContain("ok\\x1b[2K");
+    expect(controls(audit.stdout)).toEqual([]);
   });
 });
 
