@@ -98,6 +98,10 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   } finally {
     progress.done();
   }
+  if (result.stats.shallow)
+    io.stderr.write(
+      "leakwarden: warning: a shallow clone: the history before its cut is missing, so where each secret was introduced is unknown ('introduced' is left out); 'git fetch --unshallow' gives a full scan\n",
+    );
   const code = report(result, values, ruleDirs, config.disabledRules, io, await actions?.(result));
   if (mode === "pre-receive" && code !== 0) io.stderr.write(REJECTED);
   if (mode === "history" || values["allow-unscanned"]) return code;

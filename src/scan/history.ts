@@ -150,10 +150,14 @@ class HistoryCollector implements PatchHandler {
     this.stats.skippedBy[reason]++;
   }
 
-  /** Marks the earliest occurrence of each fingerprint, sorts, and closes the stats. */
-  finish(withCommits: boolean): HistoryResult {
+  /**
+   * Marks the earliest occurrence of each fingerprint, sorts, and closes the stats. In a shallow clone the
+   * earliest commit scanned may not be where a secret came in: `introduced` is left unknown, not guessed.
+   */
+  finish(withCommits: boolean, shallow = false): HistoryResult {
     const age = (f: Finding) => (f.commit ? (this.position.get(f.commit) ?? 0) : 0);
-    if (withCommits) {
+    if (shallow) this.stats.shallow = true;
+    if (withCommits && !shallow) {
       const earliest = new Map<string, Finding>();
       for (const f of this.findings) {
         const best = earliest.get(f.fingerprint);
@@ -161,8 +165,8 @@ class HistoryCollector implements PatchHandler {
           earliest.set(f.fingerprint, f);
       }
       for (const f of this.findings) f.introduced = earliest.get(f.fingerprint) === f;
-      this.stats.commits = this.commits;
     }
+    if (withCommits) this.stats.commits = this.commits;
     // By file; within a file the oldest commit first, so that each secret's introduction leads.
     this.findings.sort(
       (a, b) =>
@@ -260,7 +264,7 @@ export async function scanHistory(
     if (checked.status === "rejected") throw checked.reason;
     if (streamed.status === "rejected") throw streamed.reason;
   }
-  return collector.finish(true);
+  return collector.finish(true, await repo.isShallow());
 }
 
 /**
@@ -299,7 +303,7 @@ export async function scanPush(
     if (plan.revisions.length > 0)
       await streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], plan.revisions, collector, options);
   }
-  return { ...collector.finish(true), kinds };
+  return { ...collector.finish(true, await repo.isShallow()), kinds };
 }
 
 /** What is staged for the next commit (what a pre-commit hook sees); findings carry no commit. */

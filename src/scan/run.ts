@@ -19,6 +19,8 @@ export interface ScanStats {
   durationMs: number;
   /** Git history scans only: commits scanned (`files` then counts file changes). */
   commits?: number;
+  /** Git history scans of a shallow clone: older history is missing, so `introduced` is left unknown. */
+  shallow?: boolean;
 }
 
 export interface Progress {

@@ -236,6 +236,11 @@ export class GitRepository {
     return tips;
   }
 
+  /** A shallow clone lacks the history before its cut: the oldest commit it has is not where things began. */
+  async isShallow(): Promise<boolean> {
+    return (await this.run(["rev-parse", "--is-shallow-repository"])).trim() === "true";
+  }
+
   async isBare(): Promise<boolean> {
     return (await this.run(["rev-parse", "--is-bare-repository"])).trim() === "true";
   }

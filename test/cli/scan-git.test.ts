@@ -105,6 +105,25 @@ describe("leakwarden scan --git", () => {
   });
 });
 
+describe("a shallow clone", () => {
+  it("warns, and leaves 'introduced' unknown rather than naming the clone's oldest commit", () => {
+    const shallow = join(tmp.path, "shallow");
+    const cloned = spawnSync("git", ["clone", "--quiet", "--depth", "2", `file://${repo.dir}`, shallow], {
+      env: testGitEnv(home),
+    });
+    expect(cloned.status).toBe(0);
+    const result = runCli(["scan", "--git", "--format", "json", shallow]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/warning: a shallow clone: .*'introduced' is left out/);
+    const report = json(result.stdout);
+    expect(report.stats.shallow).toBe(true);
+    expect(report.findings.length).toBeGreaterThan(0);
+    for (const finding of report.findings) expect(finding).not.toHaveProperty("introduced");
+    const full = json(runCli(["scan", "--git", "--format", "json", repo.dir]).stdout);
+    expect(full.stats).not.toHaveProperty("shallow");
+  });
+});
+
 describe("leakwarden scan --staged", () => {
   it("reports what is staged, not what is only in the working tree", async () => {
     const work = await createRepo(join(tmp.path, "staged"), home);
