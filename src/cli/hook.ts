@@ -21,6 +21,8 @@ The hook goes where git looks for it (core.hooksPath is honoured) and reads
 .leakwarden.yml from the folder git runs it in: the top of the working tree,
 or the bare repository itself. Installing again updates it.
 Skip the pre-commit hook for one commit with 'git commit --no-verify'.
+Both hooks also refuse a change they could not scan (a line longer than
+--max-file-size); add --allow-unscanned to the script's exec line to accept it.
 
 Examples
   leakwarden hook install                               pre-commit, this repository
