@@ -316,7 +316,11 @@ export class PatchParser {
     const line = this.newLine++;
     if (!this.collecting) return;
     if (size + 1 > this.maxFileSize) {
-      if (!this.lineTooLarge) this.handler.skip(this.path as string, "tooLarge");
+      if (this.inBinary(buf.subarray(from, to), line)) {
+        // A binary file without newlines (an image of zeros) is one huge "line": binary, not unscannable.
+        this.handler.skip(this.path as string, "binary");
+        this.collecting = false;
+      } else if (!this.lineTooLarge) this.handler.skip(this.path as string, "tooLarge");
       this.lineTooLarge = true;
       return;
     }
@@ -430,6 +434,26 @@ export class PatchParser {
    * that start at line 1 show those bytes; otherwise a NUL among the added lines sends the question to the
    * blob itself, and added lines without any NUL are scanned (text lines added to a binary file are too).
    */
+  /** Whether a line too long to hold (its first bytes in `held`) belongs to a binary new version. */
+  private inBinary(held: Buffer, line: number): boolean {
+    if (this.pieces > 0) return false; // decided on the first piece: text
+    const first = this.segments[0];
+    const fromStart =
+      this.length === 0
+        ? line === 1
+        : this.segments.length === 1 && first?.firstLine === 1 && this.nextLine === line;
+    if (fromStart) {
+      // The file's first bytes: what was collected, then this line.
+      const head = Buffer.concat([
+        this.added.subarray(0, Math.min(this.length, BINARY_PROBE)),
+        held.subarray(0, BINARY_PROBE),
+      ]);
+      return contentKind(head.subarray(0, BINARY_PROBE)) === "binary";
+    }
+    if (!held.includes(NUL) && !this.added.subarray(0, this.length).includes(NUL)) return false;
+    return this.blob !== undefined && this.handler.blobKind?.(this.blob) === "binary";
+  }
+
   private newSideKind(): ContentKind {
     const first = this.segments[0] as AddedLines;
     if (first.firstLine === 1) {

@@ -205,6 +205,21 @@ describe("hooks and content they could not scan", () => {
     expect(runCli(["scan", "--staged", "--max-file-size", "2KB", "--allow-unscanned", work.dir]).code).toBe(
       0,
     );
+    work.run("reset", "--quiet", "--hard", base);
+  });
+
+  it("a binary file without newlines is one huge line, but binary: skipped, not refused", async () => {
+    const after = await work.commit(
+      {
+        "disk.img": Buffer.alloc(5000),
+        "mixed.dat": Buffer.concat([Buffer.from("header\n"), Buffer.alloc(5000)]),
+      },
+      "images",
+    );
+    const result = preReceive(after);
+    expect(result.stdout).toMatch(/skipped 2: 2 binary\./);
+    expect(result.code).toBe(0);
+    work.run("reset", "--quiet", "--hard", base);
   });
 });
 
