@@ -115,7 +115,7 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
       throw new Error(`decoder ${decoder.encoding}: ${problem}`);
     });
     for (const keyword of decoder.keywords) addKeyword(keyword, -1 - index);
-    return { decoder, regex, reach, before: 0 };
+    return { decoder, regex, reach, before: decoder.before ?? 0 };
   });
 
   return {

@@ -26,6 +26,8 @@ export interface EngineOptions {
 
 /** Extra bytes around each window so that lookbehinds and lookaheads see real neighbours. */
 const MARGIN = 32;
+/** How many encodings deep a secret is looked for (base64 inside JSON escapes inside a URL...). */
+export const MAX_DECODE_DEPTH = 3;
 
 interface Window {
   start: number;
@@ -79,11 +81,15 @@ export class Engine {
       const around = surroundingLines(bytes, start, end, lines);
       return blank(bytes.toString("latin1", around.from, around.to), start - around.from, end - around.from);
     };
-    const found = this.detectIn(bytes, contextOf, true).filter((d) => d.start >= from && d.start < to);
+    const found = this.detectIn(bytes, contextOf, MAX_DECODE_DEPTH).filter(
+      (d) => d.start >= from && d.start < to,
+    );
     return dedupe(found);
   }
 
-  private detectIn(bytes: Buffer, contextOf: ContextOf, withDecoders: boolean): Detection[] {
+  /** Detections in `bytes`; decoders run while `depth` allows, their output scanned one level deeper. */
+  private detectIn(bytes: Buffer, contextOf: ContextOf, depth: number): Detection[] {
+    const withDecoders = depth > 0;
     const { rules, decoders, automaton, keywordTargets, runs } = this.compiled;
     const ruleWindows = new Map<number, Window[]>();
     const decoderWindows = new Map<number, Window[]>();
@@ -155,8 +161,10 @@ export class Engine {
           if (decoded === null) continue;
           // The decoded text borrows the context of the line it was found on.
           const outer = (_s: number, _e: number, lines: number) => `${contextOf(m.start, m.end, lines)}\n`;
-          for (const inner of this.detectIn(Buffer.from(decoded, "latin1"), outer, false)) {
-            detections.push({ ...inner, start: m.start, end: m.end, encoding: decoder.encoding });
+          for (const inner of this.detectIn(Buffer.from(decoded, "latin1"), outer, depth - 1)) {
+            const encoding =
+              inner.encoding === "plain" ? decoder.encoding : `${decoder.encoding}>${inner.encoding}`;
+            detections.push({ ...inner, start: m.start, end: m.end, encoding });
           }
         }
       }
@@ -210,22 +218,42 @@ function* matchesIn(regex: RegExp, bytes: Buffer, w: Window, n: number): Generat
   }
 }
 
-/** One detection per rule and span; a plain match inside a decoded span of the same secret is the same finding. */
+/** Whether a specific rule found the same secret, or a secret inside it, where a generic rule matched. */
+function coveredBySpecific(d: Detection, all: readonly Detection[]): boolean {
+  return all.some(
+    (e) =>
+      !e.rule.rule.generic &&
+      (e.secret === d.secret || d.secret.includes(e.secret)) &&
+      e.start < d.end &&
+      d.start < e.end,
+  );
+}
+
+/**
+ * Of two detections of one secret by one rule whose spans overlap, the one to keep: a decoded one over a
+ * plain one (it says how the secret was hidden), then the shorter chain of decoders, then the narrower span.
+ */
+function betterThan(e: Detection, d: Detection): boolean {
+  if ((e.encoding === "plain") !== (d.encoding === "plain")) return d.encoding === "plain";
+  const depth = (x: Detection) => x.encoding.split(">").length;
+  if (depth(e) !== depth(d)) return depth(e) < depth(d);
+  return e.end - e.start < d.end - d.start;
+}
+
+/**
+ * One detection per rule and secret where spans overlap (see betterThan); a generic rule's match that a
+ * specific rule also found is that rule's finding only.
+ */
 function dedupe(detections: Detection[]): Detection[] {
   detections.sort((a, b) => a.start - b.start || a.end - b.end);
-  const decodedSpans = detections.filter((d) => d.encoding !== "plain");
   const out: Detection[] = [];
   for (const d of detections) {
+    if (d.rule.rule.generic && coveredBySpecific(d, detections)) continue;
     const prev = out[out.length - 1];
     if (prev && prev.rule === d.rule && prev.start === d.start && prev.end === d.end) continue;
-    if (
-      d.encoding === "plain" &&
-      decodedSpans.some(
-        (e) => e.rule === d.rule && e.secret === d.secret && e.start <= d.start && d.end <= e.end,
-      )
-    ) {
-      continue;
-    }
+    const twin = (e: Detection) =>
+      e !== d && e.rule === d.rule && e.secret === d.secret && e.start < d.end && d.start < e.end;
+    if (detections.some((e) => twin(e) && betterThan(e, d))) continue;
     out.push(d);
   }
   return out;

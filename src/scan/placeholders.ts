@@ -5,6 +5,9 @@ const MASKED = /[xX]{4,}|#{4,}|0{8,}/;
 const DOC_WORDS =
   /example|sample|dummy|placeholder|changeme|redacted|your[_-]?(?:token|key|pat)|insert[_-]?here/i;
 const SEQUENCES = /0123456|123456789|abcdefgh|ABCDEFGH/;
+/** Whole values that stand for a password in documentation: `https://user:password@host`. */
+const PLACEHOLDER_VALUES =
+  /^(?:pass(?:word|wd)?|pwd|secret|changeit|user(?:name)?|admin|root|test|guest|foo|bar|token|api[_-]?key)$/i;
 
 /** Whether one character dominates the text or it uses almost no distinct characters. */
 function isRepetitive(body: string): boolean {
@@ -27,7 +30,7 @@ export function isObviousPlaceholder(secret: string, prefix: string): boolean {
 /** Documentation wording and masks, checked only when no checksum vouches for the value. */
 export function looksLikeDocumentation(secret: string, prefix: string): boolean {
   const body = prefix && secret.startsWith(prefix) ? secret.slice(prefix.length) : secret;
-  return MASKED.test(body) || DOC_WORDS.test(body) || SEQUENCES.test(body);
+  return MASKED.test(body) || DOC_WORDS.test(body) || SEQUENCES.test(body) || PLACEHOLDER_VALUES.test(body);
 }
 
 /** Shannon entropy in bits per character. */
