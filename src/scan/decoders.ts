@@ -57,8 +57,12 @@ function secretDataBlock(block: string): string | null {
   return lines.length > 0 ? lines.join("\n") : null;
 }
 
-/** A JSON string's content with its escapes undone, or null when there were none. */
+/**
+ * A JSON string's content with its escapes undone, or null when it has no `\uXXXX` or `\/` escape: the only
+ * ones that can split a token (rules already read across `\n` in an escaped key).
+ */
 function jsonUnescaped(value: string): string | null {
+  if (!/\\u[0-9A-Fa-f]{4}|\\\//.test(value)) return null;
   try {
     const text: unknown = JSON.parse(`"${value}"`);
     return typeof text === "string" && text !== value ? text : null;

@@ -156,7 +156,8 @@ export class Engine {
     for (const [index, windows] of decoderWindows) {
       const { decoder, regex } = decoders[index] as CompiledDecoder;
       for (const w of windows) {
-        for (const m of matchesIn(regex, bytes, w, n)) {
+        // Taken in full first: scanning the decoded text runs the same regexes, which would move lastIndex.
+        for (const m of [...matchesIn(regex, bytes, w, n)]) {
           const decoded = decoder.decode(m.secret);
           if (decoded === null) continue;
           // The decoded text borrows the context of the line it was found on.
