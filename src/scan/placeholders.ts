@@ -21,10 +21,19 @@ function isRepetitive(body: string): boolean {
   return counts.size < Math.min(8, body.length / 4) || top * 2 > body.length;
 }
 
-/** Template syntax, masks, runs of one character: never a real token, whatever its checksum says. */
+/** Keys printed in providers' documentation and SDK samples: shaped like real ones, never issued. */
+const DOCUMENTED_EXAMPLES = new Set([
+  "AKIAIOSFODNN7EXAMPLE",
+  "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  "AIzaSyDOCAbC123dEf456GhI789jKl012-MnO",
+  "AIzaSyDOCAbC123dEf456GhI789jKl01-MnO",
+  "AIzaSyDOCAbC1234dEf567GhI890jKl012-MnO",
+]);
+
+/** Template syntax, masks, runs of one character, documented examples: never a real token. */
 export function isObviousPlaceholder(secret: string, prefix: string): boolean {
   const body = prefix && secret.startsWith(prefix) ? secret.slice(prefix.length) : secret;
-  return body.length === 0 || TEMPLATE.test(body) || isRepetitive(body);
+  return body.length === 0 || DOCUMENTED_EXAMPLES.has(secret) || TEMPLATE.test(body) || isRepetitive(body);
 }
 
 /** Documentation wording and masks, checked only when no checksum vouches for the value. */
