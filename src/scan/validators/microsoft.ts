@@ -9,11 +9,16 @@ export function seedOf(text: string): bigint {
   return BigInt(`0x${Buffer.from(text, "latin1").toString("hex")}`);
 }
 
-/** Decodes standard or URL-safe base64; null when the text holds characters of both or of neither. */
+/**
+ * Decodes standard or URL-safe base64; null when the text mixes both alphabets or is not the canonical encoding
+ * of its bytes (the unused low bits of the last character must be zero, else two texts would share one key).
+ */
 function decodeBase64(key: string): Buffer | null {
   const body = key.replace(/=+$/, "");
   if (/[^A-Za-z0-9+/_-]/.test(body) || (/[+/]/.test(body) && /[-_]/.test(body))) return null;
-  return Buffer.from(body.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+  const standard = body.replace(/-/g, "+").replace(/_/g, "/");
+  const bytes = Buffer.from(standard, "base64");
+  return bytes.toString("base64").replace(/=+$/, "") === standard ? bytes : null;
 }
 
 /**
