@@ -24,8 +24,8 @@ for (const ch of "/?#<>\"' \t\r\n") AUTHORITY_END[ch.charCodeAt(0)] = 1;
 const AT_SIGN = 0x40;
 const MAX_USERINFO = 1300;
 
-/** Most `://` are plain URLs: look for an `@` before the authority ends. */
-function hasUserinfo(bytes: Uint8Array, at: number): boolean {
+/** Most `://` are plain URLs: look for an `@` before the authority ends (`at` is where `://` starts). */
+export function hasUserinfo(bytes: Uint8Array, at: number): boolean {
   const end = Math.min(bytes.length, at + 3 + MAX_USERINFO);
   for (let i = at + 3; i < end; i++) {
     const b = bytes[i] as number;
@@ -44,6 +44,13 @@ function base64Credentials(value: string): string | null {
 function base64Text(value: string): string | null {
   const text = Buffer.from(value, "base64").toString("latin1");
   return text.length >= 4 && PRINTABLE.test(text) ? text : null;
+}
+
+/** `data:` that ends its line and is followed by an indented line: the start of a YAML map, not `data: x`. */
+function startsYamlBlock(bytes: Uint8Array, at: number): boolean {
+  let i = at + 5;
+  while (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0d) i++;
+  return bytes[i] === 0x0a && (bytes[i + 1] === 0x20 || bytes[i + 1] === 0x09);
 }
 
 /** The values of a Kubernetes Secret's `data:` block, each decoded on its own line. */
@@ -121,6 +128,7 @@ export const DECODERS: readonly Decoder[] = [
     regex:
       "data:[ \\t]*\\r?\\n((?:[ \\t]{1,16}[A-Za-z0-9._-]{1,253}:[ \\t]{0,8}[A-Za-z0-9+/=]{0,8192}\\r?\\n){1,64})",
     decode: secretDataBlock,
+    candidate: startsYamlBlock,
   },
   {
     // .npmrc: _auth = base64(user:password), _password = base64(password)

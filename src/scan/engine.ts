@@ -90,14 +90,17 @@ export class Engine {
   /** Detections in `bytes`; decoders run while `depth` allows, their output scanned one level deeper. */
   private detectIn(bytes: Buffer, contextOf: ContextOf, depth: number): Detection[] {
     const withDecoders = depth > 0;
-    const { rules, decoders, automaton, keywordTargets, runs } = this.compiled;
+    const { rules, decoders, automaton, keywordTargets, keywordChecks, runs } = this.compiled;
     const ruleWindows = new Map<number, Window[]>();
     const decoderWindows = new Map<number, Window[]>();
     const n = bytes.length;
 
     for (const hit of automaton.scan(bytes)) {
+      const check = keywordChecks[hit.keyword];
+      const rulesWanted = check === undefined || check(bytes, hit.at);
       for (const target of keywordTargets[hit.keyword] as number[]) {
         const isDecoder = target < 0;
+        if (!isDecoder && !rulesWanted) continue;
         if (isDecoder && !withDecoders) continue;
         if (
           isDecoder &&
