@@ -41,7 +41,7 @@ export interface CompiledRules {
   automaton: KeywordAutomaton;
   /** For each keyword: the rules (index) and decoders (-1 - index) it wakes. */
   keywordTargets: number[][];
-  /** For each keyword: a cheap look at the bytes of a hit before any rule runs there (false skips them). */
+  /** For each keyword: a cheap look at the bytes of a hit before any rule or decoder runs there (false skips). */
   keywordChecks: (((bytes: Uint8Array, at: number) => boolean) | undefined)[];
   runs: RunTrigger[];
 }
@@ -81,7 +81,7 @@ function byteTable(members: number[]): Uint8Array {
   return table;
 }
 
-/** URL rules (`postgres://`, `://`) only matter where the URL has user-info: most URLs do not. */
+/** URL rules and the URL decoder (`postgres://`, `://`) only matter where the URL has user-info: most have none. */
 function keywordCheck(keyword: string): ((bytes: Uint8Array, at: number) => boolean) | undefined {
   if (!keyword.endsWith("://")) return undefined;
   const offset = keyword.length - 3;

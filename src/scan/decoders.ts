@@ -111,8 +111,8 @@ export const DECODERS: readonly Decoder[] = [
     encoding: "url-userinfo",
     keywords: ["://"],
     regex: "://[^\\s/?#@:'\"<>]{0,256}:([^\\s/?#@'\"<>]{1,1024})@",
+    // compile.ts checks every `://` hit for user-info before any rule or decoder runs there
     decode: percentDecoded,
-    candidate: hasUserinfo,
   },
   {
     // curl -u user:TOKEN, curl --user=user:TOKEN
@@ -141,8 +141,8 @@ export const DECODERS: readonly Decoder[] = [
     // "a\/b", "\u0067hp_...": JSON string escapes
     encoding: "json-escaped",
     keywords: ["\\u00", "\\/"],
-    regex: '((?:[^"\\\\\\r\\n]|\\\\.){1,4096})',
-    before: 4096,
+    regex: '((?:[^"\\\\\\r\\n]|\\\\.){1,2048})',
+    before: 2048,
     decode: jsonUnescaped,
   },
   {

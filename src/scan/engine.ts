@@ -96,11 +96,9 @@ export class Engine {
     const n = bytes.length;
 
     for (const hit of automaton.scan(bytes)) {
-      const check = keywordChecks[hit.keyword];
-      const rulesWanted = check === undefined || check(bytes, hit.at);
+      if (keywordChecks[hit.keyword]?.(bytes, hit.at) === false) continue;
       for (const target of keywordTargets[hit.keyword] as number[]) {
         const isDecoder = target < 0;
-        if (!isDecoder && !rulesWanted) continue;
         if (isDecoder && !withDecoders) continue;
         if (
           isDecoder &&
