@@ -1,17 +1,20 @@
 // `leakwarden rules list|test`: what the scanner looks for, and proof that each rule still works.
+import { readFileSync, writeFileSync } from "node:fs";
 import { compileRules } from "../scan/compile.js";
 import { Engine } from "../scan/engine.js";
 import { checkAllExamples } from "../scan/rule-examples.js";
 import { loadRules } from "../scan/rules.js";
+import { rulesMarkdown, withRulesTable } from "../scan/rules-table.js";
 import { SeededRandom } from "../scan/samples.js";
 import { type Command, parseCount, parseFlags, UsageError } from "./command.js";
 import { colorEnabled, plural, style, table } from "./terminal.js";
 
-const HELP = `Usage: leakwarden rules list [--rules DIR] [--json]
+const HELP = `Usage: leakwarden rules list [--rules DIR] [--json | --format markdown [--readme FILE]]
        leakwarden rules test [--rules DIR] [--seed N]
 
 list    prints every rule: id, provider, checksum validator, and which provider
-        can revoke the token (- when none can).
+        can revoke the token (- when none can). --format markdown prints the
+        table README.md shows; with --readme FILE it rewrites that table in FILE.
 test    runs every rule's match and nomatch examples, built-in rules and those
         in --rules folders, and exits 1 if any example fails. Examples name
         generated tokens as {{format}} or {{format:bad-checksum}}; --seed picks
@@ -20,6 +23,8 @@ test    runs every rule's match and nomatch examples, built-in rules and those
 Options
   --rules DIR     add the rule files (*.yml) in DIR; repeatable
   --json          list as JSON
+  --format F      text (default) or markdown
+  --readme FILE   with --format markdown: replace the rules table in FILE
   --seed N        seed for generated example tokens (default: 1)
 
 Rule files are documented in rules/README.md.
@@ -28,6 +33,8 @@ Rule files are documented in rules/README.md.
 const FLAGS = {
   rules: { type: "string", multiple: true },
   json: { type: "boolean" },
+  format: { type: "string" },
+  readme: { type: "string" },
   seed: { type: "string" },
 } as const;
 
@@ -42,6 +49,19 @@ export const rulesCommand: Command = {
     const s = style(colorEnabled(io.stdout));
 
     if (action === "list" || action === undefined) {
+      if (values.format !== undefined && values.format !== "text" && values.format !== "markdown")
+        throw new UsageError(`unknown --format "${values.format}"; use text or markdown`, "rules");
+      if (values.readme !== undefined && values.format !== "markdown")
+        throw new UsageError("--readme needs --format markdown", "rules");
+      if (values.format === "markdown") {
+        const markdown = rulesMarkdown(rules);
+        if (values.readme === undefined) io.stdout.write(`${markdown}\n`);
+        else {
+          writeFileSync(values.readme, withRulesTable(readFileSync(values.readme, "utf8"), markdown));
+          io.stdout.write(`updated the rules table in ${values.readme} (${plural(rules.length, "rule")})\n`);
+        }
+        return 0;
+      }
       if (values.json) {
         const list = rules.map((r) => ({
           id: r.id,

@@ -1,5 +1,5 @@
 // Turns rule data into what the engine runs: checked regexes, a keyword automaton, and run triggers.
-import { DECODERS, type Decoder } from "./decoders.js";
+import { DECODERS, type Decoder, hasUserinfo } from "./decoders.js";
 import { KeywordAutomaton } from "./prefilter.js";
 import { analyzeRegex, mandatoryRun } from "./regex-safety.js";
 import { type RegexFacts, readRuleCache } from "./rule-cache.js";
@@ -41,6 +41,8 @@ export interface CompiledRules {
   automaton: KeywordAutomaton;
   /** For each keyword: the rules (index) and decoders (-1 - index) it wakes. */
   keywordTargets: number[][];
+  /** For each keyword: a cheap look at the bytes of a hit before any rule or decoder runs there (false skips). */
+  keywordChecks: (((bytes: Uint8Array, at: number) => boolean) | undefined)[];
   runs: RunTrigger[];
 }
 
@@ -79,6 +81,13 @@ function byteTable(members: number[]): Uint8Array {
   return table;
 }
 
+/** URL rules and the URL decoder (`postgres://`, `://`) only matter where the URL has user-info: most have none. */
+function keywordCheck(keyword: string): ((bytes: Uint8Array, at: number) => boolean) | undefined {
+  if (!keyword.endsWith("://")) return undefined;
+  const offset = keyword.length - 3;
+  return (bytes, at) => hasUserinfo(bytes, at + offset);
+}
+
 export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[] = DECODERS): CompiledRules {
   const keywords: string[] = [];
   const keywordTargets: number[][] = [];
@@ -115,7 +124,7 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
       throw new Error(`decoder ${decoder.encoding}: ${problem}`);
     });
     for (const keyword of decoder.keywords) addKeyword(keyword, -1 - index);
-    return { decoder, regex, reach, before: 0 };
+    return { decoder, regex, reach, before: decoder.before ?? 0 };
   });
 
   return {
@@ -123,6 +132,7 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
     decoders: compiledDecoders,
     automaton: new KeywordAutomaton(keywords),
     keywordTargets,
+    keywordChecks: keywords.map(keywordCheck),
     runs,
   };
 }

@@ -26,6 +26,8 @@ export interface EngineOptions {
 
 /** Extra bytes around each window so that lookbehinds and lookaheads see real neighbours. */
 const MARGIN = 32;
+/** How many encodings deep a secret is looked for (base64 inside JSON escapes inside a URL...). */
+export const MAX_DECODE_DEPTH = 3;
 
 interface Window {
   start: number;
@@ -79,17 +81,22 @@ export class Engine {
       const around = surroundingLines(bytes, start, end, lines);
       return blank(bytes.toString("latin1", around.from, around.to), start - around.from, end - around.from);
     };
-    const found = this.detectIn(bytes, contextOf, true).filter((d) => d.start >= from && d.start < to);
+    const found = this.detectIn(bytes, contextOf, MAX_DECODE_DEPTH).filter(
+      (d) => d.start >= from && d.start < to,
+    );
     return dedupe(found);
   }
 
-  private detectIn(bytes: Buffer, contextOf: ContextOf, withDecoders: boolean): Detection[] {
-    const { rules, decoders, automaton, keywordTargets, runs } = this.compiled;
+  /** Detections in `bytes`; decoders run while `depth` allows, their output scanned one level deeper. */
+  private detectIn(bytes: Buffer, contextOf: ContextOf, depth: number): Detection[] {
+    const withDecoders = depth > 0;
+    const { rules, decoders, automaton, keywordTargets, keywordChecks, runs } = this.compiled;
     const ruleWindows = new Map<number, Window[]>();
     const decoderWindows = new Map<number, Window[]>();
     const n = bytes.length;
 
     for (const hit of automaton.scan(bytes)) {
+      if (keywordChecks[hit.keyword]?.(bytes, hit.at) === false) continue;
       for (const target of keywordTargets[hit.keyword] as number[]) {
         const isDecoder = target < 0;
         if (isDecoder && !withDecoders) continue;
@@ -150,13 +157,16 @@ export class Engine {
     for (const [index, windows] of decoderWindows) {
       const { decoder, regex } = decoders[index] as CompiledDecoder;
       for (const w of windows) {
-        for (const m of matchesIn(regex, bytes, w, n)) {
+        // Taken in full first: scanning the decoded text runs the same regexes, which would move lastIndex.
+        for (const m of [...matchesIn(regex, bytes, w, n)]) {
           const decoded = decoder.decode(m.secret);
           if (decoded === null) continue;
           // The decoded text borrows the context of the line it was found on.
           const outer = (_s: number, _e: number, lines: number) => `${contextOf(m.start, m.end, lines)}\n`;
-          for (const inner of this.detectIn(Buffer.from(decoded, "latin1"), outer, false)) {
-            detections.push({ ...inner, start: m.start, end: m.end, encoding: decoder.encoding });
+          for (const inner of this.detectIn(Buffer.from(decoded, "latin1"), outer, depth - 1)) {
+            const encoding =
+              inner.encoding === "plain" ? decoder.encoding : `${decoder.encoding}>${inner.encoding}`;
+            detections.push({ ...inner, start: m.start, end: m.end, encoding });
           }
         }
       }
@@ -210,30 +220,78 @@ function* matchesIn(regex: RegExp, bytes: Buffer, w: Window, n: number): Generat
   }
 }
 
-/** One detection per rule and span; a plain match inside a decoded span of the same secret is the same finding. */
+/**
+ * The detections of specific (not generic) rules, by start, with the widest span among them: a generic match
+ * is compared only with those that can overlap it, so that the check stays linear in the number of findings.
+ */
+class SpecificIndex {
+  private readonly byStart: Detection[];
+  private readonly widest: number;
+
+  constructor(detections: readonly Detection[]) {
+    this.byStart = detections.filter((d) => !d.rule.rule.generic);
+    this.widest = this.byStart.reduce((max, d) => Math.max(max, d.end - d.start), 0);
+  }
+
+  /** Whether a specific rule found the same secret, or a secret inside it, where generic `d` matched. */
+  covers(d: Detection): boolean {
+    const from = d.start - this.widest;
+    let lo = 0;
+    let hi = this.byStart.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.byStart[mid] as Detection).start < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.byStart.length; i++) {
+      const e = this.byStart[i] as Detection;
+      if (e.start >= d.end) break;
+      if (d.start < e.end && (e.secret === d.secret || d.secret.includes(e.secret))) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * Of two detections of one secret by one rule whose spans overlap, the one to keep: a decoded one over a
+ * plain one (it says how the secret was hidden), then the shorter chain of decoders, then the narrower span.
+ */
+function betterThan(e: Detection, d: Detection): boolean {
+  if ((e.encoding === "plain") !== (d.encoding === "plain")) return d.encoding === "plain";
+  const depth = (x: Detection) => x.encoding.split(">").length;
+  if (depth(e) !== depth(d)) return depth(e) < depth(d);
+  return e.end - e.start < d.end - d.start;
+}
+
+/**
+ * One detection per rule and secret where spans overlap (see betterThan); a generic rule's match that a
+ * specific rule also found is that rule's finding only.
+ */
 function dedupe(detections: Detection[]): Detection[] {
   detections.sort((a, b) => a.start - b.start || a.end - b.end);
-  // Decoded spans by rule and secret: each plain match is compared only with decodings of its own secret.
-  const decodedSpans = new Map<string, Detection[]>();
+  // Decoded detections by rule and secret: a detection is compared only with decodings of its own secret (a
+  // decoded twin always beats a plain one), so that many plain findings cost linear time.
+  const decoded = new Map<string, Detection[]>();
   for (const d of detections) {
     if (d.encoding === "plain") continue;
     const key = `${d.rule.rule.id}\0${d.secret}`;
-    const list = decodedSpans.get(key);
+    const list = decoded.get(key);
     if (list) list.push(d);
-    else decodedSpans.set(key, [d]);
+    else decoded.set(key, [d]);
   }
+  const specific = detections.some((d) => d.rule.rule.generic) ? new SpecificIndex(detections) : undefined;
   const out: Detection[] = [];
   for (const d of detections) {
+    if (d.rule.rule.generic && specific?.covers(d)) continue;
     const prev = out[out.length - 1];
     if (prev && prev.rule === d.rule && prev.start === d.start && prev.end === d.end) continue;
+    const twins = decoded.get(`${d.rule.rule.id}\0${d.secret}`);
     if (
-      d.encoding === "plain" &&
-      decodedSpans
-        .get(`${d.rule.rule.id}\0${d.secret}`)
-        ?.some((e) => e.rule === d.rule && e.start <= d.start && d.end <= e.end)
-    ) {
+      twins?.some(
+        (e) => e !== d && e.rule === d.rule && e.start < d.end && d.start < e.end && betterThan(e, d),
+      )
+    )
       continue;
-    }
     out.push(d);
   }
   return out;

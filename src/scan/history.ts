@@ -4,6 +4,7 @@
 import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
 import { GitRepository, type PushKind, type PushUpdate } from "../sources/git.js";
+import { commitMessages, type GitMessage, tagMessages } from "../sources/git-messages.js";
 import {
   type CommitInfo,
   type FileChange,
@@ -144,6 +145,17 @@ class HistoryCollector implements PatchHandler {
     }
   }
 
+  /** A commit or tag message, scanned like a file of that commit. */
+  message({ origin, path, text }: GitMessage): void {
+    const bytes = Buffer.from(text);
+    this.stats.bytes += bytes.length;
+    const detections = this.engine.detect(bytes);
+    if (detections.length === 0) return;
+    if (!this.position.has(origin.commit)) this.position.set(origin.commit, this.commits);
+    for (const finding of locate(bytes, detections, { file: path }))
+      this.findings.push({ ...finding, commit: origin.commit, author: origin.author, date: origin.date });
+  }
+
   skip(_path: string, reason: SkipReason): void {
     if (this.skipping) return;
     this.stats.skipped++;
@@ -266,13 +278,15 @@ export async function scanHistory(
     ]);
     if (checked.status === "rejected") throw checked.reason;
     if (streamed.status === "rejected") throw streamed.reason;
+    for (const tag of await tagMessages(repo)) collector.message(tag);
   }
+  const revisions = [selection.range ?? "--all", ...args.filter((a) => a.startsWith("--since="))];
+  for (const message of await commitMessages(repo, revisions)) collector.message(message);
   return finishHistory(collector, repo);
 }
 
 async function finishHistory(collector: HistoryCollector, repo: GitRepository): Promise<HistoryResult> {
-  const boundary = await repo.shallowBoundary();
-  return collector.finish(true, boundary);
+  return collector.finish(true, await repo.shallowBoundary());
 }
 
 /**
@@ -305,11 +319,16 @@ export async function scanPush(
   const collector = new HistoryCollector(engine, options, repo);
   if (updates.length > 1) collector.dedupeCommits();
   const kinds: PushKind[] = [];
+  const messagesSeen = new Set<string>();
   for (const update of updates) {
     const plan = await repo.planPush(update, { excludeOtherRefs: options.excludeOtherRefs === true });
     kinds.push(plan.kind);
-    if (plan.revisions.length > 0)
+    if (plan.revisions.length > 0) {
       await streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], plan.revisions, collector, options);
+      for (const message of await commitMessages(repo, plan.revisions))
+        if (!messagesSeen.has(message.origin.commit) && messagesSeen.add(message.origin.commit))
+          collector.message(message);
+    }
   }
   return { ...(await finishHistory(collector, repo)), kinds };
 }

@@ -232,8 +232,12 @@ function spread(q: AST.Quantifier): number {
   return q.max - q.min + 1;
 }
 
-/** Repetitions over shared characters in a row split one text in the product of their spreads: the bound. */
-const MAX_ADJACENT_SPLITS = 256;
+/**
+ * Repetitions over shared characters in a row split one text in the product of their choices: the bound. It
+ * lets real token shapes through (OpenAI keys: up to 141 lengths each side of an 8-character marker) and
+ * refuses the hostile ones (ten `\w{0,15}` in a row: 16^10 ways), at a few milliseconds per window at worst.
+ */
+const MAX_ADJACENT_SPLITS = 4096;
 
 export class UnsafeRegexError extends Error {}
 
@@ -297,7 +301,14 @@ function flatten(elements: readonly Element[], out: Element[] = []): Element[] {
  * pair alone looks harmless, and a failing match tries them all.
  */
 function checkAdjacent(elements: Element[]): void {
-  let run: { chars: CharSet; splits: number; variable: number; first: Element } | null = null;
+  let run: {
+    chars: CharSet;
+    splits: number;
+    variable: number;
+    first: Element;
+    last: number;
+    fixed: number;
+  } | null = null;
   for (const element of flatten(elements)) {
     if (element.type === "Assertion") continue;
     const chars = charsOf(element);
@@ -305,13 +316,29 @@ function checkAdjacent(elements: Element[]): void {
     if (!run || !chars.overlaps(run.chars)) {
       // A delimiter the run cannot consume fixes the boundary; an unrelated repetition starts a new run.
       run = variable
-        ? { chars, splits: spread(element as AST.Quantifier), variable: 1, first: element }
+        ? {
+            chars,
+            splits: spread(element as AST.Quantifier),
+            variable: 1,
+            first: element,
+            last: spread(element as AST.Quantifier),
+            fixed: 0,
+          }
         : null;
       continue;
     }
-    if (!variable) continue; // a fixed part over shared characters: it moves the split, it does not fix it
+    if (!variable) {
+      // A fixed part over shared characters moves the split without fixing it; but a text can hold it only so
+      // often within the previous repetition's reach, which bounds the choices of the next one.
+      run.fixed += fixedLength(element);
+      continue;
+    }
+    const own = spread(element as AST.Quantifier);
+    const choices = run.fixed > 0 ? Math.min(own, Math.ceil(run.last / run.fixed) + 1) : own;
     run.chars = new CharSet().add(run.chars).add(chars);
-    run.splits *= spread(element as AST.Quantifier);
+    run.splits *= choices;
+    run.last = own;
+    run.fixed = 0;
     run.variable++;
     if (run.splits > MAX_ADJACENT_SPLITS) {
       const span = `${run.first.raw}…${element.raw}`;
@@ -320,6 +347,14 @@ function checkAdjacent(elements: Element[]): void {
       );
     }
   }
+}
+
+/** How many characters a fixed element always matches (a literal, a class, `x{4}`, a group of those). */
+function fixedLength(element: Element): number {
+  if (element.type === "Quantifier") return element.min * fixedLength(element.element);
+  if ((element.type === "Group" || element.type === "CapturingGroup") && element.alternatives.length === 1)
+    return (element.alternatives[0] as AST.Alternative).elements.reduce((n, e) => n + fixedLength(e), 0);
+  return 1;
 }
 
 /** A pattern or part of one, short enough for a one-line message. */

@@ -51,6 +51,10 @@ export interface Rule {
   revoke?: string;
   /** The read-only request that says whether a token still works (a provider leakwarden has no code for). */
   liveCheck?: LiveCheckSpec;
+  /** How the owner revokes or rotates it when no provider module can (or that nothing can yet). */
+  revocation?: string;
+  /** A broad rule (a password in a URL) that yields to any specific rule finding the same secret. */
+  generic: boolean;
   examples: { match: MatchExample[]; nomatch: string[] };
   /** The file the rule came from, for error messages. */
   file: string;
@@ -85,6 +89,8 @@ const KNOWN_FIELDS = new Set([
   "severity",
   "revoke",
   "live-check",
+  "revocation",
+  "generic",
   "examples",
 ]);
 export const MIN_KEYWORD_LENGTH = 3;
@@ -185,6 +191,9 @@ export function parseRule(raw: unknown, file: string): Rule {
   }
   if (raw.prefix !== undefined && typeof raw.prefix !== "string") fail(`"prefix" must be a string`);
   if (raw.revoke !== undefined && typeof raw.revoke !== "string") fail(`"revoke" must be a provider name`);
+  if (raw.revocation !== undefined && (typeof raw.revocation !== "string" || raw.revocation.length === 0))
+    fail(`"revocation" must be a sentence saying how the token is revoked`);
+  if (raw.generic !== undefined && typeof raw.generic !== "boolean") fail(`"generic" must be true or false`);
   const invalid = oneOf<InvalidPolicy>(raw.invalid, INVALID_POLICIES, "drop", "invalid", fail);
   const context = parseContext(raw.context, fail);
   const liveCheck = parseLiveCheck(raw["live-check"], fail);
@@ -202,6 +211,7 @@ export function parseRule(raw: unknown, file: string): Rule {
     confidence: oneOf<Confidence>(raw.confidence, CONFIDENCES, "high", "confidence", fail),
     invalid,
     severity: oneOf<Severity>(raw.severity, SEVERITIES, "high", "severity", fail),
+    generic: raw.generic === true,
     examples: parseExamples(raw.examples, fail),
     file,
   };
@@ -210,6 +220,7 @@ export function parseRule(raw: unknown, file: string): Rule {
   if (typeof raw.entropy === "number") rule.entropy = raw.entropy;
   if (typeof raw.revoke === "string") rule.revoke = raw.revoke;
   if (liveCheck) rule.liveCheck = liveCheck;
+  if (typeof raw.revocation === "string") rule.revocation = raw.revocation;
   return rule;
 }
 

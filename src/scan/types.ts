@@ -3,8 +3,11 @@ import type { Secret } from "./secret.js";
 export type Confidence = "high" | "medium";
 export type Severity = "critical" | "high" | "medium" | "low";
 
-/** How a secret was found: in plain text or through a decoder. */
-export type Encoding = "plain" | "base64-basic-auth" | "base64-docker-auth" | "url-userinfo" | "curl-user";
+/**
+ * How a secret was found: `plain`, or the decoders it came through, outermost first and joined by `>`
+ * (`k8s-secret-base64`, `percent-encoded>base64-basic-auth`).
+ */
+export type Encoding = string;
 
 /** Where a finding came from in a git history; absent for files and stdin. */
 export interface GitOrigin {

@@ -91,3 +91,30 @@ describe("the precompiled built-in rules", () => {
     expect(cache.rules).toEqual(loadRules());
   });
 });
+
+describe("leakwarden rules list --format markdown", () => {
+  it("prints the README table and rewrites it in a file between the markers", () => {
+    const printed = runCli(["rules", "list", "--format", "markdown", "--rules", join(dir.path, "md-rules")]);
+    expect(printed.code).toBe(2);
+    const table = runCli(["rules", "list", "--format", "markdown"]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(
+      /^\| Provider \| What it matches \| How it is confirmed \| Severity \| Revocable \|/,
+    );
+    const readme = join(dir.path, "README.md");
+    writeFileSync(
+      readme,
+      "# Doc\n<!-- rules-table:start (npm run rules:table) -->\nold\n<!-- rules-table:end -->\ntail\n",
+    );
+    const updated = runCli(["rules", "list", "--format", "markdown", "--readme", readme]);
+    expect(updated.code).toBe(0);
+    const text = readFileSync(readme, "utf8");
+    expect(text).not.toContain("\nold\n");
+    expect(text).toContain(table.stdout.trim());
+    expect(text.endsWith("<!-- rules-table:end -->\ntail\n")).toBe(true);
+  });
+  it("refuses --readme without --format markdown, and an unknown format", () => {
+    expect(runCli(["rules", "list", "--readme", "x.md"]).code).toBe(2);
+    expect(runCli(["rules", "list", "--format", "html"]).code).toBe(2);
+  });
+});

@@ -318,7 +318,7 @@ describe("errors exit 2 with one line that says what to do", () => {
     const refused = runCli(["scan", project]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
-      /allow pattern 2 \(\/\\w\{0,15\}.*\/\) is refused: 3 overlapping repetitions/,
+      /allow pattern 2 \(\/\\w\{0,15\}.*\/\) is refused: \d+ overlapping repetitions/,
     );
     writeFileSync(join(project, ".leakwarden.yml"), `allow:\n  - '${"a".repeat(5_000_000)}'\n`);
     const huge = runCli(["scan", project]);

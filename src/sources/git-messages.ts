@@ -1,0 +1,48 @@
+// Commit messages and annotated tag messages: text no diff shows, where a token pasted into
+// `git commit -m` or `git tag -m` would otherwise hide.
+import type { GitRepository } from "./git.js";
+import type { CommitInfo } from "./git-patch.js";
+
+export interface GitMessage {
+  origin: CommitInfo;
+  /** Shown as the finding's file: `<commit message>` or `<tag NAME message>`. */
+  path: string;
+  text: string;
+}
+
+const COMMIT_FORMAT = "--format=tformat:%x00%H%x00%an%x00%ae%x00%aI%x00%B";
+const TAG_FORMAT =
+  "--format=%00%(objecttype)%00%(refname:short)%00%(*objectname)%00%(taggername)%00%(taggeremail)%00%(taggerdate:iso-strict)%00%(contents)";
+
+/** Splits NUL-separated records of `fields` fields each (every record starts with a NUL). */
+function records(output: string, fields: number): string[][] {
+  const parts = output.split("\0").slice(1);
+  const out: string[][] = [];
+  for (let i = 0; i + fields <= parts.length; i += fields) out.push(parts.slice(i, i + fields));
+  return out;
+}
+
+/** The message of every commit `revisions` select (`--all`, a range, `--since=...`, `^excluded`...). */
+export async function commitMessages(
+  repo: GitRepository,
+  revisions: readonly string[],
+): Promise<GitMessage[]> {
+  const output = await repo.run(["log", COMMIT_FORMAT, ...revisions]);
+  return records(output, 5).map(([commit, name, email, date, body]) => ({
+    origin: { commit: commit as string, author: `${name} <${email}>`, date: date as string },
+    path: "<commit message>",
+    text: body ?? "",
+  }));
+}
+
+/** The message of every annotated tag (lightweight tags have none), attributed to the commit it tags. */
+export async function tagMessages(repo: GitRepository): Promise<GitMessage[]> {
+  const output = await repo.run(["for-each-ref", TAG_FORMAT, "refs/tags"]);
+  return records(output, 7)
+    .filter(([type]) => type === "tag")
+    .map(([, name, object, tagger, email, date, contents]) => ({
+      origin: { commit: object as string, author: `${tagger} ${email}`, date: date as string },
+      path: `<tag ${name} message>`,
+      text: contents ?? "",
+    }));
+}
