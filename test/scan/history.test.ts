@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { cpSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -232,6 +233,19 @@ describe("a file whose old version was binary, or that .gitattributes calls bina
     await repo.git.add(["creds.env", "app.secret"]);
     const staged = await scanStaged(repo.dir, engine, { env });
     expect(staged.findings.map(where)).toEqual(["github-pat app.secret:1 -", "github-pat creds.env:1 -"]);
+  });
+
+  it("scans the bytes committed, not what a textconv driver renders of them", async () => {
+    const repo = await repoNamed("textconv");
+    // Set with git itself: simple-git refuses textconv settings, for good reason.
+    execFileSync("git", ["-C", repo.dir, "config", "diff.hide.textconv", "sed s/./x/g"]);
+    const token = t.githubPat();
+    const leak = await repo.commit(
+      { ".gitattributes": "*.vault diff=hide\n", "prod.vault": `TOKEN=${token}\n` },
+      "vault",
+    );
+    const history = await scanHistory(repo.dir, {}, engine, { env });
+    expect(history.findings.map(where)).toEqual([`github-pat prod.vault:1 ${leak}`]);
   });
 
   it("asks the blob when a NUL among added lines leaves it open, and skips a binary new side", async () => {
