@@ -17,6 +17,38 @@ export interface ServeConfig {
   cacheMaxBytes: number;
   /** Scans and revocations run at once. */
   concurrency: number;
+  /** The web console at /console: on when the App's OAuth client is set. */
+  console?: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  clientId: string;
+  clientSecret: string;
+  /** LEAKWARDEN_CONSOLE_TEAMS, as given: `acme/security acme/appsec`. */
+  teams: string;
+  /** LEAKWARDEN_CONSOLE_SECRET signs sessions (so they survive a restart); random per process without it. */
+  sessionSecret?: string;
+  /** LEAKWARDEN_CONSOLE_URL: the console's public address, for the OAuth callback and Secure cookies. */
+  publicUrl?: string;
+}
+
+function consoleConfigFrom(env: NodeJS.ProcessEnv): ConsoleConfig | undefined {
+  const clientId = env.GITHUB_CLIENT_ID;
+  const clientSecret = env.GITHUB_CLIENT_SECRET;
+  if (!clientId && !clientSecret) return undefined;
+  if (!clientId || !clientSecret)
+    throw new ServeConfigError(
+      "the console needs both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App's OAuth client)",
+    );
+  if (env.LEAKWARDEN_CONSOLE_SECRET !== undefined && env.LEAKWARDEN_CONSOLE_SECRET.length < 32)
+    throw new ServeConfigError("LEAKWARDEN_CONSOLE_SECRET must be at least 32 characters");
+  return {
+    clientId,
+    clientSecret,
+    teams: env.LEAKWARDEN_CONSOLE_TEAMS ?? "",
+    ...(env.LEAKWARDEN_CONSOLE_SECRET ? { sessionSecret: env.LEAKWARDEN_CONSOLE_SECRET } : {}),
+    ...(env.LEAKWARDEN_CONSOLE_URL ? { publicUrl: env.LEAKWARDEN_CONSOLE_URL.replace(/\/$/, "") } : {}),
+  };
 }
 
 export class ServeConfigError extends UserError {}
@@ -64,6 +96,7 @@ export function serveConfigFrom(env: NodeJS.ProcessEnv): ServeConfig {
   const protocol = env.GHE_PROTOCOL ?? "https";
   if (protocol !== "https" && protocol !== "http")
     throw new ServeConfigError(`GHE_PROTOCOL must be https or http, not "${protocol}"`);
+  const consoleConfig = consoleConfigFrom(env);
   return {
     appId: env.APP_ID,
     privateKey: privateKeyFrom(env),
@@ -81,5 +114,6 @@ export function serveConfigFrom(env: NodeJS.ProcessEnv): ServeConfig {
       1,
     ),
     concurrency: whole(env.LEAKWARDEN_CONCURRENCY, "LEAKWARDEN_CONCURRENCY", 2, 1),
+    ...(consoleConfig ? { console: consoleConfig } : {}),
   };
 }

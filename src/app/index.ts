@@ -1,9 +1,13 @@
 // The GitHub App: Probot receives and verifies webhooks, thin handlers queue scans, the scan runner and the
 // revocation worker do the work, and GET /healthz tells a load balancer whether all of it is alive.
+import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Probot, type ProbotOctokit, Server } from "probot";
+import { GitHubOAuth, githubUrls, parseTeams } from "../console/github-oauth.js";
+import { ConsoleServer } from "../console/server.js";
 import { createRevokers } from "../revoke/providers.js";
 import { REVOKE_KIND, type RevokePayload } from "../revoke/queue.js";
+import type { RevokerSet } from "../revoke/types.js";
 import { RevocationWorker } from "../revoke/worker.js";
 import { loadRules } from "../scan/rules.js";
 import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
@@ -50,6 +54,8 @@ export class LeakwardenApp {
   readonly store: Store;
   readonly runner: ScanJobRunner;
   readonly revocations: RevocationWorker;
+  /** The web console at /console, when the App's OAuth client is configured. */
+  readonly console: ConsoleServer | undefined;
   private probot: Probot | undefined;
   private server: Server | undefined;
 
@@ -70,6 +76,7 @@ export class LeakwardenApp {
       archiveLimits: DEFAULT_ARCHIVE_LIMITS,
       log,
     });
+    this.console = config.console && this.createConsole(config.console, revokers);
     this.runner = new ScanJobRunner({
       store: this.store,
       concurrency: config.concurrency,
@@ -102,6 +109,40 @@ export class LeakwardenApp {
     });
   }
 
+  private createConsole(settings: NonNullable<ServeConfig["console"]>, revokers: RevokerSet): ConsoleServer {
+    const urls = githubUrls(this.options.env);
+    const oauth = new GitHubOAuth({
+      clientId: settings.clientId,
+      clientSecret: settings.clientSecret,
+      ...urls,
+      teams: parseTeams(settings.teams),
+      installedOrgs: () => this.installedOrgs(),
+    });
+    return new ConsoleServer({
+      store: this.store,
+      signIn: { kind: "github", oauth },
+      revokers,
+      rules: loadRules(),
+      sessionKey: settings.sessionSecret
+        ? createHash("sha256").update(settings.sessionSecret).digest()
+        : randomBytes(32),
+      secureCookies: !(settings.publicUrl ?? "").startsWith("http://"),
+      ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
+      webUrl: urls.webUrl,
+      revocationsQueued: () => this.revocations.notify(),
+    });
+  }
+
+  /** Organisations where the App is installed: their owners may use the console. */
+  private async installedOrgs(): Promise<string[]> {
+    if (!this.probot) return [];
+    const octokit = (await this.probot.auth()) as Octokit;
+    const installations = await octokit.paginate(octokit.rest.apps.listInstallations, { per_page: 100 });
+    return installations
+      .filter((i) => i.account && "type" in i.account && i.account.type === "Organization")
+      .map((i) => (i.account as { login: string }).login);
+  }
+
   private async octokitFor(installation: number): Promise<Octokit> {
     if (!this.probot) throw new Error("the app is not running");
     return (await this.probot.auth(installation)) as Octokit;
@@ -110,7 +151,13 @@ export class LeakwardenApp {
   /** The Probot application function: handlers, /healthz, and the workers. */
   private readonly appFn = (
     app: Probot,
-    { addHandler }: { addHandler: (handler: (req: IncomingMessage, res: ServerResponse) => boolean) => void },
+    {
+      addHandler,
+    }: {
+      addHandler: (
+        handler: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>,
+      ) => void;
+    },
   ) => {
     this.probot = app;
     registerHandlers(app, this.store, () => this.runner.notify());
@@ -120,6 +167,8 @@ export class LeakwardenApp {
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
       return true;
     });
+    const consoleServer = this.console;
+    if (consoleServer) addHandler((req, res) => consoleServer.handle(req, res));
     this.runner.start();
     this.revocations.start();
   };

@@ -105,6 +105,17 @@ export class BreachTable {
       }));
   }
 
+  /** The breaches that reported this token, newest first. */
+  forToken(secretHash: string): BreachRecord[] {
+    return statement<[string], Row>(
+      this.db,
+      `SELECT b.* FROM breach_tokens t JOIN breaches b ON b.key = t.breach_key
+         WHERE t.secret_hash = ? ORDER BY b.created_at DESC`,
+    )
+      .all(secretHash)
+      .map(fromRow);
+  }
+
   /** Marks the comment as posted; false when another worker posted it first. */
   commented(key: string, secretHash: string): boolean {
     return (

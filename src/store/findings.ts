@@ -113,6 +113,53 @@ export interface FindingFilter {
   secretHash?: string;
 }
 
+/** What a console narrows the findings to; dates compare with the first time a finding was seen. */
+export interface FindingSearch extends FindingFilter {
+  ruleId?: string;
+  source?: string;
+  confidence?: Confidence;
+  severity?: string;
+  /** ISO date (inclusive) and ISO date (exclusive). */
+  seenFrom?: string;
+  seenBefore?: string;
+}
+
+export const FINDING_SORTS = ["newest", "oldest", "severity", "rule", "source"] as const;
+export type FindingSort = (typeof FINDING_SORTS)[number];
+
+const ORDER_BY: Record<FindingSort, string> = {
+  newest: "id DESC",
+  oldest: "id",
+  severity:
+    "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, id DESC",
+  rule: "rule_id, id DESC",
+  source: "source, id DESC",
+};
+
+/** The WHERE clause of a search, with named parameters; only fixed column names reach the SQL. */
+function searchClause(search: FindingSearch): { where: string; params: Record<string, string> } {
+  const columns: [keyof FindingSearch, string][] = [
+    ["status", "status = @status"],
+    ["provider", "provider = @provider"],
+    ["secretHash", "secret_hash = @secretHash"],
+    ["ruleId", "rule_id = @ruleId"],
+    ["source", "source = @source"],
+    ["confidence", "confidence = @confidence"],
+    ["severity", "severity = @severity"],
+    ["seenFrom", "first_seen_at >= @seenFrom"],
+    ["seenBefore", "first_seen_at < @seenBefore"],
+  ];
+  const where: string[] = [];
+  const params: Record<string, string> = {};
+  for (const [key, sql] of columns) {
+    const value = search[key];
+    if (value === undefined || value === "") continue;
+    where.push(sql);
+    params[key] = value;
+  }
+  return { where: where.length ? `WHERE ${where.join(" AND ")}` : "", params };
+}
+
 export class FindingTable {
   constructor(
     private readonly db: Database,
@@ -192,6 +239,47 @@ export class FindingTable {
     }
     const sql = `SELECT * FROM findings ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id`;
     return statement<Record<string, string>, Row>(this.db, sql).all(params).map(fromRow);
+  }
+
+  /** One page of a search, and how many findings match it in all. */
+  search(
+    search: FindingSearch,
+    options: { sort: FindingSort; limit: number; offset: number },
+  ): { findings: FindingRecord[]; total: number } {
+    const { where, params } = searchClause(search);
+    const total = (
+      statement<Record<string, string>, { n: number }>(
+        this.db,
+        `SELECT count(*) AS n FROM findings ${where}`,
+      ).get(params) as { n: number }
+    ).n;
+    const findings = statement<Record<string, unknown>, Row>(
+      this.db,
+      `SELECT * FROM findings ${where} ORDER BY ${ORDER_BY[options.sort]} LIMIT @limit OFFSET @offset`,
+    )
+      .all({ ...params, limit: options.limit, offset: options.offset })
+      .map(fromRow);
+    return { findings, total };
+  }
+
+  /** Every match of a search, in batches, for an export that must not hold 100,000 rows at once. */
+  *each(search: FindingSearch, sort: FindingSort): Generator<FindingRecord> {
+    const { where, params } = searchClause(search);
+    const rows = statement<Record<string, string>, Row>(
+      this.db,
+      `SELECT * FROM findings ${where} ORDER BY ${ORDER_BY[sort]}`,
+    ).iterate(params);
+    for (const row of rows) yield fromRow(row);
+  }
+
+  /** Opens a resolved finding again. */
+  reopen(id: number): FindingRecord | undefined {
+    const row = statement<[number], Row>(
+      this.db,
+      `UPDATE findings SET status = 'open', resolution = NULL, note = NULL, resolved_at = NULL
+         WHERE id = ? AND status = 'resolved' RETURNING *`,
+    ).get(id);
+    return row && fromRow(row);
   }
 
   resolve(id: number, resolution: Resolution, note: string | null): FindingRecord | undefined {

@@ -7,6 +7,7 @@ import { type Clock, systemClock } from "./clock.js";
 import { dbPathFrom, MEMORY, type OpenOptions, openDatabase } from "./database.js";
 import { DeliveryTable } from "./deliveries.js";
 import { FindingTable } from "./findings.js";
+import { Insights } from "./insights.js";
 import { JobTable } from "./jobs.js";
 import { SecretBox } from "./secret-box.js";
 import { TokenTable } from "./tokens.js";
@@ -20,7 +21,7 @@ export interface StoreOptions extends OpenOptions {
   actor?: string;
 }
 
-function defaultActor(env: NodeJS.ProcessEnv): string {
+export function defaultActor(env: NodeJS.ProcessEnv): string {
   if (env.LEAKWARDEN_ACTOR) return env.LEAKWARDEN_ACTOR;
   try {
     return userInfo().username;
@@ -37,6 +38,8 @@ export class Store {
   /** The GitHub App's tables. */
   readonly deliveries: DeliveryTable;
   readonly breaches: BreachTable;
+  /** Summaries for the console. */
+  readonly insights: Insights;
   /** Seals the values that queued jobs need (see secret-box.ts). */
   readonly box: SecretBox;
 
@@ -53,6 +56,7 @@ export class Store {
     this.audit = new AuditLog(db, clock, actor);
     this.deliveries = new DeliveryTable(db, clock);
     this.breaches = new BreachTable(db, clock);
+    this.insights = new Insights(db);
     this.box = box;
   }
 

@@ -144,6 +144,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX breach_tokens_by_hash ON breach_tokens (secret_hash);
     `,
   },
+  {
+    version: 3,
+    name: "console: findings searchable by rule, repository and date",
+    sql: `
+      CREATE INDEX findings_by_rule ON findings (rule_id);
+      CREATE INDEX findings_by_source ON findings (source);
+      CREATE INDEX findings_by_first_seen ON findings (first_seen_at);
+    `,
+  },
 ];
 
 export class MigrationError extends UserError {}
