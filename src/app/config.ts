@@ -1,6 +1,7 @@
 // `leakwarden serve` is configured by environment variables only; these names are the interface (README).
 // A missing or wrong setting stops the server before it listens, with a sentence that says what to set.
 import { readFileSync } from "node:fs";
+import { parseTeams, type Team } from "../console/github-oauth.js";
 import { UserError } from "../errors.js";
 
 export interface ServeConfig {
@@ -24,8 +25,8 @@ export interface ServeConfig {
 export interface ConsoleConfig {
   clientId: string;
   clientSecret: string;
-  /** LEAKWARDEN_CONSOLE_TEAMS, as given: `acme/security acme/appsec`. */
-  teams: string;
+  /** LEAKWARDEN_CONSOLE_TEAMS: `acme/security acme/appsec`. */
+  teams: Team[];
   /** LEAKWARDEN_CONSOLE_SECRET signs sessions (so they survive a restart); random per process without it. */
   sessionSecret?: string;
   /** LEAKWARDEN_CONSOLE_URL: the console's public address, for the OAuth callback and Secure cookies. */
@@ -45,7 +46,7 @@ function consoleConfigFrom(env: NodeJS.ProcessEnv): ConsoleConfig | undefined {
   return {
     clientId,
     clientSecret,
-    teams: env.LEAKWARDEN_CONSOLE_TEAMS ?? "",
+    teams: parseTeams(env.LEAKWARDEN_CONSOLE_TEAMS),
     ...(env.LEAKWARDEN_CONSOLE_SECRET ? { sessionSecret: env.LEAKWARDEN_CONSOLE_SECRET } : {}),
     ...(env.LEAKWARDEN_CONSOLE_URL ? { publicUrl: env.LEAKWARDEN_CONSOLE_URL.replace(/\/$/, "") } : {}),
   };

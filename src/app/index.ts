@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Probot, type ProbotOctokit, Server } from "probot";
-import { GitHubOAuth, githubUrls, parseTeams } from "../console/github-oauth.js";
+import { GitHubOAuth, githubUrls } from "../console/github-oauth.js";
 import { ConsoleServer } from "../console/server.js";
 import { createRevokers } from "../revoke/providers.js";
 import { REVOKE_KIND, type RevokePayload } from "../revoke/queue.js";
@@ -115,7 +115,7 @@ export class LeakwardenApp {
       clientId: settings.clientId,
       clientSecret: settings.clientSecret,
       ...urls,
-      teams: parseTeams(settings.teams),
+      teams: settings.teams,
       installedOrgs: () => this.installedOrgs(),
     });
     return new ConsoleServer({
@@ -126,7 +126,10 @@ export class LeakwardenApp {
       sessionKey: settings.sessionSecret
         ? createHash("sha256").update(settings.sessionSecret).digest()
         : randomBytes(32),
-      secureCookies: !(settings.publicUrl ?? "").startsWith("http://"),
+      // Plain http only where a browser allows it without TLS: a console on this machine.
+      secureCookies: settings.publicUrl
+        ? settings.publicUrl.startsWith("https:")
+        : !["localhost", "127.0.0.1", "::1"].includes(this.options.config.host),
       ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
       webUrl: urls.webUrl,
       revocationsQueued: () => this.revocations.notify(),

@@ -119,6 +119,10 @@ export async function startScenario(): Promise<Scenario> {
     LEAKWARDEN_ADO_VSSPS_URL: ado.url,
     LEAKWARDEN_ADO_TOKEN: ENTRA_TOKEN,
     LEAKWARDEN_GITHUB_API_URL: `${github.url}/api/v3`,
+    // The console at /console signs in through the App's OAuth client on the same GitHub.
+    GITHUB_CLIENT_ID: "Iv1.leakwarden-demo",
+    GITHUB_CLIENT_SECRET: randomUUID(),
+    LEAKWARDEN_CONSOLE_TEAMS: "acme/security",
     NO_COLOR: "1",
   };
   let printed = "";

@@ -119,6 +119,20 @@ describe("a workflow run whose log holds a PAT in an Authorization: Basic header
   });
 });
 
+describe("the console under serve", () => {
+  it("is mounted at /console and signs in through the App's OAuth client on GHE_HOST", async () => {
+    const home = await fetch(`${scenario.appUrl}/console/`, { redirect: "manual" });
+    expect(home.status).toBe(303);
+    expect(home.headers.get("location")).toBe("/console/login");
+    const start = await fetch(`${scenario.appUrl}/console/oauth/start`, { redirect: "manual" });
+    const authorize = new URL(start.headers.get("location") ?? "");
+    expect(`${authorize.origin}${authorize.pathname}`).toBe(`${scenario.github.url}/login/oauth/authorize`);
+    expect(authorize.searchParams.get("client_id")).toBe("Iv1.leakwarden-demo");
+    expect(authorize.searchParams.get("redirect_uri")).toBe(`${scenario.appUrl}/console/oauth/callback`);
+    expect(start.headers.getSetCookie().join(";")).toMatch(/leakwarden_oauth_state=[^;]+;.*HttpOnly/);
+  });
+});
+
 describe("secrets stay in the process", () => {
   it("appear in no server log line and no database file", () => {
     const output = scenario.output();
