@@ -77,3 +77,4 @@ bench("corpus (typescript + JSON)", [TYPESCRIPT, json], tsBytes + jsonBytes);
 // What --record, --registry and --revoke add (bench/store.js).
 await import("./store.js");
 await benchHistory(CLI, RUNS);
+await import("./console.js");

@@ -55,25 +55,27 @@ export class Insights {
 
   /** Open findings whose token has no revocation under way or done: someone has to decide. */
   needsHuman(): number {
+    // The job key is `revoke:<hash>`: the set of hashes is built once, not looked up per finding.
     return (
-      statement<[string], { n: number }>(
+      statement<[number, string], { n: number }>(
         this.db,
-        `SELECT count(*) AS n FROM findings f WHERE f.status = 'open' AND NOT EXISTS (
-           SELECT 1 FROM jobs j WHERE j.key = ? || ':' || f.secret_hash AND j.state IN ('pending', 'running', 'done'))`,
-      ).get(REVOKE_KIND) as { n: number }
+        `SELECT count(*) AS n FROM findings WHERE status = 'open' AND secret_hash NOT IN (
+           SELECT substr(key, ?) FROM jobs WHERE kind = ? AND state IN ('pending', 'running', 'done'))`,
+      ).get(REVOKE_KIND.length + 2, REVOKE_KIND) as { n: number }
     ).n;
   }
 
   /** Seconds from a token's first finding to its revocation, for every token revoked by the queue, sorted. */
   secondsToRevocation(): number[] {
-    return statement<[string], { s: number }>(
+    return statement<[number, string], { s: number }>(
       this.db,
       `SELECT (julianday(j.finished_at) - julianday(min(f.first_seen_at))) * 86400 AS s
-         FROM jobs j JOIN findings f ON j.key = ? || ':' || f.secret_hash
-         WHERE j.kind = 'revoke' AND j.state = 'done' GROUP BY j.id ORDER BY s`,
+         FROM jobs j JOIN findings f ON f.secret_hash = substr(j.key, ?)
+         WHERE j.kind = ? AND j.state = 'done' GROUP BY j.id ORDER BY s`,
     )
-      .all(REVOKE_KIND)
-      .map((r) => Math.max(0, r.s));
+      .all(REVOKE_KIND.length + 2, REVOKE_KIND)
+      // julianday() is a float: round to the millisecond that the timestamps hold.
+      .map((r) => Math.max(0, Math.round(r.s * 1000) / 1000));
   }
 
   queueHealth(kind: string): QueueHealth {

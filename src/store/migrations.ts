@@ -146,10 +146,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    name: "console: findings searchable by rule, repository and date",
+    name: "console: findings searchable by rule, repository and date, and counted by severity and repository",
     sql: `
       CREATE INDEX findings_by_rule ON findings (rule_id);
-      CREATE INDEX findings_by_source ON findings (source);
+      CREATE INDEX findings_by_source ON findings (source, status);
+      CREATE INDEX findings_by_severity ON findings (status, severity);
       CREATE INDEX findings_by_first_seen ON findings (first_seen_at);
     `,
   },
