@@ -67,15 +67,17 @@ export class Insights {
 
   /** Seconds from a token's first finding to its revocation, for every token revoked by the queue, sorted. */
   secondsToRevocation(): number[] {
-    return statement<[number, string], { s: number }>(
-      this.db,
-      `SELECT (julianday(j.finished_at) - julianday(min(f.first_seen_at))) * 86400 AS s
+    return (
+      statement<[number, string], { s: number }>(
+        this.db,
+        `SELECT (julianday(j.finished_at) - julianday(min(f.first_seen_at))) * 86400 AS s
          FROM jobs j JOIN findings f ON f.secret_hash = substr(j.key, ?)
          WHERE j.kind = ? AND j.state = 'done' GROUP BY j.id ORDER BY s`,
-    )
-      .all(REVOKE_KIND.length + 2, REVOKE_KIND)
-      // julianday() is a float: round to the millisecond that the timestamps hold.
-      .map((r) => Math.max(0, Math.round(r.s * 1000) / 1000));
+      )
+        .all(REVOKE_KIND.length + 2, REVOKE_KIND)
+        // julianday() is a float: round to the millisecond that the timestamps hold.
+        .map((r) => Math.max(0, Math.round(r.s * 1000) / 1000))
+    );
   }
 
   queueHealth(kind: string): QueueHealth {
