@@ -3,6 +3,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Probot, type ProbotOctokit, Server } from "probot";
+import { alertConfigFrom, alertTargets } from "../alerts/config.js";
+import { breachEvent, revocationEvent } from "../alerts/events.js";
+import { enqueueAlert } from "../alerts/queue.js";
+import type { AlertEvent } from "../alerts/render.js";
+import { AlertWorker } from "../alerts/worker.js";
 import { GitHubOAuth, githubUrls } from "../console/github-oauth.js";
 import { ConsoleServer } from "../console/server.js";
 import { createRevokers } from "../revoke/providers.js";
@@ -54,6 +59,8 @@ export class LeakwardenApp {
   readonly store: Store;
   readonly runner: ScanJobRunner;
   readonly revocations: RevocationWorker;
+  /** Delivers alerts to Slack, Teams and a signed webhook, when any is configured. */
+  readonly alerts: AlertWorker | undefined;
   /** The web console at /console, when the App's OAuth client is configured. */
   readonly console: ConsoleServer | undefined;
   private probot: Probot | undefined;
@@ -77,11 +84,26 @@ export class LeakwardenApp {
       log,
     });
     this.console = config.console && this.createConsole(config.console, revokers);
+    const alertConfig = alertConfigFrom(env);
+    const alerts = alertTargets(alertConfig).length
+      ? new AlertWorker({ store: this.store, config: alertConfig, log })
+      : undefined;
+    this.alerts = alerts;
+    // Queued, never sent inline: a slow or failing endpoint cannot hold up a scan or a revocation.
+    const alert = (event: AlertEvent | undefined) => {
+      if (!alerts || !event) return;
+      try {
+        if (enqueueAlert(this.store, alertConfig, event).length) alerts.notify();
+      } catch (error) {
+        this.probot?.log.warn(`could not queue an alert: ${(error as Error).message}`);
+      }
+    };
     this.runner = new ScanJobRunner({
       store: this.store,
       concurrency: config.concurrency,
       handle: async (job) => {
         const result = await processor.process(job);
+        if (result.issue?.opened) alert(breachEvent(this.store, result.issue.url));
         log(
           `scan job ${job.id} (${job.key}): ${result.findings} findings${result.issue ? `, issue #${result.issue.number}` : ""}${result.skipped ? `, ${result.skipped}` : ""}`,
         );
@@ -89,6 +111,7 @@ export class LeakwardenApp {
       log: (message) => this.probot?.log.warn(message),
     });
     this.revocations.onOutcome((outcome) => {
+      alert(revocationEvent(outcome));
       const job = this.store.jobs.byId<RevokePayload>(outcome.jobId);
       const via = job ? revokedThrough(job) : undefined;
       const view = {
@@ -174,6 +197,7 @@ export class LeakwardenApp {
     if (consoleServer) addHandler((req, res) => consoleServer.handle(req, res));
     this.runner.start();
     this.revocations.start();
+    this.alerts?.start();
   };
 
   async start(): Promise<Server> {
@@ -202,6 +226,7 @@ export class LeakwardenApp {
   async stop(): Promise<void> {
     await this.server?.stop();
     await Promise.all([this.runner.stop(), this.revocations.stop()]);
+    await this.alerts?.stop();
     this.store.close();
   }
 }
