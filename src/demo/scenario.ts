@@ -13,6 +13,7 @@ import { SAMPLE_FORMATS, SeededRandom } from "../scan/samples.js";
 import { type AzureDevOpsStandIn, startAzureDevOpsStandIn } from "./azure-devops.js";
 import { type GitHttpServer, startGitHttpServer } from "./git-server.js";
 import { type GitHubStandIn, startGitHubStandIn } from "./github.js";
+import { json, type StandIn, startStandIn } from "./http.js";
 
 export const CLI = fileURLToPath(new URL("../../bin/leakwarden.js", import.meta.url));
 export const REPOSITORY = "acme/app";
@@ -24,6 +25,8 @@ export interface Scenario {
   github: GitHubStandIn;
   ado: AzureDevOpsStandIn;
   git: GitHttpServer;
+  /** Receives the app's alerts at POST /hook (LEAKWARDEN_ALERT_WEBHOOK_URL). */
+  alerts: StandIn;
   env: NodeJS.ProcessEnv;
   appUrl: string;
   /** Everything the server printed, for searching it. */
@@ -79,6 +82,7 @@ export async function startScenario(): Promise<Scenario> {
   const ado = await startAzureDevOpsStandIn(() => mintPat(rng), ENTRA_TOKEN);
   mkdirSync(join(dir, "served", "acme"), { recursive: true });
   const git_ = await startGitHttpServer(join(dir, "served"), github.installationToken);
+  const alerts = await startStandIn([["POST /hook", () => (_req, res) => json(res, 204)]]);
 
   // The served repository, and a working copy that pushes to it with the installation token.
   const served = join(dir, "served", "acme", "app.git");
@@ -123,6 +127,9 @@ export async function startScenario(): Promise<Scenario> {
     GITHUB_CLIENT_ID: "Iv1.leakwarden-demo",
     GITHUB_CLIENT_SECRET: randomUUID(),
     LEAKWARDEN_CONSOLE_TEAMS: "acme/security",
+    LEAKWARDEN_CONSOLE_URL: `${appUrl}/console`,
+    LEAKWARDEN_ALERT_WEBHOOK_URL: `${alerts.url}/hook`,
+    LEAKWARDEN_ALERT_WEBHOOK_SECRET: webhookSecret.split("").reverse().join(""),
     NO_COLOR: "1",
   };
   let printed = "";
@@ -142,6 +149,7 @@ export async function startScenario(): Promise<Scenario> {
     github,
     ado,
     git: git_,
+    alerts,
     env,
     appUrl,
     output,
@@ -262,7 +270,7 @@ export async function startScenario(): Promise<Scenario> {
     async stop() {
       serve.kill("SIGTERM");
       await new Promise((resolve) => (serve.exitCode !== null ? resolve(null) : serve.once("exit", resolve)));
-      await Promise.all([github.close(), ado.close(), git_.close()]);
+      await Promise.all([github.close(), ado.close(), git_.close(), alerts.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,6 @@
 // The whole app, for real: `leakwarden serve` as a child process, webhooks signed with X-Hub-Signature-256 over
 // HTTP, git fetching from a local git http-backend, and stand-ins for the GitHub API and Azure DevOps.
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +116,25 @@ describe("a workflow run whose log holds a PAT in an Authorization: Basic header
     expect(issue.body).toContain(`\`…${loggedPat.slice(-4)}\``);
     expect(issue.body).not.toContain(loggedPat);
     expect(issue.body).not.toContain(header);
+  });
+});
+
+describe("alerts", () => {
+  it("reach the signed webhook for the breach and the revocation, without a token's value", async () => {
+    const bodies = await scenario.until("the alerts", () => {
+      const got = scenario.alerts.requests.map((r) => JSON.parse(r.body) as { type: string });
+      return got.some((e) => e.type === "breach") && got.some((e) => e.type === "revocation") && got;
+    });
+    expect(bodies.map((b) => b.type)).toContain("breach");
+    const secret = scenario.env.LEAKWARDEN_ALERT_WEBHOOK_SECRET as string;
+    for (const r of scenario.alerts.requests) {
+      expect(r.headers["x-leakwarden-signature-256"]).toBe(
+        `sha256=${createHmac("sha256", secret).update(r.body).digest("hex")}`,
+      );
+      for (const pat of [pushedPat, loggedPat]) expect(r.body).not.toContain(pat);
+    }
+    const breach = bodies.find((b) => b.type === "breach") as unknown as { url: string; repository: string };
+    expect(breach.url).toBe(`${scenario.appUrl}/console/findings?status=open&repository=acme%2Fapp`);
   });
 });
 
