@@ -260,6 +260,23 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
     await check("audit");
   });
 
+  it("signs out, and lets in an owner of an organisation where the App is installed", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(`${base}/login`);
+    await page.goto(`${base}/`);
+    expect(page.url()).toBe(`${base}/login`);
+    oauth.signInAs("olivia");
+    await page.getByRole("link", { name: "Sign in with GitHub" }).click();
+    await page.waitForURL(`${base}/`);
+    expect(await page.textContent("header")).toContain("olivia");
+    const signins = store.audit.list({ action: "console.signin" });
+    expect(signins.map((e) => [e.actor, e.detail?.via])).toEqual([
+      ["alice", "acme/security"],
+      ["olivia", "owner of acme"],
+    ]);
+    expect(store.audit.list({ action: "console.signout" }).map((e) => e.actor)).toEqual(["alice"]);
+  });
+
   it("never shows a planted token's value", () => {
     expect(seen.length).toBeGreaterThan(6);
     for (const text of seen) for (const value of planted) expect(text).not.toContain(value);
