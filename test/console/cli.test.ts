@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SessionSigner } from "../../src/console/session.js";
+import { cookieHeader, SessionSigner } from "../../src/console/session.js";
 import { openStore } from "../../src/store/index.js";
 import { CLI, tempDir } from "../support/cli.js";
 
@@ -99,6 +99,14 @@ describe("console sessions", () => {
     expect(signer.verify(value)?.login).toBe("alice");
     now += 60_001;
     expect(signer.verify(value)).toBeUndefined();
+  });
+
+  it("are Secure cookies except on plain-http localhost", () => {
+    const options = { path: "/console", maxAgeSeconds: 60 };
+    expect(cookieHeader("s", "v", { ...options, secure: true })).toBe(
+      "s=v; Path=/console; Max-Age=60; HttpOnly; SameSite=Lax; Secure",
+    );
+    expect(cookieHeader("s", "v", { ...options, secure: false })).not.toContain("Secure");
   });
 
   it("are not accepted under another key", () => {
