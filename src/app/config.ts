@@ -12,6 +12,8 @@ export interface ServeConfig {
   host: string;
   /** GitHub Enterprise (or a local stand-in): `${GHE_PROTOCOL}://${GHE_HOST}/api/v3`. Undefined for github.com. */
   baseUrl?: string;
+  /** Where repositories are fetched with git: https://github.com, or `${GHE_PROTOCOL}://${GHE_HOST}`. */
+  gitUrl: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   dbPath: string;
   cacheDir: string;
@@ -105,6 +107,7 @@ export function serveConfigFrom(env: NodeJS.ProcessEnv): ServeConfig {
     port: whole(env.PORT, "PORT", 3000),
     host: env.HOST ?? "localhost",
     ...(env.GHE_HOST ? { baseUrl: `${protocol}://${env.GHE_HOST}/api/v3` } : {}),
+    gitUrl: env.GHE_HOST ? `${protocol}://${env.GHE_HOST}` : "https://github.com",
     logLevel,
     dbPath: env.LEAKWARDEN_DB || ".leakwarden/leakwarden.db",
     cacheDir: env.LEAKWARDEN_CACHE || ".leakwarden/repos",

@@ -1,26 +1,37 @@
 // Bare repositories cached per GitHub repository, fetched with the installation token. The token travels
-// only in the environment of the git process: never in a URL, argv, a log line or an error message.
+// only in the environment of the git process: never in a URL, argv, a log line or an error message. Fetches
+// go only to the configured GitHub host, at a URL built from the repository's full name: a payload's
+// clone_url is never followed, and the credential helper answers that host alone.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { GitRepository } from "../sources/git.js";
+import { isValidRef } from "../sources/git-ref.js";
+import { RepositoryError } from "../sources/repository-error.js";
 
 /** A credential helper that answers from the environment; its text holds the variable's name, not the token. */
 const CREDENTIAL_HELPER =
   '!f() { test "$1" = get && echo username=x-access-token && echo "password=$LEAKWARDEN_GIT_TOKEN"; }; f';
 
+/** GitHub's own rule for owner and repository names: OWNER/REPO, nothing that could leave that path. */
+export function isGitHubFullName(fullName: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/.test(fullName) && !fullName.includes("..");
+}
+
 export interface GitCacheOptions {
   root: string;
   /** Evict least recently used repositories beyond this many bytes. */
   maxBytes: number;
+  /** Where repositories are fetched from: `https://github.com`, or the GitHub Enterprise host's URL. */
+  remote: string;
 }
 
 /**
- * What a git process needs in its environment to authenticate with `token` over HTTPS; GitRepository adds it
- * to the inherited environment and scrubs these values from its error messages.
+ * What a git process needs in its environment to authenticate with `token` to `remote` (and to no other
+ * host); GitRepository adds it to the inherited environment and scrubs these values from its error messages.
  */
-export function gitAuthEnv(token: string | undefined): NodeJS.ProcessEnv {
+export function gitAuthEnv(token: string | undefined, remote: string): NodeJS.ProcessEnv {
   if (!token) return {};
   return {
     LEAKWARDEN_GIT_TOKEN: token,
@@ -28,7 +39,7 @@ export function gitAuthEnv(token: string | undefined): NodeJS.ProcessEnv {
     GIT_CONFIG_COUNT: "2",
     GIT_CONFIG_KEY_0: "credential.helper",
     GIT_CONFIG_VALUE_0: "",
-    GIT_CONFIG_KEY_1: "credential.helper",
+    GIT_CONFIG_KEY_1: `credential.${remote}.helper`,
     GIT_CONFIG_VALUE_1: CREDENTIAL_HELPER,
   };
 }
@@ -67,19 +78,25 @@ export class GitCache {
    * scanned", which is what a new branch's scan relies on to leave out commits it need not read again.
    */
   async scanPush<T>(
-    repository: { fullName: string; cloneUrl: string },
+    repository: { fullName: string },
     token: string | undefined,
     update: { before: string; after: string; ref: string },
     scan: (path: string) => Promise<T>,
   ): Promise<T> {
-    const path = this.pathFor(repository.fullName);
+    const { fullName } = repository;
+    if (!isGitHubFullName(fullName))
+      throw new RepositoryError(`"${fullName}" is not a GitHub repository name`);
+    if (!isValidRef(update.ref)) throw new RepositoryError(`"${update.ref}" is not a valid ref name`);
+    const url = `${this.options.remote.replace(/\/+$/, "")}/${fullName}.git`;
+    const path = this.pathFor(fullName);
     return this.locks.run(path, async () => {
-      await mkdir(path, { recursive: true });
-      const repo = GitRepository.prepare(path, gitAuthEnv(token));
+      // Private: it holds the repository's code and the tokens leaked in it.
+      await mkdir(path, { recursive: true, mode: 0o700 });
+      const repo = GitRepository.prepare(path, gitAuthEnv(token, this.options.remote));
       if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
       // Fetched objects get no ref: any ref here would be taken for "already scanned".
       const fetch = (what: string) =>
-        repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", repository.cloneUrl, what]);
+        repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, what]);
       if (!(await repo.commitOf(update.after))) {
         // By commit id first (GitHub serves any reachable commit); by ref name when a server will not.
         await fetch(update.after).catch(() => fetch(update.ref));
@@ -90,7 +107,7 @@ export class GitCache {
         await fetch(update.before).catch(() => undefined);
       }
       const result = await scan(path);
-      await repo.run(["update-ref", update.ref, update.after]);
+      await repo.run(["update-ref", "--", update.ref, update.after]);
       const now = new Date();
       await utimes(path, now, now);
       return result;

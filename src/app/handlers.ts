@@ -9,7 +9,6 @@ import { type RepositoryRef, SCAN_KIND, SCAN_MAX_ATTEMPTS, type ScanPayload } fr
 interface RepositoryPayload {
   name: string;
   full_name: string;
-  clone_url: string;
   html_url: string;
   owner: { login?: string; name?: string | null };
 }
@@ -19,7 +18,6 @@ function repositoryRef(repository: RepositoryPayload): RepositoryRef {
     owner: repository.owner.login ?? repository.owner.name ?? repository.full_name.split("/")[0] ?? "",
     name: repository.name,
     fullName: repository.full_name,
-    cloneUrl: repository.clone_url,
     htmlUrl: repository.html_url,
   };
 }
@@ -53,52 +51,77 @@ export function acceptDelivery(
   });
 }
 
-export function registerHandlers(app: Probot, store: Store, queued: () => void): void {
-  app.on("push", async (context) => {
-    const p = context.payload;
-    const installation = p.installation?.id;
-    if (!installation) return;
-    const deleted = p.deleted || /^0+$/.test(p.after);
-    const payload: ScanPayload | null = deleted
-      ? null
-      : {
-          type: "push",
-          installation,
-          repository: repositoryRef(p.repository as RepositoryPayload),
-          ref: p.ref,
-          before: p.before,
-          after: p.after,
-          pusher: p.pusher.username ?? p.pusher.name ?? p.sender?.login ?? "",
-          compareUrl: p.compare,
-        };
-    const outcome = acceptDelivery(store, context.id, "push", p.repository.full_name, payload);
-    if (outcome === "queued") queued();
-    context.log.info(
-      { delivery: context.id, repository: p.repository.full_name, ref: p.ref, outcome },
-      "push received",
-    );
-  });
+/**
+ * What a failed handler throws instead of its error. @octokit/webhooks attaches the whole event to a handler's
+ * error, and the logger prints an error's properties: a payload (a commit message can hold a token) would reach
+ * the log. This error keeps the message and drops the event.
+ */
+class HandlerFailure extends Error {
+  set event(_dropped: unknown) {}
+}
 
-  app.on("workflow_run.completed", async (context) => {
-    const p = context.payload;
-    const installation = p.installation?.id;
-    if (!installation) return;
-    const run = p.workflow_run;
-    const payload: ScanPayload = {
-      type: "workflow_run",
-      installation,
-      repository: repositoryRef(p.repository as RepositoryPayload),
-      runId: run.id,
-      attempt: run.run_attempt ?? 1,
-      runName: run.name ?? p.workflow?.name ?? "workflow",
-      runUrl: run.html_url,
-      actor: run.triggering_actor?.login ?? run.actor?.login ?? p.sender.login,
-    };
-    const outcome = acceptDelivery(store, context.id, "workflow_run", p.repository.full_name, payload);
-    if (outcome === "queued") queued();
-    context.log.info(
-      { delivery: context.id, repository: p.repository.full_name, run: run.id, outcome },
-      "workflow run received",
-    );
-  });
+function guarded<C>(handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
+  return async (context) => {
+    try {
+      await handler(context);
+    } catch (error) {
+      throw new HandlerFailure(`webhook handler failed: ${(error as Error).message}`);
+    }
+  };
+}
+
+export function registerHandlers(app: Probot, store: Store, queued: () => void): void {
+  app.on(
+    "push",
+    guarded(async (context) => {
+      const p = context.payload;
+      const installation = p.installation?.id;
+      if (!installation) return;
+      const deleted = p.deleted || /^0+$/.test(p.after);
+      const payload: ScanPayload | null = deleted
+        ? null
+        : {
+            type: "push",
+            installation,
+            repository: repositoryRef(p.repository as RepositoryPayload),
+            ref: p.ref,
+            before: p.before,
+            after: p.after,
+            pusher: p.pusher.username ?? p.pusher.name ?? p.sender?.login ?? "",
+            compareUrl: p.compare,
+          };
+      const outcome = acceptDelivery(store, context.id, "push", p.repository.full_name, payload);
+      if (outcome === "queued") queued();
+      context.log.info(
+        { delivery: context.id, repository: p.repository.full_name, ref: p.ref, outcome },
+        "push received",
+      );
+    }),
+  );
+
+  app.on(
+    "workflow_run.completed",
+    guarded(async (context) => {
+      const p = context.payload;
+      const installation = p.installation?.id;
+      if (!installation) return;
+      const run = p.workflow_run;
+      const payload: ScanPayload = {
+        type: "workflow_run",
+        installation,
+        repository: repositoryRef(p.repository as RepositoryPayload),
+        runId: run.id,
+        attempt: run.run_attempt ?? 1,
+        runName: run.name ?? p.workflow?.name ?? "workflow",
+        runUrl: run.html_url,
+        actor: run.triggering_actor?.login ?? run.actor?.login ?? p.sender.login,
+      };
+      const outcome = acceptDelivery(store, context.id, "workflow_run", p.repository.full_name, payload);
+      if (outcome === "queued") queued();
+      context.log.info(
+        { delivery: context.id, repository: p.repository.full_name, run: run.id, outcome },
+        "workflow run received",
+      );
+    }),
+  );
 }

@@ -1,8 +1,10 @@
-// The GitHub App: Probot receives and verifies webhooks, thin handlers queue scans, the scan runner and the
-// revocation worker do the work, and GET /healthz tells a load balancer whether all of it is alive.
+// The GitHub App: our HTTP server caps and verifies webhooks, Probot dispatches them to thin handlers that queue
+// scans, the scan runner and the revocation worker do the work, and GET /healthz tells a load balancer whether
+// all of it is alive.
 import { createHash, randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { Probot, type ProbotOctokit, Server } from "probot";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Probot, type ProbotOctokit } from "probot";
 import { alertConfigFrom, alertTargets } from "../alerts/config.js";
 import { breachEvent, revocationEvent } from "../alerts/events.js";
 import { enqueueAlert } from "../alerts/queue.js";
@@ -18,12 +20,16 @@ import { loadRules } from "../scan/rules.js";
 import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
 import { DEFAULT_ARCHIVE_LIMITS } from "../sources/log-archive.js";
 import { openStore, type Store } from "../store/index.js";
+import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
+import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
+import { validateSettings } from "../validate/settings.js";
 import type { ServeConfig } from "./config.js";
 import { GitCache } from "./git-cache.js";
 import { registerHandlers } from "./handlers.js";
-import { commentOutcome, revokedThrough } from "./issues.js";
+import { commentConfirmation, commentOutcome, revokedThrough } from "./issues.js";
 import { ScanProcessor } from "./processor.js";
 import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
+import { createWebhookServer } from "./webhook-server.js";
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
 
@@ -47,7 +53,11 @@ export function health(store: Store): { status: number; body: Record<string, unk
       body: {
         status: "ok",
         database: "ok",
-        queue: { scans: counts(SCAN_KIND), revocations: counts(REVOKE_KIND) },
+        queue: {
+          scans: counts(SCAN_KIND),
+          revocations: counts(REVOKE_KIND),
+          confirmations: counts(CONFIRM_KIND),
+        },
       },
     };
   } catch (error) {
@@ -59,6 +69,8 @@ export class LeakwardenApp {
   readonly store: Store;
   readonly runner: ScanJobRunner;
   readonly revocations: RevocationWorker;
+  /** Re-checks revoked tokens until each revocation is confirmed, or found not to have taken. */
+  readonly confirmations: ConfirmationWorker;
   /** Delivers alerts to Slack, Teams and a signed webhook, when any is configured. */
   readonly alerts: AlertWorker | undefined;
   /** The web console at /console, when the App's OAuth client is configured. */
@@ -69,15 +81,30 @@ export class LeakwardenApp {
   constructor(private readonly options: AppOptions) {
     const { config, env } = options;
     this.store = openStore({ path: config.dbPath, env, actor: "leakwarden-app" });
-    const revokers = createRevokers(env, config.baseUrl ? { githubApiUrl: config.baseUrl } : {});
+    const urls = config.baseUrl ? { githubApiUrl: config.baseUrl } : {};
+    const revokers = createRevokers(env, urls);
     const log = (message: string) => this.probot?.log.info(message);
+    const checker = new LiveChecker({
+      store: this.store,
+      settings: validateSettings(env, urls),
+      ttlMs: ttlFromEnv(env),
+    });
+    this.confirmations = new ConfirmationWorker({
+      store: this.store,
+      checker,
+      log: (message) => this.probot?.log.warn(message),
+    });
     this.revocations = new RevocationWorker({ store: this.store, revokers, log });
     const processor = new ScanProcessor({
       store: this.store,
       octokitFor: (installation) => this.octokitFor(installation),
       revokers,
-      revocationsQueued: () => this.revocations.notify(),
-      cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes }),
+      revocationsQueued: () => {
+        this.revocations.notify();
+        this.confirmations.notify();
+      },
+      checker,
+      cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes, remote: config.gitUrl }),
       rules: loadRules(),
       maxFileSize: DEFAULT_MAX_FILE_SIZE,
       archiveLimits: DEFAULT_ARCHIVE_LIMITS,
@@ -129,6 +156,18 @@ export class LeakwardenApp {
       ).catch((error: Error) =>
         this.probot?.log.warn(`could not comment a revocation outcome: ${error.message}`),
       );
+      // The confirming check may be due now.
+      this.confirmations.notify();
+    });
+    this.confirmations.onOutcome((outcome) => {
+      if (outcome.status === "did-not-take")
+        this.probot?.log.error(
+          `revocation did not take: ${outcome.preview} (${outcome.provider}): ${outcome.detail}`,
+        );
+      commentConfirmation((installation) => this.octokitFor(installation), this.store, outcome).catch(
+        (error: Error) =>
+          this.probot?.log.warn(`could not comment a revocation's confirmation: ${error.message}`),
+      );
     });
   }
 
@@ -174,58 +213,51 @@ export class LeakwardenApp {
     return (await this.probot.auth(installation)) as Octokit;
   }
 
-  /** The Probot application function: handlers, /healthz, and the workers. */
-  private readonly appFn = (
-    app: Probot,
-    {
-      addHandler,
-    }: {
-      addHandler: (
-        handler: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>,
-      ) => void;
-    },
-  ) => {
-    this.probot = app;
-    registerHandlers(app, this.store, () => this.runner.notify());
-    addHandler((req, res) => {
-      if (req.method !== "GET" || req.url !== "/healthz") return false;
-      const { status, body } = health(this.store);
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-      return true;
-    });
-    const consoleServer = this.console;
-    if (consoleServer) addHandler((req, res) => consoleServer.handle(req, res));
-    this.runner.start();
-    this.revocations.start();
-    this.alerts?.start();
+  /** GET /healthz: 200 when the database answers, 503 when not. */
+  private readonly healthRoute = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (req.method !== "GET" || req.url !== "/healthz") return false;
+    const { status, body } = health(this.store);
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    return true;
   };
 
-  async start(): Promise<Server> {
-    const { config } = this.options;
-    const ProbotWithSettings = Probot.defaults({
+  /** Listens for webhooks and starts the workers; resolves with the address once listening. */
+  async start(): Promise<AddressInfo> {
+    const { config, env } = this.options;
+    const probot = new Probot({
       appId: config.appId,
       privateKey: config.privateKey,
       secret: config.webhookSecret,
       logLevel: config.logLevel,
+      logFormat: env.LOG_FORMAT === "json" ? "json" : "pretty",
       ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
       ...(this.options.Octokit ? { Octokit: this.options.Octokit } : {}),
     });
-    this.server = new Server({
-      Probot: ProbotWithSettings,
-      port: config.port,
-      host: config.host,
-      webhookPath: WEBHOOK_PATH,
-      enableStaticFiles: false,
+    await probot.ready();
+    this.probot = probot;
+    registerHandlers(probot, this.store, () => this.runner.notify());
+    const routes = (req: IncomingMessage, res: ServerResponse) =>
+      this.healthRoute(req, res) || (this.console?.handle(req, res) ?? false);
+    const server = createWebhookServer({ probot, path: WEBHOOK_PATH, routes });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ port: config.port, host: config.host }, () => resolve());
     });
-    await this.server.load(this.appFn as Parameters<Server["load"]>[0]);
-    await this.server.start();
-    return this.server;
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    probot.log.info(`Listening on http://${config.host}:${address.port}`);
+    this.runner.start();
+    this.revocations.start();
+    this.confirmations.start();
+    this.alerts?.start();
+    return address;
   }
 
   /** Stops taking webhooks, lets the running jobs finish, closes the database. */
   async stop(): Promise<void> {
-    await this.server?.stop();
-    await Promise.all([this.runner.stop(), this.revocations.stop()]);
+    const server = this.server;
+    if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([this.runner.stop(), this.revocations.stop(), this.confirmations.stop()]);
     await this.alerts?.stop();
     this.store.close();
   }

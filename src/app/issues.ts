@@ -3,12 +3,14 @@
 import type { ProbotOctokit } from "probot";
 import { type RevocationView, type RevokeJob, revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
+import type { ConfirmationOutcome } from "../validate/confirm.js";
 import {
   type Breach,
   breachKey,
-  ISSUE_MARKER,
   type IssueFinding,
+  markerFor,
   renderBreachIssue,
+  renderConfirmationComment,
   renderRevocationComment,
 } from "./breach-issue.js";
 import type { RepoSettings } from "./repo-settings.js";
@@ -63,7 +65,8 @@ async function findOpenedIssue(octokit: Octokit, owner: string, repo: string, ke
     direction: "desc",
     per_page: 100,
   });
-  return data.find((issue) => issue.body?.includes(`${ISSUE_MARKER} ${key} `));
+  const marker = markerFor(key);
+  return data.find((issue) => issue.body?.includes(marker));
 }
 
 /** A PAT that leakwarden minted is revoked through the PAT lifecycle API, any other through Token Admin. */
@@ -109,14 +112,23 @@ export async function openBreachIssue(
   await ensureLabels(octokit, owner, repo, settings.issues.labels);
   const findings = breach.findings.map((f) => ({ ...f, revocation: currentRevocation(store, f) }));
   const { title, body } = renderBreachIssue({ ...breach, findings });
-  const { data } = await octokit.rest.issues.create({
-    owner,
-    repo,
-    title,
-    body,
-    labels: settings.issues.labels,
-    ...(settings.issues.assignees.length > 0 ? { assignees: settings.issues.assignees } : {}),
-  });
+  let data: { number: number; html_url: string };
+  try {
+    // Never retried blindly: GitHub may answer 5xx after it created the issue.
+    ({ data } = await octokit.rest.issues.create({
+      owner,
+      repo,
+      title,
+      body,
+      labels: settings.issues.labels,
+      ...(settings.issues.assignees.length > 0 ? { assignees: settings.issues.assignees } : {}),
+      request: { retries: 0 },
+    }));
+  } catch (error) {
+    const opened = await findOpenedIssue(octokit, owner, repo, key).catch(() => undefined);
+    if (!opened) throw error;
+    data = opened;
+  }
   store.transaction(() => {
     store.breaches.issueOpened(key, data.number, data.html_url);
     // Outcomes already in the body need no comment.
@@ -149,6 +161,27 @@ export async function commentOutcome(
       body,
     });
     if (store.breaches.commented(breach.key, secretHash)) posted++;
+  }
+  return posted;
+}
+
+/** Comments a revocation's confirmation (validate/confirm.ts) on every issue that reports the token. */
+export async function commentConfirmation(
+  octokitFor: (installation: number) => Promise<Octokit>,
+  store: Store,
+  outcome: ConfirmationOutcome,
+): Promise<number> {
+  let posted = 0;
+  for (const breach of store.breaches.issuesFor(outcome.secretHash)) {
+    const [owner, repo] = breach.repository.split("/") as [string, string];
+    const octokit = await octokitFor(breach.installation);
+    await octokit.rest.issues.createComment({
+      owner,
+      repo,
+      issue_number: breach.issueNumber as number,
+      body: renderConfirmationComment(outcome),
+    });
+    posted++;
   }
   return posted;
 }

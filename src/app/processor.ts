@@ -12,6 +12,10 @@ import { createEngine } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
 import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
+import type { ValidationRecord } from "../store/validations.js";
+import type { LiveChecker } from "../validate/checker.js";
+import { validateFindings } from "../validate/findings.js";
+import { viewOfValidation } from "../validate/view.js";
 import type { Breach, BreachSource } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
 import { openBreachIssue } from "./issues.js";
@@ -27,6 +31,8 @@ export interface ProcessorDeps {
   revokers: RevokerSet;
   /** Wakes the revocation worker once jobs are queued. */
   revocationsQueued(): void;
+  /** Live checks (validate/): verdicts before acting, confirmation after revoking. Absent: no live checks. */
+  checker?: LiveChecker;
   cache: GitCache;
   rules: readonly Rule[];
   maxFileSize: number;
@@ -48,21 +54,27 @@ export async function readRepoSettings(
   rules: readonly Rule[],
 ) {
   let raw: unknown = null;
+  let own: unknown = null;
   try {
     const { config, files } = await octokit.config.get({ owner, repo, path: `.github/${SETTINGS_FILE}` });
     if (files.some((file) => file.config !== null)) raw = config;
+    own = files[0]?.config ?? null;
   } catch (error) {
     return {
       settings: parseRepoSettings(null).settings,
       problem: `it could not be read: ${(error as Error).message.split("\n")[0]}`,
     };
   }
-  const parsed = parseRepoSettings(raw);
+  const parsed = parseRepoSettings(raw, own);
   const unknown = parsed.settings.disabledRules.filter((id) => !rules.some((r) => r.id === id));
   if (unknown.length > 0) {
+    // Only this repository's own names are shown; others came through _extends from another repository.
+    const ownList = (own as { rules?: { disable?: unknown } } | null)?.rules?.disable;
+    const shown = unknown.filter((id) => Array.isArray(ownList) && ownList.includes(id));
+    const hidden = unknown.length - shown.length;
     return {
       settings: parseRepoSettings(null).settings,
-      problem: `rules.disable names unknown rules: ${unknown.join(", ")}`,
+      problem: `rules.disable names unknown rules: ${[...shown, ...(hidden > 0 ? [`${hidden} from a file named by _extends`] : [])].join(", ")}`,
     };
   }
   return parsed;
@@ -104,12 +116,16 @@ export class ScanProcessor {
 
     const { store, revokers, rules } = this.deps;
     const policy: RevocationPolicy = settings.revoke;
+    const checker = settings.validate ? this.deps.checker : undefined;
+    const verdicts = checker ? await validateFindings(store, checker, findings) : undefined;
     const acted = actOnFindings(store, revokers, rules, findings, {
       source: payload.repository.fullName,
       record: true,
       revoke: policy !== "off",
       match: true,
       policy,
+      verdicts,
+      confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
     });
     if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
 
@@ -132,6 +148,9 @@ export class ScanProcessor {
           at: null,
           reason: "revocation is off",
         },
+        ...(verdicts?.has(f.secretHash)
+          ? { validation: viewOfValidation(verdicts.get(f.secretHash) as ValidationRecord) }
+          : {}),
       })),
       ...(problem ? { settingsProblem: problem } : {}),
       ...(logsProblem ? { scanProblem: logsProblem } : {}),

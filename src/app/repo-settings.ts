@@ -1,12 +1,14 @@
 // A repository's `.github/leakwarden.yml`. A broken file never stops scanning: defaults apply and the
 // problem is reported in the breach issue.
 
-export type RevokePolicy = "registered" | "all" | "off";
+export type RevokePolicy = "registered" | "live" | "all" | "off";
 
 export interface RepoSettings {
   pathsIgnore: string[];
   disabledRules: string[];
   revoke: RevokePolicy;
+  /** Ask each token's issuer whether it still works (live checks); on by default. */
+  validate: boolean;
   issues: { enabled: boolean; labels: string[]; assignees: string[] };
   scan: { pushes: boolean; logs: boolean };
   logs: { delete: boolean };
@@ -20,6 +22,7 @@ export function defaultRepoSettings(): RepoSettings {
     pathsIgnore: [],
     disabledRules: [],
     revoke: "registered",
+    validate: true,
     issues: { enabled: true, labels: [...REQUIRED_LABELS], assignees: [] },
     scan: { pushes: true, logs: true },
     logs: { delete: false },
@@ -35,10 +38,24 @@ function record(value: unknown, where: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** How many entries a list may hold, and how long each may be: a list is work (API calls) and memory. */
+export const LIST_LIMITS: Record<string, { items: number; length: number }> = {
+  "paths-ignore": { items: 200, length: 500 },
+  "rules.disable": { items: 100, length: 100 },
+  // GitHub's own limits: label names up to 50 characters, at most 10 assignees, logins up to 39 characters.
+  "issues.labels": { items: 10, length: 50 },
+  "issues.assignees": { items: 10, length: 39 },
+};
+
 function strings(value: unknown, where: string): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string"))
     throw new SettingsProblem(`"${where}" must be a list of strings`);
+  const limit = LIST_LIMITS[where];
+  if (limit && (value.length > limit.items || value.some((v: string) => v.length > limit.length)))
+    throw new SettingsProblem(
+      `"${where}" takes at most ${limit.items} entries of at most ${limit.length} characters each`,
+    );
   return value as string[];
 }
 
@@ -48,31 +65,42 @@ function flag(value: unknown, where: string): boolean | undefined {
   return value;
 }
 
-function only(map: Record<string, unknown>, keys: string[], where: string): void {
+/**
+ * Refuses unknown keys. A key is named only when this repository's own file has it: one inherited through
+ * `_extends` belongs to another repository, and its name must not appear in this one's issue.
+ */
+function only(map: Record<string, unknown>, keys: string[], where: string, own: unknown): void {
   for (const key of Object.keys(map)) {
-    if (!keys.includes(key))
-      throw new SettingsProblem(
-        `unknown setting "${where ? `${where}.` : ""}${key}" (known: ${keys.join(", ")})`,
-      );
+    if (keys.includes(key)) continue;
+    const ownMap = where ? (own as Record<string, unknown> | undefined)?.[where] : own;
+    const named =
+      typeof ownMap === "object" && ownMap !== null && Object.hasOwn(ownMap, key)
+        ? `"${where ? `${where}.` : ""}${key.slice(0, 100)}"`
+        : `${where ? `under "${where}" ` : ""}in a file named by _extends (its name is not shown: it belongs to another repository)`;
+    throw new SettingsProblem(`unknown setting ${named} (known: ${keys.join(", ")})`);
   }
 }
 
 /** Parsed settings and, when the file was refused, why: then the settings are the defaults. */
-export function parseRepoSettings(raw: unknown): { settings: RepoSettings; problem?: string } {
+export function parseRepoSettings(
+  raw: unknown,
+  /** This repository's own file, when `raw` also holds settings merged in through `_extends`. */
+  own: unknown = raw,
+): { settings: RepoSettings; problem?: string } {
   const settings = defaultRepoSettings();
   try {
     const top = record(raw, "the file");
-    only(top, ["paths-ignore", "rules", "revoke", "issues", "scan", "logs"], "");
+    only(top, ["paths-ignore", "rules", "revoke", "validate", "issues", "scan", "logs"], "", own);
     const rules = record(top.rules, "rules");
-    only(rules, ["disable"], "rules");
+    only(rules, ["disable"], "rules", own);
     const issues = record(top.issues, "issues");
-    only(issues, ["enabled", "labels", "assignees"], "issues");
+    only(issues, ["enabled", "labels", "assignees"], "issues", own);
     const scan = record(top.scan, "scan");
-    only(scan, ["pushes", "logs"], "scan");
+    only(scan, ["pushes", "logs"], "scan", own);
     const logs = record(top.logs, "logs");
-    only(logs, ["delete"], "logs");
-    if (top.revoke !== undefined && !["registered", "all", "off"].includes(top.revoke as string)) {
-      throw new SettingsProblem(`"revoke" must be registered, all or off`);
+    only(logs, ["delete"], "logs", own);
+    if (top.revoke !== undefined && !["registered", "live", "all", "off"].includes(top.revoke as string)) {
+      throw new SettingsProblem(`"revoke" must be registered, live, all or off`);
     }
     const labels = strings(issues.labels, "issues.labels");
     return {
@@ -80,6 +108,7 @@ export function parseRepoSettings(raw: unknown): { settings: RepoSettings; probl
         pathsIgnore: strings(top["paths-ignore"], "paths-ignore") ?? settings.pathsIgnore,
         disabledRules: strings(rules.disable, "rules.disable") ?? settings.disabledRules,
         revoke: (top.revoke as RevokePolicy | undefined) ?? settings.revoke,
+        validate: flag(top.validate, "validate") ?? true,
         issues: {
           enabled: flag(issues.enabled, "issues.enabled") ?? true,
           // The two labels that identify a breach issue are always there; a repository can add its own.

@@ -52,7 +52,19 @@ export async function downloadRunLogs(
   await pipeline(Readable.fromWeb(body), capped, createWriteStream(path, { mode: 0o600 }));
 }
 
-/** Scans every log file of a downloaded archive, one stream at a time; a hostile archive stops the scan. */
+/** Notes past this many are counted, not listed: the issue has room for a few. */
+const MAX_NOTES = 5;
+
+function summarize(notes: readonly string[]): string | undefined {
+  if (notes.length === 0) return undefined;
+  const listed = notes.slice(0, MAX_NOTES).join("; ");
+  return notes.length > MAX_NOTES ? `${listed}; and ${notes.length - MAX_NOTES} more` : listed;
+}
+
+/**
+ * Scans every log file of a downloaded archive, one stream at a time. An entry that cannot be read is left out
+ * and the others are scanned; `problem` says what was left out.
+ */
 export async function scanLogArchive(engine: Engine, path: string, limits: ArchiveLimits): Promise<LogScan> {
   const findings: Finding[] = [];
   let bytes = 0;
@@ -63,19 +75,23 @@ export async function scanLogArchive(engine: Engine, path: string, limits: Archi
     if (error instanceof ArchiveError) return { findings, entries: 0, bytes, problem: error.message };
     throw error;
   }
+  const notes = [...archive.notes];
   try {
     for (const entry of archive.entries) {
-      const outcome = await scanReadable(engine, streamReader(entry.open()), entry.name);
-      findings.push(...outcome.findings);
-      bytes += outcome.bytes;
+      try {
+        const outcome = await scanReadable(engine, streamReader(entry.open()), entry.name);
+        findings.push(...outcome.findings);
+        bytes += outcome.bytes;
+      } catch (error) {
+        if (!(error instanceof ArchiveError)) throw error;
+        notes.push(error.message);
+      }
     }
-  } catch (error) {
-    if (!(error instanceof ArchiveError)) throw error;
-    return { findings, entries: archive.entries.length, bytes, problem: error.message };
   } finally {
     await archive.close();
   }
-  return { findings, entries: archive.entries.length, bytes };
+  const problem = summarize(notes);
+  return { findings, entries: archive.entries.length, bytes, ...(problem ? { problem } : {}) };
 }
 
 /** Download and scan, in a temporary folder that is always removed. */

@@ -14,7 +14,6 @@ export interface RepositoryRef {
   owner: string;
   name: string;
   fullName: string;
-  cloneUrl: string;
   htmlUrl: string;
 }
 

@@ -57,11 +57,9 @@ export const consoleCommand: Command = {
       revocationsQueued: () => worker.notify(),
     });
     const server = createServer((req, res) => {
-      consoleServer.handle(req, res).then((handled) => {
-        if (handled) return;
-        if (req.url === "/") res.writeHead(303, { location: `${CONSOLE_PATH}/` }).end();
-        else res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-      });
+      if (consoleServer.handle(req, res)) return;
+      if (req.url === "/") res.writeHead(303, { location: `${CONSOLE_PATH}/` }).end();
+      else res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     });
     try {
       await new Promise<void>((resolve, reject) => {

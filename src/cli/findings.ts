@@ -1,15 +1,22 @@
 // `leakwarden findings list|show|resolve`: the recorded findings, what was done about them, and triage.
+import { revocationJob } from "../revoke/queue.js";
 import { findingState, getFinding, resolveFinding } from "../revoke/triage.js";
+import { type Secret, secretHash } from "../scan/secret.js";
 import { FINDING_STATUSES, type FindingRecord, RESOLUTIONS } from "../store/findings.js";
 import type { Store } from "../store/index.js";
-import { type Command, oneOfFlag, parseFlags, UsageError } from "./command.js";
+import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
+import { validateSettings } from "../validate/settings.js";
+import { describeValidation, viewOfValidation } from "../validate/view.js";
+import { type Command, type Io, oneOfFlag, parseFlags, UsageError } from "./command.js";
 import { describeRevocation } from "./revocation-runner.js";
+import { readTokenIfGiven, TOKEN_ENV_FLAG } from "./secret-input.js";
 import { DB_FLAG, DB_HELP, openCliStore, parseId, shortTime, withStore } from "./store-access.js";
 import { colorEnabled, plural, type Style, style, table } from "./terminal.js";
 
 const HELP = `Usage: leakwarden findings list [--status open|revoked|resolved] [--provider P] [--json]
        leakwarden findings show ID [--json]
        leakwarden findings resolve ID --as REASON [--note TEXT]
+       leakwarden findings validate ID [--token-env VAR] [--json]
 
 Findings are recorded by 'leakwarden scan --record' (or --revoke) and by the
 GitHub App. A finding is open until its token is revoked or someone resolves it.
@@ -21,12 +28,18 @@ resolve   close a finding: --as false-positive (not a real token),
           accepted-risk (a decision not to revoke), or revoked-manually (the
           token was revoked by hand: leakwarden cancels its own revocation and
           marks the token revoked)
+validate  ask the token's own issuer now, read-only, whether it still works
+          (see the README for what is sent where). The token is the one held
+          (encrypted) for a queued revocation, else give it on stdin or with
+          --token-env; it must hash to the finding's token. Exit status: 0
+          inactive, 1 live or unknown, 2 error
 
 Options
   --status S      open, revoked or resolved
   --provider P    azure-devops, github, ...
   --as REASON     false-positive, accepted-risk or revoked-manually
   --note TEXT     why, for the audit log
+  --token-env VAR validate: read the token from environment variable VAR
   --json          machine-readable output
 ${DB_HELP}
 
@@ -34,6 +47,7 @@ Examples
   leakwarden findings list --status open
   leakwarden findings show 12
   leakwarden findings resolve 12 --as false-positive --note "test fixture"
+  leakwarden findings validate 12 < leaked-token.txt
   leakwarden findings list --json | jq '.[] | select(.revocation.status == "failed")'
 `;
 
@@ -43,6 +57,7 @@ const FLAGS = {
   as: { type: "string" },
   note: { type: "string" },
   json: { type: "boolean" },
+  ...TOKEN_ENV_FLAG,
   ...DB_FLAG,
 } as const;
 
@@ -58,8 +73,33 @@ function statusText(f: FindingRecord, s: Style): string {
   return s.dim(`resolved: ${f.resolution}`);
 }
 
+function lastValidation(store: Store, f: FindingRecord) {
+  const record = store.validations.get(f.secretHash);
+  return record ? viewOfValidation(record) : null;
+}
+
 function publicFinding(store: Store, f: FindingRecord) {
-  return { ...f, ...findingState(store, f) };
+  return { ...f, ...findingState(store, f), validation: lastValidation(store, f) };
+}
+
+/** The finding's token: held sealed for a queued revocation, else given by the user and checked against its hash. */
+async function tokenOf(
+  store: Store,
+  f: FindingRecord,
+  values: { "token-env"?: string },
+  io: Io,
+): Promise<Secret> {
+  const job = revocationJob(store, f.secretHash);
+  if (job?.sealed) return store.box.open(job.sealed, job.key);
+  const given = await readTokenIfGiven(values, io, "findings", true);
+  if (!given)
+    throw new UsageError(
+      "leakwarden holds no value for this token: give it on stdin or with --token-env",
+      "findings",
+    );
+  if (secretHash(given.reveal()) !== f.secretHash)
+    throw new UsageError(`the token given is not finding #${f.id}'s token (its hash differs)`, "findings");
+  return given;
 }
 
 function list(store: Store, findings: readonly FindingRecord[], s: Style): string {
@@ -111,6 +151,12 @@ function show(store: Store, f: FindingRecord, s: Style): string {
       ? `${describeRevocation(r, s)}${r.provider ? ` via ${r.provider}` : ""}${r.jobId ? ` (job ${r.jobId})` : ""}${r.reason ? `: ${r.reason}` : ""}`
       : "none",
   ]);
+  const validation = lastValidation(store, f);
+  if (validation)
+    lines.push([
+      "live check",
+      `${describeValidation(validation, s)} ${s.dim(`(${shortTime(validation.checkedAt)})`)}`,
+    ]);
   if (f.resolution)
     lines.push(["resolution", `${f.resolution}${f.note ? `: ${f.note}` : ""} (${shortTime(f.resolvedAt)})`]);
   const elsewhere = store.findings.list({ secretHash: f.secretHash }).filter((o) => o.id !== f.id);
@@ -198,6 +244,27 @@ export const findingsCommand: Command = {
         return 0;
       });
     }
-    throw new UsageError(`unknown action "${action}"; use list, show or resolve`, "findings");
+    if (action === "validate") {
+      if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`, "findings");
+      const id = parseId(rest[0], "the finding's ID", "findings");
+      const checker = { settings: validateSettings(io.env), ttlMs: ttlFromEnv(io.env) };
+      return withStore(store(), async (db) => {
+        const f = getFinding(db, id);
+        const live = new LiveChecker({ store: db, ...checker });
+        if (!live.supports(f.ruleId))
+          throw new UsageError(`${f.ruleId} tokens have no live check (see the README)`, "findings");
+        const secret = await tokenOf(db, f, values, io);
+        const org = db.tokens.byHash(f.secretHash)?.org ?? null;
+        const record = await live.check(f.ruleId, { secretHash: f.secretHash, secret, org }, { fresh: true });
+        const view = viewOfValidation(record);
+        io.stdout.write(
+          values.json
+            ? `${JSON.stringify({ id: f.id, validation: view }, null, 2)}\n`
+            : `finding #${f.id} (${f.redacted}): ${describeValidation(view, s)}\n`,
+        );
+        return view.status === "inactive" ? 0 : 1;
+      });
+    }
+    throw new UsageError(`unknown action "${action}"; use list, show, resolve or validate`, "findings");
   },
 };

@@ -1,8 +1,10 @@
 // The CLI's side of the revocation worker: settings from the environment, progress on stderr, and a wait
 // that is bounded (retries due later stay queued for 'leakwarden revoke --pending').
+import { StaticAdoCredential } from "../revoke/ado-credential.js";
 import { DEFAULT_RETRY } from "../revoke/backoff.js";
 import { createRevokers } from "../revoke/providers.js";
 import { DEFAULT_MAX_ATTEMPTS, type RevocationView } from "../revoke/queue.js";
+import { providerSettings } from "../revoke/settings.js";
 import type { RevokerSet } from "../revoke/types.js";
 import { type DrainResult, RevocationWorker } from "../revoke/worker.js";
 import type { Store } from "../store/index.js";
@@ -39,6 +41,8 @@ export function cliWorker(store: Store, revokers: RevokerSet, io: Io): Revocatio
     revokers,
     retry: { baseMs: envNumber(io, "LEAKWARDEN_RETRY_BASE_MS", DEFAULT_RETRY.baseMs) },
     log: (line) => io.stderr.write(`leakwarden: ${line}\n`),
+    // --wait is a limit: a retry whose call could outlast it stays queued.
+    callTimeoutMs: providerSettings(io.env).timeoutMs,
   });
 }
 
@@ -50,6 +54,10 @@ export async function runRevocations(
   maxWaitMs: number,
   jobIds?: readonly number[],
 ): Promise<DrainResult> {
+  const credential = providerSettings(io.env).adoCredential;
+  const revokesAdo = (jobIds ?? []).some((id) => store.jobs.byId(id)?.queue === "azure-devops");
+  if (credential instanceof StaticAdoCredential && revokesAdo)
+    io.stderr.write(`leakwarden: warning: ${credential.warning}\n`);
   return cliWorker(store, revokers, io).drain({ maxWaitMs, jobIds });
 }
 
@@ -58,13 +66,16 @@ export function describeRevocation(view: RevocationView | null, s: Style): strin
   if (!view) return s.dim("-");
   switch (view.status) {
     case "revoked":
+      if (view.confirmation === "confirmed") return s.green(`revoked (confirmed) ${shortTime(view.at)}`);
+      if (view.confirmation === "accepted") return s.yellow(`revocation accepted ${shortTime(view.at)}`);
+      if (view.confirmation === "unconfirmed") return s.yellow(`revoked (unconfirmed) ${shortTime(view.at)}`);
       return s.green(`revoked ${shortTime(view.at)}`);
     case "already-revoked":
       return s.green(`already revoked ${shortTime(view.at)}`);
     case "pending":
       return s.yellow(view.reason ? `pending (retry ${shortTime(view.at)})` : "pending");
     case "failed":
-      return s.red("revocation failed");
+      return s.red(view.confirmation === "did-not-take" ? "revocation did not take" : "revocation failed");
     case "would-revoke":
       return s.cyan(`would revoke via ${view.provider}`);
     case "not-revocable":

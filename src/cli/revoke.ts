@@ -4,7 +4,11 @@ import { revocationJob, viewOfJob } from "../revoke/queue.js";
 import { findingState, getFinding, requestRevocation, ValueNeededError } from "../revoke/triage.js";
 import type { RevocationOutcome } from "../revoke/worker.js";
 import { DEFAULT_ENGINE_SETTINGS, selectRules } from "../scan/settings.js";
-import { type Command, parseFlags, UsageError } from "./command.js";
+import type { Store } from "../store/index.js";
+import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
+import { CONFIRM_KIND, type ConfirmationOutcome, ConfirmationWorker } from "../validate/confirm.js";
+import { validateSettings } from "../validate/settings.js";
+import { type Command, type Io, parseFlags, UsageError } from "./command.js";
 import {
   cliRevokers,
   cliWorker,
@@ -34,7 +38,8 @@ only while a revocation is queued; otherwise give it on stdin or with
 --token-env, and it is checked against the finding's hash.
 
 --pending runs every queued revocation: those waiting for a retry, and those a
-crash interrupted. Run it from cron, or after a scan whose --wait ran out.
+crash interrupted, then the live checks that confirm earlier revocations and are
+due now. Run it from cron, or after a scan whose --wait ran out.
 
 Options
   --dry-run         say which call would be made; call nothing
@@ -62,6 +67,25 @@ const FLAGS = {
   ...DB_FLAG,
 } as const;
 
+/** The confirming checks that are due (validate/confirm.ts); returns how many found a revocation that did not take. */
+async function runDueConfirmations(store: Store, io: Io): Promise<number> {
+  if (store.jobs.counts(CONFIRM_KIND).pending === 0) return 0;
+  const checker = new LiveChecker({ store, settings: validateSettings(io.env), ttlMs: ttlFromEnv(io.env) });
+  const worker = new ConfirmationWorker({ store, checker });
+  const outcomes: ConfirmationOutcome[] = [];
+  worker.onOutcome((o) => outcomes.push(o));
+  const checked = await worker.runDue();
+  if (checked === 0) return 0;
+  const count = (status: string) => outcomes.filter((o) => o.status === status).length;
+  io.stdout.write(
+    `${plural(checked, "revocation check")}: ${count("confirmed")} confirmed, ${count("accepted")} accepted, ${count("did-not-take")} did not take\n`,
+  );
+  for (const o of outcomes)
+    if (o.status === "did-not-take")
+      io.stderr.write(`leakwarden: REVOCATION DID NOT TAKE: ${o.preview} (${o.provider}): ${o.detail}\n`);
+  return count("did-not-take");
+}
+
 export const revokeCommand: Command = {
   name: "revoke",
   help: HELP,
@@ -86,7 +110,8 @@ export const revokeCommand: Command = {
             left > 0 ? ` (next attempt ${shortTime(store.jobs.nextRunAfter("revoke"))})` : ""
           }\n`,
         );
-        return failed > 0 || left > 0 ? 1 : 0;
+        const notTaken = await runDueConfirmations(store, io);
+        return failed > 0 || left > 0 || notTaken > 0 ? 1 : 0;
       });
     }
 

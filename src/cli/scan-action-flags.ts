@@ -9,6 +9,7 @@ export const SCAN_ACTION_FLAGS = {
   registry: { type: "boolean" },
   revoke: { type: "boolean" },
   "dry-run": { type: "boolean" },
+  validate: { type: "boolean" },
   policy: { type: "string" },
   db: { type: "string" },
   wait: { type: "string" },
@@ -19,9 +20,14 @@ export const SCAN_ACTION_HELP = `Record, match and revoke (see 'leakwarden regis
   --registry      mark findings whose token is in the registry
   --revoke        record, match, and revoke per --policy through the providers' APIs
   --dry-run       show what --revoke would do; writes and calls nothing
-  --policy P      registered (default): revoke registry matches only; all: also
-                  unregistered tokens revocable by value (GitHub, GitLab, Slack);
-                  off: report only
+  --validate      ask each token's own issuer, read-only, whether it still works
+                  (live, inactive or unknown; see the README for what is sent where);
+                  verdicts are kept by token hash in the database for
+                  LEAKWARDEN_VALIDATION_TTL_SECONDS (default 3600)
+  --policy P      registered (default): revoke registry matches only; live: also
+                  unregistered tokens revocable by value (GitHub, GitLab, Slack)
+                  that a live check says work (implies --validate); all: every such
+                  token; off: report only
   --wait SECONDS  how long --revoke waits for retries (default: 30); later ones
                   stay queued for 'leakwarden revoke --pending'
   --db FILE       the database (default: $LEAKWARDEN_DB, else .leakwarden/leakwarden.db)`;

@@ -8,6 +8,11 @@ import type { ScanResult } from "../scan/run.js";
 import { selectRules } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
 import type { Store } from "../store/index.js";
+import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
+import { ConfirmationWorker, withConfirmation } from "../validate/confirm.js";
+import { validateFindings } from "../validate/findings.js";
+import { validateSettings } from "../validate/settings.js";
+import { describeValidation, viewOfValidation } from "../validate/view.js";
 import { type Io, oneOfFlag } from "./command.js";
 import { cliRevokers, describeRevocation, maxAttempts, runRevocations, waitMs } from "./revocation-runner.js";
 import { openCliStore, openForReading, withStore } from "./store-access.js";
@@ -18,6 +23,7 @@ interface ActionValues {
   registry?: boolean;
   revoke?: boolean;
   "dry-run"?: boolean;
+  validate?: boolean;
   policy?: string;
   db?: string;
   wait?: string;
@@ -62,6 +68,18 @@ function summarise(
   return parts.join("; ");
 }
 
+/** "2 live, 1 inactive, 1 unknown", counting tokens. */
+function countVerdicts(verdicts: ReadonlyMap<string, { validity: { status: string } }>): string {
+  const counts = new Map<string, number>();
+  for (const v of new Set(verdicts.values()))
+    counts.set(v.validity.status, (counts.get(v.validity.status) ?? 0) + 1);
+  if (counts.size === 0) return "no token with a live check";
+  return ["live", "inactive", "unknown"]
+    .filter((status) => counts.has(status))
+    .map((status) => `${counts.get(status)} ${status}`)
+    .join(", ");
+}
+
 /**
  * Checks the action flags before the scan starts (a bad --policy must not cost a scan), and returns the step to
  * run on its result; undefined when no action flag was given, so that the scan works exactly as before.
@@ -75,22 +93,34 @@ export function planScanActions(
   const revoke = values.revoke === true;
   const record = values.record === true || revoke;
   const match = values.registry === true || revoke || dryRun;
-  if (!record && !match) {
+  // Policy live needs a verdict on each token.
+  const validate = values.validate === true || (revoke && values.policy === "live");
+  if (!record && !match && !validate) {
     for (const flag of ["policy", "wait", "db"] as const)
       if (values[flag] !== undefined)
         io.stderr.write(
-          `leakwarden scan: --${flag} does nothing without --record, --registry, --revoke or --dry-run\n`,
+          `leakwarden scan: --${flag} does nothing without --record, --registry, --revoke, --dry-run or --validate\n`,
         );
     return undefined;
   }
+  // Settings checked before the scan: a bad URL or time to live must not cost one.
+  const checker = validate
+    ? {
+        settings: validateSettings(io.env),
+        ttlMs: ttlFromEnv(io.env),
+        rules: selectRules({ ...settings, allow: [] }),
+      }
+    : undefined;
   const policy = oneOfFlag(values.policy, POLICIES, "--policy", "scan", "registered");
   const wait = waitMs(values, "scan");
   const attempts = maxAttempts(io);
   const revokers = cliRevokers(io);
-  // Opened now: a database that cannot be used must not cost a scan.
-  const store = dryRun ? openForReading(values, io) : openCliStore(values, io, { create: true });
+  // Opened now: a database that cannot be used must not cost a scan. A dry run writes nothing, so it
+  // cannot keep live-check verdicts either.
+  const store = dryRun && !validate ? openForReading(values, io) : openCliStore(values, io, { create: true });
   return (result) =>
     applyScanActions(result, settings, io, store, {
+      checker: checker && new LiveChecker({ store, ...checker }),
       dryRun,
       revoke,
       record,
@@ -108,6 +138,7 @@ async function applyScanActions(
   io: Io,
   store: Store,
   plan: {
+    checker: LiveChecker | undefined;
     dryRun: boolean;
     revoke: boolean;
     record: boolean;
@@ -123,7 +154,12 @@ async function applyScanActions(
   const { findings } = result;
   const rules = selectRules({ ...settings, allow: [] });
   const byFinding = await withStore(store, async () => {
+    // Checked before acting: policy `live` revokes unregistered tokens that a live check says work.
+    const { checker } = plan;
+    const verdicts = checker ? await validateFindings(store, checker, findings) : undefined;
     const outcome = actOnFindings(store, revokers, rules, findings, {
+      verdicts,
+      confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
       record: record && !dryRun,
       match,
       revoke: revoke && !dryRun,
@@ -134,10 +170,12 @@ async function applyScanActions(
     let actions = outcome.actions;
     if (outcome.pendingJobIds.length > 0) {
       await runRevocations(store, revokers, io, wait, outcome.pendingJobIds);
+      // The first confirming check now; re-checks over the propagation window stay queued.
+      if (checker) await new ConfirmationWorker({ store, checker }).runDue();
       actions = actions.map((a) => {
         const job =
           a.revocation?.jobId === undefined ? undefined : store.jobs.byId<RevokePayload>(a.revocation.jobId);
-        return job ? { ...a, revocation: viewOfJob(job) } : a;
+        return job ? { ...a, revocation: withConfirmation(store, viewOfJob(job)) } : a;
       });
     }
     const line = summarise(findings, actions, {
@@ -146,8 +184,16 @@ async function applyScanActions(
       revoking: revoke || dryRun,
       dbPath: store.path,
     });
-    io.stderr.write(`leakwarden: ${dryRun ? "dry run: " : ""}${line}\n`);
-    return new Map(findings.map((f, i) => [f, actions[i] as FindingActions]));
+    if (line) io.stderr.write(`leakwarden: ${dryRun ? "dry run: " : ""}${line}\n`);
+    if (verdicts) io.stderr.write(`leakwarden: live checks: ${countVerdicts(verdicts)}\n`);
+    return new Map(
+      findings.map((f, i) => {
+        // The latest verdict: a check that confirmed a revocation is newer than the one before acting.
+        const checked = verdicts?.get(f.secretHash);
+        const verdict = checked && (store.validations.get(checked.secretHash) ?? checked);
+        return [f, { ...(actions[i] as FindingActions), validation: verdict && viewOfValidation(verdict) }];
+      }),
+    );
   });
 
   return {
@@ -158,6 +204,7 @@ async function applyScanActions(
         ...(record && !dryRun ? { findingId: actions.findingId } : {}),
         ...(match ? { registry: actions.registry } : {}),
         ...(revoke || dryRun ? { revocation: actions.revocation } : {}),
+        ...(plan.checker ? { validation: actions.validation ?? null } : {}),
       };
     },
     text(finding, s) {
@@ -172,6 +219,7 @@ async function applyScanActions(
           ),
         );
       if (actions.revocation) parts.push(describeRevocation(actions.revocation, s));
+      if (plan.checker) parts.push(describeValidation(actions.validation, s));
       return parts.join(" · ");
     },
   };

@@ -2,6 +2,8 @@
 
 import { serveConfigFrom } from "../app/config.js";
 import { LeakwardenApp, WEBHOOK_PATH } from "../app/index.js";
+import { probeAdoCredential } from "../revoke/azure-devops.js";
+import { providerSettings } from "../revoke/settings.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
 
 const HELP = `Usage: leakwarden serve
@@ -10,6 +12,8 @@ Runs the leakwarden GitHub App: it receives push and workflow_run webhooks at
 ${WEBHOOK_PATH}, scans each push (with git) and each finished run's logs,
 revokes leaked tokens found in the registry, and opens an issue that explains
 the breach. GET /healthz reports the database state and the queue depth.
+Webhook bodies over 25 MB are refused (413), unsigned or wrongly signed ones
+get 401, malformed ones 400; no payload is ever logged.
 
 Settings come from the environment (a .env file is not read: export them):
   APP_ID                      the GitHub App's id (required)
@@ -19,10 +23,16 @@ Settings come from the environment (a .env file is not read: export them):
   PORT, HOST                  where to listen (default 3000, localhost; 0.0.0.0 in Docker)
   GHE_HOST, GHE_PROTOCOL      GitHub Enterprise Server host and protocol (https)
   LOG_LEVEL                   trace, debug, info (default), warn, error, fatal
+  LOG_FORMAT                  json for one JSON object per line (default: text)
   LEAKWARDEN_DB               the database (default .leakwarden/leakwarden.db)
   LEAKWARDEN_CACHE            cached bare repositories (default .leakwarden/repos)
   LEAKWARDEN_CACHE_MAX_BYTES  evict cached repositories beyond this (default 10 GiB)
   LEAKWARDEN_CONCURRENCY      scans run at once (default 2)
+  AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH
+  or AZURE_FEDERATED_TOKEN_FILE; AZURE_AUTHORITY_HOST; LEAKWARDEN_ADO_MANAGED_IDENTITY=1
+                              Microsoft Entra tokens for Azure DevOps, renewed before
+                              they expire (see the README); at start-up serve says
+                              whether it can get one
   LEAKWARDEN_ADO_TOKEN, LEAKWARDEN_ADO_VSSPS_URL, LEAKWARDEN_GITLAB_URL,
   LEAKWARDEN_SLACK_API_URL, LEAKWARDEN_KEY
                               the revocation providers (see 'leakwarden revoke --help')
@@ -46,7 +56,15 @@ export const serveCommand: Command = {
   async run(args, io) {
     const { positionals } = parseFlags("serve", args, {});
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, "serve");
-    const app = new LeakwardenApp({ config: serveConfigFrom(io.env), env: io.env });
+    const config = serveConfigFrom(io.env);
+    // Said before anything else: without a token, no Azure DevOps PAT can be revoked.
+    const ado = await probeAdoCredential(providerSettings(io.env));
+    io.stderr.write(
+      ado.ok
+        ? `leakwarden serve: ${ado.message}\n`
+        : `leakwarden serve: WARNING: Azure DevOps PATs cannot be revoked: ${ado.message}\n`,
+    );
+    const app = new LeakwardenApp({ config, env: io.env });
     await app.start();
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

@@ -121,10 +121,15 @@ export class ConsoleServer {
     return this.options.store;
   }
 
-  /** Handles a request under /console; false for any other path. */
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  /** Takes a request under /console and answers it (asynchronously); false for any other path. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? "/", "http://console.invalid");
     if (url.pathname !== CONSOLE_PATH && !url.pathname.startsWith(`${CONSOLE_PATH}/`)) return false;
+    void this.respond(req, res, url);
+    return true;
+  }
+
+  private async respond(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname.slice(CONSOLE_PATH.length) || "/";
     try {
       await this.route(req, res, path, url);
@@ -136,7 +141,6 @@ export class ConsoleServer {
         this.send(res, status, page("Error", { base: CONSOLE_PATH }, html`<p class="error">${message}</p>`));
       else res.end();
     }
-    return true as const;
   }
 
   private send(

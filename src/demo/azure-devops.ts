@@ -9,14 +9,20 @@ export interface AzureDevOpsStandIn extends StandIn {
   deleted: string[];
 }
 
-/** `mint` makes the token value for a created PAT (the demo passes a generator: no token is ever stored). */
+/**
+ * `mint` makes the token value for a created PAT (the demo passes a generator: no token is ever stored).
+ * `bearer` is the Entra token it accepts, or a check of the Authorization header (tokens that expire).
+ */
 export async function startAzureDevOpsStandIn(
   mint: () => string,
-  bearer = "entra-token",
+  bearer: string | ((authorization: string | undefined) => boolean) = "entra-token",
 ): Promise<AzureDevOpsStandIn> {
   const revoked: string[] = [];
   const deleted: string[] = [];
-  const authorized = (headers: Record<string, unknown>) => headers.authorization === `Bearer ${bearer}`;
+  const authorized = (headers: Record<string, unknown>) => {
+    const header = typeof headers.authorization === "string" ? headers.authorization : undefined;
+    return typeof bearer === "string" ? header === `Bearer ${bearer}` : bearer(header);
+  };
   const server = await startStandIn([
     [
       "POST /:org/_apis/tokenadmin/revocations",
@@ -26,6 +32,11 @@ export async function startAzureDevOpsStandIn(
         revoked.push(...body.map((entry) => entry.authorizationId));
         json(res, 204);
       },
+    ],
+    [
+      // Live checks: the PAT itself as Basic auth. The demo's PATs are revoked at once, so none works.
+      "GET /:org/_apis/connectionData",
+      () => (_req, res) => json(res, 401, { message: "TF400813: not authorized" }),
     ],
     [
       "POST /:org/_apis/tokens/pats",

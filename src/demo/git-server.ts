@@ -2,7 +2,7 @@
 // requires Basic auth, and records what each request carried, so that a test can prove the token never
 // appeared in a URL.
 import { spawn } from "node:child_process";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface GitHttpServer {
@@ -19,10 +19,16 @@ function authorized(req: IncomingMessage, password: string | undefined): boolean
   return header === expected;
 }
 
-/** Serves the bare repositories under `root` at http://127.0.0.1:PORT/<name>.git. */
-export async function startGitHttpServer(root: string, password?: string): Promise<GitHttpServer> {
-  const requests: GitHttpServer["requests"] = [];
-  const server: Server = createServer((req, res) => {
+/**
+ * git http-backend for the bare repositories under `root` (`/<path>.git/...`), behind Basic auth with
+ * `password`; each request is recorded in `requests`.
+ */
+export function gitBackend(
+  root: string,
+  password: string | undefined,
+  requests: GitHttpServer["requests"],
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const ok = authorized(req, password);
     requests.push({ method: req.method ?? "GET", url: req.url ?? "", authorized: ok });
     if (!ok) {
@@ -68,7 +74,13 @@ export async function startGitHttpServer(root: string, password?: string): Promi
       res.write(head.subarray(end + 4));
     });
     cgi.on("close", () => res.end());
-  });
+  };
+}
+
+/** Serves the bare repositories under `root` at http://127.0.0.1:PORT/<name>.git. */
+export async function startGitHttpServer(root: string, password?: string): Promise<GitHttpServer> {
+  const requests: GitHttpServer["requests"] = [];
+  const server: Server = createServer(gitBackend(root, password, requests));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {

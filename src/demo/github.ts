@@ -1,6 +1,8 @@
-// A stand-in for the parts of the GitHub REST API that leakwarden uses, served under /api/v3 as GitHub
-// Enterprise is (GHE_HOST=127.0.0.1:PORT, GHE_PROTOCOL=http). State lives in memory for assertions.
+// A stand-in for the parts of GitHub that leakwarden uses: the REST API under /api/v3 and git over HTTP at
+// /<owner>/<repo>.git, on one host as GitHub Enterprise serves them (GHE_HOST=127.0.0.1:PORT,
+// GHE_PROTOCOL=http). State lives in memory for assertions.
 import { randomBytes } from "node:crypto";
+import { type GitHttpServer, gitBackend } from "./git-server.js";
 import { json, type StandIn, startStandIn } from "./http.js";
 
 export interface StandInIssue {
@@ -24,9 +26,12 @@ export interface GitHubStandIn extends StandIn {
   revokedCredentials: string[];
   /** `.github/leakwarden.yml` per repository full name. */
   settings: Map<string, string>;
+  /** Every git request (clone, fetch, push), with whether it carried the installation token. */
+  gitRequests: GitHttpServer["requests"];
 }
 
-export async function startGitHubStandIn(): Promise<GitHubStandIn> {
+/** `gitRoot` holds the bare repositories git clients reach at /<owner>/<repo>.git. */
+export async function startGitHubStandIn(gitRoot: string): Promise<GitHubStandIn> {
   // A fresh random value each run: shaped like an installation token, never checksum-valid by design.
   const installationToken = `ghs_${randomBytes(27).toString("base64url").replace(/[-_]/g, "x").slice(0, 36)}`;
   const issues: StandInIssue[] = [];
@@ -38,115 +43,130 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
   const api = "/api/v3";
   const authed = (headers: Record<string, unknown>) => headers.authorization === `token ${installationToken}`;
   let url = "";
+  const gitRequests: GitHttpServer["requests"] = [];
+  let git: ReturnType<typeof gitBackend> | undefined;
 
-  const server = await startStandIn([
+  const server = await startStandIn(
     [
-      `POST ${api}/app/installations/:id/access_tokens`,
-      () => (_req, res) =>
-        json(res, 201, {
-          token: installationToken,
-          expires_at: new Date(Date.now() + 3600_000).toISOString(),
-          permissions: { contents: "read", issues: "write", actions: "read", metadata: "read" },
-          repository_selection: "all",
-        }),
+      [
+        `POST ${api}/app/installations/:id/access_tokens`,
+        () => (_req, res) =>
+          json(res, 201, {
+            token: installationToken,
+            expires_at: new Date(Date.now() + 3600_000).toISOString(),
+            permissions: { contents: "read", issues: "write", actions: "read", metadata: "read" },
+            repository_selection: "all",
+          }),
+      ],
+      [
+        `GET ${api}/repos/:owner/:repo/contents/:path*`,
+        (p) => (req, res) => {
+          const text = settings.get(`${p.owner}/${p.repo}`);
+          if (p.path !== ".github/leakwarden.yml" || text === undefined)
+            return json(res, 404, { message: "Not Found" });
+          // Probot's config loader asks for the raw file, as GitHub serves it.
+          if (String(req.headers.accept ?? "").includes("application/vnd.github.v3.raw")) {
+            res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(text);
+            return;
+          }
+          json(res, 200, {
+            type: "file",
+            encoding: "base64",
+            content: Buffer.from(text).toString("base64"),
+            path: p.path,
+          });
+        },
+      ],
+      [
+        `GET ${api}/repos/:owner/:repo/labels/:name`,
+        (p) => (_req, res) =>
+          labels.has(p.name ?? "")
+            ? json(res, 200, { name: p.name })
+            : json(res, 404, { message: "Not Found" }),
+      ],
+      [
+        `POST ${api}/repos/:owner/:repo/labels`,
+        () => (req, res) => {
+          const { name } = JSON.parse(req.body) as { name: string };
+          if (labels.has(name))
+            return json(res, 422, { message: "Validation Failed", errors: [{ code: "already_exists" }] });
+          labels.add(name);
+          json(res, 201, { name });
+        },
+      ],
+      [
+        `POST ${api}/repos/:owner/:repo/issues`,
+        (p) => (req, res) => {
+          if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+          const body = JSON.parse(req.body) as {
+            title: string;
+            body: string;
+            labels?: string[];
+            assignees?: string[];
+          };
+          const issue: StandInIssue = {
+            number: issues.length + 1,
+            title: body.title,
+            body: body.body,
+            labels: body.labels ?? [],
+            assignees: body.assignees ?? [],
+            comments: [],
+          };
+          issues.push(issue);
+          json(res, 201, {
+            number: issue.number,
+            html_url: `https://github.com/${p.owner}/${p.repo}/issues/${issue.number}`,
+          });
+        },
+      ],
+      [
+        `POST ${api}/repos/:owner/:repo/issues/:number/comments`,
+        (p) => (req, res) => {
+          const issue = issues[Number(p.number) - 1];
+          if (!issue) return json(res, 404, { message: "Not Found" });
+          issue.comments.push((JSON.parse(req.body) as { body: string }).body);
+          json(res, 201, { id: issue.comments.length });
+        },
+      ],
+      [
+        `GET ${api}/repos/:owner/:repo/actions/runs/:id/logs`,
+        (p) => (req, res) => {
+          if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+          if (!runLogs.has(Number(p.id))) return json(res, 404, { message: "Not Found" });
+          // GitHub redirects to a short-lived download URL on another host.
+          res.writeHead(302, { location: `${url}/_downloads/run-${p.id}.zip` }).end();
+        },
+      ],
+      [
+        "GET /_downloads/:name",
+        (p) => (_req, res) => {
+          const zip = runLogs.get(Number(/run-(\d+)\.zip/.exec(p.name ?? "")?.[1]));
+          if (!zip) return json(res, 404, { message: "expired" });
+          res.writeHead(200, { "content-type": "application/zip", "content-length": zip.length }).end(zip);
+        },
+      ],
+      [
+        `DELETE ${api}/repos/:owner/:repo/actions/runs/:id/logs`,
+        (p) => (_req, res) => {
+          deletedRunLogs.push(Number(p.id));
+          json(res, 204);
+        },
+      ],
+      [
+        `POST ${api}/credentials/revoke`,
+        () => (req, res) => {
+          revokedCredentials.push(...(JSON.parse(req.body) as { credentials: string[] }).credentials);
+          json(res, 202, {});
+        },
+      ],
     ],
-    [
-      `GET ${api}/repos/:owner/:repo/contents/:path*`,
-      (p) => (_req, res) => {
-        const text = settings.get(`${p.owner}/${p.repo}`);
-        if (p.path !== ".github/leakwarden.yml" || text === undefined)
-          return json(res, 404, { message: "Not Found" });
-        json(res, 200, {
-          type: "file",
-          encoding: "base64",
-          content: Buffer.from(text).toString("base64"),
-          path: p.path,
-        });
-      },
-    ],
-    [
-      `GET ${api}/repos/:owner/:repo/labels/:name`,
-      (p) => (_req, res) =>
-        labels.has(p.name ?? "")
-          ? json(res, 200, { name: p.name })
-          : json(res, 404, { message: "Not Found" }),
-    ],
-    [
-      `POST ${api}/repos/:owner/:repo/labels`,
-      () => (req, res) => {
-        const { name } = JSON.parse(req.body) as { name: string };
-        if (labels.has(name))
-          return json(res, 422, { message: "Validation Failed", errors: [{ code: "already_exists" }] });
-        labels.add(name);
-        json(res, 201, { name });
-      },
-    ],
-    [
-      `POST ${api}/repos/:owner/:repo/issues`,
-      (p) => (req, res) => {
-        if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
-        const body = JSON.parse(req.body) as {
-          title: string;
-          body: string;
-          labels?: string[];
-          assignees?: string[];
-        };
-        const issue: StandInIssue = {
-          number: issues.length + 1,
-          title: body.title,
-          body: body.body,
-          labels: body.labels ?? [],
-          assignees: body.assignees ?? [],
-          comments: [],
-        };
-        issues.push(issue);
-        json(res, 201, {
-          number: issue.number,
-          html_url: `https://github.com/${p.owner}/${p.repo}/issues/${issue.number}`,
-        });
-      },
-    ],
-    [
-      `POST ${api}/repos/:owner/:repo/issues/:number/comments`,
-      (p) => (req, res) => {
-        const issue = issues[Number(p.number) - 1];
-        if (!issue) return json(res, 404, { message: "Not Found" });
-        issue.comments.push((JSON.parse(req.body) as { body: string }).body);
-        json(res, 201, { id: issue.comments.length });
-      },
-    ],
-    [
-      `GET ${api}/repos/:owner/:repo/actions/runs/:id/logs`,
-      (p) => (req, res) => {
-        if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
-        if (!runLogs.has(Number(p.id))) return json(res, 404, { message: "Not Found" });
-        // GitHub redirects to a short-lived download URL on another host.
-        res.writeHead(302, { location: `${url}/_downloads/run-${p.id}.zip` }).end();
-      },
-    ],
-    [
-      "GET /_downloads/:name",
-      (p) => (_req, res) => {
-        const zip = runLogs.get(Number(/run-(\d+)\.zip/.exec(p.name ?? "")?.[1]));
-        if (!zip) return json(res, 404, { message: "expired" });
-        res.writeHead(200, { "content-type": "application/zip", "content-length": zip.length }).end(zip);
-      },
-    ],
-    [
-      `DELETE ${api}/repos/:owner/:repo/actions/runs/:id/logs`,
-      (p) => (_req, res) => {
-        deletedRunLogs.push(Number(p.id));
-        json(res, 204);
-      },
-    ],
-    [
-      `POST ${api}/credentials/revoke`,
-      () => (req, res) => {
-        revokedCredentials.push(...(JSON.parse(req.body) as { credentials: string[] }).credentials);
-        json(res, 202, {});
-      },
-    ],
-  ]);
+    (req, res) => {
+      if (!/^\/[^/]+\/[^/]+\.git\//.test(req.url ?? "")) return false;
+      git ??= gitBackend(gitRoot, installationToken, gitRequests);
+      git(req, res);
+      return true;
+    },
+  );
   url = server.url;
   return {
     ...server,
@@ -157,5 +177,6 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
     deletedRunLogs,
     revokedCredentials,
     settings,
+    gitRequests,
   };
 }

@@ -35,6 +35,8 @@ export function json(res: ServerResponse, status: number, body?: unknown): void 
 /** Starts a server on 127.0.0.1; routes are "METHOD /path/:param" patterns tried in order. */
 export async function startStandIn(
   routes: [string, (params: Record<string, string>) => Route][],
+  /** Tried first, before the body is read: true when it took the request (a streaming backend). */
+  raw?: (req: IncomingMessage, res: ServerResponse) => boolean,
 ): Promise<StandIn> {
   const compiled = routes.map(([pattern, make]) => {
     const [method, path] = pattern.split(" ") as [string, string];
@@ -49,6 +51,7 @@ export async function startStandIn(
   });
   const requests: Recorded[] = [];
   const server: Server = createServer(async (req, res) => {
+    if (raw?.(req, res)) return;
     const url = new URL(req.url ?? "/", "http://localhost");
     const recorded: Recorded = {
       method: req.method ?? "GET",

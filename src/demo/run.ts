@@ -15,7 +15,7 @@ try {
   console.log(
     indent(`GitHub API (as GitHub Enterprise)  ${scenario.github.url}/api/v3
 Azure DevOps (Token Admin, PATs)    ${scenario.ado.url}
-git server (git http-backend)       ${scenario.git.url}/acme/app.git
+git (git http-backend, same host)   ${scenario.github.url}/acme/app.git
 leakwarden serve                    ${scenario.appUrl}  (GET /healthz: ok)`),
   );
 

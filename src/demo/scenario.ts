@@ -1,5 +1,5 @@
-// The whole flow on one machine, with no GitHub account: stand-ins for the GitHub API and Azure DevOps, a git
-// server, and the real `leakwarden serve` receiving signed webhooks. `npm run demo` narrates it; the
+// The whole flow on one machine, with no GitHub account: stand-ins for GitHub (API and git) and Azure DevOps,
+// and the real `leakwarden serve` receiving signed webhooks. `npm run demo` narrates it; the
 // end-to-end tests assert on it.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHmac, generateKeyPairSync, randomInt, randomUUID } from "node:crypto";
@@ -11,7 +11,6 @@ import { promisify } from "node:util";
 import { gitAuthEnv } from "../app/git-cache.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../scan/samples.js";
 import { type AzureDevOpsStandIn, startAzureDevOpsStandIn } from "./azure-devops.js";
-import { type GitHttpServer, startGitHttpServer } from "./git-server.js";
 import { type GitHubStandIn, startGitHubStandIn } from "./github.js";
 import { json, type StandIn, startStandIn } from "./http.js";
 
@@ -24,11 +23,12 @@ export interface Scenario {
   dir: string;
   github: GitHubStandIn;
   ado: AzureDevOpsStandIn;
-  git: GitHttpServer;
   /** Receives the app's alerts at POST /hook (LEAKWARDEN_ALERT_WEBHOOK_URL). */
   alerts: StandIn;
   env: NodeJS.ProcessEnv;
   appUrl: string;
+  /** The server's process id, to watch its memory. */
+  serverPid: number;
   /** Everything the server printed, for searching it. */
   output: () => string;
   /** Runs the CLI with the scenario's environment; stdin optional. */
@@ -38,7 +38,7 @@ export interface Scenario {
     event: string,
     payload: unknown,
     options?: { delivery?: string; secret?: string },
-  ): Promise<{ status: number; delivery: string }>;
+  ): Promise<{ status: number; delivery: string; text: string }>;
   /** Commits files to a fresh branch of the work repository and pushes it; returns before and after. */
   push(
     branch: string,
@@ -74,14 +74,20 @@ async function waitForHealth(url: string, serve: ChildProcess, output: () => str
   throw new Error(`leakwarden serve did not become healthy:\n${output()}`);
 }
 
-export async function startScenario(): Promise<Scenario> {
+export interface ScenarioOptions {
+  /** Added to (or, when undefined, removed from) the server's environment: LOG_LEVEL, another Azure credential. */
+  env?: Record<string, string | undefined>;
+  /** Which Authorization headers the Azure DevOps stand-in accepts; default the demo's static token. */
+  adoBearer?: (authorization: string | undefined) => boolean;
+}
+
+export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
   const dir = mkdtempSync(join(tmpdir(), "leakwarden-demo-"));
   const rng = new SeededRandom(randomInt(2 ** 31));
   const mintPat = SAMPLE_FORMATS["azure-devops-pat"] as (r: SeededRandom) => string;
-  const github = await startGitHubStandIn();
-  const ado = await startAzureDevOpsStandIn(() => mintPat(rng), ENTRA_TOKEN);
   mkdirSync(join(dir, "served", "acme"), { recursive: true });
-  const git_ = await startGitHttpServer(join(dir, "served"), github.installationToken);
+  const github = await startGitHubStandIn(join(dir, "served"));
+  const ado = await startAzureDevOpsStandIn(() => mintPat(rng), options.adoBearer ?? ENTRA_TOKEN);
   const alerts = await startStandIn([["POST /hook", () => (_req, res) => json(res, 204)]]);
 
   // The served repository, and a working copy that pushes to it with the installation token.
@@ -90,7 +96,7 @@ export async function startScenario(): Promise<Scenario> {
   const pushEnv = {
     ...process.env,
     GIT_TERMINAL_PROMPT: "0",
-    ...gitAuthEnv(github.installationToken),
+    ...gitAuthEnv(github.installationToken, github.url),
     GIT_AUTHOR_NAME: "Dana Dev",
     GIT_AUTHOR_EMAIL: "dana@example.com",
     GIT_COMMITTER_NAME: "Dana Dev",
@@ -98,7 +104,7 @@ export async function startScenario(): Promise<Scenario> {
   };
   await git(dir, pushEnv, "init", "--quiet", "--bare", "--initial-branch=main", served);
   await git(dir, pushEnv, "init", "--quiet", "--initial-branch=main", work);
-  await git(work, pushEnv, "remote", "add", "origin", `${git_.url}/acme/app.git`);
+  await git(work, pushEnv, "remote", "add", "origin", `${github.url}/acme/app.git`);
   await git(work, pushEnv, "commit", "--quiet", "--allow-empty", "-m", "Initial commit");
   await git(work, pushEnv, "push", "--quiet", "origin", "main");
 
@@ -121,6 +127,7 @@ export async function startScenario(): Promise<Scenario> {
     LEAKWARDEN_DB: join(dir, "leakwarden.db"),
     LEAKWARDEN_CACHE: join(dir, "repos"),
     LEAKWARDEN_ADO_VSSPS_URL: ado.url,
+    LEAKWARDEN_ADO_URL: ado.url,
     LEAKWARDEN_ADO_TOKEN: ENTRA_TOKEN,
     LEAKWARDEN_GITHUB_API_URL: `${github.url}/api/v3`,
     // The console at /console signs in through the App's OAuth client on the same GitHub.
@@ -132,6 +139,9 @@ export async function startScenario(): Promise<Scenario> {
     LEAKWARDEN_ALERT_WEBHOOK_SECRET: webhookSecret.split("").reverse().join(""),
     NO_COLOR: "1",
   };
+  for (const [name, value] of Object.entries(options.env ?? {}))
+    if (value === undefined) delete env[name];
+    else env[name] = value;
   let printed = "";
   const serve = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   serve.stdout?.on("data", (chunk: Buffer) => {
@@ -148,10 +158,10 @@ export async function startScenario(): Promise<Scenario> {
     dir,
     github,
     ado,
-    git: git_,
     alerts,
     env,
     appUrl,
+    serverPid: serve.pid ?? 0,
     output,
     cli(args, input) {
       return new Promise((resolve) => {
@@ -185,7 +195,7 @@ export async function startScenario(): Promise<Scenario> {
         },
         body,
       });
-      return { status: response.status, delivery };
+      return { status: response.status, delivery, text: await response.text() };
     },
     async push(branch, files, message) {
       pushes++;
@@ -201,7 +211,7 @@ export async function startScenario(): Promise<Scenario> {
       const repo = {
         name: "app",
         full_name: REPOSITORY,
-        clone_url: `${git_.url}/acme/app.git`,
+        clone_url: `${github.url}/acme/app.git`,
         html_url: `https://github.com/${REPOSITORY}`,
       };
       return {
@@ -249,7 +259,7 @@ export async function startScenario(): Promise<Scenario> {
           name: "app",
           full_name: REPOSITORY,
           owner: { login: "acme", id: 2 },
-          clone_url: `${git_.url}/acme/app.git`,
+          clone_url: `${github.url}/acme/app.git`,
           html_url: `https://github.com/${REPOSITORY}`,
         },
         sender: { login: "dana-dev", id: 3, type: "User" },
@@ -270,7 +280,7 @@ export async function startScenario(): Promise<Scenario> {
     async stop() {
       serve.kill("SIGTERM");
       await new Promise((resolve) => (serve.exitCode !== null ? resolve(null) : serve.once("exit", resolve)));
-      await Promise.all([github.close(), ado.close(), git_.close(), alerts.close()]);
+      await Promise.all([github.close(), ado.close(), alerts.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

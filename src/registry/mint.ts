@@ -2,10 +2,11 @@
 // registers it at once, so that every PAT leakwarden hands out can be matched and revoked.
 import { UserError } from "../errors.js";
 
+import { AdoCredentialError, withAdoToken } from "../revoke/ado-credential.js";
 import {
   AzureDevOpsRevoker,
+  adoCredentialOf,
   adoHeaders,
-  missingCredential,
   PAT_LIFECYCLE_API_VERSION,
   patsUrl,
 } from "../revoke/azure-devops.js";
@@ -79,8 +80,8 @@ export async function mintAdoPat(
   now: Date,
 ): Promise<Minted> {
   checkMintRequest(request);
-  const credential = settings.adoToken;
-  if (!credential) throw new MintError(missingCredential("minting a PAT"));
+  const credential = adoCredentialOf(settings, "minting a PAT");
+  if (typeof credential === "string") throw new MintError(credential);
   const url = `${patsUrl(settings, request.org)}?api-version=${PAT_LIFECYCLE_API_VERSION}`;
   const body = {
     displayName: request.name,
@@ -90,18 +91,28 @@ export async function mintAdoPat(
     allOrgs: false,
   };
   let answer: Awaited<ReturnType<typeof send>>;
+  let bearer = "";
   try {
-    answer = await send(
-      "POST",
-      url,
-      {
-        headers: { ...adoHeaders(credential), "Content-Type": "application/json" },
-        body: JSON.stringify(body),
+    // A 401 created nothing: asking again with a fresh token is safe.
+    answer = await withAdoToken(
+      credential,
+      (token) => {
+        bearer = token;
+        return send(
+          "POST",
+          url,
+          {
+            headers: { ...adoHeaders(token), "Content-Type": "application/json" },
+            body: JSON.stringify(body),
+          },
+          settings,
+          [token],
+        );
       },
-      settings,
-      [credential],
+      (result) => result.status === 401,
     );
   } catch (error) {
+    if (error instanceof AdoCredentialError) throw new MintError(error.message);
     if (error instanceof TransportError)
       throw new MintError(
         `${error.message}${error.timeout ? "; the PAT may have been created: check the user's PATs in Azure DevOps" : ""}`,
@@ -110,7 +121,7 @@ export async function mintAdoPat(
   }
   const result = json(answer) as PatTokenResult | undefined;
   const value = result?.patToken?.token;
-  const secrets = typeof value === "string" ? [credential, value] : [credential];
+  const secrets = typeof value === "string" ? [bearer, value] : [bearer];
   if (answer.status < 200 || answer.status >= 300)
     throw new MintError(describeAnswer("POST", url, answer, secrets));
   if (result?.patTokenError !== undefined && result.patTokenError !== "none")

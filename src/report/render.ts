@@ -22,7 +22,7 @@ export interface ReportInput {
   run: RunInfo;
   suppressed: Record<string, number>;
   showSecrets: boolean;
-  /** Fields a JSON finding gains (registry match, revocation). */
+  /** Fields a JSON finding or SARIF result gains (registry match, revocation, live check). */
   extra?: (finding: Finding) => Record<string, unknown>;
   text: Omit<TextOptions, "showSecrets">;
 }
@@ -38,7 +38,7 @@ export function renderReport(format: Format, input: ReportInput): string {
         suppressed: input.suppressed,
       });
     case "sarif":
-      return renderSarif(findings, input.rules, run);
+      return renderSarif(findings, input.rules, run, input.extra);
     case "csv":
       return renderCsv(findings, { showSecrets });
     case "junit":

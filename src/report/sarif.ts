@@ -32,7 +32,13 @@ function artifactLocation(path: string): { uri: string; uriBaseId?: string } {
   return { uri: path.split("/").map(encodeURIComponent).join("/"), uriBaseId: "%SRCROOT%" };
 }
 
-export function renderSarif(findings: readonly Finding[], rules: readonly Rule[], run: RunInfo): string {
+/** `extra` adds properties to each result: registry match, revocation, live check. */
+export function renderSarif(
+  findings: readonly Finding[],
+  rules: readonly Rule[],
+  run: RunInfo,
+  extra?: (finding: Finding) => Record<string, unknown>,
+): string {
   const used = rules.filter((r) => findings.some((f) => f.ruleId === r.id));
   const index = new Map(used.map((r, i) => [r.id, i]));
   const sarif = {
@@ -92,6 +98,7 @@ export function renderSarif(findings: readonly Finding[], rules: readonly Rule[]
             encoding: f.encoding,
             secretHash: f.secretHash,
             ...(f.commit ? { commit: f.commit } : {}),
+            ...extra?.(f),
           },
         })),
         columnKind: "unicodeCodePoints",

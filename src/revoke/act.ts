@@ -6,6 +6,8 @@ import type { Finding } from "../scan/types.js";
 import type { FindingRecord } from "../store/findings.js";
 import { locationKey } from "../store/findings.js";
 import type { Store } from "../store/index.js";
+import type { ValidationRecord } from "../store/validations.js";
+import { enqueueConfirmation, withConfirmation } from "../validate/confirm.js";
 import { DEFAULT_POLICY, decide, type RevocationPolicy } from "./policy.js";
 import { enqueueRevocation, type RevocationView, revocationJob, viewOfJob } from "./queue.js";
 import type { RevokerSet } from "./types.js";
@@ -23,6 +25,10 @@ export interface ActOptions {
   dryRun?: boolean;
   policy?: RevocationPolicy;
   maxAttempts?: number;
+  /** Live-check verdicts by token hash (validateFindings): policy `live` revokes unregistered live tokens. */
+  verdicts?: ReadonlyMap<string, ValidationRecord>;
+  /** Whether a revocation of this rule's token is to be confirmed by a live check afterwards. */
+  confirm?: (ruleId: string, org: string | null) => boolean;
 }
 
 export interface FindingActions {
@@ -94,7 +100,7 @@ export function actOnFindings(
         const token = lookup(hash);
         const existing = revocationJob(store, hash);
         let view: RevocationView;
-        if (existing) view = viewOfJob(existing);
+        if (existing) view = withConfirmation(store, viewOfJob(existing));
         else if (token?.revokedAt)
           view = {
             status: "revoked",
@@ -117,6 +123,7 @@ export function actOnFindings(
             preview: first.redacted,
             token,
             policy,
+            live: options.verdicts?.get(hash)?.validity.status === "live",
           });
           if (decision.action === "skip")
             view = {
@@ -134,12 +141,25 @@ export function actOnFindings(
               reason: `${call.method} ${call.url}`,
             };
           } else {
-            const { job } = enqueueRevocation(store, decision.revoker, decision.target, {
+            const { job, created } = enqueueRevocation(store, decision.revoker, decision.target, {
               tokenId: token?.id ?? null,
               secret: first.secret,
               maxAttempts: options.maxAttempts,
               reason: token ? `registered token #${token.id}` : `policy ${policy}`,
             });
+            const org = decision.target.org ?? null;
+            if (created && options.confirm?.(first.ruleId, org))
+              enqueueConfirmation(
+                store,
+                {
+                  secretHash: hash,
+                  preview: decision.target.preview,
+                  ruleId: first.ruleId,
+                  provider: decision.revoker.name,
+                  org,
+                },
+                first.secret,
+              );
             view = viewOfJob(job);
           }
         }

@@ -1,6 +1,8 @@
 // Azure DevOps: a PAT is revoked by its authorization id, never by its value (token-formats.md §1.6, §1.7).
 // Organisation administrators use the Token Admin API; PATs that leakwarden minted go through the PAT
-// lifecycle API, which acts on the calling user's own PATs. Both take LEAKWARDEN_ADO_TOKEN as Bearer.
+// lifecycle API, which acts on the calling user's own PATs. Both take a Microsoft Entra token as Bearer
+// (ado-credential.ts): a 401 gets one fresh token and one more try.
+import { type AdoCredential, AdoCredentialError, withAdoToken } from "./ado-credential.js";
 import { exchange, type HttpAnswer, json, transientOutcome } from "./http.js";
 import type { ProviderSettings } from "./settings.js";
 import type { AttemptResult, BatchResult, CallSummary, RevocationTarget, Revoker } from "./types.js";
@@ -24,7 +26,33 @@ export function adoHeaders(credential: string): Record<string, string> {
 }
 
 export function missingCredential(action: string): string {
-  return `LEAKWARDEN_ADO_TOKEN is not set: ${action} needs a Microsoft Entra access token (resource 499b84ac-1321-427f-aa17-267ca6975798)`;
+  return `no Azure DevOps credential: ${action} needs a Microsoft Entra access token (resource 499b84ac-1321-427f-aa17-267ca6975798); set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or a certificate, a federated token, a managed identity), or LEAKWARDEN_ADO_TOKEN`;
+}
+
+/** The credential to call Azure DevOps with, or why there is none. */
+export function adoCredentialOf(settings: Pick<ProviderSettings, "adoCredential">, action: string) {
+  const credential = settings.adoCredential;
+  if (!credential) return missingCredential(action);
+  if ("problem" in credential) return `the Azure DevOps credential is incomplete: ${credential.problem}`;
+  return credential as AdoCredential;
+}
+
+/** For start-up: whether a token can be had now, in one line that says from where or why not. */
+export async function probeAdoCredential(
+  settings: Pick<ProviderSettings, "adoCredential">,
+): Promise<{ ok: boolean; message: string }> {
+  const credential = adoCredentialOf(settings, "revoking Azure DevOps PATs");
+  if (typeof credential === "string") return { ok: false, message: credential };
+  try {
+    await credential.token();
+  } catch (error) {
+    return { ok: false, message: (error as Error).message };
+  }
+  const warning = credential.warning ? `; warning: ${credential.warning}` : "";
+  return {
+    ok: true,
+    message: `Azure DevOps: got a Microsoft Entra token from ${credential.description}${warning}`,
+  };
 }
 
 export class AzureDevOpsRevoker implements Revoker {
@@ -36,9 +64,10 @@ export class AzureDevOpsRevoker implements Revoker {
   constructor(private readonly settings: ProviderSettings) {}
 
   unready(): string | undefined {
-    return this.settings.adoToken
-      ? undefined
-      : `${missingCredential("revoking a PAT")}; set it, then revoke the finding again with 'leakwarden revoke'`;
+    const credential = adoCredentialOf(this.settings, "revoking a PAT");
+    return typeof credential === "string"
+      ? `${credential}; set it, then revoke the finding again with 'leakwarden revoke'`
+      : undefined;
   }
 
   cannotRevoke(target: RevocationTarget): string | undefined {
@@ -67,18 +96,30 @@ export class AzureDevOpsRevoker implements Revoker {
     const call = this.describe(target);
     const problem = this.cannotRevoke(target);
     if (problem) return { call, results: [{ kind: "failed", error: problem }] };
-    const credential = this.settings.adoToken;
-    if (!credential)
-      return { call, results: [{ kind: "failed", error: missingCredential("revoking a PAT") }] };
-    const init = target.minted
-      ? { headers: adoHeaders(credential) }
-      : {
-          headers: { ...adoHeaders(credential), "Content-Type": "application/json" },
-          body: JSON.stringify([{ authorizationId: target.authorizationId }]),
-        };
-    return exchange(call, init, this.settings, [credential], 1, (answer, description, now) => [
-      judge(answer, description, target, now),
-    ]);
+    const credential = adoCredentialOf(this.settings, "revoking a PAT");
+    if (typeof credential === "string") return { call, results: [{ kind: "failed", error: credential }] };
+    const attempt = (token: string) => {
+      const init = target.minted
+        ? { headers: adoHeaders(token) }
+        : {
+            headers: { ...adoHeaders(token), "Content-Type": "application/json" },
+            body: JSON.stringify([{ authorizationId: target.authorizationId }]),
+          };
+      return exchange(call, init, this.settings, [token], 1, (answer, description, now) => [
+        judge(answer, description, target, credential.description, now),
+      ]);
+    };
+    try {
+      return await withAdoToken(credential, attempt, (result) => result.call.status === 401);
+    } catch (error) {
+      if (!(error instanceof AdoCredentialError)) throw error;
+      return {
+        call,
+        results: [
+          error.retry ? { kind: "retry", error: error.message } : { kind: "failed", error: error.message },
+        ],
+      };
+    }
   }
 }
 
@@ -86,6 +127,7 @@ function judge(
   answer: HttpAnswer,
   description: string,
   target: RevocationTarget,
+  credentialName: string,
   now: number,
 ): AttemptResult {
   const { status } = answer;
@@ -100,7 +142,7 @@ function judge(
   if (status === 401 || status === 403)
     return {
       kind: "failed",
-      error: `${description}: LEAKWARDEN_ADO_TOKEN was refused; ${
+      error: `${description}: the token from ${credentialName} was refused; ${
         target.minted
           ? "the PAT lifecycle API needs a Microsoft Entra token of the user who minted the PAT (scope vso.pats_manage)"
           : `the Token Admin API needs a Microsoft Entra token of a Project Collection Administrator of "${target.org}" (scope vso.tokenadministration)`

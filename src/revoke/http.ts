@@ -4,6 +4,10 @@ import { VERSION } from "../version.js";
 import type { AttemptResult, BatchResult, CallSummary } from "./types.js";
 
 export const USER_AGENT = `leakwarden/${VERSION}`;
+/** What is read of an answer: enough for any error message or token, never a provider's whole error page. */
+export const MAX_ANSWER_BYTES = 16 * 1024;
+/** The longest pause a provider may ask for; a longer or nonsensical one is read as this. */
+export const MAX_PAUSE_MS = 60 * 60 * 1000;
 
 export interface HttpSettings {
   timeoutMs: number;
@@ -65,13 +69,29 @@ export async function send(
     const cause = err.cause?.code ?? err.code ?? err.cause?.message ?? err.message ?? "the connection failed";
     throw new TransportError(scrub(`${method} ${url}: ${cause}`, secrets), false);
   }
-  let body = "";
+  const body = await readCapped(response, MAX_ANSWER_BYTES);
+  return { status: response.status, statusText: response.statusText, headers: response.headers, body };
+}
+
+/** The first `max` bytes of an answer's body; the rest is never read (the connection is dropped). */
+async function readCapped(response: Response, max: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    body = await response.text();
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
   } catch {
     // A body cut short tells us nothing more than the status does.
+  } finally {
+    reader.cancel().catch(() => undefined);
   }
-  return { status: response.status, statusText: response.statusText, headers: response.headers, body };
+  return Buffer.concat(chunks).subarray(0, max).toString("utf8");
 }
 
 /** The body as JSON, or undefined. */
@@ -83,13 +103,20 @@ export function json(answer: HttpAnswer): unknown {
   }
 }
 
-/** `Retry-After` in milliseconds: seconds, or an HTTP date. */
+/** A wait asked for by a provider, clamped to [0, MAX_PAUSE_MS]; undefined when it is not a number at all. */
+function clampPause(ms: number): number | undefined {
+  if (Number.isNaN(ms)) return undefined;
+  return Math.min(MAX_PAUSE_MS, Math.max(0, ms));
+}
+
+/** `Retry-After` in milliseconds: seconds, or an HTTP date; at most an hour, whatever the header says. */
 export function retryAfterMs(headers: Headers, nowMs: number): number | undefined {
-  const value = headers.get("retry-after");
+  const value = headers.get("retry-after")?.trim();
   if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  if (/^\d+$/.test(value)) return clampPause(Number(value) * 1000);
+  // Only a date with a day or month name: Date.parse also takes "1.5" or "-3" and makes a date of it.
+  if (!/[A-Za-z]{3}/.test(value)) return undefined;
+  return clampPause(Date.parse(value) - nowMs);
 }
 
 /** How long a provider wants us to wait: Retry-After, or an exhausted `x-ratelimit-*` budget until its reset. */
@@ -97,9 +124,9 @@ export function pauseMs(headers: Headers, nowMs: number): number | undefined {
   const retry = retryAfterMs(headers, nowMs);
   if (retry !== undefined) return retry;
   const remaining = headers.get("x-ratelimit-remaining");
-  const reset = headers.get("x-ratelimit-reset");
-  if (remaining !== null && Number(remaining) <= 0 && reset !== null && /^\d+$/.test(reset))
-    return Math.max(0, Number(reset) * 1000 - nowMs);
+  const reset = headers.get("x-ratelimit-reset")?.trim();
+  if (remaining !== null && Number(remaining) <= 0 && reset !== undefined && /^\d+$/.test(reset))
+    return clampPause(Number(reset) * 1000 - nowMs);
   return undefined;
 }
 

@@ -1,9 +1,10 @@
 // Which findings get revoked. Registry matches are revoked; tokens that are not registered but can be revoked
-// by their value are revoked when the policy is `all`; `off` reports only.
+// by their value are revoked when the policy is `all`, or under `live` when a live check says they work;
+// `off` reports only.
 import type { TokenRecord } from "../store/tokens.js";
 import { isRevokerName, type RevocationTarget, type Revoker, type RevokerSet } from "./types.js";
 
-export const POLICIES = ["registered", "all", "off"] as const;
+export const POLICIES = ["registered", "live", "all", "off"] as const;
 export type RevocationPolicy = (typeof POLICIES)[number];
 export const DEFAULT_POLICY: RevocationPolicy = "registered";
 
@@ -19,6 +20,8 @@ export interface DecisionInput {
   preview: string;
   token: TokenRecord | undefined;
   policy: RevocationPolicy;
+  /** A live check said the token works (policy `live`). */
+  live?: boolean;
 }
 
 /** The revoker for a finding: its rule's, else the registered token's provider when that is one. */
@@ -44,6 +47,11 @@ export function decide(revokers: RevokerSet, input: DecisionInput): Decision {
     );
   if (!input.token && input.policy === "registered")
     return skip("skipped", "not in the registry, and the policy revokes registered tokens only");
+  if (!input.token && input.policy === "live" && !input.live)
+    return skip(
+      "skipped",
+      "not in the registry, and the policy revokes unregistered tokens only when a live check says they work",
+    );
   if (!input.token && !revoker.byValue)
     return skip(
       "not-revocable",

@@ -3,13 +3,13 @@ import { AzureDevOpsRevoker } from "./azure-devops.js";
 import { GitHubRevoker } from "./github.js";
 import { GitHubInstallationRevoker } from "./github-installation.js";
 import { GitLabRevoker } from "./gitlab.js";
-import { type ProviderSettings, providerSettings } from "./settings.js";
+import { type ProviderOverrides, providerSettings } from "./settings.js";
 import { SlackRevoker } from "./slack.js";
 import type { Revoker, RevokerName, RevokerSet } from "./types.js";
 
 export function createRevokers(
   env: NodeJS.ProcessEnv = process.env,
-  overrides: Partial<ProviderSettings> = {},
+  overrides: ProviderOverrides = {},
 ): RevokerSet {
   const settings = providerSettings(env, overrides);
   const revokers: Revoker[] = [

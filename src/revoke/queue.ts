@@ -104,6 +104,8 @@ export interface RevocationView {
   at: string | null;
   reason?: string;
   jobId?: number;
+  /** After `revoked`: what a live check since says (validate/confirm.ts). */
+  confirmation?: "checking" | "confirmed" | "accepted" | "did-not-take" | "unconfirmed";
 }
 
 export function viewOfJob(job: RevokeJob): RevocationView {

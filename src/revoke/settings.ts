@@ -1,13 +1,17 @@
 // Where the providers are and how to authenticate: environment variables, overridable in code (the app passes
 // its GitHub Enterprise API URL). One place for the names and defaults that the README documents.
 import { UserError } from "../errors.js";
+import { type AdoCredential, adoCredentialFrom, StaticAdoCredential } from "./ado-credential.js";
 import type { HttpSettings } from "./http.js";
 
 export interface ProviderSettings extends HttpSettings {
   /** LEAKWARDEN_ADO_VSSPS_URL: Azure DevOps identity service, hosting the Token Admin and PAT lifecycle APIs. */
   adoVsspsUrl: string;
-  /** LEAKWARDEN_ADO_TOKEN: a Microsoft Entra access token, sent as Bearer. */
-  adoToken?: string;
+  /**
+   * Where the Microsoft Entra token sent as Bearer comes from: AZURE_* (renewed) or LEAKWARDEN_ADO_TOKEN (static);
+   * `problem` when the settings are incomplete, undefined when there are none.
+   */
+  adoCredential?: AdoCredential | { problem: string };
   /** LEAKWARDEN_GITHUB_API_URL: REST API root; https://HOST/api/v3 on GitHub Enterprise Server. */
   githubApiUrl: string;
   /** LEAKWARDEN_GITLAB_URL: the GitLab instance. */
@@ -22,7 +26,7 @@ const trim = (url: string) => url.replace(/\/+$/, "");
 
 export class ProviderSettingsError extends UserError {}
 
-function url(value: string, variable: string): string {
+export function providerUrl(value: string, variable: string): string {
   try {
     const parsed = new URL(value);
     if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("not http");
@@ -32,9 +36,12 @@ function url(value: string, variable: string): string {
   return trim(value);
 }
 
+/** Overrides in code; `adoToken` stands for a static LEAKWARDEN_ADO_TOKEN. */
+export type ProviderOverrides = Partial<ProviderSettings> & { adoToken?: string };
+
 export function providerSettings(
   env: NodeJS.ProcessEnv = process.env,
-  overrides: Partial<ProviderSettings> = {},
+  overrides: ProviderOverrides = {},
 ): ProviderSettings {
   const timeout = env.LEAKWARDEN_HTTP_TIMEOUT_MS;
   if (timeout !== undefined && !/^\d+$/.test(timeout))
@@ -42,20 +49,24 @@ export function providerSettings(
       `LEAKWARDEN_HTTP_TIMEOUT_MS must be a number of milliseconds, not "${timeout}"`,
     );
   return {
-    adoVsspsUrl: url(
+    adoVsspsUrl: providerUrl(
       overrides.adoVsspsUrl ?? env.LEAKWARDEN_ADO_VSSPS_URL ?? "https://vssps.dev.azure.com",
       "LEAKWARDEN_ADO_VSSPS_URL",
     ),
-    adoToken: overrides.adoToken ?? (env.LEAKWARDEN_ADO_TOKEN || undefined),
-    githubApiUrl: url(
+    adoCredential:
+      overrides.adoCredential ??
+      (overrides.adoToken
+        ? new StaticAdoCredential(overrides.adoToken)
+        : adoCredentialFrom(env, overrides.now)),
+    githubApiUrl: providerUrl(
       overrides.githubApiUrl ?? env.LEAKWARDEN_GITHUB_API_URL ?? "https://api.github.com",
       "LEAKWARDEN_GITHUB_API_URL",
     ),
-    gitlabUrl: url(
+    gitlabUrl: providerUrl(
       overrides.gitlabUrl ?? env.LEAKWARDEN_GITLAB_URL ?? "https://gitlab.com",
       "LEAKWARDEN_GITLAB_URL",
     ),
-    slackApiUrl: url(
+    slackApiUrl: providerUrl(
       overrides.slackApiUrl ?? env.LEAKWARDEN_SLACK_API_URL ?? "https://slack.com/api",
       "LEAKWARDEN_SLACK_API_URL",
     ),

@@ -5,7 +5,12 @@ import { SelfRevokingToken } from "./self-revoking.js";
 import type { AttemptResult, CallSummary } from "./types.js";
 
 /** Errors that mean the token is no longer alive. */
-const GONE = new Set(["invalid_auth", "token_revoked", "token_expired", "account_inactive"]);
+export const SLACK_TOKEN_GONE = new Set([
+  "invalid_auth",
+  "token_revoked",
+  "token_expired",
+  "account_inactive",
+]);
 
 export class SlackRevoker extends SelfRevokingToken {
   readonly name = "slack" as const;
@@ -31,7 +36,8 @@ export class SlackRevoker extends SelfRevokingToken {
     const body = json(answer) as { ok?: unknown; revoked?: unknown; error?: unknown } | undefined;
     if (answer.status === 200 && body?.ok === true && body.revoked === true) return { kind: "revoked" };
     const error = typeof body?.error === "string" ? body.error : "";
-    if (GONE.has(error)) return { kind: "already-revoked", detail: `${call.method} ${call.url}: ${error}` };
+    if (SLACK_TOKEN_GONE.has(error))
+      return { kind: "already-revoked", detail: `${call.method} ${call.url}: ${error}` };
     if (error === "ratelimited") return { kind: "retry", error: `${call.method} ${call.url}: ratelimited` };
     return { kind: "failed", error: error ? `${call.method} ${call.url}: ${error}` : description };
   }

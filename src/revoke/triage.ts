@@ -5,6 +5,7 @@ import type { Rule } from "../scan/rules.js";
 import { type Secret, secretHash } from "../scan/secret.js";
 import type { FindingRecord, Resolution } from "../store/findings.js";
 import type { Store } from "../store/index.js";
+import { withConfirmation } from "../validate/confirm.js";
 import { decide } from "./policy.js";
 import { enqueueRevocation, type RevocationView, revocationJob, viewOfJob } from "./queue.js";
 import type { RevokerSet } from "./types.js";
@@ -20,7 +21,7 @@ export interface FindingState {
 export function findingState(store: Store, finding: Pick<FindingRecord, "secretHash">): FindingState {
   const token = new Registry(store).lookup(finding.secretHash);
   const job = revocationJob(store, finding.secretHash);
-  let revocation: RevocationView | null = job ? viewOfJob(job) : null;
+  let revocation: RevocationView | null = job ? withConfirmation(store, viewOfJob(job)) : null;
   if ((!revocation || revocation.status === "cancelled") && token?.revokedAt)
     revocation = {
       status: "revoked",

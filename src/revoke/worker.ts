@@ -51,6 +51,8 @@ export interface WorkerOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** One line per event; never holds a secret. */
   log?: (message: string) => void;
+  /** The longest one provider call can take (its HTTP timeout): drain starts no retry it could not finish. */
+  callTimeoutMs?: number;
 }
 
 export interface DrainResult {
@@ -81,6 +83,7 @@ export class RevocationWorker {
   private readonly retry: RetrySettings;
   private readonly leaseMs: number;
   private readonly pollMs: number;
+  private readonly callTimeoutMs: number;
   private readonly claimLimit: number;
   private readonly random: () => number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -97,6 +100,7 @@ export class RevocationWorker {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.leaseMs = options.leaseMs ?? 5 * 60 * 1000;
     this.pollMs = options.pollMs ?? 500;
+    this.callTimeoutMs = options.callTimeoutMs ?? 0;
     this.claimLimit = options.claimLimit ?? 2000;
     this.owner = options.owner ?? newOwner();
     this.random = options.random ?? Math.random;
@@ -196,7 +200,7 @@ export class RevocationWorker {
       const next = this.store.jobs.nextRunAfter(REVOKE_KIND, options.jobIds);
       let wake = next ? Math.max(now, Date.parse(next)) : Number.POSITIVE_INFINITY;
       if (counts.running > 0) wake = Math.min(wake, now + this.pollMs);
-      if (wake > deadline) return result;
+      if (wake + this.callTimeoutMs > deadline) return result;
       // Never spin: something due now that we could not take is someone else's.
       await this.sleep(Math.max(wake - now, ran === 0 ? 10 : 0));
     }

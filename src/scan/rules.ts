@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
 import { displayPath } from "../sources/fs.js";
 import { parseYaml } from "../yaml.js";
+import { type LiveCheckSpec, parseLiveCheck } from "./live-check.js";
 import { readRuleCache } from "./rule-cache.js";
 import type { Confidence, Severity } from "./types.js";
 import { validatorNames } from "./validators/index.js";
@@ -48,6 +49,8 @@ export interface Rule {
   severity: Severity;
   /** The provider module that can revoke this token, if any. */
   revoke?: string;
+  /** The read-only request that says whether a token still works (a provider leakwarden has no code for). */
+  liveCheck?: LiveCheckSpec;
   examples: { match: MatchExample[]; nomatch: string[] };
   /** The file the rule came from, for error messages. */
   file: string;
@@ -81,6 +84,7 @@ const KNOWN_FIELDS = new Set([
   "entropy",
   "severity",
   "revoke",
+  "live-check",
   "examples",
 ]);
 export const MIN_KEYWORD_LENGTH = 3;
@@ -183,6 +187,7 @@ export function parseRule(raw: unknown, file: string): Rule {
   if (raw.revoke !== undefined && typeof raw.revoke !== "string") fail(`"revoke" must be a provider name`);
   const invalid = oneOf<InvalidPolicy>(raw.invalid, INVALID_POLICIES, "drop", "invalid", fail);
   const context = parseContext(raw.context, fail);
+  const liveCheck = parseLiveCheck(raw["live-check"], fail);
   if (invalid === "context" && !context) fail(`"invalid: context" needs a "context" with words`);
   if (invalid !== "drop" && raw.validator === undefined)
     fail(`"invalid" only applies to a rule with a "validator"`);
@@ -204,6 +209,7 @@ export function parseRule(raw: unknown, file: string): Rule {
   if (context) rule.context = context;
   if (typeof raw.entropy === "number") rule.entropy = raw.entropy;
   if (typeof raw.revoke === "string") rule.revoke = raw.revoke;
+  if (liveCheck) rule.liveCheck = liveCheck;
   return rule;
 }
 

@@ -1,5 +1,6 @@
 // Reads a CI log archive (the zip GitHub serves for a workflow run) entry by entry, as streams, under hard
-// limits: an archive is hostile input until proven otherwise (zip bombs, path traversal, lying headers).
+// limits: an archive is hostile input until proven otherwise (zip bombs, path traversal, lying headers). One
+// odd entry never costs the others: it is skipped or cut short, and the archive says what it left out.
 
 import { type FileHandle, open } from "node:fs/promises";
 import { Readable, Transform, type TransformCallback } from "node:stream";
@@ -23,19 +24,40 @@ export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
   maxRatio: 200,
 };
 
+/** Something in an archive could not be read; the message names what, for the breach issue. */
 export class ArchiveError extends UserError {
   constructor(message: string) {
-    super(`log archive refused: ${message}`);
+    super(message);
     this.name = "ArchiveError";
   }
+}
+
+/** The whole archive could not be read at all. */
+function refused(message: string): ArchiveError {
+  return new ArchiveError(`log archive refused: ${message}`);
+}
+
+/** An entry name as it is shown in a note: quoted, controls escaped, never long. */
+function shown(name: string): string {
+  return JSON.stringify(name.length > 120 ? `${name.slice(0, 119)}…` : name);
 }
 
 export interface ArchiveEntry {
   name: string;
   compressedSize: number;
   uncompressedSize: number;
-  /** The decompressed bytes; it errors with ArchiveError when a limit is crossed mid-stream. */
+  /**
+   * The decompressed bytes; an entry that compresses better than the ratio limit ends after the bytes the limit
+   * allows. It errors with ArchiveError when the entry lies about its size or is corrupt.
+   */
   open(): Readable;
+}
+
+export interface LogArchive {
+  entries: ArchiveEntry[];
+  /** What was skipped or cut short, one sentence each. */
+  notes: string[];
+  close: () => Promise<void>;
 }
 
 interface CentralRecord {
@@ -66,17 +88,17 @@ export function isSafeEntryName(name: string): boolean {
 async function readAt(file: FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.alloc(length);
   const { bytesRead } = await file.read(buffer, 0, length, position);
-  if (bytesRead !== length) throw new ArchiveError("truncated archive");
+  if (bytesRead !== length) throw refused("truncated archive");
   return buffer;
 }
 
-async function findEndOfCentralDirectory(file: FileHandle, size: number): Promise<Buffer> {
+async function findEndOfCentralDirectory(file: FileHandle, size: number): Promise<Buffer | null> {
   const tail = Math.min(size, EOCD_SIZE + MAX_COMMENT);
   const buffer = await readAt(file, size - tail, tail);
   for (let at = tail - EOCD_SIZE; at >= 0; at--) {
     if (buffer.readUInt32LE(at) === EOCD_SIGNATURE) return buffer.subarray(at);
   }
-  throw new ArchiveError("not a zip archive (no end of central directory)");
+  return null;
 }
 
 function parseCentralDirectory(directory: Buffer, count: number): CentralRecord[] {
@@ -84,7 +106,7 @@ function parseCentralDirectory(directory: Buffer, count: number): CentralRecord[
   let at = 0;
   for (let i = 0; i < count; i++) {
     if (at + 46 > directory.length || directory.readUInt32LE(at) !== CENTRAL_SIGNATURE) {
-      throw new ArchiveError("corrupt central directory");
+      throw refused("corrupt central directory");
     }
     const nameLength = directory.readUInt16LE(at + 28);
     const extraLength = directory.readUInt16LE(at + 30);
@@ -123,99 +145,191 @@ export class ByteLimit extends Transform {
   }
 }
 
+const DATA_DESCRIPTOR_FLAG = 0x8;
+
+/**
+ * The entries of an archive whose directory is missing or damaged (a download cut short), found by walking
+ * their local headers from the start; the walk stops at the first entry whose size only a trailer would tell.
+ */
+async function walkLocalHeaders(file: FileHandle, size: number): Promise<CentralRecord[]> {
+  const records: CentralRecord[] = [];
+  let at = 0;
+  while (at + 30 <= size) {
+    const local = await readAt(file, at, 30);
+    if (local.readUInt32LE(0) !== LOCAL_SIGNATURE) break;
+    const flags = local.readUInt16LE(6);
+    const nameLength = local.readUInt16LE(26);
+    const extraLength = local.readUInt16LE(28);
+    const compressedSize = local.readUInt32LE(18);
+    const end = at + 30 + nameLength + extraLength + compressedSize;
+    if (flags & DATA_DESCRIPTOR_FLAG || end > size) break;
+    records.push({
+      flags,
+      method: local.readUInt16LE(8),
+      compressedSize,
+      uncompressedSize: local.readUInt32LE(22),
+      localOffset: at,
+      name: (await readAt(file, at + 30, nameLength)).toString("utf8"),
+    });
+    at = end;
+  }
+  return records;
+}
+
+/** The records of the archive's directory, or those its local headers still tell when it is damaged. */
+async function readRecords(file: FileHandle, size: number, notes: string[]): Promise<CentralRecord[]> {
+  const eocd = await findEndOfCentralDirectory(file, size);
+  try {
+    if (!eocd) throw refused("no end of central directory");
+    const count = eocd.readUInt16LE(10);
+    const directorySize = eocd.readUInt32LE(12);
+    const directoryOffset = eocd.readUInt32LE(16);
+    if (count === 0xffff || directoryOffset === 0xffffffff) throw refused("zip64 archives are not supported");
+    if (directoryOffset + directorySize > size) throw refused("central directory outside the archive");
+    return parseCentralDirectory(await readAt(file, directoryOffset, directorySize), count);
+  } catch (error) {
+    if (!(error instanceof ArchiveError)) throw error;
+    const recovered = await walkLocalHeaders(file, size);
+    if (recovered.length === 0) {
+      throw eocd ? error : refused("not a zip archive (no end of central directory)");
+    }
+    notes.push(
+      `the archive is truncated or its directory is damaged: ${recovered.length} entries were recovered from their own headers, anything after them was not scanned`,
+    );
+    return recovered;
+  }
+}
+
+/** Why an entry cannot be read at all, or null. */
+function entryProblem(record: CentralRecord): string | null {
+  if (!isSafeEntryName(record.name)) return "its name is unsafe";
+  if (record.flags & ENCRYPTED_FLAG) return "it is encrypted";
+  if (record.method !== STORED && record.method !== DEFLATED)
+    return `it uses compression method ${record.method}`;
+  return null;
+}
+
 /** Opens a zip file and checks its directory; entries are then read one at a time, as streams. */
 export async function readLogArchive(
   path: string,
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
-): Promise<{
-  entries: ArchiveEntry[];
-  close: () => Promise<void>;
-}> {
+): Promise<LogArchive> {
   const file = await open(path, "r");
   try {
     const { size } = await file.stat();
     if (size > limits.maxCompressedBytes) {
-      throw new ArchiveError(`${size} bytes is over the ${limits.maxCompressedBytes}-byte limit`);
+      throw refused(`${size} bytes is over the ${limits.maxCompressedBytes}-byte limit`);
     }
-    const eocd = await findEndOfCentralDirectory(file, size);
-    const count = eocd.readUInt16LE(10);
-    const directorySize = eocd.readUInt32LE(12);
-    const directoryOffset = eocd.readUInt32LE(16);
-    if (count === 0xffff || directoryOffset === 0xffffffff)
-      throw new ArchiveError("zip64 archives are not supported");
-    if (count > limits.maxEntries)
-      throw new ArchiveError(`${count} entries is over the ${limits.maxEntries}-entry limit`);
-    if (directoryOffset + directorySize > size)
-      throw new ArchiveError("central directory outside the archive");
-    const records = parseCentralDirectory(await readAt(file, directoryOffset, directorySize), count);
+    const notes: string[] = [];
+    const records = (await readRecords(file, size, notes)).filter((record) => !record.name.endsWith("/"));
 
     let declaredTotal = 0;
+    let overTotal = 0;
+    const kept: CentralRecord[] = [];
+    // Byte spans already taken: entries that share bytes are the overlapping-file zip bomb.
     const spans: [number, number][] = [];
-    for (const record of records) {
-      if (!isSafeEntryName(record.name))
-        throw new ArchiveError(`unsafe entry name ${JSON.stringify(record.name)}`);
-      if (record.flags & ENCRYPTED_FLAG) throw new ArchiveError(`entry "${record.name}" is encrypted`);
-      if (record.method !== STORED && record.method !== DEFLATED) {
-        throw new ArchiveError(`entry "${record.name}" uses compression method ${record.method}`);
+    for (const record of records.slice(0, limits.maxEntries)) {
+      const problem = entryProblem(record);
+      if (problem) {
+        notes.push(`entry ${shown(record.name)} was skipped: ${problem}`);
+        continue;
       }
-      const ratio = record.uncompressedSize / Math.max(1, record.compressedSize);
-      if (ratio > limits.maxRatio)
-        throw new ArchiveError(`entry "${record.name}" has a compression ratio of ${Math.round(ratio)}`);
+      const span: [number, number] = [record.localOffset, record.localOffset + 30 + record.compressedSize];
+      if (spans.some(([from, to]) => span[0] < to && from < span[1])) {
+        notes.push(`entry ${shown(record.name)} was skipped: it shares its bytes with another entry`);
+        continue;
+      }
+      if (declaredTotal + record.uncompressedSize > limits.maxUncompressedBytes) {
+        overTotal++;
+        continue;
+      }
+      spans.push(span);
       declaredTotal += record.uncompressedSize;
-      spans.push([record.localOffset, record.localOffset + 30 + record.compressedSize]);
+      kept.push(record);
     }
-    if (declaredTotal > limits.maxUncompressedBytes) {
-      throw new ArchiveError(
-        `${declaredTotal} uncompressed bytes is over the ${limits.maxUncompressedBytes}-byte limit`,
+    if (records.length > limits.maxEntries)
+      notes.push(
+        `${records.length - limits.maxEntries} entries past the ${limits.maxEntries}-entry limit were not scanned`,
       );
-    }
-    // Entries that share bytes are the overlapping-file zip bomb.
-    spans.sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < spans.length; i++) {
-      if ((spans[i] as [number, number])[0] < (spans[i - 1] as [number, number])[1])
-        throw new ArchiveError("entries overlap");
-    }
+    if (overTotal > 0)
+      notes.push(
+        `${overTotal} entries were not scanned: together the entries pass the ${limits.maxUncompressedBytes}-byte limit`,
+      );
 
     let inflated = 0;
-    const entries = records
-      .filter((record) => !record.name.endsWith("/"))
-      .map(
-        (record): ArchiveEntry => ({
-          name: record.name,
-          compressedSize: record.compressedSize,
-          uncompressedSize: record.uncompressedSize,
-          open: () =>
-            openEntry(file, record, limits, (n) => {
-              inflated += n;
-              return inflated > limits.maxUncompressedBytes
-                ? "the archive inflates beyond the total limit"
-                : null;
-            }),
-        }),
-      );
-    return { entries, close: () => file.close() };
+    const entries = kept.map((record): ArchiveEntry => {
+      const ratio = record.uncompressedSize / Math.max(1, record.compressedSize);
+      const cutAt =
+        ratio > limits.maxRatio ? Math.max(1, record.compressedSize) * limits.maxRatio : undefined;
+      if (cutAt !== undefined)
+        notes.push(
+          `entry ${shown(record.name)} was scanned only to its first ${cutAt} bytes: it compresses ${Math.round(ratio)}:1, over the ${limits.maxRatio}:1 limit`,
+        );
+      return {
+        name: record.name,
+        compressedSize: record.compressedSize,
+        uncompressedSize: record.uncompressedSize,
+        open: () =>
+          openEntry(file, record, cutAt, (n) => {
+            inflated += n;
+            return inflated > limits.maxUncompressedBytes
+              ? "the archive inflates beyond the total limit"
+              : null;
+          }),
+      };
+    });
+    return { entries, notes, close: () => file.close() };
   } catch (error) {
     await file.close();
     throw error;
   }
 }
 
+/** Ends a stream quietly after `limit` bytes, and stops what feeds it. */
+class Cut extends Transform {
+  private seen = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly stop: () => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const room = this.limit - this.seen;
+    this.seen += chunk.length;
+    if (room > 0 && chunk.length < room) this.push(chunk);
+    else if (room > 0) {
+      this.push(chunk.subarray(0, room));
+      this.push(null);
+      this.stop();
+    }
+    done();
+  }
+}
+
 function openEntry(
   file: FileHandle,
   record: CentralRecord,
-  limits: ArchiveLimits,
+  cutAt: number | undefined,
   count: (n: number) => string | null,
 ): Readable {
-  const allowed = Math.min(record.uncompressedSize, Math.max(1, record.compressedSize) * limits.maxRatio);
+  const where = `entry ${shown(record.name)}`;
   const limited = new ByteLimit(
-    allowed,
-    `entry "${record.name}" inflates beyond its declared or allowed size`,
+    record.uncompressedSize,
+    `${where} inflates beyond its declared size, and was not scanned past it`,
     count,
   );
+  let output: Readable = limited;
+  if (cutAt !== undefined) {
+    const cut = new Cut(cutAt, () => limited.unpipe(cut));
+    limited.on("error", (error) => cut.destroy(error));
+    output = limited.pipe(cut);
+  }
   (async () => {
     const local = await readAt(file, record.localOffset, 30);
-    if (local.readUInt32LE(0) !== LOCAL_SIGNATURE)
-      throw new ArchiveError(`entry "${record.name}" has no local header`);
+    if (local.readUInt32LE(0) !== LOCAL_SIGNATURE) throw new ArchiveError(`${where} has no local header`);
     const dataStart = record.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
     const source: Readable =
       record.compressedSize === 0
@@ -227,11 +341,11 @@ function openEntry(
           });
     const decoded: Readable = record.method === DEFLATED ? source.pipe(createInflateRaw()) : source;
     decoded.on("error", (error: Error) => {
-      limited.destroy(
-        error instanceof ArchiveError ? error : new ArchiveError(`entry "${record.name}": ${error.message}`),
-      );
+      limited.destroy(error instanceof ArchiveError ? error : new ArchiveError(`${where}: ${error.message}`));
     });
+    // Once cut, stop inflating; a file stream itself is left alone (destroying it closes the shared handle).
+    if (output !== limited && decoded !== source) output.once("end", () => decoded.destroy());
     decoded.pipe(limited);
   })().catch((error: Error) => limited.destroy(error));
-  return limited;
+  return output;
 }

@@ -88,14 +88,23 @@ export class BreachTable {
     ).n;
   }
 
+  /** Every breach issue that reports this token, commented on or not (a later confirmation goes to all). */
+  issuesFor(secretHash: string): (BreachRecord & BreachToken)[] {
+    return this.issuesReporting(secretHash, false);
+  }
+
   /** Issues that report this token and have not had its outcome commented yet. */
   awaitingComment(secretHash: string): (BreachRecord & BreachToken)[] {
-    return statement<[string], Row & { secret_hash: string; preview: string; description: string }>(
+    return this.issuesReporting(secretHash, true);
+  }
+
+  private issuesReporting(secretHash: string, awaitingOnly: boolean): (BreachRecord & BreachToken)[] {
+    return statement<[string, number], Row & { secret_hash: string; preview: string; description: string }>(
       this.db,
       `SELECT b.*, t.secret_hash, t.preview, t.description FROM breach_tokens t JOIN breaches b ON b.key = t.breach_key
-         WHERE t.secret_hash = ? AND t.commented_at IS NULL AND b.issue_number IS NOT NULL`,
+         WHERE t.secret_hash = ? AND (? = 0 OR t.commented_at IS NULL) AND b.issue_number IS NOT NULL`,
     )
-      .all(secretHash)
+      .all(secretHash, awaitingOnly ? 1 : 0)
       .map((row) => ({
         ...fromRow(row),
         breachKey: row.key,

@@ -5,7 +5,8 @@ import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { UserError } from "../errors.js";
-import { MIGRATIONS, type Migration, migrate } from "./migrations.js";
+import { assertNotNewer, MIGRATIONS, type Migration, migrate } from "./migrations.js";
+import { assertPrivateFile } from "./private-file.js";
 
 export const DEFAULT_DB_PATH = ".leakwarden/leakwarden.db";
 export const MEMORY = ":memory:";
@@ -42,15 +43,18 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
         );
       }
     }
+    assertPrivateFile(full, "the database");
   }
-  let db: Database.Database;
+  let db: Database.Database | undefined;
   try {
     db = new Database(path);
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    assertNotNewer(db, (options.migrations ?? MIGRATIONS).length);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
   } catch (error) {
+    db?.close();
     throw new StoreError(`cannot open the database "${path}": ${(error as Error).message}`);
   }
   try {

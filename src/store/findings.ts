@@ -299,4 +299,14 @@ export class FindingTable {
       .all(secretHash)
       .map((r) => r.id);
   }
+
+  /** A revocation that did not take: the token's findings are open again. Returns their ids. */
+  reopenRevoked(secretHash: string): number[] {
+    return statement<[string], { id: number }>(
+      this.db,
+      "UPDATE findings SET status = 'open' WHERE secret_hash = ? AND status = 'revoked' RETURNING id",
+    )
+      .all(secretHash)
+      .map((r) => r.id);
+  }
 }

@@ -11,6 +11,7 @@ import { Insights } from "./insights.js";
 import { JobTable } from "./jobs.js";
 import { SecretBox } from "./secret-box.js";
 import { TokenTable } from "./tokens.js";
+import { ValidationTable } from "./validations.js";
 
 export interface StoreOptions extends OpenOptions {
   /** The database file; default LEAKWARDEN_DB, else .leakwarden/leakwarden.db. `:memory:` for a throwaway. */
@@ -38,6 +39,8 @@ export class Store {
   /** The GitHub App's tables. */
   readonly deliveries: DeliveryTable;
   readonly breaches: BreachTable;
+  /** Live-check verdicts by token hash. */
+  readonly validations: ValidationTable;
   /** Summaries for the console. */
   readonly insights: Insights;
   /** Seals the values that queued jobs need (see secret-box.ts). */
@@ -56,6 +59,7 @@ export class Store {
     this.audit = new AuditLog(db, clock, actor);
     this.deliveries = new DeliveryTable(db, clock);
     this.breaches = new BreachTable(db, clock);
+    this.validations = new ValidationTable(db, clock);
     this.insights = new Insights(db);
     this.box = box;
   }

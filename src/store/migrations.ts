@@ -146,6 +146,23 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
+    name: "live checks: the last verdict on each token",
+    sql: `
+      -- What the token's issuer last said about it, by hash; reused until expires_at. Never the token.
+      CREATE TABLE validations (
+        secret_hash TEXT PRIMARY KEY CHECK (secret_hash GLOB 'sha256:*'),
+        provider    TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('live', 'inactive', 'unknown')),
+        identity    TEXT,
+        scopes      TEXT,
+        detail      TEXT,
+        checked_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 4,
     name: "console: findings searchable by rule, repository and date, and counted by severity and repository",
     sql: `
       CREATE INDEX findings_by_rule ON findings (rule_id);
@@ -159,6 +176,16 @@ export const MIGRATIONS: readonly Migration[] = [
 export class MigrationError extends UserError {}
 
 /** Runs the migrations the database has not seen; returns the versions it ran. Safe against a concurrent opener. */
+/** Refuses a database that a newer leakwarden made, before anything (WAL mode, a migration) changes it. */
+export function assertNotNewer(db: Database, latest: number = MIGRATIONS.length): number {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > latest)
+    throw new MigrationError(
+      `the database is at schema version ${current}, newer than this leakwarden knows (${latest}); upgrade leakwarden`,
+    );
+  return current;
+}
+
 export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1)
@@ -174,11 +201,7 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
     db.pragma(`user_version = ${m.version}`);
     ran.push(m.version);
   });
-  const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > latest)
-    throw new MigrationError(
-      `the database is at schema version ${current}, newer than this leakwarden knows (${latest}); upgrade leakwarden`,
-    );
+  const current = assertNotNewer(db, latest);
   for (const m of migrations.slice(current)) step.immediate(m);
   return ran;
 }

@@ -8,6 +8,7 @@ import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from "n
 import { UserError } from "../errors.js";
 import { Secret } from "../scan/secret.js";
 import { MEMORY } from "./database.js";
+import { assertPrivateFile } from "./private-file.js";
 
 const FORMAT = 1;
 const KEY_BYTES = 32;
@@ -51,6 +52,7 @@ function keyFromFile(path: string): Buffer {
       } catch {}
     }
   }
+  assertPrivateFile(path, "the key file");
   let text: string;
   try {
     text = readFileSync(path, "utf8");

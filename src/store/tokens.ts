@@ -155,6 +155,11 @@ export class TokenTable {
   }
 
   /** Records the first revocation; later ones keep the original time. */
+  /** The token still works after all: it is not revoked. */
+  clearRevoked(secretHash: string): void {
+    statement(this.db, "UPDATE tokens SET revoked_at = NULL WHERE secret_hash = ?").run(secretHash);
+  }
+
   markRevoked(secretHash: string, at: string): boolean {
     return (
       statement(this.db, "UPDATE tokens SET revoked_at = ? WHERE secret_hash = ? AND revoked_at IS NULL").run(

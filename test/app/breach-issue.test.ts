@@ -4,6 +4,7 @@ import {
   escapeMarkdown,
   type IssueFinding,
   renderBreachIssue,
+  renderConfirmationComment,
   renderRevocationComment,
 } from "../../src/app/breach-issue.js";
 import { toPublic } from "../../src/report/public.js";
@@ -127,5 +128,97 @@ describe("the breach issue", () => {
     });
     expect(comment).toMatch(/revocation failed: HTTP 401; \*\*revoke it by hand now\*\*/);
     expect(comment).not.toContain(pat);
+  });
+  it("stays under GitHub's length limit at 10,000 findings, most severe first, and says how to list them all", () => {
+    const [revoked, skipped] = breach.findings as [IssueFinding, IssueFinding];
+    const many: IssueFinding[] = Array.from({ length: 10_000 }, (_, i) => ({
+      ...(i % 2 ? skipped : revoked),
+      severity: i === 9_999 ? "critical" : "medium",
+      file: `${"deep/".repeat(i % 7 ? 3 : 900)}file-${i}.yml`,
+      line: i + 1,
+    }));
+    const { body } = renderBreachIssue({ ...breach, findings: many });
+    expect(body.length).toBeLessThanOrEqual(65_536);
+    expect(body).toContain("10000 credentials");
+    const shown = body.match(/^\| `/gm)?.length ?? 0;
+    expect(shown).toBeGreaterThan(20);
+    expect(body).toContain(`…and ${10_000 - shown} more`);
+    expect(body).toContain(`leakwarden findings list --json | jq '.[] | select(.source == "acme/app")'`);
+    // The one critical finding, last in the scan, is the first row.
+    expect(body.match(/^\| `.*$/m)?.[0]).toContain("file-9999.yml");
+    expect(body).toMatch(/<!-- leakwarden:breach [^ ]+ -->$/);
+  });
+});
+
+describe("live checks and confirmed revocation in the issue", () => {
+  const github = t.githubPat();
+  const base = {
+    repository: { fullName: "acme/app", htmlUrl: "https://github.com/acme/app" },
+    source: {
+      kind: "push",
+      ref: "refs/heads/main",
+      before: "b".repeat(40),
+      after: "c".repeat(40),
+      pusher: "o",
+    },
+  } as const;
+
+  it("says live with the identity and scopes, or inactive, after what leakwarden did", () => {
+    const live = finding(`x=${github}`, "a.ts", {
+      status: "revoked",
+      provider: "github",
+      at: null,
+      confirmation: "accepted",
+    });
+    const { body } = renderBreachIssue({
+      ...base,
+      findings: [
+        {
+          ...live,
+          validation: {
+            status: "live",
+            provider: "github",
+            identity: "GitHub user octocat",
+            scopes: ["repo"],
+            checkedAt: "",
+          },
+        },
+      ],
+    });
+    expect(body).toMatch(
+      /revocation accepted through the GitHub credential revocation API\. Live check: \*\*live\*\*, GitHub user octocat \(repo\)\./,
+    );
+    const dead = renderBreachIssue({
+      ...base,
+      findings: [
+        { ...live, validation: { status: "inactive", provider: "github", reason: "401", checkedAt: "" } },
+      ],
+    });
+    expect(dead.body).toContain("Live check: inactive");
+  });
+
+  it("a revocation that did not take is loud, and asks for a revocation by hand", () => {
+    const comment = renderConfirmationComment({
+      secretHash: "sha256:x",
+      preview: "ghp_…abcd",
+      provider: "github",
+      status: "did-not-take",
+      detail: "github said the token was revoked, but it still works",
+      reopened: [1],
+    });
+    expect(comment).toMatch(
+      /^🚨 `ghp_…abcd`: \*\*revocation did not take\*\*: .*\*\*Revoke it by hand now\.\*\*$/,
+    );
+    const failed = renderRevocationComment(
+      { redacted: "ghp_…abcd", description: "GitHub PAT" },
+      {
+        status: "failed",
+        provider: "github",
+        at: null,
+        confirmation: "did-not-take",
+        reason: "it still works",
+      },
+    );
+    expect(failed).toMatch(/\*\*revocation did not take\*\*: it still works; \*\*revoke it by hand now\*\*/);
   });
 });

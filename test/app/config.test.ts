@@ -63,6 +63,7 @@ describe("leakwarden serve's environment", () => {
     expect(fromFile).toMatchObject({
       privateKey: pem,
       baseUrl: "https://ghe.example.com/api/v3",
+      gitUrl: "https://ghe.example.com",
       port: 3000,
       host: "localhost",
     });

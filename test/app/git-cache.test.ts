@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GitCache } from "../../src/app/git-cache.js";
+import { GitCache, gitAuthEnv } from "../../src/app/git-cache.js";
 import { type GitHttpServer, startGitHttpServer } from "../../src/demo/git-server.js";
 import { RepositoryError } from "../../src/sources/repository-error.js";
 import { tempDir } from "../support/cli.js";
@@ -22,8 +22,8 @@ beforeAll(async () => {
   writeFileSync(join(work, "a.txt"), "hello\n");
   git(work, "add", ".");
   git(work, "commit", "--quiet", "-m", "first");
-  mkdirSync(join(dir.path, "served"));
-  git(dir.path, "clone", "--quiet", "--bare", work, join("served", "acme.git"));
+  for (const name of ["app", "one", "two"])
+    git(dir.path, "clone", "--quiet", "--bare", work, join("served", "acme", `${name}.git`));
   server = await startGitHttpServer(join(dir.path, "served"), installationToken);
 });
 afterAll(async () => {
@@ -32,13 +32,14 @@ afterAll(async () => {
 });
 
 describe("the git cache", () => {
-  const served = () => join(dir.path, "served", "acme.git");
+  const served = () => join(dir.path, "served", "acme", "app.git");
+  const cacheAt = (root: string, maxBytes = 1e9) => new GitCache({ root, maxBytes, remote: server.url });
   const head = () => git(served(), "rev-parse", "HEAD");
   const zero = "0".repeat(40);
 
   it("fetches a push with the installation token from the environment, never from the URL", async () => {
-    const cache = new GitCache({ root: join(dir.path, "cache"), maxBytes: 1e9 });
-    const repository = { fullName: "acme/app", cloneUrl: `${server.url}/acme.git` };
+    const cache = cacheAt(join(dir.path, "private", "cache"));
+    const repository = { fullName: "acme/app" };
     const update = { before: zero, after: head(), ref: "refs/heads/main" };
     const seen = await cache.scanPush(repository, installationToken, update, async (path) => {
       // Inside the scan the pushed commit is there, and no ref points at it yet: nothing counts as scanned.
@@ -47,40 +48,75 @@ describe("the git cache", () => {
       return path;
     });
     expect(git(seen, "rev-parse", "refs/heads/main")).toBe(update.after);
+    // It holds private code and leaked tokens: only this user may read it, down from the folders it made.
+    for (const folder of [seen, join(dir.path, "private", "cache"), join(dir.path, "private")])
+      expect(statSync(folder).mode & 0o777).toBe(0o700);
     expect(server.requests.some((r) => r.authorized)).toBe(true);
     expect(server.requests.every((r) => !r.url.includes(installationToken))).toBe(true);
   });
 
   it("fails with a clear error that does not hold the token, and moves no ref", async () => {
-    const cache = new GitCache({ root: join(dir.path, "cache2"), maxBytes: 1e9 });
+    const cache = cacheAt(join(dir.path, "cache2"));
     const wrong = tokens(32).make("github-installation-token");
     const update = { before: zero, after: head(), ref: "refs/heads/main" };
-    const failure = cache.scanPush(
-      { fullName: "acme/app", cloneUrl: `${server.url}/acme.git` },
-      wrong,
-      update,
-      async () => 1,
-    );
+    const failure = cache.scanPush({ fullName: "acme/app" }, wrong, update, async () => 1);
     await expect(failure).rejects.toThrow(RepositoryError);
     await expect(failure).rejects.not.toThrow(new RegExp(wrong));
   });
 
   it("evicts the least recently used repositories beyond its size", async () => {
     const root = join(dir.path, "cache3");
-    const cache = new GitCache({ root, maxBytes: 1 });
+    const cache = cacheAt(root, 1);
     const update = { before: zero, after: head(), ref: "refs/heads/main" };
     const fetchInto = (fullName: string) =>
-      cache.scanPush(
-        { fullName, cloneUrl: `${server.url}/acme.git` },
-        installationToken,
-        update,
-        async (path) => path,
-      );
+      cache.scanPush({ fullName }, installationToken, update, async (path) => path);
     const first = await fetchInto("acme/one");
     await new Promise((resolve) => setTimeout(resolve, 20));
     const second = await fetchInto("acme/two");
     expect(await cache.evict(second)).toEqual([first]);
     expect(existsSync(first)).toBe(false);
     expect(existsSync(second)).toBe(true);
+  });
+
+  it("refuses a repository name that is not GitHub's, and a ref that could pass for an option", async () => {
+    const cache = cacheAt(join(dir.path, "cache4"));
+    const update = { before: zero, after: head(), ref: "refs/heads/main" };
+    for (const fullName of ["acme/../etc", "acme/app --upload-pack=x", "-x/app", "acme"])
+      await expect(cache.scanPush({ fullName }, installationToken, update, async () => 1)).rejects.toThrow(
+        /is not a GitHub repository name/,
+      );
+    // A ref that would be an option to `git update-ref` is taken as a ref name and refused by git.
+    await expect(
+      cache.scanPush(
+        { fullName: "acme/app" },
+        installationToken,
+        { ...update, ref: "--no-deref" },
+        async () => 1,
+      ),
+    ).rejects.toThrow(RepositoryError);
+  });
+});
+
+describe("the credential helper", () => {
+  const fill = (host: string) =>
+    spawnSync("git", ["credential", "fill"], {
+      input: `protocol=http\nhost=${host}\n\n`,
+      env: {
+        ...process.env,
+        GIT_TERMINAL_PROMPT: "0",
+        GIT_ASKPASS: "",
+        ...gitAuthEnv(installationToken, server.url),
+      },
+      encoding: "utf8",
+    });
+
+  it("answers the configured GitHub host", () => {
+    expect(fill(new URL(server.url).host).stdout).toContain(`password=${installationToken}`);
+  });
+
+  it("gives the token to no other host", () => {
+    const other = fill("evil.example.test");
+    expect(other.stdout + other.stderr).not.toContain(installationToken);
+    expect(other.status).not.toBe(0);
   });
 });

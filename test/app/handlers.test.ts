@@ -1,12 +1,16 @@
+import { generateKeyPairSync } from "node:crypto";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import nock from "nock";
+import pino from "pino";
+import { Probot } from "probot";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { registerHandlers } from "../../src/app/handlers.js";
 import { SCAN_KIND, type ScanPayload } from "../../src/app/scan-jobs.js";
 import { openStore } from "../../src/store/index.js";
 import { tempDir } from "../support/cli.js";
-import { testProbot } from "../support/probot.js";
+import { TestOctokit, testProbot } from "../support/probot.js";
+import { tokens } from "../support/tokens.js";
 
 // Real payloads that GitHub sent, from @octokit/webhooks-examples.
 interface Example {
@@ -16,7 +20,7 @@ interface Example {
   after?: string;
   deleted?: boolean;
   installation?: { id: number };
-  repository: { full_name: string; clone_url: string };
+  repository: { full_name: string };
   workflow_run?: { id: number; run_attempt: number; html_url: string };
 }
 const examples = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
@@ -71,7 +75,7 @@ describe("the push handler", () => {
       ref: "refs/heads/master",
       before: push.before,
       after: push.after,
-      repository: { fullName: push.repository.full_name, cloneUrl: push.repository.clone_url },
+      repository: { fullName: push.repository.full_name },
     });
     expect(store.deliveries.byId("delivery-1")?.jobId).toBe(jobs[0]?.id);
     expect(wakeUps).toBe(1);
@@ -115,5 +119,31 @@ describe("the workflow_run handler", () => {
   it("ignores a run that is only requested", async () => {
     await probot.receive({ id: "delivery-11", name: "workflow_run", payload: requestedRun as never });
     expect(store.deliveries.byId("delivery-11")).toBeUndefined();
+  });
+});
+
+describe("a handler that fails", () => {
+  it("never logs the event it was given: a commit message can hold a token", async () => {
+    const lines: string[] = [];
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const logged = new Probot({
+      appId: 1,
+      privateKey: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+      secret: "test-secret",
+      Octokit: TestOctokit,
+      log: pino({ level: "trace" }, { write: (line: string) => lines.push(line) }),
+    });
+    const broken = openStore({ path: join(dir.path, "broken.db"), env: {} });
+    registerHandlers(logged, broken, () => undefined);
+    broken.close(); // every handler now fails on the database
+    const secret = tokens(88).githubPat();
+    const payload = { ...push, head_commit: { message: `deploy with ${secret}` } };
+    await logged.ready();
+    await expect(logged.webhooks.receive({ id: "d-fail", name: "push", payload } as never)).rejects.toThrow(
+      /webhook handler failed/,
+    );
+    expect(lines.join("\n")).toMatch(/webhook handler failed/);
+    expect(lines.join("\n")).not.toContain(secret);
+    expect(lines.join("\n")).not.toContain(push.repository.full_name);
   });
 });

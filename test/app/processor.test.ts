@@ -34,7 +34,7 @@ const processor = new ScanProcessor({
   octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
   revokers,
   revocationsQueued: () => queued++,
-  cache: new GitCache({ root: join(dir.path, "cache"), maxBytes: 1e9 }),
+  cache: new GitCache({ root: join(dir.path, "cache"), maxBytes: 1e9, remote: join(dir.path, "served") }),
   rules: loadRules(),
   maxFileSize: 1e6,
   archiveLimits: DEFAULT_ARCHIVE_LIMITS,
@@ -60,7 +60,8 @@ beforeAll(() => {
   git(work, "add", ".");
   git(work, "commit", "--quiet", "-m", "deploy");
   const after = git(work, "rev-parse", "HEAD");
-  git(dir.path, "clone", "--quiet", "--bare", work, "served.git");
+  for (const name of ["app", "fork"])
+    git(dir.path, "clone", "--quiet", "--bare", work, join("served", "acme", `${name}.git`));
   payload = {
     type: "push",
     installation: 1,
@@ -68,7 +69,6 @@ beforeAll(() => {
       owner: "acme",
       name: "app",
       fullName: "acme/app",
-      cloneUrl: join(dir.path, "served.git"),
       htmlUrl: "https://github.com/acme/app",
     },
     ref: "refs/heads/main",
@@ -211,7 +211,7 @@ describe("repository settings", () => {
     }).job;
     await processor.process(other);
     expect(body).toMatch(
-      /leakwarden\.yml` was ignored and defaults applied: "revoke" must be registered, all or off/,
+      /leakwarden\.yml` was ignored and defaults applied: "revoke" must be registered, live, all or off/,
     );
   });
 
@@ -237,6 +237,7 @@ describe("processing a workflow run", () => {
       .reply(
         200,
         buildZip([
+          { name: "../escape.txt", data: "x" },
           { name: "build/4_Publish.txt", data: `+ echo //npm.pkg.github.com/:_authToken=${github}\n` },
         ]),
       );
@@ -271,6 +272,10 @@ describe("processing a workflow run", () => {
     expect(deleted.isDone()).toBe(true);
     expect(body).toContain("log build/4\\_Publish.txt:1");
     expect(body).toContain("The run's logs were deleted");
+    // One odd entry costs only itself, and the issue says so.
+    expect(body).toContain(
+      'Part of it could not be scanned: entry "../escape.txt" was skipped: its name is unsafe',
+    );
     expect(body).toMatch(/not revoked automatically: not in the registry/);
     expect(body).not.toContain(github);
   });

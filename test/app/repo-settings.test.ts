@@ -9,7 +9,8 @@ describe(".github/leakwarden.yml", () => {
     const { settings, problem } = parseRepoSettings({
       "paths-ignore": ["fixtures/**"],
       rules: { disable: ["aws-access-key-id"] },
-      revoke: "all",
+      revoke: "live",
+      validate: false,
       issues: { enabled: true, labels: ["p0"], assignees: ["secteam"] },
       scan: { pushes: true, logs: false },
       logs: { delete: true },
@@ -18,14 +19,16 @@ describe(".github/leakwarden.yml", () => {
     expect(settings).toEqual({
       pathsIgnore: ["fixtures/**"],
       disabledRules: ["aws-access-key-id"],
-      revoke: "all",
+      revoke: "live",
+      validate: false,
       issues: { enabled: true, labels: ["security", "leaked-credential", "p0"], assignees: ["secteam"] },
       scan: { pushes: true, logs: false },
       logs: { delete: true },
     });
   });
   it.each([
-    [{ revoke: "sometimes" }, /"revoke" must be registered, all or off/],
+    [{ revoke: "sometimes" }, /"revoke" must be registered, live, all or off/],
+    [{ validate: "no" }, /"validate" must be true or false/],
     [{ scan: { pushes: "yes" } }, /"scan.pushes" must be true or false/],
     [{ colour: "red" }, /unknown setting "colour"/],
     [{ issues: { labels: "security" } }, /"issues.labels" must be a list of strings/],
@@ -34,5 +37,26 @@ describe(".github/leakwarden.yml", () => {
     const result = parseRepoSettings(raw);
     expect(result.settings).toEqual(defaultRepoSettings());
     expect(result.problem).toMatch(problem);
+  });
+  it.each([
+    [{ issues: { labels: Array.from({ length: 11 }, (_, i) => `l${i}`) } }],
+    [{ issues: { labels: ["x".repeat(51)] } }],
+    [{ issues: { labels: Array.from({ length: 100_000 }, (_, i) => `label-${i}`) } }],
+    [{ issues: { assignees: Array.from({ length: 11 }, (_, i) => `dev-${i}`) } }],
+    [{ "paths-ignore": ["x".repeat(10_000)] }],
+  ])("a huge or long list is refused before any work is done for it: %#", (raw) => {
+    const result = parseRepoSettings(raw);
+    expect(result.settings).toEqual(defaultRepoSettings());
+    expect(result.problem).toMatch(/takes at most \d+ entries of at most \d+ characters each/);
+  });
+
+  it("never names a setting inherited through _extends: it belongs to another repository", () => {
+    const own = { issues: { labels: ["p0"] } };
+    const merged = { ...own, "prod-db-password-key": true, issues: { ...own.issues, "payroll-token": 1 } };
+    const result = parseRepoSettings(merged, own);
+    expect(result.problem).toMatch(/in a file named by _extends/);
+    expect(result.problem).not.toMatch(/prod-db|payroll/);
+    // This repository's own mistakes are still named.
+    expect(parseRepoSettings({ colour: "red" }).problem).toMatch(/unknown setting "colour"/);
   });
 });

@@ -54,16 +54,38 @@ describe("scanning a run's logs", () => {
     ).rejects.toThrow(/download exceeds the 1000-byte limit/);
   });
 
-  it("keeps what it scanned before a hostile entry, and says why it stopped", async () => {
+  it("scans the healthy entries around odd ones, and says what it could not scan", async () => {
+    const github = t.githubPat();
+    const pat = t.adoPat();
+    serveLogs(
+      buildZip([
+        { name: "0_bomb.txt", data: Buffer.alloc(8 * 1024 * 1024), declaredSize: 100 },
+        { name: "1_build.txt", data: `token=${github}\n` },
+        { name: "../2_escape.txt", data: "x" },
+        // A million `y` lines after the token: compresses far better than 200:1, so it is cut, not dropped.
+        { name: "3_yes.txt", data: `PAT=${pat}\n${"y\n".repeat(1_000_000)}` },
+      ]),
+    );
+    const result = await scanRunLogs(octokit, engine, { owner: "acme", repo: "app", runId: 42 });
+    expect(result.findings.map((f) => [f.ruleId, f.file])).toEqual([
+      ["github-pat", "1_build.txt"],
+      ["azure-devops-pat", "3_yes.txt"],
+    ]);
+    expect(result.problem).toMatch(/entry "..\/2_escape.txt" was skipped: its name is unsafe/);
+    expect(result.problem).toMatch(/entry "3_yes.txt" was scanned only to its first \d+ bytes/);
+    expect(result.problem).toMatch(/entry "0_bomb.txt" inflates beyond its declared size/);
+  });
+
+  it("scans the first 10,000 entries of a larger archive", async () => {
     const github = t.githubPat();
     serveLogs(
       buildZip([
         { name: "0_build.txt", data: `token=${github}\n` },
-        { name: "1_bomb.txt", data: Buffer.alloc(8 * 1024 * 1024), declaredSize: 100 },
+        ...Array.from({ length: 10_000 }, (_, i) => ({ name: `steps/${i}.txt`, data: "ok\n", stored: true })),
       ]),
     );
     const result = await scanRunLogs(octokit, engine, { owner: "acme", repo: "app", runId: 42 });
     expect(result.findings.map((f) => f.ruleId)).toEqual(["github-pat"]);
-    expect(result.problem).toMatch(/inflates beyond/);
+    expect(result.problem).toBe("1 entries past the 10000-entry limit were not scanned");
   });
 });

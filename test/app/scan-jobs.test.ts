@@ -15,7 +15,7 @@ afterAll(() => {
 const payload: ScanPayload = {
   type: "workflow_run",
   installation: 1,
-  repository: { owner: "acme", name: "app", fullName: "acme/app", cloneUrl: "", htmlUrl: "" },
+  repository: { owner: "acme", name: "app", fullName: "acme/app", htmlUrl: "" },
   runId: 1,
   attempt: 1,
   runName: "CI",

@@ -146,6 +146,9 @@ describe("scan --dry-run, --record, --registry, --revoke", () => {
     expect(call?.headers["content-type"]).toBe("application/json");
     expect(JSON.parse(call?.body ?? "")).toEqual([{ authorizationId: AUTH_ID }]);
     expect(result.stderr).toMatch(/tokens: 1 revoked, 1 not-revocable, 2 skipped/);
+    expect(result.stderr).toMatch(
+      /warning: LEAKWARDEN_ADO_TOKEN is a static Microsoft Entra token: it expires/,
+    );
   });
 
   it("--revoke --policy all also revokes unregistered tokens by value, and never the same token twice", async () => {
@@ -302,7 +305,7 @@ describe("leakwarden revoke", () => {
       [["findings", "resolve", "1"], /needs --as false-positive\|accepted-risk\|revoked-manually/],
       [["findings", "resolve", "1", "--as", "oops"], /--as must be one of/],
       [["findings", "list", "--status", "gone"], /--status must be one of open, revoked, resolved/],
-      [["scan", ".", "--revoke", "--policy", "some"], /--policy must be one of registered, all, off/],
+      [["scan", ".", "--revoke", "--policy", "some"], /--policy must be one of registered, live, all, off/],
       [["audit", "list", "--limit", "0"], /--limit takes a whole number of at least 1/],
     ] as const) {
       const result = await cli([...args]);

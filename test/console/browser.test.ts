@@ -115,9 +115,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
       revocationsQueued: () => worker.notify(),
     });
     http = createServer((req, res) => {
-      consoleServer.handle(req, res).then((handled) => {
-        if (!handled) res.writeHead(404).end();
-      });
+      if (!consoleServer.handle(req, res)) res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(http.address() as AddressInfo).port}/console`;

@@ -81,8 +81,12 @@ describe("a push that leaks a registered Azure DevOps PAT", () => {
     expect(issue.body).toContain("@dana-dev");
     expect(issue.body).not.toContain(pushedPat);
     // git fetched over HTTP with the installation token, never in a URL.
-    expect(scenario.git.requests.some((r) => r.url.startsWith("/acme/app.git/") && r.authorized)).toBe(true);
-    expect(scenario.git.requests.every((r) => !r.url.includes(scenario.github.installationToken))).toBe(true);
+    expect(scenario.github.gitRequests.some((r) => r.url.startsWith("/acme/app.git/") && r.authorized)).toBe(
+      true,
+    );
+    expect(scenario.github.gitRequests.every((r) => !r.url.includes(scenario.github.installationToken))).toBe(
+      true,
+    );
   });
 
   it("changes nothing when the same webhook is delivered again, or delivered anew", async () => {

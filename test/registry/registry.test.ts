@@ -281,7 +281,7 @@ describe("minting an Azure DevOps PAT", () => {
     );
     await expect(
       mintAdoPat({ ...request, scopes: ["vso.code"] }, providerSettings({}, { adoToken: undefined }), NOW),
-    ).rejects.toThrow(/LEAKWARDEN_ADO_TOKEN is not set/);
+    ).rejects.toThrow(/no Azure DevOps credential/);
   });
 
   it("reports Azure DevOps policy errors and HTTP errors without leaking the credential", async () => {

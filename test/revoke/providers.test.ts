@@ -3,7 +3,7 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { USER_AGENT } from "../../src/revoke/http.js";
 import { createRevokers } from "../../src/revoke/providers.js";
-import type { ProviderSettings } from "../../src/revoke/settings.js";
+import type { ProviderOverrides } from "../../src/revoke/settings.js";
 import type { RevocationTarget, Revoker, RevokerName } from "../../src/revoke/types.js";
 import { Secret, secretHash } from "../../src/scan/secret.js";
 import { tokens } from "../support/tokens.js";
@@ -13,7 +13,7 @@ const AUTH_ID = "7f3e9c4a-1b2d-4e5f-8a9b-0c1d2e3f4a5b";
 const ENTRA = "entra-access-token-for-tests";
 const NOW = Date.parse("2026-11-28T10:00:00Z");
 
-function revoker(name: RevokerName, overrides: Partial<ProviderSettings> = {}): Revoker {
+function revoker(name: RevokerName, overrides: ProviderOverrides = {}): Revoker {
   return createRevokers({}, { adoToken: ENTRA, timeoutMs: 300, now: () => NOW, ...overrides }).get(
     name,
   ) as Revoker;
@@ -113,7 +113,7 @@ describe("azure-devops", () => {
     }
     if (status === 401)
       expect(JSON.stringify(result.results[0])).toMatch(
-        /LEAKWARDEN_ADO_TOKEN was refused.*Project Collection Administrator/,
+        /token from LEAKWARDEN_ADO_TOKEN was refused.*Project Collection Administrator/,
       );
     expect(JSON.stringify(result)).not.toContain(ENTRA);
   });
@@ -145,7 +145,7 @@ describe("azure-devops", () => {
     expect(ado.cannotRevoke(target(pat))).toMatch(/only by its authorization id/);
     expect(ado.cannotRevoke(registered)).toBeUndefined();
     expect(revoker("azure-devops", { adoToken: undefined }).unready?.()).toMatch(
-      /LEAKWARDEN_ADO_TOKEN is not set/,
+      /no Azure DevOps credential.*AZURE_TENANT_ID.*LEAKWARDEN_ADO_TOKEN/,
     );
   });
 });

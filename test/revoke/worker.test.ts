@@ -117,6 +117,21 @@ describe("a registered Azure DevOps PAT", () => {
     expect(h.store.findings.list()[0]?.status).toBe("open");
   });
 
+  it("--wait is a limit: no retry starts that its call's timeout could carry past it", async () => {
+    // The retry is due after 750 ms; a call may take 500 ms; the wait is 1,000 ms: it must stay queued.
+    const h = harness(dir.path, { maxAttempts: 3, callTimeoutMs: 500 });
+    const pat = tokens(41).adoPat();
+    registerAdo(h, pat);
+    h.act(scanText(pat), { revoke: true });
+    const calls = nock(ADO).post(TOKEN_ADMIN).query(true).times(2).reply(503);
+    const result = await h.worker.drain({ maxWaitMs: 1_000 });
+    expect(result).toEqual({ processed: 1, pending: 1, running: 0 });
+    expect(h.sleeps).toEqual([]);
+    expect(calls.pendingMocks()).toHaveLength(1);
+    // With room for the call, the same retry runs.
+    expect(await h.worker.drain({ maxWaitMs: 1_300 })).toMatchObject({ processed: 1 });
+  });
+
   it("a refused credential is not retried", async () => {
     const h = harness(dir.path);
     const pat = tokens(4).adoPat();
@@ -140,7 +155,7 @@ describe("a registered Azure DevOps PAT", () => {
     expect(h.store.findings.list()[0]?.status).toBe("revoked");
   });
 
-  it("without LEAKWARDEN_ADO_TOKEN the job fails at once, with no call and no attempt counted", async () => {
+  it("without an Azure DevOps credential the job fails at once, with no call and no attempt counted", async () => {
     const h = harness(dir.path);
     const { createRevokers } = await import("../../src/revoke/providers.js");
     const { RevocationWorker } = await import("../../src/revoke/worker.js");
@@ -151,7 +166,7 @@ describe("a registered Azure DevOps PAT", () => {
     await worker.drain({ maxWaitMs: 0 });
     expect(h.actions()).toEqual(["registry.add", "revoke.enqueue", "revoke.dead"]);
     expect(h.store.jobs.list()[0]).toMatchObject({ state: "dead", attempts: 0 });
-    expect(h.store.jobs.list()[0]?.lastError).toMatch(/LEAKWARDEN_ADO_TOKEN is not set/);
+    expect(h.store.jobs.list()[0]?.lastError).toMatch(/no Azure DevOps credential/);
   });
 });
 

@@ -1,5 +1,5 @@
-import { statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { secretHash } from "../../src/scan/secret.js";
@@ -65,6 +65,7 @@ describe("opening the database", () => {
       "findings",
       "jobs",
       "tokens",
+      "validations",
     ]);
     db.close();
     // Opening again changes nothing and loses nothing.
@@ -98,9 +99,48 @@ describe("opening the database", () => {
     db.pragma("user_version = 99");
     db.close();
     expect(() => openStore({ path, env: {} })).toThrow(/schema version 99, newer than this leakwarden knows/);
+    // Refused before anything changed it: a newer leakwarden's file keeps its journal mode.
+    const rollback = freshPath();
+    openStore({ path: rollback, env: {} }).close();
+    const newer = new Database(rollback);
+    newer.pragma("journal_mode = DELETE");
+    newer.pragma("user_version = 99");
+    newer.close();
+    expect(() => openStore({ path: rollback, env: {} })).toThrow(/newer than this leakwarden knows/);
+    const after = new Database(rollback, { readonly: true });
+    expect(after.pragma("journal_mode", { simple: true })).toBe("delete");
+    after.close();
     expect(() =>
       openDatabase(freshPath(), { migrations: [{ version: 2, name: "skipped one", sql: "" }] }),
     ).toThrow(/is number 2, expected 1/);
+  });
+
+  it("refuses a database or key file that others can read or write, or that another user owns, as ssh does", () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, "", { mode: 0o644 });
+    chmodSync(path, 0o644);
+    expect(() => openStore({ path, env: {} })).toThrow(
+      `the database "${path}" can be read or written by other users (mode 0644); fix it with: chmod 600 "${path}"`,
+    );
+    chmodSync(path, 0o600);
+    const store = openStore({ path, env: {} });
+    // Another user got there first with a key they know.
+    writeFileSync(keyFilePath(path), `${Buffer.alloc(32, 7).toString("base64")}\n`, { mode: 0o666 });
+    chmodSync(keyFilePath(path), 0o666);
+    expect(() => store.box.seal("value", "k")).toThrow(
+      /the key file ".*" can be read or written by other users/,
+    );
+    store.close();
+  });
+
+  it.runIf(process.getuid?.() === 0)("refuses a database that another user owns", () => {
+    const path = freshPath();
+    openStore({ path, env: {} }).close();
+    chownSync(path, 4242, 4242);
+    expect(() => openStore({ path, env: {} })).toThrow(
+      /the database ".*" is owned by another user \(uid 4242\).*chown 0 "/,
+    );
   });
 
   it("says how to create a database when a command needs one that is missing", () => {

@@ -1,0 +1,290 @@
+// Confirmed revocation: after a provider says it revoked a token, ask the token's issuer again, read-only,
+// whether it still works. The checks are durable jobs (kind `confirm`), written with the revocation and holding
+// the token sealed, so that re-checks over a provider's propagation window (Azure DevOps: up to an hour)
+// survive restarts. Outcomes: confirmed (no longer works), accepted (still works, within the window: GitHub
+// processing a 202, Azure DevOps propagating), did-not-take (still works after the window: loud), unconfirmed
+// (the issuer gave no verdict until the window closed).
+import { WakeableLoop } from "../jobs/loop.js";
+import { newOwner } from "../revoke/owner.js";
+import { REVOKE_KIND, type RevocationView, type RevokePayload, revocationKey } from "../revoke/queue.js";
+import type { Secret } from "../scan/secret.js";
+import { iso } from "../store/clock.js";
+import type { Store } from "../store/index.js";
+import type { JobRecord } from "../store/jobs.js";
+import type { LiveChecker } from "./checker.js";
+
+export const CONFIRM_KIND = "confirm";
+
+/** How long after a revocation a provider may still accept the token (documented, or observed). */
+export const PROPAGATION_MS: Record<string, number> = {
+  "azure-devops": 60 * 60 * 1000,
+  github: 15 * 60 * 1000,
+  "github-installation": 5 * 60 * 1000,
+  gitlab: 5 * 60 * 1000,
+  slack: 5 * 60 * 1000,
+};
+const DEFAULT_PROPAGATION_MS = 5 * 60 * 1000;
+/** The first re-check comes this long after the last one; each next one twice as long after. */
+export const FIRST_RECHECK_MS = 30 * 1000;
+/** While the revocation itself has not finished, look again this often. */
+const REVOCATION_POLL_MS = 5 * 1000;
+
+export interface ConfirmPayload {
+  secretHash: string;
+  preview: string;
+  ruleId: string;
+  provider: string;
+  org: string | null;
+}
+
+export type ConfirmJob = JobRecord<ConfirmPayload>;
+export type ConfirmationStatus = "checking" | "confirmed" | "accepted" | "did-not-take" | "unconfirmed";
+
+export interface ConfirmationOutcome {
+  secretHash: string;
+  preview: string;
+  provider: string;
+  status: Exclude<ConfirmationStatus, "checking">;
+  detail: string;
+  /** Findings opened again because the token still works. */
+  reopened: number[];
+}
+
+export function confirmKey(secretHash: string): string {
+  return `${CONFIRM_KIND}:${secretHash}`;
+}
+
+/** Queues the checks that will confirm a revocation; call it in the transaction that queues the revocation. */
+export function enqueueConfirmation(store: Store, payload: ConfirmPayload, secret: Secret): ConfirmJob {
+  const key = confirmKey(payload.secretHash);
+  return store.jobs.enqueue<ConfirmPayload>({
+    kind: CONFIRM_KIND,
+    key,
+    queue: payload.provider,
+    payload,
+    sealed: store.box.seal(secret.reveal(), key),
+    // Bounded by the window, not by a count: each check that gets no verdict is tried again.
+    maxAttempts: 1000,
+  }).job;
+}
+
+/** Where a token's confirmation stands, for reports. */
+export function confirmationOf(
+  store: Store,
+  secretHash: string,
+): { status: ConfirmationStatus; detail?: string } | undefined {
+  const job = store.jobs.byKey<ConfirmPayload>(confirmKey(secretHash));
+  if (!job || job.state === "cancelled") return undefined;
+  // The audit log holds each step's account; the job holds where it stands.
+  const said = (action: string) =>
+    store.audit.list({ secretHash, action, subject: `job:${job.id}` }).at(-1)?.detail?.detail as
+      | string
+      | undefined;
+  if (job.state === "done") {
+    const status = job.outcome as ConfirmationStatus;
+    return { status, detail: said(`revoke.${status}`) };
+  }
+  if (job.state === "dead") return { status: "unconfirmed", detail: job.lastError ?? undefined };
+  const accepted = said("revoke.accepted");
+  return accepted ? { status: "accepted", detail: job.lastError ?? accepted } : { status: "checking" };
+}
+
+/**
+ * A revocation's view with what the live checks since say: a revocation that did not take is reported as
+ * failed, not revoked.
+ */
+export function withConfirmation(store: Store, view: RevocationView): RevocationView {
+  if (view.status !== "revoked" || view.jobId === undefined) return view;
+  const job = store.jobs.byId<RevokePayload>(view.jobId);
+  const confirmation = job && confirmationOf(store, job.payload.secretHash);
+  if (!confirmation) return view;
+  if (confirmation.status === "did-not-take")
+    return {
+      ...view,
+      status: "failed",
+      confirmation: "did-not-take",
+      reason: confirmation.detail ?? "the token still works after the provider said it was revoked",
+    };
+  return {
+    ...view,
+    confirmation: confirmation.status,
+    ...(confirmation.detail ? { reason: confirmation.detail } : {}),
+  };
+}
+
+export interface ConfirmOptions {
+  store: Store;
+  checker: LiveChecker;
+  leaseMs?: number;
+  pollMs?: number;
+  log?: (message: string) => void;
+}
+
+export class ConfirmationWorker {
+  private readonly owner = newOwner();
+  private readonly listeners = new Set<(outcome: ConfirmationOutcome) => void>();
+  private readonly loop: WakeableLoop;
+  private readonly store: Store;
+  private readonly log: (message: string) => void;
+
+  constructor(private readonly options: ConfirmOptions) {
+    this.store = options.store;
+    this.log = options.log ?? (() => {});
+    const pollMs = options.pollMs ?? REVOCATION_POLL_MS;
+    this.loop = new WakeableLoop({
+      round: () => this.runDue(),
+      waitMs: () => {
+        const next = this.store.jobs.nextRunAfter(CONFIRM_KIND);
+        return next ? Math.min(Math.max(Date.parse(next) - this.now(), 0), pollMs) : pollMs;
+      },
+      sleep: async (ms, signal) => {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      },
+      onError: (error) => this.log(`confirmation worker: ${error.message}`),
+    });
+  }
+
+  onOutcome(listener: (outcome: ConfirmationOutcome) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  notify(): void {
+    this.loop.notify();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  private now(): number {
+    return this.store.clock().getTime();
+  }
+
+  /** Runs every check that is due now; returns how many it took. */
+  async runDue(): Promise<number> {
+    const claimed = this.store.jobs.claim<ConfirmPayload>({
+      kind: CONFIRM_KIND,
+      owner: this.owner,
+      leaseMs: this.options.leaseMs ?? 5 * 60 * 1000,
+      limit: 100,
+    });
+    await Promise.all(claimed.map((job) => this.confirm(job)));
+    return claimed.length;
+  }
+
+  private later(ms: number): string {
+    return iso(new Date(this.now() + ms));
+  }
+
+  private async confirm(job: ConfirmJob): Promise<void> {
+    const { secretHash, preview, provider } = job.payload;
+    const revocation = this.store.jobs.byKey<RevokePayload>(revocationKey(secretHash));
+    if (!revocation || revocation.kind !== REVOKE_KIND || ["dead", "cancelled"].includes(revocation.state)) {
+      // Nothing was revoked: nothing to confirm.
+      this.store.jobs.cancel(job.id, "the revocation did not happen");
+      return;
+    }
+    if (revocation.state !== "done") {
+      this.store.jobs.release([job.id], this.owner, this.later(REVOCATION_POLL_MS));
+      return;
+    }
+    if (!job.sealed) {
+      this.end(job, "unconfirmed", "the token's value is no longer held");
+      return;
+    }
+    const deadline =
+      Date.parse(revocation.finishedAt ?? iso(this.store.clock())) +
+      (PROPAGATION_MS[provider] ?? DEFAULT_PROPAGATION_MS);
+    const secret = this.store.box.open(job.sealed, job.key);
+    this.store.jobs.startAttempt([job.id], this.owner);
+    const record = await this.options.checker.check(
+      job.payload.ruleId,
+      { secretHash, secret, org: job.payload.org },
+      { fresh: true },
+    );
+    const verdict = record.validity;
+    const windowLeft = deadline - this.now();
+    if (verdict.status === "inactive") {
+      this.end(job, "confirmed", `the token no longer works: ${verdict.detail}`);
+      return;
+    }
+    if (windowLeft <= 0) {
+      if (verdict.status === "live")
+        this.end(
+          job,
+          "did-not-take",
+          `${provider} said the token was revoked, but it still works (${verdict.identity}) ${Math.round((this.now() - Date.parse(revocation.finishedAt ?? "")) / 60000)} minutes later`,
+        );
+      else
+        this.end(job, "unconfirmed", `no verdict from the issuer before the window closed: ${verdict.why}`);
+      return;
+    }
+    // Still inside the window: look again later, twice as long after each check, never past the deadline.
+    const wait = Math.min(FIRST_RECHECK_MS * 2 ** Math.max(0, job.attempts), windowLeft);
+    const note =
+      verdict.status === "live"
+        ? `revocation accepted; the token still works (${verdict.identity}); checking again until ${iso(new Date(deadline))}`
+        : `no verdict yet (${verdict.why})`;
+    const firstAccepted =
+      verdict.status === "live" &&
+      this.store.audit.list({ secretHash, action: "revoke.accepted", subject: `job:${job.id}` }).length === 0;
+    this.store.transaction(() => {
+      this.store.jobs.retryLater(job.id, this.owner, this.later(wait), note);
+      if (firstAccepted)
+        this.store.audit.record({
+          action: "revoke.accepted",
+          subject: `job:${job.id}`,
+          provider,
+          secretHash,
+          detail: { preview, detail: note },
+        });
+    });
+    if (firstAccepted)
+      this.emit({ secretHash, preview, provider, status: "accepted", detail: note, reopened: [] });
+  }
+
+  private end(job: ConfirmJob, status: "confirmed" | "did-not-take" | "unconfirmed", detail: string): void {
+    const { secretHash, preview, provider } = job.payload;
+    const reopened = this.store.transaction(() => {
+      if (!this.store.jobs.finish(job.id, this.owner, { state: "done", outcome: status })) return undefined;
+      let opened: number[] = [];
+      if (status === "did-not-take") {
+        // Not revoked after all: the findings are open again and the registry must not say otherwise.
+        this.store.tokens.clearRevoked(secretHash);
+        opened = this.store.findings.reopenRevoked(secretHash);
+      }
+      this.store.audit.record({
+        action: `revoke.${status}`,
+        subject: `job:${job.id}`,
+        provider,
+        secretHash,
+        detail: { preview, detail },
+      });
+      return opened;
+    });
+    if (reopened === undefined) return;
+    this.log(`${preview}: ${status === "did-not-take" ? "REVOCATION DID NOT TAKE" : status}: ${detail}`);
+    this.emit({ secretHash, preview, provider, status, detail, reopened });
+  }
+
+  private emit(outcome: ConfirmationOutcome): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(outcome);
+      } catch (error) {
+        this.log(`a confirmation listener failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}
