@@ -119,6 +119,8 @@ export interface FindingSearch extends FindingFilter {
   source?: string;
   confidence?: Confidence;
   severity?: string;
+  /** The last live check's verdict on the token (the `validations` table). */
+  validity?: "live" | "inactive" | "unknown";
   /** ISO date (inclusive) and ISO date (exclusive). */
   seenFrom?: string;
   seenBefore?: string;
@@ -146,6 +148,7 @@ function searchClause(search: FindingSearch): { where: string; params: Record<st
     ["source", "source = @source"],
     ["confidence", "confidence = @confidence"],
     ["severity", "severity = @severity"],
+    ["validity", "secret_hash IN (SELECT secret_hash FROM validations WHERE status = @validity)"],
     ["seenFrom", "first_seen_at >= @seenFrom"],
     ["seenBefore", "first_seen_at < @seenBefore"],
   ];

@@ -16,7 +16,7 @@ import { actOnFindings } from "../../src/revoke/act.js";
 import { createRevokers } from "../../src/revoke/providers.js";
 import { RevocationWorker } from "../../src/revoke/worker.js";
 import { loadRules } from "../../src/scan/rules.js";
-import { Secret } from "../../src/scan/secret.js";
+import { Secret, secretHash } from "../../src/scan/secret.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { AUTH_ID, scanText } from "../revoke/harness.js";
 import { ROOT, tempDir } from "../support/cli.js";
@@ -89,6 +89,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
       source: "acme/website",
       record: true,
     });
+    store.validations.save(
+      secretHash(githubPats[2] as string),
+      "github",
+      { status: "inactive", detail: "Bad credentials" },
+      3600_000,
+    );
     worker = new RevocationWorker({ store, revokers, pollMs: 50, retry: { baseMs: 10 } });
     await worker.drain({ maxWaitMs: 2000 });
     expect(store.jobs.list({ state: "dead" })).toHaveLength(1);
@@ -181,6 +187,14 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
     await page.waitForURL(/repository=acme%2Fwebsite/);
     expect(await page.textContent("#total")).toBe("3");
     expect(await page.locator("table.findings tbody tr").count()).toBe(3);
+    await page.getByLabel("Live check").selectOption("inactive");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL(/validity=inactive/);
+    expect(await page.textContent("#total")).toBe("1");
+    expect(await page.textContent("table.findings tbody")).toContain(`…${githubPats[2]?.slice(-4)}`);
+    await page.getByLabel("Live check").selectOption("");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL((url) => !url.search.includes("validity=inactive"));
     await check("findings");
     const csv = await page.request.get(`${base}/findings.csv?repository=acme%2Fwebsite`);
     const json = await page.request.get(`${base}/findings.json?repository=acme%2Fwebsite`);

@@ -45,6 +45,8 @@ export function findingPage(
   const timeline = history.filter((e) => e.action.startsWith("revoke."));
   const breaches = store.breaches.forToken(f.secretHash);
   const r = state.revocation;
+  const check = store.validations.get(f.secretHash);
+  const v = check?.validity;
   const canRevoke =
     f.status === "open" &&
     (!r || r.status === "failed" || r.status === "cancelled" || r.status === "skipped");
@@ -52,6 +54,7 @@ export function findingPage(
 <div><dt>Status</dt><dd><span class="status ${f.status}">${f.status}</span>${f.resolution ? html` (${f.resolution}${f.note ? `: ${f.note}` : ""})` : ""}</dd></div>
 <div><dt>Rule</dt><dd>${f.ruleId}: ${f.description} (${f.severity}, ${f.confidence} confidence)</dd></div>
 <div><dt>Token</dt><dd><code>${f.redacted}</code> <code class="hash">${f.secretHash}</code></dd></div>
+<div><dt>Live check</dt><dd>${v ? `${v.status}${v.status === "live" ? ` as ${v.identity}` : v.status === "inactive" ? `: ${v.detail}` : `: ${v.why}`} (${when(check?.checkedAt)})` : "not checked"}</dd></div>
 <div><dt>Revocation</dt><dd>${r ? `${r.status}${r.provider ? ` via ${r.provider}` : ""}${r.at ? `, ${when(r.at)}` : ""}${r.reason ? `: ${r.reason}` : ""}` : "none"}</dd></div>
 <div><dt>Breach issue</dt><dd>${breaches.length ? breaches.map((b) => (b.issueUrl ? html`<a href="${b.issueUrl}">${b.repository}#${b.issueNumber}</a> ` : html`${b.repository} (issue not opened yet) `)) : "none"}</dd></div>
 </dl>

@@ -15,6 +15,7 @@ import { type Html, html, when } from "../html.js";
 
 export const PAGE_SIZE = 50;
 const CONFIDENCES = ["high", "medium"] as const;
+const VALIDITIES = ["live", "inactive", "unknown"] as const;
 const HASH = /^sha256:[0-9a-f]{64}$/;
 
 export interface FindingsQuery {
@@ -43,6 +44,7 @@ export function parseFindingsQuery(params: URLSearchParams): FindingsQuery {
     ruleId: params.get("rule")?.trim() || undefined,
     source: params.get("repository")?.trim() || undefined,
     confidence: oneOf<Confidence>(params.get("confidence"), CONFIDENCES),
+    validity: oneOf(params.get("validity"), VALIDITIES),
     seenFrom: day(params.get("from")),
     // Inclusive of the whole "to" day.
     seenBefore: to ? new Date(Date.parse(to) + 86_400_000).toISOString().slice(0, 10) : undefined,
@@ -112,6 +114,7 @@ ${text("provider", "Provider", params.get("provider"))}
 ${text("rule", "Rule", params.get("rule"))}
 ${text("repository", "Repository", params.get("repository"))}
 ${select("confidence", "Confidence", CONFIDENCES, params.get("confidence"))}
+${select("validity", "Live check", VALIDITIES, params.get("validity"))}
 ${text("from", "Seen from", params.get("from"), "date")}
 ${text("to", "Seen to", params.get("to"), "date")}
 ${select("sort", "Sort", FINDING_SORTS, params.get("sort"))}
