@@ -91,6 +91,7 @@ const PAGES = [
   ],
   ["findings: page 1,000 (deep offset)", "/console/findings?page=1000"],
   ["overview", "/console/"],
+  ["CSV export of all 100,000 findings", "/console/findings.csv"],
 ];
 console.log(
   `\nconsole: server time with ${FINDINGS.toLocaleString("en")} findings, median of ${RUNS} requests`,

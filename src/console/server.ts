@@ -2,6 +2,7 @@
 // `leakwarden serve` mounts under /console. Every page needs a session; every POST needs the session's CSRF
 // token; every response carries a strict Content Security Policy. State changes go through the triage
 // functions (src/revoke/triage.ts), which audit them with the signed-in login.
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -288,7 +289,7 @@ export class ConsoleServer {
     return this.startSession(res, login, { via: access.via });
   }
 
-  private get(res: ServerResponse, path: string, url: URL, session: Session): Sent {
+  private async get(res: ServerResponse, path: string, url: URL, session: Session): Promise<Sent> {
     const base = CONSOLE_PATH;
     const frame = (current: Frame["current"]): Frame => ({ base, session, current });
     if (path === "/")
@@ -311,8 +312,9 @@ export class ConsoleServer {
         "content-type": csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
         "content-disposition": `attachment; filename="leakwarden-findings.${csv ? "csv" : "json"}"`,
       });
+      // Honour backpressure: 100,000 rows are not buffered in memory for a slow client.
       for (const chunk of csv ? exportCsv(this.store, query) : exportJson(this.store, query))
-        res.write(chunk);
+        if (!res.write(chunk)) await once(res, "drain");
       res.end();
       return true as const;
     }

@@ -265,14 +265,29 @@ export class FindingTable {
     return { findings, total };
   }
 
-  /** Every match of a search, in batches, for an export that must not hold 100,000 rows at once. */
-  *each(search: FindingSearch, sort: FindingSort): Generator<FindingRecord> {
+  /**
+   * Every match of a search, in batches of `batch`, for an export that must not hold 100,000 rows at once. The
+   * matching ids are taken first, so no statement stays open between batches (a slow reader would otherwise
+   * keep the connection busy and block every write).
+   */
+  *each(search: FindingSearch, sort: FindingSort, batch = 1000): Generator<FindingRecord[]> {
     const { where, params } = searchClause(search);
-    const rows = statement<Record<string, string>, Row>(
+    const ids = statement<Record<string, string>, { id: number }>(
       this.db,
-      `SELECT * FROM findings ${where} ORDER BY ${ORDER_BY[sort]}`,
-    ).iterate(params);
-    for (const row of rows) yield fromRow(row);
+      `SELECT id FROM findings ${where} ORDER BY ${ORDER_BY[sort]}`,
+    )
+      .all(params)
+      .map((r) => r.id);
+    const rows = statement<[string], Row>(
+      this.db,
+      "SELECT * FROM findings WHERE id IN (SELECT value FROM json_each(?))",
+    );
+    for (let i = 0; i < ids.length; i += batch) {
+      const slice = ids.slice(i, i + batch);
+      const byId = new Map(rows.all(JSON.stringify(slice)).map((r) => [r.id, fromRow(r)]));
+      // A finding deleted in between is left out.
+      yield slice.flatMap((id) => byId.get(id) ?? []);
+    }
   }
 
   /** Opens a resolved finding again. */

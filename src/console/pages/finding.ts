@@ -74,6 +74,6 @@ ${timeline.length ? html`<ol class="timeline">${timeline.map((e) => html`<li><ti
 </section>
 <section aria-labelledby="audit-h"><h2 id="audit-h">Audit trail</h2>
 <table class="audit"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Subject</th><th scope="col">Detail</th></tr></thead><tbody>
-${history.map((e) => html`<tr><td>${when(e.at)}</td><td>${e.actor}</td><td>${e.action}</td><td>${e.subject ?? ""}</td><td>${summariseDetail(e.detail)}</td></tr>`)}
+${history.length ? history.map((e) => html`<tr><td>${when(e.at)}</td><td>${e.actor}</td><td>${e.action}</td><td>${e.subject ?? ""}</td><td>${summariseDetail(e.detail)}</td></tr>`) : html`<tr><td colspan="5">No entries yet.</td></tr>`}
 </tbody></table></section>`;
 }

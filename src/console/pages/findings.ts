@@ -158,17 +158,18 @@ const EXPORT_COLUMNS = [
 
 export function* exportCsv(store: Store, query: FindingsQuery): Generator<string> {
   yield `${EXPORT_COLUMNS.join(",")}\r\n`;
-  for (const f of store.findings.each(query.search, query.sort))
-    yield `${EXPORT_COLUMNS.map((c) => csvCell(f[c])).join(",")}\r\n`;
+  for (const batch of store.findings.each(query.search, query.sort))
+    yield batch.map((f) => `${EXPORT_COLUMNS.map((c) => csvCell(f[c])).join(",")}\r\n`).join("");
 }
 
 export function* exportJson(store: Store, query: FindingsQuery): Generator<string> {
   yield "[";
   let first = true;
-  for (const f of store.findings.each(query.search, query.sort)) {
-    const row = Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, f[c]]));
-    yield `${first ? "\n" : ",\n"}${JSON.stringify(row)}`;
-    first = false;
-  }
+  for (const batch of store.findings.each(query.search, query.sort))
+    for (const f of batch) {
+      const row = Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, f[c]]));
+      yield `${first ? "\n" : ",\n"}${JSON.stringify(row)}`;
+      first = false;
+    }
   yield "\n]\n";
 }
