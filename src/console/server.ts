@@ -312,9 +312,12 @@ export class ConsoleServer {
         "content-type": csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
         "content-disposition": `attachment; filename="leakwarden-findings.${csv ? "csv" : "json"}"`,
       });
-      // Honour backpressure: 100,000 rows are not buffered in memory for a slow client.
-      for (const chunk of csv ? exportCsv(this.store, query) : exportJson(this.store, query))
+      for (const chunk of csv ? exportCsv(this.store, query) : exportJson(this.store, query)) {
+        // Honour backpressure (100,000 rows are not buffered for a slow client), and let webhooks and
+        // workers run between batches.
         if (!res.write(chunk)) await once(res, "drain");
+        else await new Promise((resolve) => setImmediate(resolve));
+      }
       res.end();
       return true as const;
     }

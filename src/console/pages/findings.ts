@@ -163,13 +163,13 @@ export function* exportCsv(store: Store, query: FindingsQuery): Generator<string
 }
 
 export function* exportJson(store: Store, query: FindingsQuery): Generator<string> {
-  yield "[";
   let first = true;
-  for (const batch of store.findings.each(query.search, query.sort))
-    for (const f of batch) {
-      const row = Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, f[c]]));
-      yield `${first ? "\n" : ",\n"}${JSON.stringify(row)}`;
-      first = false;
-    }
+  yield "[";
+  for (const batch of store.findings.each(query.search, query.sort)) {
+    if (batch.length === 0) continue;
+    const rows = batch.map((f) => JSON.stringify(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, f[c]]))));
+    yield `${first ? "\n" : ",\n"}${rows.join(",\n")}`;
+    first = false;
+  }
   yield "\n]\n";
 }
