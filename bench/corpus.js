@@ -49,3 +49,22 @@ export async function largeJson(megabytes = 64) {
   await new Promise((resolve) => out.end(resolve));
   return path;
 }
+
+/**
+ * One file of `count` lines that each hold a checksum-valid token, generated here from the seeded sample
+ * generator (never committed): the many-findings-per-buffer case, where per-finding work must stay per line.
+ */
+export async function tokenLines(count = 80_000) {
+  mkdirSync(CACHE, { recursive: true });
+  const path = join(CACHE, `token-lines-${count}.env`);
+  if (existsSync(path)) return path;
+  const { SAMPLE_FORMATS, SeededRandom } = await import("../dist/scan/samples.js");
+  const rng = new SeededRandom(80_000);
+  const out = createWriteStream(path);
+  for (let i = 0; i < count; i++) {
+    if (!out.write(`TOKEN_${i}=${SAMPLE_FORMATS["github-pat"](rng)}\n`))
+      await new Promise((resolve) => out.once("drain", resolve));
+  }
+  await new Promise((resolve) => out.end(resolve));
+  return path;
+}

@@ -4,8 +4,9 @@ import { statSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { largeJson, TYPESCRIPT } from "./corpus.js";
+import { largeJson, TYPESCRIPT, tokenLines } from "./corpus.js";
 import { benchHistory } from "./history.js";
+import { benchLoad } from "./load.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, "..", "bin", "leakwarden.js");
@@ -73,8 +74,14 @@ bench("typescript package", [TYPESCRIPT], tsBytes);
 bench("typescript package, 1 thread", [TYPESCRIPT], tsBytes, ["--threads", "1"]);
 bench("large JSON (one 64 MB file)", [json], jsonBytes);
 bench("corpus (typescript + JSON)", [TYPESCRIPT, json], tsBytes + jsonBytes);
+const tokens = await tokenLines(80_000);
+bench("80,000 token lines (one file)", [tokens], statSync(tokens).size);
 
 // What --record, --registry and --revoke add (bench/store.js).
 await import("./store.js");
 await benchHistory(CLI, RUNS);
 await import("./console.js");
+
+// The App under a burst of leaking pushes (bench/load.js): one run each, it takes minutes.
+console.log("\nleakwarden load bench: the App on local stand-ins\n");
+for (const pushes of [50, 200]) await benchLoad(pushes);

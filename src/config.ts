@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileProblem, UserError } from "./errors.js";
-import { analyzeRegex } from "./scan/regex-safety.js";
+import { analyzeRegex, excerpt } from "./scan/regex-safety.js";
 import { parseYaml } from "./yaml.js";
 
 export interface ScanConfig {
@@ -13,6 +13,9 @@ export interface ScanConfig {
 }
 
 export const CONFIG_FILE_NAME = ".leakwarden.yml";
+/** An allow pattern describes secrets (a few dozen characters); anything far longer is a mistake or an attack. */
+const MAX_ALLOW_PATTERN = 1000;
+
 export const EMPTY_CONFIG: ScanConfig = { pathsIgnore: [], disabledRules: [], allow: [] };
 
 export class ConfigError extends UserError {}
@@ -46,14 +49,18 @@ export function parseConfig(text: string, file: string): ScanConfig {
     throw new ConfigError(`${file}: "rules" must be a map, such as rules: { disable: [rule-id] }`);
   }
   const allow = strings(raw.allow, "allow", file);
-  for (const source of allow) {
+  allow.forEach((source, index) => {
+    // Named by position and an excerpt: the pattern itself may be huge, and an error is one line.
+    const which = `allow pattern ${index + 1} (/${excerpt(source)}/)`;
+    if (source.length > MAX_ALLOW_PATTERN)
+      throw new ConfigError(`${file}: ${which} is refused: longer than ${MAX_ALLOW_PATTERN} characters`);
     try {
       analyzeRegex(source);
       new RegExp(source);
     } catch (error) {
-      throw new ConfigError(`${file}: allow pattern /${source}/ is refused: ${(error as Error).message}`);
+      throw new ConfigError(`${file}: ${which} is refused: ${(error as Error).message}`);
     }
-  }
+  });
   return {
     pathsIgnore: strings(raw["paths-ignore"], "paths-ignore", file),
     disabledRules: strings((rules as Record<string, unknown>).disable, "rules.disable", file),

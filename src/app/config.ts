@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { parseTeams, type Team } from "../console/github-oauth.js";
 import { UserError } from "../errors.js";
+import { DEFAULT_WRITE_INTERVAL_MS } from "./pacing.js";
 
 export interface ServeConfig {
   appId: string;
@@ -18,8 +19,12 @@ export interface ServeConfig {
   dbPath: string;
   cacheDir: string;
   cacheMaxBytes: number;
-  /** Scans and revocations run at once. */
+  /** Scans run at once. */
   concurrency: number;
+  /** Reports (breach issues, comments) run at once, one per installation at a time. */
+  reportConcurrency: number;
+  /** Least time between two content-creating GitHub requests of one installation. */
+  writeIntervalMs: number;
   /** The web console at /console: on when the App's OAuth client is set. */
   console?: ConsoleConfig;
 }
@@ -118,6 +123,12 @@ export function serveConfigFrom(env: NodeJS.ProcessEnv): ServeConfig {
       1,
     ),
     concurrency: whole(env.LEAKWARDEN_CONCURRENCY, "LEAKWARDEN_CONCURRENCY", 2, 1),
+    reportConcurrency: whole(env.LEAKWARDEN_REPORT_CONCURRENCY, "LEAKWARDEN_REPORT_CONCURRENCY", 4, 1),
+    writeIntervalMs: whole(
+      env.LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS,
+      "LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS",
+      DEFAULT_WRITE_INTERVAL_MS,
+    ),
     ...(consoleConfig ? { console: consoleConfig } : {}),
   };
 }

@@ -60,8 +60,24 @@ class KeyedMutex {
   }
 }
 
+interface CachedRepository {
+  bytes: number;
+  /** When a push last used it (ms). */
+  used: number;
+}
+
 export class GitCache {
   private readonly locks = new KeyedMutex();
+  /** The size of each cached repository, walked once at the first eviction and kept up to date after. */
+  private sizes: Map<string, CachedRepository> | undefined;
+  /** Commits that pushes waiting for a repository's fetch lock need: the next fetch brings them all. */
+  private readonly wanted = new Map<string, Set<string>>();
+  /** Repositories used since the last measure, and when: the next measure's work. */
+  private readonly used = new Map<string, number>();
+  /** Repositories being scanned now: never evicted under a scan. */
+  private readonly inUse = new Map<string, number>();
+  /** Measuring and evicting run here, one after another, off the scan's path. */
+  private housekeeping: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: GitCacheOptions) {}
 
@@ -74,8 +90,8 @@ export class GitCache {
 
   /**
    * Fetches what a push brought into the repository's bare cache, runs `scan` on it, then moves the pushed
-   * ref there to `after`. One push per repository at a time: the cache's refs then always mean "already
-   * scanned", which is what a new branch's scan relies on to leave out commits it need not read again.
+   * ref there to `after`. The cache's refs always mean "already scanned", which is what a new branch's scan
+   * relies on to leave out commits it need not read again.
    */
   async scanPush<T>(
     repository: { fullName: string },
@@ -89,50 +105,113 @@ export class GitCache {
     if (!isValidRef(update.ref)) throw new RepositoryError(`"${update.ref}" is not a valid ref name`);
     const url = `${this.options.remote.replace(/\/+$/, "")}/${fullName}.git`;
     const path = this.pathFor(fullName);
-    return this.locks.run(path, async () => {
-      // Private: it holds the repository's code and the tokens leaked in it.
-      await mkdir(path, { recursive: true, mode: 0o700 });
-      const repo = GitRepository.prepare(path, gitAuthEnv(token, this.options.remote));
-      if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
-      // Fetched objects get no ref: any ref here would be taken for "already scanned".
-      const fetch = (what: string) =>
-        repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, what]);
-      if (!(await repo.commitOf(update.after))) {
-        // By commit id first (GitHub serves any reachable commit); by ref name when a server will not.
-        await fetch(update.after).catch(() => fetch(update.ref));
-      }
-      // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
-      // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.
-      if (!/^0+$/.test(update.before) && !(await repo.commitOf(update.before))) {
-        await fetch(update.before).catch(() => undefined);
-      }
+    const wanted = this.wanted.get(path) ?? new Set<string>();
+    this.wanted.set(path, wanted);
+    wanted.add(update.after);
+    // Fetches into one repository go one at a time; scans do not wait for each other's fetches.
+    const repo = await this.locks
+      .run(path, async () => {
+        // Private: it holds the repository's code and the tokens leaked in it.
+        await mkdir(path, { recursive: true, mode: 0o700 });
+        const repo = GitRepository.prepare(path, gitAuthEnv(token, this.options.remote));
+        if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
+        // Fetched objects get no ref: any ref here would be taken for "already scanned".
+        const fetch = (...what: string[]) =>
+          repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, ...what]);
+        if (!(await repo.commitOf(update.after))) {
+          // One fetch for every push to this repository waiting now (a burst is fetched in a few calls), by
+          // commit id (GitHub serves any reachable commit); alone, or by ref name, when that fails.
+          const batch = [...wanted];
+          await fetch(...batch)
+            .then(() => {
+              for (const commit of batch) wanted.delete(commit);
+            })
+            .catch(() => fetch(update.after).catch(() => fetch(update.ref)));
+        }
+        // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
+        // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.
+        if (!/^0+$/.test(update.before) && !(await repo.commitOf(update.before))) {
+          await fetch(update.before).catch(() => undefined);
+        }
+        return repo;
+      })
+      .finally(() => {
+        // Fetched or not, this push wants nothing more: a commit that cannot be fetched must not fail every batch.
+        wanted.delete(update.after);
+        if (wanted.size === 0 && this.wanted.get(path) === wanted) this.wanted.delete(path);
+      });
+    this.inUse.set(path, (this.inUse.get(path) ?? 0) + 1);
+    try {
+      // The scan starts as soon as the push's objects are in. The ref moves only after it: a ref here always
+      // means "already scanned" (a ref left behind by pushes racing on one branch only means re-reading).
       const result = await scan(path);
       await repo.run(["update-ref", "--", update.ref, update.after]);
       const now = new Date();
       await utimes(path, now, now);
+      this.afterUse(path, now.getTime());
       return result;
-    });
+    } finally {
+      const left = (this.inUse.get(path) ?? 1) - 1;
+      if (left > 0) this.inUse.set(path, left);
+      else this.inUse.delete(path);
+    }
   }
 
-  /** Removes least recently fetched repositories until the cache fits; `keep` is never removed. */
+  /**
+   * Re-measures the repositories pushes just used, then evicts if the cache outgrew its size: in the background,
+   * and once for a burst (pushes that come in while a measure runs are measured together in the next one).
+   */
+  private afterUse(path: string, used: number): void {
+    const first = this.used.size === 0;
+    this.used.set(path, used);
+    if (!first) return;
+    this.housekeeping = this.housekeeping
+      .then(async () => {
+        const sizes = await this.loadSizes();
+        const batch = [...this.used];
+        this.used.clear();
+        for (const [repo, at] of batch)
+          sizes.set(repo, { bytes: await this.locks.run(repo, () => folderSize(repo)), used: at });
+        await this.evict(batch.at(-1)?.[0]);
+      })
+      .catch(() => undefined);
+  }
+
+  /** Resolves when the background measuring and eviction queued so far are done. */
+  async settled(): Promise<void> {
+    await this.housekeeping;
+  }
+
+  private async loadSizes(): Promise<Map<string, CachedRepository>> {
+    if (this.sizes) return this.sizes;
+    const sizes = new Map<string, CachedRepository>();
+    if (existsSync(this.options.root)) {
+      for (const name of await readdir(this.options.root)) {
+        if (!name.endsWith(".git")) continue;
+        const path = join(this.options.root, name);
+        sizes.set(path, { bytes: await folderSize(path), used: (await stat(path)).mtimeMs });
+      }
+    }
+    this.sizes ??= sizes;
+    return this.sizes;
+  }
+
+  /**
+   * Removes least recently used repositories until the cache fits; `keep` is never removed. Works from the
+   * sizes it keeps: the cache is walked once, not at each eviction.
+   */
   async evict(keep?: string): Promise<string[]> {
-    if (!existsSync(this.options.root)) return [];
-    const repos = await Promise.all(
-      (await readdir(this.options.root))
-        .filter((name) => name.endsWith(".git"))
-        .map(async (name) => {
-          const path = join(this.options.root, name);
-          return { path, bytes: await folderSize(path), used: (await stat(path)).mtimeMs };
-        }),
-    );
-    let total = repos.reduce((sum, r) => sum + r.bytes, 0);
+    const sizes = await this.loadSizes();
+    let total = 0;
+    for (const repo of sizes.values()) total += repo.bytes;
     const removed: string[] = [];
-    for (const repo of repos.sort((a, b) => a.used - b.used)) {
+    for (const [path, repo] of [...sizes].sort((a, b) => a[1].used - b[1].used)) {
       if (total <= this.options.maxBytes) break;
-      if (repo.path === keep) continue;
-      await this.locks.run(repo.path, () => rm(repo.path, { recursive: true, force: true }));
+      if (path === keep || this.inUse.has(path)) continue;
+      await this.locks.run(path, () => rm(path, { recursive: true, force: true }));
+      sizes.delete(path);
       total -= repo.bytes;
-      removed.push(repo.path);
+      removed.push(path);
     }
     return removed;
   }

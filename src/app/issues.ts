@@ -147,10 +147,12 @@ export async function commentOutcome(
   store: Store,
   secretHash: string,
   view: RevocationView & { via?: string },
+  onlyBreach?: string,
 ): Promise<number> {
   if (!FINAL.has(view.status)) return 0;
   let posted = 0;
   for (const breach of store.breaches.awaitingComment(secretHash)) {
+    if (onlyBreach !== undefined && breach.breachKey !== onlyBreach) continue;
     const [owner, repo] = breach.repository.split("/") as [string, string];
     const octokit = await octokitFor(breach.installation);
     const body = renderRevocationComment({ redacted: breach.preview, description: breach.description }, view);

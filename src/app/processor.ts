@@ -1,5 +1,6 @@
-// The work behind a webhook, run from the durable queue: read the repository's settings, fetch and scan the
-// push or download and scan the run's logs, record and match the findings, queue revocations, open the issue.
+// The scan stage's work behind a webhook: read the repository's settings, fetch and scan the push or download
+// and scan the run's logs, record and match the findings, queue their revocations and the report. It never
+// writes to GitHub: the report stage (report-jobs.ts) does, at GitHub's pace.
 import type { ProbotOctokit } from "probot";
 import { toPublic } from "../report/public.js";
 import { actOnFindings } from "../revoke/act.js";
@@ -16,10 +17,10 @@ import type { ValidationRecord } from "../store/validations.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { validateFindings } from "../validate/findings.js";
 import { viewOfValidation } from "../validate/view.js";
-import type { Breach, BreachSource } from "./breach-issue.js";
+import { type Breach, type BreachSource, breachKey } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
-import { openBreachIssue } from "./issues.js";
 import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-settings.js";
+import { enqueueBreachReport } from "./report-jobs.js";
 import { scanRunLogs } from "./run-logs.js";
 import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
 
@@ -33,6 +34,8 @@ export interface ProcessorDeps {
   revocationsQueued(): void;
   /** Live checks (validate/): verdicts before acting, confirmation after revoking. Absent: no live checks. */
   checker?: LiveChecker;
+  /** Wakes the report stage once a report is queued. */
+  reportsQueued(): void;
   cache: GitCache;
   rules: readonly Rule[];
   maxFileSize: number;
@@ -42,7 +45,8 @@ export interface ProcessorDeps {
 
 export interface ProcessResult {
   findings: number;
-  issue?: { number: number; url: string; opened: boolean };
+  /** The report stage's job for this push or run (its breach issue). */
+  reportJobId?: number;
   skipped?: string;
 }
 
@@ -117,29 +121,30 @@ export class ScanProcessor {
     const { store, revokers, rules } = this.deps;
     const policy: RevocationPolicy = settings.revoke;
     const checker = settings.validate ? this.deps.checker : undefined;
-    const verdicts = checker ? await validateFindings(store, checker, findings) : undefined;
-    const acted = actOnFindings(store, revokers, rules, findings, {
-      source: payload.repository.fullName,
-      record: true,
-      revoke: policy !== "off",
-      match: true,
-      policy,
-      verdicts,
-      confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
-    });
+    // Policy `live` decides on the verdicts, so it waits for them; any other policy queues its revocations
+    // first and checks afterwards, for the report: a slow issuer never delays a revocation.
+    const early = checker && policy === "live" ? await validateFindings(store, checker, findings) : undefined;
+    const acted = store.transaction(() =>
+      actOnFindings(store, revokers, rules, findings, {
+        source: payload.repository.fullName,
+        record: true,
+        revoke: policy !== "off",
+        match: true,
+        policy,
+        priority: job.priority,
+        verdicts: early,
+        confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
+      }),
+    );
     if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
+    const verdicts = early ?? (checker ? await validateFindings(store, checker, findings) : undefined);
 
-    let logsDeleted = false;
-    if (payload.type === "workflow_run" && settings.logs.delete)
-      logsDeleted = await this.deleteLogs(octokit, payload);
-    if (!settings.issues.enabled) return { findings: findings.length, skipped: "issues.enabled is off" };
-
+    // The report is queued after the revocations; a crash in between re-runs this job, and both steps are
+    // idempotent (findings by fingerprint, revocations by token, the report by breach key).
+    const key = breachKey(payload.repository.fullName, source);
     const breach: Breach = {
       repository: { fullName: payload.repository.fullName, htmlUrl: payload.repository.htmlUrl },
-      source:
-        payload.type === "workflow_run"
-          ? { ...(source as Extract<BreachSource, { kind: "workflow_run" }>), logsDeleted }
-          : source,
+      source,
       findings: findings.map((f, i) => ({
         ...toPublic(f),
         revocation: acted.actions[i]?.revocation ?? {
@@ -155,8 +160,24 @@ export class ScanProcessor {
       ...(problem ? { settingsProblem: problem } : {}),
       ...(logsProblem ? { scanProblem: logsProblem } : {}),
     };
-    const issue = await openBreachIssue(octokit, store, payload.installation, breach, settings);
-    return { findings: findings.length, issue };
+    const needsReport = settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
+    const report = needsReport
+      ? enqueueBreachReport(
+          store,
+          {
+            type: "breach",
+            installation: payload.installation,
+            breachKey: key,
+            breach,
+            settings,
+            scanJobId: job.id,
+          },
+          job.priority,
+        )
+      : undefined;
+    if (report?.created) this.deps.reportsQueued();
+    if (!settings.issues.enabled) return { findings: findings.length, skipped: "issues.enabled is off" };
+    return { findings: findings.length, reportJobId: report?.job.id };
   }
 
   private async scanPush(octokit: Octokit, push: PushScan, engine: Engine, settings: RepoSettings) {
@@ -165,7 +186,6 @@ export class ScanProcessor {
     const result = await this.deps.cache.scanPush(push.repository, token, update, (path) =>
       scanRange(path, update, engine, { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore }),
     );
-    await this.deps.cache.evict(this.deps.cache.pathFor(push.repository.fullName));
     const source: BreachSource = {
       kind: "push",
       ref: push.ref,
@@ -195,22 +215,5 @@ export class ScanProcessor {
     };
     const findings: Finding[] = result.findings;
     return { findings, source, logsProblem: result.problem };
-  }
-
-  /** Deletes the run's logs (settings: logs.delete); needs the app's `actions: write` permission. */
-  private async deleteLogs(octokit: Octokit, run: RunScan): Promise<boolean> {
-    try {
-      await octokit.rest.actions.deleteWorkflowRunLogs({
-        owner: run.repository.owner,
-        repo: run.repository.name,
-        run_id: run.runId,
-      });
-      return true;
-    } catch (error) {
-      this.deps.log(
-        `${run.repository.fullName}: could not delete the logs of run ${run.runId}: ${(error as Error).message}`,
-      );
-      return false;
-    }
   }
 }

@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { ProbotOctokit } from "probot";
+import { appendAll } from "../scan/append.js";
 import type { Engine } from "../scan/engine.js";
 import { scanReadable, streamReader } from "../scan/scan-source.js";
 import type { Finding } from "../scan/types.js";
@@ -80,7 +81,7 @@ export async function scanLogArchive(engine: Engine, path: string, limits: Archi
     for (const entry of archive.entries) {
       try {
         const outcome = await scanReadable(engine, streamReader(entry.open()), entry.name);
-        findings.push(...outcome.findings);
+        appendAll(findings, outcome.findings);
         bytes += outcome.bytes;
       } catch (error) {
         if (!(error instanceof ArchiveError)) throw error;

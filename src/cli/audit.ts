@@ -2,7 +2,7 @@
 import { type Command, parseCount, parseFlags, UsageError } from "./command.js";
 import { summariseDetail } from "./findings.js";
 import { DB_FLAG, DB_HELP, openCliStore, shortTime, withStore } from "./store-access.js";
-import { colorEnabled, style, table } from "./terminal.js";
+import { colorEnabled, printable, style, table } from "./terminal.js";
 
 const HELP = `Usage: leakwarden audit list [--limit N] [--action A] [--json]
 
@@ -67,15 +67,18 @@ export const auditCommand: Command = {
             : e.action.startsWith("revoke.revoked")
               ? s.green
               : (t: string) => t;
+        // Details hold provider replies and file names: never raw to a terminal.
         rows.push([
           shortTime(e.at),
-          e.actor,
-          colour(e.action),
-          e.subject ?? "-",
-          e.provider ?? "-",
-          [typeof e.detail?.preview === "string" ? e.detail.preview : "", summariseDetail(e.detail)]
-            .filter(Boolean)
-            .join(" "),
+          printable(e.actor),
+          colour(printable(e.action)),
+          printable(e.subject ?? "-"),
+          printable(e.provider ?? "-"),
+          printable(
+            [typeof e.detail?.preview === "string" ? e.detail.preview : "", summariseDetail(e.detail)]
+              .filter(Boolean)
+              .join(" "),
+          ),
         ]);
       }
       io.stdout.write(`${table(rows)}\n`);

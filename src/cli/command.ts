@@ -57,11 +57,15 @@ export function parseCount(
   flag: string,
   command: string,
   fallback: number,
+  range: { min?: number; max?: number } = {},
 ): number {
   if (value === undefined) return fallback;
+  const { min = 1, max = Number.MAX_SAFE_INTEGER } = range;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`${flag} takes a whole number of at least 1, not "${value}"`, command);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    const bounds = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`${flag} takes a whole number ${bounds}, not "${value}"`, command);
+  }
   return n;
 }
 
@@ -86,9 +90,9 @@ export function parseSize(
   if (value === undefined) return fallback;
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
   const unit = UNITS[match?.[2]?.toLowerCase() ?? "x"];
-  if (!match || unit === undefined)
-    throw new UsageError(`${flag} takes a size such as 25MB or 512KB, not "${value}"`, command);
-  return Math.floor(Number(match[1]) * unit);
+  const size = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : 0;
+  if (size < 1) throw new UsageError(`${flag} takes a size such as 25MB or 512KB, not "${value}"`, command);
+  return size;
 }
 
 export function oneOfFlag<T extends string>(

@@ -11,7 +11,7 @@ import { type Command, type Io, oneOfFlag, parseFlags, UsageError } from "./comm
 import { describeRevocation } from "./revocation-runner.js";
 import { readTokenIfGiven, TOKEN_ENV_FLAG } from "./secret-input.js";
 import { DB_FLAG, DB_HELP, openCliStore, parseId, shortTime, withStore } from "./store-access.js";
-import { colorEnabled, plural, type Style, style, table } from "./terminal.js";
+import { colorEnabled, plural, printable, printableFields, type Style, style, table } from "./terminal.js";
 
 const HELP = `Usage: leakwarden findings list [--status open|revoked|resolved] [--provider P] [--json]
        leakwarden findings show ID [--json]
@@ -107,7 +107,8 @@ function list(store: Store, findings: readonly FindingRecord[], s: Style): strin
   const rows = [
     ["ID", "STATUS", "RULE", "TOKEN", "LOCATION", "REGISTRY", "REVOCATION", "LAST SEEN"].map(s.bold),
   ];
-  for (const f of findings) {
+  for (const stored of findings) {
+    const f = printableFields(stored); // file names and the rest come from scanned repositories
     const state = findingState(store, f);
     rows.push([
       String(f.id),
@@ -115,7 +116,9 @@ function list(store: Store, findings: readonly FindingRecord[], s: Style): strin
       s.cyan(f.ruleId),
       f.redacted,
       location(f),
-      state.registry ? `#${state.registry.id}${state.registry.name ? ` ${state.registry.name}` : ""}` : "-",
+      state.registry
+        ? `#${state.registry.id}${state.registry.name ? ` ${printable(state.registry.name)}` : ""}`
+        : "-",
       describeRevocation(state.revocation, s),
       shortTime(f.lastSeenAt),
     ]);
@@ -124,7 +127,8 @@ function list(store: Store, findings: readonly FindingRecord[], s: Style): strin
   return `${table(rows)}\n\n${plural(findings.length, "finding")}, ${open} open\n`;
 }
 
-function show(store: Store, f: FindingRecord, s: Style): string {
+function show(store: Store, stored: FindingRecord, s: Style): string {
+  const f = printableFields(stored); // file names and the rest come from scanned repositories
   const state = findingState(store, f);
   const lines: [string, string][] = [
     ["rule", `${f.ruleId}: ${f.description} (${f.severity}, ${f.confidence} confidence)`],
@@ -137,14 +141,15 @@ function show(store: Store, f: FindingRecord, s: Style): string {
     "seen",
     `first ${shortTime(f.firstSeenAt)}, last ${shortTime(f.lastSeenAt)} (${plural(f.timesSeen, "scan")})`,
   ]);
-  const token = state.registry ? store.tokens.byId(state.registry.id) : undefined;
+  const registered = state.registry ? store.tokens.byId(state.registry.id) : undefined;
+  const token = registered && printableFields(registered);
   lines.push([
     "registry",
     token
       ? `#${token.id} ${[token.name, token.owner && `owner ${token.owner}`, token.org && `org ${token.org}`].filter(Boolean).join(", ")}`
       : "not registered",
   ]);
-  const r = state.revocation;
+  const r = state.revocation && printableFields(state.revocation);
   lines.push([
     "revocation",
     r
@@ -161,7 +166,7 @@ function show(store: Store, f: FindingRecord, s: Style): string {
     lines.push(["resolution", `${f.resolution}${f.note ? `: ${f.note}` : ""} (${shortTime(f.resolvedAt)})`]);
   const elsewhere = store.findings.list({ secretHash: f.secretHash }).filter((o) => o.id !== f.id);
   if (elsewhere.length > 0)
-    lines.push(["same token", elsewhere.map((o) => `#${o.id} ${location(o)}`).join("; ")]);
+    lines.push(["same token", elsewhere.map((o) => `#${o.id} ${location(printableFields(o))}`).join("; ")]);
   const width = Math.max(...lines.map(([k]) => k.length));
   const out = [
     `${s.bold(`Finding #${f.id}`)}  ${statusText(f, s)}`,
@@ -172,10 +177,10 @@ function show(store: Store, f: FindingRecord, s: Style): string {
     out.push("", s.bold("History"));
     const rows = history.map((e) => [
       `  ${shortTime(e.at)}`,
-      e.actor,
-      e.action,
-      e.subject ?? "",
-      summariseDetail(e.detail),
+      printable(e.actor),
+      printable(e.action),
+      printable(e.subject ?? ""),
+      printable(summariseDetail(e.detail)),
     ]);
     out.push(table(rows));
   }

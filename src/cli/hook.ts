@@ -27,6 +27,8 @@ you commit: it names no path on this machine. Installing again updates it.
 The hook reads .leakwarden.yml from the folder git runs it in: the top of the
 working tree, or the bare repository itself.
 Skip the pre-commit hook for one commit with 'git commit --no-verify'.
+Both hooks also refuse a change they could not scan (a line longer than
+--max-file-size); add --allow-unscanned to the script's exec line to accept it.
 
 Examples
   leakwarden hook install                               pre-commit, this repository

@@ -16,7 +16,7 @@ import { describeValidation, viewOfValidation } from "../validate/view.js";
 import { type Io, oneOfFlag } from "./command.js";
 import { cliRevokers, describeRevocation, maxAttempts, runRevocations, waitMs } from "./revocation-runner.js";
 import { openCliStore, openForReading, withStore } from "./store-access.js";
-import { plural, type Style } from "./terminal.js";
+import { plural, printable, type Style } from "./terminal.js";
 
 interface ActionValues {
   record?: boolean;
@@ -215,7 +215,9 @@ async function applyScanActions(
       if (actions.registry)
         parts.push(
           s.bold(
-            `registered #${actions.registry.id}${actions.registry.name ? ` ${actions.registry.name}` : ""}${actions.registry.owner ? ` (${actions.registry.owner})` : ""}`,
+            printable(
+              `registered #${actions.registry.id}${actions.registry.name ? ` ${actions.registry.name}` : ""}${actions.registry.owner ? ` (${actions.registry.owner})` : ""}`,
+            ),
           ),
         );
       if (actions.revocation) parts.push(describeRevocation(actions.revocation, s));

@@ -8,14 +8,14 @@ import {
   scanPush,
   scanStaged,
 } from "../scan/history.js";
-import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
 import { createEngine } from "../scan/settings.js";
 import { suppressKnown } from "../scan/suppress.js";
 import { OBJECT_NAME, type PushUpdate } from "../sources/git.js";
-import { type Io, parseSize, UsageError } from "./command.js";
+import { type Io, UsageError } from "./command.js";
 import { ProgressLine } from "./progress.js";
-import { readConfig, report, type ScanValues } from "./scan.js";
+import { maxFileSize, readConfig, report, type ScanValues } from "./scan.js";
 import { planScanActionsIfAsked } from "./scan-action-flags.js";
+import { checkSince } from "./since.js";
 import { formatBytes, plural, thousands } from "./terminal.js";
 
 type GitMode = "history" | "staged" | "pre-receive";
@@ -27,15 +27,18 @@ function gitMode(values: ScanValues, positionals: string[]): GitMode {
   }
   if (values.staged) modes.push(["staged", "--staged"]);
   if (values["pre-receive"]) modes.push(["pre-receive", "--pre-receive"]);
+  if (modes.length === 0)
+    throw new UsageError("--allow-unscanned applies to the hooks: --staged and --pre-receive", "scan");
   if (modes.length > 1)
     throw new UsageError(`${modes.map(([, flag]) => flag).join(" and ")} cannot be combined`, "scan");
   if (positionals.length > 1 || positionals[0] === "-")
     throw new UsageError("a git scan takes one repository folder (default: the current one)", "scan");
   if (values.threads !== undefined)
     throw new UsageError("--threads applies to file scans; a git scan runs beside git in one thread", "scan");
-  if (values.since !== undefined && values.since.trim() === "")
-    throw new UsageError('--since takes a date such as 2024-01-31 or "2 weeks ago"', "scan");
+  checkSince(values.since);
   const mode = (modes[0] as [GitMode, string])[0];
+  if (values["allow-unscanned"] && mode === "history")
+    throw new UsageError("--allow-unscanned applies to the hooks: --staged and --pre-receive", "scan");
   if (mode === "pre-receive" && values["show-secrets"])
     throw new UsageError(
       "--pre-receive never prints secret values: they would reach the pusher's terminal",
@@ -77,7 +80,7 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   const actions = await planScanActionsIfAsked(values, { ruleDirs, disabledRules: config.disabledRules }, io);
   const progress = new ProgressLine(io.stderr);
   const options: HistoryOptions = {
-    maxFileSize: parseSize(values["max-file-size"], "--max-file-size", "scan", DEFAULT_MAX_FILE_SIZE),
+    maxFileSize: maxFileSize(values),
     ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
     onProgress: (p) =>
       progress.update(() => {
@@ -96,12 +99,25 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   } finally {
     progress.done();
   }
-  if (result.shallow)
+  if (result.stats.shallow)
     io.stderr.write(
       "leakwarden: warning: a shallow clone: history before its oldest commits is missing, so where a secret seen there was introduced is unknown (fetch the full history: git fetch --unshallow)\n",
     );
   const kept = suppressKnown(result, [repo], values.baseline);
   const code = report(kept, values, [repo], ruleDirs, config.disabledRules, io, await actions?.(kept));
-  if (mode === "pre-receive" && code === 1) io.stderr.write(REJECTED);
-  return code;
+  if (mode === "pre-receive" && code !== 0) io.stderr.write(REJECTED);
+  if (mode === "history" || values["allow-unscanned"]) return code;
+  // A hook is a control: what it could not look at does not pass.
+  const { tooLarge, unreadable } = result.stats.skippedBy;
+  if (tooLarge + unreadable === 0) return code;
+  io.stderr.write(unscannedRefusal(mode, tooLarge + unreadable));
+  return code === 0 ? 1 : code;
+}
+
+function unscannedRefusal(mode: "staged" | "pre-receive", count: number): string {
+  const what = mode === "staged" ? "commit" : "push";
+  return `leakwarden: ${what} rejected: ${plural(count, "file change")} could not be scanned (see the summary above).
+  A line longer than --max-file-size cannot be held; split it, or have the ${mode === "staged" ? "hook" : "server's hook"} run
+  'leakwarden scan ${mode === "staged" ? "--staged" : "--pre-receive"} --allow-unscanned' to accept such changes unscanned.
+`;
 }

@@ -2,7 +2,7 @@
 import { ConfigError, EMPTY_CONFIG, findDefaultConfig, loadConfigFile, type ScanConfig } from "../config.js";
 import { FORMATS, renderReport } from "../report/render.js";
 import { runInfo } from "../report/run-info.js";
-import { DEFAULT_MAX_FILE_SIZE, defaultThreads, runScan } from "../scan/run.js";
+import { DEFAULT_MAX_FILE_SIZE, defaultThreads, maxThreads, runScan } from "../scan/run.js";
 import { selectRules } from "../scan/settings.js";
 import { type KeptResult, suppressKnown } from "../scan/suppress.js";
 import type { Command, Io } from "./command.js";
@@ -35,13 +35,19 @@ What to scan
   --config FILE   settings file (default: .leakwarden.yml in the first target folder)
   --exclude GLOB  leave out matching paths; repeatable (e.g. --exclude 'dist/**')
   --max-file-size SIZE
-                  skip larger files, counted in the summary (default: 25MB)
+                  git scans hold a file change's added lines in pieces of
+                  SIZE (default: 25MB); a single line longer than SIZE is
+                  skipped and counted as too large. Files and stdin are read
+                  in chunks whatever their size.
   --rules DIR     add the rule files (*.yml) in DIR; repeatable
   --baseline FILE ignore findings already in an earlier JSON report
                   (.leakwardenignore beside the target lists fingerprints
                   to ignore too, one per line, # comments)
   --no-ignore     scan what .gitignore and .ignore files leave out as well
-  --threads N     scanning threads (default: the number of cores)
+  --threads N     scanning threads (default: the number of cores; at most
+                  4 per core, and 64)
+  --exit-code N   the exit status when there are findings (default: 1;
+                  0 never fails)
 
 Git (TARGET is a repository; the lines each commit added are scanned, and
 findings carry the commit, author and date)
@@ -52,10 +58,16 @@ findings carry the commit, author and date)
   --pre-receive   be a git server's pre-receive hook: read "<old> <new> <ref>"
                   lines on stdin and exit 1 to reject a push that adds a leak
                   ('leakwarden hook install' writes both hooks)
+  --allow-unscanned
+                  with --staged or --pre-receive: accept changes that could
+                  not be scanned (too large, unreadable); by default the hook
+                  refuses them
 
 ${SCAN_ACTION_HELP}
 
-Exit status: 0 no findings, 1 findings, 2 usage or runtime error.
+Exit status: 0 no findings, 1 findings (or --exit-code N), 2 usage or runtime
+error. With --staged and --pre-receive, content that could not be scanned
+exits 1 too, unless --allow-unscanned.
 
 Examples
   leakwarden scan                          scan the current folder
@@ -81,16 +93,18 @@ export const SCAN_FLAGS = {
   baseline: { type: "string" },
   "no-ignore": { type: "boolean" },
   threads: { type: "string" },
+  "exit-code": { type: "string" },
   git: { type: "boolean" },
   range: { type: "string" },
   since: { type: "string" },
   staged: { type: "boolean" },
   "pre-receive": { type: "boolean" },
+  "allow-unscanned": { type: "boolean" },
   ...SCAN_ACTION_FLAGS,
 } as const;
 
 /** Any of these makes a git scan (scan-git.ts). */
-const GIT_FLAGS = ["git", "range", "since", "staged", "pre-receive"] as const;
+const GIT_FLAGS = ["git", "range", "since", "staged", "pre-receive", "allow-unscanned"] as const;
 
 export type ScanValues = ReturnType<typeof parseFlags<typeof SCAN_FLAGS>>["values"];
 
@@ -103,6 +117,16 @@ export function readConfig(values: ScanValues, targets: string[]): ScanConfig {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`cannot read config "${path}"`);
   }
+}
+
+/** The exit status for findings (--exit-code), checked before the scan starts. */
+export function findingsExitCode(values: ScanValues): number {
+  return parseCount(values["exit-code"], "--exit-code", "scan", 1, { min: 0, max: 125 });
+}
+
+/** --max-file-size, checked before the scan starts. */
+export function maxFileSize(values: ScanValues): number {
+  return parseSize(values["max-file-size"], "--max-file-size", "scan", DEFAULT_MAX_FILE_SIZE);
 }
 
 /** Renders the report in the chosen format; returns the exit code. */
@@ -134,7 +158,7 @@ export function report(
   if (toFile && format !== "text") {
     io.stderr.write(`${plural(findings.length, "finding")} written to ${values.output}\n`);
   }
-  return findings.length > 0 ? 1 : 0;
+  return findings.length > 0 ? findingsExitCode(values) : 0;
 }
 
 export const scanCommand: Command = {
@@ -143,6 +167,8 @@ export const scanCommand: Command = {
   async run(args, io) {
     const { values, positionals } = parseFlags("scan", args, SCAN_FLAGS);
     oneOfFlag(values.format, FORMATS, "--format", "scan", "text");
+    findingsExitCode(values);
+    maxFileSize(values); // a git scan's limit; checked here too, so that a bad value is never ignored
     if (GIT_FLAGS.some((flag) => values[flag] !== undefined)) {
       // Loaded on demand: file scans start faster without git's modules.
       const { runGitScan } = await import("./scan-git.js");
@@ -162,9 +188,8 @@ export const scanCommand: Command = {
       disabledRules: config.disabledRules,
       allow: config.allow,
       ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
-      maxFileSize: parseSize(values["max-file-size"], "--max-file-size", "scan", DEFAULT_MAX_FILE_SIZE),
       ignoreFiles: values["no-ignore"] !== true,
-      threads: parseCount(values.threads, "--threads", "scan", defaultThreads()),
+      threads: parseCount(values.threads, "--threads", "scan", defaultThreads(), { max: maxThreads() }),
       stdin: io.stdin,
       onProgress: (p) =>
         progress.update(

@@ -11,9 +11,12 @@ const HELP = `Usage: leakwarden serve
 Runs the leakwarden GitHub App: it receives push and workflow_run webhooks at
 ${WEBHOOK_PATH}, scans each push (with git) and each finished run's logs,
 revokes leaked tokens found in the registry, and opens an issue that explains
-the breach. GET /healthz reports the database state and the queue depth.
+the breach. Scanning, revoking and reporting are separate durable stages:
+revocation never waits for an issue. GET /healthz reports the database state,
+each stage's queue depth, and revocations waiting for a provider's budget.
 Webhook bodies over 25 MB are refused (413), unsigned or wrongly signed ones
-get 401, malformed ones 400; no payload is ever logged.
+get 401, malformed ones 400; no payload is ever logged. Log lines are pino
+JSON with timestamps when stdout is not a terminal.
 
 Settings come from the environment (a .env file is not read: export them):
   APP_ID                      the GitHub App's id (required)
@@ -23,11 +26,16 @@ Settings come from the environment (a .env file is not read: export them):
   PORT, HOST                  where to listen (default 3000, localhost; 0.0.0.0 in Docker)
   GHE_HOST, GHE_PROTOCOL      GitHub Enterprise Server host and protocol (https)
   LOG_LEVEL                   trace, debug, info (default), warn, error, fatal
-  LOG_FORMAT                  json for one JSON object per line (default: text)
+  LOG_FORMAT                  json or pretty (default: json unless stdout is a terminal)
   LEAKWARDEN_DB               the database (default .leakwarden/leakwarden.db)
   LEAKWARDEN_CACHE            cached bare repositories (default .leakwarden/repos)
   LEAKWARDEN_CACHE_MAX_BYTES  evict cached repositories beyond this (default 10 GiB)
   LEAKWARDEN_CONCURRENCY      scans run at once (default 2)
+  LEAKWARDEN_REPORT_CONCURRENCY
+                              reports run at once, one per installation (default 4)
+  LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS
+                              least time between two content-creating GitHub
+                              requests of one installation (default 1000)
   AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH
   or AZURE_FEDERATED_TOKEN_FILE; AZURE_AUTHORITY_HOST; LEAKWARDEN_ADO_MANAGED_IDENTITY=1
                               Microsoft Entra tokens for Azure DevOps, renewed before

@@ -31,6 +31,27 @@ export function style(enabled: boolean): Style {
     : { bold: identity, dim: identity, red: identity, yellow: identity, green: identity, cyan: identity };
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
+const NAMED: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/**
+ * Text that came from outside (file names, authors, rule descriptions, provider replies), made safe for a
+ * terminal: C0 and C1 control characters and DEL become visible escapes (`\x1b`), so that a hostile
+ * repository cannot set the title, write the clipboard, conceal text or erase the findings above it.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+/** A copy of a record with every string field printable (shallow: nested objects are left as they are). */
+export function printableFields<T extends object>(record: T): T {
+  const copy = { ...record };
+  for (const [key, value] of Object.entries(copy))
+    if (typeof value === "string") (copy as Record<string, unknown>)[key] = printable(value);
+  return copy;
+}
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping terminal escapes is the point
 const ANSI = /\x1b\[[0-9;]*m/g;
 

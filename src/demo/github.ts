@@ -12,6 +12,8 @@ export interface StandInIssue {
   labels: string[];
   assignees: string[];
   comments: string[];
+  /** When it was opened (epoch ms). */
+  openedAt: number;
 }
 
 export interface GitHubStandIn extends StandIn {
@@ -30,8 +32,23 @@ export interface GitHubStandIn extends StandIn {
   gitRequests: GitHttpServer["requests"];
 }
 
+/**
+ * GitHub-like secondary rate limits on content-creating requests (labels, issues, comments): a refused write
+ * gets 403 with Retry-After, as github.com answers one.
+ */
+export interface WriteThrottle {
+  /** Refuse every n-th write (2: every second one). */
+  everyNth?: number;
+  /** Refuse a write that comes sooner than this after the last accepted one. */
+  minIntervalMs?: number;
+  retryAfterSeconds: number;
+}
+
 /** `gitRoot` holds the bare repositories git clients reach at /<owner>/<repo>.git. */
-export async function startGitHubStandIn(gitRoot: string): Promise<GitHubStandIn> {
+export async function startGitHubStandIn(
+  gitRoot: string,
+  options: { throttle?: WriteThrottle } = {},
+): Promise<GitHubStandIn> {
   // A fresh random value each run: shaped like an installation token, never checksum-valid by design.
   const installationToken = `ghs_${randomBytes(27).toString("base64url").replace(/[-_]/g, "x").slice(0, 36)}`;
   const issues: StandInIssue[] = [];
@@ -45,6 +62,26 @@ export async function startGitHubStandIn(gitRoot: string): Promise<GitHubStandIn
   let url = "";
   const gitRequests: GitHttpServer["requests"] = [];
   let git: ReturnType<typeof gitBackend> | undefined;
+  let writes = 0;
+  let lastWrite = 0;
+  const throttle = options.throttle;
+  /** Answers 403 and returns true when the throttle refuses this write. */
+  const refused = (res: Parameters<typeof json>[0]): boolean => {
+    if (!throttle) return false;
+    writes++;
+    const now = Date.now();
+    const tooSoon = throttle.minIntervalMs !== undefined && now - lastWrite < throttle.minIntervalMs;
+    if ((throttle.everyNth !== undefined && writes % throttle.everyNth === 0) || tooSoon) {
+      res.writeHead(403, {
+        "content-type": "application/json",
+        "retry-after": String(throttle.retryAfterSeconds),
+      });
+      res.end(JSON.stringify({ message: "You have exceeded a secondary rate limit." }));
+      return true;
+    }
+    lastWrite = now;
+    return false;
+  };
 
   const server = await startStandIn(
     [
@@ -87,6 +124,7 @@ export async function startGitHubStandIn(gitRoot: string): Promise<GitHubStandIn
       [
         `POST ${api}/repos/:owner/:repo/labels`,
         () => (req, res) => {
+          if (refused(res)) return;
           const { name } = JSON.parse(req.body) as { name: string };
           if (labels.has(name))
             return json(res, 422, { message: "Validation Failed", errors: [{ code: "already_exists" }] });
@@ -95,9 +133,26 @@ export async function startGitHubStandIn(gitRoot: string): Promise<GitHubStandIn
         },
       ],
       [
+        // Newest first, as leakwarden asks: it looks for an issue an interrupted attempt opened.
+        `GET ${api}/repos/:owner/:repo/issues`,
+        (p) => (req, res) => {
+          const label = req.query.get("labels");
+          const listed = issues
+            .filter((issue) => !label || label.split(",").every((l) => issue.labels.includes(l)))
+            .reverse()
+            .map((issue) => ({
+              number: issue.number,
+              body: issue.body,
+              html_url: `https://github.com/${p.owner}/${p.repo}/issues/${issue.number}`,
+            }));
+          json(res, 200, listed);
+        },
+      ],
+      [
         `POST ${api}/repos/:owner/:repo/issues`,
         (p) => (req, res) => {
           if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+          if (refused(res)) return;
           const body = JSON.parse(req.body) as {
             title: string;
             body: string;
@@ -111,6 +166,7 @@ export async function startGitHubStandIn(gitRoot: string): Promise<GitHubStandIn
             labels: body.labels ?? [],
             assignees: body.assignees ?? [],
             comments: [],
+            openedAt: Date.now(),
           };
           issues.push(issue);
           json(res, 201, {
@@ -124,6 +180,7 @@ export async function startGitHubStandIn(gitRoot: string): Promise<GitHubStandIn
         (p) => (req, res) => {
           const issue = issues[Number(p.number) - 1];
           if (!issue) return json(res, 404, { message: "Not Found" });
+          if (refused(res)) return;
           issue.comments.push((JSON.parse(req.body) as { body: string }).body);
           json(res, 201, { id: issue.comments.length });
         },

@@ -8,6 +8,8 @@ export interface Recorded {
   query: URLSearchParams;
   headers: IncomingMessage["headers"];
   body: string;
+  /** When the request's body had arrived (epoch ms): the load benchmark times calls by it. */
+  at: number;
 }
 
 export type Route = (request: Recorded, res: ServerResponse) => void | Promise<void>;
@@ -59,7 +61,9 @@ export async function startStandIn(
       query: url.searchParams,
       headers: req.headers,
       body: await readBody(req),
+      at: 0,
     };
+    recorded.at = Date.now();
     requests.push(recorded);
     for (const route of compiled) {
       const match = route.method === recorded.method ? route.regex.exec(url.pathname) : null;

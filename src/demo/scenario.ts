@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { gitAuthEnv } from "../app/git-cache.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../scan/samples.js";
 import { type AzureDevOpsStandIn, startAzureDevOpsStandIn } from "./azure-devops.js";
-import { type GitHubStandIn, startGitHubStandIn } from "./github.js";
+import { type GitHubStandIn, startGitHubStandIn, type WriteThrottle } from "./github.js";
 import { json, type StandIn, startStandIn } from "./http.js";
 
 export const CLI = fileURLToPath(new URL("../../bin/leakwarden.js", import.meta.url));
@@ -79,6 +79,10 @@ export interface ScenarioOptions {
   env?: Record<string, string | undefined>;
   /** Which Authorization headers the Azure DevOps stand-in accepts; default the demo's static token. */
   adoBearer?: (authorization: string | undefined) => boolean;
+  /** GitHub-like secondary rate limits on the stand-in's writes. */
+  githubThrottle?: WriteThrottle;
+  /** Node options for the serve process (the load benchmark preloads its memory probe). */
+  nodeArgs?: string[];
 }
 
 export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
@@ -86,7 +90,10 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   const rng = new SeededRandom(randomInt(2 ** 31));
   const mintPat = SAMPLE_FORMATS["azure-devops-pat"] as (r: SeededRandom) => string;
   mkdirSync(join(dir, "served", "acme"), { recursive: true });
-  const github = await startGitHubStandIn(join(dir, "served"));
+  const github = await startGitHubStandIn(
+    join(dir, "served"),
+    options.githubThrottle ? { throttle: options.githubThrottle } : {},
+  );
   const ado = await startAzureDevOpsStandIn(() => mintPat(rng), options.adoBearer ?? ENTRA_TOKEN);
   const alerts = await startStandIn([["POST /hook", () => (_req, res) => json(res, 204)]]);
 
@@ -143,7 +150,10 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     if (value === undefined) delete env[name];
     else env[name] = value;
   let printed = "";
-  const serve = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const serve = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, "serve"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   serve.stdout?.on("data", (chunk: Buffer) => {
     printed += chunk.toString();
   });

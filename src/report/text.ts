@@ -1,5 +1,5 @@
 // The human report: findings grouped by file, then one summary line.
-import { formatBytes, plural, type Style, table } from "../cli/terminal.js";
+import { formatBytes, plural, printable, type Style, table } from "../cli/terminal.js";
 import type { ScanStats } from "../scan/run.js";
 import type { Finding, Severity } from "../scan/types.js";
 
@@ -35,12 +35,13 @@ export function renderText(
     else byFile.set(f.file, [f]);
   }
   for (const [file, list] of byFile) {
-    out.push(style.bold(file));
+    // File names, rule IDs and matched text come from the scanned content: never raw to a terminal.
+    out.push(style.bold(printable(file)));
     const rows = list.map((f) => [
       `  ${severity(f, style)}`,
       style.dim(location(f)),
-      style.cyan(f.ruleId),
-      showSecrets ? f.secret.reveal() : f.redacted,
+      style.cyan(printable(f.ruleId)),
+      printable(showSecrets ? f.secret.reveal() : f.redacted),
       f.encoding === "plain" ? "" : style.dim(`via ${f.encoding}`),
       ...(note ? [note(f, style)] : []),
     ]);
@@ -58,14 +59,26 @@ export function summary(findings: readonly Finding[], stats: ScanStats, style: S
       ? `${plural(stats.files, "file")} (${formatBytes(stats.bytes)})`
       : `${plural(stats.commits, "commit")} (${plural(stats.files, "file change")}, ${formatBytes(stats.bytes)} added)`;
   const scanned = `scanned ${what} in ${seconds}s`;
-  const reasons = Object.entries(stats.skippedBy)
-    .filter(([, n]) => n > 0)
-    .map(([reason, n]) => `${n} ${reason.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`);
-  const skipped = stats.skipped > 0 ? `, skipped ${stats.skipped} (${reasons.join(", ")})` : "";
-  if (findings.length === 0) return `${style.green("No leaked secrets found")}; ${scanned}${skipped}.`;
+  const skipped = stats.skipped > 0 ? `; ${skippedSummary(stats)}` : "";
+  if (findings.length === 0) {
+    // "No leaked secrets found" alone would be a promise about content that was never looked at (what a
+    // setting or an ignore file left out on purpose is not such content).
+    const { binary, tooLarge, unreadable } = stats.skippedBy;
+    if (binary + tooLarge + unreadable > 0)
+      return `${style.yellow("No leaked secrets found in what was scanned")}; ${scanned}${skipped}.`;
+    return `${style.green("No leaked secrets found")}; ${scanned}${skipped}.`;
+  }
   const bySeverity = SEVERITIES.map((level) => [level, findings.filter((f) => f.severity === level).length])
     .filter(([, n]) => n !== 0)
     .map(([level, n]) => `${n} ${level}`);
   const counts = `${plural(findings.length, "finding")} (${bySeverity.join(", ")}) in ${plural(files, "file")}`;
   return `${style.red(style.bold(counts))}; ${scanned}${skipped}.`;
+}
+
+/** `skipped 3: 2 too large, 1 unreadable`: every skip, by reason. */
+function skippedSummary(stats: ScanStats): string {
+  const reasons = Object.entries(stats.skippedBy)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${n} ${reason.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`);
+  return `skipped ${stats.skipped}: ${reasons.join(", ")}`;
 }

@@ -29,6 +29,8 @@ export interface ActOptions {
   verdicts?: ReadonlyMap<string, ValidationRecord>;
   /** Whether a revocation of this rule's token is to be confirmed by a live check afterwards. */
   confirm?: (ruleId: string, org: string | null) => boolean;
+  /** The revocation jobs' priority (store/jobs.ts PRIORITY); default live. */
+  priority?: number;
 }
 
 export interface FindingActions {
@@ -145,6 +147,7 @@ export function actOnFindings(
               tokenId: token?.id ?? null,
               secret: first.secret,
               maxAttempts: options.maxAttempts,
+              priority: options.priority,
               reason: token ? `registered token #${token.id}` : `policy ${policy}`,
             });
             const org = decision.target.org ?? null;

@@ -38,13 +38,24 @@ export function enqueueRevocation(
   store: Store,
   revoker: Revoker,
   target: RevocationTarget,
-  options: { tokenId: number | null; secret?: Secret; maxAttempts?: number; reason: string },
+  options: {
+    tokenId: number | null;
+    secret?: Secret;
+    maxAttempts?: number;
+    priority?: number;
+    reason: string;
+  },
 ): { job: RevokeJob; created: boolean } {
   const key = revocationKey(target.secretHash);
   if (revoker.byValue && !options.secret)
     throw new QueueError(`${revoker.name} revokes by value: the token itself is needed`);
   const existing = store.jobs.byKey<RevokePayload>(key);
-  if (existing) return { job: existing, created: false };
+  if (existing) {
+    // Found again by more urgent work (a push, after a backfill queued it): it keeps the more urgent place.
+    if (options.priority !== undefined && options.priority < existing.priority)
+      return store.jobs.enqueue<RevokePayload>({ ...existing, priority: options.priority });
+    return { job: existing, created: false };
+  }
   const payload: RevokePayload = {
     secretHash: target.secretHash,
     preview: target.preview,
@@ -61,6 +72,7 @@ export function enqueueRevocation(
     payload,
     sealed,
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    ...(options.priority !== undefined ? { priority: options.priority } : {}),
   });
   if (result.created)
     store.audit.record({

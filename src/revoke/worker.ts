@@ -1,8 +1,7 @@
-// Runs revocation jobs: per-provider concurrency (p-queue), batching, exponential backoff with jitter,
+// Runs revocation jobs: per-provider concurrency with continuous claiming, batching, exponential backoff with jitter,
 // Retry-After and rate-limit headers honoured, a bounded number of attempts, crash recovery. Every attempt and
 // outcome is audited; listeners hear each final outcome (the app comments on its issue).
 import { setTimeout as delay } from "node:timers/promises";
-import PQueue from "p-queue";
 import { WakeableLoop } from "../jobs/loop.js";
 import { iso } from "../store/clock.js";
 import type { Store } from "../store/index.js";
@@ -89,9 +88,12 @@ export class RevocationWorker {
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly log: (message: string) => void;
   private readonly listeners = new Set<OutcomeListener>();
-  private readonly queues = new Map<string, PQueue>();
-  /** Provider name → clock time before which it gets no call. */
+  /** Provider name → calls in flight. */
+  private readonly busy = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Provider name → clock time before which it gets no call, and why. */
   private readonly pausedUntil = new Map<string, number>();
+  private readonly pauseReasons = new Map<string, string>();
   private readonly loop: WakeableLoop;
 
   constructor(options: WorkerOptions) {
@@ -106,10 +108,11 @@ export class RevocationWorker {
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? defaultSleep;
     this.log = options.log ?? (() => {});
+    // Continuous: a round only starts calls; a call that ends wakes the loop to take the next jobs at once.
     this.loop = new WakeableLoop({
-      round: () => this.runDue(),
+      round: async () => this.dispatch(),
       waitMs: () => {
-        const next = this.store.jobs.nextRunAfter(REVOKE_KIND);
+        const next = this.store.jobs.nextRunAfter(REVOKE_KIND, undefined, { except: this.fullProviders() });
         return next ? Math.min(Math.max(Date.parse(next) - this.now(), 0), this.pollMs) : this.pollMs;
       },
       sleep: this.sleep,
@@ -125,15 +128,6 @@ export class RevocationWorker {
 
   private now(): number {
     return this.store.clock().getTime();
-  }
-
-  private queueFor(revoker: Revoker): PQueue {
-    let queue = this.queues.get(revoker.name);
-    if (!queue) {
-      queue = new PQueue({ concurrency: revoker.concurrency });
-      this.queues.set(revoker.name, queue);
-    }
-    return queue;
   }
 
   /** Jobs left running by a process on this host that died: back in the queue, due now. */
@@ -152,35 +146,71 @@ export class RevocationWorker {
     }
   }
 
-  /** Runs every job that is due now, once; returns how many it took. */
-  async runDue(): Promise<number> {
+  /**
+   * Claims, for each provider with a free slot, the most urgent due jobs it can take in its free calls, and starts
+   * those calls; returns how many jobs it took. A provider whose calls are all in flight is left alone: its jobs
+   * wait in the store, and go together in the next call (batching) when a slot frees.
+   */
+  private dispatch(): number {
     this.recoverOrphans();
-    const claimed = this.store.jobs.claim<RevokePayload>({
+    let taken = 0;
+    for (const revoker of this.revokers.values()) {
+      const free = revoker.concurrency - (this.busy.get(revoker.name) ?? 0);
+      if (free <= 0) continue;
+      const jobs = this.store.jobs.claim<RevokePayload>({
+        kind: REVOKE_KIND,
+        owner: this.owner,
+        leaseMs: this.leaseMs,
+        limit: Math.min(this.claimLimit, free * revoker.batchSize),
+        queues: { only: [revoker.name] },
+      });
+      taken += jobs.length;
+      for (const batch of chunks(jobs, revoker.batchSize)) this.launch(revoker, batch);
+    }
+    // Jobs for a provider this process does not know cannot be run here.
+    const strays = this.store.jobs.claim<RevokePayload>({
       kind: REVOKE_KIND,
       owner: this.owner,
       leaseMs: this.leaseMs,
       limit: this.claimLimit,
+      queues: { except: [...this.revokers.keys()] },
     });
-    if (claimed.length === 0) return 0;
-    const byQueue = new Map<string, RevokeJob[]>();
-    for (const job of claimed) {
-      const list = byQueue.get(job.queue);
-      if (list) list.push(job);
-      else byQueue.set(job.queue, [job]);
+    for (const job of strays) {
+      const reason = isRevokerName(job.queue)
+        ? `the ${job.queue} provider is not configured here`
+        : `no provider module named "${job.queue}"`;
+      this.giveUp(job, job.queue, job.attempts, reason);
     }
-    const tasks: Promise<unknown>[] = [];
-    for (const [name, jobs] of byQueue) {
-      const revoker = isRevokerName(name) ? this.revokers.get(name) : undefined;
-      if (!revoker) {
-        for (const job of jobs) this.giveUp(job, name, job.attempts, `no provider module named "${name}"`);
-        continue;
-      }
-      const queue = this.queueFor(revoker);
-      for (const batch of chunks(jobs, revoker.batchSize))
-        tasks.push(queue.add(() => this.attempt(revoker, batch)));
+    return taken + strays.length;
+  }
+
+  private launch(revoker: Revoker, batch: RevokeJob[]): void {
+    this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 0) + 1);
+    const call: Promise<void> = this.attempt(revoker, batch)
+      .catch((error: Error) => this.log(`revocation worker: ${error.message}`))
+      .finally(() => {
+        this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 1) - 1);
+        this.inFlight.delete(call);
+        this.loop.notify();
+      });
+    this.inFlight.add(call);
+  }
+
+  /** Providers whose calls are all in flight: what they have due waits for a slot, not the clock. */
+  private fullProviders(): string[] {
+    return [...this.revokers.values()]
+      .filter((r) => (this.busy.get(r.name) ?? 0) >= r.concurrency)
+      .map((r) => r.name);
+  }
+
+  /** Runs every job that is due now, taking more as calls end; returns how many it took. */
+  async runDue(): Promise<number> {
+    let taken = this.dispatch();
+    while (this.inFlight.size > 0) {
+      await Promise.race(this.inFlight);
+      taken += this.dispatch();
     }
-    await Promise.all(tasks);
-    return claimed.length;
+    return taken;
   }
 
   /**
@@ -217,13 +247,26 @@ export class RevocationWorker {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    await Promise.all([...this.queues.values()].map((q) => q.onIdle()));
+    await Promise.all(this.inFlight);
   }
 
   private pause(provider: string, until: number, why: string): void {
     if ((this.pausedUntil.get(provider) ?? 0) >= until) return;
     this.pausedUntil.set(provider, until);
+    this.pauseReasons.set(provider, why);
     this.log(`${provider}: no calls until ${iso(new Date(until))} (${why})`);
+  }
+
+  /** Providers that may not be called now (a spent budget, Retry-After), until when and why: for /healthz. */
+  waiting(): { provider: string; until: string; reason: string }[] {
+    const now = this.now();
+    return [...this.pausedUntil]
+      .filter(([, until]) => until > now)
+      .map(([provider, until]) => ({
+        provider,
+        until: iso(new Date(until)),
+        reason: this.pauseReasons.get(provider) ?? "",
+      }));
   }
 
   /** When the provider may be called again, if it is paused now. */
@@ -250,12 +293,21 @@ export class RevocationWorker {
   private async attempt(revoker: Revoker, jobs: RevokeJob[]): Promise<void> {
     const paused = this.pausedUntilFor(revoker);
     if (paused !== undefined) {
-      // Nothing was called: the jobs go back without counting an attempt.
-      this.store.jobs.release(
-        jobs.map((j) => j.id),
-        this.owner,
-        iso(new Date(paused)),
-      );
+      // Nothing was called: the jobs go back without counting an attempt, and the audit log says why they wait.
+      const until = iso(new Date(paused));
+      this.store.transaction(() => {
+        this.store.jobs.release(
+          jobs.map((j) => j.id),
+          this.owner,
+          until,
+        );
+        this.store.audit.record({
+          action: "revoke.wait",
+          subject: `jobs:${jobs.map((j) => j.id).join(",")}`,
+          provider: revoker.name,
+          detail: { tokens: jobs.length, until, reason: this.pauseReasons.get(revoker.name) ?? "" },
+        });
+      });
       return;
     }
     const unready = revoker.unready?.();

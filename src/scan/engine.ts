@@ -213,16 +213,24 @@ function* matchesIn(regex: RegExp, bytes: Buffer, w: Window, n: number): Generat
 /** One detection per rule and span; a plain match inside a decoded span of the same secret is the same finding. */
 function dedupe(detections: Detection[]): Detection[] {
   detections.sort((a, b) => a.start - b.start || a.end - b.end);
-  const decodedSpans = detections.filter((d) => d.encoding !== "plain");
+  // Decoded spans by rule and secret: each plain match is compared only with decodings of its own secret.
+  const decodedSpans = new Map<string, Detection[]>();
+  for (const d of detections) {
+    if (d.encoding === "plain") continue;
+    const key = `${d.rule.rule.id}\0${d.secret}`;
+    const list = decodedSpans.get(key);
+    if (list) list.push(d);
+    else decodedSpans.set(key, [d]);
+  }
   const out: Detection[] = [];
   for (const d of detections) {
     const prev = out[out.length - 1];
     if (prev && prev.rule === d.rule && prev.start === d.start && prev.end === d.end) continue;
     if (
       d.encoding === "plain" &&
-      decodedSpans.some(
-        (e) => e.rule === d.rule && e.secret === d.secret && e.start <= d.start && d.end <= e.end,
-      )
+      decodedSpans
+        .get(`${d.rule.rule.id}\0${d.secret}`)
+        ?.some((e) => e.rule === d.rule && e.start <= d.start && d.end <= e.end)
     ) {
       continue;
     }

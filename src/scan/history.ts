@@ -1,6 +1,7 @@
 // Scans git history: a whole repository, a revision range, a push (as GitHub or a pre-receive hook sends it)
 // or the staged changes. Git streams the patches, git-patch.ts cuts out the added lines, and each hunk's
 // added lines go through the same engine as files, located at their line in that commit's version.
+import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
 import { GitRepository, type PushKind, type PushUpdate } from "../sources/git.js";
 import {
@@ -15,12 +16,16 @@ import {
 import type { Engine } from "./engine.js";
 import { locate } from "./locate.js";
 import { DEFAULT_MAX_FILE_SIZE, type ScanStats } from "./run.js";
+import { chunkOverlap } from "./scan-source.js";
 import type { Finding } from "./types.js";
 
 export interface HistoryOptions {
   /** Added to the environment of every git child (credentials, for instance); never printed. */
   env?: NodeJS.ProcessEnv;
-  /** A file change that adds more bytes than this is skipped and counted (default 25 MB). */
+  /**
+   * A file change's added lines are scanned in pieces of at most this many bytes (default 25 MB); a single
+   * line longer than this cannot be held, and is skipped and counted as too large.
+   */
   maxFileSize?: number;
   /** Globs of paths to leave out (paths-ignore, --exclude), matched against the path in the commit. */
   ignore?: readonly string[];
@@ -45,8 +50,6 @@ export interface HistoryResult {
   findings: Finding[];
   /** `files` counts file changes (a file in a commit), `bytes` the added bytes scanned. */
   stats: ScanStats;
-  /** True when the repository is a shallow clone: where a leak reaches its boundary, `introduced` is unknown. */
-  shallow?: boolean;
 }
 
 export interface RangeResult extends HistoryResult {
@@ -81,8 +84,9 @@ class HistoryCollector implements PatchHandler {
   private skipping = false;
 
   constructor(
-    private readonly engine: Engine,
+    readonly engine: Engine,
     private readonly options: HistoryOptions,
+    private readonly repo: GitRepository,
   ) {
     this.ignored = globMatcher(options.ignore ?? []);
   }
@@ -90,6 +94,10 @@ class HistoryCollector implements PatchHandler {
   /** Scans each commit once across several runs (the ranges of one push may overlap). */
   dedupeCommits(): void {
     this.seen ??= new Set();
+  }
+
+  blobKind(blob: string): ContentKind {
+    return contentKind(this.repo.blobHead(blob, BINARY_PROBE));
   }
 
   wants(path: string): boolean {
@@ -111,11 +119,18 @@ class HistoryCollector implements PatchHandler {
 
   file(change: FileChange): void {
     if (this.skipping) return;
-    this.stats.files++;
-    this.stats.bytes += change.bytes.length;
+    if (!change.continued) this.stats.files++;
+    this.stats.bytes += change.bytes.length - change.scanFrom;
     for (const segment of change.segments) {
-      const bytes = change.bytes.subarray(segment.start, segment.end);
-      const detections = this.engine.detect(bytes);
+      if (segment.end <= change.scanFrom) continue; // context only: scanned with the previous piece
+      let bytes = change.bytes.subarray(segment.start, segment.end);
+      let from = Math.max(0, change.scanFrom - segment.start);
+      if (change.encoding) {
+        const startsFile = segment.firstLine === 1;
+        if (from > 0) from = decodeUtf16Lines(bytes.subarray(0, from), change.encoding, startsFile).length;
+        bytes = decodeUtf16Lines(bytes, change.encoding, startsFile);
+      }
+      const detections = this.engine.detect(bytes, from);
       if (detections.length === 0) continue;
       for (const finding of locate(bytes, detections, { file: change.path, firstLine: segment.firstLine })) {
         const origin = this.current;
@@ -141,6 +156,7 @@ class HistoryCollector implements PatchHandler {
    */
   finish(withCommits: boolean, shallowBoundary: ReadonlySet<string> = new Set()): HistoryResult {
     const age = (f: Finding) => (f.commit ? (this.position.get(f.commit) ?? 0) : 0);
+    if (shallowBoundary.size > 0) this.stats.shallow = true;
     if (withCommits) {
       const earliest = new Map<string, Finding>();
       for (const f of this.findings) {
@@ -177,7 +193,11 @@ async function streamPatches(
   options: HistoryOptions,
 ): Promise<void> {
   const child = repo.spawn(args, input, options.signal);
-  const parser = new PatchParser(collector, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
+  const parser = new PatchParser(
+    collector,
+    options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
+    chunkOverlap(collector.engine.compiled),
+  );
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (text: string) => {
@@ -231,7 +251,7 @@ export async function scanHistory(
   options: HistoryOptions = {},
 ): Promise<HistoryResult> {
   const repo = GitRepository.prepare(repoDir, options.env);
-  const collector = new HistoryCollector(engine, options);
+  const collector = new HistoryCollector(engine, options, repo);
   const args = [...LOG_PATCH_ARGS];
   if (selection.since !== undefined) args.push(`--since=${selection.since}`);
   if (selection.range !== undefined) {
@@ -252,7 +272,7 @@ export async function scanHistory(
 
 async function finishHistory(collector: HistoryCollector, repo: GitRepository): Promise<HistoryResult> {
   const boundary = await repo.shallowBoundary();
-  return { ...collector.finish(true, boundary), ...(boundary.size > 0 ? { shallow: true } : {}) };
+  return collector.finish(true, boundary);
 }
 
 /**
@@ -282,7 +302,7 @@ export async function scanPush(
   options: HistoryOptions = {},
 ): Promise<PushResult> {
   const repo = await GitRepository.open(repoDir, options.env);
-  const collector = new HistoryCollector(engine, options);
+  const collector = new HistoryCollector(engine, options, repo);
   if (updates.length > 1) collector.dedupeCommits();
   const kinds: PushKind[] = [];
   for (const update of updates) {
@@ -301,7 +321,7 @@ export async function scanStaged(
   options: HistoryOptions = {},
 ): Promise<HistoryResult> {
   const repo = await GitRepository.open(repoDir, options.env);
-  const collector = new HistoryCollector(engine, options);
+  const collector = new HistoryCollector(engine, options, repo);
   await streamPatches(repo, [...STAGED_PATCH_ARGS], [], collector, options);
   return collector.finish(false);
 }

@@ -14,13 +14,22 @@ export interface Origin {
   firstColumn?: number;
 }
 
-/** Walks a buffer once, front to back, answering line and column questions for increasing offsets. */
+/**
+ * Walks a buffer once, front to back, answering line and column questions for increasing offsets. Lines and
+ * columns are counted from where the last answer left off, and the inline-allow check looks at each line once:
+ * the work per buffer stays linear however many findings it holds.
+ */
 class LineCursor {
   private offset = 0;
   private line: number;
   private lineStart = 0;
-  /** Column of lineStart: only the buffer's first line can start mid-line. */
-  private startColumn: number;
+  /** The last offset whose column was counted, on the current line, and its column (only the buffer's first
+   * line can start mid-line, at firstColumn). */
+  private counted = 0;
+  private column: number;
+  /** The line whose inline-allow marker was last looked for, and the answer. */
+  private allowLine = -1;
+  private allowed = false;
 
   constructor(
     private readonly bytes: Buffer,
@@ -28,7 +37,7 @@ class LineCursor {
     private readonly firstColumn: number,
   ) {
     this.line = firstLine;
-    this.startColumn = firstColumn;
+    this.column = firstColumn;
   }
 
   /** The 1-based line and column (in characters, UTF-8 decoded) of a byte offset at or after the last one asked. */
@@ -41,31 +50,35 @@ class LineCursor {
     ) {
       this.line++;
       this.lineStart = nl + 1;
-      this.startColumn = 1;
+      this.counted = this.lineStart;
+      this.column = 1;
     }
     this.offset = Math.max(this.offset, offset);
-    let column = this.startColumn;
-    for (let i = this.lineStart; i < offset; i++) if (((this.bytes[i] as number) & 0xc0) !== 0x80) column++;
-    return { line: this.line, column, lineStart: this.lineStart };
+    for (let i = this.counted; i < offset; i++)
+      if (((this.bytes[i] as number) & 0xc0) !== 0x80) this.column++;
+    this.counted = offset;
+    return { line: this.line, column: this.column, lineStart: this.lineStart };
+  }
+
+  /** Whether the current line (the one of the last offset asked) carries an inline `leakwarden:allow` comment. */
+  allowedInline(): boolean {
+    if (this.allowLine !== this.lineStart) {
+      this.allowLine = this.lineStart;
+      const nl = this.bytes.indexOf(NEWLINE, this.lineStart);
+      const line = this.bytes.subarray(this.lineStart, nl === -1 ? this.bytes.length : nl);
+      this.allowed = line.includes(ALLOW_MARKER, 0, "latin1");
+    }
+    return this.allowed;
   }
 
   private rewind(): void {
     this.line = this.firstLine;
-    this.startColumn = this.firstColumn;
     this.offset = 0;
     this.lineStart = 0;
+    this.counted = 0;
+    this.column = this.firstColumn;
+    this.allowLine = -1;
   }
-}
-
-function lineEnd(bytes: Buffer, from: number): number {
-  const nl = bytes.indexOf(NEWLINE, from);
-  return nl === -1 ? bytes.length : nl;
-}
-
-/** Whether the line holding `lineStart` carries an inline `leakwarden:allow` comment. */
-function allowedInline(bytes: Buffer, lineStart: number): boolean {
-  const marker = bytes.indexOf(ALLOW_MARKER, lineStart, "latin1");
-  return marker !== -1 && marker < lineEnd(bytes, lineStart);
 }
 
 export function locate(bytes: Buffer, detections: readonly Detection[], origin: Origin): Finding[] {
@@ -74,7 +87,7 @@ export function locate(bytes: Buffer, detections: readonly Detection[], origin: 
   const findings: Finding[] = [];
   for (const d of detections) {
     const start = starts.at(d.start);
-    if (allowedInline(bytes, start.lineStart)) continue;
+    if (starts.allowedInline()) continue;
     const end = ends.at(d.end);
     const { rule } = d.rule;
     const hash = secretHash(d.secret);

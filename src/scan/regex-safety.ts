@@ -232,7 +232,7 @@ function spread(q: AST.Quantifier): number {
   return q.max - q.min + 1;
 }
 
-/** Two adjacent repetitions over shared characters can split one text in spread(a) × spread(b) ways. */
+/** Repetitions over shared characters in a row split one text in the product of their spreads: the bound. */
 const MAX_ADJACENT_SPLITS = 256;
 
 export class UnsafeRegexError extends Error {}
@@ -242,12 +242,12 @@ function checkNode(node: Node): void {
     if (node.max > 1) {
       const body = node.element;
       if (nullable(body)) {
-        throw new UnsafeRegexError(`${node.raw} repeats something that can match empty text`);
+        throw new UnsafeRegexError(`${excerpt(node.raw)} repeats something that can match empty text`);
       }
       const inner = variableQuantifiersIn(body);
       if (inner.length > 0 && !hasDelimiter(body, inner)) {
         throw new UnsafeRegexError(
-          `nested quantifiers in ${node.raw} can backtrack catastrophically; separate the repetitions with a character the inner one cannot match`,
+          `nested quantifiers in ${excerpt(node.raw)} can backtrack catastrophically; separate the repetitions with a character the inner one cannot match`,
         );
       }
       if (body.type === "Group" || body.type === "CapturingGroup") {
@@ -256,7 +256,7 @@ function checkNode(node: Node): void {
           for (let j = i + 1; j < firsts.length; j++) {
             if ((firsts[i] as CharSet).overlaps(firsts[j] as CharSet)) {
               throw new UnsafeRegexError(
-                `overlapping alternatives under the quantifier ${node.raw} can backtrack catastrophically; make each alternative start differently`,
+                `overlapping alternatives under the quantifier ${excerpt(node.raw)} can backtrack catastrophically; make each alternative start differently`,
               );
             }
           }
@@ -280,22 +280,51 @@ function checkNode(node: Node): void {
   }
 }
 
+/** Elements in sequence, single-alternative groups opened up: `(\w?)(\w?)` splits text like `\w?\w?`. */
+function flatten(elements: readonly Element[], out: Element[] = []): Element[] {
+  for (const element of elements) {
+    if ((element.type === "Group" || element.type === "CapturingGroup") && element.alternatives.length === 1)
+      flatten((element.alternatives[0] as AST.Alternative).elements, out);
+    else out.push(element);
+  }
+  return out;
+}
+
+/**
+ * Total ambiguity of a sequence: variable repetitions over shared characters, with nothing between them that
+ * fixes where one ends (only elements that could belong to either), can split one text in as many ways as the
+ * product of their spreads. `\w?` 28 times before `\w{28}!` is 2^28 splits, `\w{0,15}` ten times 16^10: each
+ * pair alone looks harmless, and a failing match tries them all.
+ */
 function checkAdjacent(elements: Element[]): void {
-  for (let i = 0; i < elements.length; i++) {
-    const a = elements[i] as Element;
-    if (a.type !== "Quantifier" || !isVariable(a)) continue;
-    for (let j = i + 1; j < elements.length; j++) {
-      const b = elements[j] as Element;
-      if (b.type === "Quantifier" && isVariable(b) && spread(a) * spread(b) > MAX_ADJACENT_SPLITS) {
-        if (charsOf(a.element).overlaps(charsOf(b.element))) {
-          throw new UnsafeRegexError(
-            `overlapping adjacent quantifiers ${a.raw}${b.raw} can split the same text in many ways; bound them or make their characters disjoint`,
-          );
-        }
-      }
-      if (!nullable(b)) break;
+  let run: { chars: CharSet; splits: number; variable: number; first: Element } | null = null;
+  for (const element of flatten(elements)) {
+    if (element.type === "Assertion") continue;
+    const chars = charsOf(element);
+    const variable = element.type === "Quantifier" && isVariable(element);
+    if (!run || !chars.overlaps(run.chars)) {
+      // A delimiter the run cannot consume fixes the boundary; an unrelated repetition starts a new run.
+      run = variable
+        ? { chars, splits: spread(element as AST.Quantifier), variable: 1, first: element }
+        : null;
+      continue;
+    }
+    if (!variable) continue; // a fixed part over shared characters: it moves the split, it does not fix it
+    run.chars = new CharSet().add(run.chars).add(chars);
+    run.splits *= spread(element as AST.Quantifier);
+    run.variable++;
+    if (run.splits > MAX_ADJACENT_SPLITS) {
+      const span = `${run.first.raw}…${element.raw}`;
+      throw new UnsafeRegexError(
+        `${run.variable} overlapping repetitions (${excerpt(span)}) can split the same text in ${Number.isFinite(run.splits) ? `${run.splits}` : "unboundedly many"} ways; bound them or make their characters disjoint`,
+      );
     }
   }
+}
+
+/** A pattern or part of one, short enough for a one-line message. */
+export function excerpt(text: string, max = 60): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }
 
 export interface RegexAnalysis {

@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import type { Readable } from "node:stream";
 import { type FileEntry, type SkippedEntry, walk } from "../sources/fs.js";
+import { appendAll } from "./append.js";
 import { ScanPool } from "./pool.js";
 import { type SourceOutcome, scanFile, scanReadable, streamReader } from "./scan-source.js";
 import { createEngine, type EngineSettings } from "./settings.js";
@@ -19,6 +20,8 @@ export interface ScanStats {
   durationMs: number;
   /** Git history scans only: commits scanned (`files` then counts file changes). */
   commits?: number;
+  /** Git history scans of a shallow clone: older history is missing, so `introduced` is left unknown. */
+  shallow?: boolean;
 }
 
 export interface Progress {
@@ -30,7 +33,6 @@ export interface Progress {
 export interface RunScanOptions extends EngineSettings {
   /** Globs to leave out (paths-ignore and --exclude). */
   ignore: string[];
-  maxFileSize: number;
   /** Honour .gitignore and .ignore files in folders (--no-ignore turns it off). */
   ignoreFiles: boolean;
   threads: number;
@@ -88,6 +90,11 @@ export function defaultThreads(): number {
   return availableParallelism();
 }
 
+/** More threads than this only costs memory (each holds its own engine): 4 per core, and 64 at most. */
+export function maxThreads(): number {
+  return Math.min(64, 4 * availableParallelism());
+}
+
 export function compareFindings(a: Finding, b: Finding): number {
   return (
     (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
@@ -115,14 +122,13 @@ export async function runScan(targets: readonly string[], options: RunScanOption
     } else {
       stats.files++;
       stats.bytes += outcome.bytes;
-      findings.push(...outcome.findings);
+      appendAll(findings, outcome.findings);
     }
     options.onProgress?.({ files: stats.files, bytes: stats.bytes, elapsedMs: performance.now() - started });
   };
   const onSkip = (entry: SkippedEntry) => {
     stats.skipped++;
-    const key = entry.reason === "too-large" ? "tooLarge" : entry.reason;
-    stats.skippedBy[key] = (stats.skippedBy[key] ?? 0) + 1;
+    stats.skippedBy[entry.reason] = (stats.skippedBy[entry.reason] ?? 0) + 1;
   };
 
   const paths = targets.filter((t) => t !== STDIN_TARGET);
@@ -162,7 +168,6 @@ export async function runScan(targets: readonly string[], options: RunScanOption
     try {
       for (const entry of walk(paths, {
         ignore: options.ignore,
-        maxFileSize: options.maxFileSize,
         ignoreFiles: options.ignoreFiles,
         onSkip,
       })) {

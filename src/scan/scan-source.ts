@@ -1,14 +1,13 @@
 // Scans one source of bytes (a file, stdin, a blob) in overlapping chunks and locates what it finds.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import type { Readable } from "node:stream";
 import { DEFAULT_CHUNK_SIZE, type ReadInto, readChunks } from "../sources/chunks.js";
+import { BINARY_PROBE, contentKind, decodeUtf16, replay, utf16Pieces } from "../sources/content-kind.js";
+import { appendAll } from "./append.js";
 import type { CompiledRules } from "./compile.js";
 import type { Engine } from "./engine.js";
 import { locate } from "./locate.js";
 import type { Finding } from "./types.js";
 
-/** Git's rule: a NUL byte in the first 8000 bytes makes a file binary. */
-const BINARY_PROBE = 8000;
 /** Context words are read at most this far from a match on each side (see context.ts). */
 const CONTEXT_REACH = 2048;
 
@@ -16,10 +15,6 @@ export interface SourceOutcome {
   findings: Finding[];
   bytes: number;
   skipped?: "binary" | "unreadable";
-}
-
-export function isBinary(bytes: Buffer): boolean {
-  return bytes.subarray(0, BINARY_PROBE).includes(0);
 }
 
 /** How many bytes neighbouring chunks must share so that no match or its context is cut. */
@@ -36,15 +31,25 @@ export async function scanReadable(
 ): Promise<SourceOutcome> {
   const findings: Finding[] = [];
   let bytes = 0;
-  let first = true;
-  for await (const chunk of readChunks(read, chunkOverlap(engine.compiled), chunkSize)) {
-    if (first && isBinary(chunk.bytes)) return { findings: [], bytes: 0, skipped: "binary" };
-    first = false;
+  // The first bytes decide what the source is: binary (skipped), UTF-16 (decoded) or text.
+  const head = Buffer.allocUnsafe(BINARY_PROBE);
+  let filled = 0;
+  while (filled < head.length) {
+    const n = await read(head, filled, head.length - filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  const kind = contentKind(head.subarray(0, filled));
+  if (kind === "binary") return { findings: [], bytes: 0, skipped: "binary" };
+  const replayed = replay(head.subarray(0, filled), read);
+  const source = kind === "text" ? replayed : streamReader(utf16Pieces(replayed, kind));
+  for await (const chunk of readChunks(source, chunkOverlap(engine.compiled), chunkSize)) {
     bytes += chunk.to - chunk.from;
     const detections = engine.detect(chunk.bytes, chunk.from, chunk.to);
     if (detections.length > 0) {
-      findings.push(
-        ...locate(chunk.bytes, detections, {
+      appendAll(
+        findings,
+        locate(chunk.bytes, detections, {
           file: display,
           firstLine: chunk.firstLine,
           firstColumn: chunk.firstColumn,
@@ -68,8 +73,10 @@ function readWhole(fd: number, size: number): Buffer {
 }
 
 /** Scans one buffer that holds a whole source. */
-function scanWhole(engine: Engine, bytes: Buffer, display: string): SourceOutcome {
-  if (isBinary(bytes)) return { findings: [], bytes: 0, skipped: "binary" };
+function scanWhole(engine: Engine, raw: Buffer, display: string): SourceOutcome {
+  const kind = contentKind(raw);
+  if (kind === "binary") return { findings: [], bytes: 0, skipped: "binary" };
+  const bytes = kind === "text" ? raw : decodeUtf16(raw, kind);
   const detections = engine.detect(bytes);
   return {
     findings: detections.length > 0 ? locate(bytes, detections, { file: display }) : [],
@@ -106,8 +113,8 @@ export async function scanFile(engine: Engine, path: string, display: string): P
   }
 }
 
-/** Adapts a stream (stdin, a child's stdout) to ReadInto without holding more than one pending piece. */
-export function streamReader(stream: Readable): ReadInto {
+/** Adapts a stream (stdin, a child's stdout, decoded text) to ReadInto, holding one pending piece at most. */
+export function streamReader(stream: AsyncIterable<Buffer | string>): ReadInto {
   const iterator = stream[Symbol.asyncIterator]();
   let pending: Buffer = Buffer.alloc(0);
   return async (target, offset, length) => {

@@ -2,6 +2,7 @@
 import { type Dirent, lstatSync, readdirSync, type Stats, statSync } from "node:fs";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
 import { Minimatch } from "minimatch";
+import { UserError } from "../errors.js";
 import { IgnoreFiles } from "./ignore-files.js";
 
 export interface FileEntry {
@@ -15,16 +16,25 @@ export interface FileEntry {
 export interface SkippedEntry {
   display: string;
   /** `ignored`: by a glob; `gitignored`: by a .gitignore or .ignore file. */
-  reason: "ignored" | "gitignored" | "too-large" | "unreadable";
+  reason: "ignored" | "gitignored" | "unreadable";
 }
 
 export interface WalkOptions {
   /** Globs matched against paths relative to each target folder (and against their parent folders). */
   ignore?: readonly string[];
-  maxFileSize: number;
   /** Honour .gitignore and .ignore files in target folders (a file named as a target is always scanned). */
   ignoreFiles?: boolean;
   onSkip?: (entry: SkippedEntry) => void;
+}
+
+/** A target that is neither a file nor a folder (a FIFO, a socket, a device): a clear refusal, not "0 files". */
+export class TargetError extends UserError {}
+
+function kindOf(info: Stats): string {
+  if (info.isFIFO()) return "a FIFO (named pipe)";
+  if (info.isSocket()) return "a socket";
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "a device";
+  return "not a regular file";
 }
 
 /** Folders that are never content: the git database, and leakwarden's own (its database and repository cache). */
@@ -57,11 +67,12 @@ export function* walk(targets: readonly string[], options: WalkOptions): Generat
       skip({ display: displayPath(path), reason: "ignored" });
       return;
     }
-    // Symbolic links, sockets and devices are not followed: a link can loop or leave the tree.
+    // Inside a folder, symbolic links, sockets and devices are not followed: a link can loop or leave the
+    // tree. A target itself (no directory entry) is followed: the user named it.
     if (known?.isSymbolicLink()) return;
     let info: Stats;
     try {
-      info = rel ? lstatSync(path) : statSync(path);
+      info = known ? lstatSync(path) : statSync(path);
     } catch {
       skip({ display: displayPath(path), reason: "unreadable" });
       return;
@@ -82,19 +93,23 @@ export function* walk(targets: readonly string[], options: WalkOptions): Generat
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const entry of entries) yield* visit(join(path, entry.name), root, rules, entry);
     } else if (info.isFile()) {
-      if (info.size > options.maxFileSize) skip({ display: displayPath(path), reason: "too-large" });
-      else yield { path, display: displayPath(path), size: info.size };
+      // Any size: large files are read in chunks, with flat memory.
+      yield { path, display: displayPath(path), size: info.size };
     }
   }
 
   for (const target of targets) {
-    let isDir = false;
+    let info: Stats;
     try {
-      isDir = statSync(target).isDirectory();
+      info = statSync(target);
     } catch {
       throw new Error(`cannot read "${target}": no such file or folder`);
     }
-    const rules = isDir && options.ignoreFiles ? new IgnoreFiles(target) : undefined;
-    yield* visit(target, isDir ? target : join(target, ".."), rules);
+    if (!info.isDirectory() && !info.isFile())
+      throw new TargetError(
+        `cannot scan "${target}": it is ${kindOf(info)}; give a file, a folder, or - for stdin`,
+      );
+    const rules = info.isDirectory() && options.ignoreFiles ? new IgnoreFiles(target) : undefined;
+    yield* visit(target, info.isDirectory() ? target : join(target, ".."), rules);
   }
 }

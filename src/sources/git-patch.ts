@@ -1,10 +1,14 @@
 // Reads `git log -p` and `git diff` output as it streams, byte by byte, and hands over what each file change
 // added: the new lines of its hunks, with their line numbers in the new file. Memory stays bounded whatever
-// the history: one file change's added bytes (at most maxFileSize, or it is skipped) and one pending line.
+// the history: a file change's added bytes go out in pieces of at most maxFileSize (each piece begins with
+// the end of the previous one, as context), and one pending line; only a single line longer than
+// maxFileSize cannot be held, and is skipped and counted.
 //
 // The output it expects is what LOG_PATCH_ARGS and STAGED_PATCH_ARGS ask git for (git.ts adds settings that
 // override the user's configuration): commit headers `\0<sha>\0<name>\0<email>\0<date>`, zero-context hunks,
 // combined diffs for merges, `a/` and `b/` prefixes, paths unquoted unless git must quote them.
+
+import { BINARY_PROBE, type ContentKind, contentKind } from "./content-kind.js";
 
 const DIFF_ARGS = [
   "-p",
@@ -14,6 +18,11 @@ const DIFF_ARGS = [
   "--no-color",
   "--no-ext-diff",
   "--no-textconv", // the bytes committed, not a rendering of them
+  // Every change as text, whatever git or .gitattributes think of either side: a file whose old version was
+  // binary (or marked -diff) would otherwise be "Binary files differ", and a token added to it never scanned.
+  // Whether the new side is binary is decided here, from its own content (see PatchParser.newSideIsBinary).
+  "--text",
+  "--full-index", // the new blob's full name, to look at it when the added lines cannot tell
   "--ignore-submodules=all", // a submodule pointer is not content
   "--src-prefix=a/",
   "--dst-prefix=b/",
@@ -43,7 +52,6 @@ const MINUS = 45;
 const SPACE = 32;
 const BACKSLASH = 92;
 const AT = 64;
-const B = 66;
 const C = 99;
 const D = 100;
 const I = 105;
@@ -56,9 +64,9 @@ const DIFF_GIT = Buffer.from("diff --git ");
 const DIFF_CC = Buffer.from("diff --cc ");
 const DIFF_COMBINED = Buffer.from("diff --combined ");
 const NEW_PATH = Buffer.from("+++ ");
-const BINARY = Buffer.from("Binary files ");
 const RENAME_TO = Buffer.from("rename to ");
 const COPY_TO = Buffer.from("copy to ");
+const INDEX = Buffer.from("index ");
 /** Header lines that carry a file mode; 160000 is a submodule pointer (a gitlink). */
 const MODE_LINES = ["index ", "new file mode ", "deleted file mode ", "new mode ", "mode "].map((s) =>
   Buffer.from(s),
@@ -91,6 +99,15 @@ export interface FileChange {
   /** Valid only during the `file` call: the buffer is reused. */
   bytes: Buffer;
   segments: readonly AddedLines[];
+  /**
+   * A later piece of a large file change: bytes[0, scanFrom) end the previous piece, and are here as
+   * context only (what starts there was reported with it). 0 in a first piece.
+   */
+  scanFrom: number;
+  /** A later piece of a file change already handed over: not a new file change. */
+  continued: boolean;
+  /** Set when the new version is UTF-16 text: the bytes are as git cut them (see decodeUtf16Lines). */
+  encoding?: "utf-16le" | "utf-16be";
 }
 
 export type SkipReason = "binary" | "tooLarge" | "ignored";
@@ -99,6 +116,12 @@ export interface PatchHandler {
   commit(info: CommitInfo): void;
   file(change: FileChange): void;
   skip(path: string, reason: SkipReason): void;
+  /**
+   * What a blob holds (binary: a NUL in its first 8000 bytes, unless it is UTF-16 text), asked only when the
+   * added lines cannot tell: a NUL among them, but not the file's first 8000 bytes. Without it such a change
+   * is scanned as text.
+   */
+  blobKind?(blob: string): ContentKind;
   /** Whether a path is scanned at all; when false its lines are dropped and it is counted as ignored. */
   wants?(path: string): boolean;
 }
@@ -158,6 +181,11 @@ function pathOfDiffLine(rest: string): string | undefined {
   return undefined;
 }
 
+/** The new blob of `index <old>..<new> [mode]` (or `<old>,<old>..<new>` in a combined diff). */
+function newBlobOf(line: string): string | undefined {
+  return /\.\.([0-9a-f]+)/.exec(line)?.[1];
+}
+
 const HUNK_HEADER = /^(@{2,}) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @{2,}/;
 
 export class PatchParser {
@@ -171,10 +199,19 @@ export class PatchParser {
   private path: string | undefined;
   private collecting = false;
   private gitlink = false;
+  /** The new side's blob name, from the `index` line. */
+  private blob: string | undefined;
   private added: Buffer = Buffer.allocUnsafe(64 * 1024);
   private length = 0;
   private segments: AddedLines[] = [];
   private nextLine = 0;
+  /** Pieces of the current file change handed over so far, and where the current one's own bytes start. */
+  private pieces = 0;
+  private scanFrom = 0;
+  /** A line of the current file change was too long to hold: counted once. */
+  private lineTooLarge = false;
+  /** What the new version holds, decided when the first piece is handed over. */
+  private kind: ContentKind = "text";
 
   /** A line cut by the end of a chunk: its first bytes (up to a cap) and its true length. */
   private pending: Buffer = Buffer.allocUnsafe(4096);
@@ -184,6 +221,8 @@ export class PatchParser {
   constructor(
     private readonly handler: PatchHandler,
     private readonly maxFileSize: number,
+    /** How much of a piece's end the next piece repeats, so that no match or its context is cut. */
+    private readonly overlap = 64 * 1024,
   ) {}
 
   /** Parses the next piece of output; lines may be cut anywhere between two calls. */
@@ -272,16 +311,23 @@ export class PatchParser {
     else this.newLine++;
   }
 
-  /** Appends one added line (and a newline) to the current file change. */
+  /** Appends one added line (and a newline) to the current file change; a full buffer goes out as a piece. */
   private add(buf: Buffer, from: number, to: number, size: number): void {
     const line = this.newLine++;
     if (!this.collecting) return;
-    if (this.length + size + 1 > this.maxFileSize) {
-      this.collecting = false;
-      this.length = 0;
-      this.segments = [];
-      this.handler.skip(this.path as string, "tooLarge");
+    if (size + 1 > this.maxFileSize) {
+      if (this.inBinary(buf.subarray(from, to), line)) {
+        // A binary file without newlines (an image of zeros) is one huge "line": binary, not unscannable.
+        this.handler.skip(this.path as string, "binary");
+        this.collecting = false;
+      } else if (!this.lineTooLarge) this.handler.skip(this.path as string, "tooLarge");
+      this.lineTooLarge = true;
       return;
+    }
+    if (this.length + size + 1 > this.maxFileSize) {
+      if (this.length > this.scanFrom) this.handOver();
+      if (!this.collecting) return; // its new side is binary
+      this.carry(this.maxFileSize - size - 1);
     }
     const needed = this.length + (to - from) + 1;
     if (needed > this.added.length) {
@@ -330,13 +376,12 @@ export class PatchParser {
           this.path = pathAfter(buf.toString("utf8", start + prefix.length, end), "") ?? this.path;
         return;
       }
-      case B:
-        if (startsWith(buf, start, end, BINARY)) this.binary(buf.toString("utf8", start, end));
-        return;
       case I:
       case N:
       case D:
       case M:
+        if (first === I && startsWith(buf, start, end, INDEX))
+          this.blob = newBlobOf(buf.toString("latin1", start, Math.min(end, start + 256)));
         if (
           MODE_LINES.some((prefix) => startsWith(buf, start, end, prefix)) &&
           buf.subarray(start, end).includes(GITLINK_MODE)
@@ -354,13 +399,6 @@ export class PatchParser {
     this.newLine = Number(match[2]);
   }
 
-  /** `Binary files a/x and b/x differ`: counted, unless the file was deleted (nothing was added). */
-  private binary(text: string): void {
-    if (text.endsWith(" and /dev/null differ") || this.gitlink) return;
-    const path = this.path ?? text.slice(BINARY.length);
-    this.handler.skip(path, this.handler.wants?.(path) === false ? "ignored" : "binary");
-  }
-
   private commit(fields: string): void {
     const [commit = "", name = "", email = "", date = ""] = fields.split("\0");
     this.handler.commit({ commit, author: `${name} <${email}>`, date });
@@ -369,9 +407,9 @@ export class PatchParser {
   private startFile(buf: Buffer, start: number, end: number): void {
     this.fileOpen = true;
     this.gitlink = false;
+    this.blob = undefined;
     this.collecting = false;
-    this.length = 0;
-    this.segments = [];
+    this.resetCollected();
     if (startsWith(buf, start, end, DIFF_GIT)) {
       this.path = pathOfDiffLine(buf.toString("utf8", start + DIFF_GIT.length, end));
     } else {
@@ -391,20 +429,96 @@ export class PatchParser {
     this.collecting = true;
   }
 
+  /**
+   * Decided from the new content alone, as git decides for a file: a NUL in its first 8000 bytes. Added lines
+   * that start at line 1 show those bytes; otherwise a NUL among the added lines sends the question to the
+   * blob itself, and added lines without any NUL are scanned (text lines added to a binary file are too).
+   */
+  /** Whether a line too long to hold (its first bytes in `held`) belongs to a binary new version. */
+  private inBinary(held: Buffer, line: number): boolean {
+    if (this.pieces > 0) return false; // decided on the first piece: text
+    const first = this.segments[0];
+    const fromStart =
+      this.length === 0
+        ? line === 1
+        : this.segments.length === 1 && first?.firstLine === 1 && this.nextLine === line;
+    if (fromStart) {
+      // The file's first bytes: what was collected, then this line.
+      const head = Buffer.concat([
+        this.added.subarray(0, Math.min(this.length, BINARY_PROBE)),
+        held.subarray(0, BINARY_PROBE),
+      ]);
+      return contentKind(head.subarray(0, BINARY_PROBE)) === "binary";
+    }
+    if (!held.includes(NUL) && !this.added.subarray(0, this.length).includes(NUL)) return false;
+    return this.blob !== undefined && this.handler.blobKind?.(this.blob) === "binary";
+  }
+
+  private newSideKind(): ContentKind {
+    const first = this.segments[0] as AddedLines;
+    if (first.firstLine === 1) {
+      const head = this.added.subarray(first.start, Math.min(first.end, first.start + BINARY_PROBE));
+      const kind = contentKind(head);
+      if (kind !== "text" || head.length === BINARY_PROBE) return kind;
+    }
+    if (!this.added.subarray(0, this.length).includes(NUL)) return "text";
+    return (this.blob !== undefined && this.handler.blobKind?.(this.blob)) || "text";
+  }
+
+  /** Hands over what was collected, or counts the change as binary (decided on its first piece). */
+  private handOver(): void {
+    if (this.pieces === 0) this.kind = this.newSideKind();
+    if (this.kind === "binary") {
+      this.handler.skip(this.path as string, "binary");
+      this.collecting = false;
+      return;
+    }
+    this.handler.file({
+      path: this.path as string,
+      bytes: this.added.subarray(0, this.length),
+      segments: this.segments,
+      scanFrom: this.scanFrom,
+      continued: this.pieces > 0,
+      ...(this.kind === "text" ? {} : { encoding: this.kind }),
+    });
+    this.pieces++;
+  }
+
+  /** Starts the next piece with the last whole lines of the previous one (at most `room` bytes) as context. */
+  private carry(room: number): void {
+    const last = this.segments[this.segments.length - 1] as AddedLines;
+    let from = Math.max(last.start, this.length - Math.min(this.overlap, room));
+    // Every collected line ends with a newline: the first line start at or after `from`.
+    if (from > last.start) from = this.added.indexOf(NL, from - 1) + 1;
+    let firstLine = last.firstLine;
+    for (
+      let nl = this.added.indexOf(NL, last.start);
+      nl !== -1 && nl < from;
+      nl = this.added.indexOf(NL, nl + 1)
+    )
+      firstLine++;
+    this.added.copy(this.added, 0, from, this.length);
+    this.length -= from;
+    this.segments = this.length > 0 ? [{ start: 0, end: this.length, firstLine }] : [];
+    this.scanFrom = this.length;
+  }
+
+  private resetCollected(): void {
+    this.length = 0;
+    this.segments = [];
+    this.pieces = 0;
+    this.scanFrom = 0;
+    this.lineTooLarge = false;
+    this.kind = "text";
+  }
+
   private finishFile(): void {
     if (!this.fileOpen) return;
     this.fileOpen = false;
     this.inHunk = false;
-    if (this.collecting && this.length > 0) {
-      this.handler.file({
-        path: this.path as string,
-        bytes: this.added.subarray(0, this.length),
-        segments: this.segments,
-      });
-    }
+    if (this.collecting && this.length > this.scanFrom) this.handOver();
     this.collecting = false;
-    this.length = 0;
-    this.segments = [];
+    this.resetCollected();
     if (this.added.length > KEPT_CAPACITY) this.added = Buffer.allocUnsafe(KEPT_CAPACITY);
   }
 }

@@ -114,6 +114,17 @@ export class BreachTable {
       }));
   }
 
+  /** Every token whose outcome no opened issue has heard yet: after a restart, outcomes that came in are found. */
+  uncommented(): { breachKey: string; secretHash: string; installation: number }[] {
+    return statement<[], { key: string; secret_hash: string; installation: number }>(
+      this.db,
+      `SELECT b.key, t.secret_hash, b.installation FROM breach_tokens t JOIN breaches b ON b.key = t.breach_key
+         WHERE t.commented_at IS NULL AND b.issue_number IS NOT NULL`,
+    )
+      .all()
+      .map((row) => ({ breachKey: row.key, secretHash: row.secret_hash, installation: row.installation }));
+  }
+
   /** The breach an issue reports, with its tokens. */
   byIssueUrl(url: string): { record: BreachRecord; tokens: BreachToken[] } | undefined {
     const row = statement<[string], Row>(this.db, "SELECT * FROM breaches WHERE issue_url = ?").get(url);

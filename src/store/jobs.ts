@@ -9,10 +9,14 @@ import { statement } from "./statements.js";
 export const JOB_STATES = ["pending", "running", "done", "dead", "cancelled"] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+/** A job's priority: lower runs first, in every stage. */
+export const PRIORITY = { live: 0, bulk: 10 } as const;
+
 export interface JobRecord<P = unknown> {
   id: number;
   kind: string;
   key: string;
+  priority: number;
   /** The partition a worker schedules by: for revocations, the provider. */
   queue: string;
   payload: P;
@@ -39,12 +43,15 @@ export interface NewJob<P> {
   sealed?: Buffer | null;
   maxAttempts: number;
   runAfter?: string;
+  /** Default PRIORITY.live. */
+  priority?: number;
 }
 
 interface Row {
   id: number;
   kind: string;
   key: string;
+  priority: number;
   queue: string;
   payload: string;
   sealed: Buffer | null;
@@ -66,6 +73,7 @@ function fromRow<P>(row: Row): JobRecord<P> {
     id: row.id,
     kind: row.kind,
     key: row.key,
+    priority: row.priority,
     queue: row.queue,
     payload: JSON.parse(row.payload) as P,
     sealed: row.sealed,
@@ -83,11 +91,28 @@ function fromRow<P>(row: Row): JobRecord<P> {
   };
 }
 
+/** Which partitions (`queue` values) a claim or a look-ahead may take from. */
+export interface QueueFilter {
+  only?: readonly string[];
+  except?: readonly string[];
+}
+
 export interface ClaimOptions {
   kind: string;
   owner: string;
   leaseMs: number;
   limit: number;
+  queues?: QueueFilter;
+}
+
+const QUEUE_FILTER = `(@only IS NULL OR queue IN (SELECT value FROM json_each(@only)))
+             AND (@except IS NULL OR queue NOT IN (SELECT value FROM json_each(@except)))`;
+
+function queueParams(filter: QueueFilter = {}) {
+  return {
+    only: filter.only ? JSON.stringify(filter.only) : null,
+    except: filter.except && filter.except.length > 0 ? JSON.stringify(filter.except) : null,
+  };
 }
 
 export class JobTable {
@@ -100,16 +125,22 @@ export class JobTable {
     return iso(this.clock());
   }
 
-  /** Adds a job unless one with the same key exists; either way returns the job that holds the key. */
+  /**
+   * Adds a job unless one with the same key exists; either way returns the job that holds the key. A waiting
+   * job asked for again with a more urgent priority takes that priority (a push finds what a backfill queued).
+   */
   enqueue<P>(job: NewJob<P>): { job: JobRecord<P>; created: boolean } {
     const now = this.now();
+    const priority = job.priority ?? PRIORITY.live;
     const inserted = statement(
       this.db,
-      `INSERT INTO jobs (kind, key, queue, payload, sealed, state, max_attempts, run_after, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+      `INSERT INTO jobs (kind, key, priority, queue, payload, sealed, state, max_attempts, run_after, created_at,
+           updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
     ).run(
       job.kind,
       job.key,
+      priority,
       job.queue,
       JSON.stringify(job.payload),
       job.sealed ?? null,
@@ -118,6 +149,11 @@ export class JobTable {
       now,
       now,
     );
+    if (inserted.changes === 0)
+      statement(
+        this.db,
+        "UPDATE jobs SET priority = ? WHERE key = ? AND state = 'pending' AND priority > ?",
+      ).run(priority, job.key, priority);
     return { job: this.byKey<P>(job.key) as JobRecord<P>, created: inserted.changes > 0 };
   }
 
@@ -142,8 +178,8 @@ export class JobTable {
   }
 
   /**
-   * Takes due jobs: pending ones whose time has come, and running ones whose lease ran out (their worker
-   * died). One UPDATE, so two workers never take the same job.
+   * Takes due jobs, most urgent priority first: pending ones whose time has come, and running ones whose lease
+   * ran out (their worker died). One UPDATE, so two workers never take the same job.
    */
   claim<P = unknown>(options: ClaimOptions): JobRecord<P>[] {
     const now = this.now();
@@ -155,7 +191,8 @@ export class JobTable {
            SELECT id FROM jobs
            WHERE kind = @kind
              AND ((state = 'pending' AND run_after <= @now) OR (state = 'running' AND lease_until < @now))
-           ORDER BY run_after, id LIMIT @limit)
+             AND ${QUEUE_FILTER}
+           ORDER BY priority, run_after, id LIMIT @limit)
          RETURNING *`,
     )
       .all({
@@ -164,9 +201,10 @@ export class JobTable {
         now,
         kind: options.kind,
         limit: options.limit,
+        ...queueParams(options.queues),
       })
       .map((r) => fromRow<P>(r))
-      .sort((a, b) => a.id - b.id);
+      .sort((a, b) => a.priority - b.priority || a.id - b.id);
   }
 
   /** Counts an attempt on jobs this owner holds; returns the ids it still holds. */
@@ -189,6 +227,21 @@ export class JobTable {
     );
     const now = this.now();
     for (const id of ids) update.run(runAfter, now, id, owner);
+  }
+
+  /**
+   * The job must wait until `runAfter` for a reason that is not its fault (a provider's Retry-After): back in
+   * the queue without spending the attempt it started.
+   */
+  postpone(id: number, owner: string, runAfter: string, reason: string): boolean {
+    return (
+      statement(
+        this.db,
+        `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, last_error = ?,
+             attempts = max(attempts - 1, 0), updated_at = ?
+           WHERE id = ? AND state = 'running' AND owner = ?`,
+      ).run(runAfter, reason, this.now(), id, owner).changes > 0
+    );
   }
 
   /** An attempt failed and will be tried again at `runAfter`. False when the job is no longer ours. */
@@ -276,24 +329,24 @@ export class JobTable {
     );
   }
 
-  /** When the earliest pending job of a kind is due, if any. */
-  nextRunAfter(kind: string, ids?: readonly number[]): string | undefined {
-    const row = statement<{ kind: string; ids: string | null }, { next: string | null }>(
+  /** When the earliest pending job of a kind (among some ids, in some queues) is due, if any. */
+  nextRunAfter(kind: string, ids?: readonly number[], queues?: QueueFilter): string | undefined {
+    const row = statement<Record<string, unknown>, { next: string | null }>(
       this.db,
       `SELECT min(run_after) AS next FROM jobs WHERE kind = @kind AND state = 'pending'
-           AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids)))`,
-    ).get({ kind, ids: ids ? JSON.stringify(ids) : null });
+           AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids))) AND ${QUEUE_FILTER}`,
+    ).get({ kind, ids: ids ? JSON.stringify(ids) : null, ...queueParams(queues) });
     return row?.next ?? undefined;
   }
 
-  /** How many jobs of a kind are in each state, optionally among some ids. */
-  counts(kind: string, ids?: readonly number[]): Record<JobState, number> {
+  /** How many jobs of a kind are in each state, optionally among some ids or in some queues. */
+  counts(kind: string, ids?: readonly number[], queues?: QueueFilter): Record<JobState, number> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    const rows = statement<{ kind: string; ids: string | null }, { state: JobState; n: number }>(
+    const rows = statement<Record<string, unknown>, { state: JobState; n: number }>(
       this.db,
       `SELECT state, count(*) AS n FROM jobs WHERE kind = @kind
-           AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids))) GROUP BY state`,
-    ).all({ kind, ids: ids ? JSON.stringify(ids) : null });
+           AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids))) AND ${QUEUE_FILTER} GROUP BY state`,
+    ).all({ kind, ids: ids ? JSON.stringify(ids) : null, ...queueParams(queues) });
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }

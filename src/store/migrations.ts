@@ -163,6 +163,15 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
+    name: "job priorities",
+    sql: `
+      -- Lower runs first: live pushes and run logs (0) go ahead of bulk work such as a backfill (10).
+      ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX jobs_by_priority ON jobs (kind, state, priority, run_after);
+    `,
+  },
+  {
+    version: 5,
     name: "console: findings searchable by rule, repository and date, and counted by severity and repository",
     sql: `
       CREATE INDEX findings_by_rule ON findings (rule_id);

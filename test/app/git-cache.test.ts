@@ -55,6 +55,31 @@ describe("the git cache", () => {
     expect(server.requests.every((r) => !r.url.includes(installationToken))).toBe(true);
   });
 
+  it("fetches a burst of pushes to one repository in fewer fetches than pushes, and scans each", async () => {
+    const work = join(dir.path, "work");
+    const pushes = Array.from({ length: 6 }, (_, i) => {
+      git(work, "checkout", "--quiet", "-B", `burst-${i}`, "main");
+      writeFileSync(join(work, "a.txt"), `change ${i}\n`);
+      git(work, "commit", "--quiet", "-am", `change ${i}`);
+      return { before: zero, after: git(work, "rev-parse", "HEAD"), ref: `refs/heads/burst-${i}` };
+    });
+    git(work, "push", "--quiet", served(), ...pushes.map((p) => `${p.ref}:${p.ref}`));
+    const cache = cacheAt(join(dir.path, "cache-burst"));
+    const repository = { fullName: "acme/app" };
+    const before = server.requests.filter((r) => r.method === "POST").length;
+    const scanned = await Promise.all(
+      pushes.map((update) =>
+        cache.scanPush(repository, installationToken, update, async (path) =>
+          git(path, "cat-file", "-t", update.after),
+        ),
+      ),
+    );
+    expect(scanned).toEqual(pushes.map(() => "commit"));
+    const fetches = server.requests.filter((r) => r.method === "POST").length - before;
+    expect(fetches).toBeLessThan(pushes.length);
+    for (const p of pushes) expect(git(cache.pathFor(repository.fullName), "rev-parse", p.ref)).toBe(p.after);
+  });
+
   it("fails with a clear error that does not hold the token, and moves no ref", async () => {
     const cache = cacheAt(join(dir.path, "cache2"));
     const wrong = tokens(32).make("github-installation-token");
@@ -64,7 +89,7 @@ describe("the git cache", () => {
     await expect(failure).rejects.not.toThrow(new RegExp(wrong));
   });
 
-  it("evicts the least recently used repositories beyond its size", async () => {
+  it("evicts the least recently used repositories beyond its size, after the scan and off its path", async () => {
     const root = join(dir.path, "cache3");
     const cache = cacheAt(root, 1);
     const update = { before: zero, after: head(), ref: "refs/heads/main" };
@@ -73,9 +98,11 @@ describe("the git cache", () => {
     const first = await fetchInto("acme/one");
     await new Promise((resolve) => setTimeout(resolve, 20));
     const second = await fetchInto("acme/two");
-    expect(await cache.evict(second)).toEqual([first]);
+    await cache.settled();
     expect(existsSync(first)).toBe(false);
     expect(existsSync(second)).toBe(true);
+    // The sizes it kept say the cache is one repository now: nothing more to evict.
+    expect(await cache.evict(second)).toEqual([]);
   });
 
   it("refuses a repository name that is not GitHub's, and a ref that could pass for an option", async () => {

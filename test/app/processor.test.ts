@@ -5,7 +5,9 @@ import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GitCache } from "../../src/app/git-cache.js";
 import { commentOutcome } from "../../src/app/issues.js";
+import { WritePacer } from "../../src/app/pacing.js";
 import { ScanProcessor } from "../../src/app/processor.js";
+import { type ReportPayload, ReportProcessor } from "../../src/app/report-jobs.js";
 import { SCAN_KIND, type ScanJob, type ScanPayload } from "../../src/app/scan-jobs.js";
 import { Registry } from "../../src/registry/registry.js";
 import { createRevokers } from "../../src/revoke/providers.js";
@@ -34,12 +36,31 @@ const processor = new ScanProcessor({
   octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
   revokers,
   revocationsQueued: () => queued++,
+  reportsQueued: () => {},
   cache: new GitCache({ root: join(dir.path, "cache"), maxBytes: 1e9, remote: join(dir.path, "served") }),
   rules: loadRules(),
   maxFileSize: 1e6,
   archiveLimits: DEFAULT_ARCHIVE_LIMITS,
   log: (line) => logs.push(line),
 });
+const reporter = new ReportProcessor({
+  store,
+  octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+  pacer: new WritePacer(0),
+  reportsQueued: () => {},
+  log: (line) => logs.push(line),
+});
+
+/** The scan stage, then the report stage it queued: what a push or run ends in. */
+async function scanAndReport(scan: ScanJob) {
+  const result = await processor.process(scan);
+  const report =
+    result.reportJobId === undefined ? undefined : store.jobs.byId<ReportPayload>(result.reportJobId);
+  if (report) await reporter.process(report);
+  const key = report?.payload.breachKey;
+  return { ...result, issue: key ? store.breaches.byKey(key) : undefined };
+}
+
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
 let payload: ScanPayload;
 
@@ -121,8 +142,8 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
         );
       })
       .reply(201, { number: 12, html_url: "https://github.com/acme/app/issues/12" });
-    const result = await processor.process(job());
-    expect(result).toMatchObject({ findings: 1, issue: { number: 12, opened: true } });
+    const result = await scanAndReport(job());
+    expect(result).toMatchObject({ findings: 1, issue: { issueNumber: 12 } });
     expect(queued).toBe(1);
     expect(issueBody).toContain(`\`…${pat.slice(-4)}\``);
     expect(issueBody).toMatch(/revocation pending through the Azure DevOps Token Admin API/);
@@ -131,8 +152,8 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
 
   it("a second run of the same job opens no second issue", async () => {
     noSettingsFile();
-    const result = await processor.process(job());
-    expect(result.issue).toMatchObject({ number: 12, opened: false });
+    const result = await scanAndReport(job());
+    expect(result.issue).toMatchObject({ issueNumber: 12 });
   });
 
   it("revokes by authorizationId, then comments the outcome on the issue once", async () => {
@@ -209,7 +230,7 @@ describe("repository settings", () => {
       payload: { ...payload, repository: { ...payload.repository, name: "fork", fullName: "acme/fork" } },
       maxAttempts: 1,
     }).job;
-    await processor.process(other);
+    await scanAndReport(other);
     expect(body).toMatch(
       /leakwarden\.yml` was ignored and defaults applied: "revoke" must be registered, live, all or off/,
     );
@@ -268,7 +289,7 @@ describe("processing a workflow run", () => {
       },
       maxAttempts: 1,
     }).job;
-    expect(await processor.process(run)).toMatchObject({ findings: 1, issue: { number: 14 } });
+    expect(await scanAndReport(run)).toMatchObject({ findings: 1, issue: { issueNumber: 14 } });
     expect(deleted.isDone()).toBe(true);
     expect(body).toContain("log build/4\\_Publish.txt:1");
     expect(body).toContain("The run's logs were deleted");

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SCAN_KIND, type ScanJob, ScanJobRunner, type ScanPayload } from "../../src/app/scan-jobs.js";
 import { openStore } from "../../src/store/index.js";
+import { PRIORITY } from "../../src/store/jobs.js";
 import { tempDir } from "../support/cli.js";
 
 const dir = tempDir();
@@ -22,8 +23,9 @@ const payload: ScanPayload = {
   runUrl: "",
   actor: "dana",
 };
-const enqueue = (key: string, maxAttempts = 3) =>
-  store.jobs.enqueue<ScanPayload>({ kind: SCAN_KIND, key, queue: SCAN_KIND, payload, maxAttempts }).job;
+const enqueue = (key: string, maxAttempts = 3, priority: number = PRIORITY.live) =>
+  store.jobs.enqueue<ScanPayload>({ kind: SCAN_KIND, key, queue: SCAN_KIND, payload, maxAttempts, priority })
+    .job;
 
 describe("the scan runner", () => {
   it("resumes a job whose worker died mid-scan, and runs it once", async () => {
@@ -59,6 +61,47 @@ describe("the scan runner", () => {
       lastError: "GitHub answered 502",
     });
     expect(store.audit.list({ action: "scan.dead" })[0]?.detail).toMatchObject({ key: "flaky", attempts: 2 });
+  });
+
+  it("a backfill-priority job does not overtake a push queued after it", async () => {
+    const handled: string[] = [];
+    enqueue("backfill-1", 3, PRIORITY.bulk);
+    enqueue("backfill-2", 3, PRIORITY.bulk);
+    enqueue("push", 3, PRIORITY.live);
+    const runner = new ScanJobRunner({
+      store,
+      concurrency: 1,
+      handle: async (j) => void handled.push(j.key),
+    });
+    await runner.drain(5000);
+    expect(handled).toEqual(["push", "backfill-1", "backfill-2"]);
+  });
+
+  it("takes the next job as soon as a slot frees, while a slow job holds its own", async () => {
+    const handled: string[] = [];
+    let releaseSlow: () => void = () => {};
+    const slow = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    enqueue("slow");
+    for (let i = 0; i < 5; i++) enqueue(`quick-${i}`);
+    const runner = new ScanJobRunner({
+      store,
+      concurrency: 2,
+      pollMs: 60_000,
+      handle: async (j) => {
+        if (j.key === "slow") await slow;
+        handled.push(j.key);
+      },
+    });
+    runner.start();
+    for (let i = 0; i < 200 && handled.length < 5; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    // All five quick jobs went through the second slot while the slow one held the first.
+    expect(handled).toEqual(["quick-0", "quick-1", "quick-2", "quick-3", "quick-4"]);
+    releaseSlow();
+    await runner.stop();
+    expect(handled).toContain("slow");
   });
 
   it("wakes up for a job queued while it sleeps", async () => {

@@ -75,7 +75,7 @@ describe(".gitignore and .ignore", () => {
   });
 
   it("are summarised in the text report", () => {
-    expect(runCli(["scan", "."], { cwd: repo }).stdout).toMatch(/skipped 5 \(5 gitignored\)/);
+    expect(runCli(["scan", "."], { cwd: repo }).stdout).toMatch(/skipped 5: 5 gitignored\./);
   });
 });
 

@@ -144,6 +144,66 @@ describe("errors exit 2 with one line", () => {
   });
 });
 
+describe("hooks and content they could not scan", () => {
+  let work: TestRepo;
+  let base: string;
+  const preReceive = (after: string, ...flags: string[]) =>
+    runCli(["scan", "--pre-receive", "--max-file-size", "2KB", ...flags, work.dir], {
+      input: `${base} ${after} refs/heads/main\n`,
+    });
+
+  beforeAll(async () => {
+    work = await createRepo(join(tmp.path, "unscannable"), home);
+    base = await work.commit({ "readme.md": "hello\n" }, "base");
+  });
+
+  it("a change larger than --max-file-size is scanned in pieces: a token deep inside it is found", async () => {
+    const token = t.githubPat();
+    const lines = Array.from({ length: 3000 }, (_, i) => (i === 2899 ? `TOKEN=${token}` : `line ${i}`));
+    const after = await work.commit({ "big.env": `${lines.join("\n")}\n` }, "large");
+    const result = preReceive(after, "--format", "json");
+    expect(result.code).toBe(1);
+    expect(json(result.stdout).findings.map((f: { line: number }) => f.line)).toEqual([2900]);
+    expect(json(result.stdout).stats.skipped).toBe(0);
+    work.run("reset", "--quiet", "--hard", base);
+  });
+
+  it("a line it cannot hold fails the pre-receive and pre-commit hooks, unless --allow-unscanned", async () => {
+    const after = await work.commit({ "min.js": `${"x".repeat(5000)}\n` }, "minified");
+    const refused = preReceive(after);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(
+      /No leaked secrets found in what was scanned; .*; skipped 1: 1 too large\./,
+    );
+    expect(refused.stderr).toMatch(/push rejected: 1 file change could not be scanned/);
+    expect(preReceive(after, "--allow-unscanned").code).toBe(0);
+
+    writeFile(work.dir, "other.js", `${"y".repeat(5000)}\n`);
+    await work.git.add(["other.js"]);
+    const staged = runCli(["scan", "--staged", "--max-file-size", "2KB", work.dir]);
+    expect(staged.code).toBe(1);
+    expect(staged.stderr).toMatch(/commit rejected: 1 file change could not be scanned/);
+    expect(runCli(["scan", "--staged", "--max-file-size", "2KB", "--allow-unscanned", work.dir]).code).toBe(
+      0,
+    );
+    work.run("reset", "--quiet", "--hard", base);
+  });
+
+  it("a binary file without newlines is one huge line, but binary: skipped, not refused", async () => {
+    const after = await work.commit(
+      {
+        "disk.img": Buffer.alloc(5000),
+        "mixed.dat": Buffer.concat([Buffer.from("header\n"), Buffer.alloc(5000)]),
+      },
+      "images",
+    );
+    const result = preReceive(after);
+    expect(result.stdout).toMatch(/skipped 2: 2 binary\./);
+    expect(result.code).toBe(0);
+    work.run("reset", "--quiet", "--hard", base);
+  });
+});
+
 describe("a git server with the pre-receive hook", () => {
   let server: string;
   let client: TestRepo;
@@ -218,6 +278,18 @@ describe("a git server with the pre-receive hook", () => {
     const result = push("main");
     expect(result.stderr).toMatch(/No leaked secrets found; scanned 1 commit/);
     expect(result.status).toBe(0);
+  });
+
+  it("rejects a token added to a file whose previous version was binary (git says 'Binary files differ')", async () => {
+    const before = serverRef("refs/heads/main");
+    await client.commit({ "creds.env": Buffer.from("x\0y\n") }, "encrypted secrets");
+    const token = t.githubPat();
+    await client.commit({ "creds.env": `TOKEN=${token}\n` }, "committed decrypted");
+    const result = push("main");
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(`ghp_…${token.slice(-4)}`);
+    expect(serverRef("refs/heads/main")).toBe(before);
+    client.run("reset", "--quiet", "--hard", "origin/main");
   });
 
   it("accepts a branch deletion", () => {

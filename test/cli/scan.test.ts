@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -197,9 +198,78 @@ describe("suppressing findings", () => {
     expect(files.some((f: string) => f.includes("vendor") || f.endsWith(".ts"))).toBe(false);
   });
 
-  it("--max-file-size skips and counts larger files", () => {
-    const result = runCli(["scan", repo, "--max-file-size", "100B", "--format", "json"]);
-    expect(json(result.stdout).stats.skippedBy.tooLarge).toBeGreaterThan(0);
+  it("scans a file larger than --max-file-size in chunks rather than skipping it", () => {
+    const big = join(dir.path, "big.log");
+    writeFileSync(big, `${"log line\n".repeat(2000)}TOKEN=${github}\n`);
+    const result = runCli(["scan", big, "--max-file-size", "100B", "--format", "json"]);
+    expect(result.code).toBe(1);
+    expect(json(result.stdout).findings.map((f: { line: number }) => f.line)).toEqual([2001]);
+    expect(json(result.stdout).stats).toMatchObject({ files: 1, skipped: 0 });
+  });
+});
+
+describe("honest summaries and exits", () => {
+  it("never says plainly 'No leaked secrets found' when something was skipped; counts skips by reason", () => {
+    const result = runCli(["scan", join(repo, "clean.md"), join(repo, "program.bin")]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^No leaked secrets found in what was scanned; scanned 1 file \(.*\) in [\d.]+s; skipped 1: 1 binary\.$/m,
+    );
+    const report = json(runCli(["scan", join(repo, "program.bin"), "--format", "json"]).stdout);
+    expect(report.stats).toMatchObject({ skipped: 1, skippedBy: { binary: 1, tooLarge: 0, unreadable: 0 } });
+  });
+
+  it("--exit-code sets the status for findings; 0 never fails", () => {
+    expect(runCli(["scan", repo, "--exit-code", "0"]).code).toBe(0);
+    expect(runCli(["scan", repo, "--exit-code", "3"]).code).toBe(3);
+    expect(runCli(["scan", join(repo, "clean.md"), "--exit-code", "3"]).code).toBe(0);
+  });
+
+  it("follows a symbolic link given as the target", () => {
+    const link = join(dir.path, "link-to-config.ts");
+    symlinkSync(join(repo, "src", "deep", "config.ts"), link);
+    const result = runCli(["scan", link, "--format", "json"]);
+    expect(result.code).toBe(1);
+    expect(json(result.stdout).stats.files).toBe(1);
+  });
+
+  it("refuses a FIFO or a device given as the target, rather than scanning 0 files", () => {
+    const fifo = join(dir.path, "pipe");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    for (const target of [fifo, "/dev/null"]) {
+      const result = runCli(["scan", target]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(
+        /cannot scan ".*": it is a (FIFO \(named pipe\)|device); give a file, a folder/,
+      );
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+});
+
+describe("repository-controlled text reaches the terminal escaped", () => {
+  it("a file name with escape sequences is shown escaped by scan, findings list and show, audit list", () => {
+    const project = join(dir.path, "hostile");
+    mkdirSync(project, { recursive: true });
+    // Sets the window title, rings the bell, erases the line, and a C1 CSI: enough to hide a finding.
+    writeFileSync(join(project, "evil\x1b]0;pwned\x07\x1b[2K\x9b\x7f.env"), `T=${github}\n`);
+    const shown = "evil\\x1b]0;pwned\\x07\\x1b[2K\\x9b\\x7f.env";
+    const controls = (text: string) => [...text].filter((c) => c !== "\n" && /\p{Cc}/u.test(c));
+    for (const args of [
+      ["scan", ".", "--record"],
+      ["findings", "list"],
+      ["findings", "show", "1"],
+    ]) {
+      const result = runCli(args, { cwd: project });
+      expect(result.stdout).toContain(shown);
+      expect(controls(result.stdout)).toEqual([]);
+    }
+    // A note (as a provider's reply would) reaches the audit log, and `audit list` shows it.
+    const note = ["findings", "resolve", "1", "--as", "false-positive", "--note", "ok\x1b[2K"];
+    expect(runCli(note, { cwd: project }).code).toBe(0);
+    const audit = runCli(["audit", "list"], { cwd: project });
+    expect(audit.stdout).toContain("ok\\x1b[2K");
+    expect(controls(audit.stdout)).toEqual([]);
   });
 });
 
@@ -211,7 +281,12 @@ describe("errors exit 2 with one line that says what to do", () => {
     ],
     [["scan", "--nope"], /unknown option "--nope".*see 'leakwarden scan --help'/],
     [["scan", "/no/such/place"], /cannot read "\/no\/such\/place": no such file or folder/],
-    [["scan", ".", "--threads", "0"], /--threads takes a whole number of at least 1/],
+    [["scan", ".", "--threads", "0"], /--threads takes a whole number from 1 to \d+, not "0"/],
+    [["scan", ".", "--threads", "300"], /--threads takes a whole number from 1 to \d+, not "300"/],
+    [["scan", ".", "--max-file-size", "0"], /--max-file-size takes a size such as 25MB or 512KB, not "0"/],
+    [["scan", ".", "--exit-code=-1"], /--exit-code takes a whole number from 0 to 125, not "-1"/],
+    [["scan", ".", "--since", "banana"], /--since takes a date such as 2024-01-31.*not "banana"/],
+    [["scan", ".", "--since", "yesterdayish"], /--since takes a date .*not "yesterdayish"/],
     [["scan", ".", "--baseline", "/no/such.json"], /cannot use baseline "\/no\/such.json": no such file/],
     [["frobnicate"], /unknown command "frobnicate"/],
   ])("%j", (args, message) => {
@@ -231,6 +306,27 @@ describe("errors exit 2 with one line that says what to do", () => {
     const result = runCli(["scan", repo, "--rules", rules]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/my-rules\/acme\.yml: rule "acme": regex: nested quantifiers/);
+  });
+
+  it("a ReDoS allow pattern is refused by number and excerpt; a huge one is not echoed whole", () => {
+    const project = join(dir.path, "redos");
+    mkdirSync(project, { recursive: true });
+    writeFileSync(
+      join(project, ".leakwarden.yml"),
+      `allow:\n  - ok_[a-z]+\n  - '${"\\w{0,15}".repeat(10)}!'\n`,
+    );
+    const refused = runCli(["scan", project]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /allow pattern 2 \(\/\\w\{0,15\}.*\/\) is refused: 3 overlapping repetitions/,
+    );
+    writeFileSync(join(project, ".leakwarden.yml"), `allow:\n  - '${"a".repeat(5_000_000)}'\n`);
+    const huge = runCli(["scan", project]);
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toMatch(
+      /allow pattern 1 \(\/a+… \(5000000 characters\)\/\) is refused: longer than 1000/,
+    );
+    expect(huge.stderr.length).toBeLessThan(500);
   });
 
   it("a broken config file is named", () => {

@@ -39,7 +39,10 @@ describe("scan --git on a shallow clone", () => {
     const result = runCli(["scan", "--git", "--format", "json", clone]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/warning: a shallow clone.*introduced is unknown.*git fetch --unshallow/);
-    const findings: JsonFinding[] = JSON.parse(result.stdout).findings;
+    const report = JSON.parse(result.stdout);
+    expect(report.stats.shallow).toBe(true);
+    expect(full.stats).not.toHaveProperty("shallow");
+    const findings: JsonFinding[] = report.findings;
     // The old token shows up in the boundary commit ("docs"), which did not add it.
     const seenOld = findings.find((f) => f.file === "old.env");
     expect(seenOld?.commit).not.toBe(old);

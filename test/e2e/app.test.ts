@@ -63,7 +63,11 @@ describe("a push that leaks a registered Azure DevOps PAT", () => {
     expect(health).toMatchObject({
       status: "ok",
       database: "ok",
-      queue: { scans: { pending: 0, running: 0 } },
+      queue: {
+        scans: { pending: 0, running: 0 },
+        revocations: { pending: 0, running: 0, waiting: [] },
+        reports: { pending: 0, running: 0 },
+      },
     });
   });
 
@@ -120,6 +124,21 @@ describe("a workflow run whose log holds a PAT in an Authorization: Basic header
     expect(issue.body).toContain(`\`…${loggedPat.slice(-4)}\``);
     expect(issue.body).not.toContain(loggedPat);
     expect(issue.body).not.toContain(header);
+  });
+});
+
+describe("serve's log", () => {
+  it("is pino JSON lines with a timestamp, and says how long each push spent in each stage", () => {
+    const lines = scenario
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { time: number; msg: string });
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.time).toBeGreaterThan(Date.parse("2026-01-01"));
+    expect(lines.map((l) => l.msg).join("\n")).toMatch(
+      /push:acme\/app:refs\/heads\/feature\/deploy:\w+: stage times from the webhook: scan [\d.]+ s, revoke [\d.]+ s, report [\d.]+ s, total [\d.]+ s/,
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Registry } from "../../src/registry/registry.js";
 import { revocationJob } from "../../src/revoke/queue.js";
 import { Secret } from "../../src/scan/secret.js";
+import { PRIORITY } from "../../src/store/jobs.js";
 import { tempDir } from "../support/cli.js";
 import { databaseFiles, expectNotInFiles, expectNotInText } from "../support/plaintext.js";
 import { tokens } from "../support/tokens.js";
@@ -233,6 +234,56 @@ describe("rate limits", () => {
     expect(h.outcomes.map((o) => o.outcome)).toEqual(["revoked", "revoked", "revoked"]);
   });
 
+  it("a backfill's revocations do not overtake a push's, even when queued first", async () => {
+    const h = harness(dir.path);
+    const t = tokens(12);
+    const registry = new Registry(h.store);
+    const pats = Array.from({ length: 7 }, (_, i) => {
+      const pat = t.adoPat();
+      registry.add(new Secret(pat), { org: "contoso", authorizationId: `${i}${AUTH_ID.slice(1)}` });
+      return pat;
+    });
+    // Six from a backfill first, then one from a push; the provider takes four calls at a time.
+    h.act(scanText(pats.slice(0, 6).join("\n"), "old.txt"), { revoke: true, priority: PRIORITY.bulk });
+    h.act(scanText(pats[6] as string, "new.txt"), { revoke: true });
+    const order: string[] = [];
+    nock(ADO)
+      .post(TOKEN_ADMIN, (body) => {
+        order.push(body[0].authorizationId);
+        return true;
+      })
+      .query(true)
+      .times(7)
+      .reply(204);
+    await h.worker.drain({ maxWaitMs: 0 });
+    expect(order).toHaveLength(7);
+    expect(order[0]).toBe(`6${AUTH_ID.slice(1)}`);
+  });
+
+  it("1,001 GitHub tokens due together make two calls: 1,000, then 1", async () => {
+    const h = harness(dir.path);
+    const t = tokens(11);
+    const values = Array.from({ length: 1001 }, () => t.githubPat());
+    h.act(scanText(values.join("\n")), { revoke: true, policy: "all" });
+    const sizes: number[] = [];
+    const posted: string[] = [];
+    const scope = nock("https://api.github.com")
+      .post("/credentials/revoke", (body) => {
+        sizes.push(body.credentials.length);
+        posted.push(...body.credentials);
+        return true;
+      })
+      .times(2)
+      .reply(202);
+    await h.worker.drain({ maxWaitMs: 0 });
+    expect(scope.isDone()).toBe(true);
+    expect(sizes).toEqual([1000, 1]);
+    expect(new Set(posted).size).toBe(1001);
+    expect([...posted].sort()).toEqual([...values].sort());
+    expect(h.store.audit.list({ action: "revoke.attempt" })).toHaveLength(2);
+    expect(h.outcomes.filter((o) => o.outcome === "revoked")).toHaveLength(1001);
+  }, 30_000);
+
   it("keeps to GitHub's 60 calls an hour across processes, counting calls in the audit log", async () => {
     const h = harness(dir.path);
     const start = h.clock.now;
@@ -247,6 +298,14 @@ describe("rate limits", () => {
       runAfter: h.at(30 * 60 * 1000),
     });
     expect(h.logs.join("\n")).toMatch(/github: no calls until .*60 calls per 60 minutes/);
+    // The waiting job says why, in the audit log and to /healthz.
+    expect(h.store.audit.list({ action: "revoke.wait" })[0]).toMatchObject({
+      provider: "github",
+      detail: { tokens: 1, until: h.at(30 * 60 * 1000), reason: "60 calls per 60 minutes" },
+    });
+    expect(h.worker.waiting()).toEqual([
+      { provider: "github", until: h.at(30 * 60 * 1000), reason: "60 calls per 60 minutes" },
+    ]);
   });
 });
 

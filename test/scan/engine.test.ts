@@ -1,11 +1,17 @@
-import { describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { compileRules } from "../../src/scan/compile.js";
 import { type Detection, Engine } from "../../src/scan/engine.js";
 import { locate } from "../../src/scan/locate.js";
 import { loadRules } from "../../src/scan/rules.js";
-import { scanReadable } from "../../src/scan/scan-source.js";
+import { scanFile, scanReadable } from "../../src/scan/scan-source.js";
 import { secretHash } from "../../src/scan/secret.js";
+import { tempDir } from "../support/cli.js";
 import { SAMPLE_FORMATS, SeededRandom, tokens } from "../support/tokens.js";
+
+const dir = tempDir();
+afterAll(dir.remove);
 
 const compiled = compileRules(loadRules());
 const engine = new Engine(compiled);
@@ -273,5 +279,92 @@ describe("hard input", () => {
       "a.out",
     );
     expect(outcome).toMatchObject({ skipped: "binary", findings: [] });
+  });
+});
+
+describe("many findings in one buffer", () => {
+  const t = tokens(6);
+  it("counts the columns of many tokens on one long line, multi-byte text between them", () => {
+    const pats = Array.from({ length: 300 }, () => t.githubPat());
+    const line = pats.map((pat) => `é ${pat} `).join("");
+    const found = scan(`first\n${line}\nlast ${pats[0]}\n`);
+    let column = 1;
+    const expected = pats.map((pat) => {
+      const at = column + 2;
+      column += pat.length + 3;
+      return [2, at];
+    });
+    expect(found.map((f) => [f.line, f.column])).toEqual([...expected, [3, 6]]);
+  });
+  it("applies an inline leakwarden:allow only to its own line, wherever it comes in the buffer", () => {
+    const lines = Array.from({ length: 50 }, (_, i) =>
+      i % 10 === 9 ? `x = ${t.githubPat()} # leakwarden:allow` : `y = ${t.githubPat()} z ${t.githubPat()}`,
+    );
+    const found = scan(lines.join("\n"));
+    expect(found).toHaveLength(45 * 2);
+    expect(new Set(found.map((f) => f.line)).has(10)).toBe(false);
+    expect(found.filter((f) => f.line === 9).map((f) => f.column)).toEqual([5, 48]);
+  });
+  it("reports 150,000 findings of one chunk (a spread into push overflowed the stack)", async () => {
+    const text = Buffer.from(
+      Array.from({ length: 150_000 }, (_, i) => `T${i}=${t.githubPat()}`).join("\n"),
+      "latin1",
+    );
+    let at = 0;
+    const outcome = await scanReadable(
+      engine,
+      async (target, into, length) => {
+        const n = text.copy(target, into, at, Math.min(text.length, at + length));
+        at += n;
+        return n;
+      },
+      "many.env",
+      text.length + 1,
+    );
+    expect(outcome.findings).toHaveLength(150_000);
+    expect(outcome.findings[149_999]?.line).toBe(150_000);
+  }, 60_000);
+});
+
+describe("UTF-16 text", () => {
+  const t = tokens(16);
+  const utf16 = (text: string, kind: "le" | "be", bom: boolean) => {
+    const le = Buffer.from(`${bom ? "\ufeff" : ""}${text}`, "utf16le");
+    return kind === "le" ? le : le.swap16();
+  };
+  it.each([
+    ["LE with a byte-order mark", "le", true],
+    ["BE with a byte-order mark", "be", true],
+    ["LE without one (the regular NUL pattern)", "le", false],
+    ["BE without one", "be", false],
+  ] as const)("is decoded and scanned: %s, whole and in chunks", async (_name, kind, bom) => {
+    const token = t.githubPat();
+    const text = `${"# settings for the build agent\r\n".repeat(400)}TOKEN=${token}\r\n`;
+    const bytes = utf16(text, kind, bom);
+    const whole = join(dir.path, `utf16-${kind}-${bom}.env`);
+    writeFileSync(whole, bytes);
+    const small = await scanFile(engine, whole, "f");
+    let at = 0;
+    const chunked = await scanReadable(
+      engine,
+      async (target, into, length) => {
+        const n = bytes.copy(target, into, at, Math.min(bytes.length, at + Math.min(length, 777)));
+        at += n;
+        return n;
+      },
+      "f",
+      4096,
+    );
+    for (const outcome of [small, chunked]) {
+      expect(outcome.skipped).toBeUndefined();
+      expect(outcome.findings.map((f) => [f.ruleId, f.line, f.column])).toEqual([["github-pat", 401, 7]]);
+      expect(outcome.findings[0]?.secret.reveal()).toBe(token);
+    }
+  });
+  it("a binary file with scattered NULs stays binary", async () => {
+    const bytes = Buffer.from(Array.from({ length: 9000 }, (_, i) => (i % 7 === 0 ? 0 : 65 + (i % 26))));
+    const path = join(dir.path, "scattered.bin");
+    writeFileSync(path, bytes);
+    expect((await scanFile(engine, path, "b")).skipped).toBe("binary");
   });
 });

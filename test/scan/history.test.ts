@@ -1,4 +1,4 @@
-import { cpSync, rmSync } from "node:fs";
+import { cpSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scanHistory, scanPush, scanRange, scanStaged } from "../../src/scan/history.js";
@@ -172,7 +172,7 @@ describe("merges", () => {
 });
 
 describe("what is skipped and counted", () => {
-  it("binary files, file changes above the size limit, ignored paths and submodule pointers", async () => {
+  it("binary files, lines above the size limit, ignored paths and submodule pointers", async () => {
     const repo = await repoNamed("skips");
     const token = t.githubPat();
     const first = await repo.commit(
@@ -191,9 +191,109 @@ describe("what is skipped and counted", () => {
       maxFileSize: 1000,
       ignore: ["fixtures/**"],
     });
-    expect(findings.map((f) => f.file)).toEqual(["small.txt"]);
+    // big.txt: its 5000-byte line cannot be held and is counted; the rest of the change is still scanned.
+    expect(findings.map((f) => `${f.file}:${f.line}`)).toEqual(["big.txt:2", "small.txt:1"]);
     expect(stats.skippedBy).toEqual({ binary: 1, tooLarge: 1, unreadable: 0, ignored: 1 });
-    expect(stats).toMatchObject({ files: 1, skipped: 3, commits: 2 });
+    expect(stats).toMatchObject({ files: 2, skipped: 3, commits: 2 });
+  });
+});
+
+describe("a file whose old version was binary, or that .gitattributes calls binary", () => {
+  it("scans the added text in history, a push range and the staged changes alike", async () => {
+    const repo = await repoNamed("was-binary");
+    const base = await repo.commit(
+      { "creds.env": Buffer.from("x\0y\n"), "image.bin": Buffer.from([1, 0, 2]) },
+      "binary",
+    );
+    const token = t.githubPat();
+    const marked = t.githubPat();
+    const leak = await repo.commit(
+      {
+        "creds.env": `TOKEN=${token}\n`,
+        ".gitattributes": "*.secret -diff\n",
+        "app.secret": `KEY=${marked}\n`,
+        "image.bin": Buffer.from([1, 0, 2, 3, 0]),
+      },
+      "decrypted",
+    );
+    const expected = [`github-pat app.secret:1 ${leak}`, `github-pat creds.env:1 ${leak}`];
+    const history = await scanHistory(repo.dir, {}, engine, { env });
+    expect(history.findings.map(where)).toEqual(expected);
+    expect(history.stats.skippedBy.binary).toBe(3); // both in the first commit, image.bin again: by new content
+    const range = await scanRange(repo.dir, { before: base, after: leak }, engine, { env });
+    expect(range.findings.map(where)).toEqual(expected);
+
+    await repo.commit(
+      { "creds.env": Buffer.from("x\0y\n"), "app.secret": Buffer.from("\0") },
+      "binary again",
+    );
+    writeFile(repo.dir, "creds.env", `TOKEN=${token}\n`);
+    writeFile(repo.dir, "app.secret", `KEY=${marked}\n`);
+    await repo.git.add(["creds.env", "app.secret"]);
+    const staged = await scanStaged(repo.dir, engine, { env });
+    expect(staged.findings.map(where)).toEqual(["github-pat app.secret:1 -", "github-pat creds.env:1 -"]);
+  });
+
+  it("asks the blob when a NUL among added lines leaves it open, and skips a binary new side", async () => {
+    const repo = await repoNamed("binary-edit");
+    const head = Buffer.alloc(9000, 0x61);
+    head[100] = 0; // binary by git's rule, the NUL far from the edited lines
+    const tail = (extra: string) => Buffer.concat([head, Buffer.from(`\nkeep\n${extra}\0\n`)]);
+    await repo.commit({ "blob.dat": tail("one") }, "binary");
+    await repo.commit({ "blob.dat": tail(`two ${t.githubPat()}`) }, "still binary");
+    const textHead = Buffer.alloc(9000, 0x62);
+    await repo.commit({ "text.txt": Buffer.concat([textHead, Buffer.from("\nkeep\n")]) }, "text");
+    const token = t.githubPat();
+    const edit = await repo.commit(
+      { "text.txt": Buffer.concat([textHead, Buffer.from(`\nkeep\n\0 ${token}\n`)]) },
+      "a NUL past the first 8000 bytes",
+    );
+    const { findings, stats } = await scanHistory(repo.dir, {}, engine, { env });
+    expect(findings.map(where)).toEqual([`github-pat text.txt:3 ${edit}`]);
+    expect(stats.skippedBy.binary).toBe(2);
+  });
+});
+
+describe("UTF-16 files in history", () => {
+  it("are decoded: a new file, an edit in the middle, a staged change; LE and BE", async () => {
+    const repo = await repoNamed("utf16");
+    const utf16 = (text: string, kind: "le" | "be") => {
+      const le = Buffer.from(`\ufeff${text}`, "utf16le");
+      return kind === "le" ? le : le.swap16();
+    };
+    const lines = Array.from({ length: 30 }, (_, i) => `setting${i}=value${i}\r\n`);
+    const first = t.githubPat();
+    const created = await repo.commit(
+      {
+        "le.env": utf16(`${lines.join("")}TOKEN=${first}\r\n`, "le"),
+        "be.env": utf16(`${lines.join("")}TOKEN=${first}\r\n`, "be"),
+      },
+      "PowerShell wrote these",
+    );
+    const second = t.githubPat();
+    const edited = [...lines.slice(0, 10), `OTHER=${second}\r\n`, ...lines.slice(10)].join("");
+    const edit = await repo.commit(
+      {
+        "le.env": utf16(`${edited}TOKEN=${first}\r\n`, "le"),
+        "be.env": utf16(`${edited}TOKEN=${first}\r\n`, "be"),
+      },
+      "one more",
+    );
+    const { findings, stats } = await scanHistory(repo.dir, {}, engine, { env });
+    expect(findings.map((f) => `${where(f)}:${f.column}`)).toEqual([
+      `github-pat be.env:31 ${created}:7`,
+      `github-pat be.env:11 ${edit}:7`,
+      `github-pat le.env:31 ${created}:7`,
+      `github-pat le.env:11 ${edit}:7`,
+    ]);
+    expect(findings[1]?.secret.reveal()).toBe(second);
+    expect(stats.skippedBy.binary).toBe(0);
+
+    const third = t.githubPat();
+    writeFileSync(join(repo.dir, "le.env"), utf16(`${edited}TOKEN=${first}\r\nNEW=${third}\r\n`, "le"));
+    await repo.git.add(["le.env"]);
+    const staged = await scanStaged(repo.dir, engine, { env });
+    expect(staged.findings.map((f) => `${f.file}:${f.line}:${f.column}`)).toEqual(["le.env:33:5"]);
   });
 });
 

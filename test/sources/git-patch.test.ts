@@ -23,7 +23,7 @@ function parse(
         events.push(
           `file ${commit} ${f.path} ${f.segments
             .map((s) => `${s.firstLine}:${JSON.stringify(f.bytes.toString("utf8", s.start, s.end))}`)
-            .join(" ")}`,
+            .join(" ")}${f.continued ? ` continued, scan from ${f.scanFrom}` : ""}`,
         ),
       skip: (path, reason) => events.push(`skip ${commit} ${path} ${reason}`),
       ...(options.ignored ? { wants: (path: string) => !options.ignored?.(path) } : {}),
@@ -159,10 +159,11 @@ describe("PatchParser limits", () => {
       `\0${"a".repeat(40)}\0N\0n@x\0 2024-01-01T00:00:00Z\n\ndiff --git a/big.txt b/big.txt\nnew file mode 100644\n--- /dev/null\n+++ b/big.txt\n@@ -0,0 +1,3 @@\n${body}diff --git a/next.txt b/next.txt\n--- a/next.txt\n+++ b/next.txt\n@@ -1 +1 @@\n-x\n+y\n`,
     );
 
-  it("skips a file change that adds more than maxFileSize, and goes on with the next", () => {
+  it("hands a file change that adds more than maxFileSize over in pieces, each led by the last one's end", () => {
     const events = parse(patch("+12345\n+67890\n+abcde\n"), 3, { maxFileSize: 12 });
     expect(events.slice(1)).toEqual([
-      `skip ${"a".repeat(40)} big.txt tooLarge`,
+      `file ${"a".repeat(40)} big.txt 1:"12345\\n67890\\n"`,
+      `file ${"a".repeat(40)} big.txt 2:"67890\\nabcde\\n" continued, scan from 6`,
       `file ${"a".repeat(40)} next.txt 1:"y\\n"`,
     ]);
   });

@@ -1,0 +1,143 @@
+// The App under a burst: the real `leakwarden serve` on local stand-ins (GitHub with GitHub-like pacing of
+// writes, git over HTTP, Azure DevOps), N pushes that each leak their own registered Azure DevOps PAT, their
+// signed webhooks sent within one second over one installation. Reports webhook → revoke call and webhook →
+// issue percentiles, throughput, and the server's peak RSS; checks every token is revoked once, one issue per push.
+import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startScenario } from "../dist/demo/scenario.js";
+import { Registry } from "../dist/registry/registry.js";
+import { SAMPLE_FORMATS, SeededRandom } from "../dist/scan/samples.js";
+import { Secret } from "../dist/scan/secret.js";
+import { openStore } from "../dist/store/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const RUSAGE = join(here, "rusage.js");
+/** Compressed time: GitHub asks about 1 s between content-creating requests; the stand-in refuses writes closer
+ * than 250 ms (403 + Retry-After: 1), and the app is told to keep 300 ms. Reports then lag by minutes, not hours. */
+const THROTTLE = { minIntervalMs: 250, retryAfterSeconds: 1 };
+const WRITE_INTERVAL_MS = 300;
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+export async function benchLoad(pushes) {
+  const scenario = await startScenario({
+    githubThrottle: THROTTLE,
+    nodeArgs: ["--import", RUSAGE],
+    env: {
+      LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS: String(WRITE_INTERVAL_MS),
+      ...(process.env.LEAKWARDEN_CONCURRENCY
+        ? { LEAKWARDEN_CONCURRENCY: process.env.LEAKWARDEN_CONCURRENCY }
+        : {}),
+    },
+  });
+  let stopped = false;
+  try {
+    const rng = new SeededRandom(Date.now() % 2 ** 31);
+    const mint = SAMPLE_FORMATS["azure-devops-pat"];
+    const leaks = Array.from({ length: pushes }, (_, i) => ({
+      branch: `load-${i}`,
+      pat: mint(rng),
+      authorizationId: randomUUID(),
+    }));
+    // Registered in the server's database, by hash: no token is written to a file.
+    const store = openStore({ path: scenario.env.LEAKWARDEN_DB, env: {} });
+    const registry = new Registry(store);
+    for (const l of leaks)
+      registry.add(new Secret(l.pat), {
+        provider: "azure-devops",
+        org: "contoso",
+        authorizationId: l.authorizationId,
+      });
+    store.close();
+    for (const leak of leaks) {
+      leak.update = await scenario.push(
+        leak.branch,
+        { "deploy.sh": `#!/bin/sh\nexport AZURE_DEVOPS_EXT_PAT=${leak.pat}\n` },
+        `Deploy ${leak.branch}`,
+      );
+    }
+
+    // The burst: every webhook within one second.
+    const spacing = 1000 / pushes;
+    const started = Date.now();
+    await Promise.all(
+      leaks.map(async (leak, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i * spacing));
+        leak.sentAt = Date.now();
+        const { status } = await scenario.deliver("push", scenario.pushPayload(leak.branch, leak.update));
+        if (status !== 200) throw new Error(`webhook answered ${status}`);
+      }),
+    );
+    const timeoutMs = 120_000 + pushes * 2 * WRITE_INTERVAL_MS * 4;
+    await scenario.until(
+      "every revocation",
+      () => scenario.ado.revoked.length >= pushes || undefined,
+      timeoutMs,
+    );
+    await scenario.until(
+      "every issue",
+      () => scenario.github.issues.length >= pushes || undefined,
+      timeoutMs,
+    );
+    // Anything more (a second revocation, a second issue) would show within a moment.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    const byId = new Map(leaks.map((l) => [l.authorizationId, l]));
+    const revokeCalls = scenario.ado.requests.filter((r) => r.path.endsWith("/_apis/tokenadmin/revocations"));
+    const revokeMs = [];
+    for (const call of revokeCalls)
+      for (const { authorizationId } of JSON.parse(call.body)) {
+        const leak = byId.get(authorizationId);
+        if (leak) revokeMs.push(call.at - leak.sentAt);
+      }
+    const byRef = new Map(leaks.map((l) => [`refs/heads/${l.branch}:`, l]));
+    const issueMs = [];
+    for (const issue of scenario.github.issues) {
+      const ref = /push:acme\/app:(refs\/heads\/load-\d+:)/.exec(issue.body)?.[1];
+      const leak = ref && byRef.get(ref);
+      if (leak) issueMs.push(issue.openedAt - leak.sentAt);
+    }
+    const revokedOnce =
+      scenario.ado.revoked.length === pushes && new Set(scenario.ado.revoked).size === pushes;
+    const issuePerPush = scenario.github.issues.length === pushes && issueMs.length === pushes;
+    const lastRevoke = Math.max(...revokeCalls.map((c) => c.at));
+    const lastIssue = Math.max(...scenario.github.issues.map((i) => i.openedAt));
+    await scenario.stop();
+    stopped = true;
+    if (process.env.BENCH_LOAD_LOG) writeFileSync(process.env.BENCH_LOAD_LOG, scenario.output());
+    const rss = Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(scenario.output())?.[1] ?? 0) / 1024;
+    const cpu = (name) => Number(new RegExp(`${name}=(\\d+)`).exec(scenario.output())?.[1] ?? 0);
+    const waits = (scenario.output().match(/GitHub asked to wait/g) ?? []).length;
+    const row = (label, values) =>
+      `  ${label.padEnd(20)} p50 ${seconds(percentile(values, 50)).padStart(8)}  p95 ${seconds(percentile(values, 95)).padStart(8)}  p99 ${seconds(percentile(values, 99)).padStart(8)}`;
+    console.log(`${pushes} leaking pushes, webhooks sent within 1 s, one installation:`);
+    console.log(row("webhook → revoke", revokeMs));
+    console.log(row("webhook → issue", issueMs));
+    console.log(
+      `  throughput           ${(pushes / ((lastRevoke - started) / 1000)).toFixed(1)} revocations/s, ${(pushes / ((lastIssue - started) / 1000)).toFixed(1)} issues/s (GitHub pacing; ${waits} Retry-After waits)`,
+    );
+    console.log(
+      `  every token revoked exactly once: ${revokedOnce ? "yes" : "NO"}; one issue per push: ${issuePerPush ? "yes" : "NO"}; serve peak RSS ${rss.toFixed(0)} MB`,
+    );
+    console.log(
+      `  serve CPU per push   ${(cpu("BENCH_CPU_MS") / pushes).toFixed(0)} ms node, ${(cpu("BENCH_CHILD_CPU_MS") / pushes).toFixed(0)} ms git (start-up included)`,
+    );
+    if (!revokedOnce || !issuePerPush) process.exitCode = 1;
+    return { revokeMs, issueMs, rss };
+  } finally {
+    if (!stopped) await scenario.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const sizes = process.argv.slice(2).map(Number);
+  console.log("leakwarden load bench: the App on local stand-ins\n");
+  for (const pushes of sizes.length > 0 ? sizes : [50, 200]) await benchLoad(pushes);
+}

@@ -1,0 +1,204 @@
+// The app's three durable stages and how they hand work on: scan (fetch, scan, record, queue) → revoke →
+// report (issues and comments, paced per installation). Each stage has its own workers and limits, so that
+// revocation never waits for a report. A validate stage can sit between scan and revoke the same way.
+
+import { setTimeout as delay } from "node:timers/promises";
+import type { ProbotOctokit } from "probot";
+import { type AlertConfig, alertTargets } from "../alerts/config.js";
+import { breachEvent, revocationEvent } from "../alerts/events.js";
+import { enqueueAlert } from "../alerts/queue.js";
+import type { AlertEvent } from "../alerts/render.js";
+import { AlertWorker } from "../alerts/worker.js";
+import { REVOKE_KIND } from "../revoke/queue.js";
+import type { RevokerSet } from "../revoke/types.js";
+import { RevocationWorker } from "../revoke/worker.js";
+import type { Rule } from "../scan/rules.js";
+import type { ArchiveLimits } from "../sources/log-archive.js";
+import type { Store } from "../store/index.js";
+import type { LiveChecker } from "../validate/checker.js";
+import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
+import type { GitCache } from "./git-cache.js";
+import { WritePacer } from "./pacing.js";
+import { ScanProcessor } from "./processor.js";
+import {
+  enqueueMissedOutcomes,
+  enqueueOutcomeReports,
+  REPORT_KIND,
+  ReportJobRunner,
+  ReportProcessor,
+} from "./report-jobs.js";
+import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export interface PipelineOptions {
+  store: Store;
+  octokitFor(installation: number): Promise<Octokit>;
+  revokers: RevokerSet;
+  /** Live checks: verdicts for the report (and policy `live`), confirmation after revoking. */
+  checker?: LiveChecker;
+  cache: GitCache;
+  rules: readonly Rule[];
+  maxFileSize: number;
+  archiveLimits: ArchiveLimits;
+  /** Scans at once. */
+  scanConcurrency: number;
+  /** Reports at once (one per installation at a time). */
+  reportConcurrency?: number;
+  /** Least time between two content-creating GitHub requests of one installation. */
+  writeIntervalMs?: number;
+  log: (message: string) => void;
+  warn: (message: string) => void;
+  /** Where alerts go (src/alerts/config.ts); none when absent. */
+  alerts?: AlertConfig;
+}
+
+export class Pipeline {
+  /** Delivers alerts (Slack, Teams, a signed webhook) when any is configured. */
+  readonly alerts: AlertWorker | undefined;
+  readonly scans: ScanJobRunner;
+  readonly revocations: RevocationWorker;
+  readonly reports: ReportJobRunner;
+  /** Re-checks revoked tokens until each revocation is confirmed, or found not to have taken. */
+  readonly confirmations: ConfirmationWorker | undefined;
+  readonly pacer: WritePacer;
+
+  constructor(private readonly options: PipelineOptions) {
+    const { store, log, warn } = options;
+    this.pacer = new WritePacer(options.writeIntervalMs);
+    this.revocations = new RevocationWorker({ store, revokers: options.revokers, log });
+    this.confirmations =
+      options.checker && new ConfirmationWorker({ store, checker: options.checker, log: warn });
+    const scanner = new ScanProcessor({
+      store,
+      octokitFor: options.octokitFor,
+      revokers: options.revokers,
+      revocationsQueued: () => {
+        this.revocations.notify();
+        this.confirmations?.notify();
+      },
+      checker: options.checker,
+      reportsQueued: () => this.reports.notify(),
+      cache: options.cache,
+      rules: options.rules,
+      maxFileSize: options.maxFileSize,
+      archiveLimits: options.archiveLimits,
+      log,
+    });
+    this.scans = new ScanJobRunner({
+      store,
+      concurrency: options.scanConcurrency,
+      handle: async (job) => {
+        const result = await scanner.process(job);
+        const waited = Date.parse(job.updatedAt) - Date.parse(job.createdAt);
+        log(
+          `scan job ${job.id} (${job.key}): ${result.findings} findings${result.skipped ? `, ${result.skipped}` : ""}; queued ${(waited / 1000).toFixed(2)} s, scanned in ${((store.clock().getTime() - Date.parse(job.updatedAt)) / 1000).toFixed(2)} s`,
+        );
+      },
+      log: warn,
+    });
+    const alertConfig = options.alerts;
+    const alerts =
+      alertConfig && alertTargets(alertConfig).length
+        ? new AlertWorker({ store, config: alertConfig, log: warn })
+        : undefined;
+    this.alerts = alerts;
+    // Alerts are jobs: queuing one is a row, so a slow or failing endpoint never holds up another stage.
+    const alert = (event: AlertEvent | undefined) => {
+      if (!alerts || !alertConfig || !event) return;
+      try {
+        if (enqueueAlert(store, alertConfig, event).length) alerts.notify();
+      } catch (error) {
+        warn(`could not queue an alert: ${(error as Error).message}`);
+      }
+    };
+    const reporter = new ReportProcessor({
+      store,
+      octokitFor: options.octokitFor,
+      pacer: this.pacer,
+      reportsQueued: () => this.reports.notify(),
+      issueOpened: (url) => alert(breachEvent(store, url)),
+      log,
+    });
+    this.reports = new ReportJobRunner({
+      store,
+      pacer: this.pacer,
+      concurrency: options.reportConcurrency ?? 4,
+      handle: (job) => reporter.process(job),
+      retry: { baseMs: 2_000, maxMs: 10 * 60 * 1000 },
+      log: warn,
+    });
+    // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
+    this.revocations.onOutcome((outcome) => {
+      alert(revocationEvent(outcome));
+      if (enqueueOutcomeReports(store, outcome.secretHash) > 0) this.reports.notify();
+      // The confirming live check may be due now.
+      this.confirmations?.notify();
+    });
+  }
+
+  /** The scan stage has new work (a webhook was accepted). */
+  scansQueued(): void {
+    this.scans.notify();
+  }
+
+  start(): void {
+    if (enqueueMissedOutcomes(this.options.store) > 0) this.reports.notify();
+    this.scans.start();
+    this.revocations.start();
+    this.reports.start();
+    this.confirmations?.start();
+    this.alerts?.start();
+  }
+
+  /** Runs every stage until nothing is left to do within `maxWaitMs` (tests, the demo). */
+  async drain(maxWaitMs = 60_000): Promise<void> {
+    const { store } = this.options;
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      await this.scans.drain(Math.max(deadline - Date.now(), 0));
+      await this.revocations.drain({ maxWaitMs: Math.max(deadline - Date.now(), 0) });
+      await this.reports.drain(Math.max(deadline - Date.now(), 0));
+      const busy = [SCAN_KIND, REVOKE_KIND, REPORT_KIND].some((kind) => {
+        const c = store.jobs.counts(kind);
+        return (
+          c.running > 0 ||
+          (c.pending > 0 && (store.jobs.nextRunAfter(kind) ?? "") <= store.clock().toISOString())
+        );
+      });
+      if (!busy || Date.now() >= deadline) return;
+      await delay(10);
+    }
+  }
+
+  /** Lets the running jobs of every stage finish. */
+  async stop(): Promise<void> {
+    await Promise.all([
+      this.scans.stop(),
+      this.revocations.stop(),
+      this.reports.stop(),
+      this.confirmations?.stop(),
+      this.alerts?.stop(),
+    ]);
+    await this.options.cache.settled();
+  }
+
+  /** What /healthz says about the stages: queue depths, and providers whose revocations wait (a spent budget). */
+  health(): Record<string, unknown> {
+    const { store } = this.options;
+    const counts = (kind: string) => {
+      const c = store.jobs.counts(kind);
+      return { pending: c.pending, running: c.running, failed: c.dead };
+    };
+    const waiting = this.revocations.waiting().map((w) => ({
+      ...w,
+      jobs: store.jobs.counts(REVOKE_KIND, undefined, { only: [w.provider] }).pending,
+    }));
+    return {
+      scans: counts(SCAN_KIND),
+      revocations: { ...counts(REVOKE_KIND), waiting },
+      reports: counts(REPORT_KIND),
+      confirmations: counts(CONFIRM_KIND),
+    };
+  }
+}

@@ -1,0 +1,204 @@
+// The report stage: everything the app writes to GitHub about a breach (deleting a run's logs, opening the
+// issue, commenting each revocation's outcome), as durable jobs partitioned per installation. GitHub paces
+// content-creating requests, so this stage runs apart from scanning and revoking: a slow or throttled report
+// never holds a revocation back, and one installation's backlog never holds another's.
+import type { ProbotOctokit } from "probot";
+import { RetryAfter, type StageOptions, StageRunner } from "../jobs/stage.js";
+import { revocationJob, viewOfJob } from "../revoke/queue.js";
+import type { Store } from "../store/index.js";
+import { type JobRecord, PRIORITY } from "../store/jobs.js";
+import type { Breach } from "./breach-issue.js";
+import { commentOutcome, openBreachIssue, revokedThrough } from "./issues.js";
+import type { WritePacer } from "./pacing.js";
+import type { RepoSettings } from "./repo-settings.js";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export const REPORT_KIND = "report";
+/** Rate-limit waits do not count: these are real failures. */
+export const REPORT_MAX_ATTEMPTS = 8;
+const FINAL_JOB_STATES = new Set(["done", "dead", "cancelled"]);
+
+export interface BreachReport {
+  type: "breach";
+  installation: number;
+  breachKey: string;
+  breach: Breach;
+  settings: RepoSettings;
+  /** The scan job that found it: its times start the push's stage timings. */
+  scanJobId: number;
+}
+
+export interface OutcomeReport {
+  type: "outcome";
+  installation: number;
+  breachKey: string;
+  secretHash: string;
+}
+
+export type ReportPayload = BreachReport | OutcomeReport;
+export type ReportJob = JobRecord<ReportPayload>;
+
+/** Report jobs are partitioned by installation: pacing and Retry-After pauses apply to one queue. */
+export function installationQueue(installation: number): string {
+  return `installation:${installation}`;
+}
+
+export function breachReportKey(breachKey: string): string {
+  return `${REPORT_KIND}:${breachKey}`;
+}
+
+/** Queues the breach's report; idempotent by the breach. Call inside the scan's transaction. */
+export function enqueueBreachReport(store: Store, payload: BreachReport, priority: number) {
+  return store.jobs.enqueue<ReportPayload>({
+    kind: REPORT_KIND,
+    key: breachReportKey(payload.breachKey),
+    queue: installationQueue(payload.installation),
+    payload,
+    maxAttempts: REPORT_MAX_ATTEMPTS,
+    priority,
+  });
+}
+
+/** Queues a comment of the token's outcome on each opened issue that has not heard it; returns how many. */
+export function enqueueOutcomeReports(store: Store, secretHash: string, onlyBreach?: string): number {
+  const job = revocationJob(store, secretHash);
+  if (!job || !FINAL_JOB_STATES.has(job.state)) return 0;
+  let queued = 0;
+  store.transaction(() => {
+    for (const breach of store.breaches.awaitingComment(secretHash)) {
+      if (onlyBreach !== undefined && breach.breachKey !== onlyBreach) continue;
+      const { created } = store.jobs.enqueue<ReportPayload>({
+        kind: REPORT_KIND,
+        key: `${REPORT_KIND}:outcome:${breach.breachKey}:${secretHash}`,
+        queue: installationQueue(breach.installation),
+        payload: {
+          type: "outcome",
+          installation: breach.installation,
+          breachKey: breach.breachKey,
+          secretHash,
+        },
+        maxAttempts: REPORT_MAX_ATTEMPTS,
+        priority: job.priority ?? PRIORITY.live,
+      });
+      if (created) queued++;
+    }
+  });
+  return queued;
+}
+
+/** After a restart: outcomes that ended while no report job was written for them. */
+export function enqueueMissedOutcomes(store: Store): number {
+  let queued = 0;
+  for (const { breachKey, secretHash } of store.breaches.uncommented())
+    queued += enqueueOutcomeReports(store, secretHash, breachKey);
+  return queued;
+}
+
+export interface ReportDeps {
+  store: Store;
+  octokitFor(installation: number): Promise<Octokit>;
+  pacer: WritePacer;
+  /** Wakes the report runner: outcome comments were queued. */
+  reportsQueued(): void;
+  /** A breach issue was just opened (alerts). */
+  issueOpened?(url: string): void;
+  log: (message: string) => void;
+}
+
+/** Milliseconds between two ISO times, or undefined. */
+function between(from: string | null | undefined, to: string | null | undefined): number | undefined {
+  return from && to ? Date.parse(to) - Date.parse(from) : undefined;
+}
+
+export class ReportProcessor {
+  constructor(private readonly deps: ReportDeps) {}
+
+  async process(job: ReportJob): Promise<void> {
+    const payload = job.payload;
+    const octokit = this.deps.pacer.pace(await this.deps.octokitFor(payload.installation), job.queue);
+    if (payload.type === "outcome") return this.comment(octokit, payload);
+    const { store } = this.deps;
+    const { breach, settings } = payload;
+    if (breach.source.kind === "workflow_run" && settings.logs.delete) {
+      const logsDeleted = await this.deleteLogs(octokit, breach);
+      breach.source = { ...breach.source, logsDeleted };
+    }
+    if (settings.issues.enabled) {
+      const issue = await openBreachIssue(octokit, store, payload.installation, breach, settings);
+      // An outcome that came in while the issue was being opened is commented now.
+      let queued = 0;
+      for (const hash of new Set(breach.findings.map((f) => f.secretHash)))
+        queued += enqueueOutcomeReports(store, hash, payload.breachKey);
+      if (queued > 0) this.deps.reportsQueued();
+      if (issue.opened) this.deps.issueOpened?.(issue.url);
+      this.deps.log(`${payload.breachKey}: issue #${issue.number}${issue.opened ? " opened" : ""}`);
+    }
+    this.logTimings(payload);
+  }
+
+  private async comment(octokit: Octokit, payload: OutcomeReport): Promise<void> {
+    const job = revocationJob(this.deps.store, payload.secretHash);
+    if (!job) return;
+    const via = revokedThrough(job);
+    await commentOutcome(
+      async () => octokit,
+      this.deps.store,
+      payload.secretHash,
+      { ...viewOfJob(job), ...(via ? { via } : {}) },
+      payload.breachKey,
+    );
+  }
+
+  /** Deletes the run's logs (settings: logs.delete); needs the app's `actions: write` permission. */
+  private async deleteLogs(octokit: Octokit, breach: Breach): Promise<boolean> {
+    if (breach.source.kind !== "workflow_run") return false;
+    const [owner, repo] = breach.repository.fullName.split("/") as [string, string];
+    try {
+      await octokit.rest.actions.deleteWorkflowRunLogs({ owner, repo, run_id: breach.source.runId });
+      return true;
+    } catch (error) {
+      if (error instanceof RetryAfter) throw error;
+      this.deps.log(
+        `${breach.repository.fullName}: could not delete the logs of run ${breach.source.runId}: ${(error as Error).message}`,
+      );
+      return false;
+    }
+  }
+
+  /** One line per push or run: how long it waited and worked in each stage, webhook to report. */
+  private logTimings(payload: BreachReport): void {
+    const { store } = this.deps;
+    const scan = store.jobs.byId(payload.scanJobId);
+    const revocations = [...new Set(payload.breach.findings.map((f) => f.secretHash))]
+      .map((hash) => revocationJob(store, hash))
+      .filter((job) => job !== undefined);
+    const revokedAt = revocations
+      .map((job) => job.finishedAt)
+      .filter((at): at is string => at !== null)
+      .sort()
+      .at(-1);
+    const now = store.clock().toISOString();
+    const stages = {
+      scanMs: between(scan?.createdAt, scan?.finishedAt),
+      revokeMs: revocations.length > 0 ? between(scan?.finishedAt, revokedAt) : undefined,
+      reportMs: between(scan?.finishedAt, now),
+      totalMs: between(scan?.createdAt, now),
+    };
+    const parts = Object.entries(stages)
+      .filter(([, ms]) => ms !== undefined)
+      .map(([name, ms]) => `${name.replace(/Ms$/, "")} ${((ms as number) / 1000).toFixed(2)} s`);
+    this.deps.log(`${payload.breachKey}: stage times from the webhook: ${parts.join(", ")}`);
+  }
+}
+
+export type ReportRunnerOptions = Omit<StageOptions<ReportPayload>, "kind" | "pausedQueues"> & {
+  pacer: WritePacer;
+};
+
+/** The report stage: one job at a time per installation, paced, paused on Retry-After. */
+export class ReportJobRunner extends StageRunner<ReportPayload> {
+  constructor({ pacer, ...options }: ReportRunnerOptions) {
+    super({ perQueue: 1, ...options, kind: REPORT_KIND, pausedQueues: () => pacer.pausedQueues() });
+  }
+}

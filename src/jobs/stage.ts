@@ -1,0 +1,212 @@
+// One durable stage of the app (scan, report): a pool of slots that takes the next due job, most urgent
+// priority first, as soon as a slot frees or work is queued. No rounds: a slow job holds only its own slot.
+// Jobs survive a crash (a lease, and orphans of a dead process on this host are resumed at once).
+import { setTimeout as delay } from "node:timers/promises";
+import { backoffMs, type RetrySettings } from "../revoke/backoff.js";
+import { newOwner, ownerIsGone } from "../revoke/owner.js";
+import { iso } from "../store/clock.js";
+import type { Store } from "../store/index.js";
+import type { JobRecord } from "../store/jobs.js";
+import { WakeableLoop } from "./loop.js";
+
+/** Thrown by a handler when a provider asked it to wait: the job waits without spending an attempt. */
+export class RetryAfter extends Error {
+  constructor(
+    message: string,
+    readonly waitMs: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface StageOptions<P> {
+  store: Store;
+  /** The jobs' kind; also the name in audit actions (`<kind>.resume`, `<kind>.dead`) and log lines. */
+  kind: string;
+  /** Does one job; throwing means "try again later". */
+  handle: (job: JobRecord<P>) => Promise<void>;
+  /** Jobs running at once. */
+  concurrency?: number;
+  /** Jobs of one queue (partition) running at once; unlimited when absent. */
+  perQueue?: number;
+  /** Queues that must not start a job before a clock time (ms), such as a paced installation. */
+  pausedQueues?: () => ReadonlyMap<string, number>;
+  /** Longer than the slowest job, or a second worker would take it over. */
+  leaseMs?: number;
+  retry?: RetrySettings;
+  /** The longest sleep while nothing is due (a job queued by another process is seen by then). */
+  pollMs?: number;
+  log?: (message: string) => void;
+}
+
+const DEFAULT_RETRY: RetrySettings = { baseMs: 5_000, maxMs: 15 * 60 * 1000 };
+
+export class StageRunner<P> {
+  readonly owner = newOwner();
+  private readonly options: Required<Omit<StageOptions<P>, "log" | "perQueue" | "pausedQueues">> &
+    Pick<StageOptions<P>, "perQueue" | "pausedQueues"> & { log: (message: string) => void };
+  private readonly loop: WakeableLoop;
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly busy = new Map<string, number>();
+
+  constructor(options: StageOptions<P>) {
+    this.options = {
+      concurrency: 2,
+      leaseMs: 30 * 60 * 1000,
+      retry: DEFAULT_RETRY,
+      pollMs: 1_000,
+      log: () => {},
+      ...options,
+    };
+    this.loop = new WakeableLoop({
+      round: async () => this.fill(),
+      waitMs: () => this.waitMs(),
+      sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => {}),
+      onError: (error) => this.options.log(`${this.options.kind} runner: ${error.message}`),
+    });
+  }
+
+  private now(): number {
+    return this.options.store.clock().getTime();
+  }
+
+  /** Queues that may not start a job now: full, or paused. */
+  private blocked(): string[] {
+    const { perQueue, pausedQueues } = this.options;
+    const now = this.now();
+    const out = new Set<string>();
+    if (perQueue !== undefined) for (const [queue, n] of this.busy) if (n >= perQueue) out.add(queue);
+    for (const [queue, until] of pausedQueues?.() ?? []) if (until > now) out.add(queue);
+    return [...out];
+  }
+
+  /** Jobs whose worker on this host died: back in the queue at once. */
+  private recoverOrphans(): void {
+    const { store, kind } = this.options;
+    for (const job of store.jobs.running(kind)) {
+      if (job.owner === this.owner || !ownerIsGone(job.owner)) continue;
+      if (store.jobs.requeue(job.id, job.owner as string)) {
+        store.audit.record({
+          action: `${kind}.resume`,
+          subject: `job:${job.id}`,
+          detail: { interruptedWorker: job.owner },
+        });
+      }
+    }
+  }
+
+  /** Starts due jobs in the free slots; returns how many it started. */
+  fill(): number {
+    const { store, kind, concurrency, leaseMs, perQueue } = this.options;
+    this.recoverOrphans();
+    let started = 0;
+    while (this.inFlight.size < concurrency) {
+      // With a per-queue limit, one at a time: the next claim must see the queue just filled.
+      const limit = perQueue === undefined ? concurrency - this.inFlight.size : 1;
+      const jobs = store.jobs.claim<P>({
+        kind,
+        owner: this.owner,
+        leaseMs,
+        limit,
+        queues: { except: this.blocked() },
+      });
+      if (jobs.length === 0) break;
+      for (const job of jobs) this.begin(job);
+      started += jobs.length;
+    }
+    return started;
+  }
+
+  private begin(job: JobRecord<P>): void {
+    this.busy.set(job.queue, (this.busy.get(job.queue) ?? 0) + 1);
+    const running = this.run(job).finally(() => {
+      this.inFlight.delete(job.id);
+      const left = (this.busy.get(job.queue) ?? 1) - 1;
+      if (left > 0) this.busy.set(job.queue, left);
+      else this.busy.delete(job.queue);
+      this.loop.notify();
+    });
+    this.inFlight.set(job.id, running);
+  }
+
+  /** When a job could next start (clock ms): the next due job in a queue that is not blocked, or a pause's end. */
+  private nextStart(): number | undefined {
+    const { store, kind, pausedQueues } = this.options;
+    const now = this.now();
+    const next = store.jobs.nextRunAfter(kind, undefined, { except: this.blocked() });
+    let wake = next ? Date.parse(next) : undefined;
+    for (const until of pausedQueues?.().values() ?? [])
+      if (until > now) wake = Math.min(wake ?? until, until);
+    return wake;
+  }
+
+  /** How long to sleep: until a job could start, or pollMs (a finishing job wakes the loop anyway). */
+  private waitMs(): number {
+    const { pollMs, concurrency } = this.options;
+    if (this.inFlight.size >= concurrency) return pollMs;
+    const next = this.nextStart();
+    return next === undefined ? pollMs : Math.min(Math.max(next - this.now(), 0), pollMs);
+  }
+
+  private async run(job: JobRecord<P>): Promise<void> {
+    const { store, kind, handle, retry, log } = this.options;
+    if (store.jobs.startAttempt([job.id], this.owner).length === 0) return;
+    const attempts = job.attempts + 1;
+    try {
+      await handle(job);
+      store.jobs.finish(job.id, this.owner, { state: "done", outcome: "done" });
+    } catch (error) {
+      const message = (error as Error).message;
+      if (error instanceof RetryAfter) {
+        const runAfter = iso(new Date(this.now() + error.waitMs));
+        store.jobs.postpone(job.id, this.owner, runAfter, message);
+        log(`${kind} job ${job.id} (${job.key}) waits until ${runAfter}: ${message}`);
+      } else if (attempts >= job.maxAttempts) {
+        store.transaction(() => {
+          store.jobs.finish(job.id, this.owner, { state: "dead", error: message });
+          store.audit.record({
+            action: `${kind}.dead`,
+            subject: `job:${job.id}`,
+            detail: { key: job.key, attempts, error: message },
+          });
+        });
+        log(`${kind} job ${job.id} (${job.key}) failed for good after ${attempts} attempts: ${message}`);
+      } else {
+        const runAfter = iso(new Date(this.now() + backoffMs(attempts, retry)));
+        store.jobs.retryLater(job.id, this.owner, runAfter, message);
+        log(`${kind} job ${job.id} (${job.key}) failed, retrying at ${runAfter}: ${message}`);
+      }
+    }
+  }
+
+  /** Runs jobs until none is left that can start before `maxWaitMs` has passed (tests, the demo). */
+  async drain(maxWaitMs = 60_000): Promise<void> {
+    const { store, kind } = this.options;
+    const deadline = Date.now() + maxWaitMs;
+    while (Date.now() < deadline) {
+      this.fill();
+      if (this.inFlight.size > 0) {
+        await Promise.race(this.inFlight.values());
+        continue;
+      }
+      const next = this.nextStart();
+      if (store.jobs.counts(kind).running === 0 && (next === undefined || next > deadline)) return;
+      await delay(Math.min(Math.max((next ?? 0) - this.now(), 1), 100));
+    }
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Wakes the runner for a job just queued. */
+  notify(): void {
+    this.loop.notify();
+  }
+
+  /** Stops taking jobs and waits for the running ones. */
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    await Promise.all(this.inFlight.values());
+  }
+}

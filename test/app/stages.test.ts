@@ -1,0 +1,222 @@
+// The app's stages end to end on real parts: a real SQLite file, real git repositories, HTTP stand-ins for
+// GitHub and Azure DevOps. Revocation must not wait for reports, and a crash between stages must lose nothing.
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { GitCache } from "../../src/app/git-cache.js";
+import { acceptDelivery } from "../../src/app/handlers.js";
+import { Pipeline } from "../../src/app/pipeline.js";
+import { REPORT_KIND } from "../../src/app/report-jobs.js";
+import type { ScanPayload } from "../../src/app/scan-jobs.js";
+import { type AzureDevOpsStandIn, startAzureDevOpsStandIn } from "../../src/demo/azure-devops.js";
+import { type GitHubStandIn, startGitHubStandIn, type WriteThrottle } from "../../src/demo/github.js";
+import { Registry } from "../../src/registry/registry.js";
+import { createRevokers } from "../../src/revoke/providers.js";
+import { RevocationWorker } from "../../src/revoke/worker.js";
+import { loadRules } from "../../src/scan/rules.js";
+import { Secret } from "../../src/scan/secret.js";
+import { DEFAULT_ARCHIVE_LIMITS } from "../../src/sources/log-archive.js";
+import { openStore, type Store } from "../../src/store/index.js";
+import { tempDir } from "../support/cli.js";
+import { databaseFiles, expectNotInFiles, expectNotInText } from "../support/plaintext.js";
+import { TestOctokit } from "../support/probot.js";
+import { tokens } from "../support/tokens.js";
+
+const ENTRA = "entra-token-for-stage-tests";
+const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface World {
+  dir: string;
+  github: GitHubStandIn;
+  ado: AzureDevOpsStandIn;
+  dbPath: string;
+  pats: string[];
+  payloads: ScanPayload[];
+  logs: string[];
+  pipeline(store: Store): Pipeline;
+}
+
+/** `pushes` branches, each leaking its own registered Azure DevOps PAT, in a repository served from disk. */
+async function world(pushes: number, seed: number, throttle?: WriteThrottle): Promise<World> {
+  const dir = tempDir();
+  cleanups.push(dir.remove);
+  const github = await startGitHubStandIn(join(dir.path, "served"), throttle ? { throttle } : {});
+  const ado = await startAzureDevOpsStandIn(() => "", ENTRA);
+  cleanups.push(github.close, ado.close);
+  const work = join(dir.path, "work");
+  execFileSync("git", ["init", "--quiet", "--initial-branch=main", work]);
+  git(work, "config", "user.email", "dana@example.com");
+  git(work, "config", "user.name", "Dana Dev");
+  git(work, "commit", "--quiet", "--allow-empty", "-m", "start");
+  const base = git(work, "rev-parse", "HEAD");
+  const t = tokens(seed);
+  const pats: string[] = [];
+  const branches: { ref: string; after: string }[] = [];
+  for (let i = 0; i < pushes; i++) {
+    const pat = t.adoPat();
+    pats.push(pat);
+    git(work, "checkout", "--quiet", "-b", `leak-${i}`, base);
+    execFileSync("sh", ["-c", `printf 'export AZURE_DEVOPS_EXT_PAT=%s\\n' "$PAT" > deploy.sh`], {
+      cwd: work,
+      env: { ...process.env, PAT: pat },
+    });
+    git(work, "add", ".");
+    git(work, "commit", "--quiet", "-m", `deploy ${i}`);
+    branches.push({ ref: `refs/heads/leak-${i}`, after: git(work, "rev-parse", "HEAD") });
+  }
+  const served = join(dir.path, "served", "acme", "app.git");
+  git(dir.path, "clone", "--quiet", "--bare", work, served);
+  const dbPath = join(dir.path, "app.db");
+  const store = openStore({ path: dbPath, env: {} });
+  const registry = new Registry(store);
+  for (const pat of pats)
+    registry.add(new Secret(pat), {
+      provider: "azure-devops",
+      org: "contoso",
+      authorizationId: randomUUID(),
+    });
+  store.close();
+  const repository = {
+    owner: "acme",
+    name: "app",
+    fullName: "acme/app",
+    htmlUrl: "https://github.com/acme/app",
+  };
+  const payloads: ScanPayload[] = branches.map((b) => ({
+    type: "push",
+    installation: 7,
+    repository,
+    ref: b.ref,
+    before: "0".repeat(40),
+    after: b.after,
+    pusher: "dana-dev",
+  }));
+  const logs: string[] = [];
+  const pipeline = (store: Store) =>
+    new Pipeline({
+      store,
+      octokitFor: async () =>
+        new TestOctokit({ auth: { token: github.installationToken }, baseUrl: `${github.url}/api/v3` }),
+      revokers: createRevokers(
+        { LEAKWARDEN_ADO_TOKEN: ENTRA, LEAKWARDEN_ADO_VSSPS_URL: ado.url },
+        { githubApiUrl: `${github.url}/api/v3` },
+      ),
+      cache: new GitCache({ root: join(dir.path, "cache"), maxBytes: 1e9, remote: join(dir.path, "served") }),
+      rules: loadRules(),
+      maxFileSize: 1e6,
+      archiveLimits: DEFAULT_ARCHIVE_LIMITS,
+      scanConcurrency: 2,
+      writeIntervalMs: 0,
+      log: (line) => logs.push(line),
+      warn: (line) => logs.push(line),
+    });
+  return { dir: dir.path, github, ado, dbPath, pats, payloads, logs, pipeline };
+}
+
+function deliver(store: Store, payloads: ScanPayload[]): void {
+  for (const p of payloads)
+    if (p.type === "push") acceptDelivery(store, randomUUID(), "push", p.repository.fullName, p);
+}
+
+async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("the stages", () => {
+  it("a throttled GitHub (403 + Retry-After on every second write) does not delay revocations", async () => {
+    const w = await world(3, 901, { everyNth: 2, retryAfterSeconds: 3 });
+    const store = openStore({ path: w.dbPath, env: {} });
+    cleanups.push(() => store.close());
+    const pipeline = w.pipeline(store);
+    pipeline.start();
+    cleanups.push(() => pipeline.stop());
+    deliver(store, w.payloads);
+    pipeline.scansQueued();
+
+    await until("every revocation", () => w.ado.revoked.length >= 3);
+    // GitHub refused a write and asked for 3 s: the reports wait for it, the revocations did not.
+    const waiting = store.jobs
+      .list({ kind: REPORT_KIND })
+      .filter((j) => j.state === "pending" && /GitHub asked to wait 3 s \(403/.test(j.lastError ?? ""));
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(w.github.issues.length).toBeLessThan(3);
+
+    await until("every issue", () => w.github.issues.length >= 3, 60_000);
+    await pipeline.drain(10_000);
+    // The issues came after the revocations: each says so in its body, and needs no comment.
+    for (const issue of w.github.issues) {
+      expect(issue.body).toMatch(/revoked at .* through the Azure DevOps Token Admin API/);
+      expect(issue.comments).toEqual([]);
+    }
+    expect(w.ado.revoked).toHaveLength(3);
+    expect(new Set(w.ado.revoked).size).toBe(3);
+    expect(w.github.issues).toHaveLength(3);
+    expect(store.jobs.list({ kind: REPORT_KIND }).every((j) => j.state === "done")).toBe(true);
+    // A Retry-After wait spent no attempt.
+    expect(store.jobs.list({ kind: REPORT_KIND }).every((j) => j.attempts === 1)).toBe(true);
+    expect(w.logs.join("\n")).toMatch(/stage times from the webhook: scan .* s, revoke .* s, report .* s/);
+    for (const pat of w.pats) expect(w.logs.join("\n")).not.toContain(pat);
+  }, 90_000);
+
+  it("a crash between stages loses nothing: each stage picks up after a restart, exactly once", async () => {
+    const w = await world(2, 902);
+    const dead = `${hostname()}:2147483646:deadbeef`;
+
+    // First life: the scans run, then the process dies before revoking or reporting.
+    let store = openStore({ path: w.dbPath, env: {} });
+    deliver(store, w.payloads);
+    await w.pipeline(store).scans.drain(20_000);
+    expect(store.jobs.counts(REPORT_KIND).pending).toBe(2);
+    // It had taken one report job when it died.
+    expect(store.jobs.claim({ kind: REPORT_KIND, owner: dead, leaseMs: 3_600_000, limit: 1 })).toHaveLength(
+      1,
+    );
+    store.close();
+    expect(w.ado.revoked).toEqual([]);
+
+    // Second life: the issues are opened; the revocations run in a worker that dies before the outcome
+    // comments are queued (no listener).
+    store = openStore({ path: w.dbPath, env: {} });
+    const second = w.pipeline(store);
+    await second.reports.drain(20_000);
+    expect(w.github.issues).toHaveLength(2);
+    const bare = new RevocationWorker({
+      store,
+      revokers: createRevokers({ LEAKWARDEN_ADO_TOKEN: ENTRA, LEAKWARDEN_ADO_VSSPS_URL: w.ado.url }, {}),
+    });
+    await bare.drain({ maxWaitMs: 20_000 });
+    expect(w.ado.revoked).toHaveLength(2);
+    store.close();
+
+    // Third life: the sweep at start finds the outcomes no issue has heard yet.
+    store = openStore({ path: w.dbPath, env: {} });
+    cleanups.push(() => store.close());
+    const third = w.pipeline(store);
+    third.start();
+    cleanups.push(() => third.stop());
+    await until("the outcome comments", () => w.github.issues.every((i) => i.comments.length === 1));
+    await third.drain(20_000);
+    // Redelivering the pushes changes nothing.
+    deliver(store, w.payloads);
+    await third.drain(20_000);
+    expect(w.ado.revoked).toHaveLength(2);
+    expect(w.github.issues).toHaveLength(2);
+    expect(w.github.issues.map((i) => i.comments.length)).toEqual([1, 1]);
+    expect(store.audit.list({ action: "report.resume" })).toHaveLength(1);
+    // The reports queued between stages hold previews, never a token.
+    expectNotInFiles(databaseFiles(w.dbPath), w.pats);
+    expectNotInText(w.logs, w.pats);
+  }, 90_000);
+});
