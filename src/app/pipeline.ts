@@ -6,7 +6,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { ProbotOctokit } from "probot";
 import { type AlertConfig, alertTargets } from "../alerts/config.js";
 import { breachEvent, revocationEvent } from "../alerts/events.js";
-import { enqueueAlert } from "../alerts/queue.js";
+import { ALERT_KIND, enqueueAlert } from "../alerts/queue.js";
 import type { AlertEvent } from "../alerts/render.js";
 import { AlertWorker } from "../alerts/worker.js";
 import { REVOKE_KIND } from "../revoke/queue.js";
@@ -199,6 +199,7 @@ export class Pipeline {
       revocations: { ...counts(REVOKE_KIND), waiting },
       reports: counts(REPORT_KIND),
       confirmations: counts(CONFIRM_KIND),
+      ...(this.alerts ? { alerts: counts(ALERT_KIND) } : {}),
     };
   }
 }

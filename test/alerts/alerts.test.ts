@@ -10,6 +10,7 @@ import { render, SIGNATURE_HEADER } from "../../src/alerts/render.js";
 import { AlertWorker } from "../../src/alerts/worker.js";
 import { Registry } from "../../src/registry/registry.js";
 import { Secret } from "../../src/scan/secret.js";
+import { openStore } from "../../src/store/index.js";
 import { AUTH_ID, harness, scanText } from "../revoke/harness.js";
 import { tempDir } from "../support/cli.js";
 import { startStandIn } from "../support/stand-in.js";
@@ -39,16 +40,18 @@ async function revokedLeak(adoStatus: number, alertUrl: string) {
     .query(true)
     .reply(adoStatus, {});
   await h.worker.drain({ maxWaitMs: 0 });
-  return { h, pat, config };
+  // Alerts are delivered on the same database by their own stage, on the real clock.
+  const store = openStore({ path: h.path, env: {} });
+  return { h, pat, config, store };
 }
 
 describe("alerts", () => {
   it("are signed with HMAC-SHA256 in X-Leakwarden-Signature-256, redacted, with a link to the finding", async () => {
     const receiver = await startStandIn(() => ({ status: 204 }));
     nock.enableNetConnect("127.0.0.1");
-    const { h, pat, config } = await revokedLeak(204, receiver.url);
+    const { h, pat, config, store } = await revokedLeak(204, receiver.url);
     expect(h.outcomes.map((o) => o.outcome)).toEqual(["revoked"]);
-    await new AlertWorker({ store: h.store, config }).runDue();
+    await new AlertWorker({ store, config }).drain(5000);
     expect(receiver.requests).toHaveLength(2);
     const hook = receiver.requests.find((r) => r.url === "/") as (typeof receiver.requests)[number];
     const expected = `sha256=${createHmac("sha256", SECRET).update(hook.body).digest("hex")}`;
@@ -63,61 +66,48 @@ describe("alerts", () => {
     expect(slack?.headers[SIGNATURE_HEADER]).toBeUndefined();
     for (const r of receiver.requests) expect(r.body).not.toContain(pat);
     expect(h.store.jobs.list({ kind: ALERT_KIND, state: "done" })).toHaveLength(2);
+    store.close();
     await receiver.close();
   });
 
   it("never hold up a revocation: a hanging endpoint delays only its own job, which is retried", async () => {
-    let answer: "hang" | "fail" | "ok" = "hang";
-    const receiver = await startStandIn(async () => {
-      if (answer === "hang") await new Promise(() => {});
-      return { status: answer === "fail" ? 503 : 204 };
+    const receiver = await startStandIn(async (_request, index) => {
+      if (index === 0) await new Promise(() => {});
+      return { status: index === 1 ? 503 : 204 };
     });
     nock.enableNetConnect("127.0.0.1");
-    const { h, config } = await revokedLeak(500, receiver.url);
+    const { h, config, store } = await revokedLeak(500, receiver.url);
     // The revocation finished (failed for good) before any alert was sent: alerts are only rows in the queue.
     expect(h.outcomes.map((o) => o.outcome)).toEqual(["failed"]);
     expect(receiver.requests).toHaveLength(0);
     const only = { ...config, urls: { webhook: config.urls.webhook } };
-    const alerts = new AlertWorker({
-      store: h.store,
-      config: only,
-      timeoutMs: 200,
-      retry: { baseMs: 1000, maxMs: 60_000 },
-    });
-    await alerts.runDue();
-    const job = h.store.jobs.list({ kind: ALERT_KIND }).find((j) => j.queue === "webhook");
-    expect(h.store.jobs.byId(job?.id as number)).toMatchObject({ state: "pending", attempts: 1 });
-    expect(h.store.jobs.byId(job?.id as number)?.lastError).toMatch(/timeout|abort/i);
-    answer = "fail";
-    h.advance(60_000);
-    await alerts.runDue();
-    expect(h.store.jobs.byId(job?.id as number)).toMatchObject({
-      state: "pending",
-      attempts: 2,
-      lastError: "HTTP 503",
-    });
-    answer = "ok";
-    h.advance(60_000);
-    await alerts.runDue();
-    expect(h.store.jobs.byId(job?.id as number)).toMatchObject({ state: "done", attempts: 3 });
+    const alerts = new AlertWorker({ store, config: only, timeoutMs: 200, retry: { baseMs: 20, maxMs: 40 } });
+    await alerts.drain(10_000);
+    const job = store.jobs.list({ kind: ALERT_KIND }).find((j) => j.queue === "webhook");
+    // Timed out, then 503, then delivered.
+    expect(job).toMatchObject({ state: "done", attempts: 3 });
+    expect(receiver.requests).toHaveLength(3);
     expect(JSON.parse(receiver.requests.at(-1)?.body ?? "{}")).toMatchObject({ outcome: "failed" });
+    store.close();
     await receiver.close();
   });
 
   it("give up after the last attempt and say so in the audit log, without the URL", async () => {
     const receiver = await startStandIn(() => ({ status: 500 }));
     nock.enableNetConnect("127.0.0.1");
-    const { h, config } = await revokedLeak(204, receiver.url);
+    const { config, store } = await revokedLeak(204, receiver.url);
     const only = { ...config, urls: { slack: config.urls.slack } };
-    const alerts = new AlertWorker({ store: h.store, config: only, retry: { baseMs: 10, maxMs: 10 } });
-    for (let i = 0; i < 8; i++) {
-      await alerts.runDue();
-      h.advance(1000);
-    }
-    // The webhook job died at once: its URL is no longer configured.
-    const dead = h.store.audit.list({ action: "alert.dead" }).find((e) => e.detail?.target === "slack");
-    expect(dead?.detail).toMatchObject({ target: "slack", error: "HTTP 500", attempts: 8 });
-    expect(JSON.stringify(h.store.audit.list())).not.toContain(receiver.url);
+    const alerts = new AlertWorker({ store, config: only, retry: { baseMs: 5, maxMs: 10 } });
+    await alerts.drain(10_000);
+    const dead = store.audit
+      .list({ action: "alert.dead" })
+      .find((e) => String(e.detail?.key).startsWith("alert:slack:"));
+    expect(dead?.detail).toMatchObject({ error: "HTTP 500", attempts: 8 });
+    expect(receiver.requests.filter((r) => r.url === "/slack")).toHaveLength(8);
+    // The webhook's job died too, its URL being no longer configured; neither audit entry holds a URL.
+    expect(store.audit.list({ action: "alert.dead" })).toHaveLength(2);
+    expect(JSON.stringify(store.audit.list())).not.toContain(receiver.url);
+    store.close();
     await receiver.close();
   });
 
