@@ -80,6 +80,7 @@ bench("80,000 token lines (one file)", [tokens], statSync(tokens).size);
 // What --record, --registry and --revoke add (bench/store.js).
 await import("./store.js");
 await benchHistory(CLI, RUNS);
+await import("./console.js");
 
 // The App under a burst of leaking pushes (bench/load.js): one run each, it takes minutes.
 console.log("\nleakwarden load bench: the App on local stand-ins\n");

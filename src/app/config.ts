@@ -1,6 +1,7 @@
 // `leakwarden serve` is configured by environment variables only; these names are the interface (README).
 // A missing or wrong setting stops the server before it listens, with a sentence that says what to set.
 import { readFileSync } from "node:fs";
+import { parseTeams, type Team } from "../console/github-oauth.js";
 import { UserError } from "../errors.js";
 import { DEFAULT_WRITE_INTERVAL_MS } from "./pacing.js";
 
@@ -24,6 +25,38 @@ export interface ServeConfig {
   reportConcurrency: number;
   /** Least time between two content-creating GitHub requests of one installation. */
   writeIntervalMs: number;
+  /** The web console at /console: on when the App's OAuth client is set. */
+  console?: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  clientId: string;
+  clientSecret: string;
+  /** LEAKWARDEN_CONSOLE_TEAMS: `acme/security acme/appsec`. */
+  teams: Team[];
+  /** LEAKWARDEN_CONSOLE_SECRET signs sessions (so they survive a restart); random per process without it. */
+  sessionSecret?: string;
+  /** LEAKWARDEN_CONSOLE_URL: the console's public address, for the OAuth callback and Secure cookies. */
+  publicUrl?: string;
+}
+
+function consoleConfigFrom(env: NodeJS.ProcessEnv): ConsoleConfig | undefined {
+  const clientId = env.GITHUB_CLIENT_ID;
+  const clientSecret = env.GITHUB_CLIENT_SECRET;
+  if (!clientId && !clientSecret) return undefined;
+  if (!clientId || !clientSecret)
+    throw new ServeConfigError(
+      "the console needs both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App's OAuth client)",
+    );
+  if (env.LEAKWARDEN_CONSOLE_SECRET !== undefined && env.LEAKWARDEN_CONSOLE_SECRET.length < 32)
+    throw new ServeConfigError("LEAKWARDEN_CONSOLE_SECRET must be at least 32 characters");
+  return {
+    clientId,
+    clientSecret,
+    teams: parseTeams(env.LEAKWARDEN_CONSOLE_TEAMS),
+    ...(env.LEAKWARDEN_CONSOLE_SECRET ? { sessionSecret: env.LEAKWARDEN_CONSOLE_SECRET } : {}),
+    ...(env.LEAKWARDEN_CONSOLE_URL ? { publicUrl: env.LEAKWARDEN_CONSOLE_URL.replace(/\/$/, "") } : {}),
+  };
 }
 
 export class ServeConfigError extends UserError {}
@@ -71,6 +104,7 @@ export function serveConfigFrom(env: NodeJS.ProcessEnv): ServeConfig {
   const protocol = env.GHE_PROTOCOL ?? "https";
   if (protocol !== "https" && protocol !== "http")
     throw new ServeConfigError(`GHE_PROTOCOL must be https or http, not "${protocol}"`);
+  const consoleConfig = consoleConfigFrom(env);
   return {
     appId: env.APP_ID,
     privateKey: privateKeyFrom(env),
@@ -95,5 +129,6 @@ export function serveConfigFrom(env: NodeJS.ProcessEnv): ServeConfig {
       "LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS",
       DEFAULT_WRITE_INTERVAL_MS,
     ),
+    ...(consoleConfig ? { console: consoleConfig } : {}),
   };
 }

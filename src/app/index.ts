@@ -1,11 +1,16 @@
 // The GitHub App: our HTTP server caps and verifies webhooks, Probot dispatches them to thin handlers that queue
 // scans, the pipeline's stages (scan, revoke, report) do the work, and GET /healthz tells a load balancer
 // whether all of it is alive.
+import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
+import { alertConfigFrom } from "../alerts/config.js";
+import { GitHubOAuth, githubUrls } from "../console/github-oauth.js";
+import { ConsoleServer } from "../console/server.js";
 import { createRevokers } from "../revoke/providers.js";
+import type { RevokerSet } from "../revoke/types.js";
 import { loadRules } from "../scan/rules.js";
 import { DEFAULT_MAX_FILE_SIZE } from "../scan/run.js";
 import { DEFAULT_ARCHIVE_LIMITS } from "../sources/log-archive.js";
@@ -55,6 +60,8 @@ export function health(stages: () => Record<string, unknown>): {
 export class LeakwardenApp {
   readonly store: Store;
   readonly pipeline: Pipeline;
+  /** The web console at /console, when the App's OAuth client is configured. */
+  readonly console: ConsoleServer | undefined;
   private probot: Probot | undefined;
   private server: Server | undefined;
   private readonly log: Logger;
@@ -69,10 +76,12 @@ export class LeakwardenApp {
       settings: validateSettings(env, urls),
       ttlMs: ttlFromEnv(env),
     });
+    const revokers = createRevokers(env, urls);
     this.pipeline = new Pipeline({
       store: this.store,
       octokitFor: (installation) => this.octokitFor(installation),
-      revokers: createRevokers(env, urls),
+      revokers,
+      alerts: alertConfigFrom(env),
       checker,
       cache: new GitCache({ root: config.cacheDir, maxBytes: config.cacheMaxBytes, remote: config.gitUrl }),
       rules: loadRules(),
@@ -84,6 +93,7 @@ export class LeakwardenApp {
       log: (message) => this.log.info(message),
       warn: (message) => this.log.warn(message),
     });
+    this.console = config.console && this.createConsole(config.console, revokers);
     this.pipeline.confirmations?.onOutcome((outcome) => {
       if (outcome.status === "did-not-take")
         this.log.error(
@@ -93,6 +103,43 @@ export class LeakwardenApp {
         (error: Error) => this.log.warn(`could not comment a revocation's confirmation: ${error.message}`),
       );
     });
+  }
+
+  private createConsole(settings: NonNullable<ServeConfig["console"]>, revokers: RevokerSet): ConsoleServer {
+    const urls = githubUrls(this.options.env);
+    const oauth = new GitHubOAuth({
+      clientId: settings.clientId,
+      clientSecret: settings.clientSecret,
+      ...urls,
+      teams: settings.teams,
+      installedOrgs: () => this.installedOrgs(),
+    });
+    return new ConsoleServer({
+      store: this.store,
+      signIn: { kind: "github", oauth },
+      revokers,
+      rules: loadRules(),
+      sessionKey: settings.sessionSecret
+        ? createHash("sha256").update(settings.sessionSecret).digest()
+        : randomBytes(32),
+      // Plain http only where a browser allows it without TLS: a console on this machine.
+      secureCookies: settings.publicUrl
+        ? settings.publicUrl.startsWith("https:")
+        : !["localhost", "127.0.0.1", "::1"].includes(this.options.config.host),
+      ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
+      webUrl: urls.webUrl,
+      revocationsQueued: () => this.pipeline.revocations.notify(),
+    });
+  }
+
+  /** Organisations where the App is installed: their owners may use the console. */
+  private async installedOrgs(): Promise<string[]> {
+    if (!this.probot) return [];
+    const octokit = (await this.probot.auth()) as Octokit;
+    const installations = await octokit.paginate(octokit.rest.apps.listInstallations, { per_page: 100 });
+    return installations
+      .filter((i) => i.account && "type" in i.account && i.account.type === "Organization")
+      .map((i) => (i.account as { login: string }).login);
   }
 
   private async octokitFor(installation: number): Promise<Octokit> {
@@ -125,7 +172,9 @@ export class LeakwardenApp {
     await probot.ready();
     this.probot = probot;
     registerHandlers(probot, this.store, () => this.pipeline.scansQueued());
-    const server = createWebhookServer({ probot, path: WEBHOOK_PATH, routes: this.healthRoute });
+    const routes = (req: IncomingMessage, res: ServerResponse) =>
+      this.healthRoute(req, res) || (this.console?.handle(req, res) ?? false);
+    const server = createWebhookServer({ probot, path: WEBHOOK_PATH, routes });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen({ port: config.port, host: config.host }, () => resolve());

@@ -4,6 +4,11 @@
 
 import { setTimeout as delay } from "node:timers/promises";
 import type { ProbotOctokit } from "probot";
+import { type AlertConfig, alertTargets } from "../alerts/config.js";
+import { breachEvent, revocationEvent } from "../alerts/events.js";
+import { ALERT_KIND, enqueueAlert } from "../alerts/queue.js";
+import type { AlertEvent } from "../alerts/render.js";
+import { AlertWorker } from "../alerts/worker.js";
 import { REVOKE_KIND } from "../revoke/queue.js";
 import type { RevokerSet } from "../revoke/types.js";
 import { RevocationWorker } from "../revoke/worker.js";
@@ -44,9 +49,13 @@ export interface PipelineOptions {
   writeIntervalMs?: number;
   log: (message: string) => void;
   warn: (message: string) => void;
+  /** Where alerts go (src/alerts/config.ts); none when absent. */
+  alerts?: AlertConfig;
 }
 
 export class Pipeline {
+  /** Delivers alerts (Slack, Teams, a signed webhook) when any is configured. */
+  readonly alerts: AlertWorker | undefined;
   readonly scans: ScanJobRunner;
   readonly revocations: RevocationWorker;
   readonly reports: ReportJobRunner;
@@ -88,11 +97,27 @@ export class Pipeline {
       },
       log: warn,
     });
+    const alertConfig = options.alerts;
+    const alerts =
+      alertConfig && alertTargets(alertConfig).length
+        ? new AlertWorker({ store, config: alertConfig, log: warn })
+        : undefined;
+    this.alerts = alerts;
+    // Alerts are jobs: queuing one is a row, so a slow or failing endpoint never holds up another stage.
+    const alert = (event: AlertEvent | undefined) => {
+      if (!alerts || !alertConfig || !event) return;
+      try {
+        if (enqueueAlert(store, alertConfig, event).length) alerts.notify();
+      } catch (error) {
+        warn(`could not queue an alert: ${(error as Error).message}`);
+      }
+    };
     const reporter = new ReportProcessor({
       store,
       octokitFor: options.octokitFor,
       pacer: this.pacer,
       reportsQueued: () => this.reports.notify(),
+      issueOpened: (url) => alert(breachEvent(store, url)),
       log,
     });
     this.reports = new ReportJobRunner({
@@ -105,6 +130,7 @@ export class Pipeline {
     });
     // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
     this.revocations.onOutcome((outcome) => {
+      alert(revocationEvent(outcome));
       if (enqueueOutcomeReports(store, outcome.secretHash) > 0) this.reports.notify();
       // The confirming live check may be due now.
       this.confirmations?.notify();
@@ -122,6 +148,7 @@ export class Pipeline {
     this.revocations.start();
     this.reports.start();
     this.confirmations?.start();
+    this.alerts?.start();
   }
 
   /** Runs every stage until nothing is left to do within `maxWaitMs` (tests, the demo). */
@@ -151,6 +178,7 @@ export class Pipeline {
       this.revocations.stop(),
       this.reports.stop(),
       this.confirmations?.stop(),
+      this.alerts?.stop(),
     ]);
     await this.options.cache.settled();
   }
@@ -171,6 +199,7 @@ export class Pipeline {
       revocations: { ...counts(REVOKE_KIND), waiting },
       reports: counts(REPORT_KIND),
       confirmations: counts(CONFIRM_KIND),
+      ...(this.alerts ? { alerts: counts(ALERT_KIND) } : {}),
     };
   }
 }

@@ -101,6 +101,8 @@ export interface ReportDeps {
   pacer: WritePacer;
   /** Wakes the report runner: outcome comments were queued. */
   reportsQueued(): void;
+  /** A breach issue was just opened (alerts). */
+  issueOpened?(url: string): void;
   log: (message: string) => void;
 }
 
@@ -129,6 +131,7 @@ export class ReportProcessor {
       for (const hash of new Set(breach.findings.map((f) => f.secretHash)))
         queued += enqueueOutcomeReports(store, hash, payload.breachKey);
       if (queued > 0) this.deps.reportsQueued();
+      if (issue.opened) this.deps.issueOpened?.(issue.url);
       this.deps.log(`${payload.breachKey}: issue #${issue.number}${issue.opened ? " opened" : ""}`);
     }
     this.logTimings(payload);

@@ -48,6 +48,11 @@ const COMMANDS: Entry[] = [
     load: async () => (await import("./audit.js")).auditCommand,
   },
   {
+    name: "console",
+    summary: "open the web console over the local database (one-time sign-in link)",
+    load: async () => (await import("./console.js")).consoleCommand,
+  },
+  {
     name: "serve",
     summary: "run the GitHub App: scan pushes and CI logs, revoke, open issues",
     load: async () => (await import("./serve.js")).serveCommand,

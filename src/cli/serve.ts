@@ -44,6 +44,16 @@ Settings come from the environment (a .env file is not read: export them):
   LEAKWARDEN_ADO_TOKEN, LEAKWARDEN_ADO_VSSPS_URL, LEAKWARDEN_GITLAB_URL,
   LEAKWARDEN_SLACK_API_URL, LEAKWARDEN_KEY
                               the revocation providers (see 'leakwarden revoke --help')
+  GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET
+                              the App's OAuth client: serves the web console at
+                              /console with "Sign in with GitHub"
+  LEAKWARDEN_CONSOLE_TEAMS    teams that may sign in (acme/security); owners of
+                              organisations where the App is installed may too
+  LEAKWARDEN_CONSOLE_URL      the console's public address (OAuth callback, links)
+  LEAKWARDEN_CONSOLE_SECRET   signs console sessions (default: random per process)
+  LEAKWARDEN_ALERT_SLACK_URL, LEAKWARDEN_ALERT_TEAMS_URL,
+  LEAKWARDEN_ALERT_WEBHOOK_URL with LEAKWARDEN_ALERT_WEBHOOK_SECRET
+                              alerts on breaches and revocation outcomes
 
 Each repository can tune the app in .github/leakwarden.yml (see the README).
 `;

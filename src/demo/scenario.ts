@@ -12,6 +12,7 @@ import { gitAuthEnv } from "../app/git-cache.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../scan/samples.js";
 import { type AzureDevOpsStandIn, startAzureDevOpsStandIn } from "./azure-devops.js";
 import { type GitHubStandIn, startGitHubStandIn, type WriteThrottle } from "./github.js";
+import { json, type StandIn, startStandIn } from "./http.js";
 
 export const CLI = fileURLToPath(new URL("../../bin/leakwarden.js", import.meta.url));
 export const REPOSITORY = "acme/app";
@@ -22,6 +23,8 @@ export interface Scenario {
   dir: string;
   github: GitHubStandIn;
   ado: AzureDevOpsStandIn;
+  /** Receives the app's alerts at POST /hook (LEAKWARDEN_ALERT_WEBHOOK_URL). */
+  alerts: StandIn;
   env: NodeJS.ProcessEnv;
   appUrl: string;
   /** The server's process id, to watch its memory. */
@@ -92,6 +95,7 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     options.githubThrottle ? { throttle: options.githubThrottle } : {},
   );
   const ado = await startAzureDevOpsStandIn(() => mintPat(rng), options.adoBearer ?? ENTRA_TOKEN);
+  const alerts = await startStandIn([["POST /hook", () => (_req, res) => json(res, 204)]]);
 
   // The served repository, and a working copy that pushes to it with the installation token.
   const served = join(dir, "served", "acme", "app.git");
@@ -133,6 +137,13 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     LEAKWARDEN_ADO_URL: ado.url,
     LEAKWARDEN_ADO_TOKEN: ENTRA_TOKEN,
     LEAKWARDEN_GITHUB_API_URL: `${github.url}/api/v3`,
+    // The console at /console signs in through the App's OAuth client on the same GitHub.
+    GITHUB_CLIENT_ID: "Iv1.leakwarden-demo",
+    GITHUB_CLIENT_SECRET: randomUUID(),
+    LEAKWARDEN_CONSOLE_TEAMS: "acme/security",
+    LEAKWARDEN_CONSOLE_URL: `${appUrl}/console`,
+    LEAKWARDEN_ALERT_WEBHOOK_URL: `${alerts.url}/hook`,
+    LEAKWARDEN_ALERT_WEBHOOK_SECRET: webhookSecret.split("").reverse().join(""),
     NO_COLOR: "1",
   };
   for (const [name, value] of Object.entries(options.env ?? {}))
@@ -157,6 +168,7 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     dir,
     github,
     ado,
+    alerts,
     env,
     appUrl,
     serverPid: serve.pid ?? 0,
@@ -278,7 +290,7 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     async stop() {
       serve.kill("SIGTERM");
       await new Promise((resolve) => (serve.exitCode !== null ? resolve(null) : serve.once("exit", resolve)));
-      await Promise.all([github.close(), ado.close()]);
+      await Promise.all([github.close(), ado.close(), alerts.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

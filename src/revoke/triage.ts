@@ -47,6 +47,7 @@ export function resolveFinding(
   id: number,
   resolution: Resolution,
   note: string | null,
+  actor?: string,
 ): FindingRecord {
   return store.transaction(() => {
     const finding = getFinding(store, id);
@@ -57,6 +58,7 @@ export function resolveFinding(
       if (job && store.jobs.cancel(job.id, `revoked by hand (finding #${id})`))
         store.audit.record({
           action: "revoke.cancel",
+          actor,
           subject: `job:${job.id}`,
           provider: job.queue,
           secretHash: finding.secretHash,
@@ -66,12 +68,32 @@ export function resolveFinding(
     }
     store.audit.record({
       action: "finding.resolve",
+      actor,
       subject: `finding:${id}`,
       provider: finding.provider,
       secretHash: finding.secretHash,
       detail: { preview: finding.redacted, resolution, note, previousStatus: finding.status },
     });
     return resolved;
+  });
+}
+
+/** Opens a resolved finding again (a triage mistake); the registry and the queue are left as they are. */
+export function reopenFinding(store: Store, id: number, note: string | null, actor?: string): FindingRecord {
+  return store.transaction(() => {
+    const finding = getFinding(store, id);
+    const reopened = store.findings.reopen(id);
+    if (!reopened)
+      throw new TriageError(`finding #${id} is ${finding.status}, not resolved: nothing to reopen`);
+    store.audit.record({
+      action: "finding.reopen",
+      actor,
+      subject: `finding:${id}`,
+      provider: finding.provider,
+      secretHash: finding.secretHash,
+      detail: { preview: finding.redacted, note, previousResolution: finding.resolution },
+    });
+    return reopened;
   });
 }
 
@@ -92,7 +114,7 @@ export function requestRevocation(
   revokers: RevokerSet,
   rules: readonly Rule[],
   finding: FindingRecord,
-  options: { secret?: Secret; dryRun?: boolean; maxAttempts?: number },
+  options: { secret?: Secret; dryRun?: boolean; maxAttempts?: number; actor?: string },
 ): RequestResult {
   const state = findingState(store, finding);
   if (state.revocation && ["revoked", "already-revoked", "cancelled"].includes(state.revocation.status))
@@ -134,6 +156,7 @@ export function requestRevocation(
   return store.transaction(() => {
     store.audit.record({
       action: "revoke.request",
+      actor: options.actor,
       subject: `finding:${finding.id}`,
       provider: revoker.name,
       secretHash: finding.secretHash,
@@ -145,6 +168,7 @@ export function requestRevocation(
       store.jobs.rearm(job.id, sealed);
       store.audit.record({
         action: "revoke.rearm",
+        actor: options.actor,
         subject: `job:${job.id}`,
         provider: revoker.name,
         secretHash: finding.secretHash,

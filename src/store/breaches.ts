@@ -125,6 +125,38 @@ export class BreachTable {
       .map((row) => ({ breachKey: row.key, secretHash: row.secret_hash, installation: row.installation }));
   }
 
+  /** The breach an issue reports, with its tokens. */
+  byIssueUrl(url: string): { record: BreachRecord; tokens: BreachToken[] } | undefined {
+    const row = statement<[string], Row>(this.db, "SELECT * FROM breaches WHERE issue_url = ?").get(url);
+    if (!row) return undefined;
+    const tokens = statement<
+      [string],
+      { breach_key: string; secret_hash: string; preview: string; description: string }
+    >(
+      this.db,
+      "SELECT breach_key, secret_hash, preview, description FROM breach_tokens WHERE breach_key = ? ORDER BY rowid",
+    )
+      .all(row.key)
+      .map((t) => ({
+        breachKey: t.breach_key,
+        secretHash: t.secret_hash,
+        preview: t.preview,
+        description: t.description,
+      }));
+    return { record: fromRow(row), tokens };
+  }
+
+  /** The breaches that reported this token, newest first. */
+  forToken(secretHash: string): BreachRecord[] {
+    return statement<[string], Row>(
+      this.db,
+      `SELECT b.* FROM breach_tokens t JOIN breaches b ON b.key = t.breach_key
+         WHERE t.secret_hash = ? ORDER BY b.created_at DESC`,
+    )
+      .all(secretHash)
+      .map(fromRow);
+  }
+
   /** Marks the comment as posted; false when another worker posted it first. */
   commented(key: string, secretHash: string): boolean {
     return (

@@ -113,6 +113,56 @@ export interface FindingFilter {
   secretHash?: string;
 }
 
+/** What a console narrows the findings to; dates compare with the first time a finding was seen. */
+export interface FindingSearch extends FindingFilter {
+  ruleId?: string;
+  source?: string;
+  confidence?: Confidence;
+  severity?: string;
+  /** The last live check's verdict on the token (the `validations` table). */
+  validity?: "live" | "inactive" | "unknown";
+  /** ISO date (inclusive) and ISO date (exclusive). */
+  seenFrom?: string;
+  seenBefore?: string;
+}
+
+export const FINDING_SORTS = ["newest", "oldest", "severity", "rule", "source"] as const;
+export type FindingSort = (typeof FINDING_SORTS)[number];
+
+const ORDER_BY: Record<FindingSort, string> = {
+  newest: "id DESC",
+  oldest: "id",
+  severity:
+    "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, id DESC",
+  rule: "rule_id, id DESC",
+  source: "source, id DESC",
+};
+
+/** The WHERE clause of a search, with named parameters; only fixed column names reach the SQL. */
+function searchClause(search: FindingSearch): { where: string; params: Record<string, string> } {
+  const columns: [keyof FindingSearch, string][] = [
+    ["status", "status = @status"],
+    ["provider", "provider = @provider"],
+    ["secretHash", "secret_hash = @secretHash"],
+    ["ruleId", "rule_id = @ruleId"],
+    ["source", "source = @source"],
+    ["confidence", "confidence = @confidence"],
+    ["severity", "severity = @severity"],
+    ["validity", "secret_hash IN (SELECT secret_hash FROM validations WHERE status = @validity)"],
+    ["seenFrom", "first_seen_at >= @seenFrom"],
+    ["seenBefore", "first_seen_at < @seenBefore"],
+  ];
+  const where: string[] = [];
+  const params: Record<string, string> = {};
+  for (const [key, sql] of columns) {
+    const value = search[key];
+    if (value === undefined || value === "") continue;
+    where.push(sql);
+    params[key] = value;
+  }
+  return { where: where.length ? `WHERE ${where.join(" AND ")}` : "", params };
+}
+
 export class FindingTable {
   constructor(
     private readonly db: Database,
@@ -192,6 +242,62 @@ export class FindingTable {
     }
     const sql = `SELECT * FROM findings ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id`;
     return statement<Record<string, string>, Row>(this.db, sql).all(params).map(fromRow);
+  }
+
+  /** One page of a search, and how many findings match it in all. */
+  search(
+    search: FindingSearch,
+    options: { sort: FindingSort; limit: number; offset: number },
+  ): { findings: FindingRecord[]; total: number } {
+    const { where, params } = searchClause(search);
+    const total = (
+      statement<Record<string, string>, { n: number }>(
+        this.db,
+        `SELECT count(*) AS n FROM findings ${where}`,
+      ).get(params) as { n: number }
+    ).n;
+    const findings = statement<Record<string, unknown>, Row>(
+      this.db,
+      `SELECT * FROM findings ${where} ORDER BY ${ORDER_BY[options.sort]} LIMIT @limit OFFSET @offset`,
+    )
+      .all({ ...params, limit: options.limit, offset: options.offset })
+      .map(fromRow);
+    return { findings, total };
+  }
+
+  /**
+   * Every match of a search, in batches of `batch`, for an export that must not hold 100,000 rows at once. The
+   * matching ids are taken first, so no statement stays open between batches (a slow reader would otherwise
+   * keep the connection busy and block every write).
+   */
+  *each(search: FindingSearch, sort: FindingSort, batch = 1000): Generator<FindingRecord[]> {
+    const { where, params } = searchClause(search);
+    const ids = statement<Record<string, string>, { id: number }>(
+      this.db,
+      `SELECT id FROM findings ${where} ORDER BY ${ORDER_BY[sort]}`,
+    )
+      .all(params)
+      .map((r) => r.id);
+    const rows = statement<[string], Row>(
+      this.db,
+      "SELECT * FROM findings WHERE id IN (SELECT value FROM json_each(?))",
+    );
+    for (let i = 0; i < ids.length; i += batch) {
+      const slice = ids.slice(i, i + batch);
+      const byId = new Map(rows.all(JSON.stringify(slice)).map((r) => [r.id, fromRow(r)]));
+      // A finding deleted in between is left out.
+      yield slice.flatMap((id) => byId.get(id) ?? []);
+    }
+  }
+
+  /** Opens a resolved finding again. */
+  reopen(id: number): FindingRecord | undefined {
+    const row = statement<[number], Row>(
+      this.db,
+      `UPDATE findings SET status = 'open', resolution = NULL, note = NULL, resolved_at = NULL
+         WHERE id = ? AND status = 'resolved' RETURNING *`,
+    ).get(id);
+    return row && fromRow(row);
   }
 
   resolve(id: number, resolution: Resolution, note: string | null): FindingRecord | undefined {

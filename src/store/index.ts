@@ -7,6 +7,7 @@ import { type Clock, systemClock } from "./clock.js";
 import { dbPathFrom, MEMORY, type OpenOptions, openDatabase } from "./database.js";
 import { DeliveryTable } from "./deliveries.js";
 import { FindingTable } from "./findings.js";
+import { Insights } from "./insights.js";
 import { JobTable } from "./jobs.js";
 import { SecretBox } from "./secret-box.js";
 import { TokenTable } from "./tokens.js";
@@ -21,7 +22,7 @@ export interface StoreOptions extends OpenOptions {
   actor?: string;
 }
 
-function defaultActor(env: NodeJS.ProcessEnv): string {
+export function defaultActor(env: NodeJS.ProcessEnv): string {
   if (env.LEAKWARDEN_ACTOR) return env.LEAKWARDEN_ACTOR;
   try {
     return userInfo().username;
@@ -40,6 +41,8 @@ export class Store {
   readonly breaches: BreachTable;
   /** Live-check verdicts by token hash. */
   readonly validations: ValidationTable;
+  /** Summaries for the console. */
+  readonly insights: Insights;
   /** Seals the values that queued jobs need (see secret-box.ts). */
   readonly box: SecretBox;
 
@@ -57,6 +60,7 @@ export class Store {
     this.deliveries = new DeliveryTable(db, clock);
     this.breaches = new BreachTable(db, clock);
     this.validations = new ValidationTable(db, clock);
+    this.insights = new Insights(db);
     this.box = box;
   }
 

@@ -170,6 +170,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_by_priority ON jobs (kind, state, priority, run_after);
     `,
   },
+  {
+    version: 5,
+    name: "console: findings searchable by rule, repository and date, and counted by severity and repository",
+    sql: `
+      CREATE INDEX findings_by_rule ON findings (rule_id);
+      CREATE INDEX findings_by_source ON findings (source, status);
+      CREATE INDEX findings_by_severity ON findings (status, severity);
+      CREATE INDEX findings_by_first_seen ON findings (first_seen_at);
+    `,
+  },
 ];
 
 export class MigrationError extends UserError {}

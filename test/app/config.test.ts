@@ -13,6 +13,21 @@ const pem = generateKeyPairSync("rsa", { modulusLength: 2048 })
 const base = { APP_ID: "12", PRIVATE_KEY: pem, WEBHOOK_SECRET: "s3cret" };
 
 describe("leakwarden serve's environment", () => {
+  it("turns the console on with the App's OAuth client, and refuses half a setting", () => {
+    expect(serveConfigFrom(base).console).toBeUndefined();
+    const on = { ...base, GITHUB_CLIENT_ID: "Iv1.x", GITHUB_CLIENT_SECRET: "y" };
+    expect(
+      serveConfigFrom({ ...on, LEAKWARDEN_CONSOLE_TEAMS: "acme/security, acme/appsec" }).console?.teams,
+    ).toEqual([
+      { org: "acme", slug: "security" },
+      { org: "acme", slug: "appsec" },
+    ]);
+    expect(() => serveConfigFrom({ ...base, GITHUB_CLIENT_ID: "Iv1.x" })).toThrow(/both GITHUB_CLIENT_ID/);
+    expect(() => serveConfigFrom({ ...on, LEAKWARDEN_CONSOLE_TEAMS: "security" })).toThrow(
+      /not ORG\/TEAM-SLUG/,
+    );
+    expect(() => serveConfigFrom({ ...on, LEAKWARDEN_CONSOLE_SECRET: "short" })).toThrow(/at least 32/);
+  });
   it("refuses to start without WEBHOOK_SECRET, rather than fall back to a default", () => {
     expect(() => serveConfigFrom({ ...base, WEBHOOK_SECRET: "" })).toThrow(ServeConfigError);
     const result = runCli(["serve"], {

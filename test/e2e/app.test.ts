@@ -1,6 +1,6 @@
 // The whole app, for real: `leakwarden serve` as a child process, webhooks signed with X-Hub-Signature-256 over
 // HTTP, git fetching from a local git http-backend, and stand-ins for the GitHub API and Azure DevOps.
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -139,6 +139,39 @@ describe("serve's log", () => {
     expect(lines.map((l) => l.msg).join("\n")).toMatch(
       /push:acme\/app:refs\/heads\/feature\/deploy:\w+: stage times from the webhook: scan [\d.]+ s, revoke [\d.]+ s, report [\d.]+ s, total [\d.]+ s/,
     );
+  });
+});
+
+describe("alerts", () => {
+  it("reach the signed webhook for the breach and the revocation, without a token's value", async () => {
+    const bodies = await scenario.until("the alerts", () => {
+      const got = scenario.alerts.requests.map((r) => JSON.parse(r.body) as { type: string });
+      return got.some((e) => e.type === "breach") && got.some((e) => e.type === "revocation") && got;
+    });
+    expect(bodies.map((b) => b.type)).toContain("breach");
+    const secret = scenario.env.LEAKWARDEN_ALERT_WEBHOOK_SECRET as string;
+    for (const r of scenario.alerts.requests) {
+      expect(r.headers["x-leakwarden-signature-256"]).toBe(
+        `sha256=${createHmac("sha256", secret).update(r.body).digest("hex")}`,
+      );
+      for (const pat of [pushedPat, loggedPat]) expect(r.body).not.toContain(pat);
+    }
+    const breach = bodies.find((b) => b.type === "breach") as unknown as { url: string; repository: string };
+    expect(breach.url).toBe(`${scenario.appUrl}/console/findings?status=open&repository=acme%2Fapp`);
+  });
+});
+
+describe("the console under serve", () => {
+  it("is mounted at /console and signs in through the App's OAuth client on GHE_HOST", async () => {
+    const home = await fetch(`${scenario.appUrl}/console/`, { redirect: "manual" });
+    expect(home.status).toBe(303);
+    expect(home.headers.get("location")).toBe("/console/login");
+    const start = await fetch(`${scenario.appUrl}/console/oauth/start`, { redirect: "manual" });
+    const authorize = new URL(start.headers.get("location") ?? "");
+    expect(`${authorize.origin}${authorize.pathname}`).toBe(`${scenario.github.url}/login/oauth/authorize`);
+    expect(authorize.searchParams.get("client_id")).toBe("Iv1.leakwarden-demo");
+    expect(authorize.searchParams.get("redirect_uri")).toBe(`${scenario.appUrl}/console/oauth/callback`);
+    expect(start.headers.getSetCookie().join(";")).toMatch(/leakwarden_oauth_state=[^;]+;.*HttpOnly/);
   });
 });
 

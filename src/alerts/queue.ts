@@ -1,0 +1,33 @@
+// Alerts go through the durable job queue: one job per event and destination, written in the same store as
+// everything else, so that an alert survives a restart and a slow or failing endpoint never holds up a scan
+// or a revocation (they only write a row).
+import type { Store } from "../store/index.js";
+import type { JobRecord } from "../store/jobs.js";
+import { type AlertConfig, type AlertTarget, alertTargets } from "./config.js";
+import type { AlertEvent } from "./render.js";
+
+export const ALERT_KIND = "alert";
+export const ALERT_MAX_ATTEMPTS = 8;
+
+export interface AlertPayload {
+  target: AlertTarget;
+  event: AlertEvent;
+}
+
+export type AlertJob = JobRecord<AlertPayload>;
+
+/** Queues an event for every configured destination; returns the new jobs' ids (none when already queued). */
+export function enqueueAlert(store: Store, config: AlertConfig, event: AlertEvent): number[] {
+  const ids: number[] = [];
+  for (const target of alertTargets(config)) {
+    const { job, created } = store.jobs.enqueue<AlertPayload>({
+      kind: ALERT_KIND,
+      key: `${ALERT_KIND}:${target}:${event.id}`,
+      queue: target,
+      payload: { target, event },
+      maxAttempts: ALERT_MAX_ATTEMPTS,
+    });
+    if (created) ids.push(job.id);
+  }
+  return ids;
+}

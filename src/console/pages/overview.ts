@@ -1,0 +1,75 @@
+// Overview: what is open, what the queue did about it, how fast, and whether the queues are healthy.
+import { SCAN_KIND } from "../../app/scan-jobs.js";
+import { REVOKE_KIND } from "../../revoke/queue.js";
+import type { Store } from "../../store/index.js";
+import type { Tally } from "../../store/insights.js";
+import { barChart } from "../chart.js";
+import { type Html, html, when } from "../html.js";
+
+const WEEKS = 12;
+
+/** The value at quantile q of sorted numbers (nearest rank). */
+export function quantile(sorted: readonly number[], q: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export function duration(seconds: number | undefined): string {
+  if (seconds === undefined) return "-";
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 86_400) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} d`;
+}
+
+function tallyTable(caption: string, rows: readonly Tally[], base: string, filter: string): Html {
+  return html`<table><caption>${caption}</caption><thead><tr><th scope="col">${filter[0]?.toUpperCase()}${filter.slice(1)}</th><th scope="col">Open</th></tr></thead><tbody>
+${rows.length ? rows.map((r) => html`<tr><td><a href="${base}/findings?status=open&amp;${filter}=${encodeURIComponent(r.key)}">${r.key || "(local scans)"}</a></td><td>${r.count}</td></tr>`) : html`<tr><td colspan="2">none</td></tr>`}
+</tbody></table>`;
+}
+
+/** Every week in the window, with zero for weeks without findings, so the chart's gaps are honest. */
+function weeks(now: Date, found: readonly Tally[]): Tally[] {
+  const counts = new Map(found.map((t) => [t.key, t.count]));
+  const monday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  monday.setUTCDate(monday.getUTCDate() - ((monday.getUTCDay() + 6) % 7));
+  const out: Tally[] = [];
+  for (let i = WEEKS - 1; i >= 0; i--) {
+    const key = new Date(monday.getTime() - i * 7 * 86_400_000).toISOString().slice(0, 10);
+    out.push({ key, count: counts.get(key) ?? 0 });
+  }
+  return out;
+}
+
+export function overviewPage(store: Store, base: string): Html {
+  const now = store.clock();
+  const insights = store.insights;
+  const revocations = insights.revocations();
+  const seconds = insights.secondsToRevocation();
+  const queues = [
+    ["Revocations", insights.queueHealth(REVOKE_KIND)],
+    ["Scans", insights.queueHealth(SCAN_KIND)],
+  ] as const;
+  return html`<section aria-labelledby="open-h"><h2 id="open-h">Open findings</h2>
+<div class="tallies">
+${tallyTable("By severity", insights.openBy("severity"), base, "severity")}
+${tallyTable("By provider", insights.openBy("provider"), base, "provider")}
+${tallyTable("By repository", insights.openBy("source"), base, "repository")}
+</div></section>
+<section aria-labelledby="rev-h"><h2 id="rev-h">Revocation</h2>
+<dl class="figures">
+<div><dt>Revoked automatically</dt><dd>${revocations.done}</dd></div>
+<div><dt>Pending</dt><dd>${revocations.pending + revocations.running}</dd></div>
+<div><dt>Failed</dt><dd><a href="${base}/audit?action=revoke.dead">${revocations.dead}</a></dd></div>
+<div><dt>Need a human</dt><dd>${insights.needsHuman()}</dd></div>
+<div><dt>Detection to revocation, median</dt><dd>${duration(quantile(seconds, 0.5))}</dd></div>
+<div><dt>Detection to revocation, p95</dt><dd>${duration(quantile(seconds, 0.95))}</dd></div>
+</dl></section>
+<section aria-labelledby="week-h"><h2 id="week-h">New findings per week</h2>
+${barChart(weeks(now, insights.newPerWeek(now, WEEKS)), `New findings per week, last ${WEEKS} weeks`)}
+</section>
+<section aria-labelledby="queue-h"><h2 id="queue-h">Queue health</h2>
+<table><thead><tr><th scope="col">Queue</th><th scope="col">Pending</th><th scope="col">Running</th><th scope="col">Oldest pending</th><th scope="col">Dead</th></tr></thead><tbody>
+${queues.map(([name, q]) => html`<tr><td>${name}</td><td>${q.pending}</td><td>${q.running}</td><td>${when(q.oldestPending)}</td><td>${q.dead}</td></tr>`)}
+</tbody></table></section>`;
+}
