@@ -41,11 +41,12 @@ function answer(res: ServerResponse, status: number, close = false): void {
 const REFUSED_GRACE_MS = 2_000;
 
 /**
- * Answers 413 and drops the rest of the body unread into memory. The connection is closed a little later: cut at
+ * Answers 413 (keeping the connection open: a "Connection: close" answer lets Node close it at once) and drops
+ * the rest of the body unread into memory. The connection is cut a little later: cut at
  * once, a client still sending gets a reset and may never see the answer.
  */
 function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
-  answer(res, 413, true);
+  answer(res, 413);
   req.removeAllListeners("data");
   req.resume();
   setTimeout(() => req.destroy(), REFUSED_GRACE_MS).unref();
