@@ -100,7 +100,9 @@ export async function benchLoad(pushes) {
     const byRef = new Map(leaks.map((l) => [`refs/heads/${l.branch}:`, l]));
     const issueMs = [];
     for (const issue of scenario.github.issues) {
-      const ref = /push:acme\/app:(refs\/heads\/load-\d+:)/.exec(issue.body)?.[1];
+      // The hidden marker holds the push's key percent-encoded (breach-issue.ts markerFor).
+      const marker = /push%3Aacme%2Fapp%3A(\S+?)%3A[0-9a-f]{40} -->/.exec(issue.body)?.[1];
+      const ref = marker && `${decodeURIComponent(marker)}:`;
       const leak = ref && byRef.get(ref);
       if (leak) issueMs.push(issue.openedAt - leak.sentAt);
     }

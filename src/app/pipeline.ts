@@ -17,6 +17,7 @@ import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
+import { BackgroundChecks } from "./background-checks.js";
 import type { GitCache } from "./git-cache.js";
 import { WritePacer } from "./pacing.js";
 import { ScanProcessor } from "./processor.js";
@@ -62,6 +63,8 @@ export class Pipeline {
   /** Re-checks revoked tokens until each revocation is confirmed, or found not to have taken. */
   readonly confirmations: ConfirmationWorker | undefined;
   readonly pacer: WritePacer;
+  /** Live checks that need not precede the revocations, run off the scan slots. */
+  readonly checks = new BackgroundChecks();
 
   constructor(private readonly options: PipelineOptions) {
     const { store, log, warn } = options;
@@ -78,6 +81,7 @@ export class Pipeline {
         this.confirmations?.notify();
       },
       checker: options.checker,
+      checks: this.checks,
       reportsQueued: () => this.reports.notify(),
       cache: options.cache,
       rules: options.rules,
@@ -118,6 +122,7 @@ export class Pipeline {
       pacer: this.pacer,
       reportsQueued: () => this.reports.notify(),
       issueOpened: (url) => alert(breachEvent(store, url)),
+      checks: this.checks,
       log,
     });
     this.reports = new ReportJobRunner({
@@ -157,6 +162,7 @@ export class Pipeline {
     const deadline = Date.now() + maxWaitMs;
     for (;;) {
       await this.scans.drain(Math.max(deadline - Date.now(), 0));
+      await this.checks.idle();
       await this.revocations.drain({ maxWaitMs: Math.max(deadline - Date.now(), 0) });
       await this.reports.drain(Math.max(deadline - Date.now(), 0));
       const busy = [SCAN_KIND, REVOKE_KIND, REPORT_KIND].some((kind) => {
@@ -179,6 +185,7 @@ export class Pipeline {
       this.reports.stop(),
       this.confirmations?.stop(),
       this.alerts?.stop(),
+      this.checks.idle(),
     ]);
     await this.options.cache.settled();
   }

@@ -17,6 +17,7 @@ import type { ValidationRecord } from "../store/validations.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { validateFindings } from "../validate/findings.js";
 import { viewOfValidation } from "../validate/view.js";
+import type { BackgroundChecks } from "./background-checks.js";
 import { type Breach, type BreachSource, breachKey } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
 import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-settings.js";
@@ -34,6 +35,8 @@ export interface ProcessorDeps {
   revocationsQueued(): void;
   /** Live checks (validate/): verdicts before acting, confirmation after revoking. Absent: no live checks. */
   checker?: LiveChecker;
+  /** Where live checks that need not precede the revocations run, off the scan slot. */
+  checks?: BackgroundChecks;
   /** Wakes the report stage once a report is queued. */
   reportsQueued(): void;
   cache: GitCache;
@@ -121,60 +124,65 @@ export class ScanProcessor {
     const { store, revokers, rules } = this.deps;
     const policy: RevocationPolicy = settings.revoke;
     const checker = settings.validate ? this.deps.checker : undefined;
-    // Policy `live` decides on the verdicts, so it waits for them; any other policy queues its revocations
-    // first and checks afterwards, for the report: a slow issuer never delays a revocation.
-    const early = checker && policy === "live" ? await validateFindings(store, checker, findings) : undefined;
-    const acted = store.transaction(() =>
-      actOnFindings(store, revokers, rules, findings, {
+    // Policy `live` decides on the verdicts, so it waits for them; any other policy checks in the background,
+    // after its revocations are queued: a slow or paced issuer never holds a scan slot or delays a revocation.
+    const verdicts =
+      checker && policy === "live" ? await validateFindings(store, checker, findings) : undefined;
+    const key = breachKey(payload.repository.fullName, source);
+    const needsReport = settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
+    // Findings, revocations and the report are written together: a crash after this loses none of them.
+    const { acted, report } = store.transaction(() => {
+      const acted = actOnFindings(store, revokers, rules, findings, {
         source: payload.repository.fullName,
         record: true,
         revoke: policy !== "off",
         match: true,
         policy,
         priority: job.priority,
-        verdicts: early,
+        verdicts,
         confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
-      }),
-    );
-    if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
-    const verdicts = early ?? (checker ? await validateFindings(store, checker, findings) : undefined);
-
-    // The report is queued after the revocations; a crash in between re-runs this job, and both steps are
-    // idempotent (findings by fingerprint, revocations by token, the report by breach key).
-    const key = breachKey(payload.repository.fullName, source);
-    const breach: Breach = {
-      repository: { fullName: payload.repository.fullName, htmlUrl: payload.repository.htmlUrl },
-      source,
-      findings: findings.map((f, i) => ({
-        ...toPublic(f),
-        revocation: acted.actions[i]?.revocation ?? {
-          status: "skipped",
-          provider: null,
-          at: null,
-          reason: "revocation is off",
-        },
-        ...(verdicts?.has(f.secretHash)
-          ? { validation: viewOfValidation(verdicts.get(f.secretHash) as ValidationRecord) }
-          : {}),
-      })),
-      ...(problem ? { settingsProblem: problem } : {}),
-      ...(logsProblem ? { scanProblem: logsProblem } : {}),
-    };
-    const needsReport = settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
-    const report = needsReport
-      ? enqueueBreachReport(
-          store,
-          {
-            type: "breach",
-            installation: payload.installation,
-            breachKey: key,
-            breach,
-            settings,
-            scanJobId: job.id,
+      });
+      const breach: Breach = {
+        repository: { fullName: payload.repository.fullName, htmlUrl: payload.repository.htmlUrl },
+        source,
+        findings: findings.map((f, i) => ({
+          ...toPublic(f),
+          revocation: acted.actions[i]?.revocation ?? {
+            status: "skipped",
+            provider: null,
+            at: null,
+            reason: "revocation is off",
           },
-          job.priority,
-        )
-      : undefined;
+          ...(verdicts?.has(f.secretHash)
+            ? { validation: viewOfValidation(verdicts.get(f.secretHash) as ValidationRecord) }
+            : {}),
+        })),
+        ...(problem ? { settingsProblem: problem } : {}),
+        ...(logsProblem ? { scanProblem: logsProblem } : {}),
+      };
+      const report = needsReport
+        ? enqueueBreachReport(
+            store,
+            {
+              type: "breach",
+              installation: payload.installation,
+              breachKey: key,
+              breach,
+              settings,
+              scanJobId: job.id,
+            },
+            job.priority,
+          )
+        : undefined;
+      return { acted, report };
+    });
+    if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
+    if (checker && !verdicts)
+      this.deps.checks?.start(
+        key,
+        () => validateFindings(store, checker, findings),
+        (error) => this.deps.log(`${key}: live checks failed: ${error.message}`),
+      );
     if (report?.created) this.deps.reportsQueued();
     if (!settings.issues.enabled) return { findings: findings.length, skipped: "issues.enabled is off" };
     return { findings: findings.length, reportJobId: report?.job.id };

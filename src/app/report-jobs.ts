@@ -7,6 +7,8 @@ import { RetryAfter, type StageOptions, StageRunner } from "../jobs/stage.js";
 import { revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
 import { type JobRecord, PRIORITY } from "../store/jobs.js";
+import { viewOfValidation } from "../validate/view.js";
+import type { BackgroundChecks } from "./background-checks.js";
 import type { Breach } from "./breach-issue.js";
 import { commentOutcome, openBreachIssue, revokedThrough } from "./issues.js";
 import type { WritePacer } from "./pacing.js";
@@ -95,6 +97,9 @@ export function enqueueMissedOutcomes(store: Store): number {
   return queued;
 }
 
+/** How long a breach's issue waits for its live checks: they say whether each token still works. */
+const CHECKS_WAIT_MS = 15_000;
+
 export interface ReportDeps {
   store: Store;
   octokitFor(installation: number): Promise<Octokit>;
@@ -103,6 +108,8 @@ export interface ReportDeps {
   reportsQueued(): void;
   /** A breach issue was just opened (alerts). */
   issueOpened?(url: string): void;
+  /** Live checks running beside the pipeline: a breach's issue waits a little for them. */
+  checks?: BackgroundChecks;
   log: (message: string) => void;
 }
 
@@ -125,6 +132,11 @@ export class ReportProcessor {
       breach.source = { ...breach.source, logsDeleted };
     }
     if (settings.issues.enabled) {
+      await this.deps.checks?.settled(payload.breachKey, CHECKS_WAIT_MS);
+      breach.findings = breach.findings.map((f) => {
+        const record = f.validation ? undefined : store.validations.get(f.secretHash);
+        return record ? { ...f, validation: viewOfValidation(record) } : f;
+      });
       const issue = await openBreachIssue(octokit, store, payload.installation, breach, settings);
       // An outcome that came in while the issue was being opened is commented now.
       let queued = 0;
