@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ScanPool } from "../../src/scan/pool.js";
+import { DEFAULT_ARCHIVE_SETTINGS } from "../../src/scan/scan-archive.js";
 import { Secret } from "../../src/scan/secret.js";
 import { tempDir } from "../support/cli.js";
 import { tokens } from "../support/tokens.js";
@@ -16,7 +17,10 @@ describe("the scanning threads", () => {
     writeFileSync(files[0]?.path as string, `token=${token}\n`);
     writeFileSync(files[1]?.path as string, Buffer.from([0, 1, 2, 3]));
     writeFileSync(files[2]?.path as string, "nothing\n");
-    const pool = new ScanPool({ ruleDirs: [], disabledRules: [], allow: [] }, 2);
+    const pool = new ScanPool(
+      { ruleDirs: [], disabledRules: [], allow: [], archives: DEFAULT_ARCHIVE_SETTINGS },
+      2,
+    );
     try {
       const [a, b, c] = await pool.scan(files);
       expect(a?.findings.map((f) => [f.ruleId, f.file, f.line])).toEqual([["github-pat", "a.txt", 1]]);
