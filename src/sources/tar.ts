@@ -98,14 +98,14 @@ function refusedEntry(
       kind: "skipped",
       name,
       problem: "bomb",
-      text: `${where} is past the ${limits.maxEntries}-entry limit`,
+      text: `${where} and any after it were not scanned: past the ${limits.maxEntries}-entry limit`,
     };
   if (total > limits.maxUncompressedBytes)
     return {
       kind: "skipped",
       name,
       problem: "bomb",
-      text: `${where} was not scanned: together the entries pass the ${limits.maxUncompressedBytes}-byte limit`,
+      text: `${where} and any after it were not scanned: together the entries pass the ${limits.maxUncompressedBytes}-byte limit`,
     };
   return undefined;
 }
@@ -152,6 +152,8 @@ export async function* tarEntries(read: ReadInto, limits: ArchiveLimits): AsyncG
     const refusal = refusedEntry(name, where, entries, total, limits);
     if (refusal) {
       yield refusal;
+      // Past a limit the rest is not read at all: one note, not one per entry of a million-entry tar.
+      if (refusal.kind === "skipped" && refusal.problem === "bomb") return;
       await skip(read, size + padding(size), where);
       continue;
     }
