@@ -9,7 +9,7 @@ import { basename, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import type { ReadInto } from "../sources/chunks.js";
+import { DEFAULT_CHUNK_SIZE, type ReadInto } from "../sources/chunks.js";
 import {
   ArchiveError,
   type ArchiveLimits,
@@ -229,7 +229,10 @@ class ArchiveScanner {
   private async entry(read: ReadInto, size: number, display: string, depth: number): Promise<void> {
     const format = archiveFormat(display);
     if (!format) {
-      this.outcomes.push(await scanReadable(this.engine, read, display));
+      // A window no larger than the entry: most entries are small, and a full window each would be 8 MB.
+      this.outcomes.push(
+        await scanReadable(this.engine, read, display, Math.min(DEFAULT_CHUNK_SIZE, size + 1)),
+      );
       return;
     }
     if (this.tooDeep(display, depth)) return;
