@@ -4,7 +4,7 @@
 
 import { type FileHandle, open } from "node:fs/promises";
 import { Readable, Transform, type TransformCallback } from "node:stream";
-import { createInflateRaw } from "node:zlib";
+import { createInflateRaw, inflateRawSync } from "node:zlib";
 import { UserError } from "../errors.js";
 
 export interface ArchiveLimits {
@@ -350,6 +350,27 @@ async function* fileSpan(file: FileHandle, start: number, length: number): Async
     yield await readAt(file, at, Math.min(SPAN_PIECE, end - at));
 }
 
+/**
+ * Entries this small (compressed) and within the ratio limit are inflated in one call: a jar holds thousands of
+ * them, and a stream pipeline each costs more than the inflating.
+ */
+const SMALL_ENTRY = 64 * 1024;
+
+function inflateWhole(raw: Buffer, record: CentralRecord, where: string): Readable {
+  if (record.method !== DEFLATED) return Readable.from([raw]);
+  try {
+    // One byte past the declared size is enough for the ByteLimit after it to tell a lying header.
+    return Readable.from([inflateRawSync(raw, { maxOutputLength: record.uncompressedSize + 1 })]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
+      throw new ArchiveError(
+        `${where} inflates beyond its declared size, and was not scanned past it`,
+        "bomb",
+      );
+    throw new ArchiveError(`${where}: ${(error as Error).message}`);
+  }
+}
+
 function openEntry(
   file: FileHandle,
   record: CentralRecord,
@@ -372,6 +393,10 @@ function openEntry(
     const local = await readAt(file, record.localOffset, 30);
     if (local.readUInt32LE(0) !== LOCAL_SIGNATURE) throw new ArchiveError(`${where} has no local header`);
     const dataStart = record.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+    if (cutAt === undefined && record.compressedSize <= SMALL_ENTRY) {
+      inflateWhole(await readAt(file, dataStart, record.compressedSize), record, where).pipe(limited);
+      return;
+    }
     const source = Readable.from(fileSpan(file, dataStart, record.compressedSize));
     const decoded: Readable = record.method === DEFLATED ? source.pipe(createInflateRaw()) : source;
     const fail = (error: Error) => {
