@@ -76,7 +76,7 @@ export async function scanLogArchive(engine: Engine, path: string, limits: Archi
     if (error instanceof ArchiveError) return { findings, entries: 0, bytes, problem: error.message };
     throw error;
   }
-  const notes = [...archive.notes];
+  const notes = archive.notes.map((note) => note.text);
   try {
     for (const entry of archive.entries) {
       try {

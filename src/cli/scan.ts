@@ -3,6 +3,7 @@ import { ConfigError, EMPTY_CONFIG, findDefaultConfig, loadConfigFile, type Scan
 import { FORMATS, renderReport } from "../report/render.js";
 import { runInfo } from "../report/run-info.js";
 import { DEFAULT_MAX_FILE_SIZE, defaultThreads, maxThreads, runScan } from "../scan/run.js";
+import { DEFAULT_MAX_ARCHIVE_DEPTH } from "../scan/scan-archive.js";
 import { selectRules } from "../scan/settings.js";
 import { type KeptResult, suppressKnown } from "../scan/suppress.js";
 import type { Command, Io } from "./command.js";
@@ -44,6 +45,12 @@ What to scan
                   (.leakwardenignore beside the target lists fingerprints
                   to ignore too, one per line, # comments)
   --no-ignore     scan what .gitignore and .ignore files leave out as well
+  --max-archive-depth N
+                  open zip, jar, whl, nupkg, tar, tgz and gz files, and the
+                  archives inside them down to N levels (default: 2; 0 scans
+                  archives as plain files). A finding inside one is named
+                  outer.zip!inner/file; a bomb, a corrupt or a deeper archive
+                  is counted as skipped and named in the summary
   --threads N     scanning threads (default: the number of cores; at most
                   4 per core, and 64)
   --exit-code N   the exit status when there are findings (default: 1;
@@ -92,6 +99,7 @@ export const SCAN_FLAGS = {
   rules: { type: "string", multiple: true },
   baseline: { type: "string" },
   "no-ignore": { type: "boolean" },
+  "max-archive-depth": { type: "string" },
   threads: { type: "string" },
   "exit-code": { type: "string" },
   git: { type: "boolean" },
@@ -190,6 +198,16 @@ export const scanCommand: Command = {
       ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
       ignoreFiles: values["no-ignore"] !== true,
       threads: parseCount(values.threads, "--threads", "scan", defaultThreads(), { max: maxThreads() }),
+      maxArchiveDepth: parseCount(
+        values["max-archive-depth"],
+        "--max-archive-depth",
+        "scan",
+        DEFAULT_MAX_ARCHIVE_DEPTH,
+        {
+          min: 0,
+          max: 16,
+        },
+      ),
       stdin: io.stdin,
       onProgress: (p) =>
         progress.update(

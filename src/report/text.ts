@@ -64,7 +64,7 @@ export function summary(findings: readonly Finding[], stats: ScanStats, style: S
     // "No leaked secrets found" alone would be a promise about content that was never looked at (what a
     // setting or an ignore file left out on purpose is not such content).
     const { binary, tooLarge, unreadable } = stats.skippedBy;
-    if (binary + tooLarge + unreadable > 0)
+    if (binary + tooLarge + unreadable > 0 || stats.notScanned)
       return `${style.yellow("No leaked secrets found in what was scanned")}; ${scanned}${skipped}.`;
     return `${style.green("No leaked secrets found")}; ${scanned}${skipped}.`;
   }
@@ -75,10 +75,17 @@ export function summary(findings: readonly Finding[], stats: ScanStats, style: S
   return `${style.red(style.bold(counts))}; ${scanned}${skipped}.`;
 }
 
-/** `skipped 3: 2 too large, 1 unreadable`: every skip, by reason. */
+/** Named skips shown in the summary; the JSON report lists them all. */
+const MAX_NAMED = 10;
+
+/** `skipped 3: 2 too large, 1 archive bomb (a.zip!b.txt: why)`: every skip, by reason, and the named ones. */
 function skippedSummary(stats: ScanStats): string {
   const reasons = Object.entries(stats.skippedBy)
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${n} ${reason.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`);
-  return `skipped ${stats.skipped}: ${reasons.join(", ")}`;
+  const named = stats.notScanned ?? [];
+  const listed = named.slice(0, MAX_NAMED).map(printable);
+  if (named.length > MAX_NAMED) listed.push(`and ${named.length - MAX_NAMED} more`);
+  const notes = listed.length > 0 ? ` (${listed.join("; ")})` : "";
+  return `skipped ${stats.skipped}: ${reasons.join(", ")}${notes}`;
 }

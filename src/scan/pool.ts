@@ -1,10 +1,18 @@
-// A fixed pool of scanning threads; files are sent in batches to keep messaging cheap.
+// A fixed pool of scanning threads; files are sent in batches to keep messaging cheap. A file may give several
+// outcomes (an archive gives one per entry).
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import type { ArchiveSettings } from "./scan-archive.js";
 import type { SourceOutcome } from "./scan-source.js";
 import { Secret } from "./secret.js";
 import type { EngineSettings } from "./settings.js";
+
+/** What a scanning thread is started with: plain data. */
+export interface WorkerSettings extends EngineSettings {
+  archives: ArchiveSettings;
+}
+
 import type { PublicFinding } from "./types.js";
 
 export interface BatchRequest {
@@ -14,7 +22,12 @@ export interface BatchRequest {
 
 export interface BatchReply {
   id: number;
-  outcomes?: { bytes: number; skipped?: SourceOutcome["skipped"]; findings: [PublicFinding, string][] }[];
+  outcomes?: {
+    bytes: number;
+    skipped?: SourceOutcome["skipped"];
+    note?: string;
+    findings: [PublicFinding, string][];
+  }[];
   error?: string;
 }
 
@@ -38,7 +51,7 @@ export class ScanPool {
   private readonly waiting: (() => void)[] = [];
   private nextId = 0;
 
-  constructor(settings: EngineSettings, size: number) {
+  constructor(settings: WorkerSettings, size: number) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(workerFile(), { workerData: settings });
       worker.unref();
@@ -78,6 +91,7 @@ export class ScanPool {
       return (reply.outcomes ?? []).map((o) => ({
         bytes: o.bytes,
         ...(o.skipped ? { skipped: o.skipped } : {}),
+        ...(o.note ? { note: o.note } : {}),
         findings: o.findings.map(([finding, value]) => ({ ...finding, secret: new Secret(value) })),
       }));
     } finally {

@@ -4,7 +4,8 @@ import type { Readable } from "node:stream";
 import { type FileEntry, type SkippedEntry, walk } from "../sources/fs.js";
 import { appendAll } from "./append.js";
 import { ScanPool } from "./pool.js";
-import { type SourceOutcome, scanFile, scanReadable, streamReader } from "./scan-source.js";
+import { type ArchiveSkip, DEFAULT_ARCHIVE_SETTINGS, scanPath } from "./scan-archive.js";
+import { type SourceOutcome, scanReadable, streamReader } from "./scan-source.js";
 import { createEngine, type EngineSettings } from "./settings.js";
 import type { Finding } from "./types.js";
 
@@ -15,8 +16,19 @@ export interface ScanStats {
   files: number;
   bytes: number;
   skipped: number;
-  /** `gitignored` (folder scans only): files and folders left out by .gitignore and .ignore files. */
-  skippedBy: { binary: number; tooLarge: number; unreadable: number; ignored: number; gitignored?: number };
+  /**
+   * `gitignored` (folder scans only): files and folders left out by .gitignore and .ignore files. `archive…`
+   * (folder scans only, present once counted): archive entries left out, by reason (see scan-archive.ts).
+   */
+  skippedBy: {
+    binary: number;
+    tooLarge: number;
+    unreadable: number;
+    ignored: number;
+    gitignored?: number;
+  } & Partial<Record<ArchiveSkip, number>>;
+  /** What was left out, named with its reason, where the count alone would hide it (archive entries). */
+  notScanned?: string[];
   durationMs: number;
   /** Git history scans only: commits scanned (`files` then counts file changes). */
   commits?: number;
@@ -36,6 +48,8 @@ export interface RunScanOptions extends EngineSettings {
   /** Honour .gitignore and .ignore files in folders (--no-ignore turns it off). */
   ignoreFiles: boolean;
   threads: number;
+  /** Archives inside archives are opened down to this depth (--max-archive-depth); 0 leaves archives closed. */
+  maxArchiveDepth?: number;
   stdin?: Readable;
   onProgress?: (progress: Progress) => void;
 }
@@ -118,7 +132,11 @@ export async function runScan(targets: readonly string[], options: RunScanOption
   const record = (outcome: SourceOutcome) => {
     if (outcome.skipped) {
       stats.skipped++;
-      stats.skippedBy[outcome.skipped]++;
+      stats.skippedBy[outcome.skipped] = (stats.skippedBy[outcome.skipped] ?? 0) + 1;
+      if (outcome.note) {
+        stats.notScanned ??= [];
+        stats.notScanned.push(outcome.note);
+      }
     } else {
       stats.files++;
       stats.bytes += outcome.bytes;
@@ -140,6 +158,10 @@ export async function runScan(targets: readonly string[], options: RunScanOption
   // The main thread scans from the first file on; worker threads join once there is enough work to pay for them.
   const queue = new BatchQueue<FileEntry[]>(options.threads * 2);
   const { ruleDirs, disabledRules, allow } = options;
+  const archives = {
+    ...DEFAULT_ARCHIVE_SETTINGS,
+    maxDepth: options.maxArchiveDepth ?? DEFAULT_ARCHIVE_SETTINGS.maxDepth,
+  };
   let pool: ScanPool | undefined;
   const consumers: Promise<void>[] = [];
   const consume = async (scan: (batch: FileEntry[]) => Promise<void>) => {
@@ -147,13 +169,13 @@ export async function runScan(targets: readonly string[], options: RunScanOption
   };
   consumers.push(
     consume(async (batch) => {
-      for (const file of batch) record(await scanFile(engine, file.path, file.display));
+      for (const file of batch) (await scanPath(engine, file.path, file.display, archives)).forEach(record);
       // Let the walk and the workers' messages through between batches.
       await new Promise((resolve) => setImmediate(resolve));
     }),
   );
   const startPool = () => {
-    const started = new ScanPool({ ruleDirs, disabledRules, allow }, options.threads - 1);
+    const started = new ScanPool({ ruleDirs, disabledRules, allow, archives }, options.threads - 1);
     pool = started;
     for (let i = 0; i < started.slots; i++) {
       consumers.push(consume(async (batch) => (await started.scan(batch)).forEach(record)));
@@ -206,6 +228,7 @@ export async function runScan(targets: readonly string[], options: RunScanOption
   }
 
   findings.sort(compareFindings);
+  stats.notScanned?.sort();
   stats.durationMs = Math.round(performance.now() - started);
   return { findings, stats };
 }

@@ -6,6 +6,7 @@ import { appendAll } from "./append.js";
 import type { CompiledRules } from "./compile.js";
 import type { Engine } from "./engine.js";
 import { locate } from "./locate.js";
+import type { ArchiveSkip } from "./scan-archive.js";
 import type { Finding } from "./types.js";
 
 /** Context words are read at most this far from a match on each side (see context.ts). */
@@ -14,7 +15,9 @@ const CONTEXT_REACH = 2048;
 export interface SourceOutcome {
   findings: Finding[];
   bytes: number;
-  skipped?: "binary" | "unreadable";
+  skipped?: "binary" | "unreadable" | ArchiveSkip;
+  /** What was left out and why, named (archive entries): shown in the summary. */
+  note?: string;
 }
 
 /** How many bytes neighbouring chunks must share so that no match or its context is cut. */

@@ -4,7 +4,7 @@
 
 import { type FileHandle, open } from "node:fs/promises";
 import { Readable, Transform, type TransformCallback } from "node:stream";
-import { createInflateRaw } from "node:zlib";
+import { createInflateRaw, inflateRawSync } from "node:zlib";
 import { UserError } from "../errors.js";
 
 export interface ArchiveLimits {
@@ -24,17 +24,35 @@ export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
   maxRatio: 200,
 };
 
+/**
+ * Why part of an archive was left out: `bomb` (a limit on size, ratio or entries), `corrupt` (truncated,
+ * damaged, not the format its name says), `unsafe` (a name that leaves the archive), `unsupported`
+ * (encrypted, zip64, an unknown compression method).
+ */
+export type ArchiveProblem = "bomb" | "corrupt" | "unsafe" | "unsupported";
+
 /** Something in an archive could not be read; the message names what, for the breach issue. */
 export class ArchiveError extends UserError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly problem: ArchiveProblem = "corrupt",
+  ) {
     super(message);
     this.name = "ArchiveError";
   }
 }
 
 /** The whole archive could not be read at all. */
-function refused(message: string): ArchiveError {
-  return new ArchiveError(`log archive refused: ${message}`);
+function refused(message: string, problem: ArchiveProblem = "corrupt"): ArchiveError {
+  return new ArchiveError(`archive refused: ${message}`, problem);
+}
+
+/** One thing an archive left out or cut short, and why. */
+export interface ArchiveNote {
+  problem: ArchiveProblem;
+  /** The entry it is about; absent when it is about several (the entry-count limit). */
+  entry?: string;
+  text: string;
 }
 
 /** An entry name as it is shown in a note: quoted, controls escaped, never long. */
@@ -55,8 +73,8 @@ export interface ArchiveEntry {
 
 export interface LogArchive {
   entries: ArchiveEntry[];
-  /** What was skipped or cut short, one sentence each. */
-  notes: string[];
+  /** What was skipped or cut short. */
+  notes: ArchiveNote[];
   close: () => Promise<void>;
 }
 
@@ -140,7 +158,7 @@ export class ByteLimit extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
     const problem = this.seen > this.limit ? this.overLimit : this.onBytes(chunk.length);
-    if (problem) done(new ArchiveError(problem));
+    if (problem) done(new ArchiveError(problem, "bomb"));
     else done(null, chunk);
   }
 }
@@ -177,14 +195,15 @@ async function walkLocalHeaders(file: FileHandle, size: number): Promise<Central
 }
 
 /** The records of the archive's directory, or those its local headers still tell when it is damaged. */
-async function readRecords(file: FileHandle, size: number, notes: string[]): Promise<CentralRecord[]> {
+async function readRecords(file: FileHandle, size: number, notes: ArchiveNote[]): Promise<CentralRecord[]> {
   const eocd = await findEndOfCentralDirectory(file, size);
   try {
     if (!eocd) throw refused("no end of central directory");
     const count = eocd.readUInt16LE(10);
     const directorySize = eocd.readUInt32LE(12);
     const directoryOffset = eocd.readUInt32LE(16);
-    if (count === 0xffff || directoryOffset === 0xffffffff) throw refused("zip64 archives are not supported");
+    if (count === 0xffff || directoryOffset === 0xffffffff)
+      throw refused("zip64 archives are not supported", "unsupported");
     if (directoryOffset + directorySize > size) throw refused("central directory outside the archive");
     return parseCentralDirectory(await readAt(file, directoryOffset, directorySize), count);
   } catch (error) {
@@ -193,20 +212,25 @@ async function readRecords(file: FileHandle, size: number, notes: string[]): Pro
     if (recovered.length === 0) {
       throw eocd ? error : refused("not a zip archive (no end of central directory)");
     }
-    notes.push(
-      `the archive is truncated or its directory is damaged: ${recovered.length} entries were recovered from their own headers, anything after them was not scanned`,
-    );
+    notes.push({
+      problem: "corrupt",
+      text: `the archive is truncated or its directory is damaged: ${recovered.length} entries were recovered from their own headers, anything after them was not scanned`,
+    });
     return recovered;
   }
 }
 
 /** Why an entry cannot be read at all, or null. */
-function entryProblem(record: CentralRecord): string | null {
-  if (!isSafeEntryName(record.name)) return "its name is unsafe";
-  if (record.flags & ENCRYPTED_FLAG) return "it is encrypted";
+function entryProblem(record: CentralRecord): [ArchiveProblem, string] | null {
+  if (!isSafeEntryName(record.name)) return ["unsafe", "its name is unsafe"];
+  if (record.flags & ENCRYPTED_FLAG) return ["unsupported", "it is encrypted"];
   if (record.method !== STORED && record.method !== DEFLATED)
-    return `it uses compression method ${record.method}`;
+    return ["unsupported", `it uses compression method ${record.method}`];
   return null;
+}
+
+function skippedEntry(name: string, problem: ArchiveProblem, why: string): ArchiveNote {
+  return { problem, entry: name, text: `entry ${shown(name)} was skipped: ${why}` };
 }
 
 /** Opens a zip file and checks its directory; entries are then read one at a time, as streams. */
@@ -220,27 +244,27 @@ export async function readLogArchive(
     if (size > limits.maxCompressedBytes) {
       throw refused(`${size} bytes is over the ${limits.maxCompressedBytes}-byte limit`);
     }
-    const notes: string[] = [];
+    const notes: ArchiveNote[] = [];
     const records = (await readRecords(file, size, notes)).filter((record) => !record.name.endsWith("/"));
 
     let declaredTotal = 0;
-    let overTotal = 0;
+    const overTotal: string[] = [];
     const kept: CentralRecord[] = [];
     // Byte spans already taken: entries that share bytes are the overlapping-file zip bomb.
     const spans: [number, number][] = [];
     for (const record of records.slice(0, limits.maxEntries)) {
       const problem = entryProblem(record);
       if (problem) {
-        notes.push(`entry ${shown(record.name)} was skipped: ${problem}`);
+        notes.push(skippedEntry(record.name, ...problem));
         continue;
       }
       const span: [number, number] = [record.localOffset, record.localOffset + 30 + record.compressedSize];
       if (spans.some(([from, to]) => span[0] < to && from < span[1])) {
-        notes.push(`entry ${shown(record.name)} was skipped: it shares its bytes with another entry`);
+        notes.push(skippedEntry(record.name, "bomb", "it shares its bytes with another entry"));
         continue;
       }
       if (declaredTotal + record.uncompressedSize > limits.maxUncompressedBytes) {
-        overTotal++;
+        overTotal.push(record.name);
         continue;
       }
       spans.push(span);
@@ -248,13 +272,16 @@ export async function readLogArchive(
       kept.push(record);
     }
     if (records.length > limits.maxEntries)
-      notes.push(
-        `${records.length - limits.maxEntries} entries past the ${limits.maxEntries}-entry limit were not scanned`,
-      );
-    if (overTotal > 0)
-      notes.push(
-        `${overTotal} entries were not scanned: together the entries pass the ${limits.maxUncompressedBytes}-byte limit`,
-      );
+      notes.push({
+        problem: "bomb",
+        text: `${records.length - limits.maxEntries} entries past the ${limits.maxEntries}-entry limit were not scanned`,
+      });
+    if (overTotal.length > 0)
+      notes.push({
+        problem: "bomb",
+        ...(overTotal.length === 1 ? { entry: overTotal[0] } : {}),
+        text: `${overTotal.length} entries were not scanned: together the entries pass the ${limits.maxUncompressedBytes}-byte limit`,
+      });
 
     let inflated = 0;
     const entries = kept.map((record): ArchiveEntry => {
@@ -262,9 +289,11 @@ export async function readLogArchive(
       const cutAt =
         ratio > limits.maxRatio ? Math.max(1, record.compressedSize) * limits.maxRatio : undefined;
       if (cutAt !== undefined)
-        notes.push(
-          `entry ${shown(record.name)} was scanned only to its first ${cutAt} bytes: it compresses ${Math.round(ratio)}:1, over the ${limits.maxRatio}:1 limit`,
-        );
+        notes.push({
+          problem: "bomb",
+          entry: record.name,
+          text: `entry ${shown(record.name)} was scanned only to its first ${cutAt} bytes: it compresses ${Math.round(ratio)}:1, over the ${limits.maxRatio}:1 limit`,
+        });
       return {
         name: record.name,
         compressedSize: record.compressedSize,
@@ -309,6 +338,39 @@ class Cut extends Transform {
   }
 }
 
+const SPAN_PIECE = 64 * 1024;
+
+/**
+ * The bytes of one span of the archive, read with positioned reads: a file stream per entry would leave a
+ * listener on the shared handle each time (thousands in a large jar).
+ */
+async function* fileSpan(file: FileHandle, start: number, length: number): AsyncGenerator<Buffer> {
+  const end = start + length;
+  for (let at = start; at < end; at += SPAN_PIECE)
+    yield await readAt(file, at, Math.min(SPAN_PIECE, end - at));
+}
+
+/**
+ * Entries this small (compressed) and within the ratio limit are inflated in one call: a jar holds thousands of
+ * them, and a stream pipeline each costs more than the inflating.
+ */
+const SMALL_ENTRY = 64 * 1024;
+
+function inflateWhole(raw: Buffer, record: CentralRecord, where: string): Readable {
+  if (record.method !== DEFLATED) return Readable.from([raw]);
+  try {
+    // One byte past the declared size is enough for the ByteLimit after it to tell a lying header.
+    return Readable.from([inflateRawSync(raw, { maxOutputLength: record.uncompressedSize + 1 })]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
+      throw new ArchiveError(
+        `${where} inflates beyond its declared size, and was not scanned past it`,
+        "bomb",
+      );
+    throw new ArchiveError(`${where}: ${(error as Error).message}`);
+  }
+}
+
 function openEntry(
   file: FileHandle,
   record: CentralRecord,
@@ -331,20 +393,22 @@ function openEntry(
     const local = await readAt(file, record.localOffset, 30);
     if (local.readUInt32LE(0) !== LOCAL_SIGNATURE) throw new ArchiveError(`${where} has no local header`);
     const dataStart = record.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-    const source: Readable =
-      record.compressedSize === 0
-        ? Readable.from([])
-        : file.createReadStream({
-            start: dataStart,
-            end: dataStart + record.compressedSize - 1,
-            autoClose: false,
-          });
+    if (cutAt === undefined && record.compressedSize <= SMALL_ENTRY) {
+      inflateWhole(await readAt(file, dataStart, record.compressedSize), record, where).pipe(limited);
+      return;
+    }
+    const source = Readable.from(fileSpan(file, dataStart, record.compressedSize));
     const decoded: Readable = record.method === DEFLATED ? source.pipe(createInflateRaw()) : source;
-    decoded.on("error", (error: Error) => {
+    const fail = (error: Error) => {
       limited.destroy(error instanceof ArchiveError ? error : new ArchiveError(`${where}: ${error.message}`));
+    };
+    source.on("error", fail);
+    if (decoded !== source) decoded.on("error", fail);
+    // Once cut, or left early by its reader, stop reading and inflating.
+    output.once("close", () => {
+      source.destroy();
+      decoded.destroy();
     });
-    // Once cut, stop inflating; a file stream itself is left alone (destroying it closes the shared handle).
-    if (output !== limited && decoded !== source) output.once("end", () => decoded.destroy());
     decoded.pipe(limited);
   })().catch((error: Error) => limited.destroy(error));
   return output;

@@ -47,7 +47,7 @@ async function readWithNotes(path: string, limits?: Parameters<typeof readLogArc
   try {
     const out: Record<string, string> = {};
     for (const entry of archive.entries) out[entry.name] = await text(entry.open());
-    return { read: out, notes: archive.notes };
+    return { read: out, notes: archive.notes.map((note) => note.text) };
   } finally {
     await archive.close();
   }
