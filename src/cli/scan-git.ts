@@ -35,6 +35,11 @@ function gitMode(values: ScanValues, positionals: string[]): GitMode {
     throw new UsageError("a git scan takes one repository folder (default: the current one)", "scan");
   if (values.threads !== undefined)
     throw new UsageError("--threads applies to file scans; a git scan runs beside git in one thread", "scan");
+  if (values["max-archive-depth"] !== undefined)
+    throw new UsageError(
+      "--max-archive-depth applies to file scans; a git scan reads the lines commits added",
+      "scan",
+    );
   checkSince(values.since);
   const mode = (modes[0] as [GitMode, string])[0];
   if (values["allow-unscanned"] && mode === "history")

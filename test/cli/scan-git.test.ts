@@ -127,6 +127,7 @@ describe("errors exit 2 with one line", () => {
     [["scan", "--git", "--staged", "{repo}"], /--git and --staged cannot be combined/],
     [["scan", "--git", "{repo}", "{repo}"], /a git scan takes one repository folder/],
     [["scan", "--git", "--threads", "2", "{repo}"], /--threads applies to file scans/],
+    [["scan", "--git", "--max-archive-depth", "1", "{repo}"], /--max-archive-depth applies to file scans/],
     [["scan", "--since", "", "{repo}"], /--since takes a date/],
     [["scan", "--pre-receive", "--show-secrets"], /--pre-receive never prints secret values/],
   ])("%j", (args, message) => {
