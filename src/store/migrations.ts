@@ -184,7 +184,6 @@ export const MIGRATIONS: readonly Migration[] = [
 
 export class MigrationError extends UserError {}
 
-/** Runs the migrations the database has not seen; returns the versions it ran. Safe against a concurrent opener. */
 /** Refuses a database that a newer leakwarden made, before anything (WAL mode, a migration) changes it. */
 export function assertNotNewer(db: Database, latest: number = MIGRATIONS.length): number {
   const current = db.pragma("user_version", { simple: true }) as number;
@@ -195,6 +194,7 @@ export function assertNotNewer(db: Database, latest: number = MIGRATIONS.length)
   return current;
 }
 
+/** Runs the migrations the database has not seen; returns the versions it ran. Safe against a concurrent opener. */
 export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1)

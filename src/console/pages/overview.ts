@@ -1,8 +1,11 @@
 // Overview: what is open, what the queue did about it, how fast, and whether the queues are healthy.
+import { ALERT_KIND } from "../../alerts/queue.js";
+import { REPORT_KIND } from "../../app/report-jobs.js";
 import { SCAN_KIND } from "../../app/scan-jobs.js";
 import { REVOKE_KIND } from "../../revoke/queue.js";
 import type { Store } from "../../store/index.js";
 import type { Tally } from "../../store/insights.js";
+import { CONFIRM_KIND } from "../../validate/confirm.js";
 import { barChart } from "../chart.js";
 import { type Html, html, when } from "../html.js";
 
@@ -46,9 +49,13 @@ export function overviewPage(store: Store, base: string): Html {
   const insights = store.insights;
   const revocations = insights.revocations();
   const seconds = insights.secondsToRevocation();
+  // Every stage of the pipeline, in the order work flows through it.
   const queues = [
-    ["Revocations", insights.queueHealth(REVOKE_KIND)],
     ["Scans", insights.queueHealth(SCAN_KIND)],
+    ["Revocations", insights.queueHealth(REVOKE_KIND)],
+    ["Revocation checks", insights.queueHealth(CONFIRM_KIND)],
+    ["Reports", insights.queueHealth(REPORT_KIND)],
+    ["Alerts", insights.queueHealth(ALERT_KIND)],
   ] as const;
   return html`<section aria-labelledby="open-h"><h2 id="open-h">Open findings</h2>
 <div class="tallies">
