@@ -23,13 +23,13 @@ function median(values) {
 const dir = mkdtempSync(join(tmpdir(), "leakwarden-bench-console-"));
 // A clock that moves an hour per finding: 100,000 findings spread over 11 years of weeks.
 let now = Date.parse("2015-01-01T00:00:00Z");
-const store = openStore({ path: join(dir, "console.db"), env: {}, clock: () => new Date(now) });
-store.transaction(() => {
+const store = await openStore({ path: join(dir, "console.db"), env: {}, clock: () => new Date(now) });
+await store.transaction(async (tx) => {
   for (let i = 0; i < FINDINGS; i++) {
     now += 3600_000;
     const provider = PROVIDERS[i % PROVIDERS.length];
     const hash = `sha256:${randomBytes(32).toString("hex")}`;
-    store.findings.record(
+    await tx.findings.record(
       {
         ruleId: `${provider}-token`,
         provider,
@@ -107,5 +107,5 @@ for (const [label, path] of PAGES) {
   console.log(`${label.padEnd(46)} ${ms.toFixed(1).padStart(7)} ms`);
 }
 server.close();
-store.close();
+await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -47,15 +47,15 @@ export async function benchLoad(pushes) {
       authorizationId: randomUUID(),
     }));
     // Registered in the server's database, by hash: no token is written to a file.
-    const store = openStore({ path: scenario.env.LEAKWARDEN_DB, env: {} });
+    const store = await openStore({ path: scenario.env.LEAKWARDEN_DB, env: {} });
     const registry = new Registry(store);
     for (const l of leaks)
-      registry.add(new Secret(l.pat), {
+      await registry.add(new Secret(l.pat), {
         provider: "azure-devops",
         org: "contoso",
         authorizationId: l.authorizationId,
       });
-    store.close();
+    await store.close();
     for (const leak of leaks) {
       leak.update = await scenario.push(
         leak.branch,

@@ -62,9 +62,9 @@ const gitlab = Array.from({ length: JOBS }, (_, i) =>
   ),
 );
 
-function time(fn) {
+async function time(fn) {
   const started = process.hrtime.bigint();
-  const result = fn();
+  const result = await fn();
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, result };
 }
 
@@ -88,30 +88,33 @@ const revokers = createRevokers({ LEAKWARDEN_GITLAB_URL: url });
 const results = { record: [], rescan: [], match: [], worker: [] };
 for (let run = 0; run < RUNS; run++) {
   const dir = mkdtempSync(join(tmpdir(), "leakwarden-bench-"));
-  const store = openStore({ path: join(dir, "bench.db"), env: {} });
-  store.transaction(() => {
-    adoValues.forEach((v, i) => {
-      store.tokens.insert({
+  const store = await openStore({ path: join(dir, "bench.db"), env: {} });
+  await store.transaction(async (tx) => {
+    for (const [i, v] of adoValues.entries())
+      await tx.tokens.insert({
         secretHash: secretHash(v),
         preview: redact(v),
         provider: "azure-devops",
         org: "contoso",
         authorizationId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
       });
-    });
   });
   results.record.push(
-    time(() => actOnFindings(store, revokers, rules, findings, { record: true, match: true })).seconds,
+    (await time(() => actOnFindings(store, revokers, rules, findings, { record: true, match: true })))
+      .seconds,
   );
   results.rescan.push(
-    time(() => actOnFindings(store, revokers, rules, findings, { record: true, match: true })).seconds,
+    (await time(() => actOnFindings(store, revokers, rules, findings, { record: true, match: true })))
+      .seconds,
   );
-  results.match.push(time(() => actOnFindings(store, revokers, rules, findings, { match: true })).seconds);
-  actOnFindings(store, revokers, rules, gitlab, { revoke: true, policy: "all" });
+  results.match.push(
+    (await time(() => actOnFindings(store, revokers, rules, findings, { match: true }))).seconds,
+  );
+  await actOnFindings(store, revokers, rules, gitlab, { revoke: true, policy: "all" });
   const worker = new RevocationWorker({ store, revokers });
   results.worker.push(await timeAsync(() => worker.drain({ maxWaitMs: 0 })));
-  if (store.jobs.counts("revoke").done !== JOBS) throw new Error("not every job finished");
-  store.close();
+  if ((await store.jobs.counts("revoke")).done !== JOBS) throw new Error("not every job finished");
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 }
 server.close();

@@ -5,8 +5,8 @@ import type { Store } from "../store/index.js";
 import type { AlertEvent } from "./render.js";
 
 /** The breach behind an issue the app just opened; undefined when the store does not know the issue. */
-export function breachEvent(store: Store, issueUrl: string): AlertEvent | undefined {
-  const breach = store.breaches.byIssueUrl(issueUrl);
+export async function breachEvent(store: Store, issueUrl: string): Promise<AlertEvent | undefined> {
+  const breach = await store.breaches.byIssueUrl(issueUrl);
   if (!breach) return undefined;
   return {
     type: "breach",

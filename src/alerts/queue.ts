@@ -17,10 +17,10 @@ export interface AlertPayload {
 export type AlertJob = JobRecord<AlertPayload>;
 
 /** Queues an event for every configured destination; returns the new jobs' ids (none when already queued). */
-export function enqueueAlert(store: Store, config: AlertConfig, event: AlertEvent): number[] {
+export async function enqueueAlert(store: Store, config: AlertConfig, event: AlertEvent): Promise<number[]> {
   const ids: number[] = [];
   for (const target of alertTargets(config)) {
-    const { job, created } = store.jobs.enqueue<AlertPayload>({
+    const { job, created } = await store.jobs.enqueue<AlertPayload>({
       kind: ALERT_KIND,
       key: `${ALERT_KIND}:${target}:${event.id}`,
       queue: target,

@@ -19,7 +19,7 @@ export class BackgroundChecks {
   /** Resolves when the breach's checks are done, or after `maxMs`, whichever comes first. */
   async settled(key: string, maxMs: number): Promise<void> {
     const pending = this.running.get(key);
-    if (pending) await Promise.race([pending, delay(maxMs, undefined, { ref: false })]);
+    if (pending !== undefined) await Promise.race([pending, delay(maxMs, undefined, { ref: false })]);
   }
 
   /** Resolves when every check started so far is done (drain and stop). */

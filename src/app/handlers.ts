@@ -25,28 +25,28 @@ function repositoryRef(repository: RepositoryPayload): RepositoryRef {
 export type DeliveryOutcome = "queued" | "duplicate-delivery" | "already-queued" | "nothing-to-scan";
 
 /** Records the delivery and queues its scan in one transaction. */
-export function acceptDelivery(
+export async function acceptDelivery(
   store: Store,
   delivery: string,
   event: string,
   repository: string,
   payload: ScanPayload | null,
-): DeliveryOutcome {
-  return store.transaction(() => {
-    if (!store.deliveries.record(delivery, event, repository)) return "duplicate-delivery";
+): Promise<DeliveryOutcome> {
+  return await store.transaction(async (tx) => {
+    if (!(await tx.deliveries.record(delivery, event, repository))) return "duplicate-delivery";
     if (!payload) return "nothing-to-scan";
     const source: BreachKeySource =
       payload.type === "push"
         ? { kind: "push", ref: payload.ref, after: payload.after }
         : { kind: "workflow_run", runId: payload.runId, attempt: payload.attempt };
-    const { job, created } = store.jobs.enqueue<ScanPayload>({
+    const { job, created } = await tx.jobs.enqueue<ScanPayload>({
       kind: SCAN_KIND,
       key: breachKey(repository, source),
       queue: SCAN_KIND,
       payload,
       maxAttempts: SCAN_MAX_ATTEMPTS,
     });
-    store.deliveries.attachJob(delivery, job.id);
+    await tx.deliveries.attachJob(delivery, job.id);
     return created ? "queued" : "already-queued";
   });
 }
@@ -90,7 +90,7 @@ export function registerHandlers(app: Probot, store: Store, queued: () => void):
             pusher: p.pusher.username ?? p.pusher.name ?? p.sender?.login ?? "",
             compareUrl: p.compare,
           };
-      const outcome = acceptDelivery(store, context.id, "push", p.repository.full_name, payload);
+      const outcome = await acceptDelivery(store, context.id, "push", p.repository.full_name, payload);
       if (outcome === "queued") queued();
       context.log.info(
         { delivery: context.id, repository: p.repository.full_name, ref: p.ref, outcome },
@@ -116,7 +116,13 @@ export function registerHandlers(app: Probot, store: Store, queued: () => void):
         runUrl: run.html_url,
         actor: run.triggering_actor?.login ?? run.actor?.login ?? p.sender.login,
       };
-      const outcome = acceptDelivery(store, context.id, "workflow_run", p.repository.full_name, payload);
+      const outcome = await acceptDelivery(
+        store,
+        context.id,
+        "workflow_run",
+        p.repository.full_name,
+        payload,
+      );
       if (outcome === "queued") queued();
       context.log.info(
         { delivery: context.id, repository: p.repository.full_name, run: run.id, outcome },

@@ -46,12 +46,12 @@ function withoutThrottling(Octokit: typeof ProbotOctokit): typeof ProbotOctokit 
   }));
 }
 
-export function health(stages: () => Record<string, unknown>): {
+export async function health(stages: () => Promise<Record<string, unknown>>): Promise<{
   status: number;
   body: Record<string, unknown>;
-} {
+}> {
   try {
-    return { status: 200, body: { status: "ok", database: "ok", queue: stages() } };
+    return { status: 200, body: { status: "ok", database: "ok", queue: await stages() } };
   } catch (error) {
     return { status: 503, body: { status: "unavailable", database: (error as Error).message } };
   }
@@ -66,10 +66,19 @@ export class LeakwardenApp {
   private server: Server | undefined;
   private readonly log: Logger;
 
-  constructor(private readonly options: AppOptions) {
+  /** Opens the database (migrating it) and builds the app on it. */
+  static async open(options: AppOptions): Promise<LeakwardenApp> {
+    const { config, env } = options;
+    return new LeakwardenApp(options, await openStore({ path: config.dbPath, env, actor: "leakwarden-app" }));
+  }
+
+  constructor(
+    private readonly options: AppOptions,
+    store: Store,
+  ) {
     const { config, env } = options;
     this.log = options.log ?? serveLogger(config.logLevel, env.LOG_FORMAT);
-    this.store = openStore({ path: config.dbPath, env, actor: "leakwarden-app" });
+    this.store = store;
     const urls = config.baseUrl ? { githubApiUrl: config.baseUrl } : {};
     const checker = new LiveChecker({
       store: this.store,
@@ -150,8 +159,11 @@ export class LeakwardenApp {
   /** GET /healthz: 200 when the database answers, 503 when not. */
   private readonly healthRoute = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== "GET" || req.url !== "/healthz") return false;
-    const { status, body } = health(() => this.pipeline.health());
-    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    health(() => this.pipeline.health()).then(
+      ({ status, body }) =>
+        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body)),
+      (error: Error) => res.writeHead(500).end(error.message),
+    );
     return true;
   };
 
@@ -182,7 +194,7 @@ export class LeakwardenApp {
     this.server = server;
     const address = server.address() as AddressInfo;
     this.log.info(`Listening on http://${config.host}:${address.port}`);
-    this.pipeline.start();
+    await this.pipeline.start();
     return address;
   }
 
@@ -191,6 +203,6 @@ export class LeakwardenApp {
     const server = this.server;
     if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     await this.pipeline.stop();
-    this.store.close();
+    await this.store.close();
   }
 }

@@ -76,8 +76,11 @@ export function revokedThrough(job: RevokeJob): string | undefined {
 }
 
 /** The freshest state of each finding's revocation: a job may have finished since the scan acted. */
-export function currentRevocation(store: Store, finding: IssueFinding): IssueFinding["revocation"] {
-  const job = revocationJob(store, finding.secretHash);
+export async function currentRevocation(
+  store: Store,
+  finding: IssueFinding,
+): Promise<IssueFinding["revocation"]> {
+  const job = await revocationJob(store, finding.secretHash);
   if (!job) return finding.revocation;
   const via = revokedThrough(job);
   return { ...viewOfJob(job), ...(via ? { via } : {}) };
@@ -98,19 +101,27 @@ export async function openBreachIssue(
     preview: f.redacted,
     description: f.description,
   }));
-  const { record, created } = store.breaches.open(key, breach.repository.fullName, installation, tokens);
+  const { record, created } = await store.breaches.open(
+    key,
+    breach.repository.fullName,
+    installation,
+    tokens,
+  );
   if (record.issueNumber !== null)
     return { number: record.issueNumber, url: record.issueUrl ?? "", opened: false };
 
   if (!created) {
     const earlier = await findOpenedIssue(octokit, owner, repo, key);
     if (earlier) {
-      store.breaches.issueOpened(key, earlier.number, earlier.html_url);
+      await store.breaches.issueOpened(key, earlier.number, earlier.html_url);
       return { number: earlier.number, url: earlier.html_url, opened: false };
     }
   }
   await ensureLabels(octokit, owner, repo, settings.issues.labels);
-  const findings = breach.findings.map((f) => ({ ...f, revocation: currentRevocation(store, f) }));
+  const findings: (Breach["findings"][number] & {
+    revocation: Awaited<ReturnType<typeof currentRevocation>>;
+  })[] = [];
+  for (const f of breach.findings) findings.push({ ...f, revocation: await currentRevocation(store, f) });
   const { title, body } = renderBreachIssue({ ...breach, findings });
   let data: { number: number; html_url: string };
   try {
@@ -129,10 +140,11 @@ export async function openBreachIssue(
     if (!opened) throw error;
     data = opened;
   }
-  store.transaction(() => {
-    store.breaches.issueOpened(key, data.number, data.html_url);
+  await store.transaction(async (tx) => {
+    await tx.breaches.issueOpened(key, data.number, data.html_url);
     // Outcomes already in the body need no comment.
-    for (const f of findings) if (FINAL.has(f.revocation.status)) store.breaches.commented(key, f.secretHash);
+    for (const f of findings)
+      if (FINAL.has(f.revocation.status)) await tx.breaches.commented(key, f.secretHash);
   });
   return { number: data.number, url: data.html_url, opened: true };
 }
@@ -151,7 +163,7 @@ export async function commentOutcome(
 ): Promise<number> {
   if (!FINAL.has(view.status)) return 0;
   let posted = 0;
-  for (const breach of store.breaches.awaitingComment(secretHash)) {
+  for (const breach of await store.breaches.awaitingComment(secretHash)) {
     if (onlyBreach !== undefined && breach.breachKey !== onlyBreach) continue;
     const [owner, repo] = breach.repository.split("/") as [string, string];
     const octokit = await octokitFor(breach.installation);
@@ -162,7 +174,7 @@ export async function commentOutcome(
       issue_number: breach.issueNumber as number,
       body,
     });
-    if (store.breaches.commented(breach.key, secretHash)) posted++;
+    if (await store.breaches.commented(breach.key, secretHash)) posted++;
   }
   return posted;
 }
@@ -174,7 +186,7 @@ export async function commentConfirmation(
   outcome: ConfirmationOutcome,
 ): Promise<number> {
   let posted = 0;
-  for (const breach of store.breaches.issuesFor(outcome.secretHash)) {
+  for (const breach of await store.breaches.issuesFor(outcome.secretHash)) {
     const [owner, repo] = breach.repository.split("/") as [string, string];
     const octokit = await octokitFor(breach.installation);
     await octokit.rest.issues.createComment({

@@ -108,10 +108,11 @@ export class Pipeline {
         : undefined;
     this.alerts = alerts;
     // Alerts are jobs: queuing one is a row, so a slow or failing endpoint never holds up another stage.
-    const alert = (event: AlertEvent | undefined) => {
-      if (!alerts || !alertConfig || !event) return;
+    const alert = async (event: Promise<AlertEvent | undefined> | AlertEvent | undefined): Promise<void> => {
       try {
-        if (enqueueAlert(store, alertConfig, event).length) alerts.notify();
+        const ready = await event;
+        if (!alerts || !alertConfig || !ready) return;
+        if ((await enqueueAlert(store, alertConfig, ready)).length) alerts.notify();
       } catch (error) {
         warn(`could not queue an alert: ${(error as Error).message}`);
       }
@@ -134,9 +135,9 @@ export class Pipeline {
       log: warn,
     });
     // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
-    this.revocations.onOutcome((outcome) => {
-      alert(revocationEvent(outcome));
-      if (enqueueOutcomeReports(store, outcome.secretHash) > 0) this.reports.notify();
+    this.revocations.onOutcome(async (outcome) => {
+      await alert(revocationEvent(outcome));
+      if ((await enqueueOutcomeReports(store, outcome.secretHash)) > 0) this.reports.notify();
       // The confirming live check may be due now.
       this.confirmations?.notify();
     });
@@ -147,8 +148,8 @@ export class Pipeline {
     this.scans.notify();
   }
 
-  start(): void {
-    if (enqueueMissedOutcomes(this.options.store) > 0) this.reports.notify();
+  async start(): Promise<void> {
+    if ((await enqueueMissedOutcomes(this.options.store)) > 0) this.reports.notify();
     this.scans.start();
     this.revocations.start();
     this.reports.start();
@@ -165,13 +166,15 @@ export class Pipeline {
       await this.checks.idle();
       await this.revocations.drain({ maxWaitMs: Math.max(deadline - Date.now(), 0) });
       await this.reports.drain(Math.max(deadline - Date.now(), 0));
-      const busy = [SCAN_KIND, REVOKE_KIND, REPORT_KIND].some((kind) => {
-        const c = store.jobs.counts(kind);
-        return (
+      let busy = false;
+      for (const kind of [SCAN_KIND, REVOKE_KIND, REPORT_KIND]) {
+        const c = await store.jobs.counts(kind);
+        if (
           c.running > 0 ||
-          (c.pending > 0 && (store.jobs.nextRunAfter(kind) ?? "") <= store.clock().toISOString())
-        );
-      });
+          (c.pending > 0 && ((await store.jobs.nextRunAfter(kind)) ?? "") <= store.clock().toISOString())
+        )
+          busy = true;
+      }
       if (!busy || Date.now() >= deadline) return;
       await delay(10);
     }
@@ -191,22 +194,24 @@ export class Pipeline {
   }
 
   /** What /healthz says about the stages: queue depths, and providers whose revocations wait (a spent budget). */
-  health(): Record<string, unknown> {
+  async health(): Promise<Record<string, unknown>> {
     const { store } = this.options;
-    const counts = (kind: string) => {
-      const c = store.jobs.counts(kind);
+    const counts = async (kind: string) => {
+      const c = await store.jobs.counts(kind);
       return { pending: c.pending, running: c.running, failed: c.dead };
     };
-    const waiting = this.revocations.waiting().map((w) => ({
-      ...w,
-      jobs: store.jobs.counts(REVOKE_KIND, undefined, { only: [w.provider] }).pending,
-    }));
+    const waiting = [];
+    for (const w of this.revocations.waiting())
+      waiting.push({
+        ...w,
+        jobs: (await store.jobs.counts(REVOKE_KIND, undefined, { only: [w.provider] })).pending,
+      });
     return {
-      scans: counts(SCAN_KIND),
-      revocations: { ...counts(REVOKE_KIND), waiting },
-      reports: counts(REPORT_KIND),
-      confirmations: counts(CONFIRM_KIND),
-      ...(this.alerts ? { alerts: counts(ALERT_KIND) } : {}),
+      scans: await counts(SCAN_KIND),
+      revocations: { ...(await counts(REVOKE_KIND)), waiting },
+      reports: await counts(REPORT_KIND),
+      confirmations: await counts(CONFIRM_KIND),
+      ...(this.alerts ? { alerts: await counts(ALERT_KIND) } : {}),
     };
   }
 }

@@ -131,8 +131,8 @@ export class ScanProcessor {
     const key = breachKey(payload.repository.fullName, source);
     const needsReport = settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
     // Findings, revocations and the report are written together: a crash after this loses none of them.
-    const { acted, report } = store.transaction(() => {
-      const acted = actOnFindings(store, revokers, rules, findings, {
+    const { acted, report } = await store.transaction(async (tx) => {
+      const acted = await actOnFindings(tx, revokers, rules, findings, {
         source: payload.repository.fullName,
         record: true,
         revoke: policy !== "off",
@@ -161,8 +161,8 @@ export class ScanProcessor {
         ...(logsProblem ? { scanProblem: logsProblem } : {}),
       };
       const report = needsReport
-        ? enqueueBreachReport(
-            store,
+        ? await enqueueBreachReport(
+            tx,
             {
               type: "breach",
               installation: payload.installation,

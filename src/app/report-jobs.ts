@@ -51,8 +51,8 @@ export function breachReportKey(breachKey: string): string {
 }
 
 /** Queues the breach's report; idempotent by the breach. Call inside the scan's transaction. */
-export function enqueueBreachReport(store: Store, payload: BreachReport, priority: number) {
-  return store.jobs.enqueue<ReportPayload>({
+export async function enqueueBreachReport(store: Store, payload: BreachReport, priority: number) {
+  return await store.jobs.enqueue<ReportPayload>({
     kind: REPORT_KIND,
     key: breachReportKey(payload.breachKey),
     queue: installationQueue(payload.installation),
@@ -63,14 +63,18 @@ export function enqueueBreachReport(store: Store, payload: BreachReport, priorit
 }
 
 /** Queues a comment of the token's outcome on each opened issue that has not heard it; returns how many. */
-export function enqueueOutcomeReports(store: Store, secretHash: string, onlyBreach?: string): number {
-  const job = revocationJob(store, secretHash);
+export async function enqueueOutcomeReports(
+  store: Store,
+  secretHash: string,
+  onlyBreach?: string,
+): Promise<number> {
+  const job = await revocationJob(store, secretHash);
   if (!job || !FINAL_JOB_STATES.has(job.state)) return 0;
   let queued = 0;
-  store.transaction(() => {
-    for (const breach of store.breaches.awaitingComment(secretHash)) {
+  await store.transaction(async (tx) => {
+    for (const breach of await tx.breaches.awaitingComment(secretHash)) {
       if (onlyBreach !== undefined && breach.breachKey !== onlyBreach) continue;
-      const { created } = store.jobs.enqueue<ReportPayload>({
+      const { created } = await tx.jobs.enqueue<ReportPayload>({
         kind: REPORT_KIND,
         key: `${REPORT_KIND}:outcome:${breach.breachKey}:${secretHash}`,
         queue: installationQueue(breach.installation),
@@ -90,10 +94,10 @@ export function enqueueOutcomeReports(store: Store, secretHash: string, onlyBrea
 }
 
 /** After a restart: outcomes that ended while no report job was written for them. */
-export function enqueueMissedOutcomes(store: Store): number {
+export async function enqueueMissedOutcomes(store: Store): Promise<number> {
   let queued = 0;
-  for (const { breachKey, secretHash } of store.breaches.uncommented())
-    queued += enqueueOutcomeReports(store, secretHash, breachKey);
+  for (const { breachKey, secretHash } of await store.breaches.uncommented())
+    queued += await enqueueOutcomeReports(store, secretHash, breachKey);
   return queued;
 }
 
@@ -133,24 +137,26 @@ export class ReportProcessor {
     }
     if (settings.issues.enabled) {
       await this.deps.checks?.settled(payload.breachKey, CHECKS_WAIT_MS);
-      breach.findings = breach.findings.map((f) => {
-        const record = f.validation ? undefined : store.validations.get(f.secretHash);
-        return record ? { ...f, validation: viewOfValidation(record) } : f;
-      });
+      breach.findings = await Promise.all(
+        breach.findings.map(async (f) => {
+          const record = f.validation ? undefined : await store.validations.get(f.secretHash);
+          return record ? { ...f, validation: viewOfValidation(record) } : f;
+        }),
+      );
       const issue = await openBreachIssue(octokit, store, payload.installation, breach, settings);
       // An outcome that came in while the issue was being opened is commented now.
       let queued = 0;
       for (const hash of new Set(breach.findings.map((f) => f.secretHash)))
-        queued += enqueueOutcomeReports(store, hash, payload.breachKey);
+        queued += await enqueueOutcomeReports(store, hash, payload.breachKey);
       if (queued > 0) this.deps.reportsQueued();
       if (issue.opened) this.deps.issueOpened?.(issue.url);
       this.deps.log(`${payload.breachKey}: issue #${issue.number}${issue.opened ? " opened" : ""}`);
     }
-    this.logTimings(payload);
+    await this.logTimings(payload);
   }
 
   private async comment(octokit: Octokit, payload: OutcomeReport): Promise<void> {
-    const job = revocationJob(this.deps.store, payload.secretHash);
+    const job = await revocationJob(this.deps.store, payload.secretHash);
     if (!job) return;
     const via = revokedThrough(job);
     await commentOutcome(
@@ -179,12 +185,16 @@ export class ReportProcessor {
   }
 
   /** One line per push or run: how long it waited and worked in each stage, webhook to report. */
-  private logTimings(payload: BreachReport): void {
+  private async logTimings(payload: BreachReport): Promise<void> {
     const { store } = this.deps;
-    const scan = store.jobs.byId(payload.scanJobId);
-    const revocations = [...new Set(payload.breach.findings.map((f) => f.secretHash))]
-      .map((hash) => revocationJob(store, hash))
-      .filter((job) => job !== undefined);
+    const scan = await store.jobs.byId(payload.scanJobId);
+    const revocations = (
+      await Promise.all(
+        [...new Set(payload.breach.findings.map((f) => f.secretHash))].map((hash) =>
+          revocationJob(store, hash),
+        ),
+      )
+    ).filter((job) => job !== undefined);
     const revokedAt = revocations
       .map((job) => job.finishedAt)
       .filter((at): at is string => at !== null)

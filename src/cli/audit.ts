@@ -48,8 +48,8 @@ export const auditCommand: Command = {
       values.limit === undefined && values.json
         ? undefined
         : parseCount(values.limit, "--limit", "audit", 50);
-    return withStore(openCliStore(values, io, { create: false }), (store) => {
-      const entries = store.audit.list({ limit, action: values.action });
+    return withStore(await openCliStore(values, io, { create: false }), async (store) => {
+      const entries = await store.audit.list({ limit, action: values.action });
       if (values.json) {
         io.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
         return 0;

@@ -43,7 +43,7 @@ export const consoleCommand: Command = {
     const { values, positionals } = parseFlags("console", args, FLAGS);
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, "console");
     const port = parsePort(values.port);
-    const store = openCliStore(values, io, { create: false });
+    const store = await openCliStore(values, io, { create: false });
     const revokers = cliRevokers(io);
     const worker = cliWorker(store, revokers, io);
     const token = randomToken();
@@ -67,7 +67,7 @@ export const consoleCommand: Command = {
         server.listen(port, "127.0.0.1", resolve);
       });
     } catch (error) {
-      store.close();
+      await store.close();
       throw new UsageError(
         `cannot listen on 127.0.0.1:${port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
         "console",
@@ -86,7 +86,7 @@ export const consoleCommand: Command = {
     server.closeAllConnections();
     await closed;
     await worker.stop();
-    store.close();
+    await store.close();
     return 0;
   },
 };

@@ -73,13 +73,13 @@ function statusText(f: FindingRecord, s: Style): string {
   return s.dim(`resolved: ${f.resolution}`);
 }
 
-function lastValidation(store: Store, f: FindingRecord) {
-  const record = store.validations.get(f.secretHash);
+async function lastValidation(store: Store, f: FindingRecord) {
+  const record = await store.validations.get(f.secretHash);
   return record ? viewOfValidation(record) : null;
 }
 
-function publicFinding(store: Store, f: FindingRecord) {
-  return { ...f, ...findingState(store, f), validation: lastValidation(store, f) };
+async function publicFinding(store: Store, f: FindingRecord) {
+  return { ...f, ...(await findingState(store, f)), validation: await lastValidation(store, f) };
 }
 
 /** The finding's token: held sealed for a queued revocation, else given by the user and checked against its hash. */
@@ -89,7 +89,7 @@ async function tokenOf(
   values: { "token-env"?: string },
   io: Io,
 ): Promise<Secret> {
-  const job = revocationJob(store, f.secretHash);
+  const job = await revocationJob(store, f.secretHash);
   if (job?.sealed) return store.box.open(job.sealed, job.key);
   const given = await readTokenIfGiven(values, io, "findings", true);
   if (!given)
@@ -102,14 +102,14 @@ async function tokenOf(
   return given;
 }
 
-function list(store: Store, findings: readonly FindingRecord[], s: Style): string {
+async function list(store: Store, findings: readonly FindingRecord[], s: Style): Promise<string> {
   if (findings.length === 0) return "No findings match.\n";
   const rows = [
     ["ID", "STATUS", "RULE", "TOKEN", "LOCATION", "REGISTRY", "REVOCATION", "LAST SEEN"].map(s.bold),
   ];
   for (const stored of findings) {
     const f = printableFields(stored); // file names and the rest come from scanned repositories
-    const state = findingState(store, f);
+    const state = await findingState(store, f);
     rows.push([
       String(f.id),
       statusText(f, s),
@@ -127,9 +127,9 @@ function list(store: Store, findings: readonly FindingRecord[], s: Style): strin
   return `${table(rows)}\n\n${plural(findings.length, "finding")}, ${open} open\n`;
 }
 
-function show(store: Store, stored: FindingRecord, s: Style): string {
+async function show(store: Store, stored: FindingRecord, s: Style): Promise<string> {
   const f = printableFields(stored); // file names and the rest come from scanned repositories
-  const state = findingState(store, f);
+  const state = await findingState(store, f);
   const lines: [string, string][] = [
     ["rule", `${f.ruleId}: ${f.description} (${f.severity}, ${f.confidence} confidence)`],
     ["token", `${f.redacted}  ${s.dim(f.secretHash)}`],
@@ -141,7 +141,7 @@ function show(store: Store, stored: FindingRecord, s: Style): string {
     "seen",
     `first ${shortTime(f.firstSeenAt)}, last ${shortTime(f.lastSeenAt)} (${plural(f.timesSeen, "scan")})`,
   ]);
-  const registered = state.registry ? store.tokens.byId(state.registry.id) : undefined;
+  const registered = state.registry ? await store.tokens.byId(state.registry.id) : undefined;
   const token = registered && printableFields(registered);
   lines.push([
     "registry",
@@ -156,7 +156,7 @@ function show(store: Store, stored: FindingRecord, s: Style): string {
       ? `${describeRevocation(r, s)}${r.provider ? ` via ${r.provider}` : ""}${r.jobId ? ` (job ${r.jobId})` : ""}${r.reason ? `: ${r.reason}` : ""}`
       : "none",
   ]);
-  const validation = lastValidation(store, f);
+  const validation = await lastValidation(store, f);
   if (validation)
     lines.push([
       "live check",
@@ -164,7 +164,7 @@ function show(store: Store, stored: FindingRecord, s: Style): string {
     ]);
   if (f.resolution)
     lines.push(["resolution", `${f.resolution}${f.note ? `: ${f.note}` : ""} (${shortTime(f.resolvedAt)})`]);
-  const elsewhere = store.findings.list({ secretHash: f.secretHash }).filter((o) => o.id !== f.id);
+  const elsewhere = (await store.findings.list({ secretHash: f.secretHash })).filter((o) => o.id !== f.id);
   if (elsewhere.length > 0)
     lines.push(["same token", elsewhere.map((o) => `#${o.id} ${location(printableFields(o))}`).join("; ")]);
   const width = Math.max(...lines.map(([k]) => k.length));
@@ -172,7 +172,7 @@ function show(store: Store, stored: FindingRecord, s: Style): string {
     `${s.bold(`Finding #${f.id}`)}  ${statusText(f, s)}`,
     ...lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
   ];
-  const history = store.audit.list({ secretHash: f.secretHash });
+  const history = await store.audit.list({ secretHash: f.secretHash });
   if (history.length > 0) {
     out.push("", s.bold("History"));
     const rows = history.map((e) => [
@@ -211,16 +211,12 @@ export const findingsCommand: Command = {
         values.status === undefined
           ? undefined
           : oneOfFlag(values.status, FINDING_STATUSES, "--status", "findings", "open");
-      return withStore(store(), (db) => {
-        const found = db.findings.list({ status, provider: values.provider });
+      return withStore(store(), async (db) => {
+        const found = await db.findings.list({ status, provider: values.provider });
         io.stdout.write(
           values.json
-            ? `${JSON.stringify(
-                found.map((f) => publicFinding(db, f)),
-                null,
-                2,
-              )}\n`
-            : list(db, found, s),
+            ? `${JSON.stringify(await Promise.all(found.map((f) => publicFinding(db, f))), null, 2)}\n`
+            : await list(db, found, s),
         );
         return 0;
       });
@@ -228,12 +224,12 @@ export const findingsCommand: Command = {
     if (action === "show") {
       if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`, "findings");
       const id = parseId(rest[0], "the finding's ID", "findings");
-      return withStore(store(), (db) => {
-        const f = getFinding(db, id);
+      return withStore(store(), async (db) => {
+        const f = await getFinding(db, id);
         if (values.json) {
-          const history = db.audit.list({ secretHash: f.secretHash });
-          io.stdout.write(`${JSON.stringify({ ...publicFinding(db, f), history }, null, 2)}\n`);
-        } else io.stdout.write(show(db, f, s));
+          const history = await db.audit.list({ secretHash: f.secretHash });
+          io.stdout.write(`${JSON.stringify({ ...(await publicFinding(db, f)), history }, null, 2)}\n`);
+        } else io.stdout.write(await show(db, f, s));
         return 0;
       });
     }
@@ -243,8 +239,8 @@ export const findingsCommand: Command = {
       if (values.as === undefined)
         throw new UsageError(`findings resolve needs --as ${RESOLUTIONS.join("|")}`, "findings");
       const resolution = oneOfFlag(values.as, RESOLUTIONS, "--as", "findings", "false-positive");
-      return withStore(store(), (db) => {
-        const f = resolveFinding(db, id, resolution, values.note ?? null);
+      return withStore(store(), async (db) => {
+        const f = await resolveFinding(db, id, resolution, values.note ?? null);
         io.stdout.write(`finding #${f.id} (${f.redacted}, ${location(f)}) resolved as ${resolution}\n`);
         return 0;
       });
@@ -254,12 +250,12 @@ export const findingsCommand: Command = {
       const id = parseId(rest[0], "the finding's ID", "findings");
       const checker = { settings: validateSettings(io.env), ttlMs: ttlFromEnv(io.env) };
       return withStore(store(), async (db) => {
-        const f = getFinding(db, id);
+        const f = await getFinding(db, id);
         const live = new LiveChecker({ store: db, ...checker });
         if (!live.supports(f.ruleId))
           throw new UsageError(`${f.ruleId} tokens have no live check (see the README)`, "findings");
         const secret = await tokenOf(db, f, values, io);
-        const org = db.tokens.byHash(f.secretHash)?.org ?? null;
+        const org = (await db.tokens.byHash(f.secretHash))?.org ?? null;
         const record = await live.check(f.ruleId, { secretHash: f.secretHash, secret, org }, { fresh: true });
         const view = viewOfValidation(record);
         io.stdout.write(

@@ -238,7 +238,7 @@ async function mint(values: Values, io: Io): Promise<number> {
       "registry",
     );
   const settings = providerSettings(io.env);
-  return withStore(openCliStore(values, io, { create: true }), async (store) => {
+  return withStore(await openCliStore(values, io, { create: true }), async (store) => {
     const { minted, token } = await mintAndRegister(
       new Registry(store),
       {
@@ -286,8 +286,8 @@ export const registryCommand: Command = {
         expectArgs(0, "");
         const meta = metadata(values);
         const secret = await readToken(values, io, "registry add");
-        return await withStore(openCliStore(values, io, { create: true }), (store) => {
-          const { token, warnings } = new Registry(store).add(secret, meta, { force: values.force });
+        return await withStore(await openCliStore(values, io, { create: true }), async (store) => {
+          const { token, warnings } = await new Registry(store).add(secret, meta, { force: values.force });
           for (const w of warnings) io.stderr.write(`leakwarden registry: warning: ${w}\n`);
           io.stdout.write(
             values.json
@@ -306,8 +306,8 @@ export const registryCommand: Command = {
         } catch (error) {
           throw new UsageError(`cannot read "${file}": ${fileProblem(error)}`, "registry");
         }
-        return await withStore(openCliStore(values, io, { create: true }), (store) => {
-          const result = new Registry(store).importJsonLines(text, { force: values.force });
+        return await withStore(await openCliStore(values, io, { create: true }), async (store) => {
+          const result = await new Registry(store).importJsonLines(text, { force: values.force });
           for (const w of result.warnings) io.stderr.write(`leakwarden registry: warning: ${w}\n`);
           io.stdout.write(
             values.json
@@ -319,8 +319,8 @@ export const registryCommand: Command = {
       }
       case "list": {
         expectArgs(0, "");
-        return await withStore(openCliStore(values, io, { create: false }), (store) => {
-          const tokens = new Registry(store).list();
+        return await withStore(await openCliStore(values, io, { create: false }), async (store) => {
+          const tokens = await new Registry(store).list();
           io.stdout.write(
             values.json
               ? `${JSON.stringify(tokens.map(publicToken), null, 2)}\n`
@@ -332,8 +332,8 @@ export const registryCommand: Command = {
       case "remove": {
         expectArgs(1, "the token's ID (see 'leakwarden registry list')");
         const id = parseId(positionals[0], "ID", "registry");
-        return await withStore(openCliStore(values, io, { create: false }), (store) => {
-          const token = new Registry(store).remove(id);
+        return await withStore(await openCliStore(values, io, { create: false }), async (store) => {
+          const token = await new Registry(store).remove(id);
           io.stdout.write(`removed ${describe(token)}\n`);
           return 0;
         });
@@ -343,8 +343,8 @@ export const registryCommand: Command = {
         return await mint(values, io);
       default: {
         expectArgs(0, "");
-        return await withStore(openCliStore(values, io, { create: false }), (store) => {
-          const tokens = store.tokens.list();
+        return await withStore(await openCliStore(values, io, { create: false }), async (store) => {
+          const tokens = await store.tokens.list();
           const now = store.clock();
           const problems = auditRegistry(tokens, now);
           if (values.json) {

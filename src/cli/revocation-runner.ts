@@ -55,7 +55,8 @@ export async function runRevocations(
   jobIds?: readonly number[],
 ): Promise<DrainResult> {
   const credential = providerSettings(io.env).adoCredential;
-  const revokesAdo = (jobIds ?? []).some((id) => store.jobs.byId(id)?.queue === "azure-devops");
+  let revokesAdo = false;
+  for (const id of jobIds ?? []) if ((await store.jobs.byId(id))?.queue === "azure-devops") revokesAdo = true;
   if (credential instanceof StaticAdoCredential && revokesAdo)
     io.stderr.write(`leakwarden: warning: ${credential.warning}\n`);
   return cliWorker(store, revokers, io).drain({ maxWaitMs, jobIds });

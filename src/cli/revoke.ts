@@ -69,7 +69,7 @@ const FLAGS = {
 
 /** The confirming checks that are due (validate/confirm.ts); returns how many found a revocation that did not take. */
 async function runDueConfirmations(store: Store, io: Io): Promise<number> {
-  if (store.jobs.counts(CONFIRM_KIND).pending === 0) return 0;
+  if ((await store.jobs.counts(CONFIRM_KIND)).pending === 0) return 0;
   const checker = new LiveChecker({ store, settings: validateSettings(io.env), ttlMs: ttlFromEnv(io.env) });
   const worker = new ConfirmationWorker({ store, checker });
   const outcomes: ConfirmationOutcome[] = [];
@@ -97,17 +97,19 @@ export const revokeCommand: Command = {
 
     if (values.pending) {
       if (positionals.length > 0) throw new UsageError("--pending takes no finding ID", "revoke");
-      return withStore(openCliStore(values, io, { create: false }), async (store) => {
+      return withStore(await openCliStore(values, io, { create: false }), async (store) => {
         const worker = cliWorker(store, revokers, io);
         const outcomes: RevocationOutcome[] = [];
-        worker.onOutcome((o) => outcomes.push(o));
+        worker.onOutcome((o) => {
+          outcomes.push(o);
+        });
         const result = await worker.drain({ maxWaitMs: wait });
         const failed = outcomes.filter((o) => o.outcome === "failed").length;
         const done = outcomes.length - failed;
         const left = result.pending + result.running;
         io.stdout.write(
           `${plural(done, "token")} revoked, ${failed} failed, ${left} still queued${
-            left > 0 ? ` (next attempt ${shortTime(store.jobs.nextRunAfter("revoke"))})` : ""
+            left > 0 ? ` (next attempt ${shortTime(await store.jobs.nextRunAfter("revoke"))})` : ""
           }\n`,
         );
         const notTaken = await runDueConfirmations(store, io);
@@ -117,19 +119,19 @@ export const revokeCommand: Command = {
 
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`, "revoke");
     const id = parseId(positionals[0], "the finding's ID (see 'leakwarden findings list')", "revoke");
-    return withStore(openCliStore(values, io, { create: false }), async (store) => {
-      const finding = getFinding(store, id);
+    return withStore(await openCliStore(values, io, { create: false }), async (store) => {
+      const finding = await getFinding(store, id);
       const rules = selectRules(DEFAULT_ENGINE_SETTINGS);
       const options = { dryRun: values["dry-run"], maxAttempts: maxAttempts(io) };
-      let request: ReturnType<typeof requestRevocation>;
+      let request: Awaited<ReturnType<typeof requestRevocation>>;
       try {
-        request = requestRevocation(store, revokers, rules, finding, options);
+        request = await requestRevocation(store, revokers, rules, finding, options);
       } catch (error) {
         if (!(error instanceof ValueNeededError)) throw error;
         // Ask for the value only when it is needed: stdin is read only now.
         const secret = await readTokenIfGiven(values, io, "revoke");
         if (!secret) throw error;
-        request = requestRevocation(store, revokers, rules, finding, { ...options, secret });
+        request = await requestRevocation(store, revokers, rules, finding, { ...options, secret });
       }
       if (request.state === "would-revoke") {
         io.stdout.write(
@@ -143,9 +145,9 @@ export const revokeCommand: Command = {
         const worker = cliWorker(store, revokers, io);
         await worker.drain({ maxWaitMs: wait, jobIds: [request.jobId] });
       }
-      const job = revocationJob(store, finding.secretHash);
+      const job = await revocationJob(store, finding.secretHash);
       const view =
-        job && request.state === "queued" ? viewOfJob(job) : findingState(store, finding).revocation;
+        job && request.state === "queued" ? viewOfJob(job) : (await findingState(store, finding)).revocation;
       if (values.json) io.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
       else
         io.stdout.write(

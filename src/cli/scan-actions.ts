@@ -12,7 +12,7 @@ import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
 import { ConfirmationWorker, withConfirmation } from "../validate/confirm.js";
 import { validateFindings } from "../validate/findings.js";
 import { validateSettings } from "../validate/settings.js";
-import { describeValidation, viewOfValidation } from "../validate/view.js";
+import { describeValidation, type ValidationView, viewOfValidation } from "../validate/view.js";
 import { type Io, oneOfFlag } from "./command.js";
 import { cliRevokers, describeRevocation, maxAttempts, runRevocations, waitMs } from "./revocation-runner.js";
 import { openCliStore, openForReading, withStore } from "./store-access.js";
@@ -84,11 +84,11 @@ function countVerdicts(verdicts: ReadonlyMap<string, { validity: { status: strin
  * Checks the action flags before the scan starts (a bad --policy must not cost a scan), and returns the step to
  * run on its result; undefined when no action flag was given, so that the scan works exactly as before.
  */
-export function planScanActions(
+export async function planScanActions(
   values: ActionValues,
   settings: { ruleDirs: string[]; disabledRules: string[] },
   io: Io,
-): ((result: ScanResult) => Promise<ScanAnnotations>) | undefined {
+): Promise<((result: ScanResult) => Promise<ScanAnnotations>) | undefined> {
   const dryRun = values["dry-run"] === true;
   const revoke = values.revoke === true;
   const record = values.record === true || revoke;
@@ -117,7 +117,8 @@ export function planScanActions(
   const revokers = cliRevokers(io);
   // Opened now: a database that cannot be used must not cost a scan. A dry run writes nothing, so it
   // cannot keep live-check verdicts either.
-  const store = dryRun && !validate ? openForReading(values, io) : openCliStore(values, io, { create: true });
+  const store =
+    dryRun && !validate ? await openForReading(values, io) : await openCliStore(values, io, { create: true });
   return (result) =>
     applyScanActions(result, settings, io, store, {
       checker: checker && new LiveChecker({ store, ...checker }),
@@ -157,7 +158,7 @@ async function applyScanActions(
     // Checked before acting: policy `live` revokes unregistered tokens that a live check says work.
     const { checker } = plan;
     const verdicts = checker ? await validateFindings(store, checker, findings) : undefined;
-    const outcome = actOnFindings(store, revokers, rules, findings, {
+    const outcome = await actOnFindings(store, revokers, rules, findings, {
       verdicts,
       confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
       record: record && !dryRun,
@@ -172,11 +173,15 @@ async function applyScanActions(
       await runRevocations(store, revokers, io, wait, outcome.pendingJobIds);
       // The first confirming check now; re-checks over the propagation window stay queued.
       if (checker) await new ConfirmationWorker({ store, checker }).runDue();
-      actions = actions.map((a) => {
-        const job =
-          a.revocation?.jobId === undefined ? undefined : store.jobs.byId<RevokePayload>(a.revocation.jobId);
-        return job ? { ...a, revocation: withConfirmation(store, viewOfJob(job)) } : a;
-      });
+      actions = await Promise.all(
+        actions.map(async (a) => {
+          const job =
+            a.revocation?.jobId === undefined
+              ? undefined
+              : await store.jobs.byId<RevokePayload>(a.revocation.jobId);
+          return job ? { ...a, revocation: await withConfirmation(store, viewOfJob(job)) } : a;
+        }),
+      );
     }
     const line = summarise(findings, actions, {
       recorded: record && !dryRun,
@@ -186,14 +191,17 @@ async function applyScanActions(
     });
     if (line) io.stderr.write(`leakwarden: ${dryRun ? "dry run: " : ""}${line}\n`);
     if (verdicts) io.stderr.write(`leakwarden: live checks: ${countVerdicts(verdicts)}\n`);
-    return new Map(
-      findings.map((f, i) => {
-        // The latest verdict: a check that confirmed a revocation is newer than the one before acting.
-        const checked = verdicts?.get(f.secretHash);
-        const verdict = checked && (store.validations.get(checked.secretHash) ?? checked);
-        return [f, { ...(actions[i] as FindingActions), validation: verdict && viewOfValidation(verdict) }];
-      }),
-    );
+    const annotated = new Map<Finding, FindingActions & { validation: ValidationView | undefined }>();
+    for (const [i, f] of findings.entries()) {
+      // The latest verdict: a check that confirmed a revocation is newer than the one before acting.
+      const checked = verdicts?.get(f.secretHash);
+      const verdict = checked && ((await store.validations.get(checked.secretHash)) ?? checked);
+      annotated.set(f, {
+        ...(actions[i] as FindingActions),
+        validation: verdict && viewOfValidation(verdict),
+      });
+    }
+    return annotated;
   });
 
   return {

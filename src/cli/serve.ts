@@ -72,7 +72,7 @@ export const serveCommand: Command = {
         ? `leakwarden serve: ${ado.message}\n`
         : `leakwarden serve: WARNING: Azure DevOps PATs cannot be revoked: ${ado.message}\n`,
     );
-    const app = new LeakwardenApp({ config, env: io.env });
+    const app = await LeakwardenApp.open({ config, env: io.env });
     await app.start();
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

@@ -13,22 +13,30 @@ export function dbPath(values: { db?: string }, io: Io): string {
 }
 
 /** Opens the database; `create: false` makes a missing one an error that says how to make it. */
-export function openCliStore(values: { db?: string }, io: Io, options: { create: boolean }): Store {
-  return openStore({ path: dbPath(values, io), env: io.env, create: options.create });
+export async function openCliStore(
+  values: { db?: string },
+  io: Io,
+  options: { create: boolean },
+): Promise<Store> {
+  return await openStore({ path: dbPath(values, io), env: io.env, create: options.create });
 }
 
 /** For a look that writes nothing (--dry-run): the database if there is one, else an empty one in memory. */
-export function openForReading(values: { db?: string }, io: Io): Store {
+export async function openForReading(values: { db?: string }, io: Io): Promise<Store> {
   const path = dbPath(values, io);
-  return openStore({ path: existsSync(path) ? path : MEMORY, env: io.env });
+  return await openStore({ path: existsSync(path) ? path : MEMORY, env: io.env });
 }
 
 /** Runs `fn` with an open store and closes it whatever happens. */
-export async function withStore<T>(store: Store, fn: (store: Store) => Promise<T> | T): Promise<T> {
+export async function withStore<T>(
+  opening: Store | Promise<Store>,
+  fn: (store: Store) => Promise<T> | T,
+): Promise<T> {
+  const store = await opening;
   try {
     return await fn(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -173,9 +173,18 @@ export class ConsoleServer {
     return this.signer.verify(readCookies(req).get(SESSION_COOKIE));
   }
 
-  private startSession(res: ServerResponse, login: string, detail: Record<string, unknown>): Sent {
+  private async startSession(
+    res: ServerResponse,
+    login: string,
+    detail: Record<string, unknown>,
+  ): Promise<Sent> {
     const issued = this.signer.issue(login);
-    this.store.audit.record({ action: "console.signin", actor: login, subject: `user:${login}`, detail });
+    await this.store.audit.record({
+      action: "console.signin",
+      actor: login,
+      subject: `user:${login}`,
+      detail,
+    });
     return this.redirect(res, `${CONSOLE_PATH}/`, {
       "set-cookie": [
         this.cookie(SESSION_COOKIE, issued.value, issued.maxAgeSeconds),
@@ -214,7 +223,7 @@ export class ConsoleServer {
     return true as const;
   }
 
-  private login(req: IncomingMessage, res: ServerResponse, url: URL): Sent {
+  private async login(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Sent> {
     const { signIn } = this.options;
     if (signIn.kind === "token") {
       const given = url.searchParams.get("token");
@@ -273,7 +282,7 @@ export class ConsoleServer {
     const login = await signIn.oauth.login(token);
     const access = await signIn.oauth.access(token, login);
     if (!access.allowed) {
-      this.store.audit.record({
+      await this.store.audit.record({
         action: "console.denied",
         actor: login,
         subject: `user:${login}`,
@@ -293,7 +302,7 @@ export class ConsoleServer {
     const base = CONSOLE_PATH;
     const frame = (current: Frame["current"]): Frame => ({ base, session, current });
     if (path === "/")
-      return this.send(res, 200, page("Overview", frame("overview"), overviewPage(this.store, base)));
+      return this.send(res, 200, page("Overview", frame("overview"), await overviewPage(this.store, base)));
     if (path === "/findings")
       return this.send(
         res,
@@ -301,7 +310,7 @@ export class ConsoleServer {
         page(
           "Findings",
           frame("findings"),
-          findingsPage(this.store, base, parseFindingsQuery(url.searchParams)),
+          await findingsPage(this.store, base, parseFindingsQuery(url.searchParams)),
         ),
       );
     if (path === "/findings.csv" || path === "/findings.json") {
@@ -312,7 +321,7 @@ export class ConsoleServer {
         "content-type": csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
         "content-disposition": `attachment; filename="leakwarden-findings.${csv ? "csv" : "json"}"`,
       });
-      for (const chunk of csv ? exportCsv(this.store, query) : exportJson(this.store, query)) {
+      for await (const chunk of csv ? exportCsv(this.store, query) : exportJson(this.store, query)) {
         // Honour backpressure (100,000 rows are not buffered for a slow client), and let webhooks and
         // workers run between batches.
         if (!res.write(chunk)) await once(res, "drain");
@@ -323,7 +332,7 @@ export class ConsoleServer {
     }
     const detail = /^\/findings\/(\d+)$/.exec(path);
     if (detail) {
-      const finding = this.store.findings.byId(Number(detail[1]));
+      const finding = await this.store.findings.byId(Number(detail[1]));
       if (!finding) throw new HttpError(404, `no finding #${detail[1]}`);
       return this.send(
         res,
@@ -331,17 +340,17 @@ export class ConsoleServer {
         page(
           `Finding #${finding.id}`,
           frame("findings"),
-          findingPage(this.store, base, finding, session, this.options.webUrl),
+          await findingPage(this.store, base, finding, session, this.options.webUrl),
         ),
       );
     }
     if (path === "/registry")
-      return this.send(res, 200, page("Registry", frame("registry"), registryPage(this.store)));
+      return this.send(res, 200, page("Registry", frame("registry"), await registryPage(this.store)));
     if (path === "/audit")
       return this.send(
         res,
         200,
-        page("Audit log", frame("audit"), auditPage(this.store, base, url.searchParams)),
+        page("Audit log", frame("audit"), await auditPage(this.store, base, url.searchParams)),
       );
     throw new HttpError(404, "no such page");
   }
@@ -355,7 +364,7 @@ export class ConsoleServer {
     const form = await readForm(req);
     const csrf = form.get("csrf") ?? "";
     if (!sameText(csrf, session.csrf)) {
-      this.store.audit.record({
+      await this.store.audit.record({
         action: "console.csrf-refused",
         actor: session.login,
         subject: path,
@@ -364,7 +373,7 @@ export class ConsoleServer {
     }
     const login = session.login;
     if (path === "/logout") {
-      this.store.audit.record({ action: "console.signout", actor: login, subject: `user:${login}` });
+      await this.store.audit.record({ action: "console.signout", actor: login, subject: `user:${login}` });
       return this.redirect(res, `${CONSOLE_PATH}/login`, {
         "set-cookie": this.cookie(SESSION_COOKIE, "", 0),
       });
@@ -379,17 +388,23 @@ export class ConsoleServer {
         if (!RESOLUTIONS.includes(resolution))
           throw new HttpError(400, `resolution must be one of ${RESOLUTIONS.join(", ")}`);
         if (!note) throw new HttpError(400, "say why in the note");
-        resolveFinding(this.store, id, resolution, note, login);
+        await resolveFinding(this.store, id, resolution, note, login);
         break;
       }
       case "reopen":
-        reopenFinding(this.store, id, note, login);
+        await reopenFinding(this.store, id, note, login);
         break;
       case "revoke": {
-        const finding = getFinding(this.store, id);
-        const result = requestRevocation(this.store, this.options.revokers, this.options.rules, finding, {
-          actor: login,
-        });
+        const finding = await getFinding(this.store, id);
+        const result = await requestRevocation(
+          this.store,
+          this.options.revokers,
+          this.options.rules,
+          finding,
+          {
+            actor: login,
+          },
+        );
         if (result.state === "queued") this.options.revocationsQueued?.();
         else if (result.state === "finished")
           throw new TriageError(`finding #${id}'s token is already ${result.view.status}`);

@@ -6,7 +6,7 @@ export interface LoopOptions {
   /** One round of work; an error is reported and the loop goes on. */
   round: () => Promise<unknown>;
   /** How long to sleep after a round (the next due job, or a polling interval). */
-  waitMs: () => number;
+  waitMs: () => number | Promise<number>;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   onError: (error: Error) => void;
 }
@@ -20,7 +20,7 @@ export class WakeableLoop {
   constructor(private readonly options: LoopOptions) {}
 
   start(): void {
-    if (this.running) return;
+    if (this.running !== undefined) return;
     this.stopping = false;
     this.running = (async () => {
       while (!this.stopping) {
@@ -33,7 +33,16 @@ export class WakeableLoop {
         // Work queued during the round: go round again without sleeping.
         if (this.stopping || this.notified) continue;
         this.wake = new AbortController();
-        await this.options.sleep(Math.max(this.options.waitMs(), 1), this.wake.signal);
+        let waitMs: number;
+        try {
+          waitMs = await this.options.waitMs();
+        } catch (error) {
+          // The database is away: try again in a second rather than spin.
+          this.options.onError(error as Error);
+          waitMs = 1_000;
+        }
+        if (this.stopping || this.notified) continue;
+        await this.options.sleep(Math.max(waitMs, 1), this.wake.signal);
       }
     })();
   }

@@ -81,12 +81,12 @@ export class StageRunner<P> {
   }
 
   /** Jobs whose worker on this host died: back in the queue at once. */
-  private recoverOrphans(): void {
+  private async recoverOrphans(): Promise<void> {
     const { store, kind } = this.options;
-    for (const job of store.jobs.running(kind)) {
+    for (const job of await store.jobs.running(kind)) {
       if (job.owner === this.owner || !ownerIsGone(job.owner)) continue;
-      if (store.jobs.requeue(job.id, job.owner as string)) {
-        store.audit.record({
+      if (await store.jobs.requeue(job.id, job.owner as string)) {
+        await store.audit.record({
           action: `${kind}.resume`,
           subject: `job:${job.id}`,
           detail: { interruptedWorker: job.owner },
@@ -96,14 +96,14 @@ export class StageRunner<P> {
   }
 
   /** Starts due jobs in the free slots; returns how many it started. */
-  fill(): number {
+  async fill(): Promise<number> {
     const { store, kind, concurrency, leaseMs, perQueue } = this.options;
-    this.recoverOrphans();
+    await this.recoverOrphans();
     let started = 0;
     while (this.inFlight.size < concurrency) {
       // With a per-queue limit, one at a time: the next claim must see the queue just filled.
       const limit = perQueue === undefined ? concurrency - this.inFlight.size : 1;
-      const jobs = store.jobs.claim<P>({
+      const jobs = await store.jobs.claim<P>({
         kind,
         owner: this.owner,
         leaseMs,
@@ -130,10 +130,10 @@ export class StageRunner<P> {
   }
 
   /** When a job could next start (clock ms): the next due job in a queue that is not blocked, or a pause's end. */
-  private nextStart(): number | undefined {
+  private async nextStart(): Promise<number | undefined> {
     const { store, kind, pausedQueues } = this.options;
     const now = this.now();
-    const next = store.jobs.nextRunAfter(kind, undefined, { except: this.blocked() });
+    const next = await store.jobs.nextRunAfter(kind, undefined, { except: this.blocked() });
     let wake = next ? Date.parse(next) : undefined;
     for (const until of pausedQueues?.().values() ?? [])
       if (until > now) wake = Math.min(wake ?? until, until);
@@ -141,30 +141,30 @@ export class StageRunner<P> {
   }
 
   /** How long to sleep: until a job could start, or pollMs (a finishing job wakes the loop anyway). */
-  private waitMs(): number {
+  private async waitMs(): Promise<number> {
     const { pollMs, concurrency } = this.options;
     if (this.inFlight.size >= concurrency) return pollMs;
-    const next = this.nextStart();
+    const next = await this.nextStart();
     return next === undefined ? pollMs : Math.min(Math.max(next - this.now(), 0), pollMs);
   }
 
   private async run(job: JobRecord<P>): Promise<void> {
     const { store, kind, handle, retry, log } = this.options;
-    if (store.jobs.startAttempt([job.id], this.owner).length === 0) return;
+    if ((await store.jobs.startAttempt([job.id], this.owner)).length === 0) return;
     const attempts = job.attempts + 1;
     try {
       await handle(job);
-      store.jobs.finish(job.id, this.owner, { state: "done", outcome: "done" });
+      await store.jobs.finish(job.id, this.owner, { state: "done", outcome: "done" });
     } catch (error) {
       const message = (error as Error).message;
       if (error instanceof RetryAfter) {
         const runAfter = iso(new Date(this.now() + error.waitMs));
-        store.jobs.postpone(job.id, this.owner, runAfter, message);
+        await store.jobs.postpone(job.id, this.owner, runAfter, message);
         log(`${kind} job ${job.id} (${job.key}) waits until ${runAfter}: ${message}`);
       } else if (attempts >= job.maxAttempts) {
-        store.transaction(() => {
-          store.jobs.finish(job.id, this.owner, { state: "dead", error: message });
-          store.audit.record({
+        await store.transaction(async (tx) => {
+          await tx.jobs.finish(job.id, this.owner, { state: "dead", error: message });
+          await tx.audit.record({
             action: `${kind}.dead`,
             subject: `job:${job.id}`,
             detail: { key: job.key, attempts, error: message },
@@ -173,7 +173,7 @@ export class StageRunner<P> {
         log(`${kind} job ${job.id} (${job.key}) failed for good after ${attempts} attempts: ${message}`);
       } else {
         const runAfter = iso(new Date(this.now() + backoffMs(attempts, retry)));
-        store.jobs.retryLater(job.id, this.owner, runAfter, message);
+        await store.jobs.retryLater(job.id, this.owner, runAfter, message);
         log(`${kind} job ${job.id} (${job.key}) failed, retrying at ${runAfter}: ${message}`);
       }
     }
@@ -184,13 +184,13 @@ export class StageRunner<P> {
     const { store, kind } = this.options;
     const deadline = Date.now() + maxWaitMs;
     while (Date.now() < deadline) {
-      this.fill();
+      await this.fill();
       if (this.inFlight.size > 0) {
         await Promise.race(this.inFlight.values());
         continue;
       }
-      const next = this.nextStart();
-      if (store.jobs.counts(kind).running === 0 && (next === undefined || next > deadline)) return;
+      const next = await this.nextStart();
+      if ((await store.jobs.counts(kind)).running === 0 && (next === undefined || next > deadline)) return;
       await delay(Math.min(Math.max((next ?? 0) - this.now(), 1), 100));
     }
   }

@@ -155,7 +155,7 @@ export async function mintAndRegister(
 ): Promise<{ minted: Minted; token: TokenRecord }> {
   const minted = await mintAdoPat(request, settings, now);
   try {
-    const { token } = registry.add(
+    const { token } = await registry.add(
       minted.token,
       {
         provider: "azure-devops",

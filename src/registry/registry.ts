@@ -128,16 +128,16 @@ export class Registry {
     };
   }
 
-  add(
+  async add(
     secret: Secret,
     meta: TokenMetadata,
     options: AddOptions = {},
-  ): { token: TokenRecord; warnings: string[] } {
+  ): Promise<{ token: TokenRecord; warnings: string[] }> {
     const { token, warnings } = this.prepare(secret.reveal(), meta, options);
     try {
-      const stored = this.store.transaction(() => {
-        const row = this.store.tokens.insert(token);
-        this.store.audit.record({
+      const stored = await this.store.transaction(async (tx) => {
+        const row = await tx.tokens.insert(token);
+        await tx.audit.record({
           action: meta.minted ? "registry.mint" : "registry.add",
           subject: `token:${row.id}`,
           provider: row.provider,
@@ -167,10 +167,10 @@ export class Registry {
    * "expires", "created", "allOrgs"}`. All or nothing: a bad line stops the import before anything is stored.
    * Tokens already registered get the new metadata.
    */
-  importJsonLines(
+  async importJsonLines(
     text: string,
     options: AddOptions = {},
-  ): { added: number; updated: number; warnings: string[] } {
+  ): Promise<{ added: number; updated: number; warnings: string[] }> {
     const prepared: { token: NewToken; line: number }[] = [];
     const warnings: string[] = [];
     const seen = new Map<string, number>();
@@ -193,12 +193,12 @@ export class Registry {
     });
     let added = 0;
     let updated = 0;
-    this.store.transaction(() => {
+    await this.store.transaction(async (tx) => {
       for (const { token, line } of prepared) {
-        const { token: row, created } = this.store.tokens.upsert(token);
+        const { token: row, created } = await tx.tokens.upsert(token);
         if (created) added++;
         else updated++;
-        this.store.audit.record({
+        await tx.audit.record({
           action: created ? "registry.import" : "registry.update",
           subject: `token:${row.id}`,
           provider: row.provider,
@@ -210,20 +210,25 @@ export class Registry {
     return { added, updated, warnings };
   }
 
-  lookup(hash: string): TokenRecord | undefined {
-    return this.store.tokens.byHash(hash);
+  async lookup(hash: string): Promise<TokenRecord | undefined> {
+    return await this.store.tokens.byHash(hash);
   }
 
-  list(): TokenRecord[] {
-    return this.store.tokens.list();
+  /** The registered tokens among these hashes, by hash. */
+  async lookupMany(hashes: readonly string[]): Promise<Map<string, TokenRecord>> {
+    return await this.store.tokens.byHashes(hashes);
   }
 
-  remove(id: number): TokenRecord {
-    const token = this.store.tokens.byId(id);
+  async list(): Promise<TokenRecord[]> {
+    return await this.store.tokens.list();
+  }
+
+  async remove(id: number): Promise<TokenRecord> {
+    const token = await this.store.tokens.byId(id);
     if (!token) throw new RegistryError(`no registered token #${id}; 'leakwarden registry list' shows them`);
-    this.store.transaction(() => {
-      this.store.tokens.remove(id);
-      this.store.audit.record({
+    await this.store.transaction(async (tx) => {
+      await tx.tokens.remove(id);
+      await tx.audit.record({
         action: "registry.remove",
         subject: `token:${id}`,
         provider: token.provider,

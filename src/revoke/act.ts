@@ -6,6 +6,7 @@ import type { Finding } from "../scan/types.js";
 import type { FindingRecord } from "../store/findings.js";
 import { locationKey } from "../store/findings.js";
 import type { Store } from "../store/index.js";
+import type { TokenRecord } from "../store/tokens.js";
 import type { ValidationRecord } from "../store/validations.js";
 import { enqueueConfirmation, withConfirmation } from "../validate/confirm.js";
 import { DEFAULT_POLICY, decide, type RevocationPolicy } from "./policy.js";
@@ -51,13 +52,13 @@ export interface ActResult {
 /** Findings a team decided not to revoke for do not trigger a revocation. */
 const KEEPS_TOKEN = new Set(["false-positive", "accepted-risk"]);
 
-export function actOnFindings(
+export async function actOnFindings(
   store: Store,
   revokers: RevokerSet,
   rules: readonly Rule[],
   findings: readonly Finding[],
   options: ActOptions,
-): ActResult {
+): Promise<ActResult> {
   const dryRun = options.dryRun === true;
   const revoke = options.revoke === true || dryRun;
   const record = (options.record === true || options.revoke === true) && !dryRun;
@@ -65,27 +66,26 @@ export function actOnFindings(
   const source = options.source ?? "";
   const policy = options.policy ?? DEFAULT_POLICY;
   const ruleRevoker = new Map(rules.map((r) => [r.id, r.revoke]));
-  const registry = new Registry(store);
-  const tokenCache = new Map<string, ReturnType<Registry["lookup"]>>();
-  const lookup = (hash: string) => {
-    if (!tokenCache.has(hash)) tokenCache.set(hash, registry.lookup(hash));
-    return tokenCache.get(hash);
-  };
 
-  const run = (): ActResult => {
+  const run = async (store: Store): Promise<ActResult> => {
+    // Every token looked up once, in a few statements, however many places it leaked.
+    const tokens = match
+      ? await new Registry(store).lookupMany(findings.map((f) => f.secretHash))
+      : new Map<string, TokenRecord>();
+    const lookup = (hash: string) => tokens.get(hash);
     const records: (FindingRecord | undefined)[] = [];
     const created: boolean[] = [];
-    for (const f of findings) {
-      if (record) {
-        const result = store.findings.record(f, source);
+    if (record) {
+      for (const result of await store.findings.recordMany(findings, source)) {
         records.push(result.finding);
         created.push(result.created);
-      } else {
+      }
+    } else
+      for (const f of findings) {
         // Without recording, an earlier triage decision still counts for --dry-run.
-        records.push(revoke ? store.findings.find(f.fingerprint, source, locationKey(f)) : undefined);
+        records.push(revoke ? await store.findings.find(f.fingerprint, source, locationKey(f)) : undefined);
         created.push(false);
       }
-    }
 
     // One decision per token, however many places it leaked.
     const views = new Map<string, RevocationView>();
@@ -100,9 +100,9 @@ export function actOnFindings(
       for (const [hash, indexes] of byHash) {
         const first = findings[indexes[0] as number] as Finding;
         const token = lookup(hash);
-        const existing = revocationJob(store, hash);
+        const existing = await revocationJob(store, hash);
         let view: RevocationView;
-        if (existing) view = withConfirmation(store, viewOfJob(existing));
+        if (existing) view = await withConfirmation(store, viewOfJob(existing));
         else if (token?.revokedAt)
           view = {
             status: "revoked",
@@ -143,7 +143,7 @@ export function actOnFindings(
               reason: `${call.method} ${call.url}`,
             };
           } else {
-            const { job, created } = enqueueRevocation(store, decision.revoker, decision.target, {
+            const { job, created } = await enqueueRevocation(store, decision.revoker, decision.target, {
               tokenId: token?.id ?? null,
               secret: first.secret,
               maxAttempts: options.maxAttempts,
@@ -152,7 +152,7 @@ export function actOnFindings(
             });
             const org = decision.target.org ?? null;
             if (created && options.confirm?.(first.ruleId, org))
-              enqueueConfirmation(
+              await enqueueConfirmation(
                 store,
                 {
                   secretHash: hash,
@@ -168,7 +168,7 @@ export function actOnFindings(
         }
         if (view.jobId !== undefined && view.status === "pending") pending.add(view.jobId);
         if (record && (view.status === "revoked" || view.status === "already-revoked"))
-          store.findings.markRevoked(hash);
+          await store.findings.markRevoked(hash);
         views.set(hash, view);
       }
     }
@@ -184,5 +184,5 @@ export function actOnFindings(
     });
     return { actions, pendingJobIds: [...pending] };
   };
-  return dryRun ? run() : store.transaction(run);
+  return dryRun ? run(store) : await store.transaction(run);
 }

@@ -24,8 +24,8 @@ export function revocationKey(secretHash: string): string {
   return `${REVOKE_KIND}:${secretHash}`;
 }
 
-export function revocationJob(store: Store, secretHash: string): RevokeJob | undefined {
-  return store.jobs.byKey<RevokePayload>(revocationKey(secretHash));
+export async function revocationJob(store: Store, secretHash: string): Promise<RevokeJob | undefined> {
+  return await store.jobs.byKey<RevokePayload>(revocationKey(secretHash));
 }
 
 export class QueueError extends UserError {}
@@ -34,7 +34,7 @@ export class QueueError extends UserError {}
  * Enqueues the revocation of one token; a second request for the same token returns the first job. Call it
  * inside a store transaction when it goes with other writes.
  */
-export function enqueueRevocation(
+export async function enqueueRevocation(
   store: Store,
   revoker: Revoker,
   target: RevocationTarget,
@@ -45,15 +45,15 @@ export function enqueueRevocation(
     priority?: number;
     reason: string;
   },
-): { job: RevokeJob; created: boolean } {
+): Promise<{ job: RevokeJob; created: boolean }> {
   const key = revocationKey(target.secretHash);
   if (revoker.byValue && !options.secret)
     throw new QueueError(`${revoker.name} revokes by value: the token itself is needed`);
-  const existing = store.jobs.byKey<RevokePayload>(key);
+  const existing = await store.jobs.byKey<RevokePayload>(key);
   if (existing) {
     // Found again by more urgent work (a push, after a backfill queued it): it keeps the more urgent place.
     if (options.priority !== undefined && options.priority < existing.priority)
-      return store.jobs.enqueue<RevokePayload>({ ...existing, priority: options.priority });
+      return await store.jobs.enqueue<RevokePayload>({ ...existing, priority: options.priority });
     return { job: existing, created: false };
   }
   const payload: RevokePayload = {
@@ -65,7 +65,7 @@ export function enqueueRevocation(
     minted: target.minted ?? false,
   };
   const sealed = revoker.byValue && options.secret ? store.box.seal(options.secret.reveal(), key) : null;
-  const result = store.jobs.enqueue<RevokePayload>({
+  const result = await store.jobs.enqueue<RevokePayload>({
     kind: REVOKE_KIND,
     key,
     queue: revoker.name,
@@ -75,7 +75,7 @@ export function enqueueRevocation(
     ...(options.priority !== undefined ? { priority: options.priority } : {}),
   });
   if (result.created)
-    store.audit.record({
+    await store.audit.record({
       action: "revoke.enqueue",
       subject: `job:${result.job.id}`,
       provider: revoker.name,

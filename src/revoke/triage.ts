@@ -18,10 +18,13 @@ export interface FindingState {
 }
 
 /** The registry match and revocation of a recorded finding's token. */
-export function findingState(store: Store, finding: Pick<FindingRecord, "secretHash">): FindingState {
-  const token = new Registry(store).lookup(finding.secretHash);
-  const job = revocationJob(store, finding.secretHash);
-  let revocation: RevocationView | null = job ? withConfirmation(store, viewOfJob(job)) : null;
+export async function findingState(
+  store: Store,
+  finding: Pick<FindingRecord, "secretHash">,
+): Promise<FindingState> {
+  const token = await new Registry(store).lookup(finding.secretHash);
+  const job = await revocationJob(store, finding.secretHash);
+  let revocation: RevocationView | null = job ? await withConfirmation(store, viewOfJob(job)) : null;
   if ((!revocation || revocation.status === "cancelled") && token?.revokedAt)
     revocation = {
       status: "revoked",
@@ -32,8 +35,8 @@ export function findingState(store: Store, finding: Pick<FindingRecord, "secretH
   return { registry: token ? toMatch(token) : null, revocation };
 }
 
-export function getFinding(store: Store, id: number): FindingRecord {
-  const finding = store.findings.byId(id);
+export async function getFinding(store: Store, id: number): Promise<FindingRecord> {
+  const finding = await store.findings.byId(id);
   if (!finding) throw new TriageError(`no finding #${id}; 'leakwarden findings list' shows them`);
   return finding;
 }
@@ -42,21 +45,21 @@ export function getFinding(store: Store, id: number): FindingRecord {
  * Closes a finding. `revoked-manually` means the token is dead: the registry says so, a queued revocation is
  * cancelled, and the token's other open findings become revoked.
  */
-export function resolveFinding(
+export async function resolveFinding(
   store: Store,
   id: number,
   resolution: Resolution,
   note: string | null,
   actor?: string,
-): FindingRecord {
-  return store.transaction(() => {
-    const finding = getFinding(store, id);
-    const resolved = store.findings.resolve(id, resolution, note) as FindingRecord;
+): Promise<FindingRecord> {
+  return await store.transaction(async (tx) => {
+    const finding = await getFinding(tx, id);
+    const resolved = (await tx.findings.resolve(id, resolution, note)) as FindingRecord;
     if (resolution === "revoked-manually") {
-      store.tokens.markRevoked(finding.secretHash, resolved.resolvedAt as string);
-      const job = revocationJob(store, finding.secretHash);
-      if (job && store.jobs.cancel(job.id, `revoked by hand (finding #${id})`))
-        store.audit.record({
+      await tx.tokens.markRevoked(finding.secretHash, resolved.resolvedAt as string);
+      const job = await revocationJob(tx, finding.secretHash);
+      if (job && (await tx.jobs.cancel(job.id, `revoked by hand (finding #${id})`)))
+        await tx.audit.record({
           action: "revoke.cancel",
           actor,
           subject: `job:${job.id}`,
@@ -64,9 +67,9 @@ export function resolveFinding(
           secretHash: finding.secretHash,
           detail: { preview: finding.redacted, reason: `finding #${id} resolved as revoked-manually` },
         });
-      store.findings.markRevoked(finding.secretHash);
+      await tx.findings.markRevoked(finding.secretHash);
     }
-    store.audit.record({
+    await tx.audit.record({
       action: "finding.resolve",
       actor,
       subject: `finding:${id}`,
@@ -79,13 +82,18 @@ export function resolveFinding(
 }
 
 /** Opens a resolved finding again (a triage mistake); the registry and the queue are left as they are. */
-export function reopenFinding(store: Store, id: number, note: string | null, actor?: string): FindingRecord {
-  return store.transaction(() => {
-    const finding = getFinding(store, id);
-    const reopened = store.findings.reopen(id);
+export async function reopenFinding(
+  store: Store,
+  id: number,
+  note: string | null,
+  actor?: string,
+): Promise<FindingRecord> {
+  return await store.transaction(async (tx) => {
+    const finding = await getFinding(tx, id);
+    const reopened = await tx.findings.reopen(id);
     if (!reopened)
       throw new TriageError(`finding #${id} is ${finding.status}, not resolved: nothing to reopen`);
-    store.audit.record({
+    await tx.audit.record({
       action: "finding.reopen",
       actor,
       subject: `finding:${id}`,
@@ -109,17 +117,17 @@ export type RequestResult =
  * A person asks for a finding's token to be revoked now, whatever the policy. Returns what was done; throws
  * TriageError when the token cannot be revoked, ValueNeededError when its value must be given again.
  */
-export function requestRevocation(
+export async function requestRevocation(
   store: Store,
   revokers: RevokerSet,
   rules: readonly Rule[],
   finding: FindingRecord,
   options: { secret?: Secret; dryRun?: boolean; maxAttempts?: number; actor?: string },
-): RequestResult {
-  const state = findingState(store, finding);
+): Promise<RequestResult> {
+  const state = await findingState(store, finding);
   if (state.revocation && ["revoked", "already-revoked", "cancelled"].includes(state.revocation.status))
     return { state: "finished", view: state.revocation };
-  const token = new Registry(store).lookup(finding.secretHash);
+  const token = await new Registry(store).lookup(finding.secretHash);
   const decision = decide(revokers, {
     ruleRevoker: rules.find((r) => r.id === finding.ruleId)?.revoke,
     provider: finding.provider,
@@ -134,7 +142,7 @@ export function requestRevocation(
   if (options.secret && secretHash(options.secret.reveal()) !== finding.secretHash)
     throw new TriageError(`the token given is not the one of finding #${finding.id} (its hash differs)`);
   const call = revoker.describe(target);
-  const job = revocationJob(store, finding.secretHash);
+  const job = await revocationJob(store, finding.secretHash);
   if (options.dryRun)
     return {
       state: "would-revoke",
@@ -153,8 +161,8 @@ export function requestRevocation(
     throw new ValueNeededError(
       `revoking finding #${finding.id} through ${revoker.name} needs the token itself, and leakwarden does not keep it: pipe it in (leakwarden revoke ${finding.id} < token.txt) or name a variable with --token-env`,
     );
-  return store.transaction(() => {
-    store.audit.record({
+  return await store.transaction(async (tx) => {
+    await tx.audit.record({
       action: "revoke.request",
       actor: options.actor,
       subject: `finding:${finding.id}`,
@@ -163,10 +171,9 @@ export function requestRevocation(
       detail: { preview: finding.redacted },
     });
     if (job) {
-      const sealed =
-        revoker.byValue && options.secret ? store.box.seal(options.secret.reveal(), job.key) : null;
-      store.jobs.rearm(job.id, sealed);
-      store.audit.record({
+      const sealed = revoker.byValue && options.secret ? tx.box.seal(options.secret.reveal(), job.key) : null;
+      await tx.jobs.rearm(job.id, sealed);
+      await tx.audit.record({
         action: "revoke.rearm",
         actor: options.actor,
         subject: `job:${job.id}`,
@@ -176,7 +183,7 @@ export function requestRevocation(
       });
       return { state: "queued", jobId: job.id, how: "rearmed" } as const;
     }
-    const created = enqueueRevocation(store, revoker, target, {
+    const created = await enqueueRevocation(tx, revoker, target, {
       tokenId: token?.id ?? null,
       secret: options.secret,
       maxAttempts: options.maxAttempts,

@@ -33,7 +33,8 @@ export interface RevocationOutcome {
   findingIds: number[];
 }
 
-export type OutcomeListener = (outcome: RevocationOutcome) => void;
+/** Hears an outcome; the worker waits for a listener that returns a promise (so a queued comment is written). */
+export type OutcomeListener = (outcome: RevocationOutcome) => unknown;
 
 export interface WorkerOptions {
   store: Store;
@@ -111,8 +112,10 @@ export class RevocationWorker {
     // Continuous: a round only starts calls; a call that ends wakes the loop to take the next jobs at once.
     this.loop = new WakeableLoop({
       round: async () => this.dispatch(),
-      waitMs: () => {
-        const next = this.store.jobs.nextRunAfter(REVOKE_KIND, undefined, { except: this.fullProviders() });
+      waitMs: async () => {
+        const next = await this.store.jobs.nextRunAfter(REVOKE_KIND, undefined, {
+          except: this.fullProviders(),
+        });
         return next ? Math.min(Math.max(Date.parse(next) - this.now(), 0), this.pollMs) : this.pollMs;
       },
       sleep: this.sleep,
@@ -131,12 +134,12 @@ export class RevocationWorker {
   }
 
   /** Jobs left running by a process on this host that died: back in the queue, due now. */
-  private recoverOrphans(): void {
-    for (const job of this.store.jobs.running(REVOKE_KIND)) {
+  private async recoverOrphans(): Promise<void> {
+    for (const job of await this.store.jobs.running(REVOKE_KIND)) {
       if (job.owner === this.owner || !ownerIsGone(job.owner)) continue;
-      this.store.transaction(() => {
-        if (!this.store.jobs.requeue(job.id, job.owner as string)) return;
-        this.store.audit.record({
+      await this.store.transaction(async (tx) => {
+        if (!(await tx.jobs.requeue(job.id, job.owner as string))) return;
+        await tx.audit.record({
           action: "revoke.resume",
           subject: `job:${job.id}`,
           detail: { interruptedWorker: job.owner },
@@ -151,13 +154,13 @@ export class RevocationWorker {
    * those calls; returns how many jobs it took. A provider whose calls are all in flight is left alone: its jobs
    * wait in the store, and go together in the next call (batching) when a slot frees.
    */
-  private dispatch(): number {
-    this.recoverOrphans();
+  private async dispatch(): Promise<number> {
+    await this.recoverOrphans();
     let taken = 0;
     for (const revoker of this.revokers.values()) {
       const free = revoker.concurrency - (this.busy.get(revoker.name) ?? 0);
       if (free <= 0) continue;
-      const jobs = this.store.jobs.claim<RevokePayload>({
+      const jobs = await this.store.jobs.claim<RevokePayload>({
         kind: REVOKE_KIND,
         owner: this.owner,
         leaseMs: this.leaseMs,
@@ -168,7 +171,7 @@ export class RevocationWorker {
       for (const batch of chunks(jobs, revoker.batchSize)) this.launch(revoker, batch);
     }
     // Jobs for a provider this process does not know cannot be run here.
-    const strays = this.store.jobs.claim<RevokePayload>({
+    const strays = await this.store.jobs.claim<RevokePayload>({
       kind: REVOKE_KIND,
       owner: this.owner,
       leaseMs: this.leaseMs,
@@ -179,7 +182,7 @@ export class RevocationWorker {
       const reason = isRevokerName(job.queue)
         ? `the ${job.queue} provider is not configured here`
         : `no provider module named "${job.queue}"`;
-      this.giveUp(job, job.queue, job.attempts, reason);
+      await this.giveUp(job, job.queue, job.attempts, reason);
     }
     return taken + strays.length;
   }
@@ -205,10 +208,10 @@ export class RevocationWorker {
 
   /** Runs every job that is due now, taking more as calls end; returns how many it took. */
   async runDue(): Promise<number> {
-    let taken = this.dispatch();
+    let taken = await this.dispatch();
     while (this.inFlight.size > 0) {
       await Promise.race(this.inFlight);
-      taken += this.dispatch();
+      taken += await this.dispatch();
     }
     return taken;
   }
@@ -223,11 +226,11 @@ export class RevocationWorker {
     for (;;) {
       const ran = await this.runDue();
       processed += ran;
-      const counts = this.store.jobs.counts(REVOKE_KIND, options.jobIds);
+      const counts = await this.store.jobs.counts(REVOKE_KIND, options.jobIds);
       const result = { processed, pending: counts.pending, running: counts.running };
       if (counts.pending + counts.running === 0) return result;
       const now = this.now();
-      const next = this.store.jobs.nextRunAfter(REVOKE_KIND, options.jobIds);
+      const next = await this.store.jobs.nextRunAfter(REVOKE_KIND, options.jobIds);
       let wake = next ? Math.max(now, Date.parse(next)) : Number.POSITIVE_INFINITY;
       if (counts.running > 0) wake = Math.min(wake, now + this.pollMs);
       if (wake + this.callTimeoutMs > deadline) return result;
@@ -270,13 +273,13 @@ export class RevocationWorker {
   }
 
   /** When the provider may be called again, if it is paused now. */
-  private pausedUntilFor(revoker: Revoker): number | undefined {
+  private async pausedUntilFor(revoker: Revoker): Promise<number | undefined> {
     const now = this.now();
     const paused = this.pausedUntil.get(revoker.name);
     if (paused !== undefined && paused > now) return paused;
     if (revoker.budget) {
       const since = iso(new Date(now - revoker.budget.windowMs));
-      const used = this.store.audit.countSince("revoke.attempt", revoker.name, since);
+      const used = await this.store.audit.countSince("revoke.attempt", revoker.name, since);
       if (used.count >= revoker.budget.calls && used.oldest) {
         const until = Date.parse(used.oldest) + revoker.budget.windowMs;
         this.pause(
@@ -291,17 +294,17 @@ export class RevocationWorker {
   }
 
   private async attempt(revoker: Revoker, jobs: RevokeJob[]): Promise<void> {
-    const paused = this.pausedUntilFor(revoker);
+    const paused = await this.pausedUntilFor(revoker);
     if (paused !== undefined) {
       // Nothing was called: the jobs go back without counting an attempt, and the audit log says why they wait.
       const until = iso(new Date(paused));
-      this.store.transaction(() => {
-        this.store.jobs.release(
+      await this.store.transaction(async (tx) => {
+        await tx.jobs.release(
           jobs.map((j) => j.id),
           this.owner,
           until,
         );
-        this.store.audit.record({
+        await tx.audit.record({
           action: "revoke.wait",
           subject: `jobs:${jobs.map((j) => j.id).join(",")}`,
           provider: revoker.name,
@@ -312,7 +315,7 @@ export class RevocationWorker {
     }
     const unready = revoker.unready?.();
     if (unready) {
-      for (const job of jobs) this.giveUp(job, revoker.name, job.attempts, unready);
+      for (const job of jobs) await this.giveUp(job, revoker.name, job.attempts, unready);
       return;
     }
     const ready: { job: RevokeJob; target: RevocationTarget }[] = [];
@@ -320,7 +323,7 @@ export class RevocationWorker {
       const target = targetOf(job);
       if (revoker.byValue) {
         if (!job.sealed) {
-          this.giveUp(
+          await this.giveUp(
             job,
             revoker.name,
             job.attempts,
@@ -331,7 +334,7 @@ export class RevocationWorker {
         try {
           target.secret = this.store.box.open(job.sealed, job.key);
         } catch (error) {
-          this.giveUp(job, revoker.name, job.attempts, (error as Error).message);
+          await this.giveUp(job, revoker.name, job.attempts, (error as Error).message);
           continue;
         }
       }
@@ -339,14 +342,14 @@ export class RevocationWorker {
     }
     if (ready.length === 0) return;
     const call = revoker.describe((ready[0] as { target: RevocationTarget }).target);
-    const held = this.store.transaction(() => {
-      const ids = this.store.jobs.startAttempt(
+    const held = await this.store.transaction(async (tx) => {
+      const ids = await tx.jobs.startAttempt(
         ready.map((r) => r.job.id),
         this.owner,
       );
       if (ids.length === 0) return ids;
       const first = ready.find((r) => r.job.id === ids[0]) as { job: RevokeJob };
-      this.store.audit.record({
+      await tx.audit.record({
         action: "revoke.attempt",
         subject: ids.length === 1 ? `job:${ids[0]}` : `jobs:${ids.join(",")}`,
         provider: revoker.name,
@@ -374,40 +377,39 @@ export class RevocationWorker {
       const message = scrub(`${call.method} ${call.url}: ${(error as Error).message}`, secrets);
       results = batch.map(() => ({ kind: "retry", error: message }));
     }
-    batch.forEach((b, i) => {
-      this.settle(
+    for (const [i, b] of batch.entries())
+      await this.settle(
         revoker,
         b.job,
         b.job.attempts + 1,
         results[i] ?? { kind: "retry", error: "no answer" },
         answered,
       );
-    });
   }
 
-  private settle(
+  private async settle(
     revoker: Revoker,
     job: RevokeJob,
     attempts: number,
     result: AttemptResult,
     call: CallSummary,
-  ) {
+  ): Promise<void> {
     const { secretHash, preview, tokenId } = job.payload;
     const subject = `job:${job.id}`;
     if (result.kind === "failed") {
-      this.giveUp(job, revoker.name, attempts, result.error);
+      await this.giveUp(job, revoker.name, attempts, result.error);
       return;
     }
     if (result.kind === "retry") {
       if (attempts >= job.maxAttempts) {
-        this.giveUp(job, revoker.name, attempts, `gave up after ${attempts} attempts: ${result.error}`);
+        await this.giveUp(job, revoker.name, attempts, `gave up after ${attempts} attempts: ${result.error}`);
         return;
       }
       const wait = result.retryAfterMs ?? backoffMs(attempts, this.retry, this.random);
       const runAfter = iso(new Date(this.now() + wait));
-      this.store.transaction(() => {
-        if (!this.store.jobs.retryLater(job.id, this.owner, runAfter, result.error)) return;
-        this.store.audit.record({
+      await this.store.transaction(async (tx) => {
+        if (!(await tx.jobs.retryLater(job.id, this.owner, runAfter, result.error))) return;
+        await tx.audit.record({
           action: "revoke.retry",
           subject,
           provider: revoker.name,
@@ -421,12 +423,12 @@ export class RevocationWorker {
       return;
     }
     const at = iso(this.store.clock());
-    const closed = this.store.transaction(() => {
-      if (!this.store.jobs.finish(job.id, this.owner, { state: "done", outcome: result.kind }))
+    const closed = await this.store.transaction(async (tx) => {
+      if (!(await tx.jobs.finish(job.id, this.owner, { state: "done", outcome: result.kind })))
         return undefined;
-      this.store.tokens.markRevoked(secretHash, at);
-      const findingIds = this.store.findings.markRevoked(secretHash);
-      this.store.audit.record({
+      await tx.tokens.markRevoked(secretHash, at);
+      const findingIds = await tx.findings.markRevoked(secretHash);
+      await tx.audit.record({
         action: `revoke.${result.kind}`,
         subject,
         provider: revoker.name,
@@ -448,7 +450,7 @@ export class RevocationWorker {
     this.log(
       `${preview} (job ${job.id}): ${result.kind === "revoked" ? "revoked" : "already revoked"} through ${revoker.name} (${call.method} ${call.url}${call.status ? ` answered ${call.status}` : ""})`,
     );
-    this.emit({
+    await this.emit({
       jobId: job.id,
       secretHash,
       preview,
@@ -463,11 +465,11 @@ export class RevocationWorker {
   }
 
   /** The job is dead: audited, its sealed value erased, and listeners told. */
-  private giveUp(job: RevokeJob, provider: string, attempts: number, error: string): void {
+  private async giveUp(job: RevokeJob, provider: string, attempts: number, error: string): Promise<void> {
     const { secretHash, preview, tokenId } = job.payload;
-    const ended = this.store.transaction(() => {
-      if (!this.store.jobs.finish(job.id, this.owner, { state: "dead", error })) return false;
-      this.store.audit.record({
+    const ended = await this.store.transaction(async (tx) => {
+      if (!(await tx.jobs.finish(job.id, this.owner, { state: "dead", error }))) return false;
+      await tx.audit.record({
         action: "revoke.dead",
         subject: `job:${job.id}`,
         provider,
@@ -478,7 +480,7 @@ export class RevocationWorker {
     });
     if (!ended) return;
     this.log(`${preview} (job ${job.id}): revocation failed: ${error}`);
-    this.emit({
+    await this.emit({
       jobId: job.id,
       secretHash,
       preview,
@@ -492,10 +494,10 @@ export class RevocationWorker {
     });
   }
 
-  private emit(outcome: RevocationOutcome): void {
+  private async emit(outcome: RevocationOutcome): Promise<void> {
     for (const listener of this.listeners) {
       try {
-        listener(outcome);
+        await listener(outcome);
       } catch (error) {
         this.log(`an outcome listener failed: ${(error as Error).message}`);
       }

@@ -1,8 +1,9 @@
 // The `audit` table: who did what, when. Append-only (triggers refuse updates and deletes). Entries name
 // tokens by id, hash and preview, never by value; details are plain JSON.
-import type { Database } from "better-sqlite3";
+import type { Selectable } from "kysely";
 import { type Clock, iso } from "./clock.js";
-import { statement } from "./statements.js";
+import { count, type Executor } from "./executor.js";
+import type { AuditTable } from "./schema.js";
 
 export interface AuditEntry {
   id: number;
@@ -20,16 +21,7 @@ export interface AuditEntry {
 export type NewAuditEntry = Pick<AuditEntry, "action"> &
   Partial<Pick<AuditEntry, "subject" | "provider" | "secretHash" | "detail" | "actor">>;
 
-interface Row {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string | null;
-  provider: string | null;
-  secret_hash: string | null;
-  detail: string | null;
-}
+type Row = Selectable<AuditTable>;
 
 function fromRow(row: Row): AuditEntry {
   return {
@@ -55,55 +47,70 @@ export interface AuditFilter {
 
 export class AuditLog {
   constructor(
-    private readonly db: Database,
+    private readonly db: Executor,
     private readonly clock: Clock,
     private readonly actor: string,
   ) {}
 
-  record(entry: NewAuditEntry): AuditEntry {
-    const row = statement<unknown[], Row>(
-      this.db,
-      `INSERT INTO audit (at, actor, action, subject, provider, secret_hash, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    ).get(
-      iso(this.clock()),
-      entry.actor ?? this.actor,
-      entry.action,
-      entry.subject ?? null,
-      entry.provider ?? null,
-      entry.secretHash ?? null,
-      entry.detail ? JSON.stringify(entry.detail) : null,
-    ) as Row;
+  async record(entry: NewAuditEntry): Promise<AuditEntry> {
+    const row = await this.db
+      .insertInto("audit")
+      .values({
+        at: iso(this.clock()),
+        actor: entry.actor ?? this.actor,
+        action: entry.action,
+        subject: entry.subject ?? null,
+        provider: entry.provider ?? null,
+        secret_hash: entry.secretHash ?? null,
+        detail: entry.detail ? JSON.stringify(entry.detail) : null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
     return fromRow(row);
   }
 
   /** Entries oldest first; with a limit, the newest `limit` of them. */
-  list(filter: AuditFilter = {}): AuditEntry[] {
-    const action = filter.action ?? null;
-    const rows = statement<Record<string, unknown>, Row>(
-      this.db,
-      `SELECT * FROM (
-           SELECT * FROM audit
-           WHERE (@action IS NULL OR action = @action OR (substr(@action, -1) = '.' AND action GLOB @action || '*'))
-             AND (@hash IS NULL OR secret_hash = @hash)
-             AND (@subject IS NULL OR subject = @subject)
-           ORDER BY id DESC LIMIT @limit)
-         ORDER BY id`,
-    ).all({
-      action,
-      hash: filter.secretHash ?? null,
-      subject: filter.subject ?? null,
-      limit: filter.limit ?? -1,
-    });
-    return rows.map(fromRow);
+  async list(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    const action = filter.action;
+    const rows = await this.db
+      .selectFrom("audit")
+      .selectAll()
+      .$if(action !== undefined, (q) =>
+        q.where((eb) =>
+          (action as string).endsWith(".")
+            ? eb.or([
+                eb("action", "=", action as string),
+                // A prefix, compared as text: no pattern characters to escape.
+                eb(
+                  eb.fn("substr", ["action", eb.val(1), eb.val((action as string).length)]),
+                  "=",
+                  action as string,
+                ),
+              ])
+            : eb("action", "=", action as string),
+        ),
+      )
+      .$if(filter.secretHash !== undefined, (q) => q.where("secret_hash", "=", filter.secretHash as string))
+      .$if(filter.subject !== undefined, (q) => q.where("subject", "=", filter.subject as string))
+      .orderBy("id", "desc")
+      .$if(filter.limit !== undefined, (q) => q.limit(filter.limit as number))
+      .execute();
+    return rows.reverse().map(fromRow);
   }
 
   /** How many `action` entries a provider has since `since`, and the oldest of them: a durable rate window. */
-  countSince(action: string, provider: string, since: string): { count: number; oldest: string | null } {
-    const row = statement<[string, string, string], { count: number; oldest: string | null }>(
-      this.db,
-      "SELECT count(*) AS count, min(at) AS oldest FROM audit WHERE action = ? AND provider = ? AND at >= ?",
-    ).get(action, provider, since);
-    return { count: row?.count ?? 0, oldest: row?.oldest ?? null };
+  async countSince(
+    action: string,
+    provider: string,
+    since: string,
+  ): Promise<{ count: number; oldest: string | null }> {
+    const row = await this.db
+      .selectFrom("audit")
+      .select((eb) => [eb.fn.countAll().as("count"), eb.fn.min("at").as("oldest")])
+      .where("action", "=", action)
+      .where("provider", "=", provider)
+      .where("at", ">=", since)
+      .executeTakeFirst();
+    return { count: count(row?.count as number | string | undefined), oldest: row?.oldest ?? null };
   }
 }

@@ -1,8 +1,9 @@
 // The `breaches` and `breach_tokens` tables: the issue opened for each push or run, and the tokens it
 // reports, so that a later revocation outcome is commented on the right issues exactly once.
-import type { Database } from "better-sqlite3";
+import type { Selectable } from "kysely";
 import { type Clock, iso } from "./clock.js";
-import { statement } from "./statements.js";
+import { changed, count, type Executor } from "./executor.js";
+import type { BreachesTable } from "./schema.js";
 
 export interface BreachRecord {
   key: string;
@@ -20,14 +21,7 @@ export interface BreachToken {
   description: string;
 }
 
-interface Row {
-  key: string;
-  repository: string;
-  installation: number;
-  issue_number: number | null;
-  issue_url: string | null;
-  created_at: string;
-}
+type Row = Selectable<BreachesTable>;
 
 function fromRow(row: Row): BreachRecord {
   return {
@@ -42,128 +36,160 @@ function fromRow(row: Row): BreachRecord {
 
 export class BreachTable {
   constructor(
-    private readonly db: Database,
+    private readonly db: Executor,
     private readonly clock: Clock,
   ) {}
 
   /**
-   * Claims a breach key before its issue is opened. `created` is false when an earlier attempt claimed it:
-   * that attempt may have opened the issue and stopped before recording it.
+   * Claims a breach key before its issue is opened. `created` is false when an earlier attempt claimed it
+   * (on this replica or another): that attempt may have opened the issue and stopped before recording it.
    */
-  open(
+  async open(
     key: string,
     repository: string,
     installation: number,
     tokens: readonly Omit<BreachToken, "breachKey">[],
-  ): { record: BreachRecord; created: boolean } {
-    const inserted = statement(
-      this.db,
-      `INSERT INTO breaches (key, repository, installation, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-    ).run(key, repository, installation, iso(this.clock()));
-    const addToken = statement(
-      this.db,
-      `INSERT INTO breach_tokens (breach_key, secret_hash, preview, description) VALUES (?, ?, ?, ?)
-         ON CONFLICT (breach_key, secret_hash) DO NOTHING`,
-    );
-    for (const t of tokens) addToken.run(key, t.secretHash, t.preview, t.description);
-    return { record: this.byKey(key) as BreachRecord, created: inserted.changes > 0 };
+  ): Promise<{ record: BreachRecord; created: boolean }> {
+    const inserted = await this.db
+      .insertInto("breaches")
+      .values({ key, repository, installation, created_at: iso(this.clock()) })
+      .onConflict((oc) => oc.column("key").doNothing())
+      .returning("key")
+      .executeTakeFirst();
+    if (tokens.length > 0)
+      await this.db
+        .insertInto("breach_tokens")
+        .values(
+          tokens.map((t, position) => ({
+            breach_key: key,
+            secret_hash: t.secretHash,
+            preview: t.preview,
+            description: t.description,
+            position,
+          })),
+        )
+        .onConflict((oc) => oc.columns(["breach_key", "secret_hash"]).doNothing())
+        .execute();
+    return { record: (await this.byKey(key)) as BreachRecord, created: inserted !== undefined };
   }
 
-  issueOpened(key: string, number: number, url: string): void {
-    statement(this.db, "UPDATE breaches SET issue_number = ?, issue_url = ? WHERE key = ?").run(
-      number,
-      url,
-      key,
-    );
+  async issueOpened(key: string, number: number, url: string): Promise<void> {
+    await this.db
+      .updateTable("breaches")
+      .set({ issue_number: number, issue_url: url })
+      .where("key", "=", key)
+      .execute();
   }
 
-  byKey(key: string): BreachRecord | undefined {
-    const row = statement<[string], Row>(this.db, "SELECT * FROM breaches WHERE key = ?").get(key);
+  async byKey(key: string): Promise<BreachRecord | undefined> {
+    const row = await this.db.selectFrom("breaches").selectAll().where("key", "=", key).executeTakeFirst();
     return row && fromRow(row);
   }
 
-  count(): number {
-    return (
-      statement<[], { n: number }>(this.db, "SELECT count(*) AS n FROM breaches").get() as { n: number }
-    ).n;
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom("breaches")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    return count(row.n as number | string);
   }
 
   /** Every breach issue that reports this token, commented on or not (a later confirmation goes to all). */
-  issuesFor(secretHash: string): (BreachRecord & BreachToken)[] {
+  issuesFor(secretHash: string): Promise<(BreachRecord & BreachToken)[]> {
     return this.issuesReporting(secretHash, false);
   }
 
   /** Issues that report this token and have not had its outcome commented yet. */
-  awaitingComment(secretHash: string): (BreachRecord & BreachToken)[] {
+  awaitingComment(secretHash: string): Promise<(BreachRecord & BreachToken)[]> {
     return this.issuesReporting(secretHash, true);
   }
 
-  private issuesReporting(secretHash: string, awaitingOnly: boolean): (BreachRecord & BreachToken)[] {
-    return statement<[string, number], Row & { secret_hash: string; preview: string; description: string }>(
-      this.db,
-      `SELECT b.*, t.secret_hash, t.preview, t.description FROM breach_tokens t JOIN breaches b ON b.key = t.breach_key
-         WHERE t.secret_hash = ? AND (? = 0 OR t.commented_at IS NULL) AND b.issue_number IS NOT NULL`,
-    )
-      .all(secretHash, awaitingOnly ? 1 : 0)
-      .map((row) => ({
-        ...fromRow(row),
-        breachKey: row.key,
-        secretHash: row.secret_hash,
-        preview: row.preview,
-        description: row.description,
-      }));
+  private async issuesReporting(
+    secretHash: string,
+    awaitingOnly: boolean,
+  ): Promise<(BreachRecord & BreachToken)[]> {
+    const rows = await this.db
+      .selectFrom("breach_tokens as t")
+      .innerJoin("breaches as b", "b.key", "t.breach_key")
+      .selectAll("b")
+      .select(["t.secret_hash", "t.preview", "t.description"])
+      .where("t.secret_hash", "=", secretHash)
+      .$if(awaitingOnly, (q) => q.where("t.commented_at", "is", null))
+      .where("b.issue_number", "is not", null)
+      .execute();
+    return rows.map((row) => ({
+      ...fromRow(row),
+      breachKey: row.key,
+      secretHash: row.secret_hash,
+      preview: row.preview,
+      description: row.description,
+    }));
   }
 
   /** Every token whose outcome no opened issue has heard yet: after a restart, outcomes that came in are found. */
-  uncommented(): { breachKey: string; secretHash: string; installation: number }[] {
-    return statement<[], { key: string; secret_hash: string; installation: number }>(
-      this.db,
-      `SELECT b.key, t.secret_hash, b.installation FROM breach_tokens t JOIN breaches b ON b.key = t.breach_key
-         WHERE t.commented_at IS NULL AND b.issue_number IS NOT NULL`,
-    )
-      .all()
-      .map((row) => ({ breachKey: row.key, secretHash: row.secret_hash, installation: row.installation }));
+  async uncommented(): Promise<{ breachKey: string; secretHash: string; installation: number }[]> {
+    const rows = await this.db
+      .selectFrom("breach_tokens as t")
+      .innerJoin("breaches as b", "b.key", "t.breach_key")
+      .select(["b.key", "t.secret_hash", "b.installation"])
+      .where("t.commented_at", "is", null)
+      .where("b.issue_number", "is not", null)
+      .execute();
+    return rows.map((row) => ({
+      breachKey: row.key,
+      secretHash: row.secret_hash,
+      installation: row.installation,
+    }));
   }
 
   /** The breach an issue reports, with its tokens. */
-  byIssueUrl(url: string): { record: BreachRecord; tokens: BreachToken[] } | undefined {
-    const row = statement<[string], Row>(this.db, "SELECT * FROM breaches WHERE issue_url = ?").get(url);
+  async byIssueUrl(url: string): Promise<{ record: BreachRecord; tokens: BreachToken[] } | undefined> {
+    const row = await this.db
+      .selectFrom("breaches")
+      .selectAll()
+      .where("issue_url", "=", url)
+      .executeTakeFirst();
     if (!row) return undefined;
-    const tokens = statement<
-      [string],
-      { breach_key: string; secret_hash: string; preview: string; description: string }
-    >(
-      this.db,
-      "SELECT breach_key, secret_hash, preview, description FROM breach_tokens WHERE breach_key = ? ORDER BY rowid",
-    )
-      .all(row.key)
-      .map((t) => ({
+    const tokens = await this.db
+      .selectFrom("breach_tokens")
+      .select(["breach_key", "secret_hash", "preview", "description"])
+      .where("breach_key", "=", row.key)
+      .orderBy("position")
+      .orderBy("secret_hash")
+      .execute();
+    return {
+      record: fromRow(row),
+      tokens: tokens.map((t) => ({
         breachKey: t.breach_key,
         secretHash: t.secret_hash,
         preview: t.preview,
         description: t.description,
-      }));
-    return { record: fromRow(row), tokens };
+      })),
+    };
   }
 
   /** The breaches that reported this token, newest first. */
-  forToken(secretHash: string): BreachRecord[] {
-    return statement<[string], Row>(
-      this.db,
-      `SELECT b.* FROM breach_tokens t JOIN breaches b ON b.key = t.breach_key
-         WHERE t.secret_hash = ? ORDER BY b.created_at DESC`,
-    )
-      .all(secretHash)
-      .map(fromRow);
+  async forToken(secretHash: string): Promise<BreachRecord[]> {
+    const rows = await this.db
+      .selectFrom("breach_tokens as t")
+      .innerJoin("breaches as b", "b.key", "t.breach_key")
+      .selectAll("b")
+      .where("t.secret_hash", "=", secretHash)
+      .orderBy("b.created_at", "desc")
+      .execute();
+    return rows.map(fromRow);
   }
 
   /** Marks the comment as posted; false when another worker posted it first. */
-  commented(key: string, secretHash: string): boolean {
-    return (
-      statement(
-        this.db,
-        "UPDATE breach_tokens SET commented_at = ? WHERE breach_key = ? AND secret_hash = ? AND commented_at IS NULL",
-      ).run(iso(this.clock()), key, secretHash).changes > 0
+  async commented(key: string, secretHash: string): Promise<boolean> {
+    return changed(
+      await this.db
+        .updateTable("breach_tokens")
+        .set({ commented_at: iso(this.clock()) })
+        .where("breach_key", "=", key)
+        .where("secret_hash", "=", secretHash)
+        .where("commented_at", "is", null)
+        .executeTakeFirst(),
     );
   }
 }

@@ -1,7 +1,6 @@
 // The `deliveries` table: webhook deliveries already handled, by GitHub's delivery id.
-import type { Database } from "better-sqlite3";
 import { type Clock, iso } from "./clock.js";
-import { statement } from "./statements.js";
+import { count, type Executor } from "./executor.js";
 
 export interface DeliveryRecord {
   id: string;
@@ -11,37 +10,30 @@ export interface DeliveryRecord {
   receivedAt: string;
 }
 
-interface Row {
-  id: string;
-  event: string;
-  repository: string | null;
-  job_id: number | null;
-  received_at: string;
-}
-
 export class DeliveryTable {
   constructor(
-    private readonly db: Database,
+    private readonly db: Executor,
     private readonly clock: Clock,
   ) {}
 
-  /** Records a delivery; false when it was recorded before (a redelivery). */
-  record(id: string, event: string, repository: string | null): boolean {
-    return (
-      statement(
-        this.db,
-        "INSERT INTO deliveries (id, event, repository, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-      ).run(id, event, repository, iso(this.clock())).changes > 0
-    );
+  /** Records a delivery; false when it was recorded before (a redelivery), whichever replica saw it first. */
+  async record(id: string, event: string, repository: string | null): Promise<boolean> {
+    const row = await this.db
+      .insertInto("deliveries")
+      .values({ id, event, repository, received_at: iso(this.clock()) })
+      .onConflict((oc) => oc.column("id").doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Links a delivery to the job it created. */
-  attachJob(id: string, jobId: number): void {
-    statement(this.db, "UPDATE deliveries SET job_id = ? WHERE id = ?").run(jobId, id);
+  async attachJob(id: string, jobId: number): Promise<void> {
+    await this.db.updateTable("deliveries").set({ job_id: jobId }).where("id", "=", id).execute();
   }
 
-  byId(id: string): DeliveryRecord | undefined {
-    const row = statement<[string], Row>(this.db, "SELECT * FROM deliveries WHERE id = ?").get(id);
+  async byId(id: string): Promise<DeliveryRecord | undefined> {
+    const row = await this.db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst();
     return (
       row && {
         id: row.id,
@@ -53,9 +45,11 @@ export class DeliveryTable {
     );
   }
 
-  count(): number {
-    return (
-      statement<[], { n: number }>(this.db, "SELECT count(*) AS n FROM deliveries").get() as { n: number }
-    ).n;
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom("deliveries")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    return count(row.n as number | string);
   }
 }

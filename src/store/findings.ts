@@ -1,9 +1,10 @@
 // The `findings` table: one row per leak location, unique by fingerprint and location, so a re-scan updates
 // the row it found before. Rows hold the redacted preview and the hash, never the secret.
-import type { Database } from "better-sqlite3";
+import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import type { Confidence, Encoding, PublicFinding, Severity } from "../scan/types.js";
 import { type Clock, iso } from "./clock.js";
-import { statement } from "./statements.js";
+import { count, type Executor } from "./executor.js";
+import type { FindingsTable, Tables } from "./schema.js";
 
 export const FINDING_STATUSES = ["open", "revoked", "resolved"] as const;
 export type FindingStatus = (typeof FINDING_STATUSES)[number];
@@ -41,35 +42,7 @@ export interface FindingRecord {
   resolvedAt: string | null;
 }
 
-interface Row {
-  id: number;
-  fingerprint: string;
-  source: string;
-  location: string;
-  rule_id: string;
-  provider: string;
-  description: string;
-  severity: Severity;
-  confidence: Confidence;
-  encoding: Encoding;
-  file: string;
-  line: number;
-  col: number;
-  end_line: number;
-  end_col: number;
-  commit_sha: string | null;
-  author: string | null;
-  committed_at: string | null;
-  redacted: string;
-  secret_hash: string;
-  status: FindingStatus;
-  resolution: Resolution | null;
-  note: string | null;
-  first_seen_at: string;
-  last_seen_at: string;
-  times_seen: number;
-  resolved_at: string | null;
-}
+type Row = Selectable<FindingsTable>;
 
 function fromRow(row: Row): FindingRecord {
   return {
@@ -79,9 +52,9 @@ function fromRow(row: Row): FindingRecord {
     ruleId: row.rule_id,
     provider: row.provider,
     description: row.description,
-    severity: row.severity,
-    confidence: row.confidence,
-    encoding: row.encoding,
+    severity: row.severity as Severity,
+    confidence: row.confidence as Confidence,
+    encoding: row.encoding as Encoding,
     file: row.file,
     line: row.line,
     column: row.col,
@@ -92,8 +65,8 @@ function fromRow(row: Row): FindingRecord {
     date: row.committed_at,
     redacted: row.redacted,
     secretHash: row.secret_hash,
-    status: row.status,
-    resolution: row.resolution,
+    status: row.status as FindingStatus,
+    resolution: row.resolution as Resolution | null,
     note: row.note,
     firstSeenAt: row.first_seen_at,
     lastSeenAt: row.last_seen_at,
@@ -138,131 +111,179 @@ const ORDER_BY: Record<FindingSort, string> = {
   source: "source, id DESC",
 };
 
-/** The WHERE clause of a search, with named parameters; only fixed column names reach the SQL. */
-function searchClause(search: FindingSearch): { where: string; params: Record<string, string> } {
-  const columns: [keyof FindingSearch, string][] = [
-    ["status", "status = @status"],
-    ["provider", "provider = @provider"],
-    ["secretHash", "secret_hash = @secretHash"],
-    ["ruleId", "rule_id = @ruleId"],
-    ["source", "source = @source"],
-    ["confidence", "confidence = @confidence"],
-    ["severity", "severity = @severity"],
-    ["validity", "secret_hash IN (SELECT secret_hash FROM validations WHERE status = @validity)"],
-    ["seenFrom", "first_seen_at >= @seenFrom"],
-    ["seenBefore", "first_seen_at < @seenBefore"],
-  ];
-  const where: string[] = [];
-  const params: Record<string, string> = {};
-  for (const [key, sql] of columns) {
-    const value = search[key];
-    if (value === undefined || value === "") continue;
-    where.push(sql);
-    params[key] = value;
-  }
-  return { where: where.length ? `WHERE ${where.join(" AND ")}` : "", params };
+/** A search as conditions on fixed columns; only values, never names, come from the caller. */
+function searchWhere(search: FindingSearch) {
+  return (eb: ExpressionBuilder<Tables, "findings">) => {
+    const conditions = [];
+    const set = (value: string | undefined) => value !== undefined && value !== "";
+    if (set(search.status)) conditions.push(eb("status", "=", search.status as string));
+    if (set(search.provider)) conditions.push(eb("provider", "=", search.provider as string));
+    if (set(search.secretHash)) conditions.push(eb("secret_hash", "=", search.secretHash as string));
+    if (set(search.ruleId)) conditions.push(eb("rule_id", "=", search.ruleId as string));
+    if (set(search.source)) conditions.push(eb("source", "=", search.source as string));
+    if (set(search.confidence)) conditions.push(eb("confidence", "=", search.confidence as string));
+    if (set(search.severity)) conditions.push(eb("severity", "=", search.severity as string));
+    if (set(search.validity))
+      conditions.push(
+        eb(
+          "secret_hash",
+          "in",
+          eb
+            .selectFrom("validations")
+            .select("secret_hash")
+            .where("status", "=", search.validity as string),
+        ),
+      );
+    if (set(search.seenFrom)) conditions.push(eb("first_seen_at", ">=", search.seenFrom as string));
+    if (set(search.seenBefore)) conditions.push(eb("first_seen_at", "<", search.seenBefore as string));
+    return eb.and(conditions);
+  };
 }
+
+function uniqueKey(source: string, f: PublicFinding): string {
+  return `${f.fingerprint}\u0000${source}\u0000${locationKey(f)}`;
+}
+
+/** Rows a batch writes in one statement: 21 values each, well under both engines' parameter limits. */
+const BATCH = 400;
 
 export class FindingTable {
   constructor(
-    private readonly db: Database,
+    private readonly db: Executor,
     private readonly clock: Clock,
   ) {}
 
   /** Inserts a finding, or refreshes the one already recorded at the same place; status and triage are kept. */
-  record(finding: PublicFinding, source = ""): { finding: FindingRecord; created: boolean } {
-    const now = iso(this.clock());
-    const row = statement<Record<string, unknown>, Row>(
-      this.db,
-      `INSERT INTO findings (fingerprint, source, location, rule_id, provider, description, severity, confidence,
-           encoding, file, line, col, end_line, end_col, commit_sha, author, committed_at, redacted, secret_hash,
-           first_seen_at, last_seen_at)
-         VALUES (@fingerprint, @source, @location, @rule_id, @provider, @description, @severity, @confidence,
-           @encoding, @file, @line, @col, @end_line, @end_col, @commit_sha, @author, @committed_at, @redacted,
-           @secret_hash, @now, @now)
-         ON CONFLICT (fingerprint, source, location) DO UPDATE SET
-           confidence = excluded.confidence, severity = excluded.severity, description = excluded.description,
-           encoding = excluded.encoding, end_line = excluded.end_line, end_col = excluded.end_col,
-           redacted = excluded.redacted, last_seen_at = excluded.last_seen_at, times_seen = times_seen + 1
-         RETURNING *`,
-    ).get({
-      fingerprint: finding.fingerprint,
-      source,
-      location: locationKey(finding),
-      rule_id: finding.ruleId,
-      provider: finding.provider,
-      description: finding.description,
-      severity: finding.severity,
-      confidence: finding.confidence,
-      encoding: finding.encoding,
-      file: finding.file,
-      line: finding.line,
-      col: finding.column,
-      end_line: finding.endLine,
-      end_col: finding.endColumn,
-      commit_sha: finding.commit ?? null,
-      author: finding.author ?? null,
-      committed_at: finding.date ?? null,
-      redacted: finding.redacted,
-      secret_hash: finding.secretHash,
-      now,
-    }) as Row;
-    // Counted in the same statement, so that concurrent scans agree on which of them saw it first.
-    return { finding: fromRow(row), created: row.times_seen === 1 };
+  async record(finding: PublicFinding, source = ""): Promise<{ finding: FindingRecord; created: boolean }> {
+    return (await this.recordMany([finding], source))[0] as { finding: FindingRecord; created: boolean };
   }
 
-  byId(id: number): FindingRecord | undefined {
-    const row = statement<[number], Row>(this.db, "SELECT * FROM findings WHERE id = ?").get(id);
+  /**
+   * `record` for many findings, in few statements; results in the findings' order. A batch never holds the
+   * same place twice (one statement cannot update a row twice), so a repeat goes to the next batch.
+   */
+  async recordMany(
+    findings: readonly PublicFinding[],
+    source = "",
+  ): Promise<{ finding: FindingRecord; created: boolean }[]> {
+    const now = iso(this.clock());
+    const results: { finding: FindingRecord; created: boolean }[] = [];
+    let batch: PublicFinding[] = [];
+    let keys = new Set<string>();
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const rows = await this.upsert(batch, source, now);
+      const byKey = new Map(rows.map((r) => [`${r.fingerprint}\u0000${r.source}\u0000${r.location}`, r]));
+      for (const f of batch) {
+        const row = byKey.get(uniqueKey(source, f)) as Row;
+        // Counted in the same statement, so that concurrent scans agree on which of them saw it first.
+        results.push({ finding: fromRow(row), created: row.times_seen === 1 });
+      }
+      batch = [];
+      keys = new Set();
+    };
+    for (const f of findings) {
+      const key = uniqueKey(source, f);
+      if (keys.has(key) || batch.length >= BATCH) await flush();
+      batch.push(f);
+      keys.add(key);
+    }
+    await flush();
+    return results;
+  }
+
+  private upsert(findings: readonly PublicFinding[], source: string, now: string): Promise<Row[]> {
+    return this.db
+      .insertInto("findings")
+      .values(
+        findings.map((finding) => ({
+          fingerprint: finding.fingerprint,
+          source,
+          location: locationKey(finding),
+          rule_id: finding.ruleId,
+          provider: finding.provider,
+          description: finding.description,
+          severity: finding.severity,
+          confidence: finding.confidence,
+          encoding: finding.encoding,
+          file: finding.file,
+          line: finding.line,
+          col: finding.column,
+          end_line: finding.endLine,
+          end_col: finding.endColumn,
+          commit_sha: finding.commit ?? null,
+          author: finding.author ?? null,
+          committed_at: finding.date ?? null,
+          redacted: finding.redacted,
+          secret_hash: finding.secretHash,
+          first_seen_at: now,
+          last_seen_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(["fingerprint", "source", "location"]).doUpdateSet((eb) => ({
+          confidence: eb.ref("excluded.confidence"),
+          severity: eb.ref("excluded.severity"),
+          description: eb.ref("excluded.description"),
+          encoding: eb.ref("excluded.encoding"),
+          end_line: eb.ref("excluded.end_line"),
+          end_col: eb.ref("excluded.end_col"),
+          redacted: eb.ref("excluded.redacted"),
+          last_seen_at: eb.ref("excluded.last_seen_at"),
+          times_seen: eb("findings.times_seen", "+", 1),
+        })),
+      )
+      .returningAll()
+      .execute();
+  }
+
+  async byId(id: number): Promise<FindingRecord | undefined> {
+    const row = await this.db.selectFrom("findings").selectAll().where("id", "=", id).executeTakeFirst();
     return row && fromRow(row);
   }
 
   /** The finding recorded at this place, if any. */
-  find(fingerprint: string, source: string, location: string): FindingRecord | undefined {
-    const row = statement<[string, string, string], Row>(
-      this.db,
-      "SELECT * FROM findings WHERE fingerprint = ? AND source = ? AND location = ?",
-    ).get(fingerprint, source, location);
+  async find(fingerprint: string, source: string, location: string): Promise<FindingRecord | undefined> {
+    const row = await this.db
+      .selectFrom("findings")
+      .selectAll()
+      .where("fingerprint", "=", fingerprint)
+      .where("source", "=", source)
+      .where("location", "=", location)
+      .executeTakeFirst();
     return row && fromRow(row);
   }
 
-  list(filter: FindingFilter = {}): FindingRecord[] {
-    const where: string[] = [];
-    const params: Record<string, string> = {};
-    if (filter.status) {
-      where.push("status = @status");
-      params.status = filter.status;
-    }
-    if (filter.provider) {
-      where.push("provider = @provider");
-      params.provider = filter.provider;
-    }
-    if (filter.secretHash) {
-      where.push("secret_hash = @secretHash");
-      params.secretHash = filter.secretHash;
-    }
-    const sql = `SELECT * FROM findings ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id`;
-    return statement<Record<string, string>, Row>(this.db, sql).all(params).map(fromRow);
+  async list(filter: FindingFilter = {}): Promise<FindingRecord[]> {
+    const rows = await this.db
+      .selectFrom("findings")
+      .selectAll()
+      .where(searchWhere({ status: filter.status, provider: filter.provider, secretHash: filter.secretHash }))
+      .orderBy("id")
+      .execute();
+    return rows.map(fromRow);
   }
 
   /** One page of a search, and how many findings match it in all. */
-  search(
+  async search(
     search: FindingSearch,
     options: { sort: FindingSort; limit: number; offset: number },
-  ): { findings: FindingRecord[]; total: number } {
-    const { where, params } = searchClause(search);
-    const total = (
-      statement<Record<string, string>, { n: number }>(
-        this.db,
-        `SELECT count(*) AS n FROM findings ${where}`,
-      ).get(params) as { n: number }
-    ).n;
-    const findings = statement<Record<string, unknown>, Row>(
-      this.db,
-      `SELECT * FROM findings ${where} ORDER BY ${ORDER_BY[options.sort]} LIMIT @limit OFFSET @offset`,
-    )
-      .all({ ...params, limit: options.limit, offset: options.offset })
-      .map(fromRow);
-    return { findings, total };
+  ): Promise<{ findings: FindingRecord[]; total: number }> {
+    const where = searchWhere(search);
+    const total = await this.db
+      .selectFrom("findings")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .where(where)
+      .executeTakeFirstOrThrow();
+    const rows = await this.db
+      .selectFrom("findings")
+      .selectAll()
+      .where(where)
+      .orderBy(sql.raw(ORDER_BY[options.sort]))
+      .limit(options.limit)
+      .offset(options.offset)
+      .execute();
+    return { findings: rows.map(fromRow), total: count(total.n as number | string) };
   }
 
   /**
@@ -270,61 +291,64 @@ export class FindingTable {
    * matching ids are taken first, so no statement stays open between batches (a slow reader would otherwise
    * keep the connection busy and block every write).
    */
-  *each(search: FindingSearch, sort: FindingSort, batch = 1000): Generator<FindingRecord[]> {
-    const { where, params } = searchClause(search);
-    const ids = statement<Record<string, string>, { id: number }>(
-      this.db,
-      `SELECT id FROM findings ${where} ORDER BY ${ORDER_BY[sort]}`,
-    )
-      .all(params)
-      .map((r) => r.id);
-    const rows = statement<[string], Row>(
-      this.db,
-      "SELECT * FROM findings WHERE id IN (SELECT value FROM json_each(?))",
-    );
+  async *each(search: FindingSearch, sort: FindingSort, batch = 1000): AsyncGenerator<FindingRecord[]> {
+    const ids = (
+      await this.db
+        .selectFrom("findings")
+        .select("id")
+        .where(searchWhere(search))
+        .orderBy(sql.raw(ORDER_BY[sort]))
+        .execute()
+    ).map((r) => r.id);
     for (let i = 0; i < ids.length; i += batch) {
       const slice = ids.slice(i, i + batch);
-      const byId = new Map(rows.all(JSON.stringify(slice)).map((r) => [r.id, fromRow(r)]));
+      const rows = await this.db.selectFrom("findings").selectAll().where("id", "in", slice).execute();
+      const byId = new Map(rows.map((r) => [r.id, fromRow(r)]));
       // A finding deleted in between is left out.
       yield slice.flatMap((id) => byId.get(id) ?? []);
     }
   }
 
   /** Opens a resolved finding again. */
-  reopen(id: number): FindingRecord | undefined {
-    const row = statement<[number], Row>(
-      this.db,
-      `UPDATE findings SET status = 'open', resolution = NULL, note = NULL, resolved_at = NULL
-         WHERE id = ? AND status = 'resolved' RETURNING *`,
-    ).get(id);
+  async reopen(id: number): Promise<FindingRecord | undefined> {
+    const row = await this.db
+      .updateTable("findings")
+      .set({ status: "open", resolution: null, note: null, resolved_at: null })
+      .where("id", "=", id)
+      .where("status", "=", "resolved")
+      .returningAll()
+      .executeTakeFirst();
     return row && fromRow(row);
   }
 
-  resolve(id: number, resolution: Resolution, note: string | null): FindingRecord | undefined {
-    const row = statement<[Resolution, string | null, string, number], Row>(
-      this.db,
-      "UPDATE findings SET status = 'resolved', resolution = ?, note = ?, resolved_at = ? WHERE id = ? RETURNING *",
-    ).get(resolution, note, iso(this.clock()), id);
+  async resolve(id: number, resolution: Resolution, note: string | null): Promise<FindingRecord | undefined> {
+    const row = await this.db
+      .updateTable("findings")
+      .set({ status: "resolved", resolution, note, resolved_at: iso(this.clock()) })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirst();
     return row && fromRow(row);
   }
 
   /** The token behind these findings is revoked: every open finding of it says so. Returns their ids. */
-  markRevoked(secretHash: string): number[] {
-    return statement<[string], { id: number }>(
-      this.db,
-      "UPDATE findings SET status = 'revoked' WHERE secret_hash = ? AND status = 'open' RETURNING id",
-    )
-      .all(secretHash)
-      .map((r) => r.id);
+  async markRevoked(secretHash: string): Promise<number[]> {
+    return this.moveStatus(secretHash, "open", "revoked");
   }
 
   /** A revocation that did not take: the token's findings are open again. Returns their ids. */
-  reopenRevoked(secretHash: string): number[] {
-    return statement<[string], { id: number }>(
-      this.db,
-      "UPDATE findings SET status = 'open' WHERE secret_hash = ? AND status = 'revoked' RETURNING id",
-    )
-      .all(secretHash)
-      .map((r) => r.id);
+  async reopenRevoked(secretHash: string): Promise<number[]> {
+    return this.moveStatus(secretHash, "revoked", "open");
+  }
+
+  private async moveStatus(secretHash: string, from: FindingStatus, to: FindingStatus): Promise<number[]> {
+    const rows = await this.db
+      .updateTable("findings")
+      .set({ status: to })
+      .where("secret_hash", "=", secretHash)
+      .where("status", "=", from)
+      .returning("id")
+      .execute();
+    return rows.map((r) => r.id).sort((a, b) => a - b);
   }
 }

@@ -1,4 +1,5 @@
-// The store: one SQLite database and one object per table. Nothing outside src/store/ writes SQL.
+// The store: one database and one object per table, on SQLite (the embedded default) or PostgreSQL (several
+// replicas). Every method is async; nothing outside src/store/ writes SQL or knows the engine.
 import { userInfo } from "node:os";
 import type Database from "better-sqlite3";
 import { AuditLog } from "./audit.js";
@@ -6,10 +7,13 @@ import { BreachTable } from "./breaches.js";
 import { type Clock, systemClock } from "./clock.js";
 import { dbPathFrom, MEMORY, type OpenOptions, openDatabase } from "./database.js";
 import { DeliveryTable } from "./deliveries.js";
+import type { EngineName } from "./dialect.js";
+import type { Executor } from "./executor.js";
 import { FindingTable } from "./findings.js";
 import { Insights } from "./insights.js";
 import { JobTable } from "./jobs.js";
 import { SecretBox } from "./secret-box.js";
+import { sqliteKysely } from "./sqlite.js";
 import { TokenTable } from "./tokens.js";
 import { ValidationTable } from "./validations.js";
 
@@ -31,6 +35,20 @@ export function defaultActor(env: NodeJS.ProcessEnv): string {
   }
 }
 
+/** What a store was opened on; shared by the store and every transaction-scoped store made from it. */
+export interface StoreContext {
+  engine: EngineName;
+  /** The SQLite file, or the PostgreSQL URL without its password. */
+  path: string;
+  clock: Clock;
+  actor: string;
+  box: SecretBox;
+  /** The SQLite connection (tests, pragmas); undefined on PostgreSQL. */
+  sqlite?: Database.Database;
+  /** Releases the engine's connections once the query builder is destroyed. */
+  release: () => Promise<void> | void;
+}
+
 export class Store {
   readonly tokens: TokenTable;
   readonly findings: FindingTable;
@@ -43,55 +61,85 @@ export class Store {
   readonly validations: ValidationTable;
   /** Summaries for the console. */
   readonly insights: Insights;
-  /** Seals the values that queued jobs need (see secret-box.ts). */
-  readonly box: SecretBox;
 
   constructor(
-    readonly db: Database.Database,
-    readonly path: string,
-    readonly clock: Clock,
-    actor: string,
-    box: SecretBox,
+    readonly db: Executor,
+    private readonly context: StoreContext,
   ) {
+    const { clock } = context;
     this.tokens = new TokenTable(db, clock);
     this.findings = new FindingTable(db, clock);
-    this.jobs = new JobTable(db, clock);
-    this.audit = new AuditLog(db, clock, actor);
+    this.jobs = new JobTable(db, clock, context.engine);
+    this.audit = new AuditLog(db, clock, context.actor);
     this.deliveries = new DeliveryTable(db, clock);
     this.breaches = new BreachTable(db, clock);
     this.validations = new ValidationTable(db, clock);
     this.insights = new Insights(db);
-    this.box = box;
   }
 
-  /** Runs `fn` in one write transaction, taken at once so that concurrent writers queue instead of deadlocking. */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  get engine(): EngineName {
+    return this.context.engine;
   }
 
-  close(): void {
-    if (!this.db.open) return;
-    try {
-      // Keeps the query planner's statistics current; cheap, and SQLite's advice for every closing connection.
-      this.db.pragma("optimize");
-    } catch {
-      // A busy database is no reason to fail a command that has done its work.
-    }
-    this.db.close();
+  get path(): string {
+    return this.context.path;
+  }
+
+  get clock(): Clock {
+    return this.context.clock;
+  }
+
+  /** Seals the values that queued jobs need (see secret-box.ts). */
+  get box(): SecretBox {
+    return this.context.box;
+  }
+
+  /** The SQLite connection, for tests and pragmas; undefined on PostgreSQL. */
+  get sqlite(): Database.Database | undefined {
+    return this.context.sqlite;
+  }
+
+  /**
+   * Runs `fn` in one transaction with a store bound to it: use `tx`, not this store, inside (on SQLite this
+   * store waits for the transaction to end). On SQLite the write lock is taken at once, so that concurrent
+   * writers queue instead of deadlocking. Inside a transaction, a nested call joins it.
+   */
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return this.db.transaction().execute((trx) => fn(new Store(trx, this.context)));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isTransaction) throw new Error("a transaction's store is closed by its transaction");
+    await this.db.destroy();
+    // Kysely only closes a driver it used: a store opened and closed without a query closes here.
+    await this.context.release();
   }
 }
 
-export function openStore(options: StoreOptions = {}): Store {
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const env = options.env ?? process.env;
   const path = options.path ?? dbPathFrom(env);
-  const db = openDatabase(path, options);
-  return new Store(
-    db,
+  const sqlite = openDatabase(path, options);
+  const close = () => {
+    if (!sqlite.open) return;
+    try {
+      // Keeps the query planner's statistics current; cheap, and SQLite's advice for every closing connection.
+      sqlite.pragma("optimize");
+    } catch {
+      // A busy database is no reason to fail a command that has done its work.
+    }
+    sqlite.close();
+  };
+  return new Store(sqliteKysely(sqlite, close), {
+    engine: "sqlite",
     path,
-    options.clock ?? systemClock,
-    options.actor ?? defaultActor(env),
-    SecretBox.forDatabase(path, env),
-  );
+    clock: options.clock ?? systemClock,
+    actor: options.actor ?? defaultActor(env),
+    box: SecretBox.forDatabase(path, env),
+    sqlite,
+    release: close,
+  });
 }
 
 export { MEMORY };

@@ -2,9 +2,11 @@
 // idempotent; a worker claims it with a lease, so that a job whose worker died can be taken over.
 // Job payloads are plain JSON and never hold a secret; a value that a job needs travels in `sealed`,
 // encrypted (see secret-box.ts), and is erased when the job ends.
-import type { Database } from "better-sqlite3";
+import type { ExpressionBuilder, Selectable } from "kysely";
 import { type Clock, iso } from "./clock.js";
-import { statement } from "./statements.js";
+import type { EngineName } from "./dialect.js";
+import { changed, count, type Executor } from "./executor.js";
+import type { JobsTable, Tables } from "./schema.js";
 
 export const JOB_STATES = ["pending", "running", "done", "dead", "cancelled"] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -47,26 +49,7 @@ export interface NewJob<P> {
   priority?: number;
 }
 
-interface Row {
-  id: number;
-  kind: string;
-  key: string;
-  priority: number;
-  queue: string;
-  payload: string;
-  sealed: Buffer | null;
-  state: JobState;
-  outcome: string | null;
-  attempts: number;
-  max_attempts: number;
-  run_after: string;
-  owner: string | null;
-  lease_until: string | null;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-}
+type Row = Selectable<JobsTable>;
 
 function fromRow<P>(row: Row): JobRecord<P> {
   return {
@@ -77,7 +60,7 @@ function fromRow<P>(row: Row): JobRecord<P> {
     queue: row.queue,
     payload: JSON.parse(row.payload) as P,
     sealed: row.sealed,
-    state: row.state,
+    state: row.state as JobState,
     outcome: row.outcome,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
@@ -105,20 +88,26 @@ export interface ClaimOptions {
   queues?: QueueFilter;
 }
 
-const QUEUE_FILTER = `(@only IS NULL OR queue IN (SELECT value FROM json_each(@only)))
-             AND (@except IS NULL OR queue NOT IN (SELECT value FROM json_each(@except)))`;
+type JobsWhere = ExpressionBuilder<Tables, "jobs">;
 
-function queueParams(filter: QueueFilter = {}) {
-  return {
-    only: filter.only ? JSON.stringify(filter.only) : null,
-    except: filter.except && filter.except.length > 0 ? JSON.stringify(filter.except) : null,
-  };
+/** The partitions a filter allows, as a condition. */
+function inQueues(eb: JobsWhere, filter: QueueFilter = {}) {
+  const conditions = [];
+  if (filter.only) conditions.push(filter.only.length > 0 ? eb("queue", "in", filter.only) : eb.lit(false));
+  if (filter.except && filter.except.length > 0) conditions.push(eb("queue", "not in", filter.except));
+  return eb.and(conditions);
+}
+
+function amongIds(eb: JobsWhere, ids?: readonly number[]) {
+  if (ids === undefined) return eb.and([]);
+  return ids.length > 0 ? eb("id", "in", ids) : eb.lit(false);
 }
 
 export class JobTable {
   constructor(
-    private readonly db: Database,
+    private readonly db: Executor,
     private readonly clock: Clock,
+    private readonly engine: EngineName = "sqlite",
   ) {}
 
   private now(): string {
@@ -129,225 +118,296 @@ export class JobTable {
    * Adds a job unless one with the same key exists; either way returns the job that holds the key. A waiting
    * job asked for again with a more urgent priority takes that priority (a push finds what a backfill queued).
    */
-  enqueue<P>(job: NewJob<P>): { job: JobRecord<P>; created: boolean } {
+  async enqueue<P>(job: NewJob<P>): Promise<{ job: JobRecord<P>; created: boolean }> {
     const now = this.now();
     const priority = job.priority ?? PRIORITY.live;
-    const inserted = statement(
-      this.db,
-      `INSERT INTO jobs (kind, key, priority, queue, payload, sealed, state, max_attempts, run_after, created_at,
-           updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-    ).run(
-      job.kind,
-      job.key,
-      priority,
-      job.queue,
-      JSON.stringify(job.payload),
-      job.sealed ?? null,
-      job.maxAttempts,
-      job.runAfter ?? now,
-      now,
-      now,
-    );
-    if (inserted.changes === 0)
-      statement(
-        this.db,
-        "UPDATE jobs SET priority = ? WHERE key = ? AND state = 'pending' AND priority > ?",
-      ).run(priority, job.key, priority);
-    return { job: this.byKey<P>(job.key) as JobRecord<P>, created: inserted.changes > 0 };
+    const inserted = await this.db
+      .insertInto("jobs")
+      .values({
+        kind: job.kind,
+        key: job.key,
+        priority,
+        queue: job.queue,
+        payload: JSON.stringify(job.payload),
+        sealed: job.sealed ?? null,
+        state: "pending",
+        max_attempts: job.maxAttempts,
+        run_after: job.runAfter ?? now,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.column("key").doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (inserted) return { job: fromRow<P>(inserted), created: true };
+    const row = await this.db
+      .updateTable("jobs")
+      .set({ priority })
+      .where("key", "=", job.key)
+      .where("state", "=", "pending")
+      .where("priority", ">", priority)
+      .returningAll()
+      .executeTakeFirst();
+    return { job: row ? fromRow<P>(row) : ((await this.byKey<P>(job.key)) as JobRecord<P>), created: false };
   }
 
-  byId<P = unknown>(id: number): JobRecord<P> | undefined {
-    const row = statement<[number], Row>(this.db, "SELECT * FROM jobs WHERE id = ?").get(id);
+  async byId<P = unknown>(id: number): Promise<JobRecord<P> | undefined> {
+    const row = await this.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
     return row && fromRow<P>(row);
   }
 
-  byKey<P = unknown>(key: string): JobRecord<P> | undefined {
-    const row = statement<[string], Row>(this.db, "SELECT * FROM jobs WHERE key = ?").get(key);
+  async byKey<P = unknown>(key: string): Promise<JobRecord<P> | undefined> {
+    const row = await this.db.selectFrom("jobs").selectAll().where("key", "=", key).executeTakeFirst();
     return row && fromRow<P>(row);
   }
 
-  list<P = unknown>(filter: { kind?: string; state?: JobState } = {}): JobRecord<P>[] {
-    return statement<{ kind: string | null; state: string | null }, Row>(
-      this.db,
-      `SELECT * FROM jobs WHERE (@kind IS NULL OR kind = @kind) AND (@state IS NULL OR state = @state)
-         ORDER BY id`,
-    )
-      .all({ kind: filter.kind ?? null, state: filter.state ?? null })
-      .map((r) => fromRow<P>(r));
+  async list<P = unknown>(filter: { kind?: string; state?: JobState } = {}): Promise<JobRecord<P>[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .$if(filter.kind !== undefined, (q) => q.where("kind", "=", filter.kind as string))
+      .$if(filter.state !== undefined, (q) => q.where("state", "=", filter.state as string))
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => fromRow<P>(r));
   }
 
   /**
    * Takes due jobs, most urgent priority first: pending ones whose time has come, and running ones whose lease
-   * ran out (their worker died). One UPDATE, so two workers never take the same job.
+   * ran out (their worker died). One UPDATE, so two workers never take the same job; on PostgreSQL the rows are
+   * locked with SKIP LOCKED, so that replicas claiming at once take different jobs instead of waiting.
    */
-  claim<P = unknown>(options: ClaimOptions): JobRecord<P>[] {
+  async claim<P = unknown>(options: ClaimOptions): Promise<JobRecord<P>[]> {
     const now = this.now();
     const lease = iso(new Date(this.clock().getTime() + options.leaseMs));
-    return statement<Record<string, unknown>, Row>(
-      this.db,
-      `UPDATE jobs SET state = 'running', owner = @owner, lease_until = @lease, updated_at = @now
-         WHERE id IN (
-           SELECT id FROM jobs
-           WHERE kind = @kind
-             AND ((state = 'pending' AND run_after <= @now) OR (state = 'running' AND lease_until < @now))
-             AND ${QUEUE_FILTER}
-           ORDER BY priority, run_after, id LIMIT @limit)
-         RETURNING *`,
-    )
-      .all({
-        owner: options.owner,
-        lease,
-        now,
-        kind: options.kind,
-        limit: options.limit,
-        ...queueParams(options.queues),
-      })
-      .map((r) => fromRow<P>(r))
-      .sort((a, b) => a.priority - b.priority || a.id - b.id);
+    const rows = await this.db
+      .updateTable("jobs")
+      .set({ state: "running", owner: options.owner, lease_until: lease, updated_at: now })
+      .where("id", "in", (eb) =>
+        eb
+          .selectFrom("jobs")
+          .select("id")
+          .where("kind", "=", options.kind)
+          .where((w) =>
+            w.or([
+              w.and([w("state", "=", "pending"), w("run_after", "<=", now)]),
+              w.and([w("state", "=", "running"), w("lease_until", "<", now)]),
+            ]),
+          )
+          .where((w) => inQueues(w, options.queues))
+          .orderBy("priority")
+          .orderBy("run_after")
+          .orderBy("id")
+          .limit(options.limit)
+          .$if(this.engine === "postgres", (q) => q.forUpdate().skipLocked()),
+      )
+      .returningAll()
+      .execute();
+    return rows.map((r) => fromRow<P>(r)).sort((a, b) => a.priority - b.priority || a.id - b.id);
   }
 
   /** Counts an attempt on jobs this owner holds; returns the ids it still holds. */
-  startAttempt(ids: readonly number[], owner: string): number[] {
-    const update = statement<[string, number, string], { id: number }>(
-      this.db,
-      `UPDATE jobs SET attempts = attempts + 1, updated_at = ?
-       WHERE id = ? AND state = 'running' AND owner = ? RETURNING id`,
-    );
-    const now = this.now();
-    return ids.filter((id) => update.get(now, id, owner) !== undefined);
+  async startAttempt(ids: readonly number[], owner: string): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .updateTable("jobs")
+      .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: this.now() }))
+      .where("id", "in", ids)
+      .where("state", "=", "running")
+      .where("owner", "=", owner)
+      .returning("id")
+      .execute();
+    const held = new Set(rows.map((r) => r.id));
+    return ids.filter((id) => held.has(id));
   }
 
   /** Gives held jobs back without counting an attempt (nothing was called). */
-  release(ids: readonly number[], owner: string, runAfter: string): void {
-    const update = statement(
-      this.db,
-      `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, updated_at = ?
-       WHERE id = ? AND state = 'running' AND owner = ?`,
-    );
-    const now = this.now();
-    for (const id of ids) update.run(runAfter, now, id, owner);
+  async release(ids: readonly number[], owner: string, runAfter: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable("jobs")
+      .set({ state: "pending", owner: null, lease_until: null, run_after: runAfter, updated_at: this.now() })
+      .where("id", "in", ids)
+      .where("state", "=", "running")
+      .where("owner", "=", owner)
+      .execute();
   }
 
   /**
    * The job must wait until `runAfter` for a reason that is not its fault (a provider's Retry-After): back in
    * the queue without spending the attempt it started.
    */
-  postpone(id: number, owner: string, runAfter: string, reason: string): boolean {
-    return (
-      statement(
-        this.db,
-        `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, last_error = ?,
-             attempts = max(attempts - 1, 0), updated_at = ?
-           WHERE id = ? AND state = 'running' AND owner = ?`,
-      ).run(runAfter, reason, this.now(), id, owner).changes > 0
+  async postpone(id: number, owner: string, runAfter: string, reason: string): Promise<boolean> {
+    return changed(
+      await this.db
+        .updateTable("jobs")
+        .set((eb) => ({
+          state: "pending",
+          owner: null,
+          lease_until: null,
+          run_after: runAfter,
+          last_error: reason,
+          attempts: eb
+            .case()
+            .when("attempts", ">", 0)
+            .then(eb("attempts", "-", 1))
+            .else(0)
+            .end(),
+          updated_at: this.now(),
+        }))
+        .where("id", "=", id)
+        .where("state", "=", "running")
+        .where("owner", "=", owner)
+        .executeTakeFirst(),
     );
   }
 
   /** An attempt failed and will be tried again at `runAfter`. False when the job is no longer ours. */
-  retryLater(id: number, owner: string, runAfter: string, error: string): boolean {
-    return (
-      statement(
-        this.db,
-        `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, last_error = ?,
-             updated_at = ?
-           WHERE id = ? AND state = 'running' AND owner = ?`,
-      ).run(runAfter, error, this.now(), id, owner).changes > 0
+  async retryLater(id: number, owner: string, runAfter: string, error: string): Promise<boolean> {
+    return changed(
+      await this.db
+        .updateTable("jobs")
+        .set({
+          state: "pending",
+          owner: null,
+          lease_until: null,
+          run_after: runAfter,
+          last_error: error,
+          updated_at: this.now(),
+        })
+        .where("id", "=", id)
+        .where("state", "=", "running")
+        .where("owner", "=", owner)
+        .executeTakeFirst(),
     );
   }
 
   /** The job is over: `done` with an outcome, or `dead` with the last error. The sealed value is erased. */
-  finish(
+  async finish(
     id: number,
     owner: string,
     end: { state: "done"; outcome: string } | { state: "dead"; error: string },
-  ) {
+  ): Promise<boolean> {
     const now = this.now();
-    return (
-      statement(
-        this.db,
-        `UPDATE jobs SET state = ?, outcome = ?, last_error = coalesce(?, last_error), sealed = NULL,
-             owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?
-           WHERE id = ? AND state = 'running' AND owner = ?`,
-      ).run(
-        end.state,
-        end.state === "done" ? end.outcome : null,
-        end.state === "dead" ? end.error : null,
-        now,
-        now,
-        id,
-        owner,
-      ).changes > 0
+    return changed(
+      await this.db
+        .updateTable("jobs")
+        .set({
+          state: end.state,
+          outcome: end.state === "done" ? end.outcome : null,
+          ...(end.state === "dead" ? { last_error: end.error } : {}),
+          sealed: null,
+          owner: null,
+          lease_until: null,
+          finished_at: now,
+          updated_at: now,
+        })
+        .where("id", "=", id)
+        .where("state", "=", "running")
+        .where("owner", "=", owner)
+        .executeTakeFirst(),
     );
   }
 
   /** Stops a job that has not finished; the sealed value is erased. */
-  cancel(id: number, reason: string): boolean {
+  async cancel(id: number, reason: string): Promise<boolean> {
     const now = this.now();
-    return (
-      statement(
-        this.db,
-        `UPDATE jobs SET state = 'cancelled', last_error = ?, sealed = NULL, owner = NULL, lease_until = NULL,
-             finished_at = ?, updated_at = ?
-           WHERE id = ? AND state IN ('pending', 'dead')`,
-      ).run(reason, now, now, id).changes > 0
+    return changed(
+      await this.db
+        .updateTable("jobs")
+        .set({
+          state: "cancelled",
+          last_error: reason,
+          sealed: null,
+          owner: null,
+          lease_until: null,
+          finished_at: now,
+          updated_at: now,
+        })
+        .where("id", "=", id)
+        .where("state", "in", ["pending", "dead"])
+        .executeTakeFirst(),
     );
   }
 
   /** Gives a dead job a fresh set of attempts, with a new sealed value when the old one was erased. */
-  rearm(id: number, sealed: Buffer | null): boolean {
+  async rearm(id: number, sealed: Buffer | null): Promise<boolean> {
     const now = this.now();
-    return (
-      statement(
-        this.db,
-        `UPDATE jobs SET state = 'pending', attempts = 0, run_after = ?, sealed = coalesce(?, sealed),
-             finished_at = NULL, updated_at = ?
-           WHERE id = ? AND state = 'dead'`,
-      ).run(now, sealed, now, id).changes > 0
+    return changed(
+      await this.db
+        .updateTable("jobs")
+        .set({
+          state: "pending",
+          attempts: 0,
+          run_after: now,
+          ...(sealed ? { sealed } : {}),
+          finished_at: null,
+          updated_at: now,
+        })
+        .where("id", "=", id)
+        .where("state", "=", "dead")
+        .executeTakeFirst(),
     );
   }
 
   /** Running jobs of a kind, for finding those whose worker is gone. */
-  running(kind: string): Pick<JobRecord, "id" | "owner" | "leaseUntil">[] {
-    return statement<[string], { id: number; owner: string | null; lease_until: string | null }>(
-      this.db,
-      "SELECT id, owner, lease_until FROM jobs WHERE kind = ? AND state = 'running'",
-    )
-      .all(kind)
-      .map((r) => ({ id: r.id, owner: r.owner, leaseUntil: r.lease_until }));
+  async running(kind: string): Promise<Pick<JobRecord, "id" | "owner" | "leaseUntil">[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select(["id", "owner", "lease_until"])
+      .where("kind", "=", kind)
+      .where("state", "=", "running")
+      .execute();
+    return rows.map((r) => ({ id: r.id, owner: r.owner, leaseUntil: r.lease_until }));
   }
 
   /** Puts a running job whose worker died back in the queue, due now. */
-  requeue(id: number, deadOwner: string): boolean {
+  async requeue(id: number, deadOwner: string): Promise<boolean> {
     const now = this.now();
-    return (
-      statement(
-        this.db,
-        `UPDATE jobs SET state = 'pending', owner = NULL, lease_until = NULL, run_after = ?, updated_at = ?
-           WHERE id = ? AND state = 'running' AND owner = ?`,
-      ).run(now, now, id, deadOwner).changes > 0
+    return changed(
+      await this.db
+        .updateTable("jobs")
+        .set({ state: "pending", owner: null, lease_until: null, run_after: now, updated_at: now })
+        .where("id", "=", id)
+        .where("state", "=", "running")
+        .where("owner", "=", deadOwner)
+        .executeTakeFirst(),
     );
   }
 
   /** When the earliest pending job of a kind (among some ids, in some queues) is due, if any. */
-  nextRunAfter(kind: string, ids?: readonly number[], queues?: QueueFilter): string | undefined {
-    const row = statement<Record<string, unknown>, { next: string | null }>(
-      this.db,
-      `SELECT min(run_after) AS next FROM jobs WHERE kind = @kind AND state = 'pending'
-           AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids))) AND ${QUEUE_FILTER}`,
-    ).get({ kind, ids: ids ? JSON.stringify(ids) : null, ...queueParams(queues) });
+  async nextRunAfter(
+    kind: string,
+    ids?: readonly number[],
+    queues?: QueueFilter,
+  ): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("jobs")
+      .select((eb) => eb.fn.min("run_after").as("next"))
+      .where("kind", "=", kind)
+      .where("state", "=", "pending")
+      .where((eb) => amongIds(eb, ids))
+      .where((eb) => inQueues(eb, queues))
+      .executeTakeFirst();
     return row?.next ?? undefined;
   }
 
   /** How many jobs of a kind are in each state, optionally among some ids or in some queues. */
-  counts(kind: string, ids?: readonly number[], queues?: QueueFilter): Record<JobState, number> {
+  async counts(
+    kind: string,
+    ids?: readonly number[],
+    queues?: QueueFilter,
+  ): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    const rows = statement<Record<string, unknown>, { state: JobState; n: number }>(
-      this.db,
-      `SELECT state, count(*) AS n FROM jobs WHERE kind = @kind
-           AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids))) AND ${QUEUE_FILTER} GROUP BY state`,
-    ).all({ kind, ids: ids ? JSON.stringify(ids) : null, ...queueParams(queues) });
-    for (const row of rows) counts[row.state] = row.n;
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select((eb) => ["state", eb.fn.countAll().as("n")])
+      .where("kind", "=", kind)
+      .where((eb) => amongIds(eb, ids))
+      .where((eb) => inQueues(eb, queues))
+      .groupBy("state")
+      .execute();
+    for (const row of rows) counts[row.state as JobState] = count(row.n as number | string);
     return counts;
   }
 }

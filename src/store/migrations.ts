@@ -1,24 +1,32 @@
-// The schema, as an ordered list of numbered migrations. A database remembers how far it got in
-// `PRAGMA user_version`; opening it runs the rest, each in its own transaction. Append, never edit.
+// The schema, as an ordered list of numbered migrations, one source for both engines: portable SQL, with the
+// few spellings that differ asked of the dialect (dialect.ts). A SQLite database remembers how far it got in
+// `PRAGMA user_version`, a PostgreSQL one in the `schema_migrations` table (postgres.ts). Append, never edit.
 
 import type { Database } from "better-sqlite3";
 import { UserError } from "../errors.js";
+import { type SchemaDialect, SQLITE } from "./dialect.js";
 
 export interface Migration {
   version: number;
   name: string;
-  sql: string;
+  /** Portable SQL; a function when it needs a spelling that differs between the engines. */
+  sql: string | ((dialect: SchemaDialect) => string);
+}
+
+/** The SQL of a migration for one engine. */
+export function migrationSql(migration: Migration, dialect: SchemaDialect): string {
+  return typeof migration.sql === "string" ? migration.sql : migration.sql(dialect);
 }
 
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "registry, findings, jobs and audit",
-    sql: `
+    sql: (d) => `
       -- The registry: tokens the organisation issued, known by the SHA-256 of their value, never the value.
       CREATE TABLE tokens (
-        id               INTEGER PRIMARY KEY,
-        secret_hash      TEXT NOT NULL UNIQUE CHECK (secret_hash GLOB 'sha256:*' AND length(secret_hash) = 71),
+        id               ${d.id},
+        secret_hash      TEXT NOT NULL UNIQUE CHECK (substr(secret_hash, 1, 7) = 'sha256:' AND length(secret_hash) = 71),
         preview          TEXT NOT NULL,
         provider         TEXT NOT NULL,
         rule_id          TEXT,
@@ -37,7 +45,7 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- One row per leak location; a re-scan updates the row it found before.
       CREATE TABLE findings (
-        id            INTEGER PRIMARY KEY,
+        id            ${d.id},
         fingerprint   TEXT NOT NULL,
         source        TEXT NOT NULL DEFAULT '',
         location      TEXT NOT NULL,
@@ -56,7 +64,7 @@ export const MIGRATIONS: readonly Migration[] = [
         author        TEXT,
         committed_at  TEXT,
         redacted      TEXT NOT NULL,
-        secret_hash   TEXT NOT NULL CHECK (secret_hash GLOB 'sha256:*'),
+        secret_hash   TEXT NOT NULL CHECK (substr(secret_hash, 1, 7) = 'sha256:'),
         status        TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'revoked', 'resolved')),
         resolution    TEXT CHECK (resolution IN ('false-positive', 'accepted-risk', 'revoked-manually')),
         note          TEXT,
@@ -71,12 +79,12 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- The durable queue. A job is written before any call is made; its key makes it idempotent.
       CREATE TABLE jobs (
-        id           INTEGER PRIMARY KEY,
+        id           ${d.id},
         kind         TEXT NOT NULL,
         key          TEXT NOT NULL UNIQUE,
         queue        TEXT NOT NULL,
         payload      TEXT NOT NULL,
-        sealed       BLOB,
+        sealed       ${d.blob},
         state        TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'dead', 'cancelled')),
         outcome      TEXT,
         attempts     INTEGER NOT NULL DEFAULT 0,
@@ -93,7 +101,7 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- Who did what, when. Append-only.
       CREATE TABLE audit (
-        id          INTEGER PRIMARY KEY,
+        id          ${d.id},
         at          TEXT NOT NULL,
         actor       TEXT NOT NULL,
         action      TEXT NOT NULL,
@@ -104,8 +112,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX audit_by_hash ON audit (secret_hash);
       CREATE INDEX audit_by_action ON audit (action, provider, at);
-      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
-      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+      ${d.appendOnly("audit")}
     `,
   },
   {
@@ -126,7 +133,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE breaches (
         key          TEXT PRIMARY KEY,
         repository   TEXT NOT NULL,
-        installation INTEGER NOT NULL,
+        installation BIGINT NOT NULL,
         issue_number INTEGER,
         issue_url    TEXT,
         created_at   TEXT NOT NULL
@@ -135,7 +142,7 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The tokens each breach issue reports, so that a revocation's outcome is commented there once.
       CREATE TABLE breach_tokens (
         breach_key   TEXT NOT NULL REFERENCES breaches (key),
-        secret_hash  TEXT NOT NULL CHECK (secret_hash GLOB 'sha256:*'),
+        secret_hash  TEXT NOT NULL CHECK (substr(secret_hash, 1, 7) = 'sha256:'),
         preview      TEXT NOT NULL,
         description  TEXT NOT NULL,
         commented_at TEXT,
@@ -150,7 +157,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- What the token's issuer last said about it, by hash; reused until expires_at. Never the token.
       CREATE TABLE validations (
-        secret_hash TEXT PRIMARY KEY CHECK (secret_hash GLOB 'sha256:*'),
+        secret_hash TEXT PRIMARY KEY CHECK (substr(secret_hash, 1, 7) = 'sha256:'),
         provider    TEXT NOT NULL,
         status      TEXT NOT NULL CHECK (status IN ('live', 'inactive', 'unknown')),
         identity    TEXT,
@@ -180,33 +187,48 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX findings_by_first_seen ON findings (first_seen_at);
     `,
   },
+  {
+    version: 6,
+    name: "breach issues list their tokens in the order reported, on both engines",
+    sql: (d) => `
+      ALTER TABLE breach_tokens ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+      ${d.name === "sqlite" ? "UPDATE breach_tokens SET position = rowid;" : ""}
+    `,
+  },
 ];
 
 export class MigrationError extends UserError {}
 
+/** The message for a database that a newer leakwarden made. */
+export function newerSchemaMessage(current: number, latest: number): string {
+  return `the database is at schema version ${current}, newer than this leakwarden knows (${latest}); upgrade leakwarden`;
+}
+
+/** A migration list must be numbered 1, 2, 3, ... in order. */
+export function assertNumbered(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1)
+      throw new MigrationError(`migration "${m.name}" is number ${m.version}, expected ${i + 1}`);
+  });
+}
+
 /** Refuses a database that a newer leakwarden made, before anything (WAL mode, a migration) changes it. */
 export function assertNotNewer(db: Database, latest: number = MIGRATIONS.length): number {
   const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > latest)
-    throw new MigrationError(
-      `the database is at schema version ${current}, newer than this leakwarden knows (${latest}); upgrade leakwarden`,
-    );
+  if (current > latest) throw new MigrationError(newerSchemaMessage(current, latest));
   return current;
 }
 
 /** Runs the migrations the database has not seen; returns the versions it ran. Safe against a concurrent opener. */
 export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
-  migrations.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new MigrationError(`migration "${m.name}" is number ${m.version}, expected ${i + 1}`);
-  });
+  assertNumbered(migrations);
   const latest = migrations.length;
   const ran: number[] = [];
   const step = db.transaction((m: Migration) => {
     // Read inside the write lock: another process may have migrated since we looked.
     const current = db.pragma("user_version", { simple: true }) as number;
     if (current >= m.version) return;
-    db.exec(m.sql);
+    db.exec(migrationSql(m, SQLITE));
     db.pragma(`user_version = ${m.version}`);
     ran.push(m.version);
   });

@@ -1,8 +1,9 @@
 // The `validations` table: the last live-check verdict on each token, by hash, with a time to live.
-import type { Database } from "better-sqlite3";
+import type { Selectable } from "kysely";
 import type { Validity } from "../validate/types.js";
 import { type Clock, iso } from "./clock.js";
-import { statement } from "./statements.js";
+import type { Executor } from "./executor.js";
+import type { ValidationsTable } from "./schema.js";
 
 export interface ValidationRecord {
   secretHash: string;
@@ -12,16 +13,7 @@ export interface ValidationRecord {
   expiresAt: string;
 }
 
-interface Row {
-  secret_hash: string;
-  provider: string;
-  status: Validity["status"];
-  identity: string | null;
-  scopes: string | null;
-  detail: string | null;
-  checked_at: string;
-  expires_at: string;
-}
+type Row = Selectable<ValidationsTable>;
 
 function validityOf(row: Row): Validity {
   if (row.status === "live")
@@ -36,41 +28,45 @@ function validityOf(row: Row): Validity {
 
 export class ValidationTable {
   constructor(
-    private readonly db: Database,
+    private readonly db: Executor,
     private readonly clock: Clock,
   ) {}
 
-  save(secretHash: string, provider: string, validity: Validity, ttlMs: number): ValidationRecord {
+  async save(
+    secretHash: string,
+    provider: string,
+    validity: Validity,
+    ttlMs: number,
+  ): Promise<ValidationRecord> {
     const now = this.clock();
     const checkedAt = iso(now);
     const expiresAt = iso(new Date(now.getTime() + ttlMs));
     const detail =
       validity.status === "inactive" ? validity.detail : validity.status === "unknown" ? validity.why : null;
-    statement(
-      this.db,
-      `INSERT INTO validations (secret_hash, provider, status, identity, scopes, detail, checked_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (secret_hash) DO UPDATE SET provider = excluded.provider, status = excluded.status,
-         identity = excluded.identity, scopes = excluded.scopes, detail = excluded.detail,
-         checked_at = excluded.checked_at, expires_at = excluded.expires_at`,
-    ).run(
-      secretHash,
+    const values = {
       provider,
-      validity.status,
-      validity.status === "live" ? validity.identity : null,
-      validity.status === "live" && validity.scopes ? JSON.stringify(validity.scopes) : null,
+      status: validity.status,
+      identity: validity.status === "live" ? validity.identity : null,
+      scopes: validity.status === "live" && validity.scopes ? JSON.stringify(validity.scopes) : null,
       detail,
-      checkedAt,
-      expiresAt,
-    );
+      checked_at: checkedAt,
+      expires_at: expiresAt,
+    };
+    await this.db
+      .insertInto("validations")
+      .values({ secret_hash: secretHash, ...values })
+      .onConflict((oc) => oc.column("secret_hash").doUpdateSet(values))
+      .execute();
     return { secretHash, provider, validity, checkedAt, expiresAt };
   }
 
   /** The last verdict, fresh or not. */
-  get(secretHash: string): ValidationRecord | undefined {
-    const row = statement<[string], Row>(this.db, "SELECT * FROM validations WHERE secret_hash = ?").get(
-      secretHash,
-    );
+  async get(secretHash: string): Promise<ValidationRecord | undefined> {
+    const row = await this.db
+      .selectFrom("validations")
+      .selectAll()
+      .where("secret_hash", "=", secretHash)
+      .executeTakeFirst();
     if (!row) return undefined;
     return {
       secretHash: row.secret_hash,
@@ -82,8 +78,8 @@ export class ValidationTable {
   }
 
   /** The last verdict while it is still within its time to live. */
-  fresh(secretHash: string): ValidationRecord | undefined {
-    const record = this.get(secretHash);
+  async fresh(secretHash: string): Promise<ValidationRecord | undefined> {
+    const record = await this.get(secretHash);
     return record && record.expiresAt > iso(this.clock()) ? record : undefined;
   }
 }

@@ -127,7 +127,7 @@ export class LiveChecker {
     const validator = this.validators.get(ruleId);
     const provider = validator?.provider ?? ruleId;
     if (!options.fresh) {
-      const cached = this.store.validations.fresh(target.secretHash);
+      const cached = await this.store.validations.fresh(target.secretHash);
       if (cached) return cached;
     }
     let validity: Validity;
@@ -142,10 +142,10 @@ export class LiveChecker {
       }
     }
     const ttl = validity.status === "unknown" ? 0 : this.ttlMs;
-    return this.store.transaction(() => {
-      const record = this.store.validations.save(target.secretHash, provider, validity, ttl);
+    return await this.store.transaction(async (tx) => {
+      const record = await tx.validations.save(target.secretHash, provider, validity, ttl);
       if (!cannot)
-        this.store.audit.record({
+        await tx.audit.record({
           action: `validate.${validity.status}`,
           provider,
           secretHash: target.secretHash,

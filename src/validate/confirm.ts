@@ -55,37 +55,43 @@ export function confirmKey(secretHash: string): string {
 }
 
 /** Queues the checks that will confirm a revocation; call it in the transaction that queues the revocation. */
-export function enqueueConfirmation(store: Store, payload: ConfirmPayload, secret: Secret): ConfirmJob {
+export async function enqueueConfirmation(
+  store: Store,
+  payload: ConfirmPayload,
+  secret: Secret,
+): Promise<ConfirmJob> {
   const key = confirmKey(payload.secretHash);
-  return store.jobs.enqueue<ConfirmPayload>({
-    kind: CONFIRM_KIND,
-    key,
-    queue: payload.provider,
-    payload,
-    sealed: store.box.seal(secret.reveal(), key),
-    // Bounded by the window, not by a count: each check that gets no verdict is tried again.
-    maxAttempts: 1000,
-  }).job;
+  return (
+    await store.jobs.enqueue<ConfirmPayload>({
+      kind: CONFIRM_KIND,
+      key,
+      queue: payload.provider,
+      payload,
+      sealed: store.box.seal(secret.reveal(), key),
+      // Bounded by the window, not by a count: each check that gets no verdict is tried again.
+      maxAttempts: 1000,
+    })
+  ).job;
 }
 
 /** Where a token's confirmation stands, for reports. */
-export function confirmationOf(
+export async function confirmationOf(
   store: Store,
   secretHash: string,
-): { status: ConfirmationStatus; detail?: string } | undefined {
-  const job = store.jobs.byKey<ConfirmPayload>(confirmKey(secretHash));
+): Promise<{ status: ConfirmationStatus; detail?: string } | undefined> {
+  const job = await store.jobs.byKey<ConfirmPayload>(confirmKey(secretHash));
   if (!job || job.state === "cancelled") return undefined;
   // The audit log holds each step's account; the job holds where it stands.
-  const said = (action: string) =>
-    store.audit.list({ secretHash, action, subject: `job:${job.id}` }).at(-1)?.detail?.detail as
+  const said = async (action: string) =>
+    (await store.audit.list({ secretHash, action, subject: `job:${job.id}` })).at(-1)?.detail?.detail as
       | string
       | undefined;
   if (job.state === "done") {
     const status = job.outcome as ConfirmationStatus;
-    return { status, detail: said(`revoke.${status}`) };
+    return { status, detail: await said(`revoke.${status}`) };
   }
   if (job.state === "dead") return { status: "unconfirmed", detail: job.lastError ?? undefined };
-  const accepted = said("revoke.accepted");
+  const accepted = await said("revoke.accepted");
   return accepted ? { status: "accepted", detail: job.lastError ?? accepted } : { status: "checking" };
 }
 
@@ -93,10 +99,10 @@ export function confirmationOf(
  * A revocation's view with what the live checks since say: a revocation that did not take is reported as
  * failed, not revoked.
  */
-export function withConfirmation(store: Store, view: RevocationView): RevocationView {
+export async function withConfirmation(store: Store, view: RevocationView): Promise<RevocationView> {
   if (view.status !== "revoked" || view.jobId === undefined) return view;
-  const job = store.jobs.byId<RevokePayload>(view.jobId);
-  const confirmation = job && confirmationOf(store, job.payload.secretHash);
+  const job = await store.jobs.byId<RevokePayload>(view.jobId);
+  const confirmation = job && (await confirmationOf(store, job.payload.secretHash));
   if (!confirmation) return view;
   if (confirmation.status === "did-not-take")
     return {
@@ -133,8 +139,8 @@ export class ConfirmationWorker {
     const pollMs = options.pollMs ?? REVOCATION_POLL_MS;
     this.loop = new WakeableLoop({
       round: () => this.runDue(),
-      waitMs: () => {
-        const next = this.store.jobs.nextRunAfter(CONFIRM_KIND);
+      waitMs: async () => {
+        const next = await this.store.jobs.nextRunAfter(CONFIRM_KIND);
         return next ? Math.min(Math.max(Date.parse(next) - this.now(), 0), pollMs) : pollMs;
       },
       sleep: async (ms, signal) => {
@@ -173,7 +179,7 @@ export class ConfirmationWorker {
 
   /** Runs every check that is due now; returns how many it took. */
   async runDue(): Promise<number> {
-    const claimed = this.store.jobs.claim<ConfirmPayload>({
+    const claimed = await this.store.jobs.claim<ConfirmPayload>({
       kind: CONFIRM_KIND,
       owner: this.owner,
       leaseMs: this.options.leaseMs ?? 5 * 60 * 1000,
@@ -189,25 +195,25 @@ export class ConfirmationWorker {
 
   private async confirm(job: ConfirmJob): Promise<void> {
     const { secretHash, preview, provider } = job.payload;
-    const revocation = this.store.jobs.byKey<RevokePayload>(revocationKey(secretHash));
+    const revocation = await this.store.jobs.byKey<RevokePayload>(revocationKey(secretHash));
     if (!revocation || revocation.kind !== REVOKE_KIND || ["dead", "cancelled"].includes(revocation.state)) {
       // Nothing was revoked: nothing to confirm.
-      this.store.jobs.cancel(job.id, "the revocation did not happen");
+      await this.store.jobs.cancel(job.id, "the revocation did not happen");
       return;
     }
     if (revocation.state !== "done") {
-      this.store.jobs.release([job.id], this.owner, this.later(REVOCATION_POLL_MS));
+      await this.store.jobs.release([job.id], this.owner, this.later(REVOCATION_POLL_MS));
       return;
     }
     if (!job.sealed) {
-      this.end(job, "unconfirmed", "the token's value is no longer held");
+      await this.end(job, "unconfirmed", "the token's value is no longer held");
       return;
     }
     const deadline =
       Date.parse(revocation.finishedAt ?? iso(this.store.clock())) +
       (PROPAGATION_MS[provider] ?? DEFAULT_PROPAGATION_MS);
     const secret = this.store.box.open(job.sealed, job.key);
-    this.store.jobs.startAttempt([job.id], this.owner);
+    await this.store.jobs.startAttempt([job.id], this.owner);
     const record = await this.options.checker.check(
       job.payload.ruleId,
       { secretHash, secret, org: job.payload.org },
@@ -216,18 +222,22 @@ export class ConfirmationWorker {
     const verdict = record.validity;
     const windowLeft = deadline - this.now();
     if (verdict.status === "inactive") {
-      this.end(job, "confirmed", `the token no longer works: ${verdict.detail}`);
+      await this.end(job, "confirmed", `the token no longer works: ${verdict.detail}`);
       return;
     }
     if (windowLeft <= 0) {
       if (verdict.status === "live")
-        this.end(
+        await this.end(
           job,
           "did-not-take",
           `${provider} said the token was revoked, but it still works (${verdict.identity}) ${Math.round((this.now() - Date.parse(revocation.finishedAt ?? "")) / 60000)} minutes later`,
         );
       else
-        this.end(job, "unconfirmed", `no verdict from the issuer before the window closed: ${verdict.why}`);
+        await this.end(
+          job,
+          "unconfirmed",
+          `no verdict from the issuer before the window closed: ${verdict.why}`,
+        );
       return;
     }
     // Still inside the window: look again later, twice as long after each check, never past the deadline.
@@ -238,11 +248,12 @@ export class ConfirmationWorker {
         : `no verdict yet (${verdict.why})`;
     const firstAccepted =
       verdict.status === "live" &&
-      this.store.audit.list({ secretHash, action: "revoke.accepted", subject: `job:${job.id}` }).length === 0;
-    this.store.transaction(() => {
-      this.store.jobs.retryLater(job.id, this.owner, this.later(wait), note);
+      (await this.store.audit.list({ secretHash, action: "revoke.accepted", subject: `job:${job.id}` }))
+        .length === 0;
+    await this.store.transaction(async (tx) => {
+      await tx.jobs.retryLater(job.id, this.owner, this.later(wait), note);
       if (firstAccepted)
-        this.store.audit.record({
+        await tx.audit.record({
           action: "revoke.accepted",
           subject: `job:${job.id}`,
           provider,
@@ -254,17 +265,21 @@ export class ConfirmationWorker {
       this.emit({ secretHash, preview, provider, status: "accepted", detail: note, reopened: [] });
   }
 
-  private end(job: ConfirmJob, status: "confirmed" | "did-not-take" | "unconfirmed", detail: string): void {
+  private async end(
+    job: ConfirmJob,
+    status: "confirmed" | "did-not-take" | "unconfirmed",
+    detail: string,
+  ): Promise<void> {
     const { secretHash, preview, provider } = job.payload;
-    const reopened = this.store.transaction(() => {
-      if (!this.store.jobs.finish(job.id, this.owner, { state: "done", outcome: status })) return undefined;
+    const reopened = await this.store.transaction(async (tx) => {
+      if (!(await tx.jobs.finish(job.id, this.owner, { state: "done", outcome: status }))) return undefined;
       let opened: number[] = [];
       if (status === "did-not-take") {
         // Not revoked after all: the findings are open again and the registry must not say otherwise.
-        this.store.tokens.clearRevoked(secretHash);
-        opened = this.store.findings.reopenRevoked(secretHash);
+        await tx.tokens.clearRevoked(secretHash);
+        opened = await tx.findings.reopenRevoked(secretHash);
       }
-      this.store.audit.record({
+      await tx.audit.record({
         action: `revoke.${status}`,
         subject: `job:${job.id}`,
         provider,

@@ -38,7 +38,7 @@ export async function validateFindings(
     const target: ValidationTarget = {
       secretHash: finding.secretHash,
       secret: finding.secret,
-      org: store.tokens.byHash(finding.secretHash)?.org ?? null,
+      org: (await store.tokens.byHash(finding.secretHash))?.org ?? null,
     };
     const partner = finding.ruleId === AWS_KEY_ID ? awsPartner(finding, findings) : undefined;
     if (partner) target.partner = partner.secret;

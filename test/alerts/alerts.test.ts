@@ -24,9 +24,13 @@ const SECRET = "webhook-signing-secret-for-tests";
 
 /** A registered PAT leaked and revoked (or failed) through the real worker; alerts queued as the app does. */
 async function revokedLeak(adoStatus: number, alertUrl: string) {
-  const h = harness(dir.path, { maxAttempts: 1 });
+  const h = await harness(dir.path, { maxAttempts: 1 });
   const pat = tokens(99).adoPat();
-  new Registry(h.store).add(new Secret(pat), { org: "contoso", authorizationId: AUTH_ID, owner: "bob" });
+  await new Registry(h.store).add(new Secret(pat), {
+    org: "contoso",
+    authorizationId: AUTH_ID,
+    owner: "bob",
+  });
   const config = alertConfigFrom({
     LEAKWARDEN_ALERT_WEBHOOK_URL: alertUrl,
     LEAKWARDEN_ALERT_WEBHOOK_SECRET: SECRET,
@@ -34,14 +38,14 @@ async function revokedLeak(adoStatus: number, alertUrl: string) {
     LEAKWARDEN_CONSOLE_URL: "https://leakwarden.example/console",
   });
   h.worker.onOutcome((outcome) => enqueueAlert(h.store, config, revocationEvent(outcome)));
-  h.act(scanText(`PAT=${pat}\n`), { revoke: true, source: "acme/api" });
+  await h.act(scanText(`PAT=${pat}\n`), { revoke: true, source: "acme/api" });
   nock("https://vssps.dev.azure.com")
     .post(/tokenadmin/)
     .query(true)
     .reply(adoStatus, {});
   await h.worker.drain({ maxWaitMs: 0 });
   // Alerts are delivered on the same database by their own stage, on the real clock.
-  const store = openStore({ path: h.path, env: {} });
+  const store = await openStore({ path: h.path, env: {} });
   return { h, pat, config, store };
 }
 
@@ -65,8 +69,8 @@ describe("alerts", () => {
     expect(JSON.parse(slack?.body ?? "{}").text).toMatch(/^leakwarden: revoked .* through azure-devops/);
     expect(slack?.headers[SIGNATURE_HEADER]).toBeUndefined();
     for (const r of receiver.requests) expect(r.body).not.toContain(pat);
-    expect(h.store.jobs.list({ kind: ALERT_KIND, state: "done" })).toHaveLength(2);
-    store.close();
+    expect(await h.store.jobs.list({ kind: ALERT_KIND, state: "done" })).toHaveLength(2);
+    await store.close();
     await receiver.close();
   });
 
@@ -83,12 +87,12 @@ describe("alerts", () => {
     const only = { ...config, urls: { webhook: config.urls.webhook } };
     const alerts = new AlertWorker({ store, config: only, timeoutMs: 200, retry: { baseMs: 20, maxMs: 40 } });
     await alerts.drain(10_000);
-    const job = store.jobs.list({ kind: ALERT_KIND }).find((j) => j.queue === "webhook");
+    const job = (await store.jobs.list({ kind: ALERT_KIND })).find((j) => j.queue === "webhook");
     // Timed out, then 503, then delivered.
     expect(job).toMatchObject({ state: "done", attempts: 3 });
     expect(receiver.requests).toHaveLength(3);
     expect(JSON.parse(receiver.requests.at(-1)?.body ?? "{}")).toMatchObject({ outcome: "failed" });
-    store.close();
+    await store.close();
     await receiver.close();
   });
 
@@ -99,15 +103,15 @@ describe("alerts", () => {
     const only = { ...config, urls: { slack: config.urls.slack } };
     const alerts = new AlertWorker({ store, config: only, retry: { baseMs: 5, maxMs: 10 } });
     await alerts.drain(10_000);
-    const dead = store.audit
-      .list({ action: "alert.dead" })
-      .find((e) => String(e.detail?.key).startsWith("alert:slack:"));
+    const dead = (await store.audit.list({ action: "alert.dead" })).find((e) =>
+      String(e.detail?.key).startsWith("alert:slack:"),
+    );
     expect(dead?.detail).toMatchObject({ error: "HTTP 500", attempts: 8 });
     expect(receiver.requests.filter((r) => r.url === "/slack")).toHaveLength(8);
     // The webhook's job died too, its URL being no longer configured; neither audit entry holds a URL.
-    expect(store.audit.list({ action: "alert.dead" })).toHaveLength(2);
-    expect(JSON.stringify(store.audit.list())).not.toContain(receiver.url);
-    store.close();
+    expect(await store.audit.list({ action: "alert.dead" })).toHaveLength(2);
+    expect(JSON.stringify(await store.audit.list())).not.toContain(receiver.url);
+    await store.close();
     await receiver.close();
   });
 

@@ -47,7 +47,7 @@ const requestedRun = {
 const run = completedRun.workflow_run as NonNullable<Example["workflow_run"]>;
 
 const dir = tempDir();
-const store = openStore({ path: join(dir.path, "app.db"), env: {} });
+const store = await openStore({ path: join(dir.path, "app.db"), env: {} });
 const probot = testProbot();
 let wakeUps = 0;
 registerHandlers(probot, store, () => wakeUps++);
@@ -57,8 +57,8 @@ afterEach(() => {
   // Handlers only wire: they never call GitHub.
   expect(nock.pendingMocks()).toEqual([]);
 });
-afterAll(() => {
-  store.close();
+afterAll(async () => {
+  await store.close();
   dir.remove();
 });
 
@@ -67,7 +67,7 @@ const scanJobs = () => store.jobs.list<ScanPayload>({ kind: SCAN_KIND });
 describe("the push handler", () => {
   it("records the delivery and queues one scan job", async () => {
     await probot.receive({ id: "delivery-1", name: "push", payload: push as never });
-    const jobs = scanJobs();
+    const jobs = await scanJobs();
     expect(jobs).toHaveLength(1);
     expect(jobs[0]?.payload).toMatchObject({
       type: "push",
@@ -77,35 +77,35 @@ describe("the push handler", () => {
       after: push.after,
       repository: { fullName: push.repository.full_name },
     });
-    expect(store.deliveries.byId("delivery-1")?.jobId).toBe(jobs[0]?.id);
+    expect((await store.deliveries.byId("delivery-1"))?.jobId).toBe(jobs[0]?.id);
     expect(wakeUps).toBe(1);
   });
 
   it("does nothing for a redelivery, nor for a second delivery of the same push", async () => {
     await probot.receive({ id: "delivery-1", name: "push", payload: push as never });
     await probot.receive({ id: "delivery-2", name: "push", payload: push as never });
-    expect(scanJobs()).toHaveLength(1);
-    expect(store.deliveries.byId("delivery-2")?.jobId).toBe(scanJobs()[0]?.id);
+    expect(await scanJobs()).toHaveLength(1);
+    expect((await store.deliveries.byId("delivery-2"))?.jobId).toBe((await scanJobs())[0]?.id);
     expect(wakeUps).toBe(1);
   });
 
   it("records a deletion and scans nothing", async () => {
     await probot.receive({ id: "delivery-3", name: "push", payload: deletion as never });
-    expect(store.deliveries.byId("delivery-3")).toMatchObject({ event: "push", jobId: null });
-    expect(scanJobs()).toHaveLength(1);
+    expect(await store.deliveries.byId("delivery-3")).toMatchObject({ event: "push", jobId: null });
+    expect(await scanJobs()).toHaveLength(1);
   });
 
   it("ignores a push that was not sent to an installation", async () => {
     const { installation: _installation, ...withoutInstallation } = push;
     await probot.receive({ id: "delivery-4", name: "push", payload: withoutInstallation as never });
-    expect(store.deliveries.byId("delivery-4")).toBeUndefined();
+    expect(await store.deliveries.byId("delivery-4")).toBeUndefined();
   });
 });
 
 describe("the workflow_run handler", () => {
   it("queues a log scan for a completed run", async () => {
     await probot.receive({ id: "delivery-10", name: "workflow_run", payload: completedRun as never });
-    const job = scanJobs().find((j) => j.payload.type === "workflow_run");
+    const job = (await scanJobs()).find((j) => j.payload.type === "workflow_run");
     expect(job?.payload).toMatchObject({
       type: "workflow_run",
       installation: 7,
@@ -118,7 +118,7 @@ describe("the workflow_run handler", () => {
 
   it("ignores a run that is only requested", async () => {
     await probot.receive({ id: "delivery-11", name: "workflow_run", payload: requestedRun as never });
-    expect(store.deliveries.byId("delivery-11")).toBeUndefined();
+    expect(await store.deliveries.byId("delivery-11")).toBeUndefined();
   });
 });
 
@@ -133,9 +133,9 @@ describe("a handler that fails", () => {
       Octokit: TestOctokit,
       log: pino({ level: "trace" }, { write: (line: string) => lines.push(line) }),
     });
-    const broken = openStore({ path: join(dir.path, "broken.db"), env: {} });
+    const broken = await openStore({ path: join(dir.path, "broken.db"), env: {} });
     registerHandlers(logged, broken, () => undefined);
-    broken.close(); // every handler now fails on the database
+    await broken.close(); // every handler now fails on the database
     const secret = tokens(88).githubPat();
     const payload = { ...push, head_commit: { message: `deploy with ${secret}` } };
     await logged.ready();

@@ -11,7 +11,7 @@ import { TestOctokit } from "../support/probot.js";
 
 const API = "https://api.github.com";
 const dir = tempDir();
-const store = openStore({ path: join(dir.path, "issues.db"), env: {} });
+const store = await openStore({ path: join(dir.path, "issues.db"), env: {} });
 
 function breachOn(ref: string): Breach {
   return {
@@ -23,9 +23,9 @@ function breachOn(ref: string): Breach {
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
-afterAll(() => {
+afterAll(async () => {
   nock.enableNetConnect();
-  store.close();
+  await store.close();
   dir.remove();
 });
 
@@ -42,7 +42,7 @@ describe("the breach issue's marker", () => {
     const breach = breachOn("refs/heads/fix--again");
     const key = breachKey("acme/app", breach.source);
     // The first attempt claimed the key and opened the issue, then stopped before recording it.
-    store.breaches.open(key, "acme/app", 1, []);
+    await store.breaches.open(key, "acme/app", 1, []);
     const { body } = renderBreachIssue(breach);
     nock(API)
       .get("/repos/acme/app/issues")

@@ -27,7 +27,7 @@ const dir = tempDir();
 const t = tokens(9090);
 const pat = t.adoPat();
 const authorizationId = "5f0a4e0e-1b2c-4d5e-8f90-123456789abc";
-const store = openStore({ path: join(dir.path, "app.db"), env: {} });
+const store = await openStore({ path: join(dir.path, "app.db"), env: {} });
 const revokers = createRevokers({ LEAKWARDEN_ADO_TOKEN: "entra-token", LEAKWARDEN_ADO_VSSPS_URL: VSSPS }, {});
 const logs: string[] = [];
 let queued = 0;
@@ -55,18 +55,18 @@ const reporter = new ReportProcessor({
 async function scanAndReport(scan: ScanJob) {
   const result = await processor.process(scan);
   const report =
-    result.reportJobId === undefined ? undefined : store.jobs.byId<ReportPayload>(result.reportJobId);
+    result.reportJobId === undefined ? undefined : await store.jobs.byId<ReportPayload>(result.reportJobId);
   if (report) await reporter.process(report);
   const key = report?.payload.breachKey;
-  return { ...result, issue: key ? store.breaches.byKey(key) : undefined };
+  return { ...result, issue: key ? await store.breaches.byKey(key) : undefined };
 }
 
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
 let payload: ScanPayload;
 
-beforeAll(() => {
+beforeAll(async () => {
   nock.disableNetConnect();
-  new Registry(store).add(new Secret(pat), {
+  await new Registry(store).add(new Secret(pat), {
     provider: "azure-devops",
     org: "contoso",
     authorizationId,
@@ -99,19 +99,21 @@ beforeAll(() => {
   };
 });
 afterEach(() => nock.cleanAll());
-afterAll(() => {
-  store.close();
+afterAll(async () => {
+  await store.close();
   dir.remove();
 });
 
-function job(): ScanJob {
-  return store.jobs.enqueue<ScanPayload>({
-    kind: SCAN_KIND,
-    key: "test-push",
-    queue: SCAN_KIND,
-    payload,
-    maxAttempts: 1,
-  }).job;
+async function job(): Promise<ScanJob> {
+  return (
+    await store.jobs.enqueue<ScanPayload>({
+      kind: SCAN_KIND,
+      key: "test-push",
+      queue: SCAN_KIND,
+      payload,
+      maxAttempts: 1,
+    })
+  ).job;
 }
 
 function noSettingsFile() {
@@ -142,7 +144,7 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
         );
       })
       .reply(201, { number: 12, html_url: "https://github.com/acme/app/issues/12" });
-    const result = await scanAndReport(job());
+    const result = await scanAndReport(await job());
     expect(result).toMatchObject({ findings: 1, issue: { issueNumber: 12 } });
     expect(queued).toBe(1);
     expect(issueBody).toContain(`\`…${pat.slice(-4)}\``);
@@ -152,7 +154,7 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
 
   it("a second run of the same job opens no second issue", async () => {
     noSettingsFile();
-    const result = await scanAndReport(job());
+    const result = await scanAndReport(await job());
     expect(result.issue).toMatchObject({ issueNumber: 12 });
   });
 
@@ -189,7 +191,7 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
       await commentOutcome(
         async () => new TestOctokit({ auth: "x" }),
         store,
-        store.tokens.list()[0]?.secretHash ?? "",
+        (await store.tokens.list())[0]?.secretHash ?? "",
         { status: "revoked", provider: "azure-devops", at: null },
       ),
     ).toBe(0);
@@ -222,14 +224,16 @@ describe("repository settings", () => {
         return true;
       })
       .reply(201, { number: 13, html_url: "https://github.com/acme/app/issues/13" });
-    const other = store.jobs.enqueue<ScanPayload>({
-      kind: SCAN_KIND,
-      key: "test-push-2",
-      queue: SCAN_KIND,
-      // Another repository: its cache has not seen these commits yet.
-      payload: { ...payload, repository: { ...payload.repository, name: "fork", fullName: "acme/fork" } },
-      maxAttempts: 1,
-    }).job;
+    const other = (
+      await store.jobs.enqueue<ScanPayload>({
+        kind: SCAN_KIND,
+        key: "test-push-2",
+        queue: SCAN_KIND,
+        // Another repository: its cache has not seen these commits yet.
+        payload: { ...payload, repository: { ...payload.repository, name: "fork", fullName: "acme/fork" } },
+        maxAttempts: 1,
+      })
+    ).job;
     await scanAndReport(other);
     expect(body).toMatch(
       /leakwarden\.yml` was ignored and defaults applied: "revoke" must be registered, live, all or off/,
@@ -240,7 +244,7 @@ describe("repository settings", () => {
     nock(API)
       .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
       .reply(200, "scan:\n  pushes: false\n", { "content-type": "text/plain; charset=utf-8" });
-    const result = await processor.process(job());
+    const result = await processor.process(await job());
     expect(result).toEqual({ findings: 0, skipped: "scan.pushes is off" });
   });
 });
@@ -273,22 +277,24 @@ describe("processing a workflow run", () => {
         return true;
       })
       .reply(201, { number: 14, html_url: "https://github.com/acme/app/issues/14" });
-    const run = store.jobs.enqueue<ScanPayload>({
-      kind: SCAN_KIND,
-      key: "test-run",
-      queue: SCAN_KIND,
-      payload: {
-        type: "workflow_run",
-        installation: 1,
-        repository: payload.repository,
-        runId: 5,
-        attempt: 1,
-        runName: "Release",
-        runUrl: "https://github.com/acme/app/actions/runs/5",
-        actor: "dana-dev",
-      },
-      maxAttempts: 1,
-    }).job;
+    const run = (
+      await store.jobs.enqueue<ScanPayload>({
+        kind: SCAN_KIND,
+        key: "test-run",
+        queue: SCAN_KIND,
+        payload: {
+          type: "workflow_run",
+          installation: 1,
+          repository: payload.repository,
+          runId: 5,
+          attempt: 1,
+          runName: "Release",
+          runUrl: "https://github.com/acme/app/actions/runs/5",
+          actor: "dana-dev",
+        },
+        maxAttempts: 1,
+      })
+    ).job;
     expect(await scanAndReport(run)).toMatchObject({ findings: 1, issue: { issueNumber: 14 } });
     expect(deleted.isDone()).toBe(true);
     expect(body).toContain("log build/4\\_Publish.txt:1");

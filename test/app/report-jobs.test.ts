@@ -12,28 +12,30 @@ import { openStore } from "../../src/store/index.js";
 import { tempDir } from "../support/cli.js";
 
 const dir = tempDir();
-const store = openStore({ path: join(dir.path, "reports.db"), env: {} });
-afterAll(() => {
-  store.close();
+const store = await openStore({ path: join(dir.path, "reports.db"), env: {} });
+afterAll(async () => {
+  await store.close();
   dir.remove();
 });
 
-const enqueue = (key: string, installation: number) =>
-  store.jobs.enqueue<ReportPayload>({
-    kind: REPORT_KIND,
-    key,
-    queue: installationQueue(installation),
-    payload: { type: "outcome", installation, breachKey: key, secretHash: `sha256:${"0".repeat(64)}` },
-    maxAttempts: 3,
-  }).job;
+const enqueue = async (key: string, installation: number) =>
+  (
+    await store.jobs.enqueue<ReportPayload>({
+      kind: REPORT_KIND,
+      key,
+      queue: installationQueue(installation),
+      payload: { type: "outcome", installation, breachKey: key, secretHash: `sha256:${"0".repeat(64)}` },
+      maxAttempts: 3,
+    })
+  ).job;
 
 describe("the report stage", () => {
   it("pauses only the installation GitHub asked to wait; another installation's reports go on", async () => {
     const pacer = new WritePacer(0);
-    const first = enqueue("a-1", 1);
-    const second = enqueue("a-2", 1);
-    enqueue("b-1", 2);
-    enqueue("b-2", 2);
+    const first = await enqueue("a-1", 1);
+    const second = await enqueue("a-2", 1);
+    await enqueue("b-1", 2);
+    await enqueue("b-2", 2);
     const calls: string[] = [];
     const runner = new ReportJobRunner({
       store,
@@ -51,10 +53,10 @@ describe("the report stage", () => {
     // Installation 1: one call, then nothing until its pause ends; installation 2: both reports, one at a time.
     expect(calls.filter((k) => k.startsWith("a-"))).toEqual(["a-1"]);
     expect(calls.filter((k) => k.startsWith("b-"))).toEqual(["b-1", "b-2"]);
-    const waited = store.jobs.byId(first.id);
+    const waited = await store.jobs.byId(first.id);
     expect(waited).toMatchObject({ state: "pending", attempts: 0 });
     expect(Date.parse(waited?.runAfter ?? "") - Date.now()).toBeGreaterThan(50_000);
-    expect(store.jobs.byId(second.id)).toMatchObject({ state: "pending", attempts: 0 });
+    expect(await store.jobs.byId(second.id)).toMatchObject({ state: "pending", attempts: 0 });
     expect(pacer.pausedQueues().has(installationQueue(1))).toBe(true);
     expect(pacer.pausedQueues().has(installationQueue(2))).toBe(false);
   });

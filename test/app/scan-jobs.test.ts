@@ -7,9 +7,9 @@ import { PRIORITY } from "../../src/store/jobs.js";
 import { tempDir } from "../support/cli.js";
 
 const dir = tempDir();
-const store = openStore({ path: join(dir.path, "jobs.db"), env: {} });
-afterAll(() => {
-  store.close();
+const store = await openStore({ path: join(dir.path, "jobs.db"), env: {} });
+afterAll(async () => {
+  await store.close();
   dir.remove();
 });
 
@@ -23,30 +23,40 @@ const payload: ScanPayload = {
   runUrl: "",
   actor: "dana",
 };
-const enqueue = (key: string, maxAttempts = 3, priority: number = PRIORITY.live) =>
-  store.jobs.enqueue<ScanPayload>({ kind: SCAN_KIND, key, queue: SCAN_KIND, payload, maxAttempts, priority })
-    .job;
+const enqueue = async (key: string, maxAttempts = 3, priority: number = PRIORITY.live) =>
+  (
+    await store.jobs.enqueue<ScanPayload>({
+      kind: SCAN_KIND,
+      key,
+      queue: SCAN_KIND,
+      payload,
+      maxAttempts,
+      priority,
+    })
+  ).job;
 
 describe("the scan runner", () => {
   it("resumes a job whose worker died mid-scan, and runs it once", async () => {
-    const job = enqueue("crashed");
+    const job = await enqueue("crashed");
     // A worker on this host with a process id that no longer exists claimed it, then died.
     const dead = `${hostname()}:2147483646:deadbeef`;
     expect(
-      store.jobs.claim({ kind: SCAN_KIND, owner: dead, leaseMs: 3_600_000, limit: 10 }).map((j) => j.id),
+      (await store.jobs.claim({ kind: SCAN_KIND, owner: dead, leaseMs: 3_600_000, limit: 10 })).map(
+        (j) => j.id,
+      ),
     ).toEqual([job.id]);
     const handled: number[] = [];
     const runner = new ScanJobRunner({ store, handle: async (j) => void handled.push(j.id) });
     await runner.drain(5000);
     expect(handled).toEqual([job.id]);
-    expect(store.jobs.byId(job.id)).toMatchObject({ state: "done", attempts: 1 });
-    expect(store.audit.list({ action: "scan.resume" })).toHaveLength(1);
+    expect(await store.jobs.byId(job.id)).toMatchObject({ state: "done", attempts: 1 });
+    expect(await store.audit.list({ action: "scan.resume" })).toHaveLength(1);
     await runner.drain(1000);
     expect(handled).toEqual([job.id]);
   });
 
   it("retries a failing job with backoff, then gives up and audits it", async () => {
-    const job = enqueue("flaky", 2);
+    const job = await enqueue("flaky", 2);
     let calls = 0;
     const failing = async (_: ScanJob) => {
       calls++;
@@ -55,19 +65,22 @@ describe("the scan runner", () => {
     const runner = new ScanJobRunner({ store, handle: failing, retry: { baseMs: 1, maxMs: 1 } });
     await runner.drain(5000);
     expect(calls).toBe(2);
-    expect(store.jobs.byId(job.id)).toMatchObject({
+    expect(await store.jobs.byId(job.id)).toMatchObject({
       state: "dead",
       attempts: 2,
       lastError: "GitHub answered 502",
     });
-    expect(store.audit.list({ action: "scan.dead" })[0]?.detail).toMatchObject({ key: "flaky", attempts: 2 });
+    expect((await store.audit.list({ action: "scan.dead" }))[0]?.detail).toMatchObject({
+      key: "flaky",
+      attempts: 2,
+    });
   });
 
   it("a backfill-priority job does not overtake a push queued after it", async () => {
     const handled: string[] = [];
-    enqueue("backfill-1", 3, PRIORITY.bulk);
-    enqueue("backfill-2", 3, PRIORITY.bulk);
-    enqueue("push", 3, PRIORITY.live);
+    await enqueue("backfill-1", 3, PRIORITY.bulk);
+    await enqueue("backfill-2", 3, PRIORITY.bulk);
+    await enqueue("push", 3, PRIORITY.live);
     const runner = new ScanJobRunner({
       store,
       concurrency: 1,
@@ -83,8 +96,8 @@ describe("the scan runner", () => {
     const slow = new Promise<void>((resolve) => {
       releaseSlow = resolve;
     });
-    enqueue("slow");
-    for (let i = 0; i < 5; i++) enqueue(`quick-${i}`);
+    await enqueue("slow");
+    for (let i = 0; i < 5; i++) await enqueue(`quick-${i}`);
     const runner = new ScanJobRunner({
       store,
       concurrency: 2,
@@ -112,7 +125,7 @@ describe("the scan runner", () => {
       pollMs: 60_000,
     });
     runner.start();
-    enqueue("queued-later");
+    await enqueue("queued-later");
     runner.notify();
     for (let i = 0; i < 100 && handled.length === 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 20));

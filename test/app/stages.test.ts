@@ -73,15 +73,15 @@ async function world(pushes: number, seed: number, throttle?: WriteThrottle): Pr
   const served = join(dir.path, "served", "acme", "app.git");
   git(dir.path, "clone", "--quiet", "--bare", work, served);
   const dbPath = join(dir.path, "app.db");
-  const store = openStore({ path: dbPath, env: {} });
+  const store = await openStore({ path: dbPath, env: {} });
   const registry = new Registry(store);
   for (const pat of pats)
-    registry.add(new Secret(pat), {
+    await registry.add(new Secret(pat), {
       provider: "azure-devops",
       org: "contoso",
       authorizationId: randomUUID(),
     });
-  store.close();
+  await store.close();
   const repository = {
     owner: "acme",
     name: "app",
@@ -119,9 +119,9 @@ async function world(pushes: number, seed: number, throttle?: WriteThrottle): Pr
   return { dir: dir.path, github, ado, dbPath, pats, payloads, logs, pipeline };
 }
 
-function deliver(store: Store, payloads: ScanPayload[]): void {
+async function deliver(store: Store, payloads: ScanPayload[]): Promise<void> {
   for (const p of payloads)
-    if (p.type === "push") acceptDelivery(store, randomUUID(), "push", p.repository.fullName, p);
+    if (p.type === "push") await acceptDelivery(store, randomUUID(), "push", p.repository.fullName, p);
 }
 
 async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
@@ -137,19 +137,19 @@ async function until<T>(what: string, check: () => T | undefined | false, timeou
 describe("the stages", () => {
   it("a throttled GitHub (403 + Retry-After on every second write) does not delay revocations", async () => {
     const w = await world(3, 901, { everyNth: 2, retryAfterSeconds: 3 });
-    const store = openStore({ path: w.dbPath, env: {} });
+    const store = await openStore({ path: w.dbPath, env: {} });
     cleanups.push(() => store.close());
     const pipeline = w.pipeline(store);
-    pipeline.start();
+    await pipeline.start();
     cleanups.push(() => pipeline.stop());
-    deliver(store, w.payloads);
+    await deliver(store, w.payloads);
     pipeline.scansQueued();
 
     await until("every revocation", () => w.ado.revoked.length >= 3);
     // GitHub refused a write and asked for 3 s: the reports wait for it, the revocations did not.
-    const waiting = store.jobs
-      .list({ kind: REPORT_KIND })
-      .filter((j) => j.state === "pending" && /GitHub asked to wait 3 s \(403/.test(j.lastError ?? ""));
+    const waiting = (await store.jobs.list({ kind: REPORT_KIND })).filter(
+      (j) => j.state === "pending" && /GitHub asked to wait 3 s \(403/.test(j.lastError ?? ""),
+    );
     expect(waiting.length).toBeGreaterThan(0);
     expect(w.github.issues.length).toBeLessThan(3);
 
@@ -163,9 +163,9 @@ describe("the stages", () => {
     expect(w.ado.revoked).toHaveLength(3);
     expect(new Set(w.ado.revoked).size).toBe(3);
     expect(w.github.issues).toHaveLength(3);
-    expect(store.jobs.list({ kind: REPORT_KIND }).every((j) => j.state === "done")).toBe(true);
+    expect((await store.jobs.list({ kind: REPORT_KIND })).every((j) => j.state === "done")).toBe(true);
     // A Retry-After wait spent no attempt.
-    expect(store.jobs.list({ kind: REPORT_KIND }).every((j) => j.attempts === 1)).toBe(true);
+    expect((await store.jobs.list({ kind: REPORT_KIND })).every((j) => j.attempts === 1)).toBe(true);
     expect(w.logs.join("\n")).toMatch(/stage times from the webhook: scan .* s, revoke .* s, report .* s/);
     for (const pat of w.pats) expect(w.logs.join("\n")).not.toContain(pat);
   }, 90_000);
@@ -175,20 +175,20 @@ describe("the stages", () => {
     const dead = `${hostname()}:2147483646:deadbeef`;
 
     // First life: the scans run, then the process dies before revoking or reporting.
-    let store = openStore({ path: w.dbPath, env: {} });
-    deliver(store, w.payloads);
+    let store = await openStore({ path: w.dbPath, env: {} });
+    await deliver(store, w.payloads);
     await w.pipeline(store).scans.drain(20_000);
-    expect(store.jobs.counts(REPORT_KIND).pending).toBe(2);
+    expect((await store.jobs.counts(REPORT_KIND)).pending).toBe(2);
     // It had taken one report job when it died.
-    expect(store.jobs.claim({ kind: REPORT_KIND, owner: dead, leaseMs: 3_600_000, limit: 1 })).toHaveLength(
-      1,
-    );
-    store.close();
+    expect(
+      await store.jobs.claim({ kind: REPORT_KIND, owner: dead, leaseMs: 3_600_000, limit: 1 }),
+    ).toHaveLength(1);
+    await store.close();
     expect(w.ado.revoked).toEqual([]);
 
     // Second life: the issues are opened; the revocations run in a worker that dies before the outcome
     // comments are queued (no listener).
-    store = openStore({ path: w.dbPath, env: {} });
+    store = await openStore({ path: w.dbPath, env: {} });
     const second = w.pipeline(store);
     await second.reports.drain(20_000);
     expect(w.github.issues).toHaveLength(2);
@@ -198,23 +198,23 @@ describe("the stages", () => {
     });
     await bare.drain({ maxWaitMs: 20_000 });
     expect(w.ado.revoked).toHaveLength(2);
-    store.close();
+    await store.close();
 
     // Third life: the sweep at start finds the outcomes no issue has heard yet.
-    store = openStore({ path: w.dbPath, env: {} });
+    store = await openStore({ path: w.dbPath, env: {} });
     cleanups.push(() => store.close());
     const third = w.pipeline(store);
-    third.start();
+    await third.start();
     cleanups.push(() => third.stop());
     await until("the outcome comments", () => w.github.issues.every((i) => i.comments.length === 1));
     await third.drain(20_000);
     // Redelivering the pushes changes nothing.
-    deliver(store, w.payloads);
+    await deliver(store, w.payloads);
     await third.drain(20_000);
     expect(w.ado.revoked).toHaveLength(2);
     expect(w.github.issues).toHaveLength(2);
     expect(w.github.issues.map((i) => i.comments.length)).toEqual([1, 1]);
-    expect(store.audit.list({ action: "report.resume" })).toHaveLength(1);
+    expect(await store.audit.list({ action: "report.resume" })).toHaveLength(1);
     // The reports queued between stages hold previews, never a token.
     expectNotInFiles(databaseFiles(w.dbPath), w.pats);
     expectNotInText(w.logs, w.pats);

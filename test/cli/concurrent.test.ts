@@ -50,14 +50,14 @@ describe("concurrent scans of the same leak", () => {
       expect(github.revocation).toMatchObject({ status: "revoked", provider: "github" });
     }
     expect(standIn.requests.map((r) => `${r.method} ${r.url}`)).toEqual(["POST /github/credentials/revoke"]);
-    const store = openStore({ path: db, env: {} });
+    const store = await openStore({ path: db, env: {} });
     try {
-      expect(store.jobs.list()).toHaveLength(1);
-      expect(store.findings.list()).toHaveLength(2);
-      expect(store.audit.list({ action: "revoke.revoked" })).toHaveLength(1);
-      expect(store.audit.list({ action: "revoke.enqueue" })).toHaveLength(1);
+      expect(await store.jobs.list()).toHaveLength(1);
+      expect(await store.findings.list()).toHaveLength(2);
+      expect(await store.audit.list({ action: "revoke.revoked" })).toHaveLength(1);
+      expect(await store.audit.list({ action: "revoke.enqueue" })).toHaveLength(1);
     } finally {
-      store.close();
+      await store.close();
     }
     expectNotInFiles(databaseFiles(db), [github, pat]);
     expectNotInText(

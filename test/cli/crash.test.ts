@@ -49,9 +49,9 @@ describe("a worker killed mid-job", () => {
     const killed = await scan.done;
     outputs.push(killed.stdout, killed.stderr);
     expect(killed.signal).toBe("SIGKILL");
-    const store = openStore({ path: db, env: {} });
-    const jobs = store.jobs.list();
-    store.close();
+    const store = await openStore({ path: db, env: {} });
+    const jobs = await store.jobs.list();
+    await store.close();
     expect(jobs.map((j) => [j.queue, j.state, j.attempts])).toEqual([
       ["azure-devops", "running", 1],
       ["github", "running", 1],
@@ -79,23 +79,23 @@ describe("a worker killed mid-job", () => {
       JSON.stringify({ credentials: [github] }),
     ]);
 
-    const store = openStore({ path: db, env: {} });
+    const store = await openStore({ path: db, env: {} });
     try {
-      expect(store.jobs.list().map((j) => [j.state, j.outcome, j.attempts, j.sealed])).toEqual([
+      expect((await store.jobs.list()).map((j) => [j.state, j.outcome, j.attempts, j.sealed])).toEqual([
         ["done", "already-revoked", 2, null],
         ["done", "revoked", 2, null],
       ]);
-      const count = (action: string) => store.audit.list({ action }).length;
+      const count = async (action: string) => (await store.audit.list({ action })).length;
       expect([
-        count("revoke.resume"),
-        count("revoke.attempt"),
-        count("revoke.revoked"),
-        count("revoke.already-revoked"),
+        await count("revoke.resume"),
+        await count("revoke.attempt"),
+        await count("revoke.revoked"),
+        await count("revoke.already-revoked"),
       ]).toEqual([2, 4, 1, 1]);
-      expect(store.findings.list().map((f) => f.status)).toEqual(["revoked", "revoked"]);
-      expect(store.tokens.list()[0]?.revokedAt).not.toBeNull();
+      expect((await store.findings.list()).map((f) => f.status)).toEqual(["revoked", "revoked"]);
+      expect((await store.tokens.list())[0]?.revokedAt).not.toBeNull();
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -40,14 +40,14 @@ describe("scan --revoke against a provider that asks for an absurd pause", () =>
       expect(scan.stderr).not.toMatch(/RangeError|Invalid time/);
       expect(scan.code).toBe(1);
       expect(JSON.parse(scan.stdout).findings[0].revocation).toMatchObject({ status: "pending" });
-      const store = openStore({ path: db, env: {} });
+      const store = await openStore({ path: db, env: {} });
       try {
-        const jobs = store.jobs.list({});
+        const jobs = await store.jobs.list({});
         expect(jobs.every((job) => job.state !== "running")).toBe(true);
         for (const job of jobs.filter((j) => j.state === "pending"))
           expect(Date.parse(job.runAfter) - started).toBeLessThanOrEqual(60 * 60 * 1000 + 60_000);
       } finally {
-        store.close();
+        await store.close();
       }
     },
   );

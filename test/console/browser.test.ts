@@ -64,7 +64,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    store = openStore({ path: join(dir.path, "console.db"), env: {}, actor: "test" });
+    store = await openStore({ path: join(dir.path, "console.db"), env: {}, actor: "test" });
     oauth = await startOAuthStandIn();
     oauth.teams.set("acme/security", ["alice"]);
     oauth.owners.set("acme", ["olivia"]);
@@ -74,22 +74,28 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
     }));
     const revokers = createRevokers({}, { adoVsspsUrl: ado.url, adoToken: "entra-test", timeoutMs: 2000 });
     const rules = loadRules([]);
-    new Registry(store).add(new Secret(adoPat), {
+    await new Registry(store).add(new Secret(adoPat), {
       org: "contoso",
       authorizationId: AUTH_ID,
       owner: "bob",
       name: "build-agent",
     });
-    actOnFindings(store, revokers, rules, scanText(`ADO=${adoPat}\n`, "deploy/settings.env"), {
+    await actOnFindings(store, revokers, rules, scanText(`ADO=${adoPat}\n`, "deploy/settings.env"), {
       source: "acme/payments",
       revoke: true,
       maxAttempts: 1,
     });
-    actOnFindings(store, revokers, rules, scanText(githubPats.map((p) => `t=${p}`).join("\n"), "ci.yml"), {
-      source: "acme/website",
-      record: true,
-    });
-    store.validations.save(
+    await actOnFindings(
+      store,
+      revokers,
+      rules,
+      scanText(githubPats.map((p) => `t=${p}`).join("\n"), "ci.yml"),
+      {
+        source: "acme/website",
+        record: true,
+      },
+    );
+    await store.validations.save(
       secretHash(githubPats[2] as string),
       "github",
       { status: "inactive", detail: "Bad credentials" },
@@ -97,7 +103,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
     );
     worker = new RevocationWorker({ store, revokers, pollMs: 50, retry: { baseMs: 10 } });
     await worker.drain({ maxWaitMs: 2000 });
-    expect(store.jobs.list({ state: "dead" })).toHaveLength(1);
+    expect(await store.jobs.list({ state: "dead" })).toHaveLength(1);
     worker.start();
 
     const consoleServer = new ConsoleServer({
@@ -147,7 +153,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
     await worker?.stop();
     await oauth?.close();
     await ado?.close();
-    store?.close();
+    await store?.close();
     dir.remove();
   });
 
@@ -157,7 +163,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
     await page.getByRole("link", { name: "Sign in with GitHub" }).click();
     await expect.poll(() => page.textContent("h1")).toBe("Access denied");
     expect(await page.textContent("main")).toContain("mallory");
-    const denied = store.audit.list({ action: "console.denied" });
+    const denied = await store.audit.list({ action: "console.denied" });
     expect(denied.map((e) => e.actor)).toEqual(["mallory"]);
     await page.goto(`${base}/findings`);
     expect(page.url()).toBe(`${base}/login`);
@@ -232,7 +238,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
   });
 
   it("retries a dead revocation against the provider stand-in", async () => {
-    const id = store.findings.list({ provider: "azure-devops" })[0]?.id;
+    const id = (await store.findings.list({ provider: "azure-devops" }))[0]?.id;
     await page.goto(`${base}/findings/${id}`);
     expect(await page.textContent("dl.facts")).toContain("failed via azure-devops");
     const calls = ado.requests.length;
@@ -245,12 +251,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
       })
       .toContain("revoked via azure-devops");
     expect(ado.requests.length).toBe(calls + 1);
-    expect(store.audit.list({ action: "revoke.rearm" }).map((e) => e.actor)).toEqual(["alice"]);
+    expect((await store.audit.list({ action: "revoke.rearm" })).map((e) => e.actor)).toEqual(["alice"]);
     seen.push(await page.content());
   });
 
   it("refuses a forged CSRF token and changes nothing", async () => {
-    const finding = store.findings.list({ status: "open" })[0];
+    const finding = (await store.findings.list({ status: "open" }))[0];
     await page.goto(`${base}/findings/${finding?.id}`);
     await page.locator("form[action$='/resolve'] input[name=csrf]").evaluate((input) => {
       (input as unknown as { value: string }).value = "forged";
@@ -259,8 +265,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
     await page.getByRole("button", { name: "Resolve" }).click();
     await page.waitForLoadState();
     expect(await page.textContent("main")).toContain("CSRF token is wrong");
-    expect(store.findings.byId(finding?.id as number)?.status).toBe("open");
-    expect(store.audit.list({ action: "console.csrf-refused" })).toHaveLength(1);
+    expect((await store.findings.byId(finding?.id as number))?.status).toBe("open");
+    expect(await store.audit.list({ action: "console.csrf-refused" })).toHaveLength(1);
   });
 
   it("shows the registry with hygiene flags, and the audit log", async () => {
@@ -281,12 +287,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in Chromium", () => {
     await page.getByRole("link", { name: "Sign in with GitHub" }).click();
     await page.waitForURL(`${base}/`);
     expect(await page.textContent("header")).toContain("olivia");
-    const signins = store.audit.list({ action: "console.signin" });
+    const signins = await store.audit.list({ action: "console.signin" });
     expect(signins.map((e) => [e.actor, e.detail?.via])).toEqual([
       ["alice", "acme/security"],
       ["olivia", "owner of acme"],
     ]);
-    expect(store.audit.list({ action: "console.signout" }).map((e) => e.actor)).toEqual(["alice"]);
+    expect((await store.audit.list({ action: "console.signout" })).map((e) => e.actor)).toEqual(["alice"]);
   });
 
   it("never shows a planted token's value", () => {

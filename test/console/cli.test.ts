@@ -16,7 +16,7 @@ describe("leakwarden console", () => {
   let cookie = "";
 
   beforeAll(async () => {
-    openStore({ path: db, env: {} }).close();
+    await (await openStore({ path: db, env: {} })).close();
     child = spawn(process.execPath, [CLI, "console", "--port", "0", "--db", db], {
       env: { ...process.env, LEAKWARDEN_ACTOR: "carol", NO_COLOR: "1" },
     });

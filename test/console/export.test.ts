@@ -12,22 +12,26 @@ const dir = tempDir("leakwarden-export-");
 afterAll(dir.remove);
 
 describe("a findings export", () => {
-  it("lets the store write between its batches, and holds every match once in order", () => {
-    const store = openStore({ path: join(dir.path, "e.db"), env: {} });
+  it("lets the store write between its batches, and holds every match once in order", async () => {
+    const store = await openStore({ path: join(dir.path, "e.db"), env: {} });
     const gen = tokens(11);
     const values = Array.from({ length: 5 }, () => gen.githubPat());
-    for (const f of scanText(values.join("\n"))) store.findings.record(f, "acme/api");
+    for (const f of scanText(values.join("\n"))) await store.findings.record(f, "acme/api");
     const batches = store.findings.each({ source: "acme/api" }, "oldest", 2);
-    const first = batches.next().value ?? [];
+    const first = (await batches.next()).value ?? [];
     // A write while the export is half-way: it must not find the connection busy.
-    expect(store.findings.resolve(5, "accepted-risk", "mid-export")?.status).toBe("resolved");
-    const rest = [...batches].flat();
+    expect((await store.findings.resolve(5, "accepted-risk", "mid-export"))?.status).toBe("resolved");
+    const rest = [];
+    for await (const batch of batches) rest.push(...batch);
     expect([...first, ...rest].map((f) => f.id)).toEqual([1, 2, 3, 4, 5]);
-    const csv = [...exportCsv(store, parseFindingsQuery(new URLSearchParams("repository=acme/api")))].join(
-      "",
-    );
+    let csv = "";
+    for await (const chunk of exportCsv(
+      store,
+      parseFindingsQuery(new URLSearchParams("repository=acme/api")),
+    ))
+      csv += chunk;
     expect(csv.trim().split("\r\n")).toHaveLength(6);
     for (const value of values) expect(csv).not.toContain(value);
-    store.close();
+    await store.close();
   });
 });

@@ -17,19 +17,19 @@ afterAll(dir.remove);
 let n = 0;
 const AUTH_ID = "7f3e9c4a-1b2d-4e5f-8a9b-0c1d2e3f4a5b";
 const NOW = new Date("2026-11-28T10:00:00.000Z");
-function fresh() {
+async function fresh() {
   const path = `${dir.path}/registry-${++n}.db`;
-  const store = openStore({ path, env: {}, clock: () => NOW, actor: "test" });
+  const store = await openStore({ path, env: {}, clock: () => NOW, actor: "test" });
   return { path, store, registry: new Registry(store) };
 }
 
 describe("adding a token", () => {
   const t = tokens(31);
 
-  it("keeps the hash, a preview and the metadata; the provider comes from the format", () => {
-    const { path, store, registry } = fresh();
+  it("keeps the hash, a preview and the metadata; the provider comes from the format", async () => {
+    const { path, store, registry } = await fresh();
     const pat = t.adoPat();
-    const { token, warnings } = registry.add(new Secret(pat), {
+    const { token, warnings } = await registry.add(new Secret(pat), {
       org: "contoso",
       authorizationId: AUTH_ID.toUpperCase(),
       scopes: ["vso.code", "vso.build"],
@@ -45,13 +45,16 @@ describe("adding a token", () => {
       scopes: ["vso.code", "vso.build"],
       createdAt: NOW.toISOString(),
     });
-    expect(registry.lookup(secretHash(pat))?.id).toBe(token.id);
-    expect(store.audit.list()[0]).toMatchObject({ action: "registry.add", subject: `token:${token.id}` });
+    expect((await registry.lookup(secretHash(pat)))?.id).toBe(token.id);
+    expect((await store.audit.list())[0]).toMatchObject({
+      action: "registry.add",
+      subject: `token:${token.id}`,
+    });
     expectNotInFiles(databaseFiles(path), [pat]);
   });
 
-  it("recognises every revocable format, legacy Azure DevOps PATs included", () => {
-    const { registry } = fresh();
+  it("recognises every revocable format, legacy Azure DevOps PATs included", async () => {
+    const { registry } = await fresh();
     for (const [format, provider] of [
       ["azure-devops-pat-legacy", "azure-devops"],
       ["github-pat", "github"],
@@ -60,62 +63,64 @@ describe("adding a token", () => {
       ["slack-bot-token", "slack"],
       ["npm-token", "npm"],
     ]) {
-      const { token } = registry.add(new Secret(t.make(format as string)), {});
+      const { token } = await registry.add(new Secret(t.make(format as string)), {});
       expect([format, token.provider]).toEqual([format, provider]);
     }
   });
 
-  it("refuses a value that is no known format, a broken checksum, or a wrong provider, unless forced", () => {
-    const { registry } = fresh();
-    expect(() => registry.add(new Secret("hunter2hunter2"), {})).toThrow(
+  it("refuses a value that is no known format, a broken checksum, or a wrong provider, unless forced", async () => {
+    const { registry } = await fresh();
+    await expect(registry.add(new Secret("hunter2hunter2"), {})).rejects.toThrow(
       /not a token format leakwarden knows/,
     );
-    expect(() => registry.add(new Secret("hunter2hunter2"), {}, { force: true })).toThrow(
+    await expect(registry.add(new Secret("hunter2hunter2"), {}, { force: true })).rejects.toThrow(
       /--provider is needed/,
     );
     expect(
-      registry.add(new Secret("hunter2hunter2"), { provider: "acme" }, { force: true }).token,
+      (await registry.add(new Secret("hunter2hunter2"), { provider: "acme" }, { force: true })).token,
     ).toMatchObject({
       provider: "acme",
       ruleId: null,
     });
     const broken = t.corrupt(t.adoPat());
-    expect(() => registry.add(new Secret(broken), {})).toThrow(/checksum fails, so it was probably mistyped/);
-    expect(() => registry.add(new Secret(t.githubPat()), { provider: "gitlab" })).toThrow(
+    await expect(registry.add(new Secret(broken), {})).rejects.toThrow(
+      /checksum fails, so it was probably mistyped/,
+    );
+    await expect(registry.add(new Secret(t.githubPat()), { provider: "gitlab" })).rejects.toThrow(
       /GitHub personal access token \(classic\) \(provider github\), not gitlab/,
     );
-    expect(() => registry.add(new Secret(`${t.githubPat()} extra`), {})).toThrow(/whitespace/);
+    await expect(registry.add(new Secret(`${t.githubPat()} extra`), {})).rejects.toThrow(/whitespace/);
   });
 
-  it("checks Azure DevOps revocation data, and warns when revocation will be impossible", () => {
-    const { registry } = fresh();
-    expect(() => registry.add(new Secret(t.adoPat()), { org: "contoso", authorizationId: "42" })).toThrow(
-      /must be a UUID/,
-    );
-    expect(() => registry.add(new Secret(t.adoPat()), { authorizationId: AUTH_ID })).toThrow(
+  it("checks Azure DevOps revocation data, and warns when revocation will be impossible", async () => {
+    const { registry } = await fresh();
+    await expect(
+      registry.add(new Secret(t.adoPat()), { org: "contoso", authorizationId: "42" }),
+    ).rejects.toThrow(/must be a UUID/);
+    await expect(registry.add(new Secret(t.adoPat()), { authorizationId: AUTH_ID })).rejects.toThrow(
       /needs its --org/,
     );
-    expect(() => registry.add(new Secret(t.githubPat()), { org: "x", authorizationId: AUTH_ID })).toThrow(
-      /only applies to Azure DevOps/,
-    );
-    expect(registry.add(new Secret(t.adoPat()), {}).warnings[0]).toMatch(
+    await expect(
+      registry.add(new Secret(t.githubPat()), { org: "x", authorizationId: AUTH_ID }),
+    ).rejects.toThrow(/only applies to Azure DevOps/);
+    expect((await registry.add(new Secret(t.adoPat()), {})).warnings[0]).toMatch(
       /can recognise .* but not revoke it/,
     );
   });
 
-  it("refuses a token registered twice, naming the entry", () => {
-    const { registry } = fresh();
+  it("refuses a token registered twice, naming the entry", async () => {
+    const { registry } = await fresh();
     const gh = t.githubPat();
-    const { token } = registry.add(new Secret(gh), {});
-    expect(() => registry.add(new Secret(gh), {})).toThrow(`already registered as #${token.id}`);
+    const { token } = await registry.add(new Secret(gh), {});
+    await expect(registry.add(new Secret(gh), {})).rejects.toThrow(`already registered as #${token.id}`);
   });
 });
 
 describe("importing JSON Lines", () => {
   const t = tokens(32);
 
-  it("imports all lines, and re-importing updates instead of duplicating", () => {
-    const { path, registry } = fresh();
+  it("imports all lines, and re-importing updates instead of duplicating", async () => {
+    const { path, registry } = await fresh();
     const values = [t.adoPat(), t.githubPat()];
     const text = [
       JSON.stringify({
@@ -128,19 +133,22 @@ describe("importing JSON Lines", () => {
       "",
       JSON.stringify({ token: values[1], name: "ci", expires: "2027-02-01", created: "2026-01-01" }),
     ].join("\n");
-    expect(registry.importJsonLines(text)).toMatchObject({ added: 2, updated: 0 });
-    const ci = registry.list()[1] as TokenRecord;
+    expect(await registry.importJsonLines(text)).toMatchObject({ added: 2, updated: 0 });
+    const ci = (await registry.list())[1] as TokenRecord;
     expect(ci).toMatchObject({
       expiresAt: "2027-02-01T23:59:59.999Z",
       createdAt: "2026-01-01T00:00:00.000Z",
     });
-    expect(registry.importJsonLines(text.replace('"ci"', '"ci-2"'))).toMatchObject({ added: 0, updated: 2 });
-    expect(registry.list().map((r) => r.name)).toEqual([null, "ci-2"]);
+    expect(await registry.importJsonLines(text.replace('"ci"', '"ci-2"'))).toMatchObject({
+      added: 0,
+      updated: 2,
+    });
+    expect((await registry.list()).map((r) => r.name)).toEqual([null, "ci-2"]);
     expectNotInFiles(databaseFiles(path), values);
   });
 
-  it("is all or nothing, and its errors name the line but never quote it", () => {
-    const { registry } = fresh();
+  it("is all or nothing, and its errors name the line but never quote it", async () => {
+    const { registry } = await fresh();
     const good = t.githubPat();
     const bad = t.corrupt(t.githubPat());
     for (const [line2, message] of [
@@ -152,7 +160,7 @@ describe("importing JSON Lines", () => {
     ] as const) {
       let error: Error | undefined;
       try {
-        registry.importJsonLines(`{"token": "${good}"}\n${line2}`);
+        await registry.importJsonLines(`{"token": "${good}"}\n${line2}`);
       } catch (e) {
         error = e as Error;
       }
@@ -160,7 +168,7 @@ describe("importing JSON Lines", () => {
       expect(error?.message).toMatch(/nothing was imported/);
       expect(error?.message).not.toContain(good);
       expect(error?.message).not.toContain(bad);
-      expect(registry.list()).toEqual([]);
+      expect(await registry.list()).toEqual([]);
     }
   });
 });
@@ -225,7 +233,7 @@ describe("minting an Azure DevOps PAT", () => {
   });
 
   it("POSTs to the PAT lifecycle API and registers the new PAT by hash, with its authorization id", async () => {
-    const { path, registry } = fresh();
+    const { path, registry } = await fresh();
     const pat = tokens(33).adoPat();
     const validTo = addDays(NOW, 30).toISOString();
     const scope = nock("https://vssps.dev.azure.com", {
@@ -304,9 +312,9 @@ describe("minting an Azure DevOps PAT", () => {
   });
 
   it("revokes the new PAT again when it cannot be registered", async () => {
-    const { registry } = fresh();
+    const { registry } = await fresh();
     const pat = tokens(34).adoPat();
-    registry.add(new Secret(pat), {}); // already there: registration will fail
+    await registry.add(new Secret(pat), {}); // already there: registration will fail
     nock("https://vssps.dev.azure.com")
       .post("/contoso/_apis/tokens/pats")
       .query(true)

@@ -25,55 +25,56 @@ describe("the revocation policy", () => {
   const npm = t.make("npm-token");
   const text = [github, ado, adoNoId, npm].map((v, i) => `k${i}=${v}`).join("\n");
 
-  function setup() {
-    const h = harness(dir.path);
+  async function setup() {
+    const h = await harness(dir.path);
     const registry = new Registry(h.store);
-    registry.add(new Secret(ado), { org: "contoso", authorizationId: AUTH_ID, name: "build" });
-    registry.add(new Secret(adoNoId), { name: "legacy" });
+    await registry.add(new Secret(ado), { org: "contoso", authorizationId: AUTH_ID, name: "build" });
+    await registry.add(new Secret(adoNoId), { name: "legacy" });
     return h;
   }
-  const statuses = (h: ReturnType<typeof harness>, policy: "registered" | "all" | "off") =>
-    h
-      .act(scanText(text), { revoke: true, policy })
-      .actions.map((a) => [a.revocation?.status, a.revocation?.reason ?? ""]);
+  const statuses = async (h: Awaited<ReturnType<typeof harness>>, policy: "registered" | "all" | "off") =>
+    (await h.act(scanText(text), { revoke: true, policy })).actions.map((a) => [
+      a.revocation?.status,
+      a.revocation?.reason ?? "",
+    ]);
 
-  it("registered (the default): only registry matches are revoked", () => {
-    const h = setup();
-    expect(statuses(h, "registered")).toEqual([
+  it("registered (the default): only registry matches are revoked", async () => {
+    const h = await setup();
+    expect(await statuses(h, "registered")).toEqual([
       ["skipped", expect.stringMatching(/not in the registry/)],
       ["pending", ""],
       ["not-revocable", expect.stringMatching(/no organisation and authorization id/)],
       ["not-revocable", expect.stringMatching(/cannot revoke npm tokens/)],
     ]);
-    expect(h.store.jobs.list().map((j) => j.queue)).toEqual(["azure-devops"]);
+    expect((await h.store.jobs.list()).map((j) => j.queue)).toEqual(["azure-devops"]);
   });
 
-  it("all: also unregistered tokens that can be revoked by value", () => {
-    const h = setup();
-    expect(statuses(h, "all").map(([s]) => s)).toEqual([
+  it("all: also unregistered tokens that can be revoked by value", async () => {
+    const h = await setup();
+    expect((await statuses(h, "all")).map(([s]) => s)).toEqual([
       "pending",
       "pending",
       "not-revocable",
       "not-revocable",
     ]);
-    const unregisteredAdo = harness(dir.path);
-    const result = unregisteredAdo.act(scanText(ado), { revoke: true, policy: "all" });
+    const unregisteredAdo = await harness(dir.path);
+    const result = await unregisteredAdo.act(scanText(ado), { revoke: true, policy: "all" });
     expect(result.actions[0]?.revocation?.reason).toMatch(
       /Azure DevOps revokes a PAT only by its authorization id/,
     );
   });
 
-  it("off: reports only", () => {
-    const h = setup();
-    expect(statuses(h, "off").map(([s]) => s)).toEqual(["skipped", "skipped", "skipped", "skipped"]);
-    expect(h.store.jobs.list()).toEqual([]);
-    expect(h.store.findings.list()).toHaveLength(4);
+  it("off: reports only", async () => {
+    const h = await setup();
+    expect((await statuses(h, "off")).map(([s]) => s)).toEqual(["skipped", "skipped", "skipped", "skipped"]);
+    expect(await h.store.jobs.list()).toEqual([]);
+    expect(await h.store.findings.list()).toHaveLength(4);
   });
 
-  it("--dry-run says what would be called and writes nothing", () => {
-    const h = setup();
-    const before = h.store.audit.list().length;
-    const { actions } = h.act(scanText(text), { dryRun: true, policy: "all" });
+  it("--dry-run says what would be called and writes nothing", async () => {
+    const h = await setup();
+    const before = (await h.store.audit.list()).length;
+    const { actions } = await h.act(scanText(text), { dryRun: true, policy: "all" });
     expect(actions[0]?.revocation).toEqual({
       status: "would-revoke",
       provider: "github",
@@ -85,87 +86,96 @@ describe("the revocation policy", () => {
     );
     expect(actions[1]?.registry).toMatchObject({ name: "build" });
     expect(actions.every((a) => a.findingId === null)).toBe(true);
-    expect(h.store.findings.list()).toEqual([]);
-    expect(h.store.jobs.list()).toEqual([]);
-    expect(h.store.audit.list()).toHaveLength(before);
+    expect(await h.store.findings.list()).toEqual([]);
+    expect(await h.store.jobs.list()).toEqual([]);
+    expect(await h.store.audit.list()).toHaveLength(before);
   });
 
-  it("record and match each do only their part", () => {
-    const h = setup();
-    const recorded = h.act(scanText(text), { record: true });
+  it("record and match each do only their part", async () => {
+    const h = await setup();
+    const recorded = await h.act(scanText(text), { record: true });
     expect(recorded.actions.map((a) => [a.findingId, a.registry, a.revocation])).toEqual([
       [1, null, null],
       [2, null, null],
       [3, null, null],
       [4, null, null],
     ]);
-    const matched = h.act(scanText(text), { match: true });
+    const matched = await h.act(scanText(text), { match: true });
     expect(matched.actions.map((a) => a.registry?.name ?? null)).toEqual([null, "build", "legacy", null]);
-    expect(h.store.findings.list()).toHaveLength(4); // matched, not recorded again
+    expect(await h.store.findings.list()).toHaveLength(4); // matched, not recorded again
   });
 });
 
 describe("triage", () => {
-  it("a finding resolved as accepted risk does not trigger a revocation when found again", () => {
-    const h = harness(dir.path);
+  it("a finding resolved as accepted risk does not trigger a revocation when found again", async () => {
+    const h = await harness(dir.path);
     const gh = tokens(22).githubPat();
-    const first = h.act(scanText(gh), { record: true });
-    resolveFinding(h.store, first.actions[0]?.findingId as number, "accepted-risk", "rotated next week");
-    const again = h.act(scanText(gh), { revoke: true, policy: "all" });
+    const first = await h.act(scanText(gh), { record: true });
+    await resolveFinding(
+      h.store,
+      first.actions[0]?.findingId as number,
+      "accepted-risk",
+      "rotated next week",
+    );
+    const again = await h.act(scanText(gh), { revoke: true, policy: "all" });
     expect(again.actions[0]?.revocation).toMatchObject({
       status: "skipped",
       reason: "resolved as accepted-risk",
     });
-    expect(h.store.jobs.list()).toEqual([]);
-    expect(h.store.audit.list({ action: "finding.resolve" })[0]?.detail).toMatchObject({
+    expect(await h.store.jobs.list()).toEqual([]);
+    expect((await h.store.audit.list({ action: "finding.resolve" }))[0]?.detail).toMatchObject({
       resolution: "accepted-risk",
       note: "rotated next week",
     });
   });
 
-  it("revoked by hand: the queued job is cancelled, its sealed value erased, the token and its findings revoked", () => {
-    const h = harness(dir.path);
+  it("revoked by hand: the queued job is cancelled, its sealed value erased, the token and its findings revoked", async () => {
+    const h = await harness(dir.path);
     const gh = tokens(23).githubPat();
-    const { actions } = h.act(scanText(`${gh}\nagain ${gh}`), { revoke: true, policy: "all" });
-    expect(h.store.jobs.list()[0]?.sealed).not.toBeNull();
-    resolveFinding(h.store, actions[0]?.findingId as number, "revoked-manually", null);
-    expect(h.store.jobs.list()[0]).toMatchObject({ state: "cancelled", sealed: null });
-    expect(h.store.findings.list().map((f) => f.status)).toEqual(["resolved", "revoked"]);
-    expect(h.actions()).toContain("revoke.cancel");
+    const { actions } = await h.act(scanText(`${gh}\nagain ${gh}`), { revoke: true, policy: "all" });
+    expect((await h.store.jobs.list())[0]?.sealed).not.toBeNull();
+    await resolveFinding(h.store, actions[0]?.findingId as number, "revoked-manually", null);
+    expect((await h.store.jobs.list())[0]).toMatchObject({ state: "cancelled", sealed: null });
+    expect((await h.store.findings.list()).map((f) => f.status)).toEqual(["resolved", "revoked"]);
+    expect(await h.actions()).toContain("revoke.cancel");
   });
 });
 
 describe("a revocation requested by hand", () => {
   it("needs the value again for a by-value job that died, checks it against the finding, and re-arms the job", async () => {
-    const h = harness(dir.path, { maxAttempts: 1 });
+    const h = await harness(dir.path, { maxAttempts: 1 });
     const t = tokens(24);
     const gh = t.githubPat();
-    const { actions } = h.act(scanText(gh), { revoke: true, policy: "all" });
+    const { actions } = await h.act(scanText(gh), { revoke: true, policy: "all" });
     nock("https://api.github.com").post("/credentials/revoke").reply(500);
     await h.worker.drain({ maxWaitMs: 0 });
-    const finding = h.store.findings.byId(actions[0]?.findingId as number);
+    const finding = await h.store.findings.byId(actions[0]?.findingId as number);
     if (!finding) throw new Error("finding missing");
-    expect(h.store.jobs.list()[0]).toMatchObject({ state: "dead", sealed: null });
-    expect(() => requestRevocation(h.store, h.revokers, rules, finding, {})).toThrow(ValueNeededError);
-    expect(() =>
+    expect((await h.store.jobs.list())[0]).toMatchObject({ state: "dead", sealed: null });
+    await expect(requestRevocation(h.store, h.revokers, rules, finding, {})).rejects.toThrow(
+      ValueNeededError,
+    );
+    await expect(
       requestRevocation(h.store, h.revokers, rules, finding, { secret: new Secret(t.githubPat()) }),
-    ).toThrow(/not the one of finding #1/);
-    const request = requestRevocation(h.store, h.revokers, rules, finding, { secret: new Secret(gh) });
+    ).rejects.toThrow(/not the one of finding #1/);
+    const request = await requestRevocation(h.store, h.revokers, rules, finding, { secret: new Secret(gh) });
     expect(request).toEqual({ state: "queued", jobId: 1, how: "rearmed" });
     nock("https://api.github.com")
       .post("/credentials/revoke", { credentials: [gh] })
       .reply(202);
     await h.worker.drain({ maxWaitMs: 0, jobIds: [1] });
-    expect(h.store.jobs.byId(1)).toMatchObject({ state: "done", attempts: 1, sealed: null });
-    expect(h.actions()).toEqual(expect.arrayContaining(["revoke.request", "revoke.rearm"]));
+    expect(await h.store.jobs.byId(1)).toMatchObject({ state: "done", attempts: 1, sealed: null });
+    expect(await h.actions()).toEqual(expect.arrayContaining(["revoke.request", "revoke.rearm"]));
   });
 
-  it("refuses what cannot be revoked, with the reason", () => {
-    const h = harness(dir.path);
-    const { actions } = h.act(scanText(tokens(25).adoPat()), { record: true });
-    const finding = h.store.findings.byId(actions[0]?.findingId as number);
+  it("refuses what cannot be revoked, with the reason", async () => {
+    const h = await harness(dir.path);
+    const { actions } = await h.act(scanText(tokens(25).adoPat()), { record: true });
+    const finding = await h.store.findings.byId(actions[0]?.findingId as number);
     if (!finding) throw new Error("finding missing");
-    expect(() => requestRevocation(h.store, h.revokers, rules, finding, {})).toThrow(TriageError);
-    expect(() => requestRevocation(h.store, h.revokers, rules, finding, {})).toThrow(/not in the registry/);
+    await expect(requestRevocation(h.store, h.revokers, rules, finding, {})).rejects.toThrow(TriageError);
+    await expect(requestRevocation(h.store, h.revokers, rules, finding, {})).rejects.toThrow(
+      /not in the registry/,
+    );
   });
 });

@@ -23,10 +23,10 @@ export function scanText(text: string, file = "leak.txt"): Finding[] {
 
 let counter = 0;
 
-export function harness(dir: string, options: Partial<WorkerOptions> & { maxAttempts?: number } = {}) {
+export async function harness(dir: string, options: Partial<WorkerOptions> & { maxAttempts?: number } = {}) {
   const clock = { now: new Date("2026-11-28T10:00:00.000Z") };
   const path = join(dir, `worker-${++counter}.db`);
-  const store = openStore({ path, env: {}, clock: () => clock.now, actor: "test" });
+  const store = await openStore({ path, env: {}, clock: () => clock.now, actor: "test" });
   const revokers = createRevokers({}, { adoToken: ENTRA, timeoutMs: 200, now: () => clock.now.getTime() });
   const logs: string[] = [];
   const sleeps: number[] = [];
@@ -59,7 +59,7 @@ export function harness(dir: string, options: Partial<WorkerOptions> & { maxAtte
     outcomes,
     act: (findings: Finding[], act: ActOptions) =>
       actOnFindings(store, revokers, rules, findings, { maxAttempts: options.maxAttempts, ...act }),
-    actions: () => store.audit.list().map((e) => e.action),
+    actions: async () => (await store.audit.list()).map((e) => e.action),
     at: (ms: number) => new Date(clock.now.getTime() + ms).toISOString(),
   };
 }

@@ -23,8 +23,8 @@ afterEach(() => {
   nock.enableNetConnect();
 });
 
-function setup() {
-  const h = harness(dir.path);
+async function setup() {
+  const h = await harness(dir.path);
   const settings = validateSettings({}, { timeoutMs: 300, now: () => h.clock.now.getTime() });
   const checker = new LiveChecker({ store: h.store, validators: builtInValidators(settings), ttlMs: 60_000 });
   const confirmed: ConfirmationOutcome[] = [];
@@ -40,7 +40,8 @@ function setup() {
       verdicts,
       confirm: (ruleId, org) => checker.canCheck(ruleId, { org }),
     });
-  const state = () => findingState(h.store, h.store.findings.list()[0] as never).revocation;
+  const state = async () =>
+    (await findingState(h.store, (await h.store.findings.list())[0] as never)).revocation;
   return { ...h, checker, confirmed, confirmer, act, state };
 }
 
@@ -48,36 +49,40 @@ describe("after GitHub accepts a revocation (202)", () => {
   const t = tokens(1012);
 
   it("a token that no longer works is revoked (confirmed)", async () => {
-    const h = setup();
+    const h = await setup();
     const token = t.githubPat();
-    h.act(`GITHUB_TOKEN=${token}`);
+    await h.act(`GITHUB_TOKEN=${token}`);
     nock("https://api.github.com").post("/credentials/revoke").reply(202, {});
     await h.worker.runDue();
     nock("https://api.github.com").get("/user").reply(401, { message: "Bad credentials" });
     expect(await h.confirmer().runDue()).toBe(1);
     expect(h.confirmed).toMatchObject([{ status: "confirmed" }]);
-    expect(h.state()).toMatchObject({ status: "revoked", confirmation: "confirmed" });
-    expect(h.store.findings.list()[0]?.status).toBe("revoked");
+    expect(await h.state()).toMatchObject({ status: "revoked", confirmation: "confirmed" });
+    expect((await h.store.findings.list())[0]?.status).toBe("revoked");
   });
 
   it("a revoked token that still validates is accepted, then reported as not revoked once the window closes", async () => {
-    const h = setup();
+    const h = await setup();
     const token = t.githubPat();
-    h.act(`GITHUB_TOKEN=${token}`);
+    await h.act(`GITHUB_TOKEN=${token}`);
     nock("https://api.github.com").post("/credentials/revoke").reply(202, {});
     await h.worker.runDue();
     nock("https://api.github.com").get("/user").times(20).reply(200, { login: "octocat" });
     const worker = h.confirmer();
     await worker.runDue();
     expect(h.confirmed).toMatchObject([{ status: "accepted" }]);
-    expect(h.state()).toMatchObject({ status: "revoked", confirmation: "accepted" });
+    expect(await h.state()).toMatchObject({ status: "revoked", confirmation: "accepted" });
     // Re-checks are rows in the queue, due later: nothing is held in a timer.
-    const pending = h.store.jobs.list({ kind: CONFIRM_KIND, state: "pending" });
+    const pending = await h.store.jobs.list({ kind: CONFIRM_KIND, state: "pending" });
     expect(pending).toHaveLength(1);
     expect(Date.parse(pending[0]?.runAfter ?? "")).toBeGreaterThan(h.clock.now.getTime());
     let checks = 1;
-    for (let i = 0; i < 10 && h.store.jobs.list({ kind: CONFIRM_KIND, state: "pending" }).length > 0; i++) {
-      h.advance(Date.parse(h.store.jobs.nextRunAfter(CONFIRM_KIND) ?? "") - h.clock.now.getTime());
+    for (
+      let i = 0;
+      i < 10 && (await h.store.jobs.list({ kind: CONFIRM_KIND, state: "pending" })).length > 0;
+      i++
+    ) {
+      h.advance(Date.parse((await h.store.jobs.nextRunAfter(CONFIRM_KIND)) ?? "") - h.clock.now.getTime());
       checks += await h.confirmer().runDue();
     }
     expect(checks).toBeGreaterThan(2);
@@ -85,23 +90,27 @@ describe("after GitHub accepts a revocation (202)", () => {
     expect(h.confirmed[1]?.detail).toMatch(
       /said the token was revoked, but it still works \(GitHub user octocat\) 15 minutes later/,
     );
-    expect(h.state()).toMatchObject({
+    expect(await h.state()).toMatchObject({
       status: "failed",
       confirmation: "did-not-take",
       reason: expect.stringMatching(/said the token was revoked, but it still works/),
     });
-    expect(h.store.findings.list()[0]?.status).toBe("open");
-    expect(h.actions()).toContain("revoke.did-not-take");
-    expect(JSON.stringify(h.store.audit.list())).not.toContain(token);
+    expect((await h.store.findings.list())[0]?.status).toBe("open");
+    expect(await h.actions()).toContain("revoke.did-not-take");
+    expect(JSON.stringify(await h.store.audit.list())).not.toContain(token);
   });
 });
 
 describe("Azure DevOps: a revoked PAT may work for up to an hour", () => {
   it("re-checks with backoff across restarts, and confirms once it stops working inside the hour", async () => {
-    const h = setup();
+    const h = await setup();
     const pat = tokens(1013).adoPat();
-    new Registry(h.store).add(new Secret(pat), { org: "contoso", authorizationId: AUTH_ID, name: "deploy" });
-    h.act(`AZURE_DEVOPS_EXT_PAT=${pat}`, "registered");
+    await new Registry(h.store).add(new Secret(pat), {
+      org: "contoso",
+      authorizationId: AUTH_ID,
+      name: "deploy",
+    });
+    await h.act(`AZURE_DEVOPS_EXT_PAT=${pat}`, "registered");
     nock("https://vssps.dev.azure.com").post("/contoso/_apis/tokenadmin/revocations").query(true).reply(204);
     await h.worker.runDue();
     const connection = () => nock("https://dev.azure.com").get("/contoso/_apis/connectionData").query(true);
@@ -111,22 +120,22 @@ describe("Azure DevOps: a revoked PAT may work for up to an hour", () => {
     const waits: number[] = [];
     for (let i = 0; i < 3; i++) {
       await h.confirmer().runDue(); // a new worker each time: a restarted App
-      const next = Date.parse(h.store.jobs.nextRunAfter(CONFIRM_KIND) ?? "") - h.clock.now.getTime();
+      const next = Date.parse((await h.store.jobs.nextRunAfter(CONFIRM_KIND)) ?? "") - h.clock.now.getTime();
       waits.push(next);
       h.advance(next);
     }
     expect(waits).toEqual([30_000, 60_000, 120_000]);
-    expect(h.state()).toMatchObject({ confirmation: "accepted" });
+    expect(await h.state()).toMatchObject({ confirmation: "accepted" });
     connection().reply(401);
     await h.confirmer().runDue();
-    expect(h.state()).toMatchObject({ status: "revoked", confirmation: "confirmed" });
+    expect(await h.state()).toMatchObject({ status: "revoked", confirmation: "confirmed" });
     expect(h.confirmed.map((o) => o.status)).toEqual(["accepted", "confirmed"]);
   });
 });
 
 describe("policy live", () => {
   it("revokes an unregistered token only when a live check says it works", async () => {
-    const h = setup();
+    const h = await setup();
     const t = tokens(1014);
     const live = t.githubPat();
     const dead = t.githubPat();
@@ -138,7 +147,7 @@ describe("policy live", () => {
       });
     const findings = scanText(`A=${live}\nB=${dead}\n`);
     const verdicts = await validateFindings(h.store, h.checker, findings);
-    const acted = h.act(`A=${live}\nB=${dead}\n`, "live", verdicts as never);
+    const acted = await h.act(`A=${live}\nB=${dead}\n`, "live", verdicts as never);
     expect(acted.actions.map((a) => a.revocation?.status)).toEqual(["pending", "skipped"]);
     expect(acted.actions[1]?.revocation?.reason).toMatch(/only when a live check says they work/);
   });

@@ -259,8 +259,8 @@ describe("SigV4", () => {
 
 describe("the checker", () => {
   let store: Store;
-  beforeEach(() => {
-    store = openStore({ path: ":memory:", env: {} });
+  beforeEach(async () => {
+    store = await openStore({ path: ":memory:", env: {} });
   });
 
   it("stores each verdict by hash for its time to live, never the token, and audits it", async () => {
@@ -272,8 +272,10 @@ describe("the checker", () => {
     expect(scope.isDone()).toBe(true);
     expect(again).toEqual(first);
     expect(first.validity).toMatchObject({ status: "live", identity: "GitHub user octocat" });
-    expect(JSON.stringify(store.db.prepare("SELECT * FROM validations").all())).not.toContain(value);
-    expect(store.audit.list({ action: "validate." })).toHaveLength(1);
+    expect(JSON.stringify(await store.db.selectFrom("validations").selectAll().execute())).not.toContain(
+      value,
+    );
+    expect(await store.audit.list({ action: "validate." })).toHaveLength(1);
     nock("https://api.github.com").get("/user").reply(401);
     expect((await checker.check("github-pat", target(value), { fresh: true })).validity.status).toBe(
       "inactive",

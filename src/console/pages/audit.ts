@@ -5,10 +5,10 @@ import { type Html, html, when } from "../html.js";
 
 export const AUDIT_LIMIT = 500;
 
-export function auditPage(store: Store, base: string, params: URLSearchParams): Html {
+export async function auditPage(store: Store, base: string, params: URLSearchParams): Promise<Html> {
   const action = params.get("action")?.trim() || undefined;
   const subject = params.get("subject")?.trim() || undefined;
-  const entries = store.audit.list({ action, subject, limit: AUDIT_LIMIT }).reverse();
+  const entries = (await store.audit.list({ action, subject, limit: AUDIT_LIMIT })).reverse();
   return html`<form class="filters" method="get" action="${base}/audit" aria-label="Filter the audit log">
 <label>Action <input name="action" value="${action ?? ""}" placeholder="revoke."></label>
 <label>Subject <input name="subject" value="${subject ?? ""}" placeholder="finding:12"></label>

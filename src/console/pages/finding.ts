@@ -31,21 +31,21 @@ function actions(base: string, f: FindingRecord, session: Session, canRevoke: bo
   return html`<section aria-labelledby="act-h"><h2 id="act-h">Actions</h2>${resolve}${revoke}</section>`;
 }
 
-export function findingPage(
+export async function findingPage(
   store: Store,
   base: string,
   f: FindingRecord,
   session: Session,
   webBase: string | undefined,
-): Html {
-  const state = findingState(store, f);
-  const token = state.registry ? store.tokens.byId(state.registry.id) : undefined;
-  const occurrences = store.findings.list({ secretHash: f.secretHash });
-  const history = store.audit.list({ secretHash: f.secretHash });
+): Promise<Html> {
+  const state = await findingState(store, f);
+  const token = state.registry ? await store.tokens.byId(state.registry.id) : undefined;
+  const occurrences = await store.findings.list({ secretHash: f.secretHash });
+  const history = await store.audit.list({ secretHash: f.secretHash });
   const timeline = history.filter((e) => e.action.startsWith("revoke."));
-  const breaches = store.breaches.forToken(f.secretHash);
+  const breaches = await store.breaches.forToken(f.secretHash);
   const r = state.revocation;
-  const check = store.validations.get(f.secretHash);
+  const check = await store.validations.get(f.secretHash);
   const v = check?.validity;
   const canRevoke =
     f.status === "open" &&

@@ -80,13 +80,13 @@ export function findingLocation(f: FindingRecord): string {
   return f.commit ? `${f.commit.slice(0, 12)} ${at}` : at;
 }
 
-function leakCheck(store: Store, hash: string | undefined, total: number): Html {
+async function leakCheck(store: Store, hash: string | undefined, total: number): Promise<Html> {
   const answer = hash
     ? html`<p role="status" class="${total ? "bad" : "good"}">${
         total
           ? `Yes: this token was found ${total} time${total === 1 ? "" : "s"} (listed below).`
           : "No: leakwarden has never recorded this token."
-      }${store.tokens.byHash(hash) ? " It is in the registry." : ""}</p>`
+      }${(await store.tokens.byHash(hash)) ? " It is in the registry." : ""}</p>`
     : "";
   return html`<form class="leak-check" method="get" action="" id="leak-check">
 <h2>Was this token ever leaked?</h2>
@@ -98,16 +98,16 @@ function leakCheck(store: Store, hash: string | undefined, total: number): Html 
 ${answer}</form>`;
 }
 
-export function findingsPage(store: Store, base: string, query: FindingsQuery): Html {
+export async function findingsPage(store: Store, base: string, query: FindingsQuery): Promise<Html> {
   const { search, sort, page, params } = query;
-  const { findings, total } = store.findings.search(search, {
+  const { findings, total } = await store.findings.search(search, {
     sort,
     limit: PAGE_SIZE,
     offset: (page - 1) * PAGE_SIZE,
   });
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const exportQuery = withParams(params, { page: null });
-  return html`${leakCheck(store, search.secretHash, total)}
+  return html`${await leakCheck(store, search.secretHash, total)}
 <form class="filters" method="get" action="${base}/findings" aria-label="Filter findings">
 ${select("status", "Status", FINDING_STATUSES, params.get("status"))}
 ${text("provider", "Provider", params.get("provider"))}
@@ -156,16 +156,16 @@ const EXPORT_COLUMNS = [
   "note",
 ] as const;
 
-export function* exportCsv(store: Store, query: FindingsQuery): Generator<string> {
+export async function* exportCsv(store: Store, query: FindingsQuery): AsyncGenerator<string> {
   yield `${EXPORT_COLUMNS.join(",")}\r\n`;
-  for (const batch of store.findings.each(query.search, query.sort))
+  for await (const batch of store.findings.each(query.search, query.sort))
     yield batch.map((f) => `${EXPORT_COLUMNS.map((c) => csvCell(f[c])).join(",")}\r\n`).join("");
 }
 
-export function* exportJson(store: Store, query: FindingsQuery): Generator<string> {
+export async function* exportJson(store: Store, query: FindingsQuery): AsyncGenerator<string> {
   let first = true;
   yield "[";
-  for (const batch of store.findings.each(query.search, query.sort)) {
+  for await (const batch of store.findings.each(query.search, query.sort)) {
     if (batch.length === 0) continue;
     const rows = batch.map((f) => JSON.stringify(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, f[c]]))));
     yield `${first ? "\n" : ",\n"}${rows.join(",\n")}`;

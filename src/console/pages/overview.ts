@@ -44,36 +44,43 @@ function weeks(now: Date, found: readonly Tally[]): Tally[] {
   return out;
 }
 
-export function overviewPage(store: Store, base: string): Html {
+export async function overviewPage(store: Store, base: string): Promise<Html> {
   const now = store.clock();
   const insights = store.insights;
-  const revocations = insights.revocations();
-  const seconds = insights.secondsToRevocation();
+  const revocations = await insights.revocations();
+  const seconds = await insights.secondsToRevocation();
   // Every stage of the pipeline, in the order work flows through it.
   const queues = [
-    ["Scans", insights.queueHealth(SCAN_KIND)],
-    ["Revocations", insights.queueHealth(REVOKE_KIND)],
-    ["Revocation checks", insights.queueHealth(CONFIRM_KIND)],
-    ["Reports", insights.queueHealth(REPORT_KIND)],
-    ["Alerts", insights.queueHealth(ALERT_KIND)],
+    ["Scans", await insights.queueHealth(SCAN_KIND)],
+    ["Revocations", await insights.queueHealth(REVOKE_KIND)],
+    ["Revocation checks", await insights.queueHealth(CONFIRM_KIND)],
+    ["Reports", await insights.queueHealth(REPORT_KIND)],
+    ["Alerts", await insights.queueHealth(ALERT_KIND)],
   ] as const;
+  const [bySeverity, byProvider, bySource] = [
+    await insights.openBy("severity"),
+    await insights.openBy("provider"),
+    await insights.openBy("source"),
+  ];
+  const needsHuman = await insights.needsHuman();
+  const perWeek = await insights.newPerWeek(now, WEEKS);
   return html`<section aria-labelledby="open-h"><h2 id="open-h">Open findings</h2>
 <div class="tallies">
-${tallyTable("By severity", insights.openBy("severity"), base, "severity")}
-${tallyTable("By provider", insights.openBy("provider"), base, "provider")}
-${tallyTable("By repository", insights.openBy("source"), base, "repository")}
+${tallyTable("By severity", bySeverity, base, "severity")}
+${tallyTable("By provider", byProvider, base, "provider")}
+${tallyTable("By repository", bySource, base, "repository")}
 </div></section>
 <section aria-labelledby="rev-h"><h2 id="rev-h">Revocation</h2>
 <dl class="figures">
 <div><dt>Revoked automatically</dt><dd>${revocations.done}</dd></div>
 <div><dt>Pending</dt><dd>${revocations.pending + revocations.running}</dd></div>
 <div><dt>Failed</dt><dd><a href="${base}/audit?action=revoke.dead">${revocations.dead}</a></dd></div>
-<div><dt>Need a human</dt><dd>${insights.needsHuman()}</dd></div>
+<div><dt>Need a human</dt><dd>${needsHuman}</dd></div>
 <div><dt>Detection to revocation, median</dt><dd>${duration(quantile(seconds, 0.5))}</dd></div>
 <div><dt>Detection to revocation, p95</dt><dd>${duration(quantile(seconds, 0.95))}</dd></div>
 </dl></section>
 <section aria-labelledby="week-h"><h2 id="week-h">New findings per week</h2>
-${barChart(weeks(now, insights.newPerWeek(now, WEEKS)), `New findings per week, last ${WEEKS} weeks`)}
+${barChart(weeks(now, perWeek), `New findings per week, last ${WEEKS} weeks`)}
 </section>
 <section aria-labelledby="queue-h"><h2 id="queue-h">Queue health</h2>
 <table><thead><tr><th scope="col">Queue</th><th scope="col">Pending</th><th scope="col">Running</th><th scope="col">Oldest pending</th><th scope="col">Dead</th></tr></thead><tbody>

@@ -3,10 +3,10 @@ import { auditRegistry, type Check } from "../../registry/hygiene.js";
 import type { Store } from "../../store/index.js";
 import { type Html, html, when } from "../html.js";
 
-export function registryPage(store: Store): Html {
-  const tokens = store.tokens
-    .list()
-    .sort((a, b) => (a.owner ?? "").localeCompare(b.owner ?? "") || a.provider.localeCompare(b.provider));
+export async function registryPage(store: Store): Promise<Html> {
+  const tokens = (await store.tokens.list()).sort(
+    (a, b) => (a.owner ?? "").localeCompare(b.owner ?? "") || a.provider.localeCompare(b.provider),
+  );
   const flags = new Map<number, { check: Check; detail: string }[]>();
   for (const p of auditRegistry(tokens, store.clock()))
     flags.set(p.token.id, [...(flags.get(p.token.id) ?? []), { check: p.check, detail: p.detail }]);
