@@ -69,7 +69,9 @@ export class LeakwardenApp {
   /** Opens the database (migrating it) and builds the app on it. */
   static async open(options: AppOptions): Promise<LeakwardenApp> {
     const { config, env } = options;
-    return new LeakwardenApp(options, await openStore({ path: config.dbPath, env, actor: "leakwarden-app" }));
+    // LEAKWARDEN_DATABASE_URL (PostgreSQL, several replicas) when set, else the SQLite file.
+    const where = env.LEAKWARDEN_DATABASE_URL?.trim() ? {} : { path: config.dbPath };
+    return new LeakwardenApp(options, await openStore({ ...where, env, actor: "leakwarden-app" }));
   }
 
   constructor(

@@ -53,6 +53,11 @@ const COMMANDS: Entry[] = [
     load: async () => (await import("./console.js")).consoleCommand,
   },
   {
+    name: "db",
+    summary: "the database's schema version, and migrating it (SQLite or PostgreSQL)",
+    load: async () => (await import("./db.js")).dbCommand,
+  },
+  {
     name: "serve",
     summary: "run the GitHub App: scan pushes and CI logs, revoke, open issues",
     load: async () => (await import("./serve.js")).serveCommand,

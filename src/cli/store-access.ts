@@ -6,7 +6,8 @@ import { type Io, UsageError } from "./command.js";
 
 export const DB_FLAG = { db: { type: "string" } } as const;
 
-export const DB_HELP = `  --db FILE       the database (default: $LEAKWARDEN_DB, else .leakwarden/leakwarden.db)`;
+export const DB_HELP = `  --db FILE       a SQLite database (default: PostgreSQL at $LEAKWARDEN_DATABASE_URL
+                  when set, else $LEAKWARDEN_DB, else .leakwarden/leakwarden.db)`;
 
 export function dbPath(values: { db?: string }, io: Io): string {
   return values.db ?? dbPathFrom(io.env);
@@ -18,11 +19,14 @@ export async function openCliStore(
   io: Io,
   options: { create: boolean },
 ): Promise<Store> {
-  return await openStore({ path: dbPath(values, io), env: io.env, create: options.create });
+  // --db names a SQLite file; without it, LEAKWARDEN_DATABASE_URL or LEAKWARDEN_DB decide (store/target.ts).
+  return await openStore({ path: values.db, env: io.env, create: options.create });
 }
 
 /** For a look that writes nothing (--dry-run): the database if there is one, else an empty one in memory. */
 export async function openForReading(values: { db?: string }, io: Io): Promise<Store> {
+  if (values.db === undefined && io.env.LEAKWARDEN_DATABASE_URL?.trim())
+    return await openStore({ env: io.env });
   const path = dbPath(values, io);
   return await openStore({ path: existsSync(path) ? path : MEMORY, env: io.env });
 }

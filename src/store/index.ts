@@ -2,24 +2,34 @@
 // replicas). Every method is async; nothing outside src/store/ writes SQL or knows the engine.
 import { userInfo } from "node:os";
 import type Database from "better-sqlite3";
+import type pg from "pg";
 import { AuditLog } from "./audit.js";
 import { BreachTable } from "./breaches.js";
 import { type Clock, systemClock } from "./clock.js";
-import { dbPathFrom, MEMORY, type OpenOptions, openDatabase } from "./database.js";
+import { MEMORY, type OpenOptions, openDatabase } from "./database.js";
 import { DeliveryTable } from "./deliveries.js";
 import type { EngineName } from "./dialect.js";
 import type { Executor } from "./executor.js";
 import { FindingTable } from "./findings.js";
 import { Insights } from "./insights.js";
 import { JobTable } from "./jobs.js";
+import { MIGRATIONS } from "./migrations.js";
+import { createPool, migratePostgres, postgresKysely } from "./postgres.js";
 import { SecretBox } from "./secret-box.js";
 import { sqliteKysely } from "./sqlite.js";
+import { type DatabaseTarget, describeTarget, targetFrom } from "./target.js";
 import { TokenTable } from "./tokens.js";
 import { ValidationTable } from "./validations.js";
 
 export interface StoreOptions extends OpenOptions {
-  /** The database file; default LEAKWARDEN_DB, else .leakwarden/leakwarden.db. `:memory:` for a throwaway. */
+  /** A SQLite file (wins over LEAKWARDEN_DATABASE_URL); `:memory:` for a throwaway. */
   path?: string;
+  /** A PostgreSQL URL; default LEAKWARDEN_DATABASE_URL. Without either, the SQLite file at LEAKWARDEN_DB. */
+  url?: string;
+  /** PostgreSQL: work in this schema (created when missing). */
+  schema?: string;
+  /** PostgreSQL: connections in the pool (default 10). */
+  poolSize?: number;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   /** Who the audit log names for this process's actions: LEAKWARDEN_ACTOR, else the OS user. */
@@ -45,6 +55,8 @@ export interface StoreContext {
   box: SecretBox;
   /** The SQLite connection (tests, pragmas); undefined on PostgreSQL. */
   sqlite?: Database.Database;
+  /** The PostgreSQL pool (LISTEN connections, advisory locks); undefined on SQLite. */
+  pool?: pg.Pool;
   /** Releases the engine's connections once the query builder is destroyed. */
   release: () => Promise<void> | void;
 }
@@ -99,6 +111,11 @@ export class Store {
     return this.context.sqlite;
   }
 
+  /** The PostgreSQL pool; undefined on SQLite. */
+  get pool(): pg.Pool | undefined {
+    return this.context.pool;
+  }
+
   /**
    * Runs `fn` in one transaction with a store bound to it: use `tx`, not this store, inside (on SQLite this
    * store waits for the transaction to end). On SQLite the write lock is taken at once, so that concurrent
@@ -119,7 +136,9 @@ export class Store {
 
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const env = options.env ?? process.env;
-  const path = options.path ?? dbPathFrom(env);
+  const target = targetFrom({ path: options.path, url: options.url, schema: options.schema, env });
+  if (target.engine === "postgres") return openPostgresStore(target, options, env);
+  const path = target.path;
   const sqlite = openDatabase(path, options);
   const close = () => {
     if (!sqlite.open) return;
@@ -139,6 +158,35 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     box: SecretBox.forDatabase(path, env),
     sqlite,
     release: close,
+  });
+}
+
+/** Several replicas on one PostgreSQL database: the schema migrated under a lock, one key for sealed values. */
+async function openPostgresStore(
+  target: Extract<DatabaseTarget, { engine: "postgres" }>,
+  options: StoreOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<Store> {
+  // Refused before anything connects: a replica without the shared key could not open what others sealed.
+  const box = SecretBox.forSharedDatabase(env);
+  const pool = createPool(target.url, { max: options.poolSize, schema: target.schema });
+  try {
+    await migratePostgres(pool, options.migrations ?? MIGRATIONS, { schema: target.schema });
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return new Store(postgresKysely(pool), {
+    engine: "postgres",
+    path: describeTarget(target),
+    clock: options.clock ?? systemClock,
+    actor: options.actor ?? defaultActor(env),
+    box,
+    pool,
+    release: async () => {
+      // Kysely ends the pool when it used it; ending it twice is an error.
+      if (!(pool as { ended?: boolean }).ended) await pool.end();
+    },
   });
 }
 

@@ -1,7 +1,9 @@
 // Encryption at rest for the few values a job must keep until it runs (revocations that authenticate with the
-// leaked token itself). AES-256-GCM with a key that is not in the database: LEAKWARDEN_KEY, or a key file
-// created next to the database with mode 0600. The job's key is bound in as associated data, so a
-// ciphertext copied onto another row does not open.
+// leaked token itself). AES-256-GCM with a key that is not in the database: LEAKWARDEN_KEY, or (SQLite only) a
+// key file created next to the database with mode 0600. On PostgreSQL every replica must open what another
+// sealed, so LEAKWARDEN_KEY is required there. Rotation: LEAKWARDEN_KEY_PREVIOUS still opens what the old key
+// sealed, while the new key seals. The job's key is bound in as associated data, so a ciphertext copied onto
+// another row does not open.
 
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
@@ -65,14 +67,37 @@ function keyFromFile(path: string): Buffer {
 export class SecretBox {
   #key: Buffer | undefined;
 
-  /** `loadKey` runs on first use, so that a key file is only created when something needs sealing. */
-  constructor(private readonly loadKey: () => Buffer) {}
+  /**
+   * `loadKey` runs on first use, so that a key file is only created when something needs sealing; `previous`
+   * opens what an earlier key sealed (rotation), and never seals.
+   */
+  constructor(
+    private readonly loadKey: () => Buffer,
+    private readonly previous?: Buffer,
+  ) {}
+
+  /** The previous key from LEAKWARDEN_KEY_PREVIOUS, if set. */
+  private static previousFrom(env: NodeJS.ProcessEnv): Buffer | undefined {
+    return env.LEAKWARDEN_KEY_PREVIOUS
+      ? parseKey(env.LEAKWARDEN_KEY_PREVIOUS, "LEAKWARDEN_KEY_PREVIOUS")
+      : undefined;
+  }
+
+  /** The box for replicas sharing one PostgreSQL database: LEAKWARDEN_KEY, never a key file on one host. */
+  static forSharedDatabase(env: NodeJS.ProcessEnv): SecretBox {
+    if (!env.LEAKWARDEN_KEY)
+      throw new SealError(
+        "LEAKWARDEN_KEY is required with PostgreSQL: every replica must open what another sealed (make one with: openssl rand -base64 32, and give all replicas the same)",
+      );
+    const key = parseKey(env.LEAKWARDEN_KEY, "LEAKWARDEN_KEY");
+    return new SecretBox(() => key, SecretBox.previousFrom(env));
+  }
 
   /** The box for a database: LEAKWARDEN_KEY when set, else the key file beside the database. */
   static forDatabase(dbPath: string, env: NodeJS.ProcessEnv): SecretBox {
     if (env.LEAKWARDEN_KEY) {
       const key = parseKey(env.LEAKWARDEN_KEY, "LEAKWARDEN_KEY");
-      return new SecretBox(() => key);
+      return new SecretBox(() => key, SecretBox.previousFrom(env));
     }
     if (dbPath === MEMORY) {
       const key = randomBytes(KEY_BYTES);
@@ -97,10 +122,23 @@ export class SecretBox {
   open(sealed: Buffer, context: string): Secret {
     if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== FORMAT)
       throw new SealError("the sealed value is not in a format this leakwarden knows");
+    const opened =
+      this.openWith(this.key(), sealed, context) ??
+      (this.previous && this.openWith(this.previous, sealed, context));
+    if (opened === undefined)
+      throw new SealError(
+        this.previous
+          ? "the sealed value opens with neither LEAKWARDEN_KEY nor LEAKWARDEN_KEY_PREVIOUS"
+          : "the sealed value does not open with the current key (LEAKWARDEN_KEY or the key file changed)",
+      );
+    return opened;
+  }
+
+  private openWith(key: Buffer, sealed: Buffer, context: string): Secret | undefined {
     const iv = sealed.subarray(1, 1 + IV_BYTES);
     const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
     try {
-      const decipher = createDecipheriv("aes-256-gcm", this.key(), iv);
+      const decipher = createDecipheriv("aes-256-gcm", key, iv);
       decipher.setAAD(Buffer.from(context, "utf8"));
       decipher.setAuthTag(tag);
       const plain = Buffer.concat([
@@ -108,11 +146,8 @@ export class SecretBox {
         decipher.final(),
       ]);
       return new Secret(plain.toString("utf8"));
-    } catch (error) {
-      if (error instanceof SealError) throw error;
-      throw new SealError(
-        "the sealed value does not open with the current key (LEAKWARDEN_KEY or the key file changed)",
-      );
+    } catch {
+      return undefined;
     }
   }
 }

@@ -8,9 +8,12 @@ import type { PublicFinding } from "../../src/scan/types.js";
 import { openDatabase } from "../../src/store/database.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
+import { databaseStatus, migrateDatabase } from "../../src/store/schema-admin.js";
 import { keyFilePath, SecretBox } from "../../src/store/secret-box.js";
 import { tempDir } from "../support/cli.js";
+import { postgresMissing } from "../support/postgres.js";
 import { tokens } from "../support/tokens.js";
+import { type Engine, engines, engineTitle, type FreshOptions, TEST_KEY } from "./engines.js";
 
 const dir = tempDir();
 afterAll(dir.remove);
@@ -160,99 +163,249 @@ describe("opening the database", () => {
   });
 });
 
-describe("tables", () => {
-  let store: Store;
-  beforeAll(async () => {
-    store = await openStore({ path: freshPath(), env: {}, actor: "tester" });
-  });
-  afterAll(() => store.close());
+// Everything below runs on both engines: the same tests, not a copy.
+describe.each(engines("store"))("on $name", (engine) => {
+  afterAll(engine.cleanup);
+  const open = (options: FreshOptions = {}) => engine.open(engine.target(), options);
 
-  it("the audit log is append-only", async () => {
-    const entry = await store.audit.record({ action: "registry.add", subject: "token:1", detail: { a: 1 } });
-    expect(entry).toMatchObject({ actor: "tester", action: "registry.add", detail: { a: 1 } });
-    await expect(sql`UPDATE audit SET action = 'x'`.execute(store.db)).rejects.toThrow(/append-only/);
-    await expect(sql`DELETE FROM audit`.execute(store.db)).rejects.toThrow(/append-only/);
-    expect((await store.audit.list({ action: "registry." })).length).toBe(1);
-    expect((await store.audit.list({ action: "registry" })).length).toBe(0);
-  });
+  describe.skipIf(engine.missing)(engineTitle(engine), () => {
+    it("migrates an empty database once and records the version; opening again loses nothing", async () => {
+      const target = engine.target();
+      const store = await engine.open(target);
+      expect(await databaseStatus(target)).toMatchObject({ current: MIGRATIONS.length, pending: [] });
+      await store.audit.record({ action: "test.mark" });
+      await store.close();
+      const again = await engine.open(target);
+      expect((await again.audit.list()).map((e) => e.action)).toEqual(["test.mark"]);
+      await again.close();
+      expect(await migrateDatabase(target)).toEqual([]);
+    });
 
-  it("a finding is unique by fingerprint and location: a re-scan updates it and keeps its triage", async () => {
-    const first = await store.findings.record(finding());
-    expect(first.created).toBe(true);
-    await store.findings.resolve(first.finding.id, "accepted-risk", "test fixture");
-    const again = await store.findings.record(finding({ confidence: "medium" }));
-    expect(again.created).toBe(false);
-    expect(again.finding).toMatchObject({ id: first.finding.id, status: "resolved", confidence: "medium" });
-    const moved = await store.findings.record(finding({ line: 9 }));
-    expect(moved.created).toBe(true);
-    const otherSource = await store.findings.record(finding(), "acme/app");
-    expect(otherSource.created).toBe(true);
-    expect((await store.findings.list()).length).toBe(3);
-  });
+    it("brings a database made by an older version up to date, keeping its data", async () => {
+      const target = engine.target();
+      const old = await engine.open(target, { migrations: MIGRATIONS.slice(0, 1) });
+      await old.audit.record({ action: "test.old" });
+      await old.close();
+      expect(await databaseStatus(target)).toMatchObject({ current: 1, latest: MIGRATIONS.length });
+      const store = await engine.open(target);
+      expect(await store.deliveries.record("d1", "push", "acme/app")).toBe(true);
+      expect(await store.deliveries.record("d1", "push", "acme/app")).toBe(false);
+      expect((await store.audit.list()).map((e) => e.action)).toEqual(["test.old"]);
+      await store.close();
+    });
 
-  it("a token is registered once, and never by value", async () => {
-    const hash = secretHash("t1");
-    await store.tokens.insert({ secretHash: hash, preview: "…t1", provider: "github", scopes: ["a", "b"] });
-    await expect(
-      store.tokens.insert({ secretHash: hash, preview: "…t1", provider: "github" }),
-    ).rejects.toThrow(/already registered as #/);
-    expect((await store.tokens.byHash(hash))?.scopes).toEqual(["a", "b"]);
-    await expect(
-      sql`INSERT INTO tokens (secret_hash, preview, provider, created_at, registered_at)
-        VALUES (${"ghp_plaintext"}, ${"…"}, ${"github"}, ${"x"}, ${"x"})`.execute(store.db),
-    ).rejects.toThrow(/CHECK constraint|check constraint/);
+    it("refuses a schema newer than it knows, with a clear message", async () => {
+      const target = engine.target();
+      const store = await engine.open(target);
+      await engine.setVersion(store, 99);
+      await store.close();
+      await expect(engine.open(target)).rejects.toThrow(
+        /schema version 99, newer than this leakwarden knows \(\d+\); upgrade leakwarden/,
+      );
+    });
+
+    it("the audit log is append-only", async () => {
+      const store = await open();
+      const entry = await store.audit.record({
+        action: "registry.add",
+        subject: "token:1",
+        detail: { a: 1 },
+      });
+      expect(entry).toMatchObject({ actor: "tester", action: "registry.add", detail: { a: 1 } });
+      await expect(sql`UPDATE audit SET action = 'x'`.execute(store.db)).rejects.toThrow(
+        /audit is append-only/,
+      );
+      await expect(sql`DELETE FROM audit`.execute(store.db)).rejects.toThrow(/audit is append-only/);
+      if (engine.name === "postgres")
+        await expect(sql`TRUNCATE audit`.execute(store.db)).rejects.toThrow(/audit is append-only/);
+      expect((await store.audit.list({ action: "registry." })).length).toBe(1);
+      expect((await store.audit.list({ action: "registry" })).length).toBe(0);
+      await store.close();
+    });
+
+    it("a finding is unique by fingerprint, source and location: a re-scan updates it and keeps its triage", async () => {
+      const store = await open();
+      const first = await store.findings.record(finding());
+      expect(first.created).toBe(true);
+      await store.findings.resolve(first.finding.id, "accepted-risk", "test fixture");
+      const again = await store.findings.record(finding({ confidence: "medium" }));
+      expect(again.created).toBe(false);
+      expect(again.finding).toMatchObject({ id: first.finding.id, status: "resolved", confidence: "medium" });
+      const moved = await store.findings.record(finding({ line: 9 }));
+      expect(moved.created).toBe(true);
+      const otherSource = await store.findings.record(finding(), "acme/app");
+      expect(otherSource.created).toBe(true);
+      expect((await store.findings.list()).length).toBe(3);
+      // Many at once, with a place repeated inside one batch: counted twice, reported in order.
+      const batch = await store.findings.recordMany(
+        [finding({ line: 20 }), finding({ line: 21 }), finding({ line: 20 })],
+        "acme/app",
+      );
+      expect(batch.map((r) => [r.finding.line, r.created, r.finding.timesSeen])).toEqual([
+        [20, true, 1],
+        [21, true, 1],
+        [20, false, 2],
+      ]);
+      await store.close();
+    });
+
+    it("a token is registered once, and never by value", async () => {
+      const store = await open();
+      const hash = secretHash("t1");
+      await store.tokens.insert({ secretHash: hash, preview: "…t1", provider: "github", scopes: ["a", "b"] });
+      await expect(
+        store.tokens.insert({ secretHash: hash, preview: "…t1", provider: "github" }),
+      ).rejects.toThrow(/already registered as #/);
+      expect((await store.tokens.byHash(hash))?.scopes).toEqual(["a", "b"]);
+      await expect(
+        sql`INSERT INTO tokens (secret_hash, preview, provider, created_at, registered_at)
+          VALUES (${"ghp_plaintext"}, ${"…"}, ${"github"}, ${"x"}, ${"x"})`.execute(store.db),
+      ).rejects.toThrow(/CHECK constraint|check constraint/);
+      await store.close();
+    });
+
+    it("enqueueing is idempotent by key, and two connections never claim the same job", async () => {
+      const target = engine.target();
+      const a = await engine.open(target);
+      const b = await engine.open(target);
+      const job = { kind: "revoke", key: "revoke:k1", queue: "github", payload: { x: 1 }, maxAttempts: 3 };
+      expect((await a.jobs.enqueue(job)).created).toBe(true);
+      expect((await b.jobs.enqueue(job)).created).toBe(false);
+      const claimedA = await a.jobs.claim({ kind: "revoke", owner: "A", leaseMs: 60_000, limit: 10 });
+      const claimedB = await b.jobs.claim({ kind: "revoke", owner: "B", leaseMs: 60_000, limit: 10 });
+      expect(claimedA.map((j) => j.key)).toEqual(["revoke:k1"]);
+      expect(claimedB).toEqual([]);
+      // Only the owner can finish it.
+      expect(await b.jobs.finish(claimedA[0]?.id as number, "B", { state: "done", outcome: "revoked" })).toBe(
+        false,
+      );
+      expect(await a.jobs.finish(claimedA[0]?.id as number, "A", { state: "done", outcome: "revoked" })).toBe(
+        true,
+      );
+      await a.close();
+      await b.close();
+    });
+
+    it("claims racing from two connections split the due jobs: each taken exactly once", async () => {
+      const target = engine.target();
+      const a = await engine.open(target);
+      const b = await engine.open(target);
+      for (let i = 0; i < 60; i++)
+        await a.jobs.enqueue({
+          kind: "revoke",
+          key: `revoke:r${i}`,
+          queue: "github",
+          payload: {},
+          maxAttempts: 3,
+        });
+      const claims = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          (i % 2 ? a : b).jobs.claim({ kind: "revoke", owner: `W${i}`, leaseMs: 60_000, limit: 5 }),
+        ),
+      );
+      const ids = claims.flat().map((j) => j.id);
+      expect(ids).toHaveLength(60);
+      expect(new Set(ids).size).toBe(60);
+      await a.close();
+      await b.close();
+    });
+
+    it("a job whose lease ran out can be taken over; finishing erases its sealed value", async () => {
+      let now = new Date("2026-11-28T10:00:00Z");
+      const store = await open({ clock: () => now });
+      const { job } = await store.jobs.enqueue({
+        kind: "revoke",
+        key: "revoke:k2",
+        queue: "gitlab",
+        payload: {},
+        sealed: Buffer.from("ciphertext"),
+        maxAttempts: 3,
+      });
+      expect((await store.jobs.byId(job.id))?.sealed?.toString()).toBe("ciphertext");
+      expect((await store.jobs.claim({ kind: "revoke", owner: "A", leaseMs: 1000, limit: 5 })).length).toBe(
+        1,
+      );
+      expect((await store.jobs.claim({ kind: "revoke", owner: "B", leaseMs: 1000, limit: 5 })).length).toBe(
+        0,
+      );
+      now = new Date(now.getTime() + 1001);
+      const taken = await store.jobs.claim({ kind: "revoke", owner: "B", leaseMs: 1000, limit: 5 });
+      expect(taken.map((j) => j.owner)).toEqual(["B"]);
+      expect(await store.jobs.finish(job.id, "A", { state: "dead", error: "x" })).toBe(false);
+      expect(await store.jobs.finish(job.id, "B", { state: "dead", error: "gave up" })).toBe(true);
+      expect(await store.jobs.byId(job.id)).toMatchObject({
+        state: "dead",
+        sealed: null,
+        lastError: "gave up",
+      });
+      expect(await store.jobs.counts("revoke")).toMatchObject({ dead: 1, pending: 0 });
+      expect(await store.insights.queueHealth("revoke")).toMatchObject({
+        dead: 1,
+        pending: 0,
+        oldestPending: null,
+      });
+      await store.close();
+    });
+
+    it("a transaction is all or nothing, and its store sees its own writes", async () => {
+      const store = await open();
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.audit.record({ action: "test.inside" });
+          expect((await tx.audit.list()).map((e) => e.action)).toEqual(["test.inside"]);
+          throw new Error("rolled back");
+        }),
+      ).rejects.toThrow("rolled back");
+      expect(await store.audit.list()).toEqual([]);
+      await store.close();
+    });
   });
 });
 
-describe("jobs", () => {
-  it("enqueueing is idempotent by key, and two connections never claim the same job", async () => {
-    const path = freshPath();
-    const a = await openStore({ path, env: {} });
-    const b = await openStore({ path, env: {} });
-    const job = { kind: "revoke", key: "revoke:k1", queue: "github", payload: { x: 1 }, maxAttempts: 3 };
-    expect((await a.jobs.enqueue(job)).created).toBe(true);
-    expect((await b.jobs.enqueue(job)).created).toBe(false);
-    const claimedA = await a.jobs.claim({ kind: "revoke", owner: "A", leaseMs: 60_000, limit: 10 });
-    const claimedB = await b.jobs.claim({ kind: "revoke", owner: "B", leaseMs: 60_000, limit: 10 });
-    expect(claimedA.map((j) => j.key)).toEqual(["revoke:k1"]);
-    expect(claimedB).toEqual([]);
-    // Only the owner can finish it.
-    expect(await b.jobs.finish(claimedA[0]?.id as number, "B", { state: "done", outcome: "revoked" })).toBe(
-      false,
-    );
-    expect(await a.jobs.finish(claimedA[0]?.id as number, "A", { state: "done", outcome: "revoked" })).toBe(
-      true,
-    );
-    await a.close();
-    await b.close();
-  });
+describe.skipIf(postgresMissing)(
+  `PostgreSQL only${postgresMissing ? ` (skipped: ${postgresMissing})` : ""}`,
+  () => {
+    const pg = engines("store_pg")[1] as Engine;
+    afterAll(pg.cleanup);
 
-  it("a job whose lease ran out can be taken over; finishing erases its sealed value", async () => {
-    let now = new Date("2026-11-28T10:00:00Z");
-    const store = await openStore({ path: freshPath(), env: {}, clock: () => now });
-    const { job } = await store.jobs.enqueue({
-      kind: "revoke",
-      key: "revoke:k2",
-      queue: "gitlab",
-      payload: {},
-      sealed: Buffer.from("ciphertext"),
-      maxAttempts: 3,
+    it("two replicas migrating the same empty database at the same moment: each migration runs once", async () => {
+      const target = pg.target();
+      const [a, b] = await Promise.all([pg.open(target), pg.open(target)]);
+      const versions = await sql<{
+        version: number;
+      }>`SELECT version FROM schema_migrations ORDER BY version`.execute(a.db);
+      expect(versions.rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+      await a.close();
+      await b.close();
     });
-    expect((await store.jobs.claim({ kind: "revoke", owner: "A", leaseMs: 1000, limit: 5 })).length).toBe(1);
-    expect((await store.jobs.claim({ kind: "revoke", owner: "B", leaseMs: 1000, limit: 5 })).length).toBe(0);
-    now = new Date(now.getTime() + 1001);
-    const taken = await store.jobs.claim({ kind: "revoke", owner: "B", leaseMs: 1000, limit: 5 });
-    expect(taken.map((j) => j.owner)).toEqual(["B"]);
-    expect(await store.jobs.finish(job.id, "A", { state: "dead", error: "x" })).toBe(false);
-    expect(await store.jobs.finish(job.id, "B", { state: "dead", error: "gave up" })).toBe(true);
-    expect(await store.jobs.byId(job.id)).toMatchObject({
-      state: "dead",
-      sealed: null,
-      lastError: "gave up",
+
+    it("refuses to start without LEAKWARDEN_KEY, and never falls back to a key file", async () => {
+      await expect(pg.open(pg.target(), { env: {} })).rejects.toThrow(
+        /LEAKWARDEN_KEY is required with PostgreSQL/,
+      );
     });
-    await store.close();
-  });
-});
+
+    it("LEAKWARDEN_DATABASE_URL selects PostgreSQL; --db (a path) still means a SQLite file", async () => {
+      const target = pg.target() as { url: string; schema: string };
+      const store = await openStore({
+        schema: target.schema,
+        env: { LEAKWARDEN_DATABASE_URL: target.url, LEAKWARDEN_KEY: TEST_KEY },
+      });
+      expect(store.engine).toBe("postgres");
+      expect(store.sqlite).toBeUndefined();
+      await store.close();
+      const file = await openStore({
+        path: join(dir.path, "explicit.db"),
+        env: { LEAKWARDEN_DATABASE_URL: target.url },
+      });
+      expect(file.engine).toBe("sqlite");
+      await file.close();
+      await expect(openStore({ env: { LEAKWARDEN_DATABASE_URL: "mysql://x" } })).rejects.toThrow(
+        /must be a postgres:\/\/ URL/,
+      );
+    });
+  },
+);
 
 describe("the secret box", () => {
   const t = tokens(11);
@@ -271,6 +424,23 @@ describe("the secret box", () => {
     expect(SecretBox.forDatabase(path, {}).open(sealed, "revoke:a").reveal()).toBe(value);
     writeFileSync(keyFilePath(path), `${Buffer.alloc(32, 7).toString("base64")}\n`);
     expect(() => SecretBox.forDatabase(path, {}).open(sealed, "revoke:a")).toThrow(/key file changed/);
+  });
+
+  it("rotates: LEAKWARDEN_KEY_PREVIOUS opens what the old key sealed, the new key seals", () => {
+    const oldKey = "01".repeat(32);
+    const newKey = "02".repeat(32);
+    const sealedBefore = SecretBox.forSharedDatabase({ LEAKWARDEN_KEY: oldKey }).seal(value, "revoke:a");
+    const rotated = SecretBox.forSharedDatabase({ LEAKWARDEN_KEY: newKey, LEAKWARDEN_KEY_PREVIOUS: oldKey });
+    expect(rotated.open(sealedBefore, "revoke:a").reveal()).toBe(value);
+    const sealedAfter = rotated.seal(value, "revoke:a");
+    expect(
+      SecretBox.forSharedDatabase({ LEAKWARDEN_KEY: newKey }).open(sealedAfter, "revoke:a").reveal(),
+    ).toBe(value);
+    // Without the previous key, the old ciphertext is refused with a reason, never read with the wrong key.
+    expect(() =>
+      SecretBox.forSharedDatabase({ LEAKWARDEN_KEY: newKey }).open(sealedBefore, "revoke:a"),
+    ).toThrow(/does not open with the current key/);
+    expect(() => rotated.open(sealedBefore, "revoke:b")).toThrow(/opens with neither LEAKWARDEN_KEY nor/);
   });
 
   it("takes LEAKWARDEN_KEY as hex or base64, and refuses anything else", () => {

@@ -1,0 +1,186 @@
+// Kysely on PostgreSQL, for several replicas on one database: a connection pool, the schema migrated under an
+// advisory lock (two replicas starting at once cannot both run a migration), and the schema's version kept in
+// `schema_migrations`. Counts (bigint) come back as numbers, as they do from SQLite.
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { UserError } from "../errors.js";
+import { POSTGRES } from "./dialect.js";
+import {
+  assertNumbered,
+  MIGRATIONS,
+  type Migration,
+  MigrationError,
+  migrationSql,
+  newerSchemaMessage,
+} from "./migrations.js";
+import type { Tables } from "./schema.js";
+
+export class PostgresError extends UserError {}
+
+const INT8 = 20;
+
+/** bigint as a JavaScript number: row counts and GitHub ids stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8 && format !== "binary"
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** The URL without its password, for messages and `store.path`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "a PostgreSQL URL that does not parse";
+  }
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+export interface PostgresOptions {
+  /** Connections in the pool (default 10). */
+  max?: number;
+  /** Work in this schema (created when missing): the tests give each file its own. */
+  schema?: string;
+}
+
+/** A schema name is put in SQL as an identifier: only plain names are accepted. */
+function schemaIdentifier(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new PostgresError(
+      `"${schema}" is not a schema name leakwarden accepts (lower-case letters, digits, _)`,
+    );
+  return `"${schema}"`;
+}
+
+export function createPool(url: string, options: PostgresOptions = {}): pg.Pool {
+  if (!isPostgresUrl(url))
+    throw new PostgresError(`LEAKWARDEN_DATABASE_URL must start with postgres:// (got ${redactUrl(url)})`);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    types,
+    // Every connection names this program, so that pg_stat_activity shows who holds what.
+    application_name: "leakwarden",
+  });
+  if (options.schema) {
+    const schema = schemaIdentifier(options.schema);
+    pool.on("connect", (client) => {
+      // Queued before any other query on this connection.
+      client.query(`SET search_path TO ${schema}`).catch(() => {});
+    });
+  }
+  // An idle connection that the server closed is not the caller's problem: the pool makes a new one.
+  pool.on("error", () => {});
+  return pool;
+}
+
+export function postgresKysely(pool: pg.Pool): Kysely<Tables> {
+  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** What `db status` reports. */
+export interface SchemaStatus {
+  current: number;
+  latest: number;
+  pending: Migration[];
+}
+
+const VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)`;
+
+/** One lock per schema: replicas of one deployment wait for each other, other schemas do not. */
+const LOCK = "SELECT pg_advisory_lock(hashtext('leakwarden.migrate.' || current_schema()))";
+const UNLOCK = "SELECT pg_advisory_unlock(hashtext('leakwarden.migrate.' || current_schema()))";
+
+async function currentVersion(client: pg.PoolClient): Promise<number> {
+  const exists = await client.query<{ found: string | null }>(
+    "SELECT to_regclass('schema_migrations')::text AS found",
+  );
+  if (!exists.rows[0]?.found) return 0;
+  const row = await client.query<{ version: number | null }>(
+    "SELECT max(version) AS version FROM schema_migrations",
+  );
+  return row.rows[0]?.version ?? 0;
+}
+
+async function connect(pool: pg.Pool, what: string): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    throw new PostgresError(`cannot reach PostgreSQL to ${what}: ${(error as Error).message}`);
+  }
+}
+
+export async function schemaStatus(
+  pool: pg.Pool,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<SchemaStatus> {
+  const client = await connect(pool, "read the schema version");
+  try {
+    const current = await currentVersion(client);
+    return { current, latest: migrations.length, pending: migrations.slice(current) };
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Runs the migrations the database has not seen, each in its own transaction, holding an advisory lock so that
+ * a second replica waits and then finds nothing left to do. Refuses a schema newer than this leakwarden knows.
+ */
+export async function migratePostgres(
+  pool: pg.Pool,
+  migrations: readonly Migration[] = MIGRATIONS,
+  options: { schema?: string } = {},
+): Promise<number[]> {
+  assertNumbered(migrations);
+  const client = await connect(pool, "migrate the schema");
+  const ran: number[] = [];
+  try {
+    if (options.schema)
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schemaIdentifier(options.schema)}`).catch((error) => {
+        // Two openers creating it at once: the loser's "already exists" is what it wanted.
+        if (!["42P06", "23505"].includes((error as { code?: string }).code ?? "")) throw error;
+      });
+    await client.query(LOCK);
+    try {
+      // Read under the lock: another replica may have migrated while we waited.
+      const current = await currentVersion(client);
+      if (current > migrations.length)
+        throw new MigrationError(newerSchemaMessage(current, migrations.length));
+      if (current === migrations.length) return ran;
+      await client.query(VERSION_TABLE);
+      for (const m of migrations.slice(current)) {
+        await client.query("BEGIN");
+        try {
+          await client.query(migrationSql(m, POSTGRES));
+          await client.query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            [m.version, m.name, new Date().toISOString()],
+          );
+          await client.query("COMMIT");
+        } catch (error) {
+          await client.query("ROLLBACK");
+          throw new MigrationError(
+            `migration ${m.version} ("${m.name}") failed: ${(error as Error).message}`,
+          );
+        }
+        ran.push(m.version);
+      }
+      return ran;
+    } finally {
+      await client.query(UNLOCK);
+    }
+  } finally {
+    client.release();
+  }
+}
