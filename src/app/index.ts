@@ -46,12 +46,16 @@ function withoutThrottling(Octokit: typeof ProbotOctokit): typeof ProbotOctokit 
   }));
 }
 
-export async function health(stages: () => Promise<Record<string, unknown>>): Promise<{
+export async function health(
+  stages: () => Promise<Record<string, unknown>>,
+  store?: Store,
+): Promise<{
   status: number;
   body: Record<string, unknown>;
 }> {
   try {
-    return { status: 200, body: { status: "ok", database: "ok", queue: await stages() } };
+    const database = store ? { engine: store.engine, schemaVersion: await store.schemaVersion() } : {};
+    return { status: 200, body: { status: "ok", database: "ok", ...database, queue: await stages() } };
   } catch (error) {
     return { status: 503, body: { status: "unavailable", database: (error as Error).message } };
   }
@@ -161,7 +165,7 @@ export class LeakwardenApp {
   /** GET /healthz: 200 when the database answers, 503 when not. */
   private readonly healthRoute = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== "GET" || req.url !== "/healthz") return false;
-    health(() => this.pipeline.health()).then(
+    health(() => this.pipeline.health(), this.store).then(
       ({ status, body }) =>
         res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body)),
       (error: Error) => res.writeHead(500).end(error.message),

@@ -9,12 +9,14 @@ import { breachEvent, revocationEvent } from "../alerts/events.js";
 import { ALERT_KIND, enqueueAlert } from "../alerts/queue.js";
 import type { AlertEvent } from "../alerts/render.js";
 import { AlertWorker } from "../alerts/worker.js";
+import { RetryAfter } from "../jobs/stage.js";
 import { REVOKE_KIND } from "../revoke/queue.js";
 import type { RevokerSet } from "../revoke/types.js";
 import { RevocationWorker } from "../revoke/worker.js";
 import type { Rule } from "../scan/rules.js";
 import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
+import type { JobListener } from "../store/job-events.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
 import { BackgroundChecks } from "./background-checks.js";
@@ -29,6 +31,9 @@ import {
   ReportProcessor,
 } from "./report-jobs.js";
 import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
+
+/** How long a scan waits when another replica is scanning the same repository. */
+const REPOSITORY_BUSY_MS = 1_000;
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -66,10 +71,16 @@ export class Pipeline {
   /** Live checks that need not precede the revocations, run off the scan slots. */
   readonly checks = new BackgroundChecks();
 
+  /** Other replicas' queued work (PostgreSQL LISTEN/NOTIFY), while started. */
+  private listener: JobListener | undefined;
+
   constructor(private readonly options: PipelineOptions) {
     const { store, log, warn } = options;
+    // On PostgreSQL a notification wakes each stage when any replica queues or frees a job: the idle look at
+    // the queue is only a safety net. On SQLite this process is the only App, and wakes its own stages.
+    const idle = store.engine === "postgres" ? { pollMs: 15_000 } : {};
     this.pacer = new WritePacer(options.writeIntervalMs);
-    this.revocations = new RevocationWorker({ store, revokers: options.revokers, log });
+    this.revocations = new RevocationWorker({ store, revokers: options.revokers, log, ...idle });
     this.confirmations =
       options.checker && new ConfirmationWorker({ store, checker: options.checker, log: warn });
     const scanner = new ScanProcessor({
@@ -90,10 +101,15 @@ export class Pipeline {
       log,
     });
     this.scans = new ScanJobRunner({
+      ...idle,
       store,
       concurrency: options.scanConcurrency,
       handle: async (job) => {
-        const result = await scanner.process(job);
+        // One push per repository at a time, across every replica: the next waits its turn in the queue.
+        const repository = job.payload.repository.fullName;
+        const turn = await store.locks.tryWith(`scan:${repository}`, () => scanner.process(job));
+        if (!turn.held) throw new RetryAfter(`another scan of ${repository} is running`, REPOSITORY_BUSY_MS);
+        const result = turn.value;
         const waited = Date.parse(job.updatedAt) - Date.parse(job.createdAt);
         log(
           `scan job ${job.id} (${job.key}): ${result.findings} findings${result.skipped ? `, ${result.skipped}` : ""}; queued ${(waited / 1000).toFixed(2)} s, scanned in ${((store.clock().getTime() - Date.parse(job.updatedAt)) / 1000).toFixed(2)} s`,
@@ -127,6 +143,7 @@ export class Pipeline {
       log,
     });
     this.reports = new ReportJobRunner({
+      ...idle,
       store,
       pacer: this.pacer,
       concurrency: options.reportConcurrency ?? 4,
@@ -149,7 +166,12 @@ export class Pipeline {
   }
 
   async start(): Promise<void> {
-    if ((await enqueueMissedOutcomes(this.options.store)) > 0) this.reports.notify();
+    const { store, warn } = this.options;
+    this.listener = await store.listenForJobs(
+      (kind) => this.wake(kind),
+      (error) => warn(`listening for queued jobs: ${error.message}`),
+    );
+    if ((await enqueueMissedOutcomes(store)) > 0) this.reports.notify();
     this.scans.start();
     this.revocations.start();
     this.reports.start();
@@ -180,8 +202,20 @@ export class Pipeline {
     }
   }
 
+  /** Wakes the stage that runs jobs of `kind` ("*": every stage). */
+  private wake(kind: string): void {
+    const all = kind === "*";
+    if (all || kind === SCAN_KIND) this.scans.notify();
+    if (all || kind === REVOKE_KIND) this.revocations.notify();
+    if (all || kind === REPORT_KIND) this.reports.notify();
+    if (all || kind === CONFIRM_KIND) this.confirmations?.notify();
+    if (all || kind === ALERT_KIND) this.alerts?.notify();
+  }
+
   /** Lets the running jobs of every stage finish. */
   async stop(): Promise<void> {
+    await this.listener?.stop();
+    this.listener = undefined;
     await Promise.all([
       this.scans.stop(),
       this.revocations.stop(),
@@ -196,9 +230,19 @@ export class Pipeline {
   /** What /healthz says about the stages: queue depths, and providers whose revocations wait (a spent budget). */
   async health(): Promise<Record<string, unknown>> {
     const { store } = this.options;
+    const now = store.clock().getTime();
+    // Depth and the age of the oldest waiting job: a queue that only grows, or one whose oldest job ages, is stuck.
     const counts = async (kind: string) => {
-      const c = await store.jobs.counts(kind);
-      return { pending: c.pending, running: c.running, failed: c.dead };
+      const q = await store.insights.queueHealth(kind);
+      return {
+        pending: q.pending,
+        running: q.running,
+        failed: q.dead,
+        oldestPendingAgeSeconds:
+          q.oldestPending === null
+            ? null
+            : Math.max(0, Math.round((now - Date.parse(q.oldestPending)) / 1000)),
+      };
     };
     const waiting = [];
     for (const w of this.revocations.waiting())

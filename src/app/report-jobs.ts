@@ -143,7 +143,12 @@ export class ReportProcessor {
           return record ? { ...f, validation: viewOfValidation(record) } : f;
         }),
       );
-      const issue = await openBreachIssue(octokit, store, payload.installation, breach, settings);
+      // One issue per push even if two replicas hold this job (a lease taken over while the first still ran).
+      const opening = await store.locks.tryWith(`breach:${payload.breachKey}`, () =>
+        openBreachIssue(octokit, store, payload.installation, breach, settings),
+      );
+      if (!opening.held) throw new RetryAfter(`the issue of ${payload.breachKey} is being opened`, 1_000);
+      const issue = opening.value;
       // An outcome that came in while the issue was being opened is commented now.
       let queued = 0;
       for (const hash of new Set(breach.findings.map((f) => f.secretHash)))

@@ -133,7 +133,7 @@ export class StageRunner<P> {
   private async nextStart(): Promise<number | undefined> {
     const { store, kind, pausedQueues } = this.options;
     const now = this.now();
-    const next = await store.jobs.nextRunAfter(kind, undefined, { except: this.blocked() });
+    const next = await store.jobs.nextWake(kind, { except: this.blocked() });
     let wake = next ? Date.parse(next) : undefined;
     for (const until of pausedQueues?.().values() ?? [])
       if (until > now) wake = Math.min(wake ?? until, until);

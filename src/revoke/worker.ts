@@ -113,9 +113,7 @@ export class RevocationWorker {
     this.loop = new WakeableLoop({
       round: async () => this.dispatch(),
       waitMs: async () => {
-        const next = await this.store.jobs.nextRunAfter(REVOKE_KIND, undefined, {
-          except: this.fullProviders(),
-        });
+        const next = await this.store.jobs.nextWake(REVOKE_KIND, { except: this.fullProviders() });
         return next ? Math.min(Math.max(Date.parse(next) - this.now(), 0), this.pollMs) : this.pollMs;
       },
       sleep: this.sleep,
@@ -277,9 +275,18 @@ export class RevocationWorker {
     const now = this.now();
     const paused = this.pausedUntil.get(revoker.name);
     if (paused !== undefined && paused > now) return paused;
+    return this.budgetSpentUntil(revoker, this.store);
+  }
+
+  /**
+   * When a provider's call budget (GitHub: 60 an hour) frees a call, if it is spent. The budget is the audit
+   * log's `revoke.attempt` entries, so every replica on the database shares it.
+   */
+  private async budgetSpentUntil(revoker: Revoker, store: Store): Promise<number | undefined> {
+    const now = this.now();
     if (revoker.budget) {
       const since = iso(new Date(now - revoker.budget.windowMs));
-      const used = await this.store.audit.countSince("revoke.attempt", revoker.name, since);
+      const used = await store.audit.countSince("revoke.attempt", revoker.name, since);
       if (used.count >= revoker.budget.calls && used.oldest) {
         const until = Date.parse(used.oldest) + revoker.budget.windowMs;
         this.pause(
@@ -343,6 +350,19 @@ export class RevocationWorker {
     if (ready.length === 0) return;
     const call = revoker.describe((ready[0] as { target: RevocationTarget }).target);
     const held = await this.store.transaction(async (tx) => {
+      if (revoker.budget) {
+        // Counted again under a lock: two replicas must not both take the budget's last call.
+        await tx.lockForTransaction(`budget:${revoker.name}`);
+        const spent = await this.budgetSpentUntil(revoker, tx);
+        if (spent !== undefined) {
+          await tx.jobs.release(
+            ready.map((r) => r.job.id),
+            this.owner,
+            iso(new Date(spent)),
+          );
+          return [];
+        }
+      }
       const ids = await tx.jobs.startAttempt(
         ready.map((r) => r.job.id),
         this.owner,

@@ -2,6 +2,7 @@
 // replicas). Every method is async; nothing outside src/store/ writes SQL or knows the engine.
 import { userInfo } from "node:os";
 import type Database from "better-sqlite3";
+import { sql } from "kysely";
 import type pg from "pg";
 import { AuditLog } from "./audit.js";
 import { BreachTable } from "./breaches.js";
@@ -12,7 +13,9 @@ import type { EngineName } from "./dialect.js";
 import type { Executor } from "./executor.js";
 import { FindingTable } from "./findings.js";
 import { Insights } from "./insights.js";
+import { type JobListener, listenForJobs } from "./job-events.js";
 import { JobTable } from "./jobs.js";
+import { Locks } from "./locks.js";
 import { MIGRATIONS } from "./migrations.js";
 import { createPool, migratePostgres, postgresKysely } from "./postgres.js";
 import { SecretBox } from "./secret-box.js";
@@ -57,6 +60,8 @@ export interface StoreContext {
   sqlite?: Database.Database;
   /** The PostgreSQL pool (LISTEN connections, advisory locks); undefined on SQLite. */
   pool?: pg.Pool;
+  /** Locks across every process on the database. */
+  locks: Locks;
   /** Releases the engine's connections once the query builder is destroyed. */
   release: () => Promise<void> | void;
 }
@@ -117,6 +122,41 @@ export class Store {
   }
 
   /**
+   * Inside a transaction: waits for the named lock, held until the transaction ends, across every replica.
+   * On SQLite the transaction's write lock already serialises every writer.
+   */
+  async lockForTransaction(name: string): Promise<void> {
+    if (!this.db.isTransaction) throw new Error("lockForTransaction needs a transaction's store");
+    if (this.engine === "postgres")
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${`leakwarden.${name}`}))`.execute(this.db);
+  }
+
+  /** The schema version the database is at (PRAGMA user_version, or schema_migrations). */
+  async schemaVersion(): Promise<number> {
+    if (this.context.sqlite) return this.context.sqlite.pragma("user_version", { simple: true }) as number;
+    const row = await sql<{
+      version: number | null;
+    }>`SELECT max(version) AS version FROM schema_migrations`.execute(this.db);
+    return row.rows[0]?.version ?? 0;
+  }
+
+  /** Named locks across every replica on this database (see locks.ts). */
+  get locks(): Locks {
+    return this.context.locks;
+  }
+
+  /**
+   * Calls `wake(kind)` when another replica queues or frees a job ("*": any kind). PostgreSQL only: on SQLite
+   * one App process wakes its own stages, and this returns undefined.
+   */
+  async listenForJobs(
+    wake: (kind: string) => void,
+    onError?: (error: Error) => void,
+  ): Promise<JobListener | undefined> {
+    return this.context.pool ? listenForJobs(this.context.pool, wake, onError) : undefined;
+  }
+
+  /**
    * Runs `fn` in one transaction with a store bound to it: use `tx`, not this store, inside (on SQLite this
    * store waits for the transaction to end). On SQLite the write lock is taken at once, so that concurrent
    * writers queue instead of deadlocking. Inside a transaction, a nested call joins it.
@@ -157,6 +197,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     actor: options.actor ?? defaultActor(env),
     box: SecretBox.forDatabase(path, env),
     sqlite,
+    locks: new Locks(undefined),
     release: close,
   });
 }
@@ -183,6 +224,7 @@ async function openPostgresStore(
     actor: options.actor ?? defaultActor(env),
     box,
     pool,
+    locks: new Locks(pool),
     release: async () => {
       // Kysely ends the pool when it used it; ending it twice is an error.
       if (!(pool as { ended?: boolean }).ended) await pool.end();

@@ -6,6 +6,7 @@ import type { ExpressionBuilder, Selectable } from "kysely";
 import { type Clock, iso } from "./clock.js";
 import type { EngineName } from "./dialect.js";
 import { changed, count, type Executor } from "./executor.js";
+import { notifyJobs } from "./job-events.js";
 import type { JobsTable, Tables } from "./schema.js";
 
 export const JOB_STATES = ["pending", "running", "done", "dead", "cancelled"] as const;
@@ -114,6 +115,11 @@ export class JobTable {
     return iso(this.clock());
   }
 
+  /** Tells idle workers on every replica that jobs are due (PostgreSQL; delivered when the write commits). */
+  private async wake(kind: string): Promise<void> {
+    if (this.engine === "postgres") await notifyJobs(this.db, kind);
+  }
+
   /**
    * Adds a job unless one with the same key exists; either way returns the job that holds the key. A waiting
    * job asked for again with a more urgent priority takes that priority (a push finds what a backfill queued).
@@ -139,7 +145,10 @@ export class JobTable {
       .onConflict((oc) => oc.column("key").doNothing())
       .returningAll()
       .executeTakeFirst();
-    if (inserted) return { job: fromRow<P>(inserted), created: true };
+    if (inserted) {
+      await this.wake(job.kind);
+      return { job: fromRow<P>(inserted), created: true };
+    }
     const row = await this.db
       .updateTable("jobs")
       .set({ priority })
@@ -148,6 +157,7 @@ export class JobTable {
       .where("priority", ">", priority)
       .returningAll()
       .executeTakeFirst();
+    if (row) await this.wake(job.kind);
     return { job: row ? fromRow<P>(row) : ((await this.byKey<P>(job.key)) as JobRecord<P>), created: false };
   }
 
@@ -224,13 +234,14 @@ export class JobTable {
   /** Gives held jobs back without counting an attempt (nothing was called). */
   async release(ids: readonly number[], owner: string, runAfter: string): Promise<void> {
     if (ids.length === 0) return;
-    await this.db
+    const released = await this.db
       .updateTable("jobs")
       .set({ state: "pending", owner: null, lease_until: null, run_after: runAfter, updated_at: this.now() })
       .where("id", "in", ids)
       .where("state", "=", "running")
       .where("owner", "=", owner)
-      .execute();
+      .executeTakeFirst();
+    if (changed(released)) await this.wake("*");
   }
 
   /**
@@ -238,7 +249,7 @@ export class JobTable {
    * the queue without spending the attempt it started.
    */
   async postpone(id: number, owner: string, runAfter: string, reason: string): Promise<boolean> {
-    return changed(
+    const moved = changed(
       await this.db
         .updateTable("jobs")
         .set((eb) => ({
@@ -260,11 +271,13 @@ export class JobTable {
         .where("owner", "=", owner)
         .executeTakeFirst(),
     );
+    if (moved) await this.wake("*");
+    return moved;
   }
 
   /** An attempt failed and will be tried again at `runAfter`. False when the job is no longer ours. */
   async retryLater(id: number, owner: string, runAfter: string, error: string): Promise<boolean> {
-    return changed(
+    const moved = changed(
       await this.db
         .updateTable("jobs")
         .set({
@@ -280,6 +293,8 @@ export class JobTable {
         .where("owner", "=", owner)
         .executeTakeFirst(),
     );
+    if (moved) await this.wake("*");
+    return moved;
   }
 
   /** The job is over: `done` with an outcome, or `dead` with the last error. The sealed value is erased. */
@@ -333,7 +348,7 @@ export class JobTable {
   /** Gives a dead job a fresh set of attempts, with a new sealed value when the old one was erased. */
   async rearm(id: number, sealed: Buffer | null): Promise<boolean> {
     const now = this.now();
-    return changed(
+    const moved = changed(
       await this.db
         .updateTable("jobs")
         .set({
@@ -348,6 +363,8 @@ export class JobTable {
         .where("state", "=", "dead")
         .executeTakeFirst(),
     );
+    if (moved) await this.wake("*");
+    return moved;
   }
 
   /** Running jobs of a kind, for finding those whose worker is gone. */
@@ -364,7 +381,7 @@ export class JobTable {
   /** Puts a running job whose worker died back in the queue, due now. */
   async requeue(id: number, deadOwner: string): Promise<boolean> {
     const now = this.now();
-    return changed(
+    const moved = changed(
       await this.db
         .updateTable("jobs")
         .set({ state: "pending", owner: null, lease_until: null, run_after: now, updated_at: now })
@@ -373,6 +390,8 @@ export class JobTable {
         .where("owner", "=", deadOwner)
         .executeTakeFirst(),
     );
+    if (moved) await this.wake("*");
+    return moved;
   }
 
   /** When the earliest pending job of a kind (among some ids, in some queues) is due, if any. */
@@ -390,6 +409,24 @@ export class JobTable {
       .where((eb) => inQueues(eb, queues))
       .executeTakeFirst();
     return row?.next ?? undefined;
+  }
+
+  /**
+   * When a worker of this kind should next look: the earliest pending job's time, or the earliest lease that
+   * runs out (a worker that died, on this replica or another, leaves its jobs to be taken over then).
+   */
+  async nextWake(kind: string, queues?: QueueFilter): Promise<string | undefined> {
+    const due = await this.nextRunAfter(kind, undefined, queues);
+    const lease = await this.db
+      .selectFrom("jobs")
+      .select((eb) => eb.fn.min("lease_until").as("next"))
+      .where("kind", "=", kind)
+      .where("state", "=", "running")
+      .where((eb) => inQueues(eb, queues))
+      .executeTakeFirst();
+    const expires = lease?.next ?? undefined;
+    if (due === undefined) return expires;
+    return expires !== undefined && expires < due ? expires : due;
   }
 
   /** How many jobs of a kind are in each state, optionally among some ids or in some queues. */

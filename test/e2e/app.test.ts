@@ -1,10 +1,12 @@
 // The whole app, for real: `leakwarden serve` as a child process, webhooks signed with X-Hub-Signature-256 over
 // HTTP, git fetching from a local git http-backend, and stand-ins for the GitHub API and Azure DevOps.
+
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Scenario, startScenario } from "../../src/demo/scenario.js";
+import { MIGRATIONS } from "../../src/store/migrations.js";
 import { tokens } from "../support/tokens.js";
 import { buildZip } from "../support/zip.js";
 
@@ -63,8 +65,10 @@ describe("a push that leaks a registered Azure DevOps PAT", () => {
     expect(health).toMatchObject({
       status: "ok",
       database: "ok",
+      engine: "sqlite",
+      schemaVersion: MIGRATIONS.length,
       queue: {
-        scans: { pending: 0, running: 0 },
+        scans: { pending: 0, running: 0, oldestPendingAgeSeconds: null },
         revocations: { pending: 0, running: 0, waiting: [] },
         reports: { pending: 0, running: 0 },
       },

@@ -1,0 +1,45 @@
+// Named locks that hold across every process on the database: a PostgreSQL advisory lock (session-level, on a
+// connection of its own), or on SQLite, where one `serve` process runs the App, a lock within this process.
+// Used for "one push per repository at a time" and "one breach issue per push", whichever replica runs them.
+import type pg from "pg";
+
+export class Locks {
+  private readonly local = new Set<string>();
+
+  constructor(private readonly pool: pg.Pool | undefined) {}
+
+  /**
+   * Runs `fn` holding the lock `name`; returns `{ held: false }` at once, without running it, when another
+   * process (or task) holds it. Never waits: the caller decides (a job waits its turn in the queue).
+   */
+  async tryWith<T>(name: string, fn: () => Promise<T>): Promise<{ held: true; value: T } | { held: false }> {
+    if (!this.pool) {
+      if (this.local.has(name)) return { held: false };
+      this.local.add(name);
+      try {
+        return { held: true, value: await fn() };
+      } finally {
+        this.local.delete(name);
+      }
+    }
+    const client = await this.pool.connect();
+    let locked = false;
+    try {
+      const result = await client.query<{ locked: boolean }>(
+        "SELECT pg_try_advisory_lock(hashtext('leakwarden.' || $1)) AS locked",
+        [name],
+      );
+      locked = result.rows[0]?.locked === true;
+      if (!locked) return { held: false };
+      return { held: true, value: await fn() };
+    } finally {
+      let broken = false;
+      if (locked)
+        await client.query("SELECT pg_advisory_unlock(hashtext('leakwarden.' || $1))", [name]).catch(() => {
+          broken = true;
+        });
+      // A connection that could not unlock is closed, which releases the lock.
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+// Replicas on one PostgreSQL database, in one test process: two stores on one schema are two replicas' views.
+// The GitHub stand-in is nock; everything else is real (PostgreSQL, the queue, the worker, LISTEN/NOTIFY).
+import { sql } from "kysely";
+import nock from "nock";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StageRunner } from "../../src/jobs/stage.js";
+import { actOnFindings } from "../../src/revoke/act.js";
+import { createRevokers } from "../../src/revoke/providers.js";
+import { RevocationWorker } from "../../src/revoke/worker.js";
+import { loadRules } from "../../src/scan/rules.js";
+import type { Store } from "../../src/store/index.js";
+import { scanText } from "../revoke/harness.js";
+import { postgresMissing } from "../support/postgres.js";
+import { tokens } from "../support/tokens.js";
+import { type Engine, engines } from "./engines.js";
+
+const pg = engines("replicas")[1] as Engine;
+afterAll(pg.cleanup);
+beforeEach(() => nock.disableNetConnect());
+afterEach(() => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+async function twoReplicas(): Promise<[Store, Store]> {
+  const target = pg.target();
+  const a = await pg.open(target);
+  const b = await pg.open(target);
+  return [a, b];
+}
+
+describe.skipIf(postgresMissing)(
+  `replicas on one PostgreSQL database${postgresMissing ? ` (skipped: ${postgresMissing})` : ""}`,
+  () => {
+    it("share GitHub's 60 calls an hour: with one call left, two replicas racing make one call", async () => {
+      const [a, b] = await twoReplicas();
+      const now = new Date().toISOString();
+      for (let i = 0; i < 59; i++)
+        await sql`INSERT INTO audit (at, actor, action, provider) VALUES (${now}, 'earlier', 'revoke.attempt', 'github')`.execute(
+          a.db,
+        );
+      const revokers = createRevokers({});
+      const t = tokens(909);
+      await actOnFindings(a, revokers, loadRules([]), scanText(`A=${t.githubPat()}\nB=${t.githubPat()}\n`), {
+        revoke: true,
+        policy: "all",
+      });
+      let calls = 0;
+      nock("https://api.github.com")
+        .post("/credentials/revoke")
+        .times(2)
+        .reply(() => {
+          calls++;
+          return [202, {}];
+        });
+      // Each replica takes one job, and both call at once.
+      const workers = [a, b].map((store) => new RevocationWorker({ store, revokers, claimLimit: 1 }));
+      await Promise.all(workers.map((w) => w.runDue()));
+      expect(calls).toBe(1);
+      expect(await a.audit.countSince("revoke.attempt", "github", "2000-01-01")).toMatchObject({ count: 60 });
+      const jobs = await a.jobs.list({ kind: "revoke" });
+      expect(jobs.map((j) => j.state).sort()).toEqual(["done", "pending"]);
+      // The one left waits for the hour to free a call, without an attempt spent.
+      const waiting = jobs.find((j) => j.state === "pending");
+      expect(waiting?.attempts).toBe(0);
+      expect(Date.parse(waiting?.runAfter ?? "")).toBeGreaterThan(Date.now() + 50 * 60 * 1000);
+      await a.close();
+      await b.close();
+    });
+
+    it("a job queued on one replica wakes an idle one at once (LISTEN/NOTIFY), and a rolled-back one does not", async () => {
+      const [a, b] = await twoReplicas();
+      const heard: string[] = [];
+      const listener = await a.listenForJobs((kind) => heard.push(kind));
+      await expect(
+        b.transaction(async (tx) => {
+          await tx.jobs.enqueue({
+            kind: "scan",
+            key: "scan:rolled-back",
+            queue: "scan",
+            payload: {},
+            maxAttempts: 1,
+          });
+          throw new Error("rolled back");
+        }),
+      ).rejects.toThrow();
+      await b.jobs.enqueue({ kind: "scan", key: "scan:1", queue: "scan", payload: {}, maxAttempts: 1 });
+      const deadline = Date.now() + 5_000;
+      while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toEqual(["scan"]);
+      await listener?.stop();
+      await a.close();
+      await b.close();
+    });
+
+    it("a replica that died mid-job: another takes the job over when its lease runs out, without polling", async () => {
+      const [a, b] = await twoReplicas();
+      await a.jobs.enqueue({ kind: "work", key: "work:1", queue: "work", payload: {}, maxAttempts: 3 });
+      // Replica A claims it, then dies: it never finishes and never gives it back.
+      expect(
+        await a.jobs.claim({ kind: "work", owner: "other-host:1:deadbeef", leaseMs: 400, limit: 1 }),
+      ).toHaveLength(1);
+      await a.close();
+      const ran: number[] = [];
+      const started = Date.now();
+      const runner = new StageRunner<unknown>({
+        store: b,
+        kind: "work",
+        // An idle look once a minute: only the lease's end can wake it in time.
+        pollMs: 60_000,
+        handle: async (job) => {
+          ran.push(job.id);
+        },
+      });
+      runner.start();
+      const deadline = Date.now() + 5_000;
+      while (ran.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await runner.stop();
+      expect(ran).toEqual([1]);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(await b.jobs.byId(1)).toMatchObject({ state: "done", attempts: 1 });
+      await b.close();
+    });
+
+    it("a named lock is held across replicas: the second is told at once, and gets it once the first is done", async () => {
+      const [a, b] = await twoReplicas();
+      let release: () => void = () => {};
+      const holding = a.locks.tryWith("scan:acme/app", () => new Promise<void>((r) => (release = r)));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await b.locks.tryWith("scan:acme/app", async () => "ran")).toEqual({ held: false });
+      expect(await b.locks.tryWith("scan:acme/other", async () => "ran")).toEqual({
+        held: true,
+        value: "ran",
+      });
+      release();
+      expect(await holding).toMatchObject({ held: true });
+      expect(await b.locks.tryWith("scan:acme/app", async () => "ran")).toEqual({ held: true, value: "ran" });
+      await a.close();
+      await b.close();
+    });
+  },
+);
