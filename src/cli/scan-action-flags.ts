@@ -43,6 +43,7 @@ export async function planScanActionsIfAsked(
   values: ActionValues,
   settings: { ruleDirs: string[]; disabledRules: string[] },
   io: Io,
+  targets: readonly string[] = [],
 ): Promise<((result: ScanResult) => Promise<ScanAnnotations>) | undefined> {
   if (
     !Object.keys(SCAN_ACTION_FLAGS).some(
@@ -51,5 +52,5 @@ export async function planScanActionsIfAsked(
   )
     return undefined;
   const { planScanActions } = await import("./scan-actions.js");
-  return planScanActions(values, settings, io);
+  return planScanActions(values, settings, io, targets);
 }

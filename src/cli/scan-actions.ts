@@ -15,6 +15,7 @@ import { validateSettings } from "../validate/settings.js";
 import { describeValidation, type ValidationView, viewOfValidation } from "../validate/view.js";
 import { type Io, oneOfFlag } from "./command.js";
 import { cliRevokers, describeRevocation, maxAttempts, runRevocations, waitMs } from "./revocation-runner.js";
+import { scanSource } from "./scan-source.js";
 import { openCliStore, openForReading, withStore } from "./store-access.js";
 import { plural, printable, type Style } from "./terminal.js";
 
@@ -88,6 +89,7 @@ export async function planScanActions(
   values: ActionValues,
   settings: { ruleDirs: string[]; disabledRules: string[] },
   io: Io,
+  targets: readonly string[] = [],
 ): Promise<((result: ScanResult) => Promise<ScanAnnotations>) | undefined> {
   const dryRun = values["dry-run"] === true;
   const revoke = values.revoke === true;
@@ -130,6 +132,7 @@ export async function planScanActions(
       wait,
       attempts,
       revokers,
+      source: scanSource(targets),
     });
 }
 
@@ -148,6 +151,8 @@ async function applyScanActions(
     wait: number;
     attempts: number;
     revokers: RevokerSet;
+    /** Where the scan ran (scan-source.ts): part of each finding's identity. */
+    source: string;
   },
 ): Promise<ScanAnnotations> {
   const { dryRun, revoke, record, match, policy, wait, revokers } = plan;
@@ -159,6 +164,7 @@ async function applyScanActions(
     const { checker } = plan;
     const verdicts = checker ? await validateFindings(store, checker, findings) : undefined;
     const outcome = await actOnFindings(store, revokers, rules, findings, {
+      source: plan.source,
       verdicts,
       confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
       record: record && !dryRun,

@@ -82,7 +82,12 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   const config = readConfig(values, [repo]);
   const ruleDirs = values.rules ?? [];
   const engine = createEngine({ ruleDirs, disabledRules: config.disabledRules, allow: config.allow });
-  const actions = await planScanActionsIfAsked(values, { ruleDirs, disabledRules: config.disabledRules }, io);
+  const actions = await planScanActionsIfAsked(
+    values,
+    { ruleDirs, disabledRules: config.disabledRules },
+    io,
+    [repo],
+  );
   const progress = new ProgressLine(io.stderr);
   const options: HistoryOptions = {
     maxFileSize: maxFileSize(values),

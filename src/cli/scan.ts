@@ -189,6 +189,7 @@ export const scanCommand: Command = {
       values,
       { ruleDirs, disabledRules: config.disabledRules },
       io,
+      targets,
     );
     const progress = new ProgressLine(io.stderr);
     const result = await runScan(targets, {

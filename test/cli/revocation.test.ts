@@ -189,7 +189,7 @@ describe("reviewing findings", () => {
       /^ID\s+STATUS\s+RULE\s+TOKEN\s+LOCATION\s+REGISTRY\s+REVOCATION\s+LAST SEEN$/,
     );
     expect(table.stdout).toMatch(
-      /revoked\s+azure-devops-pat\s+…\S{4}\s+deploy\/pipeline\.yml:2:25\s+#1 deploy\s+revoked/,
+      /revoked\s+azure-devops-pat\s+…\S{4}\s+\/\S+\/repo: deploy\/pipeline\.yml:2:25\s+#1 deploy\s+revoked/,
     );
     expect(table.stdout).toMatch(/4 findings, 1 open/);
     const open = json((await cli(["findings", "list", "--status", "open", "--json"])).stdout);
