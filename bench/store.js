@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "kysely";
 import { actOnFindings } from "../dist/revoke/act.js";
 import { createRevokers } from "../dist/revoke/providers.js";
 import { RevocationWorker } from "../dist/revoke/worker.js";
@@ -85,37 +86,49 @@ await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const url = `http://127.0.0.1:${server.address().port}`;
 const revokers = createRevokers({ LEAKWARDEN_GITLAB_URL: url });
 
-const results = { record: [], rescan: [], match: [], worker: [] };
-for (let run = 0; run < RUNS; run++) {
-  const dir = mkdtempSync(join(tmpdir(), "leakwarden-bench-"));
-  const store = await openStore({ path: join(dir, "bench.db"), env: {} });
-  await store.transaction(async (tx) => {
-    for (const [i, v] of adoValues.entries())
-      await tx.tokens.insert({
+// Each engine in turn: SQLite always; PostgreSQL when LEAKWARDEN_BENCH_DATABASE_URL (or the tests' URL) is set,
+// in a schema of its own, dropped afterwards.
+const PG_URL = process.env.LEAKWARDEN_BENCH_DATABASE_URL || process.env.LEAKWARDEN_TEST_DATABASE_URL || "";
+const engines = [{ name: "sqlite" }, ...(PG_URL ? [{ name: "postgres" }] : [])];
+const byEngine = {};
+for (const engine of engines) {
+  const results = { record: [], rescan: [], match: [], worker: [] };
+  byEngine[engine.name] = results;
+  for (let run = 0; run < RUNS; run++) {
+    const dir = mkdtempSync(join(tmpdir(), "leakwarden-bench-"));
+    const schema = `lw_bench_${process.pid}_${run}`;
+    const store =
+      engine.name === "sqlite"
+        ? await openStore({ path: join(dir, "bench.db"), env: {} })
+        : await openStore({ url: PG_URL, schema, env: { LEAKWARDEN_KEY: "ab".repeat(32) } });
+    await store.tokens.insertMany(
+      adoValues.map((v, i) => ({
         secretHash: secretHash(v),
         preview: redact(v),
         provider: "azure-devops",
         org: "contoso",
         authorizationId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
-      });
-  });
-  results.record.push(
-    (await time(() => actOnFindings(store, revokers, rules, findings, { record: true, match: true })))
-      .seconds,
-  );
-  results.rescan.push(
-    (await time(() => actOnFindings(store, revokers, rules, findings, { record: true, match: true })))
-      .seconds,
-  );
-  results.match.push(
-    (await time(() => actOnFindings(store, revokers, rules, findings, { match: true }))).seconds,
-  );
-  await actOnFindings(store, revokers, rules, gitlab, { revoke: true, policy: "all" });
-  const worker = new RevocationWorker({ store, revokers });
-  results.worker.push(await timeAsync(() => worker.drain({ maxWaitMs: 0 })));
-  if ((await store.jobs.counts("revoke")).done !== JOBS) throw new Error("not every job finished");
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+      })),
+    );
+    results.record.push(
+      (await time(() => actOnFindings(store, revokers, rules, findings, { record: true, match: true })))
+        .seconds,
+    );
+    results.rescan.push(
+      (await time(() => actOnFindings(store, revokers, rules, findings, { record: true, match: true })))
+        .seconds,
+    );
+    results.match.push(
+      (await time(() => actOnFindings(store, revokers, rules, findings, { match: true }))).seconds,
+    );
+    await actOnFindings(store, revokers, rules, gitlab, { revoke: true, policy: "all" });
+    const worker = new RevocationWorker({ store, revokers });
+    results.worker.push(await timeAsync(() => worker.drain({ maxWaitMs: 0 })));
+    if ((await store.jobs.counts("revoke")).done !== JOBS) throw new Error("not every job finished");
+    if (engine.name === "postgres") await sql.raw(`DROP SCHEMA "${schema}" CASCADE`).execute(store.db);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 server.close();
 
@@ -127,8 +140,13 @@ const line = (label, count, seconds, unit) =>
       .toString()
       .padStart(7)} ${unit}/s`,
   );
-console.log(`\nleakwarden store bench: median of ${RUNS} runs, registry of ${REGISTRY} tokens\n`);
-line("--record --registry (new findings)", FINDINGS, median(results.record), "findings");
-line("--record --registry (re-scan: updates)", FINDINGS, median(results.rescan), "findings");
-line("--registry only (lookup by hash)", FINDINGS, median(results.match), "findings");
-line("worker: gitlab revocations, local stand-in", JOBS, median(results.worker), "jobs");
+for (const [engine, results] of Object.entries(byEngine)) {
+  console.log(
+    `\nleakwarden store bench on ${engine}: median of ${RUNS} runs, registry of ${REGISTRY} tokens\n`,
+  );
+  line("--record --registry (new findings)", FINDINGS, median(results.record), "findings");
+  line("--record --registry (re-scan: updates)", FINDINGS, median(results.rescan), "findings");
+  line("--registry only (lookup by hash)", FINDINGS, median(results.match), "findings");
+  line("worker: gitlab revocations, local stand-in", JOBS, median(results.worker), "jobs");
+}
+if (!PG_URL) console.log("\n(PostgreSQL: set LEAKWARDEN_BENCH_DATABASE_URL=postgres://… to measure it too)");
