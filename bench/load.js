@@ -2,11 +2,13 @@
 // writes, git over HTTP, Azure DevOps), N pushes that each leak their own registered Azure DevOps PAT, their
 // signed webhooks sent within one second over one installation. Reports webhook → revoke call and webhook →
 // issue percentiles, throughput, and the server's peak RSS; checks every token is revoked once, one issue per push.
-import { randomUUID } from "node:crypto";
+import { spawn } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startScenario } from "../dist/demo/scenario.js";
+import pg from "pg";
+import { CLI, startScenario } from "../dist/demo/scenario.js";
 import { Registry } from "../dist/registry/registry.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../dist/scan/samples.js";
 import { Secret } from "../dist/scan/secret.js";
@@ -26,11 +28,59 @@ function percentile(values, p) {
 
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
-export async function benchLoad(pushes) {
+/** A second `serve` on the scenario's database (PostgreSQL), its own port and git cache. */
+async function startReplica(scenario) {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const env = { ...scenario.env, PORT: String(port), LEAKWARDEN_CACHE: join(scenario.dir, "repos-2") };
+  const child = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "ignore", "ignore"] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { url, child };
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill();
+  throw new Error("the second replica did not start");
+}
+
+async function deliverTo(scenario, url, payload) {
+  const body = JSON.stringify(payload);
+  const signature = `sha256=${createHmac("sha256", scenario.env.WEBHOOK_SECRET).update(body).digest("hex")}`;
+  const response = await fetch(`${url}/api/github/webhooks`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": "push",
+      "x-github-delivery": randomUUID(),
+      "x-hub-signature-256": signature,
+    },
+    body,
+  });
+  return { status: response.status };
+}
+
+/** `setup`: the engine, and how many replicas share the webhooks (two only on PostgreSQL). */
+export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 }) {
+  const pgUrl = process.env.LEAKWARDEN_BENCH_DATABASE_URL;
+  const schema = `lw_load_${process.pid}_${setup.replicas}`;
+  let admin;
+  if (setup.engine === "postgres") {
+    admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+  }
+  const pgEnv = () => {
+    const url = new URL(pgUrl);
+    url.searchParams.set("options", `-c search_path=${schema}`);
+    return { LEAKWARDEN_DATABASE_URL: url.toString(), LEAKWARDEN_KEY: "ab".repeat(32) };
+  };
   const scenario = await startScenario({
     githubThrottle: THROTTLE,
     nodeArgs: ["--import", RUSAGE],
     env: {
+      ...(setup.engine === "postgres" ? pgEnv() : {}),
       LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS: String(WRITE_INTERVAL_MS),
       ...(process.env.LEAKWARDEN_CONCURRENCY
         ? { LEAKWARDEN_CONCURRENCY: process.env.LEAKWARDEN_CONCURRENCY }
@@ -38,6 +88,7 @@ export async function benchLoad(pushes) {
     },
   });
   let stopped = false;
+  let replica;
   try {
     const rng = new SeededRandom(Date.now() % 2 ** 31);
     const mint = SAMPLE_FORMATS["azure-devops-pat"];
@@ -47,7 +98,12 @@ export async function benchLoad(pushes) {
       authorizationId: randomUUID(),
     }));
     // Registered in the server's database, by hash: no token is written to a file.
-    const store = await openStore({ path: scenario.env.LEAKWARDEN_DB, env: {} });
+    const store =
+      setup.engine === "postgres"
+        ? await openStore({ url: pgUrl, schema, env: { LEAKWARDEN_KEY: "ab".repeat(32) } })
+        : await openStore({ path: scenario.env.LEAKWARDEN_DB, env: {} });
+    const second = setup.replicas > 1 ? await startReplica(scenario) : undefined;
+    replica = second;
     const registry = new Registry(store);
     for (const l of leaks)
       await registry.add(new Secret(l.pat), {
@@ -71,7 +127,11 @@ export async function benchLoad(pushes) {
       leaks.map(async (leak, i) => {
         await new Promise((resolve) => setTimeout(resolve, i * spacing));
         leak.sentAt = Date.now();
-        const { status } = await scenario.deliver("push", scenario.pushPayload(leak.branch, leak.update));
+        const payload = scenario.pushPayload(leak.branch, leak.update);
+        const { status } =
+          second && i % 2
+            ? await deliverTo(scenario, second.url, payload)
+            : await scenario.deliver("push", payload);
         if (status !== 200) throw new Error(`webhook answered ${status}`);
       }),
     );
@@ -119,7 +179,9 @@ export async function benchLoad(pushes) {
     const waits = (scenario.output().match(/GitHub asked to wait/g) ?? []).length;
     const row = (label, values) =>
       `  ${label.padEnd(20)} p50 ${seconds(percentile(values, 50)).padStart(8)}  p95 ${seconds(percentile(values, 95)).padStart(8)}  p99 ${seconds(percentile(values, 99)).padStart(8)}`;
-    console.log(`${pushes} leaking pushes, webhooks sent within 1 s, one installation:`);
+    console.log(
+      `${pushes} leaking pushes on ${setup.engine}, ${setup.replicas} ${setup.replicas === 1 ? "replica" : "replicas"}, webhooks sent within 1 s, one installation:`,
+    );
     console.log(row("webhook → revoke", revokeMs));
     console.log(row("webhook → issue", issueMs));
     console.log(
@@ -134,12 +196,28 @@ export async function benchLoad(pushes) {
     if (!revokedOnce || !issuePerPush) process.exitCode = 1;
     return { revokeMs, issueMs, rss };
   } finally {
+    replica?.child.kill("SIGTERM");
     if (!stopped) await scenario.stop();
+    if (admin) {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    }
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const sizes = process.argv.slice(2).map(Number);
   console.log("leakwarden load bench: the App on local stand-ins\n");
-  for (const pushes of sizes.length > 0 ? sizes : [50, 200]) await benchLoad(pushes);
+  // SQLite with one replica; with LEAKWARDEN_BENCH_DATABASE_URL also PostgreSQL with one and with two replicas.
+  const setups = [
+    { engine: "sqlite", replicas: 1 },
+    ...(process.env.LEAKWARDEN_BENCH_DATABASE_URL
+      ? [
+          { engine: "postgres", replicas: 1 },
+          { engine: "postgres", replicas: 2 },
+        ]
+      : []),
+  ];
+  for (const pushes of sizes.length > 0 ? sizes : [50, 200])
+    for (const setup of setups) await benchLoad(pushes, setup);
 }

@@ -84,4 +84,14 @@ await import("./console.js");
 
 // The App under a burst of leaking pushes (bench/load.js): one run each, it takes minutes.
 console.log("\nleakwarden load bench: the App on local stand-ins\n");
-for (const pushes of [50, 200]) await benchLoad(pushes);
+// SQLite with one replica; with LEAKWARDEN_BENCH_DATABASE_URL also PostgreSQL with one and two replicas.
+const setups = [
+  { engine: "sqlite", replicas: 1 },
+  ...(process.env.LEAKWARDEN_BENCH_DATABASE_URL
+    ? [
+        { engine: "postgres", replicas: 1 },
+        { engine: "postgres", replicas: 2 },
+      ]
+    : []),
+];
+for (const pushes of [50, 200]) for (const setup of setups) await benchLoad(pushes, setup);

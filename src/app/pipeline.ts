@@ -33,7 +33,7 @@ import {
 import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
 
 /** How long a scan waits when another replica is scanning the same repository. */
-const REPOSITORY_BUSY_MS = 1_000;
+const REPOSITORY_BUSY_MS = 250;
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 

@@ -115,7 +115,10 @@ export class JobTable {
     return iso(this.clock());
   }
 
-  /** Tells idle workers on every replica that jobs are due (PostgreSQL; delivered when the write commits). */
+  /**
+   * Tells idle workers on every replica that jobs are due (PostgreSQL; delivered when the write commits). Writes
+   * that put a job off to a later time (retryLater, postpone) do not: the worker that wrote them wakes for them.
+   */
   private async wake(kind: string): Promise<void> {
     if (this.engine === "postgres") await notifyJobs(this.db, kind);
   }
@@ -271,7 +274,6 @@ export class JobTable {
         .where("owner", "=", owner)
         .executeTakeFirst(),
     );
-    if (moved) await this.wake("*");
     return moved;
   }
 
@@ -293,7 +295,6 @@ export class JobTable {
         .where("owner", "=", owner)
         .executeTakeFirst(),
     );
-    if (moved) await this.wake("*");
     return moved;
   }
 

@@ -4,22 +4,31 @@
 import type pg from "pg";
 
 export class Locks {
-  private readonly local = new Set<string>();
+  /** Lock name → the tail of its queue of holders in this process. */
+  private readonly local = new Map<string, Promise<void>>();
 
   constructor(private readonly pool: pg.Pool | undefined) {}
 
   /**
-   * Runs `fn` holding the lock `name`; returns `{ held: false }` at once, without running it, when another
-   * process (or task) holds it. Never waits: the caller decides (a job waits its turn in the queue).
+   * Runs `fn` holding the lock `name`. On PostgreSQL, returns `{ held: false }` at once, without running it,
+   * when another replica holds it: the caller decides (a job waits its turn in the queue, holding no slot). In
+   * one process (SQLite) it waits for the task before it, in order.
    */
   async tryWith<T>(name: string, fn: () => Promise<T>): Promise<{ held: true; value: T } | { held: false }> {
     if (!this.pool) {
-      if (this.local.has(name)) return { held: false };
-      this.local.add(name);
+      const before = this.local.get(name) ?? Promise.resolve();
+      let done: () => void = () => {};
+      const mine = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      const tail = before.then(() => mine);
+      this.local.set(name, tail);
+      await before;
       try {
         return { held: true, value: await fn() };
       } finally {
-        this.local.delete(name);
+        done();
+        if (this.local.get(name) === tail) this.local.delete(name);
       }
     }
     const client = await this.pool.connect();
