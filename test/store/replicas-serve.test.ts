@@ -125,7 +125,7 @@ describe.skipIf(postgresMissing)(
         // B dies mid-run, whatever it holds, and comes back.
         b.process.kill("SIGKILL");
         await new Promise((r) => b.process.once("close", r));
-        for (const [i, l] of leaks.slice(half).entries())
+        for (const l of leaks.slice(half))
           expect(await deliver(scenario, scenario.appUrl, scenario.pushPayload(l.branch, l.update))).toBe(
             200,
           );

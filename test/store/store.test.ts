@@ -2,11 +2,11 @@ import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:f
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { secretHash } from "../../src/scan/secret.js";
 import type { PublicFinding } from "../../src/scan/types.js";
 import { openDatabase } from "../../src/store/database.js";
-import { openStore, type Store } from "../../src/store/index.js";
+import { openStore } from "../../src/store/index.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
 import { databaseStatus, migrateDatabase } from "../../src/store/schema-admin.js";
 import { keyFilePath, SecretBox } from "../../src/store/secret-box.js";
