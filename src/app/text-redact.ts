@@ -76,6 +76,12 @@ export function redactText(
   return { text: out, replaced: tokens.size };
 }
 
+/** The permission an edit needs beyond the ones app.yml asks for. */
+const PERMISSION_HINT: Partial<Record<TextRef["kind"], string>> = {
+  release: "editing a release note needs the App's contents: write permission",
+  commit_comment: "editing a commit comment needs the App's contents: write permission",
+};
+
 export interface RedactorDeps {
   store: Store;
   octokitFor(installation: number): Promise<Octokit>;
@@ -114,10 +120,26 @@ export class TextRedactor {
       return;
     }
     const note = body.text.includes(REDACTION_NOTE) ? "" : `\n\n${REDACTION_NOTE}`;
-    await writeText(octokit, ref, {
-      body: `${body.text}${note}`,
-      ...(title && title.replaced > 0 ? { title: title.text } : {}),
-    });
+    try {
+      await writeText(octokit, ref, {
+        body: `${body.text}${note}`,
+        ...(title && title.replaced > 0 ? { title: title.text } : {}),
+      });
+    } catch (error) {
+      if (error instanceof RetryAfter) throw error;
+      // A rate limit came through as RetryAfter (pacing.ts): a 403 here is a permission the App lacks
+      // (release notes and commit comments need contents: write), which no retry will change.
+      if ((error as { status?: number }).status !== 403) throw error;
+      this.deps.store.audit.record({
+        action: "text.redact-refused",
+        subject: ref.url,
+        detail: { kind: ref.kind, reason: PERMISSION_HINT[ref.kind] ?? "GitHub refused the edit (403)" },
+      });
+      this.deps.log(
+        `${repository}: could not redact the ${ref.kind} ${ref.url}: GitHub refused the edit (403); ${PERMISSION_HINT[ref.kind] ?? "check the App's permissions"}`,
+      );
+      return;
+    }
     this.deps.store.audit.record({
       action: "text.redact",
       subject: ref.url,

@@ -3,10 +3,11 @@
 import { join } from "node:path";
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WritePacer } from "../../src/app/pacing.js";
 import { defaultRepoSettings } from "../../src/app/repo-settings.js";
 import { textPayloadProblem, textScanFor } from "../../src/app/text-events.js";
 import { acceptTextDelivery, TEXT_SCAN_KIND, type TextScanJob } from "../../src/app/text-jobs.js";
-import { REDACTION_NOTE, redactText } from "../../src/app/text-redact.js";
+import { REDACTION_NOTE, type RedactReport, redactText, TextRedactor } from "../../src/app/text-redact.js";
 import { scanTextParts, TextScanProcessor } from "../../src/app/text-scan.js";
 import { Registry } from "../../src/registry/registry.js";
 import { createRevokers } from "../../src/revoke/providers.js";
@@ -15,6 +16,7 @@ import { loadRules } from "../../src/scan/rules.js";
 import { Secret, secretHash } from "../../src/scan/secret.js";
 import { createEngine } from "../../src/scan/settings.js";
 import { openStore } from "../../src/store/index.js";
+import type { JobRecord } from "../../src/store/jobs.js";
 import { tempDir } from "../support/cli.js";
 import { databaseFiles, expectNotInFiles } from "../support/plaintext.js";
 import { TestOctokit } from "../support/probot.js";
@@ -213,5 +215,49 @@ describe("a secret scanning alert for a registered GitHub token (revoked by valu
     expect(result).toMatchObject({ findings: 1, reported: 0 });
     expect(store.jobs.list({ kind: REVOKE_KIND })).toHaveLength(1);
     expectNotInFiles(databaseFiles(dbPath), [token, unknown]);
+  });
+});
+
+describe("redacting a release note without contents: write", () => {
+  it("records GitHub's refusal and what permission it needs, and does not retry", async () => {
+    const dir = tempDir();
+    const store = openStore({ path: join(dir.path, "app.db"), env: {} });
+    const pat = t.adoPat();
+    const logs: string[] = [];
+    const redactor = new TextRedactor({
+      store,
+      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+      pacer: new WritePacer(0),
+      engine,
+      log: (line) => logs.push(line),
+    });
+    nock.disableNetConnect();
+    const scope = nock(API)
+      .get("/repos/acme/app/releases/5")
+      .reply(200, { name: "v1", body: `feed token ${pat}` })
+      .patch("/repos/acme/app/releases/5", (body: { body: string }) => !body.body.includes(pat))
+      .reply(403, { message: "Resource not accessible by integration" });
+    const url = "https://github.com/acme/app/releases/tag/v1";
+    const job = {
+      id: 1,
+      queue: "installation:7",
+      payload: {
+        type: "redact",
+        installation: 7,
+        repository: "acme/app",
+        text: { kind: "release", owner: "acme", repo: "app", id: 5, url },
+        secretHashes: [secretHash(pat)],
+      },
+    } as JobRecord<RedactReport>;
+    await redactor.process(job);
+    expect(scope.isDone()).toBe(true);
+    expect(store.audit.list({ action: "text.redact-refused" })).toMatchObject([
+      { subject: url, detail: { kind: "release", reason: expect.stringMatching(/contents: write/) } },
+    ]);
+    expect(logs.join("\n")).toMatch(/could not redact the release .*contents: write/);
+    nock.cleanAll();
+    nock.enableNetConnect();
+    store.close();
+    dir.remove();
   });
 });
