@@ -76,11 +76,23 @@ export function redactText(
   return { text: out, replaced: tokens.size };
 }
 
-/** The permission an edit needs beyond the ones app.yml asks for. */
-const PERMISSION_HINT: Partial<Record<TextRef["kind"], string>> = {
+/** The permission each edit needs (app.yml asks for all but contents: write). */
+const PERMISSION_HINT: Record<TextRef["kind"], string> = {
   release: "editing a release note needs the App's contents: write permission",
   commit_comment: "editing a commit comment needs the App's contents: write permission",
+  pull_request: "editing a pull request needs the App's pull_requests: write permission",
+  review_comment: "editing a review comment needs the App's pull_requests: write permission",
+  discussion: "editing a discussion needs the App's discussions: write permission",
+  discussion_comment: "editing a discussion comment needs the App's discussions: write permission",
+  issue: "editing an issue needs the App's issues: write permission",
+  issue_comment: "editing a comment needs the App's issues: write permission",
 };
+
+/** GitHub refused the edit: a REST 403, or a GraphQL FORBIDDEN error (discussions). */
+function isRefusal(error: unknown): boolean {
+  const failure = error as { status?: number; errors?: { type?: string }[] };
+  return failure.status === 403 || (failure.errors ?? []).some((e) => e.type === "FORBIDDEN");
+}
 
 export interface RedactorDeps {
   store: Store;
@@ -129,14 +141,14 @@ export class TextRedactor {
       if (error instanceof RetryAfter) throw error;
       // A rate limit came through as RetryAfter (pacing.ts): a 403 here is a permission the App lacks
       // (release notes and commit comments need contents: write), which no retry will change.
-      if ((error as { status?: number }).status !== 403) throw error;
+      if (!isRefusal(error)) throw error;
       this.deps.store.audit.record({
         action: "text.redact-refused",
         subject: ref.url,
-        detail: { kind: ref.kind, reason: PERMISSION_HINT[ref.kind] ?? "GitHub refused the edit (403)" },
+        detail: { kind: ref.kind, reason: PERMISSION_HINT[ref.kind] },
       });
       this.deps.log(
-        `${repository}: could not redact the ${ref.kind} ${ref.url}: GitHub refused the edit (403); ${PERMISSION_HINT[ref.kind] ?? "check the App's permissions"}`,
+        `${repository}: could not redact the ${ref.kind} ${ref.url}: GitHub refused the edit; ${PERMISSION_HINT[ref.kind]}`,
       );
       return;
     }
