@@ -108,7 +108,12 @@ export function textScanFor(event: string, payload: Fields, delivery: string): T
   }
   const spec = TEXT_EVENTS[event];
   if (!spec?.actions.includes(payload.action as string)) return null;
-  const item = payload[spec.field] as Fields;
+  const item = payload[spec.field];
+  if (!object(item)) return null;
+  const id = idOf(item[spec.id], spec.id);
+  const url = text(item.html_url);
+  // Checked before the handler runs (textPayloadProblem); checked again so that no job lacks its reference.
+  if (id === undefined || !url) return null;
   const writer = object(item.user) ? item.user : object(item.author) ? item.author : undefined;
   const sender = object(payload.sender) ? text(payload.sender.login) : undefined;
   return {
@@ -119,8 +124,8 @@ export function textScanFor(event: string, payload: Fields, delivery: string): T
       kind: spec.kind,
       owner: repository.owner,
       repo: repository.name,
-      id: idOf(item[spec.id], spec.id) as number | string,
-      url: text(item.html_url) as string,
+      id,
+      url,
     },
     action: payload.action as string,
     // An edit is the editor's; a new text its writer's.

@@ -89,7 +89,7 @@ async function deliver(name: string, payload: unknown) {
 const issuesAbout = (url: string) => scenario.github.issues.filter((i) => i.body.includes(url));
 
 beforeAll(async () => {
-  scenario = await startScenario({ env: { LOG_LEVEL: "debug" } });
+  scenario = await startScenario({ env: { LOG_LEVEL: "trace" } });
   for (const name of Object.keys(pats) as (keyof typeof pats)[])
     if (name !== "unknown") await register(pats[name], ids[name]);
 }, 60_000);
