@@ -60,13 +60,13 @@ function reportedBefore(store: Store, finding: Finding, source: string): boolean
 }
 
 /**
- * Records and acts on the findings and queues their report, in one transaction with `alsoWrite` (which queues
- * the redaction): a crash after it loses none of them.
+ * Records and acts on the findings and queues their report, in one transaction with `alsoQueue` (the redaction;
+ * it returns whether it queued a new report-stage job): a crash after it loses none of them.
  */
 export async function actOnTextFindings(
   deps: TextActDeps,
   input: TextActInput,
-  alsoWrite?: () => void,
+  alsoQueue?: (acted: ActResult) => boolean,
 ): Promise<TextActResult> {
   const { store, revokers, rules } = deps;
   const { settings, findings } = input;
@@ -76,7 +76,7 @@ export async function actOnTextFindings(
   const verdicts =
     checker && policy === "live" ? await validateFindings(store, checker, findings) : undefined;
   const key = breachKey(source, input.source);
-  const { acted, report, fresh } = store.transaction(() => {
+  const { acted, report, fresh, also } = store.transaction(() => {
     const fresh = findings.map((f) => !input.onlyNew || !reportedBefore(store, f, source));
     const acted = actOnFindings(store, revokers, rules, findings, {
       source,
@@ -125,8 +125,8 @@ export async function actOnTextFindings(
             input.priority,
           )
         : undefined;
-    alsoWrite?.();
-    return { acted, report, fresh: reported.length };
+    const also = alsoQueue?.(acted) ?? false;
+    return { acted, report, fresh: reported.length, also };
   });
   if (acted.pendingJobIds.length > 0) deps.revocationsQueued();
   if (checker && !verdicts)
@@ -135,6 +135,6 @@ export async function actOnTextFindings(
       () => validateFindings(store, checker, findings),
       (error) => deps.log(`${key}: live checks failed: ${error.message}`),
     );
-  if (report?.created) deps.reportsQueued();
+  if (report?.created || also) deps.reportsQueued();
   return { findings: findings.length, reported: report ? fresh : 0, reportJobId: report?.job.id };
 }

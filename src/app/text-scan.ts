@@ -2,6 +2,7 @@
 // as a push, and hand the findings to the same record-revoke-report path. It never writes to GitHub: the
 // report stage does, at GitHub's pace (the breach issue, and the redaction when the repository asks for it).
 import type { ProbotOctokit } from "probot";
+import type { ActResult } from "../revoke/act.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Engine } from "../scan/engine.js";
 import { locate } from "../scan/locate.js";
@@ -104,22 +105,28 @@ export class TextScanProcessor {
     const findings = scanTextParts(this.engineFor(settings), parts, payload.text.url, payload.author);
     if (findings.length === 0) return { findings: 0, reported: 0 };
     const what = TEXT_KIND_NAMES[payload.text.kind];
+    // A token triaged as a false positive is not one: the text keeps it.
+    const redactable = (acted: ActResult) =>
+      findings.filter((_, i) => {
+        const id = acted.actions[i]?.findingId;
+        const record = typeof id === "number" ? this.deps.store.findings.byId(id) : undefined;
+        return record?.resolution !== "false-positive";
+      });
     const redact = settings.text.redact
-      ? () => {
-          const { created } = enqueueRedaction(
+      ? (acted: ActResult) =>
+          redactable(acted).length > 0 &&
+          enqueueRedaction(
             this.deps.store,
             {
               type: "redact",
               installation: payload.installation,
               repository: payload.repository.fullName,
               text: payload.text,
-              secretHashes: [...new Set(findings.map((f) => f.secretHash))],
+              secretHashes: [...new Set(redactable(acted).map((f) => f.secretHash))],
             },
             payload.version,
             job.priority,
-          );
-          if (created) queueMicrotask(() => this.deps.reportsQueued());
-        }
+          ).created
       : undefined;
     const result = await actOnTextFindings(
       this.actDeps(),

@@ -261,3 +261,57 @@ describe("redacting a release note without contents: write", () => {
     dir.remove();
   });
 });
+
+describe("text.redact and triage", () => {
+  it("queues a redaction of a reported token, but none once it is resolved as a false positive", async () => {
+    const dir = tempDir();
+    const store = openStore({ path: join(dir.path, "app.db"), env: {} });
+    const processor = new TextScanProcessor({
+      store,
+      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+      revokers: createRevokers({}, {}),
+      rules: loadRules(),
+      revocationsQueued: () => {},
+      reportsQueued: () => {},
+      log: () => {},
+    });
+    const pat = t.adoPat();
+    const url = "https://github.com/acme/app/issues/3#issuecomment-12";
+    const scanVersion = async (version: string) => {
+      nock(API)
+        .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
+        .reply(200, "text:\n  redact: true\n", { "content-type": "text/plain; charset=utf-8" })
+        .get("/repos/acme/app/issues/comments/12")
+        .reply(200, { body: `AZURE_DEVOPS_EXT_PAT=${pat}` });
+      acceptTextDelivery(store, `delivery-${version}`, "issue_comment", {
+        type: "text",
+        installation: 7,
+        repository: {
+          owner: "acme",
+          name: "app",
+          fullName: "acme/app",
+          htmlUrl: "https://github.com/acme/app",
+        },
+        text: { kind: "issue_comment", owner: "acme", repo: "app", id: 12, url },
+        action: "edited",
+        author: "dana-dev",
+        version,
+      });
+      const job = store.jobs.list<TextScanJob["payload"]>({ kind: TEXT_SCAN_KIND }).at(-1) as TextScanJob;
+      return processor.process(job);
+    };
+    const redactions = () =>
+      store.jobs.list<RedactReport>({ kind: "report" }).filter((j) => j.payload.type === "redact");
+    nock.disableNetConnect();
+    expect(await scanVersion("v1")).toEqual({ findings: 1, reported: 1 });
+    expect(redactions().map((j) => j.payload.secretHashes)).toEqual([[secretHash(pat)]]);
+    const finding = store.findings.list({ secretHash: secretHash(pat) })[0];
+    store.findings.resolve(finding?.id as number, "false-positive", "a sample in the docs");
+    expect(await scanVersion("v2")).toEqual({ findings: 1, reported: 0 });
+    expect(redactions()).toHaveLength(1);
+    expect(nock.isDone()).toBe(true);
+    nock.enableNetConnect();
+    store.close();
+    dir.remove();
+  });
+});
