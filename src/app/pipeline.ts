@@ -125,8 +125,10 @@ export class Pipeline {
       concurrency: options.scanConcurrency,
       handle: async (job) => {
         const result = await texts.process(job);
+        const waited = Date.parse(job.updatedAt) - Date.parse(job.createdAt);
+        const took = store.clock().getTime() - Date.parse(job.updatedAt);
         log(
-          `text scan job ${job.id} (${job.key}): ${result.findings} findings, ${result.reported} reported${result.skipped ? `, ${result.skipped}` : ""}`,
+          `text scan job ${job.id} (${job.key}): ${result.findings} findings, ${result.reported} reported${result.skipped ? `, ${result.skipped}` : ""}; queued ${(waited / 1000).toFixed(2)} s, scanned in ${(took / 1000).toFixed(2)} s`,
         );
       },
       log: warn,
