@@ -5,6 +5,13 @@ import type { PublicFinding } from "../scan/types.js";
 import type { ConfirmationOutcome } from "../validate/confirm.js";
 import type { ValidationView } from "../validate/view.js";
 import { remediationFor } from "./remediation.js";
+import {
+  type TextBreachSource,
+  textBreachKey,
+  textHeadline,
+  textIssueTitle,
+  textLocation,
+} from "./text-breach.js";
 
 /** What leakwarden did about a token: the revocation queue's view of it (reasons never hold a secret). */
 export type RevocationState = Pick<
@@ -40,7 +47,8 @@ export type BreachSource =
       actor: string;
       attempt: number;
       logsDeleted?: boolean;
-    };
+    }
+  | TextBreachSource;
 
 export interface Breach {
   repository: { fullName: string; htmlUrl: string };
@@ -83,6 +91,8 @@ function mention(login: string): string {
 }
 
 function location(breach: Breach, f: IssueFinding): string {
+  if (breach.source.kind === "text" || breach.source.kind === "secret_scanning_alert")
+    return textLocation(breach.source, f);
   const where = `${escapeMarkdown(f.file)}:${f.line}`;
   if (breach.source.kind === "push" && f.commit) {
     const path = f.file.split("/").map(encodeURIComponent).join("/");
@@ -125,6 +135,8 @@ export function issueTitle(breach: Breach): string {
   const count = breach.findings.length;
   const what =
     count === 1 ? `${breach.findings[0]?.description ?? "credential"} leaked` : `${count} credentials leaked`;
+  if (breach.source.kind === "text" || breach.source.kind === "secret_scanning_alert")
+    return textIssueTitle(breach.source, what);
   return breach.source.kind === "push"
     ? `${what} in a push to ${clip(breach.source.ref.replace(/^refs\/(heads|tags)\//, ""), 180)}`
     : `${what} in the logs of workflow run #${breach.source.runId}`;
@@ -132,10 +144,13 @@ export function issueTitle(breach: Breach): string {
 
 export type BreachKeySource =
   | { kind: "push"; ref: string; after: string }
-  | { kind: "workflow_run"; runId: number; attempt: number };
+  | { kind: "workflow_run"; runId: number; attempt: number }
+  | TextBreachSource;
 
 /** A stable key for "this push" or "this run attempt": one issue per key, whatever the number of deliveries. */
 export function breachKey(repository: string, source: BreachKeySource): string {
+  if (source.kind === "text" || source.kind === "secret_scanning_alert")
+    return textBreachKey(repository, source);
   return source.kind === "push"
     ? `push:${repository}:${source.ref}:${source.after}`
     : `run:${repository}:${source.runId}:${source.attempt}`;
@@ -177,8 +192,10 @@ function listAllCommand(repository: string): string {
 export function renderBreachIssue(breach: Breach): { title: string; body: string } {
   const { source, findings } = breach;
   const head: string[] = [];
-  const who = mention(clip(source.kind === "push" ? source.pusher : source.actor, 100));
-  if (source.kind === "push") {
+  if (source.kind === "text" || source.kind === "secret_scanning_alert") {
+    head.push(textHeadline(source, findings.length, (login) => mention(clip(login, 100))));
+  } else if (source.kind === "push") {
+    const who = mention(clip(source.pusher, 100));
     const range = source.compareUrl
       ? `[${source.before.slice(0, 7)}…${source.after.slice(0, 7)}](${source.compareUrl})`
       : code(source.after);
@@ -186,6 +203,7 @@ export function renderBreachIssue(breach: Breach): { title: string; body: string
       `${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in your push to ${code(source.ref)} (${range}).`,
     );
   } else {
+    const who = mention(clip(source.actor, 100));
     head.push(
       `${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in the logs of [${escapeMarkdown(clip(source.runName))} #${source.runId}](${source.runUrl}) (attempt ${source.attempt}).`,
     );

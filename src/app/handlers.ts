@@ -5,6 +5,7 @@ import type { Probot } from "probot";
 import type { Store } from "../store/index.js";
 import { type BreachKeySource, breachKey } from "./breach-issue.js";
 import { type RepositoryRef, SCAN_KIND, SCAN_MAX_ATTEMPTS, type ScanPayload } from "./scan-jobs.js";
+import { registerTextHandlers } from "./text-handlers.js";
 
 interface RepositoryPayload {
   name: string;
@@ -60,7 +61,7 @@ class HandlerFailure extends Error {
   set event(_dropped: unknown) {}
 }
 
-function guarded<C>(handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
+export function guarded<C>(handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
   return async (context) => {
     try {
       await handler(context);
@@ -71,6 +72,7 @@ function guarded<C>(handler: (context: C) => Promise<void>): (context: C) => Pro
 }
 
 export function registerHandlers(app: Probot, store: Store, queued: () => void): void {
+  registerTextHandlers(app, store, queued, guarded);
   app.on(
     "push",
     guarded(async (context) => {

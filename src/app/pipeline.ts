@@ -29,6 +29,9 @@ import {
   ReportProcessor,
 } from "./report-jobs.js";
 import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
+import { TEXT_SCAN_KIND, TextScanRunner } from "./text-jobs.js";
+import { isRedactReport, TextRedactor } from "./text-redact.js";
+import { TextScanProcessor } from "./text-scan.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -58,6 +61,8 @@ export class Pipeline {
   /** Delivers alerts (Slack, Teams, a signed webhook) when any is configured. */
   readonly alerts: AlertWorker | undefined;
   readonly scans: ScanJobRunner;
+  /** Text on GitHub (issues, comments, discussions, release notes) and secret scanning alerts. */
+  readonly texts: TextScanRunner;
   readonly revocations: RevocationWorker;
   readonly reports: ReportJobRunner;
   /** Re-checks revoked tokens until each revocation is confirmed, or found not to have taken. */
@@ -101,6 +106,33 @@ export class Pipeline {
       },
       log: warn,
     });
+    const texts = new TextScanProcessor({
+      store,
+      octokitFor: options.octokitFor,
+      revokers: options.revokers,
+      rules: options.rules,
+      checker: options.checker,
+      checks: this.checks,
+      revocationsQueued: () => {
+        this.revocations.notify();
+        this.confirmations?.notify();
+      },
+      reportsQueued: () => this.reports.notify(),
+      log,
+    });
+    this.texts = new TextScanRunner({
+      store,
+      concurrency: options.scanConcurrency,
+      handle: async (job) => {
+        const result = await texts.process(job);
+        const waited = Date.parse(job.updatedAt) - Date.parse(job.createdAt);
+        const took = store.clock().getTime() - Date.parse(job.updatedAt);
+        log(
+          `text scan job ${job.id} (${job.key}): ${result.findings} findings, ${result.reported} reported${result.skipped ? `, ${result.skipped}` : ""}; queued ${(waited / 1000).toFixed(2)} s, scanned in ${(took / 1000).toFixed(2)} s`,
+        );
+      },
+      log: warn,
+    });
     const alertConfig = options.alerts;
     const alerts =
       alertConfig && alertTargets(alertConfig).length
@@ -125,11 +157,19 @@ export class Pipeline {
       checks: this.checks,
       log,
     });
+    const redactor = new TextRedactor({
+      store,
+      octokitFor: options.octokitFor,
+      pacer: this.pacer,
+      engine: texts.engineFor({ disabledRules: [] }),
+      log,
+    });
     this.reports = new ReportJobRunner({
       store,
       pacer: this.pacer,
       concurrency: options.reportConcurrency ?? 4,
-      handle: (job) => reporter.process(job),
+      // A redaction (text-redact.ts) is a report job too: a GitHub write, paced with the others.
+      handle: (job) => (isRedactReport(job) ? redactor.process(job) : reporter.process(job)),
       retry: { baseMs: 2_000, maxMs: 10 * 60 * 1000 },
       log: warn,
     });
@@ -145,11 +185,13 @@ export class Pipeline {
   /** The scan stage has new work (a webhook was accepted). */
   scansQueued(): void {
     this.scans.notify();
+    this.texts.notify();
   }
 
   start(): void {
     if (enqueueMissedOutcomes(this.options.store) > 0) this.reports.notify();
     this.scans.start();
+    this.texts.start();
     this.revocations.start();
     this.reports.start();
     this.confirmations?.start();
@@ -162,10 +204,11 @@ export class Pipeline {
     const deadline = Date.now() + maxWaitMs;
     for (;;) {
       await this.scans.drain(Math.max(deadline - Date.now(), 0));
+      await this.texts.drain(Math.max(deadline - Date.now(), 0));
       await this.checks.idle();
       await this.revocations.drain({ maxWaitMs: Math.max(deadline - Date.now(), 0) });
       await this.reports.drain(Math.max(deadline - Date.now(), 0));
-      const busy = [SCAN_KIND, REVOKE_KIND, REPORT_KIND].some((kind) => {
+      const busy = [SCAN_KIND, TEXT_SCAN_KIND, REVOKE_KIND, REPORT_KIND].some((kind) => {
         const c = store.jobs.counts(kind);
         return (
           c.running > 0 ||
@@ -181,6 +224,7 @@ export class Pipeline {
   async stop(): Promise<void> {
     await Promise.all([
       this.scans.stop(),
+      this.texts.stop(),
       this.revocations.stop(),
       this.reports.stop(),
       this.confirmations?.stop(),
@@ -203,6 +247,7 @@ export class Pipeline {
     }));
     return {
       scans: counts(SCAN_KIND),
+      texts: counts(TEXT_SCAN_KIND),
       revocations: { ...counts(REVOKE_KIND), waiting },
       reports: counts(REPORT_KIND),
       confirmations: counts(CONFIRM_KIND),

@@ -10,8 +10,10 @@ export interface RepoSettings {
   /** Ask each token's issuer whether it still works (live checks); on by default. */
   validate: boolean;
   issues: { enabled: boolean; labels: string[]; assignees: string[] };
-  scan: { pushes: boolean; logs: boolean };
+  scan: { pushes: boolean; logs: boolean; text: boolean };
   logs: { delete: boolean };
+  /** Text on GitHub (issues, comments, discussions, release notes): `redact` edits a token out of it. */
+  text: { redact: boolean };
 }
 
 export const SETTINGS_FILE = "leakwarden.yml";
@@ -24,8 +26,9 @@ export function defaultRepoSettings(): RepoSettings {
     revoke: "registered",
     validate: true,
     issues: { enabled: true, labels: [...REQUIRED_LABELS], assignees: [] },
-    scan: { pushes: true, logs: true },
+    scan: { pushes: true, logs: true, text: true },
     logs: { delete: false },
+    text: { redact: false },
   };
 }
 
@@ -90,15 +93,17 @@ export function parseRepoSettings(
   const settings = defaultRepoSettings();
   try {
     const top = record(raw, "the file");
-    only(top, ["paths-ignore", "rules", "revoke", "validate", "issues", "scan", "logs"], "", own);
+    only(top, ["paths-ignore", "rules", "revoke", "validate", "issues", "scan", "logs", "text"], "", own);
     const rules = record(top.rules, "rules");
     only(rules, ["disable"], "rules", own);
     const issues = record(top.issues, "issues");
     only(issues, ["enabled", "labels", "assignees"], "issues", own);
     const scan = record(top.scan, "scan");
-    only(scan, ["pushes", "logs"], "scan", own);
+    only(scan, ["pushes", "logs", "text"], "scan", own);
     const logs = record(top.logs, "logs");
     only(logs, ["delete"], "logs", own);
+    const text = record(top.text, "text");
+    only(text, ["redact"], "text", own);
     if (top.revoke !== undefined && !["registered", "live", "all", "off"].includes(top.revoke as string)) {
       throw new SettingsProblem(`"revoke" must be registered, live, all or off`);
     }
@@ -118,8 +123,10 @@ export function parseRepoSettings(
         scan: {
           pushes: flag(scan.pushes, "scan.pushes") ?? true,
           logs: flag(scan.logs, "scan.logs") ?? true,
+          text: flag(scan.text, "scan.text") ?? true,
         },
         logs: { delete: flag(logs.delete, "logs.delete") ?? false },
+        text: { redact: flag(text.redact, "text.redact") ?? false },
       },
     };
   } catch (error) {

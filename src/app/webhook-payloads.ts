@@ -3,6 +3,7 @@
 // 400 that says nothing, not a TypeError deep in a handler.
 import { isValidRef } from "../sources/git-ref.js";
 import { isGitHubFullName } from "./git-cache.js";
+import { textPayloadProblem } from "./text-events.js";
 
 const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
@@ -57,5 +58,5 @@ export function payloadProblem(event: string, payload: unknown): string | null {
   if (!object(payload)) return "the payload";
   if (event === "push") return pushProblem(payload);
   if (event === "workflow_run") return workflowRunProblem(payload);
-  return null;
+  return textPayloadProblem(event, payload);
 }

@@ -3,7 +3,7 @@
 // GHE_PROTOCOL=http). State lives in memory for assertions.
 import { randomBytes } from "node:crypto";
 import { type GitHttpServer, gitBackend } from "./git-server.js";
-import { json, type StandIn, startStandIn } from "./http.js";
+import { json, type Route, type StandIn, startStandIn } from "./http.js";
 
 export interface StandInIssue {
   number: number;
@@ -14,6 +14,14 @@ export interface StandInIssue {
   comments: string[];
   /** When it was opened (epoch ms). */
   openedAt: number;
+}
+
+/** A text people wrote (an issue, a comment, a discussion, a release note) that the app reads and may edit. */
+export interface StandInText {
+  title?: string;
+  body: string;
+  /** Each body the app wrote, oldest first. */
+  edits: string[];
 }
 
 export interface GitHubStandIn extends StandIn {
@@ -30,6 +38,13 @@ export interface GitHubStandIn extends StandIn {
   settings: Map<string, string>;
   /** Every git request (clone, fetch, push), with whether it carried the installation token. */
   gitRequests: GitHttpServer["requests"];
+  /**
+   * Texts by their REST path under the API (`/repos/acme/app/issues/comments/11`, `/repos/acme/app/releases/3`)
+   * or, for discussions and their comments (GraphQL), by node id.
+   */
+  texts: Map<string, StandInText>;
+  /** Secret scanning alerts by `owner/repo#number`, as GET .../secret-scanning/alerts/:number returns them. */
+  secretAlerts: Map<string, Record<string, unknown>>;
 }
 
 /**
@@ -57,6 +72,8 @@ export async function startGitHubStandIn(
   const deletedRunLogs: number[] = [];
   const revokedCredentials: string[] = [];
   const settings = new Map<string, string>();
+  const texts = new Map<string, StandInText>();
+  const secretAlerts = new Map<string, Record<string, unknown>>();
   const api = "/api/v3";
   const authed = (headers: Record<string, unknown>) => headers.authorization === `token ${installationToken}`;
   let url = "";
@@ -83,8 +100,82 @@ export async function startGitHubStandIn(
     return false;
   };
 
+  /** GET and PATCH of a text by its REST path; `titleField` is where its title is (issues: title, releases: name). */
+  const textRoutes = (pattern: string, titleField?: string): [string, () => Route][] => [
+    [
+      `GET ${api}${pattern}`,
+      () => (req, res) => {
+        if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+        const text = texts.get(req.path.slice(api.length));
+        if (!text) return json(res, 404, { message: "Not Found" });
+        json(res, 200, { body: text.body, ...(titleField ? { [titleField]: text.title ?? "" } : {}) });
+      },
+    ],
+    [
+      `PATCH ${api}${pattern}`,
+      () => (req, res) => {
+        if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+        const text = texts.get(req.path.slice(api.length));
+        if (!text) return json(res, 404, { message: "Not Found" });
+        if (refused(res)) return;
+        const update = JSON.parse(req.body) as Record<string, unknown>;
+        if (typeof update.body === "string") {
+          text.body = update.body;
+          text.edits.push(update.body);
+        }
+        if (titleField && typeof update[titleField] === "string") text.title = update[titleField] as string;
+        json(res, 200, { body: text.body });
+      },
+    ],
+  ];
+
   const server = await startStandIn(
     [
+      ...textRoutes("/repos/:owner/:repo/issues/comments/:id"),
+      ...textRoutes("/repos/:owner/:repo/issues/:number", "title"),
+      ...textRoutes("/repos/:owner/:repo/pulls/comments/:id"),
+      ...textRoutes("/repos/:owner/:repo/pulls/:number", "title"),
+      ...textRoutes("/repos/:owner/:repo/comments/:id"),
+      ...textRoutes("/repos/:owner/:repo/releases/:id", "name"),
+      [
+        `GET ${api}/repos/:owner/:repo/secret-scanning/alerts/:number`,
+        (p) => (req, res) => {
+          if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+          const alert = secretAlerts.get(`${p.owner}/${p.repo}#${p.number}`);
+          if (!alert) return json(res, 404, { message: "Not Found" });
+          json(res, 200, alert);
+        },
+      ],
+      [
+        // Discussions live in GraphQL only: read a node's title and body, update a discussion or its comment.
+        "POST /api/graphql",
+        () => (req, res) => {
+          if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+          const { query, variables } = JSON.parse(req.body) as {
+            query: string;
+            variables: { id: string; body?: string; title?: string };
+          };
+          const text = texts.get(variables.id);
+          if (!text)
+            return json(res, 200, {
+              data: null,
+              errors: [
+                {
+                  type: "NOT_FOUND",
+                  message: `Could not resolve to a node with the global id of '${variables.id}'`,
+                },
+              ],
+            });
+          if (/updateDiscussion(Comment)?\(/.test(query)) {
+            if (refused(res)) return;
+            text.body = variables.body ?? text.body;
+            text.edits.push(text.body);
+            if (variables.title !== undefined) text.title = variables.title;
+            return json(res, 200, { data: { result: { id: variables.id } } });
+          }
+          json(res, 200, { data: { node: { title: text.title, body: text.body } } });
+        },
+      ],
       [
         `POST ${api}/app/installations/:id/access_tokens`,
         () => (_req, res) =>
@@ -235,5 +326,7 @@ export async function startGitHubStandIn(
     revokedCredentials,
     settings,
     gitRequests,
+    texts,
+    secretAlerts,
   };
 }

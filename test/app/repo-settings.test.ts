@@ -12,8 +12,9 @@ describe(".github/leakwarden.yml", () => {
       revoke: "live",
       validate: false,
       issues: { enabled: true, labels: ["p0"], assignees: ["secteam"] },
-      scan: { pushes: true, logs: false },
+      scan: { pushes: true, logs: false, text: false },
       logs: { delete: true },
+      text: { redact: true },
     });
     expect(problem).toBeUndefined();
     expect(settings).toEqual({
@@ -22,14 +23,16 @@ describe(".github/leakwarden.yml", () => {
       revoke: "live",
       validate: false,
       issues: { enabled: true, labels: ["security", "leaked-credential", "p0"], assignees: ["secteam"] },
-      scan: { pushes: true, logs: false },
+      scan: { pushes: true, logs: false, text: false },
       logs: { delete: true },
+      text: { redact: true },
     });
   });
   it.each([
     [{ revoke: "sometimes" }, /"revoke" must be registered, live, all or off/],
     [{ validate: "no" }, /"validate" must be true or false/],
     [{ scan: { pushes: "yes" } }, /"scan.pushes" must be true or false/],
+    [{ text: { redact: "yes" } }, /"text.redact" must be true or false/],
     [{ colour: "red" }, /unknown setting "colour"/],
     [{ issues: { labels: "security" } }, /"issues.labels" must be a list of strings/],
     ["just text", /"the file" must be a map/],

@@ -2,6 +2,7 @@
 import { ALERT_KIND } from "../../alerts/queue.js";
 import { REPORT_KIND } from "../../app/report-jobs.js";
 import { SCAN_KIND } from "../../app/scan-jobs.js";
+import { TEXT_SCAN_KIND } from "../../app/text-jobs.js";
 import { REVOKE_KIND } from "../../revoke/queue.js";
 import type { Store } from "../../store/index.js";
 import type { Tally } from "../../store/insights.js";
@@ -52,6 +53,7 @@ export function overviewPage(store: Store, base: string): Html {
   // Every stage of the pipeline, in the order work flows through it.
   const queues = [
     ["Scans", insights.queueHealth(SCAN_KIND)],
+    ["Text scans", insights.queueHealth(TEXT_SCAN_KIND)],
     ["Revocations", insights.queueHealth(REVOKE_KIND)],
     ["Revocation checks", insights.queueHealth(CONFIRM_KIND)],
     ["Reports", insights.queueHealth(REPORT_KIND)],
