@@ -4,21 +4,42 @@
 import type { Probot } from "probot";
 import type { Store } from "../store/index.js";
 import { type BreachKeySource, breachKey } from "./breach-issue.js";
-import { type RepositoryRef, SCAN_KIND, SCAN_MAX_ATTEMPTS, type ScanPayload } from "./scan-jobs.js";
+import {
+  type RepositoryRef,
+  type RepositoryVisibility,
+  SCAN_KIND,
+  SCAN_MAX_ATTEMPTS,
+  type ScanPayload,
+} from "./scan-jobs.js";
 
 interface RepositoryPayload {
   name: string;
   full_name: string;
   html_url: string;
   owner: { login?: string; name?: string | null };
+  private?: boolean;
+  visibility?: string;
 }
 
-function repositoryRef(repository: RepositoryPayload): RepositoryRef {
+/** `visibility` when GitHub sends it (public, private, internal), else `private`; neither: unknown. */
+export function visibilityOf(
+  repository: Pick<RepositoryPayload, "private" | "visibility">,
+): RepositoryVisibility | undefined {
+  const v = repository.visibility;
+  if (v === "public" || v === "private" || v === "internal") return v;
+  if (repository.private === true) return "private";
+  if (repository.private === false) return "public";
+  return undefined;
+}
+
+export function repositoryRef(repository: RepositoryPayload): RepositoryRef {
+  const visibility = visibilityOf(repository);
   return {
     owner: repository.owner.login ?? repository.owner.name ?? repository.full_name.split("/")[0] ?? "",
     name: repository.name,
     fullName: repository.full_name,
     htmlUrl: repository.html_url,
+    ...(visibility ? { visibility } : {}),
   };
 }
 

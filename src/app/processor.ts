@@ -20,7 +20,13 @@ import { viewOfValidation } from "../validate/view.js";
 import type { BackgroundChecks } from "./background-checks.js";
 import { type Breach, type BreachSource, breachKey } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
-import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-settings.js";
+import {
+  parseRepoSettings,
+  type RepoSettings,
+  readOrgSettings,
+  SETTINGS_FILE,
+  withOrgSettings,
+} from "./repo-settings.js";
 import { enqueueBreachReport } from "./report-jobs.js";
 import { scanRunLogs } from "./run-logs.js";
 import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
@@ -53,13 +59,26 @@ export interface ProcessResult {
   skipped?: string;
 }
 
-/** Reads `.github/leakwarden.yml` with Probot's config loader; a broken file means defaults and a reason. */
+/**
+ * Reads `.github/leakwarden.yml` with Probot's config loader; a broken file means defaults and a reason. The
+ * organisation's routing (its security repository) applies whatever the repository's own file says.
+ */
 export async function readRepoSettings(
   octokit: Octokit,
   owner: string,
   repo: string,
   rules: readonly Rule[],
-) {
+): Promise<{ settings: RepoSettings; problem?: string }> {
+  const [own, org] = await Promise.all([
+    readOwnSettings(octokit, owner, repo, rules),
+    readOrgSettings(octokit, owner),
+  ]);
+  const routed = withOrgSettings(own.settings, org, own.file);
+  const problem = own.problem ?? routed.problem;
+  return { settings: routed.settings, ...(problem ? { problem } : {}) };
+}
+
+async function readOwnSettings(octokit: Octokit, owner: string, repo: string, rules: readonly Rule[]) {
   let raw: unknown = null;
   let own: unknown = null;
   try {
@@ -70,6 +89,7 @@ export async function readRepoSettings(
     return {
       settings: parseRepoSettings(null).settings,
       problem: `it could not be read: ${(error as Error).message.split("\n")[0]}`,
+      file: null,
     };
   }
   const parsed = parseRepoSettings(raw, own);
@@ -81,10 +101,11 @@ export async function readRepoSettings(
     const hidden = unknown.length - shown.length;
     return {
       settings: parseRepoSettings(null).settings,
+      file: own,
       problem: `rules.disable names unknown rules: ${[...shown, ...(hidden > 0 ? [`${hidden} from a file named by _extends`] : [])].join(", ")}`,
     };
   }
-  return parsed;
+  return { ...parsed, file: own };
 }
 
 export class ScanProcessor {

@@ -11,6 +11,18 @@ export interface RepositoryRef {
   name: string;
   fullName: string;
   htmlUrl: string;
+  /**
+   * From the webhook's `repository.visibility` (or `private`). A public repository's breach is never reported
+   * in public (report-routing.ts); unknown counts as public.
+   */
+  visibility?: RepositoryVisibility;
+}
+
+export type RepositoryVisibility = "public" | "private" | "internal";
+
+/** Public unless the webhook said private or internal: a breach is withheld rather than published by mistake. */
+export function isPublicRepository(repository: Pick<RepositoryRef, "visibility">): boolean {
+  return repository.visibility !== "private" && repository.visibility !== "internal";
 }
 
 export interface PushScan {

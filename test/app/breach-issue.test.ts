@@ -66,7 +66,7 @@ describe("the breach issue", () => {
     expect(body).toContain(`\`…${pat.slice(-4)}\``);
   });
   it("says what was found, with a link to the file and line at that commit", () => {
-    expect(title).toBe("2 credentials leaked in a push to main");
+    expect(title).toBe("Leaked 2 tokens in push to main");
     expect(body).toContain("@octocat, leakwarden found 2 credentials in your push to `refs/heads/main`");
     expect(body).toContain(
       `[deploy/pipeline.yml:1](https://github.com/acme/app/blob/${"a".repeat(40)}/deploy/pipeline.yml#L1)`,
@@ -105,7 +105,7 @@ describe("the breach issue", () => {
         logsDeleted: true,
       },
     });
-    expect(run.title).toBe("2 credentials leaked in the logs of workflow run #42");
+    expect(run.title).toBe("Leaked 2 tokens in workflow run CI #42");
     expect(run.body).toContain("@dev-1, leakwarden found 2 credentials in the logs of [CI #42]");
     expect(run.body).toContain("The run's logs were deleted");
   });
@@ -139,13 +139,13 @@ describe("the breach issue", () => {
     }));
     const { body } = renderBreachIssue({ ...breach, findings: many });
     expect(body.length).toBeLessThanOrEqual(65_536);
-    expect(body).toContain("10000 credentials");
-    const shown = body.match(/^\| `/gm)?.length ?? 0;
+    expect(body).toContain("2 credentials in 10000 places");
+    const shown = body.match(/^\| [^|]*\| `/gm)?.length ?? 0;
     expect(shown).toBeGreaterThan(20);
     expect(body).toContain(`…and ${10_000 - shown} more`);
     expect(body).toContain(`leakwarden findings list --json | jq '.[] | select(.source == "acme/app")'`);
     // The one critical finding, last in the scan, is the first row.
-    expect(body.match(/^\| `.*$/m)?.[0]).toContain("file-9999.yml");
+    expect(body.match(/^\| [^|]*\| `.*$/m)?.[0]).toContain("file-9999.yml");
     expect(body).toMatch(/<!-- leakwarden:breach [^ ]+ -->$/);
   });
 });
@@ -186,7 +186,7 @@ describe("live checks and confirmed revocation in the issue", () => {
       ],
     });
     expect(body).toMatch(
-      /revocation accepted through the GitHub credential revocation API\. Live check: \*\*live\*\*, GitHub user octocat \(repo\)\./,
+      /revocation accepted through the GitHub credential revocation API\. [^\n]*<!--\/lw:did--> Live check: \*\*live\*\*, GitHub user octocat \(repo\)\./,
     );
     const dead = renderBreachIssue({
       ...base,
