@@ -72,6 +72,10 @@ export interface Breach {
   settingsProblem?: string;
   /** What could not be scanned (a refused log archive), if anything. */
   scanProblem?: string;
+  /** Why the pushed `.leakwardenignore` was not used, if it was not. */
+  ignoreProblem?: string;
+  /** Why the organisation's settings (its `.github` repository) were not used, if they were not. */
+  orgSettingsProblem?: string;
 }
 
 export const ISSUE_MARKER = "<!-- leakwarden:breach";
@@ -437,6 +441,18 @@ export function renderBreachIssue(
       `> [!WARNING]\n> Part of it could not be scanned: ${escapeMarkdown(clip(breach.scanProblem, 2000))}`,
     );
   }
+  if (breach.orgSettingsProblem) {
+    head.push(
+      "",
+      `> [!WARNING]\n> The organisation's settings were not used: ${escapeMarkdown(clip(breach.orgSettingsProblem, 1000))}`,
+    );
+  }
+  if (breach.ignoreProblem) {
+    head.push(
+      "",
+      `> [!WARNING]\n> \`.leakwardenignore\` was not used: ${escapeMarkdown(clip(breach.ignoreProblem, 1000))}`,
+    );
+  }
   if (breach.settingsProblem) {
     head.push(
       "",
@@ -499,6 +515,22 @@ export function renderBreachIssue(
   if (left > 0) lines.push(more(left));
   lines.push(...didHead, ...tokens, ...tail);
   return { title: issueTitle(breach), body: lines.join("\n") };
+}
+
+/**
+ * The short notice a public repository gets once every token is revoked: that it happened and that it is
+ * over, nothing that points at where (no file, line, commit or preview).
+ */
+export function renderPublicNotice(tokens: number): { title: string; body: string } {
+  const one = tokens === 1;
+  return {
+    title: one ? "A leaked credential was revoked" : `${tokens} leaked credentials were revoked`,
+    body: [
+      `leakwarden found ${one ? "a credential" : `${tokens} credentials`} in a recent change to this repository and ${one ? "it has been revoked" : "every one has been revoked"}: ${one ? "it no longer works" : "none of them works any more"}.`,
+      "",
+      "The details went to the security team, who will contact the people concerned. Nothing needs to be done here.",
+    ].join("\n"),
+  };
 }
 
 /** The comment posted when a revocation that was pending finishes or fails. */

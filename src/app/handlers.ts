@@ -136,6 +136,8 @@ export function registerHandlers(app: Probot, store: Store, queued: () => void):
         runName: run.name ?? p.workflow?.name ?? "workflow",
         runUrl: run.html_url,
         actor: run.triggering_actor?.login ?? run.actor?.login ?? p.sender.login,
+        ...(Number.isSafeInteger(run.run_number) ? { runNumber: run.run_number } : {}),
+        ...(typeof run.run_started_at === "string" ? { startedAt: run.run_started_at } : {}),
       };
       const outcome = acceptDelivery(store, context.id, "workflow_run", p.repository.full_name, payload);
       if (outcome === "queued") queued();

@@ -215,7 +215,7 @@ export function withOrgSettings(
   settings: RepoSettings,
   org: OrgSettings,
   ownFile: unknown,
-): { settings: RepoSettings; problem?: string } {
+): { settings: RepoSettings; problem?: string; orgProblem?: string } {
   const { repository: _fromMergedFile, ...issues } = settings.issues;
   const ownIssues = (ownFile as { issues?: unknown } | null)?.issues;
   const ownRepository =
@@ -230,13 +230,12 @@ export function withOrgSettings(
         publicNotice: issues.publicNotice || org.publicNotice,
       },
     },
-    ...(org.problem
-      ? { problem: org.problem }
-      : ownRepository
-        ? {
-            problem:
-              '"issues.repository" is an organisation setting and was not used here: set it in the organisation\'s .github repository',
-          }
-        : {}),
+    ...(org.problem ? { orgProblem: org.problem } : {}),
+    ...(ownRepository
+      ? {
+          problem:
+            '"issues.repository" is an organisation setting and was not used here: set it in the organisation\'s .github repository',
+        }
+      : {}),
   };
 }

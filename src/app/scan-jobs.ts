@@ -45,6 +45,10 @@ export interface RunScan {
   runName: string;
   runUrl: string;
   actor: string;
+  /** The run's number in its workflow (Build #12). */
+  runNumber?: number;
+  /** When the run started (ISO): what it logged was exposed from then. */
+  startedAt?: string;
 }
 
 export type ScanPayload = PushScan | RunScan;

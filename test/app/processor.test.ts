@@ -91,6 +91,7 @@ beforeAll(() => {
       name: "app",
       fullName: "acme/app",
       htmlUrl: "https://github.com/acme/app",
+      visibility: "private",
     },
     ref: "refs/heads/main",
     before: "0".repeat(40),
@@ -120,7 +121,13 @@ function noSettingsFile() {
     .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
     .reply(404)
     .get("/repos/acme/.github/contents/.github%2Fleakwarden.yml")
+    .times(2) // and once more for the organisation's routing (issues.repository)
     .reply(404);
+}
+
+/** The organisation has no settings of its own (its routing is read whatever the repository's file says). */
+function noOrgSettings() {
+  nock(API).get("/repos/acme/.github/contents/.github%2Fleakwarden.yml").reply(404);
 }
 
 describe("processing a push that leaks a registered Azure DevOps PAT", () => {
@@ -138,7 +145,8 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
       .post("/repos/acme/app/issues", (body) => {
         issueBody = body.body;
         return (
-          body.labels.join() === "security,leaked-credential" && /leaked in a push to main/.test(body.title)
+          body.labels.join() === "security,leaked-credential" &&
+          /^Leaked Azure DevOps PAT in push to main$/.test(body.title)
         );
       })
       .reply(201, { number: 12, html_url: "https://github.com/acme/app/issues/12" });
@@ -156,14 +164,22 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
     expect(result.issue).toMatchObject({ issueNumber: 12 });
   });
 
-  it("revokes by authorizationId, then comments the outcome on the issue once", async () => {
+  it("revokes by authorizationId, edits the status in the issue's table in place, and comments once", async () => {
     const revocation = nock(VSSPS)
       .post("/contoso/_apis/tokenadmin/revocations", [{ authorizationId }])
       .query({ "api-version": "7.1" })
       .matchHeader("authorization", "Bearer entra-token")
       .reply(204);
     let comment = "";
+    let edited = "";
     nock(API)
+      .get("/repos/acme/app/issues/12")
+      .reply(200, () => ({ number: 12, body: issueBody }))
+      .patch("/repos/acme/app/issues/12", (body) => {
+        edited = body.body;
+        return true;
+      })
+      .reply(200, {})
       .post("/repos/acme/app/issues/12/comments", (body) => {
         comment = body.body;
         return true;
@@ -184,6 +200,17 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
       new RegExp(`✅ \`…${pat.slice(-4)}\`.*: revoked at .* through the Azure DevOps Token Admin API`),
     );
     expect(comment).not.toContain(pat);
+    // The table says revoked now, and the exposure window has its end; nothing else in the body moved.
+    expect(issueBody).toMatch(/<!--lw:cell \w{12}-->revocation pending<!--\/lw:cell-->/);
+    expect(edited).toMatch(/<!--lw:cell \w{12}-->revoked<!--\/lw:cell--> \|$/m);
+    expect(edited).toMatch(
+      /Exposed from \d{4}-\d\d-\d\d \d\d:\d\d UTC \(committed\) to \d{4}-.* UTC \(revoked\): \d+ (s|min)\./,
+    );
+    expect(edited).not.toContain("revocation pending");
+    expect(edited.replace(/<!--lw:(cell|did)[^]*?<!--\/lw:\1-->/g, "")).toBe(
+      issueBody.replace(/<!--lw:(cell|did)[^]*?<!--\/lw:\1-->/g, ""),
+    );
+    expect(edited).not.toContain(pat);
     // Told once: a repeated outcome finds nothing left to comment.
     expect(
       await commentOutcome(
@@ -209,6 +236,7 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
 
 describe("repository settings", () => {
   it("an invalid .github/leakwarden.yml is reported in the issue and defaults apply", async () => {
+    noOrgSettings();
     nock(API)
       .get("/repos/acme/fork/contents/.github%2Fleakwarden.yml")
       .reply(200, "revoke: sometimes\n", { "content-type": "text/plain; charset=utf-8" });
@@ -237,6 +265,7 @@ describe("repository settings", () => {
   });
 
   it("scan.pushes: false skips the push", async () => {
+    noOrgSettings();
     nock(API)
       .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
       .reply(200, "scan:\n  pushes: false\n", { "content-type": "text/plain; charset=utf-8" });
@@ -248,6 +277,7 @@ describe("repository settings", () => {
 describe("processing a workflow run", () => {
   it("scans its logs, deletes them when the settings ask, and says so in the issue", async () => {
     const github = t.githubPat();
+    noOrgSettings();
     nock(API)
       .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
       .reply(200, "logs:\n  delete: true\n", { "content-type": "text/plain; charset=utf-8" })

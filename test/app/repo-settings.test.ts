@@ -11,7 +11,14 @@ describe(".github/leakwarden.yml", () => {
       rules: { disable: ["aws-access-key-id"] },
       revoke: "live",
       validate: false,
-      issues: { enabled: true, labels: ["p0"], assignees: ["secteam"] },
+      issues: {
+        enabled: true,
+        labels: ["p0"],
+        assignees: ["secteam"],
+        repository: "acme/security",
+        central: true,
+        public_notice: true,
+      },
       scan: { pushes: true, logs: false },
       logs: { delete: true },
     });
@@ -21,7 +28,14 @@ describe(".github/leakwarden.yml", () => {
       disabledRules: ["aws-access-key-id"],
       revoke: "live",
       validate: false,
-      issues: { enabled: true, labels: ["security", "leaked-credential", "p0"], assignees: ["secteam"] },
+      issues: {
+        enabled: true,
+        labels: ["security", "leaked-credential", "p0"],
+        assignees: ["secteam"],
+        repository: "acme/security",
+        central: true,
+        publicNotice: true,
+      },
       scan: { pushes: true, logs: false },
       logs: { delete: true },
     });
@@ -32,6 +46,8 @@ describe(".github/leakwarden.yml", () => {
     [{ scan: { pushes: "yes" } }, /"scan.pushes" must be true or false/],
     [{ colour: "red" }, /unknown setting "colour"/],
     [{ issues: { labels: "security" } }, /"issues.labels" must be a list of strings/],
+    [{ issues: { repository: "acme/../x" } }, /"issues.repository" must be a repository as owner\/name/],
+    [{ issues: { public_notice: "yes" } }, /"issues.public_notice" must be true or false/],
     ["just text", /"the file" must be a map/],
   ])("an invalid file falls back to defaults and says why: %j", (raw, problem) => {
     const result = parseRepoSettings(raw);
