@@ -130,6 +130,11 @@ export function enqueueMissedOutcomes(store: Store): number {
   let queued = 0;
   for (const { breachKey, secretHash } of store.breaches.uncommented())
     queued += enqueueOutcomeReports(store, secretHash, breachKey);
+  // A public notice whose last revocation ended while no report job was written for it.
+  for (const breach of store.breaches.pendingNotices()) {
+    const [first] = store.breaches.tokensOf(breach.key);
+    if (first) queued += enqueueNotices(store, first.secretHash);
+  }
   return queued;
 }
 

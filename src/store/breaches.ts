@@ -122,6 +122,11 @@ export class BreachTable {
       }));
   }
 
+  /** Every breach still waiting to post its public notice (after a restart, those now due are queued). */
+  pendingNotices(): BreachRecord[] {
+    return statement<[], Row>(this.db, "SELECT * FROM breaches WHERE notice = 'pending'").all().map(fromRow);
+  }
+
   /** Breaches that wait to post their public notice and report this token. */
   noticesAwaiting(secretHash: string): BreachRecord[] {
     return statement<[string], Row>(

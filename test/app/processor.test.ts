@@ -7,7 +7,12 @@ import { GitCache } from "../../src/app/git-cache.js";
 import { commentOutcome } from "../../src/app/issues.js";
 import { WritePacer } from "../../src/app/pacing.js";
 import { ScanProcessor } from "../../src/app/processor.js";
-import { type ReportPayload, ReportProcessor } from "../../src/app/report-jobs.js";
+import {
+  type BreachReport,
+  type ReportJob,
+  type ReportPayload,
+  ReportProcessor,
+} from "../../src/app/report-jobs.js";
 import { SCAN_KIND, type ScanJob, type ScanPayload } from "../../src/app/scan-jobs.js";
 import { Registry } from "../../src/registry/registry.js";
 import { createRevokers } from "../../src/revoke/providers.js";
@@ -81,7 +86,7 @@ beforeAll(() => {
   git(work, "add", ".");
   git(work, "commit", "--quiet", "-m", "deploy");
   const after = git(work, "rev-parse", "HEAD");
-  for (const name of ["app", "fork"])
+  for (const name of ["app", "fork", "pub", "pub2"])
     git(dir.path, "clone", "--quiet", "--bare", work, join("served", "acme", `${name}.git`));
   payload = {
     type: "push",
@@ -329,5 +334,77 @@ describe("processing a workflow run", () => {
     );
     expect(body).toMatch(/not revoked automatically: not in the registry/);
     expect(body).not.toContain(github);
+  });
+});
+
+describe("a public repository's push", () => {
+  const publicJob = (name: string) =>
+    store.jobs.enqueue<ScanPayload>({
+      kind: SCAN_KIND,
+      key: `test-public-${name}`,
+      queue: SCAN_KIND,
+      payload: {
+        ...payload,
+        repository: { ...payload.repository, name, fullName: `acme/${name}`, visibility: "public" },
+      },
+      maxAttempts: 1,
+    }).job;
+  const noSettings = (name: string) =>
+    nock(API)
+      .get(`/repos/acme/${name}/contents/.github%2Fleakwarden.yml`)
+      .reply(404)
+      .get("/repos/acme/.github/contents/.github%2Fleakwarden.yml")
+      .times(2)
+      .reply(404);
+
+  it("is reported in LEAKWARDEN_SECURITY_REPO once GitHub says it is private, and nothing is written to it", async () => {
+    const routed = new ReportProcessor({
+      store,
+      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+      pacer: new WritePacer(0),
+      reportsQueued: () => {},
+      securityRepository: "ops/security",
+      log: (line) => logs.push(line),
+    });
+    noSettings("pub");
+    let opened = "";
+    nock(API)
+      .get("/repos/ops/security")
+      .reply(200, { private: true, visibility: "private" })
+      .get(/\/repos\/ops\/security\/labels\/.*/)
+      .times(2)
+      .reply(200, {})
+      .post("/repos/ops/security/issues", (body) => {
+        opened = body.body;
+        return true;
+      })
+      .reply(201, { number: 3, html_url: "https://github.com/ops/security/issues/3" });
+    const result = await processor.process(publicJob("pub"));
+    const report = store.jobs.byId<ReportPayload>(result.reportJobId as number);
+    await routed.process(report as ReportJob);
+    expect(opened).toContain("of [acme/pub](https://github.com/acme/app)");
+    expect(opened).not.toContain(pat);
+    expect(store.breaches.byKey(report?.payload.breachKey ?? "")).toMatchObject({
+      repository: "acme/pub",
+      issueRepository: "ops/security",
+      issueNumber: 3,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("without a security repository opens no issue, audits why, and still queues the revocation", async () => {
+    noSettings("pub2");
+    const result = await processor.process(publicJob("pub2"));
+    const report = store.jobs.byId<ReportPayload>(result.reportJobId as number);
+    await reporter.process(report as ReportJob);
+    const [withheld] = store.audit.list({ action: "report.withheld" });
+    expect(withheld?.subject).toBe("repository:acme/pub2");
+    expect(JSON.stringify(withheld?.detail)).toMatch(/LEAKWARDEN_SECURITY_REPO/);
+    expect(JSON.stringify(withheld?.detail)).not.toContain(pat);
+    expect(store.breaches.byKey(report?.payload.breachKey ?? "")?.issueNumber).toBeNull();
+    // The scan stage acted on the token before and whatever the report stage does.
+    const [reported] = (report?.payload as BreachReport).breach.findings;
+    expect(["pending", "revoked", "already-revoked"]).toContain(reported?.revocation.status);
+    expect(logs.join("\n")).toMatch(/acme\/pub2.*the breach was NOT reported on GitHub/);
   });
 });
