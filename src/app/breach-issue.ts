@@ -332,11 +332,16 @@ function tokenLines(breach: Breach, group: IssueFinding[], options: RenderOption
   const registry = registryLine(f.registry);
   if (registry) lines.push(registry);
   const refs = group.map((g) => findingRef(g, options)).filter(Boolean);
-  if (refs.length) lines.push(`  - Finding${refs.length > 1 ? "s" : ""}: ${refs.slice(0, 20).join(", ")}`);
+  if (refs.length)
+    lines.push(
+      `  - Finding${refs.length > 1 ? "s" : ""}: ${refs.slice(0, MAX_REFS).join(", ")}${refs.length > MAX_REFS ? ", …" : ""}`,
+    );
   return lines.join("\n");
 }
 
 const MAX_EXAMPLES = 10;
+/** Finding references listed under one token; the table has them all. */
+const MAX_REFS = 20;
 
 /** How to take the value out of the code: the secret stores, then the one-line change per file where obvious. */
 function fixSection(breach: Breach, findings: IssueFinding[]): string[] {
@@ -502,7 +507,14 @@ export function renderBreachIssue(
     const row = tableRow(breach, f, options);
     const group = groups.get(f.secretHash);
     // A new token's entry is about as long as its first row's action; later rows only add a reference.
-    const cost = row.length + (group ? 12 : tokenLines(breach, [f], options).length) + 2;
+    const cost =
+      row.length +
+      (group
+        ? group.length < MAX_REFS
+          ? findingRef(f, options).length + 2
+          : 0
+        : tokenLines(breach, [f], options).length) +
+      2;
     budget -= cost;
     if (budget < 0) break;
     rows.push(row);

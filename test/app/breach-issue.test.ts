@@ -404,3 +404,44 @@ describe("the breach issue, for its readers", () => {
       expect(`${notice.title}\n${notice.body}`).not.toContain(word);
   });
 });
+
+describe("a long breach issue with links and registry entries", () => {
+  it("stays under GitHub's length limit with 10,000 findings of 3,000 tokens, each linked to the console", () => {
+    const base = finding(`PAT=${t.adoPat()}`, "deploy/pipeline.yml", {
+      status: "failed",
+      provider: "azure-devops",
+      at: null,
+      reason: "HTTP 500 ".repeat(100),
+    });
+    const many: IssueFinding[] = Array.from({ length: 10_000 }, (_, i) => ({
+      ...base,
+      secretHash: `sha256:${(i % 3000).toString(16).padStart(64, "0")}`,
+      file: `${"deep/".repeat(50)}file-${i}.sh`,
+      findingId: 100_000 + i,
+      registry: {
+        name: "n".repeat(200),
+        owner: "o".repeat(200),
+        org: "contoso",
+        scopes: ["vso.code"],
+        expiresAt: null,
+      },
+    }));
+    const { body } = renderBreachIssue(
+      {
+        repository: { fullName: "acme/app", htmlUrl: "https://github.com/acme/app" },
+        source: {
+          kind: "push",
+          ref: "refs/heads/main",
+          before: "b".repeat(40),
+          after: "c".repeat(40),
+          pusher: "o",
+        },
+        findings: many,
+      },
+      { consoleUrl: "https://leakwarden.example.com/console" },
+    );
+    expect(body.length).toBeLessThanOrEqual(65_536);
+    expect(body).toMatch(/…and \d+ more/);
+    expect(body).toMatch(/<!-- leakwarden:breach [^ ]+ -->$/);
+  });
+});
