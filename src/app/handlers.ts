@@ -4,7 +4,13 @@
 import type { Probot } from "probot";
 import type { Store } from "../store/index.js";
 import { type BreachKeySource, breachKey } from "./breach-issue.js";
-import { type RepositoryRef, SCAN_KIND, SCAN_MAX_ATTEMPTS, type ScanPayload } from "./scan-jobs.js";
+import {
+  type RepositoryRef,
+  SCAN_KIND,
+  SCAN_MAX_ATTEMPTS,
+  type ScanPayload,
+  visibilityOf,
+} from "./scan-jobs.js";
 import { registerTextHandlers } from "./text-handlers.js";
 
 interface RepositoryPayload {
@@ -12,14 +18,18 @@ interface RepositoryPayload {
   full_name: string;
   html_url: string;
   owner: { login?: string; name?: string | null };
+  private?: boolean;
+  visibility?: string;
 }
 
-function repositoryRef(repository: RepositoryPayload): RepositoryRef {
+export function repositoryRef(repository: RepositoryPayload): RepositoryRef {
+  const visibility = visibilityOf(repository);
   return {
     owner: repository.owner.login ?? repository.owner.name ?? repository.full_name.split("/")[0] ?? "",
     name: repository.name,
     fullName: repository.full_name,
     htmlUrl: repository.html_url,
+    ...(visibility ? { visibility } : {}),
   };
 }
 
@@ -117,6 +127,8 @@ export function registerHandlers(app: Probot, store: Store, queued: () => void):
         runName: run.name ?? p.workflow?.name ?? "workflow",
         runUrl: run.html_url,
         actor: run.triggering_actor?.login ?? run.actor?.login ?? p.sender.login,
+        ...(Number.isSafeInteger(run.run_number) ? { runNumber: run.run_number } : {}),
+        ...(typeof run.run_started_at === "string" ? { startedAt: run.run_started_at } : {}),
       };
       const outcome = acceptDelivery(store, context.id, "workflow_run", p.repository.full_name, payload);
       if (outcome === "queued") queued();

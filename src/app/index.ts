@@ -92,6 +92,8 @@ export class LeakwardenApp {
       writeIntervalMs: config.writeIntervalMs,
       log: (message) => this.log.info(message),
       warn: (message) => this.log.warn(message),
+      ...(config.securityRepository ? { securityRepository: config.securityRepository } : {}),
+      ...(config.consoleUrl ? { consoleUrl: config.consoleUrl } : {}),
     });
     this.console = config.console && this.createConsole(config.console, revokers);
     this.pipeline.confirmations?.onOutcome((outcome) => {

@@ -1,6 +1,7 @@
 // The GitHub side of a breach: its labels, the one issue per push or run, and the comments that report how
 // each revocation ended. The database remembers what was opened and commented, so that nothing is done twice.
 import type { ProbotOctokit } from "probot";
+import { RetryAfter } from "../jobs/stage.js";
 import { type RevocationView, type RevokeJob, revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
 import type { ConfirmationOutcome } from "../validate/confirm.js";
@@ -8,10 +9,15 @@ import {
   type Breach,
   breachKey,
   type IssueFinding,
+  MAX_ISSUE_BODY,
   markerFor,
+  type RegistryEntry,
+  type RenderOptions,
   renderBreachIssue,
   renderConfirmationComment,
+  renderPublicNotice,
   renderRevocationComment,
+  updateStatusInBody,
 } from "./breach-issue.js";
 import type { RepoSettings } from "./repo-settings.js";
 
@@ -83,6 +89,36 @@ export function currentRevocation(store: Store, finding: IssueFinding): IssueFin
   return { ...viewOfJob(job), ...(via ? { via } : {}) };
 }
 
+/** The tokens a breach reports, once each, as the store remembers them (previews, never values). */
+export function breachTokens(breach: Breach) {
+  return [...new Map(breach.findings.map((f) => [f.secretHash, f])).values()].map((f) => ({
+    secretHash: f.secretHash,
+    preview: f.redacted,
+    description: f.description,
+  }));
+}
+
+/** The registry entry of a token, for the developer who must know what just broke. */
+export function registryEntry(store: Store, secretHash: string): RegistryEntry | null {
+  const token = store.tokens.byHash(secretHash);
+  return token
+    ? {
+        name: token.name,
+        owner: token.owner,
+        org: token.org,
+        scopes: token.scopes,
+        expiresAt: token.expiresAt,
+      }
+    : null;
+}
+
+export interface OpenOptions extends RenderOptions {
+  /** Where to open it when not in the leaking repository: a private security repository (owner/name). */
+  issueRepository?: string;
+  /** Post a short public notice in the leaking repository once every token is revoked. */
+  notice?: boolean;
+}
+
 /** Opens the breach issue, once per push or run, however many deliveries and retries there are. */
 export async function openBreachIssue(
   octokit: Octokit,
@@ -90,15 +126,18 @@ export async function openBreachIssue(
   installation: number,
   breach: Breach,
   settings: RepoSettings,
+  options: OpenOptions = {},
 ): Promise<{ number: number; url: string; opened: boolean }> {
-  const [owner, repo] = breach.repository.fullName.split("/") as [string, string];
+  const issueRepository = options.issueRepository ?? breach.repository.fullName;
+  const [owner, repo] = issueRepository.split("/") as [string, string];
   const key = breachKey(breach.repository.fullName, breach.source);
-  const tokens = [...new Map(breach.findings.map((f) => [f.secretHash, f])).values()].map((f) => ({
-    secretHash: f.secretHash,
-    preview: f.redacted,
-    description: f.description,
-  }));
-  const { record, created } = store.breaches.open(key, breach.repository.fullName, installation, tokens);
+  const { record, created } = store.breaches.open(
+    key,
+    breach.repository.fullName,
+    installation,
+    breachTokens(breach),
+    { issueRepository, notice: options.notice === true },
+  );
   if (record.issueNumber !== null)
     return { number: record.issueNumber, url: record.issueUrl ?? "", opened: false };
 
@@ -110,8 +149,15 @@ export async function openBreachIssue(
     }
   }
   await ensureLabels(octokit, owner, repo, settings.issues.labels);
-  const findings = breach.findings.map((f) => ({ ...f, revocation: currentRevocation(store, f) }));
-  const { title, body } = renderBreachIssue({ ...breach, findings });
+  const findings = breach.findings.map((f) => ({
+    ...f,
+    revocation: currentRevocation(store, f),
+    registry: registryEntry(store, f.secretHash),
+  }));
+  const { title, body } = renderBreachIssue(
+    { ...breach, findings },
+    options.consoleUrl ? { consoleUrl: options.consoleUrl } : {},
+  );
   let data: { number: number; html_url: string };
   try {
     // Never retried blindly: GitHub may answer 5xx after it created the issue.
@@ -153,8 +199,10 @@ export async function commentOutcome(
   let posted = 0;
   for (const breach of store.breaches.awaitingComment(secretHash)) {
     if (onlyBreach !== undefined && breach.breachKey !== onlyBreach) continue;
-    const [owner, repo] = breach.repository.split("/") as [string, string];
+    const [owner, repo] = breach.issueRepository.split("/") as [string, string];
     const octokit = await octokitFor(breach.installation);
+    // The table first: a retry after it redoes nothing, and the comment then tells the watchers.
+    await editStatusInPlace(octokit, owner, repo, breach.issueNumber as number, secretHash, view);
     const body = renderRevocationComment({ redacted: breach.preview, description: breach.description }, view);
     await octokit.rest.issues.createComment({
       owner,
@@ -175,7 +223,7 @@ export async function commentConfirmation(
 ): Promise<number> {
   let posted = 0;
   for (const breach of store.breaches.issuesFor(outcome.secretHash)) {
-    const [owner, repo] = breach.repository.split("/") as [string, string];
+    const [owner, repo] = breach.issueRepository.split("/") as [string, string];
     const octokit = await octokitFor(breach.installation);
     await octokit.rest.issues.createComment({
       owner,
@@ -186,4 +234,60 @@ export async function commentConfirmation(
     posted++;
   }
   return posted;
+}
+
+/** GitHub's answers to an edit that will not succeed however often it is tried: the issue is gone or locked. */
+const EDIT_REFUSED = new Set([403, 404, 410, 422]);
+
+/**
+ * Brings the issue's Status column and "what leakwarden did" line for this token up to date, in place.
+ * An issue that cannot be edited (deleted, locked, grown past GitHub's limit) keeps its body: the comment
+ * still says what happened.
+ */
+export async function editStatusInPlace(
+  octokit: Octokit,
+  owner: string,
+  repo: string,
+  issueNumber: number,
+  secretHash: string,
+  view: RevocationView & { via?: string },
+): Promise<boolean> {
+  try {
+    const { data } = await octokit.rest.issues.get({ owner, repo, issue_number: issueNumber });
+    const body = data.body ?? "";
+    const updated = updateStatusInBody(body, secretHash, view);
+    if (updated === body || updated.length > MAX_ISSUE_BODY) return false;
+    await octokit.rest.issues.update({ owner, repo, issue_number: issueNumber, body: updated });
+    return true;
+  } catch (error) {
+    if (error instanceof RetryAfter || !EDIT_REFUSED.has((error as { status?: number }).status ?? 0))
+      throw error;
+    return false;
+  }
+}
+
+/** Whether every token of a breach is revoked (or was already): the public notice may go out. */
+export function everyTokenRevoked(store: Store, key: string): boolean {
+  const tokens = store.breaches.tokensOf(key);
+  return (
+    tokens.length > 0 &&
+    tokens.every((t) => {
+      const job = revocationJob(store, t.secretHash);
+      if (job) return ["revoked", "already-revoked"].includes(viewOfJob(job).status);
+      return Boolean(store.tokens.byHash(t.secretHash)?.revokedAt);
+    })
+  );
+}
+
+/**
+ * The short notice in a public repository once every token of its breach is revoked (settings:
+ * issues.public_notice): no file, no line, no preview; the details stay in the security repository.
+ */
+export async function postPublicNotice(octokit: Octokit, store: Store, key: string): Promise<boolean> {
+  const breach = store.breaches.byKey(key);
+  if (breach?.notice !== "pending" || !everyTokenRevoked(store, key)) return false;
+  const [owner, repo] = breach.repository.split("/") as [string, string];
+  const { title, body } = renderPublicNotice(store.breaches.tokensOf(key).length);
+  await octokit.rest.issues.create({ owner, repo, title, body, request: { retries: 0 } });
+  return store.breaches.noticePosted(key);
 }

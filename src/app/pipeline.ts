@@ -23,6 +23,7 @@ import { WritePacer } from "./pacing.js";
 import { ScanProcessor } from "./processor.js";
 import {
   enqueueMissedOutcomes,
+  enqueueNotices,
   enqueueOutcomeReports,
   REPORT_KIND,
   ReportJobRunner,
@@ -55,6 +56,10 @@ export interface PipelineOptions {
   warn: (message: string) => void;
   /** Where alerts go (src/alerts/config.ts); none when absent. */
   alerts?: AlertConfig;
+  /** LEAKWARDEN_SECURITY_REPO: where public repositories' breaches go when their organisation names none. */
+  securityRepository?: string;
+  /** LEAKWARDEN_CONSOLE_URL: breach issues link each finding to the console. */
+  consoleUrl?: string;
 }
 
 export class Pipeline {
@@ -150,6 +155,9 @@ export class Pipeline {
     };
     const reporter = new ReportProcessor({
       store,
+      ...(options.securityRepository ? { securityRepository: options.securityRepository } : {}),
+      ...(options.consoleUrl ? { consoleUrl: options.consoleUrl } : {}),
+      warn,
       octokitFor: options.octokitFor,
       pacer: this.pacer,
       reportsQueued: () => this.reports.notify(),
@@ -176,7 +184,8 @@ export class Pipeline {
     // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
     this.revocations.onOutcome((outcome) => {
       alert(revocationEvent(outcome));
-      if (enqueueOutcomeReports(store, outcome.secretHash) > 0) this.reports.notify();
+      if (enqueueOutcomeReports(store, outcome.secretHash) + enqueueNotices(store, outcome.secretHash) > 0)
+        this.reports.notify();
       // The confirming live check may be due now.
       this.confirmations?.notify();
     });

@@ -7,6 +7,7 @@ import { actOnFindings } from "../revoke/act.js";
 import type { RevocationPolicy } from "../revoke/policy.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Engine } from "../scan/engine.js";
+import { loadFingerprintIgnoreAt } from "../scan/fingerprint-ignore.js";
 import { scanRange } from "../scan/history.js";
 import type { Rule } from "../scan/rules.js";
 import { createEngine } from "../scan/settings.js";
@@ -20,7 +21,13 @@ import { viewOfValidation } from "../validate/view.js";
 import type { BackgroundChecks } from "./background-checks.js";
 import { type Breach, type BreachSource, breachKey } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
-import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-settings.js";
+import {
+  parseRepoSettings,
+  type RepoSettings,
+  readOrgSettings,
+  SETTINGS_FILE,
+  withOrgSettings,
+} from "./repo-settings.js";
 import { enqueueBreachReport } from "./report-jobs.js";
 import { scanRunLogs } from "./run-logs.js";
 import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
@@ -53,13 +60,30 @@ export interface ProcessResult {
   skipped?: string;
 }
 
-/** Reads `.github/leakwarden.yml` with Probot's config loader; a broken file means defaults and a reason. */
+/**
+ * Reads `.github/leakwarden.yml` with Probot's config loader; a broken file means defaults and a reason. The
+ * organisation's routing (its security repository) applies whatever the repository's own file says.
+ */
 export async function readRepoSettings(
   octokit: Octokit,
   owner: string,
   repo: string,
   rules: readonly Rule[],
-) {
+): Promise<{ settings: RepoSettings; problem?: string; orgProblem?: string }> {
+  const [own, org] = await Promise.all([
+    readOwnSettings(octokit, owner, repo, rules),
+    readOrgSettings(octokit, owner),
+  ]);
+  const routed = withOrgSettings(own.settings, org, own.file);
+  const problem = own.problem ?? routed.problem;
+  return {
+    settings: routed.settings,
+    ...(problem ? { problem } : {}),
+    ...(routed.orgProblem ? { orgProblem: routed.orgProblem } : {}),
+  };
+}
+
+async function readOwnSettings(octokit: Octokit, owner: string, repo: string, rules: readonly Rule[]) {
   let raw: unknown = null;
   let own: unknown = null;
   try {
@@ -70,6 +94,7 @@ export async function readRepoSettings(
     return {
       settings: parseRepoSettings(null).settings,
       problem: `it could not be read: ${(error as Error).message.split("\n")[0]}`,
+      file: null,
     };
   }
   const parsed = parseRepoSettings(raw, own);
@@ -81,10 +106,11 @@ export async function readRepoSettings(
     const hidden = unknown.length - shown.length;
     return {
       settings: parseRepoSettings(null).settings,
+      file: own,
       problem: `rules.disable names unknown rules: ${[...shown, ...(hidden > 0 ? [`${hidden} from a file named by _extends`] : [])].join(", ")}`,
     };
   }
-  return parsed;
+  return { ...parsed, file: own };
 }
 
 export class ScanProcessor {
@@ -107,21 +133,23 @@ export class ScanProcessor {
     const payload = job.payload;
     const { owner, name } = payload.repository;
     const octokit = await this.deps.octokitFor(payload.installation);
-    const { settings, problem } = await readRepoSettings(octokit, owner, name, this.deps.rules);
+    const { settings, problem, orgProblem } = await readRepoSettings(octokit, owner, name, this.deps.rules);
     if (payload.type === "push" && !settings.scan.pushes)
       return { findings: 0, skipped: "scan.pushes is off" };
     if (payload.type === "workflow_run" && !settings.scan.logs)
       return { findings: 0, skipped: "scan.logs is off" };
 
     const engine = this.engineFor(settings);
-    const { findings, source, logsProblem } =
+    const scanned =
       payload.type === "push"
         ? await this.scanPush(octokit, payload, engine, settings)
         : await this.scanRun(octokit, payload, engine);
+    const { source, logsProblem, ignoreProblem } = scanned;
     if (logsProblem) this.deps.log(`${payload.repository.fullName}: ${logsProblem}`);
+    const { store, revokers, rules } = this.deps;
+    const findings = this.withoutKnown(payload.repository.fullName, scanned.findings, scanned.ignored);
     if (findings.length === 0) return { findings: 0 };
 
-    const { store, revokers, rules } = this.deps;
     const policy: RevocationPolicy = settings.revoke;
     const checker = settings.validate ? this.deps.checker : undefined;
     // Policy `live` decides on the verdicts, so it waits for them; any other policy checks in the background,
@@ -143,10 +171,15 @@ export class ScanProcessor {
         confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
       });
       const breach: Breach = {
-        repository: { fullName: payload.repository.fullName, htmlUrl: payload.repository.htmlUrl },
+        repository: {
+          fullName: payload.repository.fullName,
+          htmlUrl: payload.repository.htmlUrl,
+          ...(payload.repository.visibility ? { visibility: payload.repository.visibility } : {}),
+        },
         source,
         findings: findings.map((f, i) => ({
           ...toPublic(f),
+          findingId: acted.actions[i]?.findingId ?? null,
           revocation: acted.actions[i]?.revocation ?? {
             status: "skipped",
             provider: null,
@@ -159,6 +192,8 @@ export class ScanProcessor {
         })),
         ...(problem ? { settingsProblem: problem } : {}),
         ...(logsProblem ? { scanProblem: logsProblem } : {}),
+        ...(ignoreProblem ? { ignoreProblem } : {}),
+        ...(orgProblem ? { orgSettingsProblem: orgProblem } : {}),
       };
       const report = needsReport
         ? enqueueBreachReport(
@@ -188,11 +223,48 @@ export class ScanProcessor {
     return { findings: findings.length, reportJobId: report?.job.id };
   }
 
+  /**
+   * Triage feeds back: findings whose fingerprint a person resolved as a false positive or an accepted risk
+   * for this repository, or that the pushed `.leakwardenignore` lists, are neither reported nor acted on.
+   */
+  private withoutKnown(repository: string, findings: Finding[], ignored: ReadonlySet<string>): Finding[] {
+    if (findings.length === 0) return findings;
+    const triaged = this.deps.store.findings.triaged(
+      repository,
+      findings.map((f) => f.fingerprint),
+    );
+    const kept = findings.filter((f) => !ignored.has(f.fingerprint) && !triaged.has(f.fingerprint));
+    const left = findings.length - kept.length;
+    if (left > 0)
+      this.deps.log(
+        `${repository}: ${left} finding${left === 1 ? "" : "s"} left out (resolved as false positive or accepted risk, or in .leakwardenignore)`,
+      );
+    return kept;
+  }
+
   private async scanPush(octokit: Octokit, push: PushScan, engine: Engine, settings: RepoSettings) {
     const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
     const update = { before: push.before, after: push.after, ref: push.ref };
-    const result = await this.deps.cache.scanPush(push.repository, token, update, (path) =>
-      scanRange(path, update, engine, { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore }),
+    const { result, ignored, ignoreProblem } = await this.deps.cache.scanPush(
+      push.repository,
+      token,
+      update,
+      async (path) => {
+        const result = await scanRange(path, update, engine, {
+          maxFileSize: this.deps.maxFileSize,
+          ignore: settings.pathsIgnore,
+        });
+        // The pushed commit's own .leakwardenignore: reviewed false positives, committed with the code.
+        try {
+          return { result, ignored: await loadFingerprintIgnoreAt(path, push.after) };
+        } catch (error) {
+          return {
+            result,
+            ignored: new Set<string>(),
+            ignoreProblem: `${(error as Error).message}; it was not used`,
+          };
+        }
+      },
     );
     const source: BreachSource = {
       kind: "push",
@@ -202,7 +274,7 @@ export class ScanProcessor {
       pusher: push.pusher,
       ...(push.compareUrl ? { compareUrl: push.compareUrl } : {}),
     };
-    return { findings: result.findings, source, logsProblem: undefined };
+    return { findings: result.findings, source, logsProblem: undefined, ignored, ignoreProblem };
   }
 
   private async scanRun(octokit: Octokit, run: RunScan, engine: Engine) {
@@ -220,8 +292,16 @@ export class ScanProcessor {
       runUrl: run.runUrl,
       actor: run.actor,
       attempt: run.attempt,
+      ...(run.runNumber !== undefined ? { runNumber: run.runNumber } : {}),
+      ...(run.startedAt ? { startedAt: run.startedAt } : {}),
     };
     const findings: Finding[] = result.findings;
-    return { findings, source, logsProblem: result.problem };
+    return {
+      findings,
+      source,
+      logsProblem: result.problem,
+      ignored: new Set<string>(),
+      ignoreProblem: undefined as string | undefined,
+    };
   }
 }

@@ -10,9 +10,18 @@ import { type JobRecord, PRIORITY } from "../store/jobs.js";
 import { viewOfValidation } from "../validate/view.js";
 import type { BackgroundChecks } from "./background-checks.js";
 import type { Breach } from "./breach-issue.js";
-import { commentOutcome, openBreachIssue, revokedThrough } from "./issues.js";
+import {
+  breachTokens,
+  commentOutcome,
+  everyTokenRevoked,
+  openBreachIssue,
+  postPublicNotice,
+  revokedThrough,
+} from "./issues.js";
 import type { WritePacer } from "./pacing.js";
 import type { RepoSettings } from "./repo-settings.js";
+import { chooseRoute, type Route, securityRepositoryProblem } from "./report-routing.js";
+import { isPublicRepository } from "./scan-jobs.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -38,7 +47,14 @@ export interface OutcomeReport {
   secretHash: string;
 }
 
-export type ReportPayload = BreachReport | OutcomeReport;
+/** The short notice in a public repository once every token of its breach is revoked. */
+export interface NoticeReport {
+  type: "notice";
+  installation: number;
+  breachKey: string;
+}
+
+export type ReportPayload = BreachReport | OutcomeReport | NoticeReport;
 export type ReportJob = JobRecord<ReportPayload>;
 
 /** Report jobs are partitioned by installation: pacing and Retry-After pauses apply to one queue. */
@@ -89,11 +105,36 @@ export function enqueueOutcomeReports(store: Store, secretHash: string, onlyBrea
   return queued;
 }
 
+/** Queues the public notice of each breach of this token that asked for one and whose tokens are all revoked. */
+export function enqueueNotices(store: Store, secretHash: string): number {
+  let queued = 0;
+  store.transaction(() => {
+    for (const breach of store.breaches.noticesAwaiting(secretHash)) {
+      if (!everyTokenRevoked(store, breach.key)) continue;
+      const { created } = store.jobs.enqueue<ReportPayload>({
+        kind: REPORT_KIND,
+        key: `${REPORT_KIND}:notice:${breach.key}`,
+        queue: installationQueue(breach.installation),
+        payload: { type: "notice", installation: breach.installation, breachKey: breach.key },
+        maxAttempts: REPORT_MAX_ATTEMPTS,
+        priority: PRIORITY.live,
+      });
+      if (created) queued++;
+    }
+  });
+  return queued;
+}
+
 /** After a restart: outcomes that ended while no report job was written for them. */
 export function enqueueMissedOutcomes(store: Store): number {
   let queued = 0;
   for (const { breachKey, secretHash } of store.breaches.uncommented())
     queued += enqueueOutcomeReports(store, secretHash, breachKey);
+  // A public notice whose last revocation ended while no report job was written for it.
+  for (const breach of store.breaches.pendingNotices()) {
+    const [first] = store.breaches.tokensOf(breach.key);
+    if (first) queued += enqueueNotices(store, first.secretHash);
+  }
   return queued;
 }
 
@@ -102,6 +143,12 @@ const CHECKS_WAIT_MS = 15_000;
 
 export interface ReportDeps {
   store: Store;
+  /** LEAKWARDEN_SECURITY_REPO: where public repositories' breaches go when the organisation names none. */
+  securityRepository?: string;
+  /** LEAKWARDEN_CONSOLE_URL: findings link to their console page. */
+  consoleUrl?: string;
+  /** A breach that could not be reported, loudly. */
+  warn?: (message: string) => void;
   octokitFor(installation: number): Promise<Octokit>;
   pacer: WritePacer;
   /** Wakes the report runner: outcome comments were queued. */
@@ -125,6 +172,10 @@ export class ReportProcessor {
     const payload = job.payload;
     const octokit = this.deps.pacer.pace(await this.deps.octokitFor(payload.installation), job.queue);
     if (payload.type === "outcome") return this.comment(octokit, payload);
+    if (payload.type === "notice") {
+      await postPublicNotice(octokit, this.deps.store, payload.breachKey);
+      return;
+    }
     const { store } = this.deps;
     const { breach, settings } = payload;
     if (breach.source.kind === "workflow_run" && settings.logs.delete) {
@@ -137,16 +188,71 @@ export class ReportProcessor {
         const record = f.validation ? undefined : store.validations.get(f.secretHash);
         return record ? { ...f, validation: viewOfValidation(record) } : f;
       });
-      const issue = await openBreachIssue(octokit, store, payload.installation, breach, settings);
-      // An outcome that came in while the issue was being opened is commented now.
+      const route = await this.route(octokit, breach, settings);
+      const notice = isPublicRepository(breach.repository) && settings.issues.publicNotice;
+      if (route.kind === "withheld") this.withhold(payload, route, notice);
+      else {
+        const issue = await openBreachIssue(octokit, store, payload.installation, breach, settings, {
+          notice,
+          ...(route.routed ? { issueRepository: route.repository } : {}),
+          ...(this.deps.consoleUrl ? { consoleUrl: this.deps.consoleUrl } : {}),
+        });
+        if (issue.opened) this.deps.issueOpened?.(issue.url);
+        this.deps.log(
+          `${payload.breachKey}: issue #${issue.number}${route.routed ? ` in ${route.repository}` : ""}${issue.opened ? " opened" : ""}`,
+        );
+      }
+      // An outcome that came in while the issue was being opened is commented now; a notice may be due.
       let queued = 0;
-      for (const hash of new Set(breach.findings.map((f) => f.secretHash)))
-        queued += enqueueOutcomeReports(store, hash, payload.breachKey);
+      for (const hash of new Set(breach.findings.map((f) => f.secretHash))) {
+        if (route.kind === "issue") queued += enqueueOutcomeReports(store, hash, payload.breachKey);
+        queued += enqueueNotices(store, hash);
+      }
       if (queued > 0) this.deps.reportsQueued();
-      if (issue.opened) this.deps.issueOpened?.(issue.url);
-      this.deps.log(`${payload.breachKey}: issue #${issue.number}${issue.opened ? " opened" : ""}`);
     }
     this.logTimings(payload);
+  }
+
+  /** Where this breach's issue goes; a security repository is used only once GitHub says it is private. */
+  private async route(octokit: Octokit, breach: Breach, settings: RepoSettings): Promise<Route> {
+    const route = chooseRoute(breach, settings, this.deps.securityRepository);
+    if (route.kind !== "issue" || !route.routed) return route;
+    const problem = await securityRepositoryProblem(octokit, route.repository);
+    return problem ? { kind: "withheld", reason: problem, refused: true } : route;
+  }
+
+  /** Nothing is written on GitHub: the breach is remembered (for the notice), audited and logged, once. */
+  private withhold(
+    payload: BreachReport,
+    route: Extract<Route, { kind: "withheld" }>,
+    notice: boolean,
+  ): void {
+    const { store } = this.deps;
+    const { breach } = payload;
+    const tokens = breachTokens(breach);
+    const { created } = store.breaches.open(
+      payload.breachKey,
+      breach.repository.fullName,
+      payload.installation,
+      tokens,
+      {
+        notice,
+      },
+    );
+    if (!created) return;
+    store.audit.record({
+      action: route.refused ? "report.refused" : "report.withheld",
+      subject: `repository:${breach.repository.fullName}`,
+      detail: {
+        breach: payload.breachKey,
+        reason: route.reason,
+        tokens: tokens.map((t) => t.preview),
+        revocation: "revocations go ahead: only the report is withheld",
+      },
+    });
+    (this.deps.warn ?? this.deps.log)(
+      `${payload.breachKey}: the breach was NOT reported on GitHub (${tokens.length} token${tokens.length === 1 ? "" : "s"}; revocations go ahead): ${route.reason}`,
+    );
   }
 
   private async comment(octokit: Octokit, payload: OutcomeReport): Promise<void> {

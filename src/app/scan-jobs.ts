@@ -11,6 +11,30 @@ export interface RepositoryRef {
   name: string;
   fullName: string;
   htmlUrl: string;
+  /**
+   * From the webhook's `repository.visibility` (or `private`). A public repository's breach is never reported
+   * in public (report-routing.ts); unknown counts as public.
+   */
+  visibility?: RepositoryVisibility;
+}
+
+export type RepositoryVisibility = "public" | "private" | "internal";
+
+/** `visibility` when GitHub sends it (public, private, internal), else `private`; neither: unknown. */
+export function visibilityOf(repository: {
+  private?: unknown;
+  visibility?: unknown;
+}): RepositoryVisibility | undefined {
+  const v = repository.visibility;
+  if (v === "public" || v === "private" || v === "internal") return v;
+  if (repository.private === true) return "private";
+  if (repository.private === false) return "public";
+  return undefined;
+}
+
+/** Public unless the webhook said private or internal: a breach is withheld rather than published by mistake. */
+export function isPublicRepository(repository: Pick<RepositoryRef, "visibility">): boolean {
+  return repository.visibility !== "private" && repository.visibility !== "internal";
 }
 
 export interface PushScan {
@@ -33,6 +57,10 @@ export interface RunScan {
   runName: string;
   runUrl: string;
   actor: string;
+  /** The run's number in its workflow (Build #12). */
+  runNumber?: number;
+  /** When the run started (ISO): what it logged was exposed from then. */
+  startedAt?: string;
 }
 
 export type ScanPayload = PushScan | RunScan;

@@ -104,7 +104,11 @@ export async function actOnTextFindings(
           : {}),
       }));
     const breach: Breach = {
-      repository: { fullName: source, htmlUrl: input.repository.htmlUrl },
+      repository: {
+        fullName: source,
+        htmlUrl: input.repository.htmlUrl,
+        ...(input.repository.visibility ? { visibility: input.repository.visibility } : {}),
+      },
       source: input.source,
       findings: reported,
       ...(input.settingsProblem ? { settingsProblem: input.settingsProblem } : {}),

@@ -3,7 +3,7 @@
 // malformed signed payload is a bare 400, as for a push). The job keeps the reference, never the text.
 import type { TextKind } from "../sources/github-text.js";
 import { isGitHubFullName } from "./git-cache.js";
-import type { RepositoryRef } from "./scan-jobs.js";
+import { type RepositoryRef, visibilityOf } from "./scan-jobs.js";
 import type { TextScanPayload } from "./text-jobs.js";
 
 interface TextEvent {
@@ -56,7 +56,8 @@ function repositoryOf(p: Fields): RepositoryRef | null {
   const htmlUrl = text(r.html_url);
   if (!fullName || !isGitHubFullName(fullName) || !name || htmlUrl === undefined) return null;
   const owner = text(r.owner.login) ?? text(r.owner.name) ?? fullName.split("/")[0] ?? "";
-  return { owner, name, fullName, htmlUrl };
+  const visibility = visibilityOf(r);
+  return { owner, name, fullName, htmlUrl, ...(visibility ? { visibility } : {}) };
 }
 
 function idOf(value: unknown, kind: TextEvent["id"]): number | string | undefined {

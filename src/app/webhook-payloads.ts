@@ -23,6 +23,10 @@ function repositoryProblem(repository: unknown): string | null {
   if (!isText(repository.name)) return "repository.name";
   if (!isText(repository.html_url)) return "repository.html_url";
   if (!object(repository.owner)) return "repository.owner";
+  // Whether a breach may be reported in public depends on these: a wrong type is refused, not guessed.
+  if (repository.private !== undefined && typeof repository.private !== "boolean")
+    return "repository.private";
+  if (repository.visibility !== undefined && !isText(repository.visibility)) return "repository.visibility";
   return null;
 }
 

@@ -132,6 +132,17 @@ export function planScanActions(
     });
 }
 
+/** Removes from `result` the findings the store says were triaged away, and counts them as `triaged`. */
+function leaveOutTriaged(result: ScanResult & { suppressed?: Record<string, number> }, store: Store): void {
+  const triaged = store.findings.triaged(
+    "",
+    result.findings.map((f) => f.fingerprint),
+  );
+  const kept = result.findings.filter((f) => !triaged.has(f.fingerprint));
+  if (result.suppressed) result.suppressed.triaged = result.findings.length - kept.length;
+  result.findings = kept;
+}
+
 async function applyScanActions(
   result: ScanResult,
   settings: { ruleDirs: string[]; disabledRules: string[] },
@@ -150,7 +161,10 @@ async function applyScanActions(
   },
 ): Promise<ScanAnnotations> {
   const { dryRun, revoke, record, match, policy, wait, revokers } = plan;
-  // --baseline and .leakwardenignore have already left out known findings (scan/suppress.ts).
+  // --baseline and .leakwardenignore have already left out known findings (scan/suppress.ts); triage feeds
+  // back here, where the store is open: a fingerprint resolved as a false positive or an accepted risk is
+  // neither reported nor acted on again. The result is narrowed in place, so that the report agrees.
+  leaveOutTriaged(result, store);
   const { findings } = result;
   const rules = selectRules({ ...settings, allow: [] });
   const byFinding = await withStore(store, async () => {

@@ -6,6 +6,8 @@ import { type GitHttpServer, gitBackend } from "./git-server.js";
 import { json, type Route, type StandIn, startStandIn } from "./http.js";
 
 export interface StandInIssue {
+  /** The repository it was opened in (owner/name). */
+  repository: string;
   number: number;
   title: string;
   body: string;
@@ -14,6 +16,8 @@ export interface StandInIssue {
   comments: string[];
   /** When it was opened (epoch ms). */
   openedAt: number;
+  /** How many times its body or title was edited. */
+  edits?: number;
 }
 
 /** A text people wrote (an issue, a comment, a discussion, a release note) that the app reads and may edit. */
@@ -34,8 +38,10 @@ export interface GitHubStandIn extends StandIn {
   deletedRunLogs: number[];
   /** Raw values posted to POST /credentials/revoke. */
   revokedCredentials: string[];
-  /** `.github/leakwarden.yml` per repository full name. */
+  /** `.github/leakwarden.yml` per repository full name (`acme/.github` for the organisation's). */
   settings: Map<string, string>;
+  /** The repositories GET /repos/:owner/:repo knows, with their visibility; acme/app is private. */
+  repositories: Map<string, { visibility: "public" | "private" | "internal" }>;
   /** Every git request (clone, fetch, push), with whether it carried the installation token. */
   gitRequests: GitHttpServer["requests"];
   /**
@@ -74,6 +80,11 @@ export async function startGitHubStandIn(
   const settings = new Map<string, string>();
   const texts = new Map<string, StandInText>();
   const secretAlerts = new Map<string, Record<string, unknown>>();
+  const repositories = new Map<string, { visibility: "public" | "private" | "internal" }>([
+    ["acme/app", { visibility: "private" }],
+  ]);
+  const issueOf = (p: Record<string, string>) =>
+    issues.find((i) => i.repository === `${p.owner}/${p.repo}` && i.number === Number(p.number));
   const api = "/api/v3";
   const authed = (headers: Record<string, unknown>) => headers.authorization === `token ${installationToken}`;
   let url = "";
@@ -187,6 +198,21 @@ export async function startGitHubStandIn(
           }),
       ],
       [
+        `GET ${api}/repos/:owner/:repo`,
+        (p) => (req, res) => {
+          if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+          const repo = repositories.get(`${p.owner}/${p.repo}`);
+          if (!repo) return json(res, 404, { message: "Not Found" });
+          json(res, 200, {
+            full_name: `${p.owner}/${p.repo}`,
+            name: p.repo,
+            owner: { login: p.owner },
+            private: repo.visibility !== "public",
+            visibility: repo.visibility,
+          });
+        },
+      ],
+      [
         `GET ${api}/repos/:owner/:repo/contents/:path*`,
         (p) => (req, res) => {
           const text = settings.get(`${p.owner}/${p.repo}`);
@@ -229,6 +255,7 @@ export async function startGitHubStandIn(
         (p) => (req, res) => {
           const label = req.query.get("labels");
           const listed = issues
+            .filter((issue) => issue.repository === `${p.owner}/${p.repo}`)
             .filter((issue) => !label || label.split(",").every((l) => issue.labels.includes(l)))
             .reverse()
             .map((issue) => ({
@@ -250,8 +277,10 @@ export async function startGitHubStandIn(
             labels?: string[];
             assignees?: string[];
           };
+          const repository = `${p.owner}/${p.repo}`;
           const issue: StandInIssue = {
-            number: issues.length + 1,
+            repository,
+            number: issues.filter((i) => i.repository === repository).length + 1,
             title: body.title,
             body: body.body,
             labels: body.labels ?? [],
@@ -267,9 +296,35 @@ export async function startGitHubStandIn(
         },
       ],
       [
+        `GET ${api}/repos/:owner/:repo/issues/:number`,
+        (p) => (_req, res) => {
+          const issue = issueOf(p);
+          if (!issue) return json(res, 404, { message: "Not Found" });
+          json(res, 200, {
+            number: issue.number,
+            title: issue.title,
+            body: issue.body,
+            html_url: `https://github.com/${issue.repository}/issues/${issue.number}`,
+          });
+        },
+      ],
+      [
+        `PATCH ${api}/repos/:owner/:repo/issues/:number`,
+        (p) => (req, res) => {
+          const issue = issueOf(p);
+          if (!issue) return json(res, 404, { message: "Not Found" });
+          if (refused(res)) return;
+          const edit = JSON.parse(req.body) as { body?: string; title?: string };
+          if (edit.body !== undefined) issue.body = edit.body;
+          if (edit.title !== undefined) issue.title = edit.title;
+          issue.edits = (issue.edits ?? 0) + 1;
+          json(res, 200, { number: issue.number, body: issue.body });
+        },
+      ],
+      [
         `POST ${api}/repos/:owner/:repo/issues/:number/comments`,
         (p) => (req, res) => {
-          const issue = issues[Number(p.number) - 1];
+          const issue = issueOf(p);
           if (!issue) return json(res, 404, { message: "Not Found" });
           if (refused(res)) return;
           issue.comments.push((JSON.parse(req.body) as { body: string }).body);
@@ -325,6 +380,7 @@ export async function startGitHubStandIn(
     deletedRunLogs,
     revokedCredentials,
     settings,
+    repositories,
     gitRequests,
     texts,
     secretAlerts,

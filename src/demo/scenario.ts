@@ -45,7 +45,11 @@ export interface Scenario {
     files: Record<string, string>,
     message: string,
   ): Promise<{ before: string; after: string }>;
-  pushPayload(branch: string, update: { before: string; after: string }): Record<string, unknown>;
+  pushPayload(
+    branch: string,
+    update: { before: string; after: string },
+    options?: { visibility?: "public" | "private" },
+  ): Record<string, unknown>;
   workflowRunPayload(runId: number): Record<string, unknown>;
   /** Waits until `check` returns a value, polling. */
   until<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
@@ -217,7 +221,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
       await git(work, pushEnv, "push", "--quiet", "--force", "origin", branch);
       return { before: "0".repeat(40), after };
     },
-    pushPayload(branch, update) {
+    pushPayload(branch, update, options = {}) {
+      const visibility = options.visibility ?? "private";
       const repo = {
         name: "app",
         full_name: REPOSITORY,
@@ -239,7 +244,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
         repository: {
           id: 1,
           node_id: "R_1",
-          private: true,
+          private: visibility === "private",
+          visibility,
           owner: { login: "acme", name: "acme", id: 2 },
           ...repo,
         },
@@ -268,6 +274,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
           id: 1,
           name: "app",
           full_name: REPOSITORY,
+          private: true,
+          visibility: "private",
           owner: { login: "acme", id: 2 },
           clone_url: `${github.url}/acme/app.git`,
           html_url: `https://github.com/${REPOSITORY}`,

@@ -6,7 +6,12 @@ import { statement } from "./statements.js";
 
 export interface BreachRecord {
   key: string;
+  /** The repository that leaked. */
   repository: string;
+  /** Where the issue lives: the leaking repository, or a private security repository. */
+  issueRepository: string;
+  /** The short public notice after every token is revoked: asked (pending), posted, or not asked. */
+  notice: "pending" | "posted" | null;
   installation: number;
   issueNumber: number | null;
   issueUrl: string | null;
@@ -26,6 +31,8 @@ interface Row {
   installation: number;
   issue_number: number | null;
   issue_url: string | null;
+  issue_repository: string | null;
+  notice: "pending" | "posted" | null;
   created_at: string;
 }
 
@@ -33,6 +40,8 @@ function fromRow(row: Row): BreachRecord {
   return {
     key: row.key,
     repository: row.repository,
+    issueRepository: row.issue_repository ?? row.repository,
+    notice: row.notice,
     installation: row.installation,
     issueNumber: row.issue_number,
     issueUrl: row.issue_url,
@@ -55,11 +64,20 @@ export class BreachTable {
     repository: string,
     installation: number,
     tokens: readonly Omit<BreachToken, "breachKey">[],
+    options: { issueRepository?: string; notice?: boolean } = {},
   ): { record: BreachRecord; created: boolean } {
     const inserted = statement(
       this.db,
-      `INSERT INTO breaches (key, repository, installation, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-    ).run(key, repository, installation, iso(this.clock()));
+      `INSERT INTO breaches (key, repository, installation, created_at, issue_repository, notice)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+    ).run(
+      key,
+      repository,
+      installation,
+      iso(this.clock()),
+      options.issueRepository && options.issueRepository !== repository ? options.issueRepository : null,
+      options.notice ? "pending" : null,
+    );
     const addToken = statement(
       this.db,
       `INSERT INTO breach_tokens (breach_key, secret_hash, preview, description) VALUES (?, ?, ?, ?)
@@ -75,6 +93,49 @@ export class BreachTable {
       url,
       key,
     );
+  }
+
+  /** The public notice was posted; false when another worker posted it first. */
+  noticePosted(key: string): boolean {
+    return (
+      statement(this.db, "UPDATE breaches SET notice = 'posted' WHERE key = ? AND notice = 'pending'").run(
+        key,
+      ).changes > 0
+    );
+  }
+
+  /** The tokens a breach reports. */
+  tokensOf(key: string): BreachToken[] {
+    return statement<
+      [string],
+      { breach_key: string; secret_hash: string; preview: string; description: string }
+    >(
+      this.db,
+      "SELECT breach_key, secret_hash, preview, description FROM breach_tokens WHERE breach_key = ? ORDER BY rowid",
+    )
+      .all(key)
+      .map((t) => ({
+        breachKey: t.breach_key,
+        secretHash: t.secret_hash,
+        preview: t.preview,
+        description: t.description,
+      }));
+  }
+
+  /** Every breach still waiting to post its public notice (after a restart, those now due are queued). */
+  pendingNotices(): BreachRecord[] {
+    return statement<[], Row>(this.db, "SELECT * FROM breaches WHERE notice = 'pending'").all().map(fromRow);
+  }
+
+  /** Breaches that wait to post their public notice and report this token. */
+  noticesAwaiting(secretHash: string): BreachRecord[] {
+    return statement<[string], Row>(
+      this.db,
+      `SELECT b.* FROM breach_tokens t JOIN breaches b ON b.key = t.breach_key
+         WHERE t.secret_hash = ? AND b.notice = 'pending'`,
+    )
+      .all(secretHash)
+      .map(fromRow);
   }
 
   byKey(key: string): BreachRecord | undefined {

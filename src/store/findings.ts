@@ -290,6 +290,24 @@ export class FindingTable {
     }
   }
 
+  /**
+   * Of these fingerprints, those a person resolved as a false positive or an accepted risk for this source:
+   * triage feeds back, so a later scan does not report them again.
+   */
+  triaged(source: string, fingerprints: readonly string[]): Set<string> {
+    if (fingerprints.length === 0) return new Set();
+    return new Set(
+      statement<[string, string], { fingerprint: string }>(
+        this.db,
+        `SELECT DISTINCT fingerprint FROM findings
+           WHERE source = ? AND status = 'resolved' AND resolution IN ('false-positive', 'accepted-risk')
+             AND fingerprint IN (SELECT value FROM json_each(?))`,
+      )
+        .all(source, JSON.stringify([...new Set(fingerprints)]))
+        .map((r) => r.fingerprint),
+    );
+  }
+
   /** Opens a resolved finding again. */
   reopen(id: number): FindingRecord | undefined {
     const row = statement<[number], Row>(

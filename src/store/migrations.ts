@@ -180,6 +180,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX findings_by_first_seen ON findings (first_seen_at);
     `,
   },
+  {
+    version: 6,
+    name: "breach issues routed to a security repository, and the public notice after revocation",
+    sql: `
+      -- Where the breach issue lives when it is not the leaking repository (a private security repository);
+      -- NULL: the leaking repository itself, or no issue (withheld: a public repository without one).
+      ALTER TABLE breaches ADD COLUMN issue_repository TEXT;
+      -- The short public notice once every token is revoked: NULL not asked, 'pending', 'posted'.
+      ALTER TABLE breaches ADD COLUMN notice TEXT CHECK (notice IN ('pending', 'posted'));
+      CREATE INDEX findings_by_fingerprint ON findings (fingerprint, source, status);
+    `,
+  },
 ];
 
 export class MigrationError extends UserError {}

@@ -87,6 +87,7 @@ async function world(pushes: number, seed: number, throttle?: WriteThrottle): Pr
     name: "app",
     fullName: "acme/app",
     htmlUrl: "https://github.com/acme/app",
+    visibility: "private" as const,
   };
   const payloads: ScanPayload[] = branches.map((b) => ({
     type: "push",

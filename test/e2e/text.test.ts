@@ -125,7 +125,7 @@ describe("a comment edited to hold a registered Azure DevOps PAT, in a repositor
     await scenario.until("the revocation", () => revocationsOf(ids.comment).length > 0);
     expect(JSON.parse(revocationsOf(ids.comment)[0]?.body ?? "")).toEqual([{ authorizationId: ids.comment }]);
     const issue = await scenario.until("the breach issue", () => issuesAbout(url)[0]);
-    expect(issue.title).toMatch(/leaked in a comment$/);
+    expect(issue.title).toMatch(/^Leaked .* in a comment$/);
     expect(issue.body).toContain(`[comment, line 2](${url})`);
     expect(issue.body).toContain(`\`…${pats.comment.slice(-4)}\``);
     expect(issue.body).toContain("@dana-dev");
@@ -189,7 +189,7 @@ describe("other text on GitHub, in a repository that does not ask for redaction"
       }),
     );
     const issue = await scenario.until("the breach issue", () => issuesAbout(url)[0]);
-    expect(issue.title).toMatch(/leaked in an issue$/);
+    expect(issue.title).toMatch(/^Leaked .* in an issue$/);
     expect(issue.body).toContain(`[issue, line 3](${url})`);
     expect(issue.labels).toContain("leak");
     await scenario.until("the revocation", () => revocationsOf(ids.issue).length > 0);
@@ -215,7 +215,7 @@ describe("other text on GitHub, in a repository that does not ask for redaction"
       }),
     );
     const issue = await scenario.until("the breach issue", () => issuesAbout(url)[0]);
-    expect(issue.title).toMatch(/leaked in a discussion comment$/);
+    expect(issue.title).toMatch(/^Leaked .* in a discussion comment$/);
     await scenario.until("the revocation", () => revocationsOf(ids.discussion).length > 0);
     expect(scenario.github.requests.some((r) => r.path === "/api/graphql" && r.body.includes(nodeId))).toBe(
       true,
@@ -243,7 +243,7 @@ describe("other text on GitHub, in a repository that does not ask for redaction"
       }),
     );
     const issue = await scenario.until("the breach issue", () => issuesAbout(url)[0]);
-    expect(issue.title).toMatch(/leaked in a release note$/);
+    expect(issue.title).toMatch(/^Leaked .* in a release note$/);
     expect(issue.body).toContain(`[release note, line 4](${url})`);
     await scenario.until("the revocation", () => revocationsOf(ids.release).length > 0);
   });
@@ -295,7 +295,7 @@ describe("other text on GitHub, in a repository that does not ask for redaction"
     });
     await deliver(other.name, event(other.action, other.item));
     const issue = await scenario.until("the breach issue", () => issuesAbout(other.url)[0]);
-    expect(issue.title).toMatch(new RegExp(`leaked in an? ${other.kind}$`));
+    expect(issue.title).toMatch(new RegExp(`^Leaked .* in an? ${other.kind}$`));
     expect(issue.body).toContain(`[${other.kind}, line 3](${other.url})`);
     expect(issue.body).toMatch(/not revoked automatically: not in the registry/);
   });
