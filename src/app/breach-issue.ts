@@ -40,7 +40,9 @@ export type BreachSource =
       actor: string;
       attempt: number;
       logsDeleted?: boolean;
-    };
+    }
+  /** A backfill: the repository's whole history (every branch and tag), `run` is its job. */
+  | { kind: "backfill"; run: number; commits: number; refs: number };
 
 export interface Breach {
   repository: { fullName: string; htmlUrl: string };
@@ -84,7 +86,7 @@ function mention(login: string): string {
 
 function location(breach: Breach, f: IssueFinding): string {
   const where = `${escapeMarkdown(f.file)}:${f.line}`;
-  if (breach.source.kind === "push" && f.commit) {
+  if (breach.source.kind !== "workflow_run" && f.commit) {
     const path = f.file.split("/").map(encodeURIComponent).join("/");
     return `[${where}](${breach.repository.htmlUrl}/blob/${f.commit}/${path}#L${f.line})`;
   }
@@ -125,6 +127,7 @@ export function issueTitle(breach: Breach): string {
   const count = breach.findings.length;
   const what =
     count === 1 ? `${breach.findings[0]?.description ?? "credential"} leaked` : `${count} credentials leaked`;
+  if (breach.source.kind === "backfill") return `${what} in the history of this repository`;
   return breach.source.kind === "push"
     ? `${what} in a push to ${clip(breach.source.ref.replace(/^refs\/(heads|tags)\//, ""), 180)}`
     : `${what} in the logs of workflow run #${breach.source.runId}`;
@@ -132,10 +135,12 @@ export function issueTitle(breach: Breach): string {
 
 export type BreachKeySource =
   | { kind: "push"; ref: string; after: string }
-  | { kind: "workflow_run"; runId: number; attempt: number };
+  | { kind: "workflow_run"; runId: number; attempt: number }
+  | { kind: "backfill"; run: number };
 
 /** A stable key for "this push" or "this run attempt": one issue per key, whatever the number of deliveries. */
 export function breachKey(repository: string, source: BreachKeySource): string {
+  if (source.kind === "backfill") return `backfill:${repository}:${source.run}`;
   return source.kind === "push"
     ? `push:${repository}:${source.ref}:${source.after}`
     : `run:${repository}:${source.runId}:${source.attempt}`;
@@ -177,17 +182,21 @@ function listAllCommand(repository: string): string {
 export function renderBreachIssue(breach: Breach): { title: string; body: string } {
   const { source, findings } = breach;
   const head: string[] = [];
-  const who = mention(clip(source.kind === "push" ? source.pusher : source.actor, 100));
-  if (source.kind === "push") {
+  const found = findings.length === 1 ? "a credential" : `${findings.length} credentials`;
+  if (source.kind === "backfill") {
+    head.push(
+      `leakwarden scanned the whole history of this repository (${source.commits} commits on ${source.refs} branches and tags) and found ${found} committed before it watched new pushes. This issue lists them all; new pushes get their own issues.`,
+    );
+  } else if (source.kind === "push") {
+    const who = mention(clip(source.pusher, 100));
     const range = source.compareUrl
       ? `[${source.before.slice(0, 7)}…${source.after.slice(0, 7)}](${source.compareUrl})`
       : code(source.after);
-    head.push(
-      `${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in your push to ${code(source.ref)} (${range}).`,
-    );
+    head.push(`${who}, leakwarden found ${found} in your push to ${code(source.ref)} (${range}).`);
   } else {
+    const who = mention(clip(source.actor, 100));
     head.push(
-      `${who}, leakwarden found ${findings.length === 1 ? "a credential" : `${findings.length} credentials`} in the logs of [${escapeMarkdown(clip(source.runName))} #${source.runId}](${source.runUrl}) (attempt ${source.attempt}).`,
+      `${who}, leakwarden found ${found} in the logs of [${escapeMarkdown(clip(source.runName))} #${source.runId}](${source.runUrl}) (attempt ${source.attempt}).`,
     );
   }
   head.push(

@@ -6,14 +6,14 @@ import type { Store } from "../store/index.js";
 import { type BreachKeySource, breachKey } from "./breach-issue.js";
 import { type RepositoryRef, SCAN_KIND, SCAN_MAX_ATTEMPTS, type ScanPayload } from "./scan-jobs.js";
 
-interface RepositoryPayload {
+export interface RepositoryPayload {
   name: string;
   full_name: string;
   html_url: string;
   owner: { login?: string; name?: string | null };
 }
 
-function repositoryRef(repository: RepositoryPayload): RepositoryRef {
+export function repositoryRef(repository: RepositoryPayload): RepositoryRef {
   return {
     owner: repository.owner.login ?? repository.owner.name ?? repository.full_name.split("/")[0] ?? "",
     name: repository.name,
@@ -60,7 +60,7 @@ class HandlerFailure extends Error {
   set event(_dropped: unknown) {}
 }
 
-function guarded<C>(handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
+export function guarded<C>(handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
   return async (context) => {
     try {
       await handler(context);

@@ -17,10 +17,18 @@ import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
+import { BackfillProcessor } from "./backfill.js";
+import { BACKFILL_KIND, BackfillRunner } from "./backfill-jobs.js";
 import { BackgroundChecks } from "./background-checks.js";
 import type { GitCache } from "./git-cache.js";
 import { WritePacer } from "./pacing.js";
 import { ScanProcessor } from "./processor.js";
+import {
+  enqueuePullRequestOutcomes,
+  PULL_REQUEST_KIND,
+  PullRequestProcessor,
+  PullRequestRunner,
+} from "./pull-requests.js";
 import {
   enqueueMissedOutcomes,
   enqueueOutcomeReports,
@@ -52,12 +60,19 @@ export interface PipelineOptions {
   warn: (message: string) => void;
   /** Where alerts go (src/alerts/config.ts); none when absent. */
   alerts?: AlertConfig;
+  /** Backfills at once, in slots of their own (default 1). */
+  backfillConcurrency?: number;
+  /** The installation that covers a repository, for a backfill started by hand with OWNER/REPO. */
+  installationOf?(fullName: string): Promise<number>;
 }
 
 export class Pipeline {
   /** Delivers alerts (Slack, Teams, a signed webhook) when any is configured. */
   readonly alerts: AlertWorker | undefined;
   readonly scans: ScanJobRunner;
+  /** Whole histories, in slots of their own at the bulk priority; and pull requests' commits. */
+  readonly backfills: BackfillRunner;
+  readonly pullRequests: PullRequestRunner;
   readonly revocations: RevocationWorker;
   readonly reports: ReportJobRunner;
   /** Re-checks revoked tokens until each revocation is confirmed, or found not to have taken. */
@@ -101,6 +116,52 @@ export class Pipeline {
       },
       log: warn,
     });
+    const actDeps = {
+      store,
+      octokitFor: options.octokitFor,
+      revokers: options.revokers,
+      checker: options.checker,
+      checks: this.checks,
+      revocationsQueued: () => {
+        this.revocations.notify();
+        this.confirmations?.notify();
+      },
+      reportsQueued: () => this.reports.notify(),
+      cache: options.cache,
+      rules: options.rules,
+      maxFileSize: options.maxFileSize,
+      log,
+    };
+    const backfiller = new BackfillProcessor({
+      ...actDeps,
+      pacer: this.pacer,
+      installationOf: options.installationOf,
+      backfillsQueued: () => this.backfills.notify(),
+    });
+    this.backfills = new BackfillRunner({
+      store,
+      concurrency: options.backfillConcurrency ?? 1,
+      // A history can take long: a lease of hours, and a crash is resumed at once by the next process.
+      leaseMs: 6 * 60 * 60 * 1000,
+      pausedQueues: () => this.pacer.pausedQueues(),
+      handle: async (job) => {
+        const result = await backfiller.process(job);
+        log(
+          `backfill job ${job.id} (${job.key}): ${result.skipped ?? (result.repositories !== undefined ? `${result.repositories} repositories queued` : `${result.commits} commits, ${result.findings} findings`)}`,
+        );
+      },
+      log: warn,
+    });
+    const pullRequests = new PullRequestProcessor(actDeps);
+    this.pullRequests = new PullRequestRunner({
+      store,
+      concurrency: options.scanConcurrency,
+      handle: async (job) => {
+        const result = await pullRequests.process(job);
+        log(`pull request job ${job.id} (${job.key}): ${result.skipped ?? `${result.findings} findings`}`);
+      },
+      log: warn,
+    });
     const alertConfig = options.alerts;
     const alerts =
       alertConfig && alertTargets(alertConfig).length
@@ -137,6 +198,7 @@ export class Pipeline {
     this.revocations.onOutcome((outcome) => {
       alert(revocationEvent(outcome));
       if (enqueueOutcomeReports(store, outcome.secretHash) > 0) this.reports.notify();
+      if (enqueuePullRequestOutcomes(store, outcome.secretHash) > 0) this.reports.notify();
       // The confirming live check may be due now.
       this.confirmations?.notify();
     });
@@ -150,6 +212,8 @@ export class Pipeline {
   start(): void {
     if (enqueueMissedOutcomes(this.options.store) > 0) this.reports.notify();
     this.scans.start();
+    this.pullRequests.start();
+    this.backfills.start();
     this.revocations.start();
     this.reports.start();
     this.confirmations?.start();
@@ -162,10 +226,12 @@ export class Pipeline {
     const deadline = Date.now() + maxWaitMs;
     for (;;) {
       await this.scans.drain(Math.max(deadline - Date.now(), 0));
+      await this.pullRequests.drain(Math.max(deadline - Date.now(), 0));
+      await this.backfills.drain(Math.max(deadline - Date.now(), 0));
       await this.checks.idle();
       await this.revocations.drain({ maxWaitMs: Math.max(deadline - Date.now(), 0) });
       await this.reports.drain(Math.max(deadline - Date.now(), 0));
-      const busy = [SCAN_KIND, REVOKE_KIND, REPORT_KIND].some((kind) => {
+      const busy = [SCAN_KIND, PULL_REQUEST_KIND, BACKFILL_KIND, REVOKE_KIND, REPORT_KIND].some((kind) => {
         const c = store.jobs.counts(kind);
         return (
           c.running > 0 ||
@@ -181,6 +247,8 @@ export class Pipeline {
   async stop(): Promise<void> {
     await Promise.all([
       this.scans.stop(),
+      this.pullRequests.stop(),
+      this.backfills.stop(),
       this.revocations.stop(),
       this.reports.stop(),
       this.confirmations?.stop(),
@@ -203,6 +271,8 @@ export class Pipeline {
     }));
     return {
       scans: counts(SCAN_KIND),
+      pullRequests: counts(PULL_REQUEST_KIND),
+      backfill: { ...counts(BACKFILL_KIND), repositories: store.backfills.summary() },
       revocations: { ...counts(REVOKE_KIND), waiting },
       reports: counts(REPORT_KIND),
       confirmations: counts(CONFIRM_KIND),

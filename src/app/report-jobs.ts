@@ -12,6 +12,8 @@ import type { BackgroundChecks } from "./background-checks.js";
 import type { Breach } from "./breach-issue.js";
 import { commentOutcome, openBreachIssue, revokedThrough } from "./issues.js";
 import type { WritePacer } from "./pacing.js";
+import { writePullRequestComment } from "./pull-request-comment.js";
+import type { PullRequestReport } from "./pull-requests.js";
 import type { RepoSettings } from "./repo-settings.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -38,7 +40,7 @@ export interface OutcomeReport {
   secretHash: string;
 }
 
-export type ReportPayload = BreachReport | OutcomeReport;
+export type ReportPayload = BreachReport | OutcomeReport | PullRequestReport;
 export type ReportJob = JobRecord<ReportPayload>;
 
 /** Report jobs are partitioned by installation: pacing and Retry-After pauses apply to one queue. */
@@ -125,6 +127,14 @@ export class ReportProcessor {
     const payload = job.payload;
     const octokit = this.deps.pacer.pace(await this.deps.octokitFor(payload.installation), job.queue);
     if (payload.type === "outcome") return this.comment(octokit, payload);
+    if (payload.type === "pull_request") {
+      const written = await writePullRequestComment(octokit, this.deps.store, payload);
+      if (written)
+        this.deps.log(
+          `${payload.breachKey}: comment ${written.id}${written.created ? " posted" : " updated"}`,
+        );
+      return;
+    }
     const { store } = this.deps;
     const { breach, settings } = payload;
     if (breach.source.kind === "workflow_run" && settings.logs.delete) {
