@@ -175,7 +175,9 @@ export class BackfillProcessor {
     const report = await actOnScan(
       { ...this.deps },
       { source: fullName, key, findings: result.findings, settings, priority: job.priority },
-      (findings) => {
+      (all, acted) => {
+        // What an earlier push, backfill or attempt recorded was reported then: the summary lists what is new.
+        const findings = all.filter((_, i) => acted.actions[i]?.created !== false);
         const breach: Breach = {
           repository: { fullName, htmlUrl: repository.html_url },
           source,
@@ -190,7 +192,7 @@ export class BackfillProcessor {
                 job.priority,
               )
             : undefined;
-        store.backfills.update(job.id, "done", { commits, findings: findings.length });
+        store.backfills.update(job.id, "done", { commits, findings: all.length });
         store.audit.record({
           action: "backfill.done",
           subject: fullName,
@@ -198,7 +200,8 @@ export class BackfillProcessor {
             job: job.id,
             commits,
             refs,
-            findings: findings.length,
+            findings: all.length,
+            reported: findings.length,
             skipped: result.stats.skipped,
             durationMs: result.stats.durationMs,
           },

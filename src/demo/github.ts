@@ -3,6 +3,7 @@
 // GHE_PROTOCOL=http). State lives in memory for assertions.
 import { randomBytes } from "node:crypto";
 import { type GitHttpServer, gitBackend } from "./git-server.js";
+import { newPullState, type PullState, postPullComment, pullRoutes } from "./github-pulls.js";
 import { json, type StandIn, startStandIn } from "./http.js";
 
 export interface StandInIssue {
@@ -30,6 +31,13 @@ export interface GitHubStandIn extends StandIn {
   settings: Map<string, string>;
   /** Every git request (clone, fetch, push), with whether it carried the installation token. */
   gitRequests: GitHttpServer["requests"];
+  /** Pull requests' comments, the installation's repositories, the REST budget reported (github-pulls.ts). */
+  pulls: PullState;
+  /**
+   * Holds the next git fetch (upload-pack) until `release`; `reached` resolves once one is held. Tests use it
+   * to act while a backfill is midway.
+   */
+  holdNextFetch(): { reached: Promise<void>; release: () => void };
 }
 
 /**
@@ -57,11 +65,20 @@ export async function startGitHubStandIn(
   const deletedRunLogs: number[] = [];
   const revokedCredentials: string[] = [];
   const settings = new Map<string, string>();
+  const pulls = newPullState();
   const api = "/api/v3";
   const authed = (headers: Record<string, unknown>) => headers.authorization === `token ${installationToken}`;
   let url = "";
   const gitRequests: GitHttpServer["requests"] = [];
   let git: ReturnType<typeof gitBackend> | undefined;
+  let hold: { reached: () => void; released: Promise<void> } | undefined;
+  const gate = async (req: { url?: string }) => {
+    if (!hold || !/git-upload-pack/.test(req.url ?? "")) return;
+    const held = hold;
+    hold = undefined;
+    held.reached();
+    await held.released;
+  };
   let writes = 0;
   let lastWrite = 0;
   const throttle = options.throttle;
@@ -85,6 +102,7 @@ export async function startGitHubStandIn(
 
   const server = await startStandIn(
     [
+      ...pullRoutes(api, pulls, 4242),
       [
         `POST ${api}/app/installations/:id/access_tokens`,
         () => (_req, res) =>
@@ -178,6 +196,12 @@ export async function startGitHubStandIn(
       [
         `POST ${api}/repos/:owner/:repo/issues/:number/comments`,
         (p) => (req, res) => {
+          const pull = postPullComment(
+            pulls,
+            Number(p.number),
+            (JSON.parse(req.body) as { body: string }).body,
+          );
+          if (pull) return json(res, 201, { id: pull.id });
           const issue = issues[Number(p.number) - 1];
           if (!issue) return json(res, 404, { message: "Not Found" });
           if (refused(res)) return;
@@ -219,7 +243,7 @@ export async function startGitHubStandIn(
     ],
     (req, res) => {
       if (!/^\/[^/]+\/[^/]+\.git\//.test(req.url ?? "")) return false;
-      git ??= gitBackend(gitRoot, installationToken, gitRequests);
+      git ??= gitBackend(gitRoot, installationToken, gitRequests, gate);
       git(req, res);
       return true;
     },
@@ -235,5 +259,15 @@ export async function startGitHubStandIn(
     revokedCredentials,
     settings,
     gitRequests,
+    pulls,
+    holdNextFetch() {
+      let reached = () => {};
+      let release = () => {};
+      const reachedPromise = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      hold = { reached, released: new Promise<void>((resolve) => (release = resolve)) };
+      return { reached: reachedPromise, release };
+    },
   };
 }
