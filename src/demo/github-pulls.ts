@@ -26,7 +26,6 @@ export function newPullState(): PullState {
 type Routes = [string, (params: Record<string, string>) => Route][];
 
 export function pullRoutes(api: string, state: PullState, installation: number): Routes {
-  const nextComment = 1_000_000;
   const findComment = (id: number) => {
     for (const comments of state.pullRequests.values()) {
       const comment = comments.find((c) => c.id === id);
