@@ -125,6 +125,13 @@ export class BackfillProcessor {
   private async backfill(job: BackfillJob, fullName: string, known?: number): Promise<BackfillResult> {
     const { store, cache } = this.deps;
     const installation = known ?? (await this.resolveInstallation(fullName));
+    const octokit = this.deps.pacer.pace(
+      await this.deps.octokitFor(installation),
+      installationQueue(installation),
+    );
+    const [owner, name] = fullName.split("/") as [string, string];
+    const { data: repository, headers } = await octokit.rest.repos.get({ owner, repo: name });
+    this.keepReserve(headers as Record<string, unknown>, fullName);
     store.transaction(() => {
       store.backfills.update(job.id, "running", { commits: 0, findings: 0 });
       store.audit.record({
@@ -133,13 +140,6 @@ export class BackfillProcessor {
         detail: { job: job.id, installation, attempt: job.attempts + 1 },
       });
     });
-    const octokit = this.deps.pacer.pace(
-      await this.deps.octokitFor(installation),
-      installationQueue(installation),
-    );
-    const [owner, name] = fullName.split("/") as [string, string];
-    const { data: repository, headers } = await octokit.rest.repos.get({ owner, repo: name });
-    this.keepReserve(headers as Record<string, unknown>, fullName);
     const { settings, problem } = await readRepoSettings(octokit, owner, name, this.deps.rules);
     if (!settings.scan.pushes) {
       store.transaction(() => {

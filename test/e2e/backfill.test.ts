@@ -278,6 +278,24 @@ describe("a pull request from a fork", () => {
   });
 });
 
+describe("the installation's REST budget", () => {
+  it("is left to live work: a backfill waits for the hour's reset when few calls are left", async () => {
+    scenario.github.pulls.rateLimitRemaining = 10;
+    const fetches = scenario.github.gitRequests.length;
+    const queued = await scenario.cli(["backfill", REPOSITORY, "--installation", String(INSTALLATION)]);
+    expect(queued.status, queued.stderr).toBe(0);
+    await scenario.until("the wait", () =>
+      /10 REST calls left this hour, kept for live work; the backfill waits for the reset/.test(
+        scenario.output(),
+      ),
+    );
+    const { queue } = await health();
+    expect(queue.backfill).toMatchObject({ pending: 1, running: 0, failed: 0, repositories: { queued: 1 } });
+    expect(scenario.github.gitRequests.length).toBe(fetches);
+    scenario.github.pulls.rateLimitRemaining = undefined;
+  });
+});
+
 describe("secrets stay in the process", () => {
   it("appear in no log line, no database file, no issue and no comment", () => {
     const secrets = [...Object.values(pats), scenario.github.installationToken];
