@@ -10,7 +10,7 @@ import { GitCache } from "../../src/app/git-cache.js";
 import { type GitHttpServer, startGitHttpServer } from "../../src/demo/git-server.js";
 import { openStore } from "../../src/store/index.js";
 import { PRIORITY } from "../../src/store/jobs.js";
-import { tempDir } from "../support/cli.js";
+import { runCli, tempDir } from "../support/cli.js";
 import { tokens } from "../support/tokens.js";
 
 const dir = tempDir();
@@ -175,5 +175,46 @@ describe("webhook payloads", () => {
     expect(
       backfillPayloadProblem("installation_repositories", { action: "added", installation: { id: 1 } }),
     ).toBe("repositories_added");
+  });
+});
+
+describe("leakwarden backfill", () => {
+  const db = () => join(dir.path, "cli.db");
+
+  it("queues into the database serve works from, says so, and queues a repository once", () => {
+    const first = runCli(["backfill", "acme/app", "acme/api", "--db", db()]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/Queued the backfill of acme\/app \(job \d+\)/);
+    expect(first.stdout).toMatch(/Queued the backfill of acme\/api \(job \d+\)/);
+    expect(first.stdout).toContain(
+      `The jobs are in ${db()}; 'leakwarden serve' with this database runs them`,
+    );
+    const again = runCli(["backfill", "acme/app", "--db", db()]);
+    expect(again.stdout).toMatch(/acme\/app is already queued or running/);
+    const status = runCli(["backfill", "--status", "--json", "--db", db()]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ queued: 2, running: 0, done: 0, commitsScanned: 0 });
+    const installation = runCli(["backfill", "--installation", "4242", "--json", "--db", db()]);
+    expect(JSON.parse(installation.stdout).queued[0]).toMatchObject({
+      what: "installation 4242",
+      created: true,
+    });
+    const store = openStore({ path: db(), env: {} });
+    expect(store.jobs.list({ kind: "backfill" }).map((j) => j.priority)).toEqual([10, 10, 10]);
+    store.close();
+  });
+
+  it("refuses what is not a repository or an installation, with a hint", () => {
+    for (const args of [["backfill"], ["backfill", "acme"], ["backfill", "--installation", "x"]]) {
+      const result = runCli([...args, "--db", db()]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^leakwarden backfill: .*\(see 'leakwarden backfill --help'\)\n$/);
+    }
+  });
+
+  it("explains itself in --help, whether serve must run included", () => {
+    const help = runCli(["backfill", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("'serve' need not be");
+    expect(runCli(["--help"]).stdout).toMatch(/backfill\s+queue a scan of whole repositories' history/);
   });
 });
