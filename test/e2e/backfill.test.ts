@@ -282,15 +282,19 @@ describe("the installation's REST budget", () => {
   it("is left to live work: a backfill waits for the hour's reset when few calls are left", async () => {
     scenario.github.pulls.rateLimitRemaining = 10;
     const fetches = scenario.github.gitRequests.length;
-    const queued = await scenario.cli(["backfill", REPOSITORY, "--installation", String(INSTALLATION)]);
+    // By installation: the app lists the installation's repositories, then backfills each.
+    const queued = await scenario.cli(["backfill", "--installation", String(INSTALLATION)]);
     expect(queued.status, queued.stderr).toBe(0);
+    expect(queued.stdout).toMatch(/Queued the backfill of installation 4242/);
     await scenario.until("the wait", () =>
       /10 REST calls left this hour, kept for live work; the backfill waits for the reset/.test(
         scenario.output(),
       ),
     );
     const { queue } = await health();
+    // The listing is done; the repository's job waits, its attempt not spent.
     expect(queue.backfill).toMatchObject({ pending: 1, running: 0, failed: 0, repositories: { queued: 1 } });
+    expect(scenario.github.requests.some((r) => r.path === "/api/v3/installation/repositories")).toBe(true);
     expect(scenario.github.gitRequests.length).toBe(fetches);
     scenario.github.pulls.rateLimitRemaining = undefined;
   });
