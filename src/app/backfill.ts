@@ -59,6 +59,12 @@ function headerNumber(headers: Record<string, unknown>, name: string): number | 
   return value === undefined || value === null || value === "" ? undefined : Number(value);
 }
 
+/** A 404 from GitHub becomes undefined; any other failure stays one. */
+function notFound(error: unknown): undefined {
+  if ((error as { status?: number }).status === 404) return undefined;
+  throw error;
+}
+
 export class BackfillProcessor {
   private readonly engines = new EngineCache();
 
@@ -124,13 +130,17 @@ export class BackfillProcessor {
 
   private async backfill(job: BackfillJob, fullName: string, known?: number): Promise<BackfillResult> {
     const { store, cache } = this.deps;
-    const installation = known ?? (await this.resolveInstallation(fullName));
+    const installation = known ?? (await this.resolveInstallation(fullName).catch(notFound));
+    if (installation === undefined) return this.skip(job, fullName, "the App is not installed on it");
     const octokit = this.deps.pacer.pace(
       await this.deps.octokitFor(installation),
       installationQueue(installation),
     );
     const [owner, name] = fullName.split("/") as [string, string];
-    const { data: repository, headers } = await octokit.rest.repos.get({ owner, repo: name });
+    const got = await octokit.rest.repos.get({ owner, repo: name }).catch(notFound);
+    // Removed from the installation, deleted or renamed since it was queued: nothing to retry.
+    if (!got) return this.skip(job, fullName, "the installation can no longer read it");
+    const { data: repository, headers } = got;
     this.keepReserve(headers as Record<string, unknown>, fullName);
     store.transaction(() => {
       store.backfills.update(job.id, "running", { commits: 0, findings: 0 });
@@ -141,17 +151,7 @@ export class BackfillProcessor {
       });
     });
     const { settings, problem } = await readRepoSettings(octokit, owner, name, this.deps.rules);
-    if (!settings.scan.pushes) {
-      store.transaction(() => {
-        store.backfills.update(job.id, "done");
-        store.audit.record({
-          action: "backfill.skip",
-          subject: fullName,
-          detail: { job: job.id, reason: "scan.pushes is off" },
-        });
-      });
-      return { skipped: "scan.pushes is off" };
-    }
+    if (!settings.scan.pushes) return this.skip(job, fullName, "scan.pushes is off");
     const engine = this.engines.for(settings);
     const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
     let lastWrite = 0;
@@ -211,6 +211,16 @@ export class BackfillProcessor {
     );
     if (report?.created) this.deps.reportsQueued();
     return { commits, findings: result.findings.length };
+  }
+
+  /** Ends a backfill that has nothing to do, saying why in the audit log. */
+  private skip(job: BackfillJob, fullName: string, reason: string): BackfillResult {
+    const { store } = this.deps;
+    store.transaction(() => {
+      store.backfills.update(job.id, "done");
+      store.audit.record({ action: "backfill.skip", subject: fullName, detail: { job: job.id, reason } });
+    });
+    return { skipped: reason };
   }
 
   private async resolveInstallation(fullName: string): Promise<number> {

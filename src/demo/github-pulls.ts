@@ -68,6 +68,8 @@ export function pullRoutes(api: string, state: PullState, installation: number):
     [
       `GET ${api}/repos/:owner/:repo`,
       (p) => (_req, res) => {
+        if (!state.repositories.includes(`${p.owner}/${p.repo}`))
+          return json(res, 404, { message: "Not Found" });
         const headers: Record<string, string> = { "content-type": "application/json" };
         if (state.rateLimitRemaining !== undefined) {
           headers["x-ratelimit-remaining"] = String(state.rateLimitRemaining);

@@ -27,6 +27,7 @@ const ids = Object.fromEntries(Object.keys(pats).map((name) => [name, randomUUID
 >;
 let scenario: Scenario;
 let work: string;
+let installDelivery: string;
 
 const gitEnv = {
   ...process.env,
@@ -145,7 +146,9 @@ afterAll(async () => {
 describe("installing the App backfills each repository's history", () => {
   it("survives a crash mid-backfill: one summary issue, each registered token revoked once", async () => {
     const held = scenario.github.holdNextFetch();
-    expect((await scenario.deliver("installation", installationPayload())).status).toBe(200);
+    const delivered = await scenario.deliver("installation", installationPayload());
+    expect(delivered.status).toBe(200);
+    installDelivery = delivered.delivery;
     await held.reached;
     expect((await health()).queue.backfill).toMatchObject({ running: 1, repositories: { running: 1 } });
     // A crash while the history is being fetched: the next process resumes the job.
@@ -190,6 +193,35 @@ describe("installing the App backfills each repository's history", () => {
     expect(actions).toContain("backfill.queue");
     expect(actions.filter((a) => a === "backfill.start").length).toBeGreaterThanOrEqual(2); // before and after the crash
     expect(actions).toContain("backfill.done");
+  });
+
+  it("does nothing more when the installation webhook is delivered again", async () => {
+    const before = (await health()).queue.backfill.repositories;
+    expect(
+      (await scenario.deliver("installation", installationPayload(), { delivery: installDelivery })).status,
+    ).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await health()).queue.backfill.repositories).toEqual(before);
+  });
+
+  it("ends, saying why, when the installation can no longer read the repository", async () => {
+    const queued = await scenario.cli(["backfill", "acme/gone", "--installation", String(INSTALLATION)]);
+    expect(queued.status, queued.stderr).toBe(0);
+    let skips: { subject: string; detail: { reason: string } }[] = [];
+    for (let i = 0; i < 100 && skips.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      skips = JSON.parse(
+        (await scenario.cli(["audit", "list", "--json", "--action", "backfill.skip"])).stdout,
+      );
+    }
+    expect(skips).toEqual([
+      expect.objectContaining({
+        subject: "acme/gone",
+        detail: expect.objectContaining({ reason: "the installation can no longer read it" }),
+      }),
+    ]);
+    const { queue } = await health();
+    expect(queue.backfill).toMatchObject({ failed: 0, repositories: { failed: 0, running: 0, queued: 0 } });
   });
 });
 
