@@ -70,6 +70,8 @@ export type BreachSource =
       startedAt?: string;
       logsDeleted?: boolean;
     }
+  /** A backfill: the repository's whole history (every branch and tag), `run` is its job. */
+  | { kind: "backfill"; run: number; commits: number; refs: number }
   | TextBreachSource;
 
 export interface Breach {
@@ -120,7 +122,7 @@ function location(breach: Breach, f: IssueFinding): string {
   if (breach.source.kind === "text" || breach.source.kind === "secret_scanning_alert")
     return textLocation(breach.source, f);
   const where = `${escapeMarkdown(f.file)}:${f.line}`;
-  if (breach.source.kind === "push" && f.commit) {
+  if (breach.source.kind !== "workflow_run" && f.commit) {
     const path = f.file.split("/").map(encodeURIComponent).join("/");
     return `[${where}](${breach.repository.htmlUrl}/blob/${f.commit}/${path}#L${f.line})`;
   }
@@ -173,6 +175,7 @@ export function issueTitle(breach: Breach): string {
           ? `Leaked ${tokens.length} ${kinds[0]}s`
           : `Leaked ${tokens.length} tokens`;
   const { source } = breach;
+  if (source.kind === "backfill") return `${what} in the repository's history`;
   if (source.kind === "text" || source.kind === "secret_scanning_alert") {
     const title = textIssueTitle(source, what);
     return title.length > MAX_TITLE ? `${title.slice(0, MAX_TITLE - 1)}…` : title;
@@ -190,10 +193,12 @@ export function issueTitle(breach: Breach): string {
 export type BreachKeySource =
   | { kind: "push"; ref: string; after: string }
   | { kind: "workflow_run"; runId: number; attempt: number }
+  | { kind: "backfill"; run: number }
   | TextBreachSource;
 
 /** A stable key for "this push" or "this run attempt": one issue per key, whatever the number of deliveries. */
 export function breachKey(repository: string, source: BreachKeySource): string {
+  if (source.kind === "backfill") return `backfill:${repository}:${source.run}`;
   if (source.kind === "text" || source.kind === "secret_scanning_alert")
     return textBreachKey(repository, source);
   return source.kind === "push"
@@ -452,7 +457,11 @@ export function renderBreachIssue(
   const count = new Set(findings.map((f) => f.secretHash)).size;
   const what = `${count === 1 ? "a credential" : `${count} credentials`}${findings.length > count ? ` in ${findings.length} places` : ""}`;
   const repository = `[${escapeMarkdown(breach.repository.fullName)}](${breach.repository.htmlUrl})`;
-  if (source.kind === "text" || source.kind === "secret_scanning_alert") {
+  if (source.kind === "backfill") {
+    head.push(
+      `leakwarden scanned the whole history of ${repository} (${source.commits} commits on ${source.refs} branches and tags) and found ${what} committed before it watched new pushes. This issue lists them all; new pushes get their own issues.`,
+    );
+  } else if (source.kind === "text" || source.kind === "secret_scanning_alert") {
     head.push(textHeadline(source, count, (login) => mention(clip(login, 100))));
   } else if (source.kind === "push") {
     const who = mention(clip(source.pusher, 100));

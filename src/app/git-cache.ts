@@ -4,7 +4,7 @@
 // clone_url is never followed, and the credential helper answers that host alone.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, rm, stat, utimes } from "node:fs/promises";
+import { mkdir, readdir, rm, stat, symlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { GitRepository } from "../sources/git.js";
 import { isValidRef } from "../sources/git-ref.js";
@@ -155,6 +155,130 @@ export class GitCache {
       if (left > 0) this.inUse.set(path, left);
       else this.inUse.delete(path);
     }
+  }
+
+  /** The repository's URL on the configured host, after checking its name. */
+  private remoteUrl(fullName: string): string {
+    if (!isGitHubFullName(fullName))
+      throw new RepositoryError(`"${fullName}" is not a GitHub repository name`);
+    return `${this.options.remote.replace(/\/+$/, "")}/${fullName}.git`;
+  }
+
+  /** The repository's bare cache, created when missing. Private: it holds the code and the tokens leaked in it. */
+  private async ensureRepository(path: string, token: string | undefined): Promise<GitRepository> {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    const repo = GitRepository.prepare(path, gitAuthEnv(token, this.options.remote));
+    if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
+    return repo;
+  }
+
+  /** Runs `task` with the repository marked in use (never evicted under it), then records the use. */
+  private async using<T>(path: string, task: () => Promise<T>): Promise<T> {
+    this.inUse.set(path, (this.inUse.get(path) ?? 0) + 1);
+    try {
+      const result = await task();
+      const now = new Date();
+      await utimes(path, now, now);
+      this.afterUse(path, now.getTime());
+      return result;
+    } finally {
+      const left = (this.inUse.get(path) ?? 1) - 1;
+      if (left > 0) this.inUse.set(path, left);
+      else this.inUse.delete(path);
+    }
+  }
+
+  /**
+   * A backfill: fetches every branch and tag of the repository and runs `scan` on a repository whose refs are
+   * exactly those. The refs live in a view inside the cache (`leakwarden-backfill.git`) that shares the cache's
+   * objects: the cache's own refs mean "already scanned", and a ref there before the scan would make a push of
+   * a new branch leave out commits that nobody scanned yet. Once `scan` returns, the cache gets the refs it
+   * lacks (they are scanned now), so a later push of a new branch reads only what is new.
+   */
+  async scanHistory<T>(
+    repository: { fullName: string },
+    token: string | undefined,
+    scan: (path: string) => Promise<T>,
+  ): Promise<T> {
+    const url = this.remoteUrl(repository.fullName);
+    const path = this.pathFor(repository.fullName);
+    const view = join(path, "leakwarden-backfill.git");
+    return this.using(path, async () => {
+      const repo = await this.locks.run(path, () => this.ensureRepository(path, token));
+      const viewRepo = await this.locks.run(view, async () => {
+        if (!existsSync(join(view, "HEAD"))) {
+          await rm(view, { recursive: true, force: true });
+          await mkdir(view, { mode: 0o700 });
+          await symlink("../objects", join(view, "objects"));
+          const init = GitRepository.prepare(view);
+          await init.run(["init", "--bare", "--quiet"]);
+          // Never collect garbage here: this view sees only its own refs, and would prune the cache's objects.
+          await init.run(["config", "gc.auto", "0"]);
+          await init.run(["config", "maintenance.auto", "false"]);
+        }
+        const viewRepo = GitRepository.prepare(view, gitAuthEnv(token, this.options.remote));
+        await viewRepo.run([
+          "fetch",
+          "--quiet",
+          "--no-tags",
+          "--no-write-fetch-head",
+          "--no-auto-maintenance",
+          "--prune",
+          "--",
+          url,
+          "+refs/heads/*:refs/heads/*",
+          "+refs/tags/*:refs/tags/*",
+        ]);
+        return viewRepo;
+      });
+      const result = await scan(view);
+      await this.locks.run(path, async () => {
+        const listRefs = async (r: GitRepository) =>
+          new Map(
+            (await r.run(["for-each-ref", "--format=%(refname) %(objectname)"]))
+              .split("\n")
+              .filter(Boolean)
+              .map((line) => line.split(" ") as [string, string]),
+          );
+        const have = await listRefs(repo);
+        const missing = [...(await listRefs(viewRepo))].filter(([ref]) => !have.has(ref));
+        for (const [ref, object] of missing) await repo.run(["update-ref", "--", ref, object, ""]);
+      });
+      return result;
+    });
+  }
+
+  /**
+   * A pull request: fetches its head as GitHub exposes it in the base repository (`refs/pull/N/head`, even when
+   * the branch lives in a fork) and its base commit, writing no ref, and runs `scan` with the range of commits
+   * the pull request adds (undefined when the head moved on since). Nothing from the fork runs: a bare repository, no checkout (no hooks, no filters).
+   */
+  async scanPullRequest<T>(
+    repository: { fullName: string },
+    token: string | undefined,
+    pull: { number: number; base: string; baseRef: string; head: string },
+    scan: (path: string, range: string) => Promise<T>,
+  ): Promise<T | undefined> {
+    const url = this.remoteUrl(repository.fullName);
+    const baseRef = `refs/heads/${pull.baseRef}`;
+    if (!isValidRef(baseRef)) throw new RepositoryError(`"${pull.baseRef}" is not a valid branch name`);
+    const path = this.pathFor(repository.fullName);
+    return this.using(path, async () => {
+      const repo = await this.locks.run(path, async () => {
+        const repo = await this.ensureRepository(path, token);
+        const fetch = (...what: string[]) =>
+          repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, ...what]);
+        if (!(await repo.commitOf(pull.head))) await fetch(`refs/pull/${pull.number}/head`);
+        if (!(await repo.commitOf(pull.base))) await fetch(pull.base).catch(() => fetch(baseRef));
+        return repo;
+      });
+      const head = await repo.commitOf(pull.head);
+      const base = await repo.commitOf(pull.base);
+      // Pushed over since the event: the synchronize event of the new head scans it.
+      if (!head) return undefined;
+      if (!base) throw new RepositoryError(`the base ${pull.base} of pull request #${pull.number} is gone`);
+      return scan(path, `${base}..${head}`);
+    });
   }
 
   /**

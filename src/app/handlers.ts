@@ -13,7 +13,7 @@ import {
 } from "./scan-jobs.js";
 import { registerTextHandlers } from "./text-handlers.js";
 
-interface RepositoryPayload {
+export interface RepositoryPayload {
   name: string;
   full_name: string;
   html_url: string;

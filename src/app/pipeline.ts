@@ -17,10 +17,18 @@ import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
+import { BackfillProcessor } from "./backfill.js";
+import { BACKFILL_KIND, BackfillRunner } from "./backfill-jobs.js";
 import { BackgroundChecks } from "./background-checks.js";
 import type { GitCache } from "./git-cache.js";
 import { WritePacer } from "./pacing.js";
 import { ScanProcessor } from "./processor.js";
+import {
+  enqueuePullRequestOutcomes,
+  PULL_REQUEST_KIND,
+  PullRequestProcessor,
+  PullRequestRunner,
+} from "./pull-requests.js";
 import {
   enqueueMissedOutcomes,
   enqueueNotices,
@@ -60,6 +68,10 @@ export interface PipelineOptions {
   securityRepository?: string;
   /** LEAKWARDEN_CONSOLE_URL: breach issues link each finding to the console. */
   consoleUrl?: string;
+  /** Backfills at once, in slots of their own (default 1). */
+  backfillConcurrency?: number;
+  /** The installation that covers a repository, for a backfill started by hand with OWNER/REPO. */
+  installationOf?(fullName: string): Promise<number>;
 }
 
 export class Pipeline {
@@ -68,6 +80,9 @@ export class Pipeline {
   readonly scans: ScanJobRunner;
   /** Text on GitHub (issues, comments, discussions, release notes) and secret scanning alerts. */
   readonly texts: TextScanRunner;
+  /** Whole histories, in slots of their own at the bulk priority; and pull requests' commits. */
+  readonly backfills: BackfillRunner;
+  readonly pullRequests: PullRequestRunner;
   readonly revocations: RevocationWorker;
   readonly reports: ReportJobRunner;
   /** Re-checks revoked tokens until each revocation is confirmed, or found not to have taken. */
@@ -111,11 +126,10 @@ export class Pipeline {
       },
       log: warn,
     });
-    const texts = new TextScanProcessor({
+    const actDeps = {
       store,
       octokitFor: options.octokitFor,
       revokers: options.revokers,
-      rules: options.rules,
       checker: options.checker,
       checks: this.checks,
       revocationsQueued: () => {
@@ -123,8 +137,12 @@ export class Pipeline {
         this.confirmations?.notify();
       },
       reportsQueued: () => this.reports.notify(),
+      cache: options.cache,
+      rules: options.rules,
+      maxFileSize: options.maxFileSize,
       log,
-    });
+    };
+    const texts = new TextScanProcessor(actDeps);
     this.texts = new TextScanRunner({
       store,
       concurrency: options.scanConcurrency,
@@ -135,6 +153,36 @@ export class Pipeline {
         log(
           `text scan job ${job.id} (${job.key}): ${result.findings} findings, ${result.reported} reported${result.skipped ? `, ${result.skipped}` : ""}; queued ${(waited / 1000).toFixed(2)} s, scanned in ${(took / 1000).toFixed(2)} s`,
         );
+      },
+      log: warn,
+    });
+    const backfiller = new BackfillProcessor({
+      ...actDeps,
+      pacer: this.pacer,
+      installationOf: options.installationOf,
+      backfillsQueued: () => this.backfills.notify(),
+    });
+    this.backfills = new BackfillRunner({
+      store,
+      concurrency: options.backfillConcurrency ?? 1,
+      // A history can take long: a lease of hours, and a crash is resumed at once by the next process.
+      leaseMs: 6 * 60 * 60 * 1000,
+      pausedQueues: () => this.pacer.pausedQueues(),
+      handle: async (job) => {
+        const result = await backfiller.process(job);
+        log(
+          `backfill job ${job.id} (${job.key}): ${result.skipped ?? (result.repositories !== undefined ? `${result.repositories} repositories queued` : `${result.commits} commits, ${result.findings} findings`)}`,
+        );
+      },
+      log: warn,
+    });
+    const pullRequests = new PullRequestProcessor(actDeps);
+    this.pullRequests = new PullRequestRunner({
+      store,
+      concurrency: options.scanConcurrency,
+      handle: async (job) => {
+        const result = await pullRequests.process(job);
+        log(`pull request job ${job.id} (${job.key}): ${result.skipped ?? `${result.findings} findings`}`);
       },
       log: warn,
     });
@@ -186,6 +234,7 @@ export class Pipeline {
       alert(revocationEvent(outcome));
       if (enqueueOutcomeReports(store, outcome.secretHash) + enqueueNotices(store, outcome.secretHash) > 0)
         this.reports.notify();
+      if (enqueuePullRequestOutcomes(store, outcome.secretHash) > 0) this.reports.notify();
       // The confirming live check may be due now.
       this.confirmations?.notify();
     });
@@ -201,6 +250,8 @@ export class Pipeline {
     if (enqueueMissedOutcomes(this.options.store) > 0) this.reports.notify();
     this.scans.start();
     this.texts.start();
+    this.pullRequests.start();
+    this.backfills.start();
     this.revocations.start();
     this.reports.start();
     this.confirmations?.start();
@@ -214,10 +265,19 @@ export class Pipeline {
     for (;;) {
       await this.scans.drain(Math.max(deadline - Date.now(), 0));
       await this.texts.drain(Math.max(deadline - Date.now(), 0));
+      await this.pullRequests.drain(Math.max(deadline - Date.now(), 0));
+      await this.backfills.drain(Math.max(deadline - Date.now(), 0));
       await this.checks.idle();
       await this.revocations.drain({ maxWaitMs: Math.max(deadline - Date.now(), 0) });
       await this.reports.drain(Math.max(deadline - Date.now(), 0));
-      const busy = [SCAN_KIND, TEXT_SCAN_KIND, REVOKE_KIND, REPORT_KIND].some((kind) => {
+      const busy = [
+        SCAN_KIND,
+        TEXT_SCAN_KIND,
+        PULL_REQUEST_KIND,
+        BACKFILL_KIND,
+        REVOKE_KIND,
+        REPORT_KIND,
+      ].some((kind) => {
         const c = store.jobs.counts(kind);
         return (
           c.running > 0 ||
@@ -234,6 +294,8 @@ export class Pipeline {
     await Promise.all([
       this.scans.stop(),
       this.texts.stop(),
+      this.pullRequests.stop(),
+      this.backfills.stop(),
       this.revocations.stop(),
       this.reports.stop(),
       this.confirmations?.stop(),
@@ -257,6 +319,8 @@ export class Pipeline {
     return {
       scans: counts(SCAN_KIND),
       texts: counts(TEXT_SCAN_KIND),
+      pullRequests: counts(PULL_REQUEST_KIND),
+      backfill: { ...counts(BACKFILL_KIND), repositories: store.backfills.summary() },
       revocations: { ...counts(REVOKE_KIND), waiting },
       reports: counts(REPORT_KIND),
       confirmations: counts(CONFIRM_KIND),

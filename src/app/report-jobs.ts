@@ -19,6 +19,8 @@ import {
   revokedThrough,
 } from "./issues.js";
 import type { WritePacer } from "./pacing.js";
+import { writePullRequestComment } from "./pull-request-comment.js";
+import type { PullRequestReport } from "./pull-requests.js";
 import type { RepoSettings } from "./repo-settings.js";
 import { chooseRoute, type Route, securityRepositoryProblem } from "./report-routing.js";
 import { isPublicRepository } from "./scan-jobs.js";
@@ -54,7 +56,7 @@ export interface NoticeReport {
   breachKey: string;
 }
 
-export type ReportPayload = BreachReport | OutcomeReport | NoticeReport;
+export type ReportPayload = BreachReport | OutcomeReport | NoticeReport | PullRequestReport;
 export type ReportJob = JobRecord<ReportPayload>;
 
 /** Report jobs are partitioned by installation: pacing and Retry-After pauses apply to one queue. */
@@ -172,6 +174,14 @@ export class ReportProcessor {
     const payload = job.payload;
     const octokit = this.deps.pacer.pace(await this.deps.octokitFor(payload.installation), job.queue);
     if (payload.type === "outcome") return this.comment(octokit, payload);
+    if (payload.type === "pull_request") {
+      const written = await writePullRequestComment(octokit, this.deps.store, payload);
+      if (written)
+        this.deps.log(
+          `${payload.breachKey}: comment ${written.id}${written.created ? " posted" : " updated"}`,
+        );
+      return;
+    }
     if (payload.type === "notice") {
       await postPublicNotice(octokit, this.deps.store, payload.breachKey);
       return;

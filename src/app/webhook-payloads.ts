@@ -2,6 +2,7 @@
 // can still be malformed (a replay tool, a proxy, a GitHub Enterprise quirk), and a missing field must be a
 // 400 that says nothing, not a TypeError deep in a handler.
 import { isValidRef } from "../sources/git-ref.js";
+import { backfillPayloadProblem } from "./backfill-payloads.js";
 import { isGitHubFullName } from "./git-cache.js";
 import { textPayloadProblem } from "./text-events.js";
 
@@ -62,5 +63,5 @@ export function payloadProblem(event: string, payload: unknown): string | null {
   if (!object(payload)) return "the payload";
   if (event === "push") return pushProblem(payload);
   if (event === "workflow_run") return workflowRunProblem(payload);
-  return textPayloadProblem(event, payload);
+  return textPayloadProblem(event, payload) ?? backfillPayloadProblem(event, payload);
 }

@@ -3,6 +3,7 @@
 // GHE_PROTOCOL=http). State lives in memory for assertions.
 import { randomBytes } from "node:crypto";
 import { type GitHttpServer, gitBackend } from "./git-server.js";
+import { newPullState, type PullState, postPullComment, pullRoutes } from "./github-pulls.js";
 import { json, type Route, type StandIn, startStandIn } from "./http.js";
 
 export interface StandInIssue {
@@ -51,6 +52,13 @@ export interface GitHubStandIn extends StandIn {
   texts: Map<string, StandInText>;
   /** Secret scanning alerts by `owner/repo#number`, as GET .../secret-scanning/alerts/:number returns them. */
   secretAlerts: Map<string, Record<string, unknown>>;
+  /** Pull requests' comments, the installation's repositories, the REST budget reported (github-pulls.ts). */
+  pulls: PullState;
+  /**
+   * Holds the next git fetch (upload-pack) until `release`; `reached` resolves once one is held. Tests use it
+   * to act while a backfill is midway.
+   */
+  holdNextFetch(): { reached: Promise<void>; release: () => void };
 }
 
 /**
@@ -85,11 +93,20 @@ export async function startGitHubStandIn(
   ]);
   const issueOf = (p: Record<string, string>) =>
     issues.find((i) => i.repository === `${p.owner}/${p.repo}` && i.number === Number(p.number));
+  const pulls = newPullState();
   const api = "/api/v3";
   const authed = (headers: Record<string, unknown>) => headers.authorization === `token ${installationToken}`;
   let url = "";
   const gitRequests: GitHttpServer["requests"] = [];
   let git: ReturnType<typeof gitBackend> | undefined;
+  let hold: { reached: () => void; released: Promise<void> } | undefined;
+  const gate = async (req: { url?: string }) => {
+    if (!hold || !/git-upload-pack/.test(req.url ?? "")) return;
+    const held = hold;
+    hold = undefined;
+    held.reached();
+    await held.released;
+  };
   let writes = 0;
   let lastWrite = 0;
   const throttle = options.throttle;
@@ -118,7 +135,7 @@ export async function startGitHubStandIn(
       () => (req, res) => {
         if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
         const text = texts.get(req.path.slice(api.length));
-        if (!text) return json(res, 404, { message: "Not Found" });
+        if (!text) return false;
         json(res, 200, { body: text.body, ...(titleField ? { [titleField]: text.title ?? "" } : {}) });
       },
     ],
@@ -127,7 +144,7 @@ export async function startGitHubStandIn(
       () => (req, res) => {
         if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
         const text = texts.get(req.path.slice(api.length));
-        if (!text) return json(res, 404, { message: "Not Found" });
+        if (!text) return false;
         if (refused(res)) return;
         const update = JSON.parse(req.body) as Record<string, unknown>;
         if (typeof update.body === "string") {
@@ -187,6 +204,7 @@ export async function startGitHubStandIn(
           json(res, 200, { data: { node: { title: text.title, body: text.body } } });
         },
       ],
+      ...pullRoutes(api, pulls, 4242),
       [
         `POST ${api}/app/installations/:id/access_tokens`,
         () => (_req, res) =>
@@ -324,6 +342,12 @@ export async function startGitHubStandIn(
       [
         `POST ${api}/repos/:owner/:repo/issues/:number/comments`,
         (p) => (req, res) => {
+          const pull = postPullComment(
+            pulls,
+            Number(p.number),
+            (JSON.parse(req.body) as { body: string }).body,
+          );
+          if (pull) return json(res, 201, { id: pull.id });
           const issue = issueOf(p);
           if (!issue) return json(res, 404, { message: "Not Found" });
           if (refused(res)) return;
@@ -365,7 +389,7 @@ export async function startGitHubStandIn(
     ],
     (req, res) => {
       if (!/^\/[^/]+\/[^/]+\.git\//.test(req.url ?? "")) return false;
-      git ??= gitBackend(gitRoot, installationToken, gitRequests);
+      git ??= gitBackend(gitRoot, installationToken, gitRequests, gate);
       git(req, res);
       return true;
     },
@@ -384,5 +408,15 @@ export async function startGitHubStandIn(
     gitRequests,
     texts,
     secretAlerts,
+    pulls,
+    holdNextFetch() {
+      let reached = () => {};
+      let release = () => {};
+      const reachedPromise = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      hold = { reached, released: new Promise<void>((resolve) => (release = resolve)) };
+      return { reached: reachedPromise, release };
+    },
   };
 }

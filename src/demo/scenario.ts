@@ -54,6 +54,8 @@ export interface Scenario {
   /** Waits until `check` returns a value, polling. */
   until<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL, as a crash) and starts it again on the same database and cache. */
+  crashAndRestart(): Promise<void>;
 }
 
 const execGit = promisify(execFile);
@@ -154,18 +156,26 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     if (value === undefined) delete env[name];
     else env[name] = value;
   let printed = "";
-  const serve = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, "serve"], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  serve.stdout?.on("data", (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
-  serve.stderr?.on("data", (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
+  const startServe = () => {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, "serve"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
+    return child;
+  };
+  let serve = startServe();
   const output = () => printed;
   await waitForHealth(appUrl, serve, output);
+  const exited = (child: ChildProcess) =>
+    new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once("exit", resolve),
+    );
 
   let pushes = 0;
   const scenario: Scenario = {
@@ -295,9 +305,16 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
         `timed out waiting for ${what} (${pushes} pushes); server output:\n${printed.slice(-4000)}`,
       );
     },
+    async crashAndRestart() {
+      serve.kill("SIGKILL");
+      await exited(serve);
+      serve = startServe();
+      scenario.serverPid = serve.pid ?? 0;
+      await waitForHealth(appUrl, serve, output);
+    },
     async stop() {
       serve.kill("SIGTERM");
-      await new Promise((resolve) => (serve.exitCode !== null ? resolve(null) : serve.once("exit", resolve)));
+      await exited(serve);
       await Promise.all([github.close(), ado.close(), alerts.close()]);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -2,6 +2,7 @@
 import { userInfo } from "node:os";
 import type Database from "better-sqlite3";
 import { AuditLog } from "./audit.js";
+import { BackfillTable } from "./backfills.js";
 import { BreachTable } from "./breaches.js";
 import { type Clock, systemClock } from "./clock.js";
 import { dbPathFrom, MEMORY, type OpenOptions, openDatabase } from "./database.js";
@@ -9,6 +10,7 @@ import { DeliveryTable } from "./deliveries.js";
 import { FindingTable } from "./findings.js";
 import { Insights } from "./insights.js";
 import { JobTable } from "./jobs.js";
+import { PullRequestScanTable } from "./pull-requests.js";
 import { SecretBox } from "./secret-box.js";
 import { TokenTable } from "./tokens.js";
 import { ValidationTable } from "./validations.js";
@@ -39,6 +41,9 @@ export class Store {
   /** The GitHub App's tables. */
   readonly deliveries: DeliveryTable;
   readonly breaches: BreachTable;
+  /** Backfill progress per repository, and the latest scan of each pull request. */
+  readonly backfills: BackfillTable;
+  readonly pullRequests: PullRequestScanTable;
   /** Live-check verdicts by token hash. */
   readonly validations: ValidationTable;
   /** Summaries for the console. */
@@ -59,6 +64,8 @@ export class Store {
     this.audit = new AuditLog(db, clock, actor);
     this.deliveries = new DeliveryTable(db, clock);
     this.breaches = new BreachTable(db, clock);
+    this.backfills = new BackfillTable(db, clock);
+    this.pullRequests = new PullRequestScanTable(db, clock);
     this.validations = new ValidationTable(db, clock);
     this.insights = new Insights(db);
     this.box = box;

@@ -256,7 +256,8 @@ describe("other text on GitHub, in a repository that does not ask for redaction"
       path: "/repos/acme/app/pulls/42",
       url: `${WEB}/pull/42`,
       item: { pull_request: { number: 42, title: "Deploy", html_url: `${WEB}/pull/42` } },
-      action: "opened",
+      // "edited": an "opened" event also scans the pull request's commits, which this payload does not name.
+      action: "edited",
       title: true,
     },
     {
