@@ -10,6 +10,7 @@ interface RepositoryPayload {
   name: string;
   full_name: string;
   html_url: string;
+  default_branch?: string;
   owner: { login?: string; name?: string | null };
 }
 
@@ -19,6 +20,7 @@ function repositoryRef(repository: RepositoryPayload): RepositoryRef {
     name: repository.name,
     fullName: repository.full_name,
     htmlUrl: repository.html_url,
+    ...(repository.default_branch ? { defaultBranch: repository.default_branch } : {}),
   };
 }
 

@@ -24,6 +24,7 @@ import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-sett
 import { enqueueBreachReport } from "./report-jobs.js";
 import { scanRunLogs } from "./run-logs.js";
 import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
+import { SettingsCache } from "./settings-cache.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -51,6 +52,8 @@ export interface ProcessResult {
   /** The report stage's job for this push or run (its breach issue). */
   reportJobId?: number;
   skipped?: string;
+  /** Where its time went, when it was scanned. */
+  timings?: ScanTimings;
 }
 
 /** Reads `.github/leakwarden.yml` with Probot's config loader; a broken file means defaults and a reason. */
@@ -87,11 +90,31 @@ export async function readRepoSettings(
   return parsed;
 }
 
+/** Where one push's time went in the scan stage (ms), and how many pushes its batch held. */
+export interface ScanTimings {
+  batch: number;
+  settingsMs: number;
+  /** Until its objects were in: the fetch, and any wait for the repository's lock. */
+  fetchMs: number;
+  scanMs: number;
+  recordMs: number;
+}
+
+export interface ScanProcessorOptions extends ProcessorDeps {
+  /** How long a repository's settings are kept (0: read for every job; default in settings-cache.ts). */
+  settingsTtlMs?: number;
+}
+
+type Settings = Awaited<ReturnType<typeof readRepoSettings>>;
+
 export class ScanProcessor {
   /** One engine per set of disabled rules: compiling costs milliseconds, repositories share settings. */
   private readonly engines = new Map<string, Engine>();
+  private readonly settings: SettingsCache<Settings>;
 
-  constructor(private readonly deps: ProcessorDeps) {}
+  constructor(private readonly deps: ScanProcessorOptions) {
+    this.settings = new SettingsCache(deps.settingsTtlMs ?? 0);
+  }
 
   private engineFor(settings: RepoSettings): Engine {
     const key = [...settings.disabledRules].sort().join(",");
@@ -103,24 +126,158 @@ export class ScanProcessor {
     return engine;
   }
 
+  /** The repository's settings, kept a short while; the pushes about to be scanned may change them. */
+  private settingsFor(octokit: Octokit, payloads: readonly ScanJob["payload"][]): Promise<Settings> {
+    const { installation, repository } = payloads[0] as ScanJob["payload"];
+    const key = `${installation}:${repository.fullName}`;
+    const toDefaultBranch = payloads.some(
+      (p) =>
+        p.type === "push" &&
+        (p.repository.defaultBranch === undefined || p.ref === `refs/heads/${p.repository.defaultBranch}`),
+    );
+    if (toDefaultBranch) this.settings.forget(key);
+    return this.settings.get(
+      key,
+      () => readRepoSettings(octokit, repository.owner, repository.name, this.deps.rules),
+      (read) => !read.problem?.startsWith("it could not be read"),
+    );
+  }
+
   async process(job: ScanJob): Promise<ProcessResult> {
+    const [result] = await this.processBatch([job]);
+    if (result instanceof Error || result === undefined)
+      throw result ?? new Error("the job was not processed");
+    return result;
+  }
+
+  /**
+   * Several scan jobs in one go. Pushes to one repository share one settings read, one fetch and one ref
+   * update; each push keeps its own findings, revocations, report and result, recorded as soon as it is scanned
+   * (its revocations do not wait for the rest of the batch). Per job, in order: its result or its error.
+   */
+  async processBatch(jobs: readonly ScanJob[]): Promise<(ProcessResult | Error)[]> {
+    const first = jobs[0]?.payload;
+    if (!first) return [];
+    const together =
+      first.type === "push" &&
+      jobs.every(
+        (j) =>
+          j.payload.type === "push" &&
+          j.payload.installation === first.installation &&
+          j.payload.repository.fullName === first.repository.fullName,
+      );
+    if (!together || first.type !== "push") {
+      const results: (ProcessResult | Error)[] = [];
+      for (const job of jobs) results.push(await this.processOne(job).catch((error: Error) => error));
+      return results;
+    }
+    return this.processPushes(jobs, first.installation, first.repository);
+  }
+
+  private async processOne(job: ScanJob): Promise<ProcessResult> {
     const payload = job.payload;
-    const { owner, name } = payload.repository;
+    if (payload.type === "push") {
+      const [result] = await this.processPushes([job], payload.installation, payload.repository);
+      if (result instanceof Error || result === undefined)
+        throw result ?? new Error("the push was not scanned");
+      return result;
+    }
+    const started = performance.now();
     const octokit = await this.deps.octokitFor(payload.installation);
-    const { settings, problem } = await readRepoSettings(octokit, owner, name, this.deps.rules);
-    if (payload.type === "push" && !settings.scan.pushes)
-      return { findings: 0, skipped: "scan.pushes is off" };
-    if (payload.type === "workflow_run" && !settings.scan.logs)
-      return { findings: 0, skipped: "scan.logs is off" };
-
-    const engine = this.engineFor(settings);
-    const { findings, source, logsProblem } =
-      payload.type === "push"
-        ? await this.scanPush(octokit, payload, engine, settings)
-        : await this.scanRun(octokit, payload, engine);
+    const { settings, problem } = await this.settingsFor(octokit, [payload]);
+    const settingsMs = performance.now() - started;
+    if (!settings.scan.logs) return { findings: 0, skipped: "scan.logs is off" };
+    const scanned = performance.now();
+    const { findings, source, logsProblem } = await this.scanRun(octokit, payload, this.engineFor(settings));
     if (logsProblem) this.deps.log(`${payload.repository.fullName}: ${logsProblem}`);
-    if (findings.length === 0) return { findings: 0 };
+    const recorded = performance.now();
+    const result = await this.record(job, findings, source, settings, problem, logsProblem);
+    return {
+      ...result,
+      timings: {
+        batch: 1,
+        settingsMs,
+        fetchMs: 0,
+        scanMs: recorded - scanned,
+        recordMs: performance.now() - recorded,
+      },
+    };
+  }
 
+  private async processPushes(
+    jobs: readonly ScanJob[],
+    installation: number,
+    repository: PushScan["repository"],
+  ): Promise<(ProcessResult | Error)[]> {
+    const started = performance.now();
+    const octokit = await this.deps.octokitFor(installation);
+    const { settings, problem } = await this.settingsFor(
+      octokit,
+      jobs.map((j) => j.payload),
+    );
+    const settingsMs = performance.now() - started;
+    if (!settings.scan.pushes) return jobs.map(() => ({ findings: 0, skipped: "scan.pushes is off" }));
+    const engine = this.engineFor(settings);
+    // Probot keeps the installation token until it nears its expiry: this mints nothing per push.
+    const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
+    const pushes = jobs.map((j) => j.payload as PushScan);
+    const fetching = performance.now();
+    let fetchMs: number | undefined;
+    // A commit that two pushes of the batch bring in is reported by the first, as in one push of several refs:
+    // pushes are scanned a few at a time but recorded in order, each as soon as the ones before it are.
+    const reported = new Set<string>();
+    let recordedBefore: Promise<void> = Promise.resolve();
+    const outcomes = await this.deps.cache.scanPushes(repository, token, pushes, async (path, update, i) => {
+      fetchMs ??= performance.now() - fetching;
+      const scanning = performance.now();
+      const range = { before: update.before, after: update.after, ref: update.ref };
+      // Scans start in push order: chained here, before the first await, records keep that order.
+      const previous = recordedBefore;
+      let done = () => {};
+      recordedBefore = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      try {
+        const scanned = await scanRange(path, range, engine, {
+          maxFileSize: this.deps.maxFileSize,
+          ignore: settings.pathsIgnore,
+        });
+        const scanMs = performance.now() - scanning;
+        await previous;
+        const findings = scanned.findings.filter((f) => !f.commit || !reported.has(f.commit));
+        const recording = performance.now();
+        const push = pushes[i] as PushScan;
+        const result = await this.record(jobs[i] as ScanJob, findings, pushSource(push), settings, problem);
+        for (const f of findings) if (f.commit) reported.add(f.commit);
+        const timings: ScanTimings = {
+          batch: jobs.length,
+          settingsMs,
+          fetchMs: fetchMs ?? 0,
+          scanMs,
+          recordMs: performance.now() - recording,
+        };
+        return { ...result, timings };
+      } finally {
+        done();
+      }
+    });
+    return outcomes.map((o) => (o.ok ? o.value : o.error));
+  }
+
+  /**
+   * Records one push's or run's findings, queues their revocations (waking the revocation stage at once) and
+   * its report, in one transaction: a crash after this loses none of them.
+   */
+  private async record(
+    job: ScanJob,
+    findings: Finding[],
+    source: BreachSource,
+    settings: RepoSettings,
+    problem: string | undefined,
+    logsProblem?: string,
+  ): Promise<ProcessResult> {
+    const payload = job.payload;
+    if (findings.length === 0) return { findings: 0 };
     const { store, revokers, rules } = this.deps;
     const policy: RevocationPolicy = settings.revoke;
     const checker = settings.validate ? this.deps.checker : undefined;
@@ -130,7 +287,6 @@ export class ScanProcessor {
       checker && policy === "live" ? await validateFindings(store, checker, findings) : undefined;
     const key = breachKey(payload.repository.fullName, source);
     const needsReport = settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
-    // Findings, revocations and the report are written together: a crash after this loses none of them.
     const { acted, report } = store.transaction(() => {
       const acted = actOnFindings(store, revokers, rules, findings, {
         source: payload.repository.fullName,
@@ -188,23 +344,6 @@ export class ScanProcessor {
     return { findings: findings.length, reportJobId: report?.job.id };
   }
 
-  private async scanPush(octokit: Octokit, push: PushScan, engine: Engine, settings: RepoSettings) {
-    const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
-    const update = { before: push.before, after: push.after, ref: push.ref };
-    const result = await this.deps.cache.scanPush(push.repository, token, update, (path) =>
-      scanRange(path, update, engine, { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore }),
-    );
-    const source: BreachSource = {
-      kind: "push",
-      ref: push.ref,
-      before: push.before,
-      after: push.after,
-      pusher: push.pusher,
-      ...(push.compareUrl ? { compareUrl: push.compareUrl } : {}),
-    };
-    return { findings: result.findings, source, logsProblem: undefined };
-  }
-
   private async scanRun(octokit: Octokit, run: RunScan, engine: Engine) {
     const { owner, name } = run.repository;
     const result = await scanRunLogs(
@@ -224,4 +363,15 @@ export class ScanProcessor {
     const findings: Finding[] = result.findings;
     return { findings, source, logsProblem: result.problem };
   }
+}
+
+function pushSource(push: PushScan): BreachSource {
+  return {
+    kind: "push",
+    ref: push.ref,
+    before: push.before,
+    after: push.after,
+    pusher: push.pusher,
+    ...(push.compareUrl ? { compareUrl: push.compareUrl } : {}),
+  };
 }
