@@ -60,9 +60,6 @@ class KeyedMutex {
   }
 }
 
-/** How many pushes of one batch are scanned at once. */
-const SCANS_AT_ONCE = 4;
-
 /** One ref update of a push. */
 export interface PushRef {
   before: string;
@@ -138,21 +135,24 @@ export class GitCache {
     update: PushRef,
     scan: (path: string) => Promise<T>,
   ): Promise<T> {
-    const [outcome] = await this.scanPushes(repository, token, [update], (path) => scan(path));
+    const [outcome] = await this.scanPushes(repository, token, [update], async (path) => [
+      { ok: true, value: await scan(path) },
+    ]);
     if (outcome?.ok) return outcome.value;
     throw outcome?.error ?? new RepositoryError("the push was not scanned");
   }
 
   /**
-   * Several pushes to one repository at once (a burst, coalesced): one fetch for all of them, then `scan` for
-   * each (a few at a time, started in order), then one ref update for those scanned. Each push's outcome is its own: a push whose commit
-   * cannot be fetched or whose scan fails gets its error, moves no ref, and does not fail the others.
+   * Several pushes to one repository at once (a burst, coalesced): one fetch for all of them, one `scan` of
+   * those whose objects are in (given their indices, it answers each one's outcome in that order), then one ref
+   * update for those scanned. Each push's outcome is its own: a push whose commit cannot be fetched or whose
+   * scan fails gets its error, moves no ref, and does not fail the others.
    */
   async scanPushes<T>(
     repository: { fullName: string },
     token: string | undefined,
     updates: readonly PushRef[],
-    scan: (path: string, update: PushRef, index: number) => Promise<T>,
+    scan: (path: string, indices: readonly number[]) => Promise<PushOutcome<T>[]>,
   ): Promise<PushOutcome<T>[]> {
     const { fullName } = repository;
     if (!isGitHubFullName(fullName))
@@ -225,25 +225,20 @@ export class GitCache {
     try {
       // Each scan starts as soon as the objects are in. The refs move only after: a ref here always means
       // "already scanned" (a ref left behind by pushes racing on one branch only means re-reading).
-      // Several at once: each scan is a few short git processes, mostly waiting to start.
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < updates.length; i = next++) {
-          const update = updates[i] as PushRef;
-          if (outcomes[i]) continue;
-          const failed = unfetched.get(update);
-          if (failed) {
-            outcomes[i] = { ok: false, error: failed };
-            continue;
-          }
-          try {
-            outcomes[i] = { ok: true, value: await scan(path, update, i) };
-          } catch (error) {
-            outcomes[i] = { ok: false, error: error as Error };
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(SCANS_AT_ONCE, updates.length) }, worker));
+      // One scan for every push whose objects are in: it can read them together.
+      const ready = updates.flatMap((u, i) => (outcomes[i] || unfetched.has(u) ? [] : [i]));
+      for (const [i, update] of updates.entries()) {
+        const failed = unfetched.get(update);
+        if (failed) outcomes[i] = { ok: false, error: failed };
+      }
+      if (ready.length > 0) {
+        const scanned = await scan(path, ready).catch((error: Error) =>
+          ready.map(() => ({ ok: false, error }) as const),
+        );
+        ready.forEach((i, k) => {
+          outcomes[i] = scanned[k] ?? { ok: false, error: new RepositoryError("the push was not scanned") };
+        });
+      }
       // The last scanned update of each ref wins (updates are in push order); one git call moves them all.
       const moves = new Map<string, string>();
       for (const [i, update] of updates.entries()) if (outcomes[i]?.ok) moves.set(update.ref, update.after);

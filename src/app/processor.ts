@@ -7,7 +7,7 @@ import { actOnFindings } from "../revoke/act.js";
 import type { RevocationPolicy } from "../revoke/policy.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Engine } from "../scan/engine.js";
-import { scanRange } from "../scan/history.js";
+import { scanPushBurst } from "../scan/history.js";
 import type { Rule } from "../scan/rules.js";
 import { createEngine } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
@@ -19,7 +19,7 @@ import { validateFindings } from "../validate/findings.js";
 import { viewOfValidation } from "../validate/view.js";
 import type { BackgroundChecks } from "./background-checks.js";
 import { type Breach, type BreachSource, breachKey } from "./breach-issue.js";
-import type { GitCache } from "./git-cache.js";
+import type { GitCache, PushOutcome } from "./git-cache.js";
 import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-settings.js";
 import { enqueueBreachReport } from "./report-jobs.js";
 import { scanRunLogs } from "./run-logs.js";
@@ -222,44 +222,45 @@ export class ScanProcessor {
     const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
     const pushes = jobs.map((j) => j.payload as PushScan);
     const fetching = performance.now();
-    let fetchMs: number | undefined;
-    // A commit that two pushes of the batch bring in is reported by the first, as in one push of several refs:
-    // pushes are scanned a few at a time but recorded in order, each as soon as the ones before it are.
-    const reported = new Set<string>();
-    let recordedBefore: Promise<void> = Promise.resolve();
-    const outcomes = await this.deps.cache.scanPushes(repository, token, pushes, async (path, update, i) => {
-      fetchMs ??= performance.now() - fetching;
+    const outcomes = await this.deps.cache.scanPushes(repository, token, pushes, async (path, indices) => {
+      const fetchMs = performance.now() - fetching;
       const scanning = performance.now();
-      const range = { before: update.before, after: update.after, ref: update.ref };
-      // Scans start in push order: chained here, before the first await, records keep that order.
-      const previous = recordedBefore;
-      let done = () => {};
-      recordedBefore = new Promise<void>((resolve) => {
-        done = resolve;
-      });
-      try {
-        const scanned = await scanRange(path, range, engine, {
-          maxFileSize: this.deps.maxFileSize,
-          ignore: settings.pathsIgnore,
-        });
-        const scanMs = performance.now() - scanning;
-        await previous;
-        const findings = scanned.findings.filter((f) => !f.commit || !reported.has(f.commit));
+      // One read for the burst; each push's findings are its own (a commit two bring in is reported once).
+      const scanned = await scanPushBurst(
+        path,
+        indices.map((i) => pushes[i] as PushScan),
+        engine,
+        { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore },
+      );
+      const scanMs = performance.now() - scanning;
+      const results: PushOutcome<ProcessResult>[] = [];
+      // Recorded one push at a time, each waking the revocation stage: none waits for the others' records.
+      for (const [k, i] of indices.entries()) {
+        const outcome = scanned[k];
+        if (outcome === undefined || outcome instanceof Error) {
+          results.push({ ok: false, error: outcome ?? new Error("the push was not scanned") });
+          continue;
+        }
         const recording = performance.now();
-        const push = pushes[i] as PushScan;
-        const result = await this.record(jobs[i] as ScanJob, findings, pushSource(push), settings, problem);
-        for (const f of findings) if (f.commit) reported.add(f.commit);
-        const timings: ScanTimings = {
-          batch: jobs.length,
-          settingsMs,
-          fetchMs: fetchMs ?? 0,
-          scanMs,
-          recordMs: performance.now() - recording,
-        };
-        return { ...result, timings };
-      } finally {
-        done();
+        try {
+          const push = pushes[i] as PushScan;
+          const result = await this.record(
+            jobs[i] as ScanJob,
+            outcome.findings,
+            pushSource(push),
+            settings,
+            problem,
+          );
+          const recordMs = performance.now() - recording;
+          results.push({
+            ok: true,
+            value: { ...result, timings: { batch: jobs.length, settingsMs, fetchMs, scanMs, recordMs } },
+          });
+        } catch (error) {
+          results.push({ ok: false, error: error as Error });
+        }
       }
+      return results;
     });
     return outcomes.map((o) => (o.ok ? o.value : o.error));
   }

@@ -149,12 +149,14 @@ describe("the stages", () => {
     pipeline.scansQueued();
 
     await until("every revocation", () => w.ado.revoked.length >= 3);
-    // GitHub refused a write and asked for 3 s: the reports wait for it, the revocations did not.
-    const waiting = store.jobs
-      .list({ kind: REPORT_KIND })
-      .filter((j) => j.state === "pending" && /GitHub asked to wait 3 s \(403/.test(j.lastError ?? ""));
-    expect(waiting.length).toBeGreaterThan(0);
     expect(w.github.issues.length).toBeLessThan(3);
+    // GitHub refuses a write and asks for 3 s: the reports wait for it; the revocations did not.
+    await until("a report waiting for GitHub", () =>
+      store.jobs
+        .list({ kind: REPORT_KIND })
+        .some((j) => j.state === "pending" && /GitHub asked to wait 3 s \(403/.test(j.lastError ?? "")),
+    );
+    expect(w.ado.revoked).toHaveLength(3);
 
     await until("every issue", () => w.github.issues.length >= 3, 60_000);
     await pipeline.drain(10_000);
@@ -224,7 +226,7 @@ describe("the stages", () => {
   }, 90_000);
 });
 
-/** A cache whose scans stall after the first `pass` of a batch: a worker that hangs mid-batch, then dies. */
+/** A cache whose batch stalls after its first `pass` pushes are recorded: a worker that hangs mid-batch, then dies. */
 class StallingCache extends GitCache {
   stalled = false;
   private release: () => void = () => {};
@@ -244,11 +246,11 @@ class StallingCache extends GitCache {
     repository: { fullName: string },
     token: string | undefined,
     updates: readonly PushRef[],
-    scan: (path: string, update: PushRef, index: number) => Promise<T>,
+    scan: (path: string, indices: readonly number[]) => Promise<PushOutcome<T>[]>,
   ): Promise<PushOutcome<T>[]> {
-    let started = 0;
-    return super.scanPushes(repository, token, updates, async (path, update, i) => {
-      if (started++ < this.pass) return scan(path, update, i);
+    return super.scanPushes(repository, token, updates, async (path, indices) => {
+      // The first pushes of the batch are scanned and recorded; then the worker hangs.
+      await scan(path, indices.slice(0, this.pass));
       this.stalled = true;
       await this.gate;
       throw new Error("the worker died");
