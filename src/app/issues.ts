@@ -3,14 +3,12 @@
 import type { ProbotOctokit } from "probot";
 import { type RevocationView, type RevokeJob, revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
-import type { ConfirmationOutcome } from "../validate/confirm.js";
 import {
   type Breach,
   breachKey,
   type IssueFinding,
   markerFor,
   renderBreachIssue,
-  renderConfirmationComment,
   renderRevocationComment,
 } from "./breach-issue.js";
 import type { RepoSettings } from "./repo-settings.js";
@@ -163,27 +161,6 @@ export async function commentOutcome(
       body,
     });
     if (store.breaches.commented(breach.key, secretHash)) posted++;
-  }
-  return posted;
-}
-
-/** Comments a revocation's confirmation (validate/confirm.ts) on every issue that reports the token. */
-export async function commentConfirmation(
-  octokitFor: (installation: number) => Promise<Octokit>,
-  store: Store,
-  outcome: ConfirmationOutcome,
-): Promise<number> {
-  let posted = 0;
-  for (const breach of store.breaches.issuesFor(outcome.secretHash)) {
-    const [owner, repo] = breach.repository.split("/") as [string, string];
-    const octokit = await octokitFor(breach.installation);
-    await octokit.rest.issues.createComment({
-      owner,
-      repo,
-      issue_number: breach.issueNumber as number,
-      body: renderConfirmationComment(outcome),
-    });
-    posted++;
   }
   return posted;
 }

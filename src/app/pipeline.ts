@@ -23,6 +23,7 @@ import type { GitCache } from "./git-cache.js";
 import { WritePacer } from "./pacing.js";
 import { type ProcessResult, ScanProcessor } from "./processor.js";
 import {
+  enqueueConfirmationReports,
   enqueueMissedOutcomes,
   enqueueOutcomeReports,
   REPORT_KIND,
@@ -174,6 +175,14 @@ export class Pipeline {
       handle: (job) => reporter.process(job),
       retry: { baseMs: 2_000, maxMs: 10 * 60 * 1000 },
       log: warn,
+    });
+    // A confirmation's comment is a report job too: paced with the installation's other writes.
+    this.confirmations?.onOutcome((outcome) => {
+      try {
+        if (enqueueConfirmationReports(store, outcome) > 0) this.reports.notify();
+      } catch (error) {
+        warn(`could not queue a confirmation comment: ${(error as Error).message}`);
+      }
     });
     // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
     this.revocations.onOutcome((outcome) => {
