@@ -29,7 +29,8 @@ const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
 export async function benchLoad(pushes) {
   const scenario = await startScenario({
     githubThrottle: THROTTLE,
-    nodeArgs: ["--import", RUSAGE],
+    // BENCH_NODE_ARGS: more options for the server (--cpu-prof --cpu-prof-dir=/tmp/prof to profile it).
+    nodeArgs: ["--import", RUSAGE, ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])],
     env: {
       LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS: String(WRITE_INTERVAL_MS),
       ...(process.env.LEAKWARDEN_CONCURRENCY
@@ -71,7 +72,10 @@ export async function benchLoad(pushes) {
       leaks.map(async (leak, i) => {
         await new Promise((resolve) => setTimeout(resolve, i * spacing));
         leak.sentAt = Date.now();
-        const { status } = await scenario.deliver("push", scenario.pushPayload(leak.branch, leak.update));
+        const payload = scenario.pushPayload(leak.branch, leak.update);
+        // As GitHub sends it: the default branch says which pushes may change the repository's settings.
+        payload.repository.default_branch = "main";
+        const { status } = await scenario.deliver("push", payload);
         if (status !== 200) throw new Error(`webhook answered ${status}`);
       }),
     );

@@ -206,6 +206,11 @@ export function breachKey(repository: string, source: BreachKeySource): string {
     : `run:${repository}:${source.runId}:${source.attempt}`;
 }
 
+/** What the keys of every push to a repository start with (the scan stage takes a burst of them together). */
+export function pushKeyPrefix(repository: string): string {
+  return `push:${repository}:`;
+}
+
 /** GitHub refuses an issue body over 65,536 characters; the rest is headroom for what is not a finding. */
 export const MAX_ISSUE_BODY = 65_536;
 /** One finding's rows may not take more than this: a single hostile path cannot crowd out the others. */

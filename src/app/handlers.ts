@@ -17,6 +17,7 @@ export interface RepositoryPayload {
   name: string;
   full_name: string;
   html_url: string;
+  default_branch?: string;
   owner: { login?: string; name?: string | null };
   private?: boolean;
   visibility?: string;
@@ -30,6 +31,7 @@ export function repositoryRef(repository: RepositoryPayload): RepositoryRef {
     fullName: repository.full_name,
     htmlUrl: repository.html_url,
     ...(visibility ? { visibility } : {}),
+    ...(repository.default_branch ? { defaultBranch: repository.default_branch } : {}),
   };
 }
 

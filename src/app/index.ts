@@ -22,7 +22,6 @@ import { backfillConcurrencyFrom } from "./backfill-jobs.js";
 import type { ServeConfig } from "./config.js";
 import { GitCache } from "./git-cache.js";
 import { registerHandlers } from "./handlers.js";
-import { commentConfirmation } from "./issues.js";
 import { serveLogger } from "./log.js";
 import { Pipeline } from "./pipeline.js";
 import { createWebhookServer } from "./webhook-server.js";
@@ -105,9 +104,6 @@ export class LeakwardenApp {
         this.log.error(
           `revocation did not take: ${outcome.preview} (${outcome.provider}): ${outcome.detail}`,
         );
-      commentConfirmation((installation) => this.octokitFor(installation), this.store, outcome).catch(
-        (error: Error) => this.log.warn(`could not comment a revocation's confirmation: ${error.message}`),
-      );
     });
   }
 

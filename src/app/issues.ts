@@ -4,7 +4,6 @@ import type { ProbotOctokit } from "probot";
 import { RetryAfter } from "../jobs/stage.js";
 import { type RevocationView, type RevokeJob, revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
-import type { ConfirmationOutcome } from "../validate/confirm.js";
 import {
   type Breach,
   breachKey,
@@ -14,7 +13,6 @@ import {
   type RegistryEntry,
   type RenderOptions,
   renderBreachIssue,
-  renderConfirmationComment,
   renderPublicNotice,
   renderRevocationComment,
   updateStatusInBody,
@@ -211,27 +209,6 @@ export async function commentOutcome(
       body,
     });
     if (store.breaches.commented(breach.key, secretHash)) posted++;
-  }
-  return posted;
-}
-
-/** Comments a revocation's confirmation (validate/confirm.ts) on every issue that reports the token. */
-export async function commentConfirmation(
-  octokitFor: (installation: number) => Promise<Octokit>,
-  store: Store,
-  outcome: ConfirmationOutcome,
-): Promise<number> {
-  let posted = 0;
-  for (const breach of store.breaches.issuesFor(outcome.secretHash)) {
-    const [owner, repo] = breach.issueRepository.split("/") as [string, string];
-    const octokit = await octokitFor(breach.installation);
-    await octokit.rest.issues.createComment({
-      owner,
-      repo,
-      issue_number: breach.issueNumber as number,
-      body: renderConfirmationComment(outcome),
-    });
-    posted++;
   }
   return posted;
 }

@@ -20,9 +20,10 @@ import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
 import { BackfillProcessor } from "./backfill.js";
 import { BACKFILL_KIND, BackfillRunner } from "./backfill-jobs.js";
 import { BackgroundChecks } from "./background-checks.js";
+import { pushKeyPrefix } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
 import { WritePacer } from "./pacing.js";
-import { ScanProcessor } from "./processor.js";
+import { type ProcessResult, ScanProcessor } from "./processor.js";
 import {
   enqueuePullRequestOutcomes,
   PULL_REQUEST_KIND,
@@ -30,6 +31,7 @@ import {
   PullRequestRunner,
 } from "./pull-requests.js";
 import {
+  enqueueConfirmationReports,
   enqueueMissedOutcomes,
   enqueueNotices,
   enqueueOutcomeReports,
@@ -37,7 +39,8 @@ import {
   ReportJobRunner,
   ReportProcessor,
 } from "./report-jobs.js";
-import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
+import { SCAN_BATCH_LIMIT, SCAN_KIND, type ScanJob, ScanJobRunner, type ScanPayload } from "./scan-jobs.js";
+import { SETTINGS_TTL_MS } from "./settings-cache.js";
 import { TEXT_SCAN_KIND, TextScanRunner } from "./text-jobs.js";
 import { isRedactReport, TextRedactor } from "./text-redact.js";
 import { TextScanProcessor } from "./text-scan.js";
@@ -54,8 +57,12 @@ export interface PipelineOptions {
   rules: readonly Rule[];
   maxFileSize: number;
   archiveLimits: ArchiveLimits;
-  /** Scans at once. */
+  /** Scans at once (each may take a burst of pushes to one repository together). */
   scanConcurrency: number;
+  /** How long a scan job is held before another worker may take it over (tests: a stalled worker). */
+  scanLeaseMs?: number;
+  /** How long a repository's settings are kept (default 30 s; 0 reads them for every scan). */
+  settingsTtlMs?: number;
   /** Reports at once (one per installation at a time). */
   reportConcurrency?: number;
   /** Least time between two content-creating GitHub requests of one installation. */
@@ -99,6 +106,7 @@ export class Pipeline {
       options.checker && new ConfirmationWorker({ store, checker: options.checker, log: warn });
     const scanner = new ScanProcessor({
       store,
+      settingsTtlMs: options.settingsTtlMs ?? SETTINGS_TTL_MS,
       octokitFor: options.octokitFor,
       revokers: options.revokers,
       revocationsQueued: () => {
@@ -114,15 +122,50 @@ export class Pipeline {
       archiveLimits: options.archiveLimits,
       log,
     });
+    const logScan = (job: ScanJob, result: ProcessResult) => {
+      const waited = Date.parse(job.updatedAt) - Date.parse(job.createdAt);
+      const t = result.timings;
+      const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+      const phases = t
+        ? ` (${t.batch > 1 ? `one of ${t.batch} pushes taken together; ` : ""}settings ${s(t.settingsMs)}, fetch ${s(t.fetchMs)}, scan ${s(t.scanMs)}, record ${s(t.recordMs)})`
+        : "";
+      log(
+        `scan job ${job.id} (${job.key}): ${result.findings} findings${result.skipped ? `, ${result.skipped}` : ""}; queued ${s(waited)}, scanned in ${s(store.clock().getTime() - Date.parse(job.updatedAt))}${phases}`,
+      );
+    };
     this.scans = new ScanJobRunner({
       store,
       concurrency: options.scanConcurrency,
-      handle: async (job) => {
-        const result = await scanner.process(job);
-        const waited = Date.parse(job.updatedAt) - Date.parse(job.createdAt);
-        log(
-          `scan job ${job.id} (${job.key}): ${result.findings} findings${result.skipped ? `, ${result.skipped}` : ""}; queued ${(waited / 1000).toFixed(2)} s, scanned in ${((store.clock().getTime() - Date.parse(job.updatedAt)) / 1000).toFixed(2)} s`,
-        );
+      ...(options.scanLeaseMs ? { leaseMs: options.scanLeaseMs } : {}),
+      handle: async (job) => logScan(job, await scanner.process(job)),
+      batch: {
+        // A burst of pushes to one repository is scanned together: one settings read, one fetch. Only jobs as
+        // urgent as the one claimed ride along: a backfill never goes ahead of another repository's push.
+        companions: (job, claim) =>
+          job.payload.type === "push"
+            ? store.jobs.claimSiblings<ScanPayload>({
+                kind: SCAN_KIND,
+                ...claim,
+                keyPrefix: pushKeyPrefix(job.payload.repository.fullName),
+                maxPriority: job.priority,
+                limit: SCAN_BATCH_LIMIT - 1,
+              })
+            : [],
+        handle: async (jobs) => {
+          const ordered = [...jobs].sort((a, b) => a.id - b.id);
+          const results = await scanner.processBatch(ordered);
+          const fate = new Map<number, Error | undefined>();
+          ordered.forEach((job, i) => {
+            const result = results[i];
+            if (result === undefined || result instanceof Error)
+              fate.set(job.id, result ?? new Error("not scanned"));
+            else {
+              logScan(job, result);
+              fate.set(job.id, undefined);
+            }
+          });
+          return jobs.map((job) => fate.get(job.id));
+        },
       },
       log: warn,
     });
@@ -228,6 +271,14 @@ export class Pipeline {
       handle: (job) => (isRedactReport(job) ? redactor.process(job) : reporter.process(job)),
       retry: { baseMs: 2_000, maxMs: 10 * 60 * 1000 },
       log: warn,
+    });
+    // A confirmation's comment is a report job too: paced with the installation's other writes.
+    this.confirmations?.onOutcome((outcome) => {
+      try {
+        if (enqueueConfirmationReports(store, outcome) > 0) this.reports.notify();
+      } catch (error) {
+        warn(`could not queue a confirmation comment: ${(error as Error).message}`);
+      }
     });
     // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
     this.revocations.onOutcome((outcome) => {

@@ -7,9 +7,10 @@ import { RetryAfter, type StageOptions, StageRunner } from "../jobs/stage.js";
 import { revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
 import { type JobRecord, PRIORITY } from "../store/jobs.js";
+import type { ConfirmationOutcome } from "../validate/confirm.js";
 import { viewOfValidation } from "../validate/view.js";
 import type { BackgroundChecks } from "./background-checks.js";
-import type { Breach } from "./breach-issue.js";
+import { type Breach, renderConfirmationComment } from "./breach-issue.js";
 import {
   breachTokens,
   commentOutcome,
@@ -49,6 +50,14 @@ export interface OutcomeReport {
   secretHash: string;
 }
 
+/** A revocation's confirmation (validate/confirm.ts), commented on one issue that reports the token. */
+export interface ConfirmationReport {
+  type: "confirmation";
+  installation: number;
+  breachKey: string;
+  outcome: ConfirmationOutcome;
+}
+
 /** The short notice in a public repository once every token of its breach is revoked. */
 export interface NoticeReport {
   type: "notice";
@@ -56,7 +65,12 @@ export interface NoticeReport {
   breachKey: string;
 }
 
-export type ReportPayload = BreachReport | OutcomeReport | NoticeReport | PullRequestReport;
+export type ReportPayload =
+  | BreachReport
+  | OutcomeReport
+  | NoticeReport
+  | PullRequestReport
+  | ConfirmationReport;
 export type ReportJob = JobRecord<ReportPayload>;
 
 /** Report jobs are partitioned by installation: pacing and Retry-After pauses apply to one queue. */
@@ -127,6 +141,34 @@ export function enqueueNotices(store: Store, secretHash: string): number {
   return queued;
 }
 
+/**
+ * Queues a confirmation comment on each opened issue that reports the token, paced with the installation's other
+ * writes; one per issue, token and verdict. Returns how many were queued.
+ */
+export function enqueueConfirmationReports(store: Store, outcome: ConfirmationOutcome): number {
+  const priority = revocationJob(store, outcome.secretHash)?.priority ?? PRIORITY.live;
+  let queued = 0;
+  store.transaction(() => {
+    for (const breach of store.breaches.issuesFor(outcome.secretHash)) {
+      const { created } = store.jobs.enqueue<ReportPayload>({
+        kind: REPORT_KIND,
+        key: `${REPORT_KIND}:confirmation:${breach.breachKey}:${outcome.secretHash}:${outcome.status}`,
+        queue: installationQueue(breach.installation),
+        payload: {
+          type: "confirmation",
+          installation: breach.installation,
+          breachKey: breach.breachKey,
+          outcome,
+        },
+        maxAttempts: REPORT_MAX_ATTEMPTS,
+        priority,
+      });
+      if (created) queued++;
+    }
+  });
+  return queued;
+}
+
 /** After a restart: outcomes that ended while no report job was written for them. */
 export function enqueueMissedOutcomes(store: Store): number {
   let queued = 0;
@@ -174,6 +216,7 @@ export class ReportProcessor {
     const payload = job.payload;
     const octokit = this.deps.pacer.pace(await this.deps.octokitFor(payload.installation), job.queue);
     if (payload.type === "outcome") return this.comment(octokit, payload);
+    if (payload.type === "confirmation") return this.confirm(octokit, payload);
     if (payload.type === "pull_request") {
       const written = await writePullRequestComment(octokit, this.deps.store, payload);
       if (written)
@@ -220,7 +263,7 @@ export class ReportProcessor {
       }
       if (queued > 0) this.deps.reportsQueued();
     }
-    this.logTimings(payload);
+    this.logTimings(job, payload);
   }
 
   /** Where this breach's issue goes; a security repository is used only once GitHub says it is private. */
@@ -278,6 +321,18 @@ export class ReportProcessor {
     );
   }
 
+  private async confirm(octokit: Octokit, payload: ConfirmationReport): Promise<void> {
+    const breach = this.deps.store.breaches.byKey(payload.breachKey);
+    if (!breach?.issueNumber) return;
+    const [owner, repo] = breach.issueRepository.split("/") as [string, string];
+    await octokit.rest.issues.createComment({
+      owner,
+      repo,
+      issue_number: breach.issueNumber,
+      body: renderConfirmationComment(payload.outcome),
+    });
+  }
+
   /** Deletes the run's logs (settings: logs.delete); needs the app's `actions: write` permission. */
   private async deleteLogs(octokit: Octokit, breach: Breach): Promise<boolean> {
     if (breach.source.kind !== "workflow_run") return false;
@@ -294,13 +349,17 @@ export class ReportProcessor {
     }
   }
 
-  /** One line per push or run: how long it waited and worked in each stage, webhook to report. */
-  private logTimings(payload: BreachReport): void {
+  /**
+   * One line per push or run: how long it spent in each stage, webhook to report. Its revocations start as soon
+   * as its findings are recorded, while the scan job may still be finishing: they count from then.
+   */
+  private logTimings(job: ReportJob, payload: BreachReport): void {
     const { store } = this.deps;
     const scan = store.jobs.byId(payload.scanJobId);
     const revocations = [...new Set(payload.breach.findings.map((f) => f.secretHash))]
       .map((hash) => revocationJob(store, hash))
       .filter((job) => job !== undefined);
+    const queuedAt = revocations.map((job) => job.createdAt).sort()[0];
     const revokedAt = revocations
       .map((job) => job.finishedAt)
       .filter((at): at is string => at !== null)
@@ -309,14 +368,17 @@ export class ReportProcessor {
     const now = store.clock().toISOString();
     const stages = {
       scanMs: between(scan?.createdAt, scan?.finishedAt),
-      revokeMs: revocations.length > 0 ? between(scan?.finishedAt, revokedAt) : undefined,
-      reportMs: between(scan?.finishedAt, now),
+      revokeMs: revocations.length > 0 ? between(queuedAt, revokedAt) : undefined,
+      reportMs: between(job.createdAt, now),
       totalMs: between(scan?.createdAt, now),
     };
     const parts = Object.entries(stages)
       .filter(([, ms]) => ms !== undefined)
       .map(([name, ms]) => `${name.replace(/Ms$/, "")} ${((ms as number) / 1000).toFixed(2)} s`);
-    this.deps.log(`${payload.breachKey}: stage times from the webhook: ${parts.join(", ")}`);
+    const revoked = between(scan?.createdAt, revokedAt);
+    this.deps.log(
+      `${payload.breachKey}: stage times from the webhook: ${parts.join(", ")}${revoked === undefined ? "" : `; revoked ${(revoked / 1000).toFixed(2)} s after the webhook`}`,
+    );
   }
 }
 

@@ -5,12 +5,16 @@ import type { JobRecord } from "../store/jobs.js";
 
 export const SCAN_KIND = "scan";
 export const SCAN_MAX_ATTEMPTS = 5;
+/** The most pushes to one repository that one scan slot takes together (one settings read, one fetch). */
+export const SCAN_BATCH_LIMIT = 50;
 
 export interface RepositoryRef {
   owner: string;
   name: string;
   fullName: string;
   htmlUrl: string;
+  /** The branch the settings file is read from; absent in jobs queued by older versions. */
+  defaultBranch?: string;
   /**
    * From the webhook's `repository.visibility` (or `private`). A public repository's breach is never reported
    * in public (report-routing.ts); unknown counts as public.

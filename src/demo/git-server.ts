@@ -48,6 +48,8 @@ export function gitBackend(
         QUERY_STRING: url.search.slice(1),
         REQUEST_METHOD: req.method ?? "GET",
         CONTENT_TYPE: req.headers["content-type"] ?? "",
+        // git gzips a large request (a fetch of many commits); http-backend inflates it when told, as GitHub does.
+        HTTP_CONTENT_ENCODING: req.headers["content-encoding"] ?? "",
         REMOTE_USER: "x-access-token",
         REMOTE_ADDR: "127.0.0.1",
         HTTP_GIT_PROTOCOL: String(req.headers["git-protocol"] ?? ""),

@@ -3,7 +3,7 @@
 // added lines go through the same engine as files, located at their line in that commit's version.
 import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
-import { GitRepository, type PushKind, type PushUpdate } from "../sources/git.js";
+import { GitRepository, isZeroSha, type PushKind, type PushUpdate } from "../sources/git.js";
 import { commitMessages, type GitMessage, tagMessages } from "../sources/git-messages.js";
 import {
   type CommitInfo,
@@ -331,6 +331,118 @@ export async function scanPush(
     }
   }
   return { ...(await finishHistory(collector, repo)), kinds };
+}
+
+/** One update's part of a burst: the findings of the commits it brought in, or why it could not be read. */
+export type BurstUpdateResult = { kind: PushKind; findings: Finding[] } | Error;
+
+/**
+ * A burst of separate pushes to one repository (the App takes them together): per update, the findings of the
+ * commits it brought in, as scanRange reads them. New refs are all read against the same other refs, so one
+ * `git log` reads them together and a second, without patches, says which new ref brought each commit in.
+ * Updates of refs the repository already has are read one by one. A commit that several updates bring in is
+ * reported by one of them, as in a push of several refs. When the shared read fails (a commit is missing), each
+ * update is read alone: a bad one gets its own error, the others their findings.
+ */
+export async function scanPushBurst(
+  repoDir: string,
+  updates: readonly PushUpdate[],
+  engine: Engine,
+  options: HistoryOptions = {},
+): Promise<BurstUpdateResult[]> {
+  const repo = await GitRepository.open(repoDir, options.env);
+  const tips = await repo.refTips();
+  const names = new Set(tips.map((t) => t.name));
+  // A new ref that no ref of the repository holds yet is read as its commit minus every ref (see planPush).
+  const fresh = updates.flatMap((u, i) =>
+    isZeroSha(u.before) &&
+    !isZeroSha(u.after) &&
+    !(u.ref !== undefined && names.has(u.ref)) &&
+    !options.excludeOtherRefs
+      ? [i]
+      : [],
+  );
+  const results: (BurstUpdateResult | undefined)[] = updates.map(() => undefined);
+  const reported = new Set<string>();
+  if (fresh.length > 1) {
+    const together = await scanNewRefs(
+      repo,
+      fresh.map((i) => (updates[i] as PushUpdate).after),
+      [...new Set(tips.map((t) => t.commit))],
+      engine,
+      options,
+    ).catch(() => undefined);
+    if (together)
+      fresh.forEach((i, k) => {
+        const findings = together[k] ?? [];
+        for (const f of findings) if (f.commit) reported.add(f.commit);
+        results[i] = { kind: "create", findings };
+      });
+  }
+  for (const [i, update] of updates.entries()) {
+    if (results[i]) continue;
+    try {
+      const { kind, findings } = await scanRange(repoDir, update, engine, options);
+      const own = findings.filter((f) => !f.commit || !reported.has(f.commit));
+      for (const f of own) if (f.commit) reported.add(f.commit);
+      results[i] = { kind, findings: own };
+    } catch (error) {
+      results[i] = error as Error;
+    }
+  }
+  return results as BurstUpdateResult[];
+}
+
+/** The commits reachable from `afters` and from none of `others`, read in one go; findings per after. */
+async function scanNewRefs(
+  repo: GitRepository,
+  afters: readonly string[],
+  others: readonly string[],
+  engine: Engine,
+  options: HistoryOptions,
+): Promise<Finding[][]> {
+  const revisions = [...new Set(afters), ...others.map((commit) => `^${commit}`)];
+  const collector = new HistoryCollector(engine, options, repo);
+  await streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], revisions, collector, options);
+  for (const message of await commitMessages(repo, revisions)) collector.message(message);
+  const { findings } = await finishHistory(collector, repo);
+  const per = afters.map((): Finding[] => []);
+  if (findings.length === 0) return per;
+  // %S: the revision, as given, through which git reached each commit.
+  const reachedBy = new Map<string, string>();
+  for (const line of (await gitOutput(repo, ["log", "--format=%H %S", "--stdin"], revisions)).split("\n")) {
+    const [commit, source] = line.split(" ");
+    if (commit && source) reachedBy.set(commit, source);
+  }
+  const index = new Map<string, number>();
+  afters.forEach((after, k) => {
+    if (!index.has(after)) index.set(after, k);
+  });
+  for (const f of findings) {
+    const k = index.get(reachedBy.get(f.commit ?? "") ?? "");
+    if (k === undefined) throw new Error(`cannot tell which push brought in commit ${f.commit}`);
+    per[k]?.push(f);
+  }
+  return per;
+}
+
+/** A git command's whole output, with `input` lines on its stdin. */
+async function gitOutput(repo: GitRepository, args: string[], input: string[]): Promise<string> {
+  const child = repo.spawn(args, input);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    if (stderr.length < 16 * 1024) stderr += text;
+  });
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (status) => resolve(status ?? 1));
+  });
+  if (code !== 0) throw repo.failure(args[0] ?? "", stderr);
+  return stdout;
 }
 
 /** What is staged for the next commit (what a pre-commit hook sees); findings carry no commit. */

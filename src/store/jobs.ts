@@ -207,6 +207,39 @@ export class JobTable {
       .sort((a, b) => a.priority - b.priority || a.id - b.id);
   }
 
+  /**
+   * Takes more due jobs to do together with one just claimed (coalescing): those of the same kind whose key
+   * starts with `keyPrefix` and whose priority is `maxPriority` or more urgent, under the same owner and lease.
+   * A less urgent job never rides along ahead of more urgent work elsewhere.
+   */
+  claimSiblings<P = unknown>(
+    options: Omit<ClaimOptions, "queues"> & { keyPrefix: string; maxPriority: number },
+  ): JobRecord<P>[] {
+    const now = this.now();
+    const lease = iso(new Date(this.clock().getTime() + options.leaseMs));
+    return statement<Record<string, unknown>, Row>(
+      this.db,
+      `UPDATE jobs SET state = 'running', owner = @owner, lease_until = @lease, updated_at = @now
+         WHERE id IN (
+           SELECT id FROM jobs
+           WHERE kind = @kind AND substr(key, 1, length(@prefix)) = @prefix AND priority <= @maxPriority
+             AND ((state = 'pending' AND run_after <= @now) OR (state = 'running' AND lease_until < @now))
+           ORDER BY priority, run_after, id LIMIT @limit)
+         RETURNING *`,
+    )
+      .all({
+        owner: options.owner,
+        lease,
+        now,
+        kind: options.kind,
+        prefix: options.keyPrefix,
+        maxPriority: options.maxPriority,
+        limit: options.limit,
+      })
+      .map((r) => fromRow<P>(r))
+      .sort((a, b) => a.priority - b.priority || a.id - b.id);
+  }
+
   /** Counts an attempt on jobs this owner holds; returns the ids it still holds. */
   startAttempt(ids: readonly number[], owner: string): number[] {
     const update = statement<[string, number, string], { id: number }>(

@@ -13,7 +13,7 @@ import {
   type ReportPayload,
   ReportProcessor,
 } from "../../src/app/report-jobs.js";
-import { SCAN_KIND, type ScanJob, type ScanPayload } from "../../src/app/scan-jobs.js";
+import { type PushScan, SCAN_KIND, type ScanJob, type ScanPayload } from "../../src/app/scan-jobs.js";
 import { Registry } from "../../src/registry/registry.js";
 import { createRevokers } from "../../src/revoke/providers.js";
 import { RevocationWorker } from "../../src/revoke/worker.js";
@@ -276,6 +276,56 @@ describe("repository settings", () => {
       .reply(200, "scan:\n  pushes: false\n", { "content-type": "text/plain; charset=utf-8" });
     const result = await processor.process(job());
     expect(result).toEqual({ findings: 0, skipped: "scan.pushes is off" });
+  });
+
+  it("are read once for a while per repository, and again after a push to the default branch", async () => {
+    const cached = new ScanProcessor({
+      store,
+      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+      revokers,
+      revocationsQueued: () => {},
+      reportsQueued: () => {},
+      cache: new GitCache({
+        root: join(dir.path, "cache-ttl"),
+        maxBytes: 1e9,
+        remote: join(dir.path, "served"),
+      }),
+      rules: loadRules(),
+      maxFileSize: 1e6,
+      archiveLimits: DEFAULT_ARCHIVE_LIMITS,
+      log: () => {},
+      settingsTtlMs: 60_000,
+    });
+    const push = (key: string, ref: string) =>
+      store.jobs.enqueue<ScanPayload>({
+        kind: SCAN_KIND,
+        key,
+        queue: SCAN_KIND,
+        payload: {
+          ...(payload as PushScan),
+          ref,
+          repository: { ...payload.repository, defaultBranch: "main" },
+        },
+        maxAttempts: 1,
+      }).job;
+    const off = () =>
+      nock(API)
+        .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
+        .reply(200, "scan:\n  pushes: false\n", { "content-type": "text/plain; charset=utf-8" });
+    off();
+    expect(await cached.process(push("ttl-1", "refs/heads/feature"))).toMatchObject({
+      skipped: "scan.pushes is off",
+    });
+    // Kept: no second request (nock has none to answer it).
+    expect(await cached.process(push("ttl-2", "refs/heads/other"))).toMatchObject({
+      skipped: "scan.pushes is off",
+    });
+    // A push to the default branch may have changed the file: it is read again.
+    const again = off();
+    expect(await cached.process(push("ttl-3", "refs/heads/main"))).toMatchObject({
+      skipped: "scan.pushes is off",
+    });
+    expect(again.isDone()).toBe(true);
   });
 });
 

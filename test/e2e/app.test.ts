@@ -137,7 +137,7 @@ describe("serve's log", () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line.time).toBeGreaterThan(Date.parse("2026-01-01"));
     expect(lines.map((l) => l.msg).join("\n")).toMatch(
-      /push:acme\/app:refs\/heads\/feature\/deploy:\w+: stage times from the webhook: scan [\d.]+ s, revoke [\d.]+ s, report [\d.]+ s, total [\d.]+ s/,
+      /push:acme\/app:refs\/heads\/feature\/deploy:\w+: stage times from the webhook: scan [\d.]+ s, revoke [\d.]+ s, report [\d.]+ s, total [\d.]+ s; revoked [\d.]+ s after the webhook/,
     );
   });
 });
