@@ -81,10 +81,12 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   const repo = positionals[0] ?? ".";
   const config = readConfig(values, [repo]);
   const ruleDirs = values.rules ?? [];
-  const engine = createEngine({ ruleDirs, disabledRules: config.disabledRules, allow: config.allow });
+  const engineSettings = { ruleDirs, disabledRules: config.disabledRules, allow: config.allow };
+  const engine = createEngine(engineSettings);
   const actions = await planScanActionsIfAsked(values, { ruleDirs, disabledRules: config.disabledRules }, io);
   const progress = new ProgressLine(io.stderr);
   const options: HistoryOptions = {
+    engineSettings,
     maxFileSize: maxFileSize(values),
     ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
     onProgress: (p) =>
