@@ -363,6 +363,7 @@ async function scanByBlobs(
   collector.closeWalk();
   collector.stats.files = found.blobs;
   collector.stats.bytes = found.bytes;
+  collector.stats.blobs = true;
 }
 
 async function finishHistory(collector: HistoryCollector, repo: GitRepository): Promise<HistoryResult> {

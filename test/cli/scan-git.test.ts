@@ -49,8 +49,38 @@ describe("leakwarden scan --git", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`${(sha.leak as string).slice(0, 12)} 2:23`);
     expect(result.stdout).toMatch(
-      /2 findings \(2 critical\) in 2 files; scanned 3 commits \(3 file changes, [\d.]+ B added\)/,
+      /2 findings \(2 critical\) in 2 files; scanned 3 commits \(3 distinct blobs, [\d.]+ B\)/,
     );
+    const patches = runCli(["scan", "--git", "--history-scan", "patches"], { cwd: repo.dir });
+    expect(patches.stdout).toMatch(/scanned 3 commits \(3 file changes, [\d.]+ B added\)/);
+  });
+
+  it("--history-scan blobs and patches give the same findings; --threads applies to blobs", () => {
+    const scan = (...extra: string[]) => {
+      const result = runCli(["scan", "--git", repo.dir, "--format", "json", ...extra]);
+      expect(result.code).toBe(1);
+      return json(result.stdout);
+    };
+    const blobs = scan("--history-scan", "blobs", "--threads", "2");
+    const patches = scan("--history-scan", "patches");
+    expect(blobs.findings).toEqual(patches.findings);
+    expect(blobs.findings).toHaveLength(2);
+    expect(blobs.stats).toMatchObject({ blobs: true, commits: 3 });
+    expect(patches.stats.blobs).toBeUndefined();
+    expect(scan().stats.blobs).toBe(true); // auto: a whole history is read by blobs
+    const range = runCli(["scan", "--range", `${sha.base}..HEAD`, repo.dir, "--format", "json"]);
+    expect(json(range.stdout).stats.blobs).toBeUndefined(); // auto: a range is read by patches
+    const rangeByBlobs = runCli([
+      "scan",
+      "--range",
+      `${sha.base}..HEAD`,
+      "--history-scan",
+      "blobs",
+      repo.dir,
+      "--format",
+      "json",
+    ]);
+    expect(json(rangeByBlobs.stdout).findings).toEqual(json(range.stdout).findings);
   });
 
   it("--range and --since", () => {
@@ -126,7 +156,11 @@ describe("errors exit 2 with one line", () => {
     [["scan", "--range", "nope..HEAD", "{repo}"], /the range "nope\.\.HEAD" does not resolve/],
     [["scan", "--git", "--staged", "{repo}"], /--git and --staged cannot be combined/],
     [["scan", "--git", "{repo}", "{repo}"], /a git scan takes one repository folder/],
-    [["scan", "--git", "--threads", "2", "{repo}"], /--threads applies to file scans/],
+    [["scan", "--staged", "--threads", "2", "{repo}"], /--threads applies to file scans and to git history/],
+    [["scan", "--git", "--history-scan", "patches", "--threads", "2", "{repo}"], /--threads applies/],
+    [["scan", "--git", "--history-scan", "diff", "{repo}"], /--history-scan must be one of auto, blobs/],
+    [["scan", "--history-scan", "blobs", "{repo}"], /--history-scan applies to --git, --range and --since/],
+    [["scan", "--staged", "--history-scan", "blobs", "{repo}"], /--history-scan applies to --git/],
     [["scan", "--git", "--max-archive-depth", "1", "{repo}"], /--max-archive-depth applies to file scans/],
     [["scan", "--since", "", "{repo}"], /--since takes a date/],
     [["scan", "--pre-receive", "--show-secrets"], /--pre-receive never prints secret values/],
