@@ -33,3 +33,78 @@ export function checkBatch(engine: Engine, buffer: Buffer, items: readonly BlobI
   });
   return verdicts;
 }
+
+const NL = 10;
+
+/** How many leading bytes `a` and `b` share (at most `limit`): native compares of growing blocks, then bytes. */
+function commonPrefix(a: Buffer, b: Buffer, limit: number): number {
+  let at = 0;
+  for (let block = 64; at < limit; block = Math.min(block * 2, 64 * 1024)) {
+    const end = Math.min(limit, at + block);
+    if (a.compare(b, at, end, at, end) !== 0) break;
+    at = end;
+  }
+  while (at < limit && a[at] === b[at]) at++;
+  return at;
+}
+
+/** How many trailing bytes `a` and `b` share (at most `limit`). */
+function commonSuffix(a: Buffer, b: Buffer, limit: number): number {
+  let n = 0;
+  for (let block = 64; n < limit; block = Math.min(block * 2, 64 * 1024)) {
+    const size = Math.min(limit, n + block);
+    if (a.compare(b, b.length - size, b.length - n, a.length - size, a.length - n) !== 0) break;
+    n = size;
+  }
+  while (n < limit && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  return n;
+}
+
+/** Where the line holding byte `at - 1` starts (0 at the start). */
+function lineStartBefore(bytes: Buffer, at: number): number {
+  return at <= 1 ? 0 : bytes.lastIndexOf(NL, at - 2) + 1;
+}
+
+/**
+ * The bytes of `next` that a line diff from `previous` (git's, any algorithm) can show as added: whole lines
+ * between the lines both versions share at the start and at the end (git trims exactly those before diffing),
+ * widened over neighbouring lines equal to a line inside, since git may slide a group of added lines across
+ * such lines. Empty when `next` only lost lines.
+ */
+export function changedRegion(previous: Buffer, next: Buffer): { start: number; end: number } {
+  const limit = Math.min(previous.length, next.length);
+  const prefix = commonPrefix(previous, next, limit);
+  const suffix = commonSuffix(previous, next, limit - prefix);
+  let start = prefix === 0 ? 0 : next.lastIndexOf(NL, prefix - 1) + 1;
+  let end = next.length - suffix;
+  // The shared tail counts from a line start only where it starts a line in both versions.
+  const aligned =
+    suffix === 0 ||
+    ((end === 0 || next[end - 1] === NL) &&
+      (previous.length === suffix || previous[previous.length - suffix - 1] === NL));
+  if (suffix > 0 && !aligned) {
+    const nl = next.indexOf(NL, end);
+    end = nl === -1 ? next.length : nl + 1;
+  }
+  if (start >= end) return { start: end, end };
+  if (start === 0 && end === next.length) return { start, end };
+  const lines = new Set<string>();
+  for (let at = start; at < end; ) {
+    const nl = next.indexOf(NL, at);
+    const stop = nl === -1 || nl >= end ? end : nl + 1;
+    lines.add(next.toString("latin1", at, stop));
+    at = stop;
+  }
+  while (start > 0) {
+    const above = lineStartBefore(next, start);
+    if (!lines.has(next.toString("latin1", above, start))) break;
+    start = above;
+  }
+  while (end < next.length) {
+    const nl = next.indexOf(NL, end);
+    const below = nl === -1 ? next.length : nl + 1;
+    if (!lines.has(next.toString("latin1", end, below))) break;
+    end = below;
+  }
+  return { start, end };
+}

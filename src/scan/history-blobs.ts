@@ -1,13 +1,18 @@
 // The first half of a history scan by blobs (see history.ts): walk the history once without content (which
-// blobs each commit brings), read each distinct blob once through one `git cat-file --batch`, check it on the
-// scanning threads, and keep the commits that bring a blob holding a detection. Three processes run side by
-// side: the walk, the reader and the threads; each waits for the next when it gets too far ahead, so memory
-// holds a bounded number of blobs whatever the history (plus one small entry per distinct blob).
+// blobs each commit brings, and what its first parent had there), read each new blob once through one
+// `git cat-file --batch` (with the parent's version beside it), check on the scanning threads the part of it
+// a diff could call added, and keep the commits that bring a blob holding a detection there. Three processes
+// run side by side: the walk, the reader and the threads; each waits for the next when it gets too far ahead,
+// so memory holds a bounded number of blobs whatever the history (plus one small entry per blob checked).
+//
+// A blob is checked once for all the commits that bring it with the same parent version (and once whole when
+// a commit adds it): git's line diff only ever adds lines between the lines both versions share at the start
+// and at the end (see changedRegion), so only that part is scanned, a fraction of the blob in a long history.
 import { availableParallelism } from "node:os";
 import { BINARY_PROBE, contentKind } from "../sources/content-kind.js";
 import type { GitRepository } from "../sources/git.js";
 import { BLOB_READ_ARGS, BLOB_WALK_ARGS, BlobWalkParser, CatFileParser } from "../sources/git-blobs.js";
-import { BINARY_BLOB, type BlobItem, checkBatch, HAS_DETECTION } from "./blob-check.js";
+import { BINARY_BLOB, type BlobItem, changedRegion, checkBatch, HAS_DETECTION } from "./blob-check.js";
 import type { Engine } from "./engine.js";
 import { BlobPool } from "./pool.js";
 import { chunkOverlap } from "./scan-source.js";
@@ -31,10 +36,12 @@ export interface CommitsToScan {
   ranks: Map<string, number>;
   /** Commits walked. */
   commits: number;
-  /** Distinct blobs read, their bytes, and how many of them were binary (checked as raw bytes). */
+  /** Blobs checked (each once per parent version it replaced) and their bytes; binary ones checked whole. */
   blobs: number;
   bytes: number;
   binary: number;
+  /** Bytes scanned: the changed part of each blob, or all of it. */
+  scanned: number;
 }
 
 /** A batch of small blobs: up to this many bytes or blobs. */
@@ -56,6 +63,13 @@ interface Batch {
   blobs: string[];
 }
 
+/** What cat-file's next answer is for: a check's parent version (kept to compare with), or its blob. */
+interface Expected {
+  key: string;
+  role: "previous" | "blob";
+  pair?: { previous?: Buffer };
+}
+
 /** A blob being read or checked: how many of its items are out, and whether one had a detection. */
 interface OpenBlob {
   dirty: boolean;
@@ -63,9 +77,9 @@ interface OpenBlob {
   ended: boolean;
 }
 
-/** A large blob being cut into windows. */
+/** A large blob being cut into windows (checked whole, whatever the parent had). */
 interface LargeBlob {
-  blob: string;
+  key: string;
   window: Buffer;
   filled: number;
   /** Bytes at the start of `window` that the previous window also held. */
@@ -99,20 +113,35 @@ class BlobHistoryScan {
   /** Commits (and their ranks) that bring a blob still being checked. */
   private readonly waiters = new Map<string, [string, number][]>();
   private readonly open = new Map<string, OpenBlob>();
-  private readonly result: CommitsToScan = { ranks: new Map(), commits: 0, blobs: 0, bytes: 0, binary: 0 };
+  private readonly result: CommitsToScan = {
+    ranks: new Map(),
+    commits: 0,
+    blobs: 0,
+    bytes: 0,
+    binary: 0,
+    scanned: 0,
+  };
+  /** cat-file's answers to come, in order: a head index into a list compacted now and then. */
+  private expected: Expected[] = [];
+  private expectedHead = 0;
   private readonly started = performance.now();
   private readonly windowSize: number;
   private readonly overlap: number;
   private readonly threads: number;
   private pool: BlobPool | undefined;
   private commit = "";
-  private requested = 0;
+  /** Objects asked of cat-file and answered; checks opened and decided. */
+  private asked = 0;
   private answered = 0;
+  private opened = 0;
   private resolved = 0;
   private inFlight = 0;
   private batch: Batch | undefined;
-  private small: { blob: string; start: number } | undefined;
+  private small: { key: string; start: number; previous: Buffer | undefined } | undefined;
   private large: LargeBlob | undefined;
+  private previous:
+    | { pair: NonNullable<Expected["pair"]>; bytes: Buffer | undefined; filled: number }
+    | undefined;
   private asks: string[] = [];
   private walkPaused = false;
   private walkEnded = false;
@@ -142,7 +171,7 @@ class BlobHistoryScan {
     walker.stdin.end(input.length > 0 ? `${input.join("\n")}\n` : "");
     const walkParser = new BlobWalkParser({
       commit: (commit) => this.onCommit(commit),
-      blob: (blob) => this.onBlob(blob),
+      blob: (blob, previous) => this.onBlob(blob, previous),
     });
     const readParser = new CatFileParser({
       start: (blob, size) => this.onStart(blob, size),
@@ -189,7 +218,8 @@ class BlobHistoryScan {
       reader.stdout.once(
         "end",
         guard(() => {
-          if (this.large || this.small) throw new Error("git cat-file stopped in the middle of a blob");
+          if (this.large || this.small || this.previous)
+            throw new Error("git cat-file stopped in the middle of a blob");
           this.dispatch();
           Promise.all(this.settled).then(() => resolve(), reject);
         }),
@@ -216,7 +246,7 @@ class BlobHistoryScan {
       }
       if (code !== 0) throw this.repo.failure(command, stderr());
     }
-    if (this.resolved !== this.requested) throw new Error("a blob of the history was never checked");
+    if (this.resolved !== this.opened) throw new Error("a blob of the history was never checked");
     return this.result;
   }
 
@@ -238,22 +268,52 @@ class BlobHistoryScan {
     });
   }
 
-  private onBlob(blob: string): void {
-    const known = this.state.get(blob);
-    if (known === CLEAN) return;
-    if (known === DIRTY) {
-      this.result.ranks.set(this.commit, this.result.commits);
+  private onBlob(blob: string, previous: string | undefined): void {
+    if (previous === blob) return; // a mode change: no line added
+    // A check of the whole blob answers for every commit that brings it.
+    const whole = this.state.get(blob);
+    if (whole !== undefined) {
+      this.decided(blob, whole);
       return;
     }
-    const entry: [string, number] = [this.commit, this.result.commits];
-    if (known === PENDING) {
-      this.waiters.get(blob)?.push(entry);
+    const key = previous === undefined ? blob : `${previous}>${blob}`;
+    const known = this.state.get(key);
+    if (known !== undefined) {
+      this.decided(key, known);
       return;
     }
-    this.state.set(blob, PENDING);
-    this.waiters.set(blob, [entry]);
-    this.asks.push(blob);
-    this.requested++;
+    this.state.set(key, PENDING);
+    this.waiters.set(key, [[this.commit, this.result.commits]]);
+    this.opened++;
+    if (previous === undefined) {
+      this.ask(blob, { key, role: "blob" });
+    } else {
+      const pair = {};
+      this.ask(previous, { key, role: "previous", pair });
+      this.ask(blob, { key, role: "blob", pair });
+    }
+  }
+
+  /** The current commit brings what `key` checks: a candidate, a commit to wait for, or nothing. */
+  private decided(key: string, state: number): void {
+    if (state === DIRTY) this.result.ranks.set(this.commit, this.result.commits);
+    else if (state === PENDING) this.waiters.get(key)?.push([this.commit, this.result.commits]);
+  }
+
+  private ask(object: string, expected: Expected): void {
+    this.asks.push(object);
+    this.expected.push(expected);
+    this.asked++;
+  }
+
+  private nextExpected(): Expected {
+    const next = this.expected[this.expectedHead++];
+    if (!next) throw new Error("git cat-file answered more than it was asked");
+    if (this.expectedHead > 4096) {
+      this.expected = this.expected.slice(this.expectedHead);
+      this.expectedHead = 0;
+    }
+    return next;
   }
 
   /** Asks cat-file for the blobs the chunk brought; holds the walk when too many are still unchecked. */
@@ -262,7 +322,7 @@ class BlobHistoryScan {
       this.reader?.stdin.write(`${this.asks.join("\n")}\n`);
       this.asks = [];
     }
-    if (!this.walkPaused && this.requested - this.resolved >= MAX_PENDING) {
+    if (!this.walkPaused && this.opened - this.resolved >= MAX_PENDING) {
       this.walkPaused = true;
       this.walker?.stdout.pause();
       this.dispatchIfIdle();
@@ -271,13 +331,27 @@ class BlobHistoryScan {
 
   // Reading ---------------------------------------------------------------------------------------------------
 
-  private onStart(blob: string, size: number): void {
-    this.open.set(blob, { dirty: false, out: 0, ended: false });
+  private onStart(_object: string, size: number): void {
+    const expected = this.nextExpected();
+    if (expected.role === "previous") {
+      // Kept to compare with; a parent version too large for that leaves the blob to be checked whole.
+      const pair = expected.pair as NonNullable<Expected["pair"]>;
+      this.previous = {
+        pair,
+        bytes: size <= this.windowSize ? Buffer.allocUnsafe(size) : undefined,
+        filled: 0,
+      };
+      return;
+    }
+    const { key } = expected;
+    const previous = expected.pair?.previous;
+    if (expected.pair) expected.pair.previous = undefined;
+    this.open.set(key, { dirty: false, out: 0, ended: false });
     this.result.blobs++;
     this.result.bytes += size;
     if (size > this.windowSize) {
       this.large = {
-        blob,
+        key,
         window: Buffer.allocUnsafeSlow(this.windowSize),
         filled: 0,
         carried: 0,
@@ -293,10 +367,15 @@ class BlobHistoryScan {
       items: [],
       blobs: [],
     };
-    this.small = { blob, start: this.batch.length };
+    this.small = { key, start: this.batch.length, previous };
   }
 
   private onData(bytes: Buffer): void {
+    if (this.previous) {
+      const held = this.previous;
+      if (held.bytes) held.filled += bytes.copy(held.bytes, held.filled);
+      return;
+    }
     if (this.small && this.batch) {
       this.batch.length += bytes.copy(this.batch.buffer, this.batch.length);
       return;
@@ -313,28 +392,57 @@ class BlobHistoryScan {
 
   private onEnd(): void {
     this.answered++;
-    if (this.small && this.batch) {
-      const { blob, start } = this.small;
+    if (this.previous) {
+      const { pair, bytes } = this.previous;
+      this.previous = undefined;
+      pair.previous = bytes;
+    } else if (this.small && this.batch) {
+      const batch = this.batch;
+      const { key, start, previous } = this.small;
       this.small = undefined;
-      this.batch.items.push({ start, end: this.batch.length, raw: false });
-      this.batch.blobs.push(blob);
-      (this.open.get(blob) as OpenBlob).out++;
-      this.ended(blob);
-      if (this.batch.length >= BATCH_BYTES || this.batch.items.length >= BATCH_BLOBS) this.dispatch();
+      const raw = previous !== undefined && this.trim(batch, start, previous);
+      const open = this.open.get(key) as OpenBlob;
+      if (batch.length > start || !raw) {
+        batch.items.push({ start, end: batch.length, raw });
+        batch.blobs.push(key);
+        open.out++;
+        this.result.scanned += batch.length - start;
+      }
+      this.ended(key);
+      if (batch.length >= BATCH_BYTES || batch.items.length >= BATCH_BLOBS) this.dispatch();
     } else {
       const large = this.large as LargeBlob;
       this.large = undefined;
       if (!large.decided && (large.first || large.filled > large.carried)) this.sendWindow(large);
-      this.ended(large.blob);
+      this.ended(large.key);
     }
     this.dispatchIfIdle();
   }
 
-  private onMissing(blob: string): void {
-    // Nothing to read: its commits are scanned by patch, which says what git says about it.
+  /**
+   * Keeps of the blob just read into the batch only the part a diff from `previous` can call added (see
+   * changedRegion); true when it did. UTF-16 text is left whole: its lines are not cut where bytes say.
+   */
+  private trim(batch: Batch, start: number, previous: Buffer): boolean {
+    const blob = batch.buffer.subarray(start, batch.length);
+    const kind = contentKind(blob.subarray(0, BINARY_PROBE));
+    if (kind === "utf-16le" || kind === "utf-16be") return false;
+    const region = changedRegion(previous, blob);
+    if (region.start > 0) batch.buffer.copyWithin(start, start + region.start, start + region.end);
+    batch.length = start + region.end - region.start;
+    return true;
+  }
+
+  private onMissing(_object: string): void {
+    const expected = this.nextExpected();
     this.answered++;
-    this.open.set(blob, { dirty: true, out: 0, ended: false });
-    this.ended(blob);
+    if (expected.role === "previous") {
+      (expected.pair as NonNullable<Expected["pair"]>).previous = undefined; // the blob is checked whole
+    } else {
+      // Nothing to read: its commits are scanned by patch, which says what git says about it.
+      this.open.set(expected.key, { dirty: true, out: 0, ended: false });
+      this.ended(expected.key);
+    }
     this.dispatchIfIdle();
   }
 
@@ -345,7 +453,7 @@ class BlobHistoryScan {
       large.first = false;
       const kind = contentKind(window.subarray(0, BINARY_PROBE));
       if (kind === "utf-16le" || kind === "utf-16be") {
-        (this.open.get(large.blob) as OpenBlob).dirty = true;
+        (this.open.get(large.key) as OpenBlob).dirty = true;
         large.decided = true;
         return;
       }
@@ -353,11 +461,12 @@ class BlobHistoryScan {
     const keep = Math.min(2 * this.overlap, large.filled);
     const next = Buffer.allocUnsafeSlow(this.windowSize);
     window.copy(next, 0, large.filled - keep);
-    (this.open.get(large.blob) as OpenBlob).out++;
+    (this.open.get(large.key) as OpenBlob).out++;
+    this.result.scanned += large.filled - large.carried;
     this.send(
       { buffer: large.window, length: large.filled, items: [], blobs: [] },
       [{ start: 0, end: large.filled, raw: true }],
-      [large.blob],
+      [large.key],
     );
     large.window = next;
     large.filled = keep;
@@ -376,8 +485,7 @@ class BlobHistoryScan {
 
   /** Sends a partly filled batch when nothing else is coming for now: the walk waits, or is over. */
   private dispatchIfIdle(): void {
-    if ((this.walkPaused || this.walkEnded) && this.answered === this.requested && !this.small)
-      this.dispatch();
+    if ((this.walkPaused || this.walkEnded) && this.answered === this.asked && !this.small) this.dispatch();
   }
 
   private send(batch: Batch, items: BlobItem[], blobs: string[]): void {
@@ -443,7 +551,7 @@ class BlobHistoryScan {
     this.waiters.delete(blob);
     if (open.dirty) for (const [commit, rank] of waiting) this.result.ranks.set(commit, rank);
     this.resolved++;
-    if (this.walkPaused && this.requested - this.resolved <= MAX_PENDING / 2) {
+    if (this.walkPaused && this.opened - this.resolved <= MAX_PENDING / 2) {
       this.walkPaused = false;
       this.walker?.stdout.resume();
     }

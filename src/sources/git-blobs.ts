@@ -24,8 +24,11 @@ export const BLOB_READ_ARGS = ["cat-file", "--batch"];
 export interface BlobWalkHandler {
   /** The next commit of the walk. */
   commit(commit: string): void;
-  /** A blob that the current commit's version of a file holds, where it differs from the parents. */
-  blob(blob: string): void;
+  /**
+   * A blob that the current commit's version of a file holds, where it differs from the parents, and the
+   * blob the first parent had at that path (undefined when it had none, or a submodule there).
+   */
+  blob(blob: string, previous: string | undefined): void;
 }
 
 const DELETED_MODE = "000000";
@@ -72,7 +75,10 @@ export class BlobWalkParser {
     const mode = fields[parents];
     const blob = fields[2 * parents + 1];
     if (mode === undefined || blob === undefined || mode === DELETED_MODE || mode === GITLINK_MODE) return;
-    this.handler.blob(blob);
+    const firstMode = fields[0];
+    const previous =
+      firstMode === DELETED_MODE || firstMode === GITLINK_MODE ? undefined : fields[parents + 1];
+    this.handler.blob(blob, previous);
   }
 }
 
