@@ -60,6 +60,17 @@ function commonSuffix(a: Buffer, b: Buffer, limit: number): number {
   return n;
 }
 
+/** Whether bytes[from, to) holds `line` (ending with its newline) as one of its whole lines: a native search. */
+function holdsLine(bytes: Buffer, { from, to }: { from: number; to: number }, line: Buffer): boolean {
+  for (
+    let at = bytes.indexOf(line, from);
+    at !== -1 && at + line.length <= to;
+    at = bytes.indexOf(line, at + 1)
+  )
+    if (at === from || bytes[at - 1] === NL) return true;
+  return false;
+}
+
 /** Where the line holding byte `at - 1` starts (0 at the start). */
 function lineStartBefore(bytes: Buffer, at: number): number {
   return at <= 1 ? 0 : bytes.lastIndexOf(NL, at - 2) + 1;
@@ -88,23 +99,17 @@ export function changedRegion(previous: Buffer, next: Buffer): { start: number; 
   }
   if (start >= end) return { start: end, end };
   if (start === 0 && end === next.length) return { start, end };
-  const lines = new Set<string>();
-  for (let at = start; at < end; ) {
-    const nl = next.indexOf(NL, at);
-    const stop = nl === -1 || nl >= end ? end : nl + 1;
-    lines.add(next.toString("latin1", at, stop));
-    at = stop;
-  }
+  const region = { from: start, to: end };
   while (start > 0) {
     const above = lineStartBefore(next, start);
-    if (!lines.has(next.toString("latin1", above, start))) break;
+    if (!holdsLine(next, region, next.subarray(above, start))) break;
     start = above;
   }
   while (end < next.length) {
     const nl = next.indexOf(NL, end);
-    const below = nl === -1 ? next.length : nl + 1;
-    if (!lines.has(next.toString("latin1", end, below))) break;
-    end = below;
+    if (nl === -1) break; // a last line without a newline is not a line of the region
+    if (!holdsLine(next, region, next.subarray(end, nl + 1))) break;
+    end = nl + 1;
   }
   return { start, end };
 }

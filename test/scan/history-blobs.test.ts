@@ -1,10 +1,13 @@
 // A history scanned by blobs must give exactly the findings of a scan of every patch: same rule, secret,
 // commit, path, line, column, `introduced` and order. Both run on the same temporary repositories.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { changedRegion } from "../../src/scan/blob-check.js";
 import { type HistoryOptions, historyMethod, scanHistory } from "../../src/scan/history.js";
 import { commitsWithDetections } from "../../src/scan/history-blobs.js";
+import { SeededRandom } from "../../src/scan/samples.js";
 import { chunkOverlap } from "../../src/scan/scan-source.js";
 import { createEngine, DEFAULT_ENGINE_SETTINGS } from "../../src/scan/settings.js";
 import type { Finding } from "../../src/scan/types.js";
@@ -241,5 +244,71 @@ describe("errors", () => {
     await expect(
       scanHistory(repo.dir, {}, engine, { env, method: "blobs", signal: controller.signal }),
     ).rejects.toThrow();
+  });
+});
+
+describe("changedRegion", () => {
+  /** The new-file line numbers git's diff shows as added. */
+  function addedLines(previous: string, next: string, algorithm: string): number[] {
+    const a = join(tmp.path, "region-a");
+    const b = join(tmp.path, "region-b");
+    writeFileSync(a, previous);
+    writeFileSync(b, next);
+    const out = spawnSync("git", ["diff", "--no-index", "-U0", "--no-color", ...algorithm.split(" "), a, b], {
+      env,
+      encoding: "utf8",
+    }).stdout;
+    const added: number[] = [];
+    let line = 0;
+    for (const text of out.split("\n")) {
+      const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)/.exec(text);
+      if (hunk) line = Number(hunk[1]);
+      else if (text.startsWith("+") && !text.startsWith("+++")) added.push(line++);
+    }
+    return added;
+  }
+
+  it("holds every line git's diff adds, with repeated lines that make git slide a change", () => {
+    const rng = new SeededRandom(4242);
+    const alphabet = ["a\n", "b\n", "\n", "a\n", "  x = 1\n", "}\n", "c"];
+    const text = (n: number) =>
+      Array.from({ length: n }, () => alphabet[rng.below(alphabet.length)]).join("");
+    let checked = 0;
+    for (let round = 0; round < 250; round++) {
+      const previous = text(rng.below(14));
+      // An edit: lines inserted, removed or replaced somewhere, now and then a missing last newline.
+      const lines = previous.split(/(?<=\n)/).filter((l) => l !== "");
+      const at = rng.below(lines.length + 1);
+      lines.splice(at, rng.below(3), ...text(rng.below(4)).split(/(?<=\n)/));
+      const next = lines.join("");
+      const region = changedRegion(Buffer.from(previous), Buffer.from(next));
+      const firstLine = next.slice(0, region.start).split("\n").length;
+      const lastLine = firstLine + next.slice(region.start, region.end).split("\n").length - 1;
+      // What the patch scan pins (LOG_PATCH_ARGS), with git's indent heuristic on (its default) and off.
+      for (const algorithm of ["--diff-algorithm=myers", "--diff-algorithm=myers --no-indent-heuristic"]) {
+        for (const line of addedLines(previous, next, algorithm)) {
+          checked++;
+          expect(
+            line,
+            `${JSON.stringify(previous)} -> ${JSON.stringify(next)} (${algorithm})`,
+          ).toBeGreaterThanOrEqual(firstLine);
+          expect(
+            line,
+            `${JSON.stringify(previous)} -> ${JSON.stringify(next)} (${algorithm})`,
+          ).toBeLessThanOrEqual(lastLine);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it("is empty when lines were only removed, and small for a small edit in a large file", () => {
+    const big = Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join("");
+    expect(changedRegion(Buffer.from(big), Buffer.from(big.replace("line 1000\n", "")))).toMatchObject({
+      start: big.indexOf("line 1000\n"),
+    });
+    const edited = big.replace("line 1000\n", "line 1000 changed\n");
+    const region = changedRegion(Buffer.from(big), Buffer.from(edited));
+    expect(edited.slice(region.start, region.end)).toBe("line 1000 changed\n");
   });
 });
