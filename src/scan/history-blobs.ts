@@ -23,7 +23,7 @@ export interface BlobScanOptions {
   engineSettings?: EngineSettings;
   /** Checking threads (default: one per core); 1 checks on the calling thread. */
   threads?: number;
-  /** Threads start once this many bytes were read (default 16 MB): a small history is done sooner without. */
+  /** Threads start once this many bytes are to be scanned (default 64 MB): below, they cost more than they save. */
   poolAfterBytes?: number;
   /** A blob larger than this is checked in overlapping windows of this size (default 8 MB). */
   windowSize?: number;
@@ -50,7 +50,7 @@ const BATCH_BLOBS = 256;
 /** Blobs asked of cat-file and not yet checked: the walk waits above this. */
 const MAX_PENDING = 4096;
 const DEFAULT_WINDOW = 8 * 1024 * 1024;
-const DEFAULT_POOL_AFTER = 16 * 1024 * 1024;
+const DEFAULT_POOL_AFTER = 64 * 1024 * 1024;
 
 const PENDING = 0;
 const CLEAN = 1;
@@ -139,6 +139,8 @@ class BlobHistoryScan {
   private batch: Batch | undefined;
   private small: { key: string; start: number; previous: Buffer | undefined } | undefined;
   private large: LargeBlob | undefined;
+  private scratch = Buffer.allocUnsafeSlow(64 * 1024);
+  private spare: Buffer | undefined;
   private previous:
     | { pair: NonNullable<Expected["pair"]>; bytes: Buffer | undefined; filled: number }
     | undefined;
@@ -338,7 +340,7 @@ class BlobHistoryScan {
       const pair = expected.pair as NonNullable<Expected["pair"]>;
       this.previous = {
         pair,
-        bytes: size <= this.windowSize ? Buffer.allocUnsafe(size) : undefined,
+        bytes: size <= this.windowSize ? this.scratchOf(size) : undefined,
         filled: 0,
       };
       return;
@@ -362,12 +364,29 @@ class BlobHistoryScan {
     }
     if (this.batch && this.batch.buffer.length - this.batch.length < size) this.dispatch();
     this.batch ??= {
-      buffer: Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, size)),
+      buffer: this.spareOf(size) ?? Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, size)),
       length: 0,
       items: [],
       blobs: [],
     };
     this.small = { key, start: this.batch.length, previous };
+  }
+
+  /**
+   * Where a parent version is held until its blob is read: one buffer, reused, since cat-file answers one
+   * object after the other (the blob always follows its parent version).
+   */
+  private scratchOf(size: number): Buffer {
+    if (this.scratch.length < size)
+      this.scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.scratch.length));
+    return this.scratch.subarray(0, size);
+  }
+
+  /** A batch buffer checked on this thread and free again (one checked on a worker moved there). */
+  private spareOf(size: number): Buffer | undefined {
+    const spare = this.spare;
+    this.spare = undefined;
+    return spare && spare.length >= size ? spare : undefined;
   }
 
   private onData(bytes: Buffer): void {
@@ -493,12 +512,13 @@ class BlobHistoryScan {
     if (
       !this.pool &&
       this.threads > 1 &&
-      this.result.bytes >= (this.options.poolAfterBytes ?? DEFAULT_POOL_AFTER)
+      this.result.scanned >= (this.options.poolAfterBytes ?? DEFAULT_POOL_AFTER)
     )
       this.pool = new BlobPool(this.options.engineSettings as EngineSettings, this.threads);
     const pool = this.pool;
     if (!pool) {
       this.verdicts(blobs, checkBatch(this.engine, bytes, items));
+      this.spare = batch.buffer;
       return;
     }
     this.inFlight++;
