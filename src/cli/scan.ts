@@ -62,12 +62,13 @@ findings carry the commit, author and date)
   --range REVS    only these commits: A..B, A...B or a branch (implies --git)
   --since DATE    only commits after DATE: 2024-01-31, "2 weeks ago"
   --history-scan blobs|patches
-                  how a history is read. blobs: each distinct file version
-                  once, on every core (--threads), then the patches of only
-                  the commits that bring one holding a secret; patches: every
-                  commit's patch (git log -p). Same findings either way.
-                  Default: blobs for a whole history (--git alone), patches
-                  with --range or --since
+                  how a history is read. blobs: each file version once
+                  (git cat-file), scanning only what changed from its parent's
+                  version (on --threads threads when there is much), then the
+                  patches of only the commits that bring one holding a secret;
+                  patches: every commit's patch (git log -p). Same findings
+                  either way. Default: blobs for a whole history (--git
+                  alone), patches with --range or --since
   --staged        what is staged for the next commit (a pre-commit hook)
   --pre-receive   be a git server's pre-receive hook: read "<old> <new> <ref>"
                   lines on stdin and exit 1 to reject a push that adds a leak
