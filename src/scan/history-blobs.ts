@@ -261,7 +261,6 @@ class BlobHistoryScan {
       }
       if (code !== 0) throw this.repo.failure(command, stderr());
     }
-    console.error("asked", this.asked, "opened", this.opened, "cache", this.cache.size, this.cacheBytes);
     if (this.resolved !== this.opened) throw new Error("a blob of the history was never checked");
     return this.result;
   }
