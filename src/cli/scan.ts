@@ -67,8 +67,7 @@ findings carry the commit, author and date)
                   version (on --threads threads when there is much), then the
                   patches of only the commits that bring one holding a secret;
                   patches: every commit's patch (git log -p). Same findings
-                  either way. Default: blobs for a whole history (--git
-                  alone), patches with --range or --since
+                  either way. Default: patches (faster so far)
   --staged        what is staged for the next commit (a pre-commit hook)
   --pre-receive   be a git server's pre-receive hook: read "<old> <new> <ref>"
                   lines on stdin and exit 1 to reject a push that adds a leak

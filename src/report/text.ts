@@ -58,7 +58,7 @@ export function summary(findings: readonly Finding[], stats: ScanStats, style: S
     stats.commits === undefined
       ? `${plural(stats.files, "file")} (${formatBytes(stats.bytes)})`
       : stats.blobs
-        ? `${plural(stats.commits, "commit")} (${plural(stats.files, "distinct blob")}, ${formatBytes(stats.bytes)})`
+        ? `${plural(stats.commits, "commit")} (${plural(stats.files, "blob")} checked, ${formatBytes(stats.bytes)})`
         : `${plural(stats.commits, "commit")} (${plural(stats.files, "file change")}, ${formatBytes(stats.bytes)} added)`;
   const scanned = `scanned ${what} in ${seconds}s`;
   const skipped = stats.skipped > 0 ? `; ${skippedSummary(stats)}` : "";

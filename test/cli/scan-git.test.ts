@@ -49,10 +49,10 @@ describe("leakwarden scan --git", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`${(sha.leak as string).slice(0, 12)} 2:23`);
     expect(result.stdout).toMatch(
-      /2 findings \(2 critical\) in 2 files; scanned 3 commits \(3 distinct blobs, [\d.]+ B\)/,
+      /2 findings \(2 critical\) in 2 files; scanned 3 commits \(3 file changes, [\d.]+ B added\)/,
     );
-    const patches = runCli(["scan", "--git", "--history-scan", "patches"], { cwd: repo.dir });
-    expect(patches.stdout).toMatch(/scanned 3 commits \(3 file changes, [\d.]+ B added\)/);
+    const blobs = runCli(["scan", "--git", "--history-scan", "blobs"], { cwd: repo.dir });
+    expect(blobs.stdout).toMatch(/scanned 3 commits \(4 blobs checked, [\d.]+ B\)/);
   });
 
   it("--history-scan blobs and patches give the same findings; --threads applies to blobs", () => {
@@ -67,9 +67,9 @@ describe("leakwarden scan --git", () => {
     expect(blobs.findings).toHaveLength(2);
     expect(blobs.stats).toMatchObject({ blobs: true, commits: 3 });
     expect(patches.stats.blobs).toBeUndefined();
-    expect(scan().stats.blobs).toBe(true); // auto: a whole history is read by blobs
+    expect(scan().stats.blobs).toBeUndefined(); // auto reads patches
     const range = runCli(["scan", "--range", `${sha.base}..HEAD`, repo.dir, "--format", "json"]);
-    expect(json(range.stdout).stats.blobs).toBeUndefined(); // auto: a range is read by patches
+    expect(json(range.stdout).stats.blobs).toBeUndefined();
     const rangeByBlobs = runCli([
       "scan",
       "--range",
@@ -157,7 +157,7 @@ describe("errors exit 2 with one line", () => {
     [["scan", "--git", "--staged", "{repo}"], /--git and --staged cannot be combined/],
     [["scan", "--git", "{repo}", "{repo}"], /a git scan takes one repository folder/],
     [["scan", "--staged", "--threads", "2", "{repo}"], /--threads applies to file scans and to git history/],
-    [["scan", "--git", "--history-scan", "patches", "--threads", "2", "{repo}"], /--threads applies/],
+    [["scan", "--git", "--threads", "2", "{repo}"], /--threads applies/],
     [["scan", "--git", "--history-scan", "diff", "{repo}"], /--history-scan must be one of auto, blobs/],
     [["scan", "--history-scan", "blobs", "{repo}"], /--history-scan applies to --git, --range and --since/],
     [["scan", "--staged", "--history-scan", "blobs", "{repo}"], /--history-scan applies to --git/],
