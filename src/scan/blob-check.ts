@@ -1,6 +1,7 @@
 // Whether a blob (or a window of a large one) holds anything the engine detects. A history scan by blobs uses
 // the answer only to choose the commits whose patches it then scans, so it errs towards yes: every view of the
-// bytes a patch scan could take is looked at (binary blobs as raw bytes, UTF-16 both decoded and raw).
+// bytes a patch scan could take is looked at (binary blobs as raw bytes, UTF-16 both decoded and raw). And which
+// part of a blob needs looking at, given its parent's version: changedRegion.
 import { BINARY_PROBE, contentKind, decodeUtf16 } from "../sources/content-kind.js";
 import type { Engine } from "./engine.js";
 

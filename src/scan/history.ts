@@ -2,9 +2,10 @@
 // or the staged changes. Git streams the patches, git-patch.ts cuts out the added lines, and each hunk's
 // added lines go through the same engine as files, located at their line in that commit's version.
 //
-// A long history is scanned by blobs first (history-blobs.ts): each distinct file version is read and checked
-// once, on every core, and only the commits that bring a version holding a detection have their patches
-// scanned as above. The findings are the patch scan's own, for far less work than diffing every commit.
+// Asked to (method `blobs`), a history is checked by blobs first (history-blobs.ts): each file version is
+// read once and the part of it that changed is checked, on worker threads when there is much; then only the
+// commits that bring a version holding a detection have their patches scanned as above. The findings are the
+// patch scan's own; it is not the default, since it was not measured faster (see historyMethod).
 import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
 import { GitRepository, type PushKind, type PushUpdate } from "../sources/git.js";
