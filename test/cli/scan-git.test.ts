@@ -123,9 +123,20 @@ describe("leakwarden scan --git", () => {
     expect(json(broken.stdout).findings).toEqual(expected);
   });
 
-  it("never prints the secrets, in any format", () => {
-    for (const format of ["text", "json", "sarif"]) {
-      const result = runCli(["scan", "--git", repo.dir, "--format", format]);
+  it("never prints the secrets, in any format, read by patches or by blobs", () => {
+    for (const [format, method] of ["text", "json", "sarif"].flatMap((f) => [
+      [f, "patches"],
+      [f, "blobs"],
+    ])) {
+      const result = runCli([
+        "scan",
+        "--git",
+        repo.dir,
+        "--format",
+        format as string,
+        "--history-scan",
+        method as string,
+      ]);
       expect(result.code).toBe(1);
       for (const secret of [pat, github]) {
         expect(result.stdout).not.toContain(secret);
