@@ -13,7 +13,7 @@ import { createEngine, DEFAULT_ENGINE_SETTINGS } from "../../src/scan/settings.j
 import type { Finding } from "../../src/scan/types.js";
 import { GitRepository } from "../../src/sources/git.js";
 import { tempDir } from "../support/cli.js";
-import { createRepo, type TestRepo, testGitEnv } from "../support/git.js";
+import { createRepo, fastImport, type TestRepo, testGitEnv } from "../support/git.js";
 import { tokens } from "../support/tokens.js";
 
 const t = tokens(1313);
@@ -310,5 +310,58 @@ describe("changedRegion", () => {
     const edited = big.replace("line 1000\n", "line 1000 changed\n");
     const region = changedRegion(Buffer.from(big), Buffer.from(edited));
     expect(edited.slice(region.start, region.end)).toBe("line 1000 changed\n");
+  });
+});
+
+describe("random histories", () => {
+  it("give the same findings read by blobs and by patches: edits, moves, merges, repeated lines and tokens", async () => {
+    const rng = new SeededRandom(1313);
+    const secrets = [t.githubPat(), t.githubPat(), t.adoPat()];
+    // Few distinct lines, so that git slides changes across equal ones; tokens on their own lines and inside.
+    const pool = [
+      "",
+      "}",
+      "  return x;",
+      "a",
+      "a",
+      "# notes",
+      ...secrets.map((s) => `key: ${s}`),
+      `x ${secrets[0]} y`,
+    ];
+    const line = () => pool[rng.below(pool.length)] as string;
+    for (let seed = 0; seed < 3; seed++) {
+      const dir = join(tmp.path, `random-${seed}`);
+      const repo = await createRepo(dir, home);
+      const files: Record<string, string[]> = { "a.txt": [], "b.yml": [], "c/d.env": [] };
+      const names = Object.keys(files);
+      let stream = "";
+      let mark = 0;
+      let time = 1_700_000_000;
+      const commit = (branch: string, from: number, merge: number) => {
+        mark++;
+        const path = names[rng.below(names.length)] as string;
+        const lines = files[path] as string[];
+        const at = rng.below(lines.length + 1);
+        lines.splice(at, rng.below(3), ...Array.from({ length: rng.below(5) }, line));
+        const body = lines.join("\n") + (rng.below(4) === 0 ? "" : "\n");
+        stream += `commit refs/heads/${branch}\nmark :${mark}\ncommitter A <a@example.com> ${time++} +0000\n`;
+        stream += `data 2\nc\n${from ? `from :${from}\n` : ""}${merge ? `merge :${merge}\n` : ""}`;
+        stream += `M 100644 inline ${path}\ndata ${Buffer.byteLength(body)}\n${body}\n\n`;
+        return mark;
+      };
+      let main = commit("main", 0, 0);
+      for (let i = 0; i < 40; i++) {
+        if (i % 10 === 5) {
+          let side = main;
+          for (let j = 0; j < 3; j++) side = commit(`side${i}`, side, 0);
+          main = commit("main", main, 0);
+          main = commit("main", main, side); // a merge that changes one file of its own
+        } else main = commit("main", main, 0);
+      }
+      fastImport(dir, home, `${stream}done\n`);
+      const { patches, blobs } = await bothWays(repo.dir);
+      expect(blobs.findings.map(described)).toEqual(patches.findings.map(described));
+      expect(patches.findings.length).toBeGreaterThan(0);
+    }
   });
 });
