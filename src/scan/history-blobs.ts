@@ -51,15 +51,10 @@ const BATCH_BLOBS = 256;
 const MAX_PENDING = 4096;
 const DEFAULT_WINDOW = 8 * 1024 * 1024;
 const DEFAULT_POOL_AFTER = 64 * 1024 * 1024;
-/** Parent versions kept after use, since the walk soon meets them again as the blob of an older commit. */
-const CACHE_BYTES = 32 * 1024 * 1024;
-const CACHE_ITEM = 1024 * 1024;
 
 const PENDING = 0;
 const CLEAN = 1;
 const DIRTY = 2;
-
-type Slot = "read" | "held";
 
 interface Batch {
   buffer: Buffer;
@@ -72,10 +67,7 @@ interface Batch {
 interface Expected {
   key: string;
   role: "previous" | "blob";
-  object: string;
   pair?: { previous?: Buffer };
-  /** The blob, when it was already held (see BlobHistoryScan.cache): only its parent version is read. */
-  blob?: Buffer;
 }
 
 /** A blob being read or checked: how many of its items are out, and whether one had a detection. */
@@ -144,18 +136,14 @@ class BlobHistoryScan {
   private opened = 0;
   private resolved = 0;
   private inFlight = 0;
-  /** Batches being filled: with what cat-file answers, and with blobs already held. */
-  private readonly batches: Partial<Record<Slot, Batch>> = {};
+  private batch: Batch | undefined;
   private small: { key: string; start: number; previous: Buffer | undefined } | undefined;
   private large: LargeBlob | undefined;
   private scratch = Buffer.allocUnsafeSlow(64 * 1024);
-  /** Recently read parent versions, least recently used first. */
-  private readonly cache = new Map<string, Buffer>();
-  /** Checks whose blob is being read as another check's parent version, by that object. */
-  private readonly comingAsPrevious = new Map<string, { key: string; previous: string; blob: string }[]>();
-  private cacheBytes = 0;
   private spare: Buffer | undefined;
-  private previous: { expected: Expected; bytes: Buffer | undefined; filled: number } | undefined;
+  private previous:
+    | { pair: NonNullable<Expected["pair"]>; bytes: Buffer | undefined; filled: number }
+    | undefined;
   private asks: string[] = [];
   private walkPaused = false;
   private walkEnded = false;
@@ -224,7 +212,7 @@ class BlobHistoryScan {
           walkParser.end();
           this.afterWalkChunk();
           this.walkEnded = true;
-          this.endReaderIfDone();
+          reader.stdin.end();
           this.dispatchIfIdle();
         }),
       );
@@ -234,8 +222,7 @@ class BlobHistoryScan {
         guard(() => {
           if (this.large || this.small || this.previous)
             throw new Error("git cat-file stopped in the middle of a blob");
-          this.dispatch("read");
-          this.dispatch("held");
+          this.dispatch();
           Promise.all(this.settled).then(() => resolve(), reject);
         }),
       );
@@ -301,69 +288,11 @@ class BlobHistoryScan {
     this.waiters.set(key, [[this.commit, this.result.commits]]);
     this.opened++;
     if (previous === undefined) {
-      this.ask({ key, role: "blob", object: blob });
-      return;
-    }
-    const coming = this.comingAsPrevious.get(blob);
-    if (coming) coming.push({ key, previous, blob });
-    else this.askPair(key, previous, blob, this.cached(blob));
-  }
-
-  /** Asks what a check of `blob` against `previous` still needs; `held`: the blob, already read. */
-  private askPair(key: string, previous: string, blob: string, held: Buffer | undefined): void {
-    const pair = { previous: this.cached(previous) };
-    if (held && pair.previous) this.checkHeld(key, pair.previous, held);
-    else if (held) this.askPrevious({ key, role: "previous", object: previous, pair, blob: held });
-    else {
-      if (!pair.previous) this.askPrevious({ key, role: "previous", object: previous, pair });
-      this.ask({ key, role: "blob", object: blob, pair });
-    }
-  }
-
-  /** A parent version on its way is often the blob of a commit the walk meets soon: that check waits for it. */
-  private askPrevious(expected: Expected): void {
-    if (!this.comingAsPrevious.has(expected.object)) this.comingAsPrevious.set(expected.object, []);
-    this.ask(expected);
-  }
-
-  /** The checks waiting for `object`, now read (or not: too large to hold, or missing). */
-  private arrived(object: string, bytes: Buffer | undefined): void {
-    const waiting = this.comingAsPrevious.get(object);
-    if (!waiting) return;
-    this.comingAsPrevious.delete(object);
-    for (const { key, previous, blob } of waiting) this.askPair(key, previous, blob, bytes);
-    this.flushAsks();
-    if (this.walkEnded) this.endReaderIfDone();
-  }
-
-  private flushAsks(): void {
-    if (this.asks.length === 0) return;
-    this.reader?.stdin.write(`${this.asks.join("\n")}\n`);
-    this.asks = [];
-  }
-
-  /** cat-file's input ends once the walk is over and no check waits to ask for more. */
-  private endReaderIfDone(): void {
-    if (this.comingAsPrevious.size === 0) this.reader?.stdin.end();
-  }
-
-  private cached(object: string): Buffer | undefined {
-    const bytes = this.cache.get(object);
-    if (bytes) {
-      this.cache.delete(object);
-      this.cache.set(object, bytes);
-    }
-    return bytes;
-  }
-
-  private remember(object: string, bytes: Buffer): void {
-    if (bytes.length > CACHE_ITEM || this.cache.has(object)) return;
-    this.cache.set(object, bytes);
-    this.cacheBytes += bytes.length;
-    for (const [name, old] of this.cache) {
-      if (this.cacheBytes <= CACHE_BYTES) break;
-      this.cache.delete(name);
-      this.cacheBytes -= old.length;
+      this.ask(blob, { key, role: "blob" });
+    } else {
+      const pair = {};
+      this.ask(previous, { key, role: "previous", pair });
+      this.ask(blob, { key, role: "blob", pair });
     }
   }
 
@@ -373,8 +302,8 @@ class BlobHistoryScan {
     else if (state === PENDING) this.waiters.get(key)?.push([this.commit, this.result.commits]);
   }
 
-  private ask(expected: Expected): void {
-    this.asks.push(expected.object);
+  private ask(object: string, expected: Expected): void {
+    this.asks.push(object);
     this.expected.push(expected);
     this.asked++;
   }
@@ -391,7 +320,10 @@ class BlobHistoryScan {
 
   /** Asks cat-file for the blobs the chunk brought; holds the walk when too many are still unchecked. */
   private afterWalkChunk(): void {
-    this.flushAsks();
+    if (this.asks.length > 0) {
+      this.reader?.stdin.write(`${this.asks.join("\n")}\n`);
+      this.asks = [];
+    }
     if (!this.walkPaused && this.opened - this.resolved >= MAX_PENDING) {
       this.walkPaused = true;
       this.walker?.stdout.pause();
@@ -405,13 +337,12 @@ class BlobHistoryScan {
     const expected = this.nextExpected();
     if (expected.role === "previous") {
       // Kept to compare with; a parent version too large for that leaves the blob to be checked whole.
-      const bytes =
-        size <= CACHE_ITEM
-          ? Buffer.allocUnsafe(size)
-          : size <= this.windowSize
-            ? this.scratchOf(size)
-            : undefined;
-      this.previous = { expected, bytes, filled: 0 };
+      const pair = expected.pair as NonNullable<Expected["pair"]>;
+      this.previous = {
+        pair,
+        bytes: size <= this.windowSize ? this.scratchOf(size) : undefined,
+        filled: 0,
+      };
       return;
     }
     const { key } = expected;
@@ -431,7 +362,14 @@ class BlobHistoryScan {
       };
       return;
     }
-    this.small = { key, start: this.batchFor(size, "read").length, previous };
+    if (this.batch && this.batch.buffer.length - this.batch.length < size) this.dispatch();
+    this.batch ??= {
+      buffer: this.spareOf(size) ?? Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, size)),
+      length: 0,
+      items: [],
+      blobs: [],
+    };
+    this.small = { key, start: this.batch.length, previous };
   }
 
   /**
@@ -457,9 +395,8 @@ class BlobHistoryScan {
       if (held.bytes) held.filled += bytes.copy(held.bytes, held.filled);
       return;
     }
-    const batch = this.batches.read;
-    if (this.small && batch) {
-      batch.length += bytes.copy(batch.buffer, batch.length);
+    if (this.small && this.batch) {
+      this.batch.length += bytes.copy(this.batch.buffer, this.batch.length);
       return;
     }
     const large = this.large as LargeBlob;
@@ -475,17 +412,23 @@ class BlobHistoryScan {
   private onEnd(): void {
     this.answered++;
     if (this.previous) {
-      const { expected, bytes } = this.previous;
+      const { pair, bytes } = this.previous;
       this.previous = undefined;
-      const kept = bytes && bytes.length <= CACHE_ITEM ? bytes : undefined;
-      if (kept) this.remember(expected.object, kept);
-      if (expected.blob) this.checkHeld(expected.key, bytes, expected.blob);
-      else (expected.pair as NonNullable<Expected["pair"]>).previous = bytes;
-      this.arrived(expected.object, kept);
-    } else if (this.small && this.batches.read) {
+      pair.previous = bytes;
+    } else if (this.small && this.batch) {
+      const batch = this.batch;
       const { key, start, previous } = this.small;
       this.small = undefined;
-      this.finishSmall(key, "read", start, previous);
+      const raw = previous !== undefined && this.trim(batch, start, previous);
+      const open = this.open.get(key) as OpenBlob;
+      if (batch.length > start || !raw) {
+        batch.items.push({ start, end: batch.length, raw });
+        batch.blobs.push(key);
+        open.out++;
+        this.result.scanned += batch.length - start;
+      }
+      this.ended(key);
+      if (batch.length >= BATCH_BYTES || batch.items.length >= BATCH_BLOBS) this.dispatch();
     } else {
       const large = this.large as LargeBlob;
       this.large = undefined;
@@ -493,47 +436,6 @@ class BlobHistoryScan {
       this.ended(large.key);
     }
     this.dispatchIfIdle();
-  }
-
-  /** Checks a blob already held (read earlier as another commit's parent version) against `previous`. */
-  private checkHeld(key: string, previous: Buffer | undefined, blob: Buffer): void {
-    this.open.set(key, { dirty: false, out: 0, ended: false });
-    this.result.blobs++;
-    this.result.bytes += blob.length;
-    // Its own batch: the walk may call this while cat-file's answer is half copied into the other.
-    const batch = this.batchFor(blob.length, "held");
-    const start = batch.length;
-    batch.length += blob.copy(batch.buffer, start);
-    this.finishSmall(key, "held", start, previous);
-  }
-
-  /** The blob at batch[start, length) is all there: trimmed against its parent version, then queued. */
-  private finishSmall(key: string, slot: Slot, start: number, previous: Buffer | undefined): void {
-    const batch = this.batches[slot] as Batch;
-    const raw = previous !== undefined && this.trim(batch, start, previous);
-    const open = this.open.get(key) as OpenBlob;
-    if (batch.length > start || !raw) {
-      batch.items.push({ start, end: batch.length, raw });
-      batch.blobs.push(key);
-      open.out++;
-      this.result.scanned += batch.length - start;
-    }
-    this.ended(key);
-    if (batch.length >= BATCH_BYTES || batch.items.length >= BATCH_BLOBS) this.dispatch(slot);
-  }
-
-  /** The batch being filled, sent first and replaced when it has no room for `size` more bytes. */
-  private batchFor(size: number, slot: Slot): Batch {
-    const current = this.batches[slot];
-    if (current && current.buffer.length - current.length < size) this.dispatch(slot);
-    const batch = this.batches[slot] ?? {
-      buffer: this.spareOf(size) ?? Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, size)),
-      length: 0,
-      items: [],
-      blobs: [],
-    };
-    this.batches[slot] = batch;
-    return batch;
   }
 
   /**
@@ -554,10 +456,7 @@ class BlobHistoryScan {
     const expected = this.nextExpected();
     this.answered++;
     if (expected.role === "previous") {
-      // The blob is checked whole.
-      if (expected.blob) this.checkHeld(expected.key, undefined, expected.blob);
-      else (expected.pair as NonNullable<Expected["pair"]>).previous = undefined;
-      this.arrived(expected.object, undefined);
+      (expected.pair as NonNullable<Expected["pair"]>).previous = undefined; // the blob is checked whole
     } else {
       // Nothing to read: its commits are scanned by patch, which says what git says about it.
       this.open.set(expected.key, { dirty: true, out: 0, ended: false });
@@ -595,19 +494,17 @@ class BlobHistoryScan {
 
   // Checking --------------------------------------------------------------------------------------------------
 
-  /** Sends a batch being filled, if any. */
-  private dispatch(slot: Slot): void {
-    const batch = this.batches[slot];
-    this.batches[slot] = undefined;
+  /** Sends the batch being filled, if any. */
+  private dispatch(): void {
+    const batch = this.batch;
+    this.batch = undefined;
     if (!batch || batch.items.length === 0) return;
     this.send(batch, batch.items, batch.blobs);
   }
 
-  /** Sends partly filled batches when nothing else is coming for now: the walk waits, or is over. */
+  /** Sends a partly filled batch when nothing else is coming for now: the walk waits, or is over. */
   private dispatchIfIdle(): void {
-    if (!this.walkPaused && !this.walkEnded) return;
-    this.dispatch("held");
-    if (this.answered === this.asked && !this.small) this.dispatch("read");
+    if ((this.walkPaused || this.walkEnded) && this.answered === this.asked && !this.small) this.dispatch();
   }
 
   private send(batch: Batch, items: BlobItem[], blobs: string[]): void {
