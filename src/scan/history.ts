@@ -295,10 +295,11 @@ async function streamPatches(
 }
 
 /**
- * The method `auto` picks: patches. Measured on a mirror of expressjs/express (11,467 commits) and on bench's
- * synthetic history, reading by blobs costs more CPU in this process than `git log -p` costs git (every byte
- * of every changed version goes through the pipe, is compared and trimmed in JavaScript), so it is no faster
- * than patches yet, even for a whole history; it stays one flag away (--history-scan blobs) while it is made so.
+ * The method `auto` picks: patches. With bench/history.js, reading by blobs was a little faster on a mirror of
+ * expressjs/express (11,467 commits) in two runs of three, and slower on bench's synthetic history and on a
+ * linear history of 120,000 commits: every byte of every changed version goes through the pipe and is compared
+ * and trimmed in JavaScript on one thread, which costs about what `git log -p` costs git. It stays one flag
+ * away (--history-scan blobs) until it is faster everywhere.
  */
 export function historyMethod(
   _selection: HistorySelection,
