@@ -1,6 +1,8 @@
-// History benchmark: `leakwarden scan --git` against `git log -p -U0 --all > /dev/null` on the same real
-// repository. The repository is built at bench time with git fast-import (never downloaded) in bench/.cache:
-// thousands of commits of code-like text, feature branches merged back, renames, binaries, and a few tokens.
+// History benchmark: `leakwarden scan --git` (read by patches, the default) and `--history-scan blobs` against
+// `git log -p -U0 --all > /dev/null` on the same repository. Two repositories: a synthetic one built at bench
+// time with git fast-import in bench/.cache (thousands of commits of code-like text, feature branches merged
+// back, renames, binaries, and a few tokens), and a real one named by LEAKWARDEN_BENCH_REPO (a clone of
+// expressjs/express, say: `git clone --mirror <url> /tmp/express.git`), which is never committed here.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -190,42 +192,77 @@ function timed(command, args, cwd) {
   return { seconds, stdout: child.stdout, rss };
 }
 
-/** Runs both commands alternately `runs` times; prints medians and the ratio. */
-export async function benchHistory(cli, runs) {
-  const repo = await historyRepository();
+/** Bytes `git log -p -U0 --all` writes: what the patch scan parses. */
+function patchBytes(repo) {
+  const child = spawnSync("sh", ["-c", "git log -p -U0 --all | wc -c"], { cwd: repo, encoding: "utf8" });
+  return Number(child.stdout.trim());
+}
+
+/**
+ * Runs `git log -p -U0 --all > /dev/null`, `scan --git --history-scan blobs` and `scan --git --history-scan
+ * patches` in turn, `runs` rounds: on a busy machine each round's ratio compares
+ * neighbours in time. Checks first that both ways give the same findings. Prints medians and ratios.
+ */
+export async function benchHistory(cli, runs, repo, label = "history") {
+  repo ??= await historyRepository();
   const gitLog = () => timed("sh", ["-c", "git log -p -U0 --all > /dev/null"], repo);
   const rusage = join(import.meta.dirname, "rusage.js");
-  const scan = () =>
-    timed(process.execPath, ["--import", rusage, cli, "scan", "--git", "--format", "json", repo], repo);
+  const scan = (...extra) =>
+    timed(
+      process.execPath,
+      ["--import", rusage, cli, "scan", "--git", "--format", "json", ...extra, repo],
+      repo,
+    );
   gitLog();
-  const report = JSON.parse(scan().stdout);
+  const byBlobs = JSON.parse(scan("--history-scan", "blobs").stdout);
+  const byPatches = JSON.parse(scan("--history-scan", "patches").stdout);
+  const same = JSON.stringify(byBlobs.findings) === JSON.stringify(byPatches.findings);
   const git = [];
-  const ours = [];
-  const rss = [];
+  const blobs = [];
+  const patches = [];
   for (let i = 0; i < runs; i++) {
     git.push(gitLog().seconds);
-    const run = scan();
-    ours.push(run.seconds);
-    rss.push(run.rss);
+    blobs.push(scan("--history-scan", "blobs"));
+    patches.push(scan("--history-scan", "patches"));
   }
   const g = median(git);
-  const s = median(ours);
-  const ratios = git.map((t, i) => ours[i] / t);
+  const b = median(blobs.map((r) => r.seconds));
+  const p = median(patches.map((r) => r.seconds));
+  const ratio = (runsOf) => median(git.map((t, i) => runsOf[i].seconds / t)).toFixed(2);
+  const mb = (bytes) => bytes / 1024 / 1024;
+  const blobMb = mb(byBlobs.stats.bytes);
+  const patchMb = mb(patchBytes(repo));
   console.log(
-    `\nhistory: ${report.stats.commits} commits, ${report.stats.files} file changes, ${(report.stats.bytes / 1024 / 1024).toFixed(1)} MB added, ${report.findings.length} findings`,
-  );
-  console.log(`  git log -p -U0 --all > /dev/null   ${g.toFixed(3)} s (median of ${runs})`);
-  console.log(
-    `  leakwarden scan --git               ${s.toFixed(3)} s (median of ${runs}), peak RSS ${median(rss).toFixed(0)} MB`,
+    `\n${label}: ${byBlobs.stats.commits} commits, ${byBlobs.stats.files} blobs checked (${blobMb.toFixed(1)} MB), ${patchMb.toFixed(1)} MB of git log -p -U0 output, ${byBlobs.findings.length} findings`,
   );
   console.log(
-    `  ratio ${(s / g).toFixed(2)} (median of per-run ratios ${median(ratios).toFixed(2)}; target <= 1.5)`,
+    `  same findings by blobs and by patches: ${same ? "yes" : "NO"} (${byBlobs.findings.length} and ${byPatches.findings.length})`,
   );
+  console.log(`  git log -p -U0 --all > /dev/null        ${g.toFixed(3)} s (median of ${runs})`);
+  console.log(
+    `  scan --git --history-scan blobs         ${b.toFixed(3)} s, ${(blobMb / b).toFixed(0)} MB/s of blobs, peak RSS ${median(blobs.map((r) => r.rss)).toFixed(0)} MB; ratio ${ratio(blobs)} (median of per-round ratios; target <= 1.0)`,
+  );
+  console.log(
+    `  scan --git (patches, the default)       ${p.toFixed(3)} s, ${(patchMb / p).toFixed(0)} MB/s of patches, peak RSS ${median(patches.map((r) => r.rss)).toFixed(0)} MB; ratio ${ratio(patches)}`,
+  );
+  return { same, ratio: Number(ratio(blobs)) };
+}
+
+/** The real-repository case: a clone (bare or not) named by LEAKWARDEN_BENCH_REPO; never committed here. */
+export async function benchRealHistory(cli, runs) {
+  const repo = process.env.LEAKWARDEN_BENCH_REPO;
+  if (!repo) {
+    console.log(
+      "\nhistory of a real repository: skipped, LEAKWARDEN_BENCH_REPO is not set (e.g. a git clone --mirror of expressjs/express)",
+    );
+    return undefined;
+  }
+  return benchHistory(cli, runs, repo, `real repository ${repo}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await benchHistory(
-    join(import.meta.dirname, "..", "bin", "leakwarden.js"),
-    Number(process.env.BENCH_RUNS ?? 5),
-  );
+  const cli = join(import.meta.dirname, "..", "bin", "leakwarden.js");
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  if (process.env.BENCH_HISTORY_SYNTHETIC !== "0") await benchHistory(cli, runs);
+  await benchRealHistory(cli, runs);
 }

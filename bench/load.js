@@ -78,7 +78,8 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
   };
   const scenario = await startScenario({
     githubThrottle: THROTTLE,
-    nodeArgs: ["--import", RUSAGE],
+    // BENCH_NODE_ARGS: more options for the server (--cpu-prof --cpu-prof-dir=/tmp/prof to profile it).
+    nodeArgs: ["--import", RUSAGE, ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])],
     env: {
       ...(setup.engine === "postgres" ? pgEnv() : {}),
       LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS: String(WRITE_INTERVAL_MS),
@@ -128,6 +129,8 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
         await new Promise((resolve) => setTimeout(resolve, i * spacing));
         leak.sentAt = Date.now();
         const payload = scenario.pushPayload(leak.branch, leak.update);
+        // As GitHub sends it: the default branch says which pushes may change the repository's settings.
+        payload.repository.default_branch = "main";
         const { status } =
           second && i % 2
             ? await deliverTo(scenario, second.url, payload)

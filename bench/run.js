@@ -5,7 +5,7 @@ import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { largeJson, TYPESCRIPT, tokenLines } from "./corpus.js";
-import { benchHistory } from "./history.js";
+import { benchHistory, benchRealHistory } from "./history.js";
 import { benchLoad } from "./load.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -80,6 +80,7 @@ bench("80,000 token lines (one file)", [tokens], statSync(tokens).size);
 // What --record, --registry and --revoke add (bench/store.js).
 await import("./store.js");
 await benchHistory(CLI, RUNS);
+await benchRealHistory(CLI, RUNS);
 await import("./console.js");
 
 // The App under a burst of leaking pushes (bench/load.js): one run each, it takes minutes.

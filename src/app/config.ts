@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { parseTeams, type Team } from "../console/github-oauth.js";
 import { UserError } from "../errors.js";
+import { isGitHubFullName } from "./git-cache.js";
 import { DEFAULT_WRITE_INTERVAL_MS } from "./pacing.js";
 
 export interface ServeConfig {
@@ -27,6 +28,13 @@ export interface ServeConfig {
   writeIntervalMs: number;
   /** The web console at /console: on when the App's OAuth client is set. */
   console?: ConsoleConfig;
+  /**
+   * LEAKWARDEN_SECURITY_REPO (owner/name): the private repository that receives public repositories' breach
+   * issues when their organisation's settings name none.
+   */
+  securityRepository?: string;
+  /** LEAKWARDEN_CONSOLE_URL: breach issues link each finding to its console page. */
+  consoleUrl?: string;
 }
 
 export interface ConsoleConfig {
@@ -105,6 +113,11 @@ export function serveConfigFrom(env: NodeJS.ProcessEnv): ServeConfig {
   if (protocol !== "https" && protocol !== "http")
     throw new ServeConfigError(`GHE_PROTOCOL must be https or http, not "${protocol}"`);
   const consoleConfig = consoleConfigFrom(env);
+  const securityRepository = env.LEAKWARDEN_SECURITY_REPO?.trim();
+  if (securityRepository && !isGitHubFullName(securityRepository))
+    throw new ServeConfigError(
+      `LEAKWARDEN_SECURITY_REPO must name a repository as owner/name, not "${securityRepository.slice(0, 100)}"`,
+    );
   return {
     appId: env.APP_ID,
     privateKey: privateKeyFrom(env),
@@ -130,5 +143,7 @@ export function serveConfigFrom(env: NodeJS.ProcessEnv): ServeConfig {
       DEFAULT_WRITE_INTERVAL_MS,
     ),
     ...(consoleConfig ? { console: consoleConfig } : {}),
+    ...(securityRepository ? { securityRepository } : {}),
+    ...(env.LEAKWARDEN_CONSOLE_URL ? { consoleUrl: env.LEAKWARDEN_CONSOLE_URL.replace(/\/$/, "") } : {}),
   };
 }

@@ -4,7 +4,7 @@
 // clone_url is never followed, and the credential helper answers that host alone.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, rm, stat, utimes } from "node:fs/promises";
+import { mkdir, readdir, rm, stat, symlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { GitRepository } from "../sources/git.js";
 import { isValidRef } from "../sources/git-ref.js";
@@ -60,6 +60,42 @@ class KeyedMutex {
   }
 }
 
+/** One ref update of a push. */
+export interface PushRef {
+  before: string;
+  after: string;
+  ref: string;
+}
+
+export type PushOutcome<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+/** Runs git with lines on its stdin; fails with git's own reason. */
+async function runWithInput(repo: GitRepository, args: string[], input: string[]): Promise<string> {
+  const child = repo.spawn(args, input);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    if (stderr.length < 16 * 1024) stderr += text;
+  });
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (status) => resolve(status ?? 1));
+  });
+  if (code !== 0) throw repo.failure(args[0] ?? "", stderr);
+  return stdout;
+}
+
+/** Which of these objects the repository lacks: one git call, whatever their number. */
+async function missingObjects(repo: GitRepository, objects: readonly string[]): Promise<Set<string>> {
+  const wanted = [...new Set(objects)];
+  if (wanted.length === 0) return new Set();
+  const lines = (await runWithInput(repo, ["cat-file", "--batch-check"], wanted)).split("\n");
+  return new Set(wanted.filter((_, i) => / missing$/.test(lines[i] ?? " missing")));
+}
+
 interface CachedRepository {
   bytes: number;
   /** When a push last used it (ms). */
@@ -96,20 +132,44 @@ export class GitCache {
   async scanPush<T>(
     repository: { fullName: string },
     token: string | undefined,
-    update: { before: string; after: string; ref: string },
+    update: PushRef,
     scan: (path: string) => Promise<T>,
   ): Promise<T> {
+    const [outcome] = await this.scanPushes(repository, token, [update], async (path) => [
+      { ok: true, value: await scan(path) },
+    ]);
+    if (outcome?.ok) return outcome.value;
+    throw outcome?.error ?? new RepositoryError("the push was not scanned");
+  }
+
+  /**
+   * Several pushes to one repository at once (a burst, coalesced): one fetch for all of them, one `scan` of
+   * those whose objects are in (given their indices, it answers each one's outcome in that order), then one ref
+   * update for those scanned. Each push's outcome is its own: a push whose commit cannot be fetched or whose
+   * scan fails gets its error, moves no ref, and does not fail the others.
+   */
+  async scanPushes<T>(
+    repository: { fullName: string },
+    token: string | undefined,
+    updates: readonly PushRef[],
+    scan: (path: string, indices: readonly number[]) => Promise<PushOutcome<T>[]>,
+  ): Promise<PushOutcome<T>[]> {
     const { fullName } = repository;
     if (!isGitHubFullName(fullName))
       throw new RepositoryError(`"${fullName}" is not a GitHub repository name`);
-    if (!isValidRef(update.ref)) throw new RepositoryError(`"${update.ref}" is not a valid ref name`);
+    const outcomes: (PushOutcome<T> | undefined)[] = updates.map((u) =>
+      isValidRef(u.ref)
+        ? undefined
+        : { ok: false, error: new RepositoryError(`"${u.ref}" is not a valid ref name`) },
+    );
+    const todo = updates.filter((_, i) => outcomes[i] === undefined);
     const url = `${this.options.remote.replace(/\/+$/, "")}/${fullName}.git`;
     const path = this.pathFor(fullName);
     const wanted = this.wanted.get(path) ?? new Set<string>();
     this.wanted.set(path, wanted);
-    wanted.add(update.after);
+    for (const u of todo) wanted.add(u.after);
     // Fetches into one repository go one at a time; scans do not wait for each other's fetches.
-    const repo = await this.locks
+    const { repo, unfetched } = await this.locks
       .run(path, async () => {
         // Private: it holds the repository's code and the tokens leaked in it.
         await mkdir(path, { recursive: true, mode: 0o700 });
@@ -118,34 +178,108 @@ export class GitCache {
         // Fetched objects get no ref: any ref here would be taken for "already scanned".
         const fetch = (...what: string[]) =>
           repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, ...what]);
-        if (!(await repo.commitOf(update.after))) {
+        const unfetched = new Map<PushRef, Error>();
+        const missingAfter = await missingObjects(
+          repo,
+          todo.map((u) => u.after),
+        );
+        if (missingAfter.size > 0) {
           // One fetch for every push to this repository waiting now (a burst is fetched in a few calls), by
-          // commit id (GitHub serves any reachable commit); alone, or by ref name, when that fails.
+          // commit id (GitHub serves any reachable commit); one by one, or by ref name, when that fails.
           const batch = [...wanted];
-          await fetch(...batch)
-            .then(() => {
-              for (const commit of batch) wanted.delete(commit);
-            })
-            .catch(() => fetch(update.after).catch(() => fetch(update.ref)));
+          const fetched = await fetch(...batch).then(
+            () => true,
+            () => false,
+          );
+          if (fetched) for (const commit of batch) wanted.delete(commit);
+          else
+            for (const u of todo.filter((u) => missingAfter.has(u.after)))
+              await fetch(u.after)
+                .catch(() => fetch(u.ref))
+                .catch((error: Error) => unfetched.set(u, error));
         }
         // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
         // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.
-        if (!/^0+$/.test(update.before) && !(await repo.commitOf(update.before))) {
-          await fetch(update.before).catch(() => undefined);
-        }
-        return repo;
+        const befores = [
+          ...(await missingObjects(
+            repo,
+            todo.map((u) => u.before).filter((b) => !/^0+$/.test(b)),
+          )),
+        ];
+        if (
+          befores.length > 0 &&
+          !(await fetch(...befores).then(
+            () => true,
+            () => false,
+          ))
+        )
+          for (const before of befores) await fetch(before).catch(() => undefined);
+        return { repo, unfetched };
       })
       .finally(() => {
-        // Fetched or not, this push wants nothing more: a commit that cannot be fetched must not fail every batch.
-        wanted.delete(update.after);
+        // Fetched or not, these pushes want nothing more: a commit that cannot be fetched must not fail every batch.
+        for (const u of todo) wanted.delete(u.after);
         if (wanted.size === 0 && this.wanted.get(path) === wanted) this.wanted.delete(path);
       });
     this.inUse.set(path, (this.inUse.get(path) ?? 0) + 1);
     try {
-      // The scan starts as soon as the push's objects are in. The ref moves only after it: a ref here always
-      // means "already scanned" (a ref left behind by pushes racing on one branch only means re-reading).
-      const result = await scan(path);
-      await repo.run(["update-ref", "--", update.ref, update.after]);
+      // Each scan starts as soon as the objects are in. The refs move only after: a ref here always means
+      // "already scanned" (a ref left behind by pushes racing on one branch only means re-reading).
+      // One scan for every push whose objects are in: it can read them together.
+      const ready = updates.flatMap((u, i) => (outcomes[i] || unfetched.has(u) ? [] : [i]));
+      for (const [i, update] of updates.entries()) {
+        const failed = unfetched.get(update);
+        if (failed) outcomes[i] = { ok: false, error: failed };
+      }
+      if (ready.length > 0) {
+        const scanned = await scan(path, ready).catch((error: Error) =>
+          ready.map(() => ({ ok: false, error }) as const),
+        );
+        ready.forEach((i, k) => {
+          outcomes[i] = scanned[k] ?? { ok: false, error: new RepositoryError("the push was not scanned") };
+        });
+      }
+      // The last scanned update of each ref wins (updates are in push order); one git call moves them all.
+      const moves = new Map<string, string>();
+      for (const [i, update] of updates.entries()) if (outcomes[i]?.ok) moves.set(update.ref, update.after);
+      if (moves.size > 0) {
+        await runWithInput(
+          repo,
+          ["update-ref", "--stdin"],
+          [...moves].map(([ref, after]) => `update ${ref} ${after}`),
+        );
+        const now = new Date();
+        await utimes(path, now, now);
+        this.afterUse(path, now.getTime());
+      }
+      return outcomes as PushOutcome<T>[];
+    } finally {
+      const left = (this.inUse.get(path) ?? 1) - 1;
+      if (left > 0) this.inUse.set(path, left);
+      else this.inUse.delete(path);
+    }
+  }
+
+  /** The repository's URL on the configured host, after checking its name. */
+  private remoteUrl(fullName: string): string {
+    if (!isGitHubFullName(fullName))
+      throw new RepositoryError(`"${fullName}" is not a GitHub repository name`);
+    return `${this.options.remote.replace(/\/+$/, "")}/${fullName}.git`;
+  }
+
+  /** The repository's bare cache, created when missing. Private: it holds the code and the tokens leaked in it. */
+  private async ensureRepository(path: string, token: string | undefined): Promise<GitRepository> {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    const repo = GitRepository.prepare(path, gitAuthEnv(token, this.options.remote));
+    if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
+    return repo;
+  }
+
+  /** Runs `task` with the repository marked in use (never evicted under it), then records the use. */
+  private async using<T>(path: string, task: () => Promise<T>): Promise<T> {
+    this.inUse.set(path, (this.inUse.get(path) ?? 0) + 1);
+    try {
+      const result = await task();
       const now = new Date();
       await utimes(path, now, now);
       this.afterUse(path, now.getTime());
@@ -155,6 +289,99 @@ export class GitCache {
       if (left > 0) this.inUse.set(path, left);
       else this.inUse.delete(path);
     }
+  }
+
+  /**
+   * A backfill: fetches every branch and tag of the repository and runs `scan` on a repository whose refs are
+   * exactly those. The refs live in a view inside the cache (`leakwarden-backfill.git`) that shares the cache's
+   * objects: the cache's own refs mean "already scanned", and a ref there before the scan would make a push of
+   * a new branch leave out commits that nobody scanned yet. Once `scan` returns, the cache gets the refs it
+   * lacks (they are scanned now), so a later push of a new branch reads only what is new.
+   */
+  async scanHistory<T>(
+    repository: { fullName: string },
+    token: string | undefined,
+    scan: (path: string) => Promise<T>,
+  ): Promise<T> {
+    const url = this.remoteUrl(repository.fullName);
+    const path = this.pathFor(repository.fullName);
+    const view = join(path, "leakwarden-backfill.git");
+    return this.using(path, async () => {
+      const repo = await this.locks.run(path, () => this.ensureRepository(path, token));
+      const viewRepo = await this.locks.run(view, async () => {
+        if (!existsSync(join(view, "HEAD"))) {
+          await rm(view, { recursive: true, force: true });
+          await mkdir(view, { mode: 0o700 });
+          await symlink("../objects", join(view, "objects"));
+          const init = GitRepository.prepare(view);
+          await init.run(["init", "--bare", "--quiet"]);
+          // Never collect garbage here: this view sees only its own refs, and would prune the cache's objects.
+          await init.run(["config", "gc.auto", "0"]);
+          await init.run(["config", "maintenance.auto", "false"]);
+        }
+        const viewRepo = GitRepository.prepare(view, gitAuthEnv(token, this.options.remote));
+        await viewRepo.run([
+          "fetch",
+          "--quiet",
+          "--no-tags",
+          "--no-write-fetch-head",
+          "--no-auto-maintenance",
+          "--prune",
+          "--",
+          url,
+          "+refs/heads/*:refs/heads/*",
+          "+refs/tags/*:refs/tags/*",
+        ]);
+        return viewRepo;
+      });
+      const result = await scan(view);
+      await this.locks.run(path, async () => {
+        const listRefs = async (r: GitRepository) =>
+          new Map(
+            (await r.run(["for-each-ref", "--format=%(refname) %(objectname)"]))
+              .split("\n")
+              .filter(Boolean)
+              .map((line) => line.split(" ") as [string, string]),
+          );
+        const have = await listRefs(repo);
+        const missing = [...(await listRefs(viewRepo))].filter(([ref]) => !have.has(ref));
+        for (const [ref, object] of missing) await repo.run(["update-ref", "--", ref, object, ""]);
+      });
+      return result;
+    });
+  }
+
+  /**
+   * A pull request: fetches its head as GitHub exposes it in the base repository (`refs/pull/N/head`, even when
+   * the branch lives in a fork) and its base commit, writing no ref, and runs `scan` with the range of commits
+   * the pull request adds (undefined when the head moved on since). Nothing from the fork runs: a bare repository, no checkout (no hooks, no filters).
+   */
+  async scanPullRequest<T>(
+    repository: { fullName: string },
+    token: string | undefined,
+    pull: { number: number; base: string; baseRef: string; head: string },
+    scan: (path: string, range: string) => Promise<T>,
+  ): Promise<T | undefined> {
+    const url = this.remoteUrl(repository.fullName);
+    const baseRef = `refs/heads/${pull.baseRef}`;
+    if (!isValidRef(baseRef)) throw new RepositoryError(`"${pull.baseRef}" is not a valid branch name`);
+    const path = this.pathFor(repository.fullName);
+    return this.using(path, async () => {
+      const repo = await this.locks.run(path, async () => {
+        const repo = await this.ensureRepository(path, token);
+        const fetch = (...what: string[]) =>
+          repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, ...what]);
+        if (!(await repo.commitOf(pull.head))) await fetch(`refs/pull/${pull.number}/head`);
+        if (!(await repo.commitOf(pull.base))) await fetch(pull.base).catch(() => fetch(baseRef));
+        return repo;
+      });
+      const head = await repo.commitOf(pull.head);
+      const base = await repo.commitOf(pull.base);
+      // Pushed over since the event: the synchronize event of the new head scans it.
+      if (!head) return undefined;
+      if (!base) throw new RepositoryError(`the base ${pull.base} of pull request #${pull.number} is gone`);
+      return scan(path, `${base}..${head}`);
+    });
   }
 
   /**

@@ -4,21 +4,34 @@
 import type { Probot } from "probot";
 import type { Store } from "../store/index.js";
 import { type BreachKeySource, breachKey } from "./breach-issue.js";
-import { type RepositoryRef, SCAN_KIND, SCAN_MAX_ATTEMPTS, type ScanPayload } from "./scan-jobs.js";
+import {
+  type RepositoryRef,
+  SCAN_KIND,
+  SCAN_MAX_ATTEMPTS,
+  type ScanPayload,
+  visibilityOf,
+} from "./scan-jobs.js";
+import { registerTextHandlers } from "./text-handlers.js";
 
-interface RepositoryPayload {
+export interface RepositoryPayload {
   name: string;
   full_name: string;
   html_url: string;
+  default_branch?: string;
   owner: { login?: string; name?: string | null };
+  private?: boolean;
+  visibility?: string;
 }
 
-function repositoryRef(repository: RepositoryPayload): RepositoryRef {
+export function repositoryRef(repository: RepositoryPayload): RepositoryRef {
+  const visibility = visibilityOf(repository);
   return {
     owner: repository.owner.login ?? repository.owner.name ?? repository.full_name.split("/")[0] ?? "",
     name: repository.name,
     fullName: repository.full_name,
     htmlUrl: repository.html_url,
+    ...(visibility ? { visibility } : {}),
+    ...(repository.default_branch ? { defaultBranch: repository.default_branch } : {}),
   };
 }
 
@@ -60,7 +73,7 @@ class HandlerFailure extends Error {
   set event(_dropped: unknown) {}
 }
 
-function guarded<C>(handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
+export function guarded<C>(handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
   return async (context) => {
     try {
       await handler(context);
@@ -71,6 +84,7 @@ function guarded<C>(handler: (context: C) => Promise<void>): (context: C) => Pro
 }
 
 export function registerHandlers(app: Probot, store: Store, queued: () => void): void {
+  registerTextHandlers(app, store, queued, guarded);
   app.on(
     "push",
     guarded(async (context) => {
@@ -115,6 +129,8 @@ export function registerHandlers(app: Probot, store: Store, queued: () => void):
         runName: run.name ?? p.workflow?.name ?? "workflow",
         runUrl: run.html_url,
         actor: run.triggering_actor?.login ?? run.actor?.login ?? p.sender.login,
+        ...(Number.isSafeInteger(run.run_number) ? { runNumber: run.run_number } : {}),
+        ...(typeof run.run_started_at === "string" ? { startedAt: run.run_started_at } : {}),
       };
       const outcome = await acceptDelivery(
         store,

@@ -17,10 +17,11 @@ import { DEFAULT_ARCHIVE_LIMITS } from "../sources/log-archive.js";
 import { openStore, type Store } from "../store/index.js";
 import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
 import { validateSettings } from "../validate/settings.js";
+import { registerBackfillHandlers } from "./backfill-handlers.js";
+import { backfillConcurrencyFrom } from "./backfill-jobs.js";
 import type { ServeConfig } from "./config.js";
 import { GitCache } from "./git-cache.js";
 import { registerHandlers } from "./handlers.js";
-import { commentConfirmation } from "./issues.js";
 import { serveLogger } from "./log.js";
 import { Pipeline } from "./pipeline.js";
 import { createWebhookServer } from "./webhook-server.js";
@@ -105,8 +106,12 @@ export class LeakwardenApp {
       scanConcurrency: config.concurrency,
       reportConcurrency: config.reportConcurrency,
       writeIntervalMs: config.writeIntervalMs,
+      backfillConcurrency: backfillConcurrencyFrom(env),
+      installationOf: (fullName) => this.installationOf(fullName),
       log: (message) => this.log.info(message),
       warn: (message) => this.log.warn(message),
+      ...(config.securityRepository ? { securityRepository: config.securityRepository } : {}),
+      ...(config.consoleUrl ? { consoleUrl: config.consoleUrl } : {}),
     });
     this.console = config.console && this.createConsole(config.console, revokers);
     this.pipeline.confirmations?.onOutcome((outcome) => {
@@ -114,9 +119,6 @@ export class LeakwardenApp {
         this.log.error(
           `revocation did not take: ${outcome.preview} (${outcome.provider}): ${outcome.detail}`,
         );
-      commentConfirmation((installation) => this.octokitFor(installation), this.store, outcome).catch(
-        (error: Error) => this.log.warn(`could not comment a revocation's confirmation: ${error.message}`),
-      );
     });
   }
 
@@ -157,6 +159,14 @@ export class LeakwardenApp {
       .map((i) => (i.account as { login: string }).login);
   }
 
+  /** The installation that covers a repository (asked as the App itself). */
+  private async installationOf(fullName: string): Promise<number> {
+    if (!this.probot) throw new Error("the app is not running");
+    const [owner, repo] = fullName.split("/") as [string, string];
+    const octokit = (await this.probot.auth()) as Octokit;
+    return (await octokit.rest.apps.getRepoInstallation({ owner, repo })).data.id;
+  }
+
   private async octokitFor(installation: number): Promise<Octokit> {
     if (!this.probot) throw new Error("the app is not running");
     return (await this.probot.auth(installation)) as Octokit;
@@ -190,6 +200,10 @@ export class LeakwardenApp {
     await probot.ready();
     this.probot = probot;
     registerHandlers(probot, this.store, () => this.pipeline.scansQueued());
+    registerBackfillHandlers(probot, this.store, {
+      backfills: () => this.pipeline.backfills.notify(),
+      pullRequests: () => this.pipeline.pullRequests.notify(),
+    });
     const routes = (req: IncomingMessage, res: ServerResponse) =>
       this.healthRoute(req, res) || (this.console?.handle(req, res) ?? false);
     const server = createWebhookServer({ probot, path: WEBHOOK_PATH, routes });

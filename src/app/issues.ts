@@ -1,17 +1,21 @@
 // The GitHub side of a breach: its labels, the one issue per push or run, and the comments that report how
 // each revocation ended. The database remembers what was opened and commented, so that nothing is done twice.
 import type { ProbotOctokit } from "probot";
+import { RetryAfter } from "../jobs/stage.js";
 import { type RevocationView, type RevokeJob, revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
-import type { ConfirmationOutcome } from "../validate/confirm.js";
 import {
   type Breach,
   breachKey,
   type IssueFinding,
+  MAX_ISSUE_BODY,
   markerFor,
+  type RegistryEntry,
+  type RenderOptions,
   renderBreachIssue,
-  renderConfirmationComment,
+  renderPublicNotice,
   renderRevocationComment,
+  updateStatusInBody,
 } from "./breach-issue.js";
 import type { RepoSettings } from "./repo-settings.js";
 
@@ -86,6 +90,36 @@ export async function currentRevocation(
   return { ...viewOfJob(job), ...(via ? { via } : {}) };
 }
 
+/** The tokens a breach reports, once each, as the store remembers them (previews, never values). */
+export function breachTokens(breach: Breach) {
+  return [...new Map(breach.findings.map((f) => [f.secretHash, f])).values()].map((f) => ({
+    secretHash: f.secretHash,
+    preview: f.redacted,
+    description: f.description,
+  }));
+}
+
+/** The registry entry of a token, for the developer who must know what just broke. */
+export async function registryEntry(store: Store, secretHash: string): Promise<RegistryEntry | null> {
+  const token = await store.tokens.byHash(secretHash);
+  return token
+    ? {
+        name: token.name,
+        owner: token.owner,
+        org: token.org,
+        scopes: token.scopes,
+        expiresAt: token.expiresAt,
+      }
+    : null;
+}
+
+export interface OpenOptions extends RenderOptions {
+  /** Where to open it when not in the leaking repository: a private security repository (owner/name). */
+  issueRepository?: string;
+  /** Post a short public notice in the leaking repository once every token is revoked. */
+  notice?: boolean;
+}
+
 /** Opens the breach issue, once per push or run, however many deliveries and retries there are. */
 export async function openBreachIssue(
   octokit: Octokit,
@@ -93,19 +127,17 @@ export async function openBreachIssue(
   installation: number,
   breach: Breach,
   settings: RepoSettings,
+  options: OpenOptions = {},
 ): Promise<{ number: number; url: string; opened: boolean }> {
-  const [owner, repo] = breach.repository.fullName.split("/") as [string, string];
+  const issueRepository = options.issueRepository ?? breach.repository.fullName;
+  const [owner, repo] = issueRepository.split("/") as [string, string];
   const key = breachKey(breach.repository.fullName, breach.source);
-  const tokens = [...new Map(breach.findings.map((f) => [f.secretHash, f])).values()].map((f) => ({
-    secretHash: f.secretHash,
-    preview: f.redacted,
-    description: f.description,
-  }));
   const { record, created } = await store.breaches.open(
     key,
     breach.repository.fullName,
     installation,
-    tokens,
+    breachTokens(breach),
+    { issueRepository, notice: options.notice === true },
   );
   if (record.issueNumber !== null)
     return { number: record.issueNumber, url: record.issueUrl ?? "", opened: false };
@@ -118,11 +150,17 @@ export async function openBreachIssue(
     }
   }
   await ensureLabels(octokit, owner, repo, settings.issues.labels);
-  const findings: (Breach["findings"][number] & {
-    revocation: Awaited<ReturnType<typeof currentRevocation>>;
-  })[] = [];
-  for (const f of breach.findings) findings.push({ ...f, revocation: await currentRevocation(store, f) });
-  const { title, body } = renderBreachIssue({ ...breach, findings });
+  const findings: Breach["findings"] = [];
+  for (const f of breach.findings)
+    findings.push({
+      ...f,
+      revocation: await currentRevocation(store, f),
+      registry: await registryEntry(store, f.secretHash),
+    });
+  const { title, body } = renderBreachIssue(
+    { ...breach, findings },
+    options.consoleUrl ? { consoleUrl: options.consoleUrl } : {},
+  );
   let data: { number: number; html_url: string };
   try {
     // Never retried blindly: GitHub may answer 5xx after it created the issue.
@@ -165,8 +203,10 @@ export async function commentOutcome(
   let posted = 0;
   for (const breach of await store.breaches.awaitingComment(secretHash)) {
     if (onlyBreach !== undefined && breach.breachKey !== onlyBreach) continue;
-    const [owner, repo] = breach.repository.split("/") as [string, string];
+    const [owner, repo] = breach.issueRepository.split("/") as [string, string];
     const octokit = await octokitFor(breach.installation);
+    // The table first: a retry after it redoes nothing, and the comment then tells the watchers.
+    await editStatusInPlace(octokit, owner, repo, breach.issueNumber as number, secretHash, view);
     const body = renderRevocationComment({ redacted: breach.preview, description: breach.description }, view);
     await octokit.rest.issues.createComment({
       owner,
@@ -179,23 +219,59 @@ export async function commentOutcome(
   return posted;
 }
 
-/** Comments a revocation's confirmation (validate/confirm.ts) on every issue that reports the token. */
-export async function commentConfirmation(
-  octokitFor: (installation: number) => Promise<Octokit>,
-  store: Store,
-  outcome: ConfirmationOutcome,
-): Promise<number> {
-  let posted = 0;
-  for (const breach of await store.breaches.issuesFor(outcome.secretHash)) {
-    const [owner, repo] = breach.repository.split("/") as [string, string];
-    const octokit = await octokitFor(breach.installation);
-    await octokit.rest.issues.createComment({
-      owner,
-      repo,
-      issue_number: breach.issueNumber as number,
-      body: renderConfirmationComment(outcome),
-    });
-    posted++;
+/** GitHub's answers to an edit that will not succeed however often it is tried: the issue is gone or locked. */
+const EDIT_REFUSED = new Set([403, 404, 410, 422]);
+
+/**
+ * Brings the issue's Status column and "what leakwarden did" line for this token up to date, in place.
+ * An issue that cannot be edited (deleted, locked, grown past GitHub's limit) keeps its body: the comment
+ * still says what happened.
+ */
+export async function editStatusInPlace(
+  octokit: Octokit,
+  owner: string,
+  repo: string,
+  issueNumber: number,
+  secretHash: string,
+  view: RevocationView & { via?: string },
+): Promise<boolean> {
+  try {
+    const { data } = await octokit.rest.issues.get({ owner, repo, issue_number: issueNumber });
+    const body = data.body ?? "";
+    const updated = updateStatusInBody(body, secretHash, view);
+    if (updated === body || updated.length > MAX_ISSUE_BODY) return false;
+    await octokit.rest.issues.update({ owner, repo, issue_number: issueNumber, body: updated });
+    return true;
+  } catch (error) {
+    if (error instanceof RetryAfter || !EDIT_REFUSED.has((error as { status?: number }).status ?? 0))
+      throw error;
+    return false;
   }
-  return posted;
+}
+
+/** Whether every token of a breach is revoked (or was already): the public notice may go out. */
+export async function everyTokenRevoked(store: Store, key: string): Promise<boolean> {
+  const tokens = await store.breaches.tokensOf(key);
+  if (tokens.length === 0) return false;
+  for (const t of tokens) {
+    const job = await revocationJob(store, t.secretHash);
+    const revoked = job
+      ? ["revoked", "already-revoked"].includes(viewOfJob(job).status)
+      : Boolean((await store.tokens.byHash(t.secretHash))?.revokedAt);
+    if (!revoked) return false;
+  }
+  return true;
+}
+
+/**
+ * The short notice in a public repository once every token of its breach is revoked (settings:
+ * issues.public_notice): no file, no line, no preview; the details stay in the security repository.
+ */
+export async function postPublicNotice(octokit: Octokit, store: Store, key: string): Promise<boolean> {
+  const breach = await store.breaches.byKey(key);
+  if (breach?.notice !== "pending" || !(await everyTokenRevoked(store, key))) return false;
+  const [owner, repo] = breach.repository.split("/") as [string, string];
+  const { title, body } = renderPublicNotice((await store.breaches.tokensOf(key)).length);
+  await octokit.rest.issues.create({ owner, repo, title, body, request: { retries: 0 } });
+  return store.breaches.noticePosted(key);
 }

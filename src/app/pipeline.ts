@@ -19,18 +19,33 @@ import type { Store } from "../store/index.js";
 import type { JobListener } from "../store/job-events.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { CONFIRM_KIND, ConfirmationWorker } from "../validate/confirm.js";
+import { BackfillProcessor } from "./backfill.js";
+import { BACKFILL_KIND, BackfillRunner } from "./backfill-jobs.js";
 import { BackgroundChecks } from "./background-checks.js";
+import { pushKeyPrefix } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
 import { WritePacer } from "./pacing.js";
-import { ScanProcessor } from "./processor.js";
+import { type ProcessResult, ScanProcessor } from "./processor.js";
 import {
+  enqueuePullRequestOutcomes,
+  PULL_REQUEST_KIND,
+  PullRequestProcessor,
+  PullRequestRunner,
+} from "./pull-requests.js";
+import {
+  enqueueConfirmationReports,
   enqueueMissedOutcomes,
+  enqueueNotices,
   enqueueOutcomeReports,
   REPORT_KIND,
   ReportJobRunner,
   ReportProcessor,
 } from "./report-jobs.js";
-import { SCAN_KIND, ScanJobRunner } from "./scan-jobs.js";
+import { SCAN_BATCH_LIMIT, SCAN_KIND, type ScanJob, ScanJobRunner, type ScanPayload } from "./scan-jobs.js";
+import { SETTINGS_TTL_MS } from "./settings-cache.js";
+import { TEXT_SCAN_KIND, TextScanRunner } from "./text-jobs.js";
+import { isRedactReport, TextRedactor } from "./text-redact.js";
+import { TextScanProcessor } from "./text-scan.js";
 
 /** How long a scan waits when another replica is scanning the same repository. */
 const REPOSITORY_BUSY_MS = 250;
@@ -47,8 +62,12 @@ export interface PipelineOptions {
   rules: readonly Rule[];
   maxFileSize: number;
   archiveLimits: ArchiveLimits;
-  /** Scans at once. */
+  /** Scans at once (each may take a burst of pushes to one repository together). */
   scanConcurrency: number;
+  /** How long a scan job is held before another worker may take it over (tests: a stalled worker). */
+  scanLeaseMs?: number;
+  /** How long a repository's settings are kept (default 30 s; 0 reads them for every scan). */
+  settingsTtlMs?: number;
   /** Reports at once (one per installation at a time). */
   reportConcurrency?: number;
   /** Least time between two content-creating GitHub requests of one installation. */
@@ -57,12 +76,25 @@ export interface PipelineOptions {
   warn: (message: string) => void;
   /** Where alerts go (src/alerts/config.ts); none when absent. */
   alerts?: AlertConfig;
+  /** LEAKWARDEN_SECURITY_REPO: where public repositories' breaches go when their organisation names none. */
+  securityRepository?: string;
+  /** LEAKWARDEN_CONSOLE_URL: breach issues link each finding to the console. */
+  consoleUrl?: string;
+  /** Backfills at once, in slots of their own (default 1). */
+  backfillConcurrency?: number;
+  /** The installation that covers a repository, for a backfill started by hand with OWNER/REPO. */
+  installationOf?(fullName: string): Promise<number>;
 }
 
 export class Pipeline {
   /** Delivers alerts (Slack, Teams, a signed webhook) when any is configured. */
   readonly alerts: AlertWorker | undefined;
   readonly scans: ScanJobRunner;
+  /** Text on GitHub (issues, comments, discussions, release notes) and secret scanning alerts. */
+  readonly texts: TextScanRunner;
+  /** Whole histories, in slots of their own at the bulk priority; and pull requests' commits. */
+  readonly backfills: BackfillRunner;
+  readonly pullRequests: PullRequestRunner;
   readonly revocations: RevocationWorker;
   readonly reports: ReportJobRunner;
   /** Re-checks revoked tokens until each revocation is confirmed, or found not to have taken. */
@@ -85,6 +117,7 @@ export class Pipeline {
       options.checker && new ConfirmationWorker({ store, checker: options.checker, log: warn });
     const scanner = new ScanProcessor({
       store,
+      settingsTtlMs: options.settingsTtlMs ?? SETTINGS_TTL_MS,
       octokitFor: options.octokitFor,
       revokers: options.revokers,
       revocationsQueued: () => {
@@ -100,20 +133,119 @@ export class Pipeline {
       archiveLimits: options.archiveLimits,
       log,
     });
+    // One push per repository at a time, across every replica: the next waits its turn in the queue.
+    const inTurn = async <T>(repository: string, scan: () => Promise<T>): Promise<T> => {
+      const turn = await store.locks.tryWith(`scan:${repository}`, scan);
+      if (!turn.held) throw new RetryAfter(`another scan of ${repository} is running`, REPOSITORY_BUSY_MS);
+      return turn.value;
+    };
+    const logScan = (job: ScanJob, result: ProcessResult) => {
+      const waited = Date.parse(job.updatedAt) - Date.parse(job.createdAt);
+      const t = result.timings;
+      const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+      const phases = t
+        ? ` (${t.batch > 1 ? `one of ${t.batch} pushes taken together; ` : ""}settings ${s(t.settingsMs)}, fetch ${s(t.fetchMs)}, scan ${s(t.scanMs)}, record ${s(t.recordMs)})`
+        : "";
+      log(
+        `scan job ${job.id} (${job.key}): ${result.findings} findings${result.skipped ? `, ${result.skipped}` : ""}; queued ${s(waited)}, scanned in ${s(store.clock().getTime() - Date.parse(job.updatedAt))}${phases}`,
+      );
+    };
     this.scans = new ScanJobRunner({
       ...idle,
       store,
       concurrency: options.scanConcurrency,
+      ...(options.scanLeaseMs ? { leaseMs: options.scanLeaseMs } : {}),
+      handle: async (job) =>
+        logScan(job, await inTurn(job.payload.repository.fullName, () => scanner.process(job))),
+      batch: {
+        // A burst of pushes to one repository is scanned together: one settings read, one fetch. Only jobs as
+        // urgent as the one claimed ride along: a backfill never goes ahead of another repository's push.
+        companions: async (job, claim) =>
+          job.payload.type === "push"
+            ? store.jobs.claimSiblings<ScanPayload>({
+                kind: SCAN_KIND,
+                ...claim,
+                keyPrefix: pushKeyPrefix(job.payload.repository.fullName),
+                maxPriority: job.priority,
+                limit: SCAN_BATCH_LIMIT - 1,
+              })
+            : [],
+        handle: async (jobs) => {
+          const ordered = [...jobs].sort((a, b) => a.id - b.id);
+          const repository = (ordered[0] as ScanJob).payload.repository.fullName;
+          const results = await inTurn(repository, () => scanner.processBatch(ordered));
+          const fate = new Map<number, Error | undefined>();
+          ordered.forEach((job, i) => {
+            const result = results[i];
+            if (result === undefined || result instanceof Error)
+              fate.set(job.id, result ?? new Error("not scanned"));
+            else {
+              logScan(job, result);
+              fate.set(job.id, undefined);
+            }
+          });
+          return jobs.map((job) => fate.get(job.id));
+        },
+      },
+      log: warn,
+    });
+    const actDeps = {
+      store,
+      octokitFor: options.octokitFor,
+      revokers: options.revokers,
+      checker: options.checker,
+      checks: this.checks,
+      revocationsQueued: () => {
+        this.revocations.notify();
+        this.confirmations?.notify();
+      },
+      reportsQueued: () => this.reports.notify(),
+      cache: options.cache,
+      rules: options.rules,
+      maxFileSize: options.maxFileSize,
+      log,
+    };
+    const texts = new TextScanProcessor(actDeps);
+    this.texts = new TextScanRunner({
+      store,
+      concurrency: options.scanConcurrency,
       handle: async (job) => {
-        // One push per repository at a time, across every replica: the next waits its turn in the queue.
-        const repository = job.payload.repository.fullName;
-        const turn = await store.locks.tryWith(`scan:${repository}`, () => scanner.process(job));
-        if (!turn.held) throw new RetryAfter(`another scan of ${repository} is running`, REPOSITORY_BUSY_MS);
-        const result = turn.value;
+        const result = await texts.process(job);
         const waited = Date.parse(job.updatedAt) - Date.parse(job.createdAt);
+        const took = store.clock().getTime() - Date.parse(job.updatedAt);
         log(
-          `scan job ${job.id} (${job.key}): ${result.findings} findings${result.skipped ? `, ${result.skipped}` : ""}; queued ${(waited / 1000).toFixed(2)} s, scanned in ${((store.clock().getTime() - Date.parse(job.updatedAt)) / 1000).toFixed(2)} s`,
+          `text scan job ${job.id} (${job.key}): ${result.findings} findings, ${result.reported} reported${result.skipped ? `, ${result.skipped}` : ""}; queued ${(waited / 1000).toFixed(2)} s, scanned in ${(took / 1000).toFixed(2)} s`,
         );
+      },
+      log: warn,
+    });
+    const backfiller = new BackfillProcessor({
+      ...actDeps,
+      pacer: this.pacer,
+      installationOf: options.installationOf,
+      backfillsQueued: () => this.backfills.notify(),
+    });
+    this.backfills = new BackfillRunner({
+      store,
+      concurrency: options.backfillConcurrency ?? 1,
+      // A history can take long: a lease of hours, and a crash is resumed at once by the next process.
+      leaseMs: 6 * 60 * 60 * 1000,
+      pausedQueues: () => this.pacer.pausedQueues(),
+      handle: async (job) => {
+        const result = await backfiller.process(job);
+        log(
+          `backfill job ${job.id} (${job.key}): ${result.skipped ?? (result.repositories !== undefined ? `${result.repositories} repositories queued` : `${result.commits} commits, ${result.findings} findings`)}`,
+        );
+      },
+      log: warn,
+    });
+    const pullRequests = new PullRequestProcessor(actDeps);
+    this.pullRequests = new PullRequestRunner({
+      store,
+      concurrency: options.scanConcurrency,
+      handle: async (job) => {
+        const result = await pullRequests.process(job);
+        log(`pull request job ${job.id} (${job.key}): ${result.skipped ?? `${result.findings} findings`}`);
       },
       log: warn,
     });
@@ -135,6 +267,9 @@ export class Pipeline {
     };
     const reporter = new ReportProcessor({
       store,
+      ...(options.securityRepository ? { securityRepository: options.securityRepository } : {}),
+      ...(options.consoleUrl ? { consoleUrl: options.consoleUrl } : {}),
+      warn,
       octokitFor: options.octokitFor,
       pacer: this.pacer,
       reportsQueued: () => this.reports.notify(),
@@ -142,19 +277,41 @@ export class Pipeline {
       checks: this.checks,
       log,
     });
+    const redactor = new TextRedactor({
+      store,
+      octokitFor: options.octokitFor,
+      pacer: this.pacer,
+      engine: texts.engineFor({ disabledRules: [] }),
+      log,
+    });
     this.reports = new ReportJobRunner({
       ...idle,
       store,
       pacer: this.pacer,
       concurrency: options.reportConcurrency ?? 4,
-      handle: (job) => reporter.process(job),
+      // A redaction (text-redact.ts) is a report job too: a GitHub write, paced with the others.
+      handle: (job) => (isRedactReport(job) ? redactor.process(job) : reporter.process(job)),
       retry: { baseMs: 2_000, maxMs: 10 * 60 * 1000 },
       log: warn,
+    });
+    // A confirmation's comment is a report job too: paced with the installation's other writes.
+    this.confirmations?.onOutcome(async (outcome) => {
+      try {
+        if ((await enqueueConfirmationReports(store, outcome)) > 0) this.reports.notify();
+      } catch (error) {
+        warn(`could not queue a confirmation comment: ${(error as Error).message}`);
+      }
     });
     // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
     this.revocations.onOutcome(async (outcome) => {
       await alert(revocationEvent(outcome));
-      if ((await enqueueOutcomeReports(store, outcome.secretHash)) > 0) this.reports.notify();
+      if (
+        (await enqueueOutcomeReports(store, outcome.secretHash)) +
+          (await enqueueNotices(store, outcome.secretHash)) +
+          (await enqueuePullRequestOutcomes(store, outcome.secretHash)) >
+        0
+      )
+        this.reports.notify();
       // The confirming live check may be due now.
       this.confirmations?.notify();
     });
@@ -163,6 +320,7 @@ export class Pipeline {
   /** The scan stage has new work (a webhook was accepted). */
   scansQueued(): void {
     this.scans.notify();
+    this.texts.notify();
   }
 
   async start(): Promise<void> {
@@ -173,6 +331,9 @@ export class Pipeline {
     );
     if ((await enqueueMissedOutcomes(store)) > 0) this.reports.notify();
     this.scans.start();
+    this.texts.start();
+    this.pullRequests.start();
+    this.backfills.start();
     this.revocations.start();
     this.reports.start();
     this.confirmations?.start();
@@ -185,11 +346,21 @@ export class Pipeline {
     const deadline = Date.now() + maxWaitMs;
     for (;;) {
       await this.scans.drain(Math.max(deadline - Date.now(), 0));
+      await this.texts.drain(Math.max(deadline - Date.now(), 0));
+      await this.pullRequests.drain(Math.max(deadline - Date.now(), 0));
+      await this.backfills.drain(Math.max(deadline - Date.now(), 0));
       await this.checks.idle();
       await this.revocations.drain({ maxWaitMs: Math.max(deadline - Date.now(), 0) });
       await this.reports.drain(Math.max(deadline - Date.now(), 0));
       let busy = false;
-      for (const kind of [SCAN_KIND, REVOKE_KIND, REPORT_KIND]) {
+      for (const kind of [
+        SCAN_KIND,
+        TEXT_SCAN_KIND,
+        PULL_REQUEST_KIND,
+        BACKFILL_KIND,
+        REVOKE_KIND,
+        REPORT_KIND,
+      ]) {
         const c = await store.jobs.counts(kind);
         if (
           c.running > 0 ||
@@ -218,6 +389,9 @@ export class Pipeline {
     this.listener = undefined;
     await Promise.all([
       this.scans.stop(),
+      this.texts.stop(),
+      this.pullRequests.stop(),
+      this.backfills.stop(),
       this.revocations.stop(),
       this.reports.stop(),
       this.confirmations?.stop(),
@@ -252,6 +426,9 @@ export class Pipeline {
       });
     return {
       scans: await counts(SCAN_KIND),
+      texts: await counts(TEXT_SCAN_KIND),
+      pullRequests: await counts(PULL_REQUEST_KIND),
+      backfill: { ...(await counts(BACKFILL_KIND)), repositories: await store.backfills.summary() },
       revocations: { ...(await counts(REVOKE_KIND)), waiting },
       reports: await counts(REPORT_KIND),
       confirmations: await counts(CONFIRM_KIND),

@@ -7,7 +7,8 @@ import { actOnFindings } from "../revoke/act.js";
 import type { RevocationPolicy } from "../revoke/policy.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Engine } from "../scan/engine.js";
-import { scanRange } from "../scan/history.js";
+import { loadFingerprintIgnoreAt } from "../scan/fingerprint-ignore.js";
+import { scanPushBurst } from "../scan/history.js";
 import type { Rule } from "../scan/rules.js";
 import { createEngine } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
@@ -19,11 +20,18 @@ import { validateFindings } from "../validate/findings.js";
 import { viewOfValidation } from "../validate/view.js";
 import type { BackgroundChecks } from "./background-checks.js";
 import { type Breach, type BreachSource, breachKey } from "./breach-issue.js";
-import type { GitCache } from "./git-cache.js";
-import { parseRepoSettings, type RepoSettings, SETTINGS_FILE } from "./repo-settings.js";
+import type { GitCache, PushOutcome } from "./git-cache.js";
+import {
+  parseRepoSettings,
+  type RepoSettings,
+  readOrgSettings,
+  SETTINGS_FILE,
+  withOrgSettings,
+} from "./repo-settings.js";
 import { enqueueBreachReport } from "./report-jobs.js";
 import { scanRunLogs } from "./run-logs.js";
 import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
+import { SettingsCache } from "./settings-cache.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -51,15 +59,34 @@ export interface ProcessResult {
   /** The report stage's job for this push or run (its breach issue). */
   reportJobId?: number;
   skipped?: string;
+  /** Where its time went, when it was scanned. */
+  timings?: ScanTimings;
 }
 
-/** Reads `.github/leakwarden.yml` with Probot's config loader; a broken file means defaults and a reason. */
+/**
+ * Reads `.github/leakwarden.yml` with Probot's config loader; a broken file means defaults and a reason. The
+ * organisation's routing (its security repository) applies whatever the repository's own file says.
+ */
 export async function readRepoSettings(
   octokit: Octokit,
   owner: string,
   repo: string,
   rules: readonly Rule[],
-) {
+): Promise<{ settings: RepoSettings; problem?: string; orgProblem?: string }> {
+  const [own, org] = await Promise.all([
+    readOwnSettings(octokit, owner, repo, rules),
+    readOrgSettings(octokit, owner),
+  ]);
+  const routed = withOrgSettings(own.settings, org, own.file);
+  const problem = own.problem ?? routed.problem;
+  return {
+    settings: routed.settings,
+    ...(problem ? { problem } : {}),
+    ...(routed.orgProblem ? { orgProblem: routed.orgProblem } : {}),
+  };
+}
+
+async function readOwnSettings(octokit: Octokit, owner: string, repo: string, rules: readonly Rule[]) {
   let raw: unknown = null;
   let own: unknown = null;
   try {
@@ -70,6 +97,7 @@ export async function readRepoSettings(
     return {
       settings: parseRepoSettings(null).settings,
       problem: `it could not be read: ${(error as Error).message.split("\n")[0]}`,
+      file: null,
     };
   }
   const parsed = parseRepoSettings(raw, own);
@@ -81,17 +109,38 @@ export async function readRepoSettings(
     const hidden = unknown.length - shown.length;
     return {
       settings: parseRepoSettings(null).settings,
+      file: own,
       problem: `rules.disable names unknown rules: ${[...shown, ...(hidden > 0 ? [`${hidden} from a file named by _extends`] : [])].join(", ")}`,
     };
   }
-  return parsed;
+  return { ...parsed, file: own };
 }
+
+/** Where one push's time went in the scan stage (ms), and how many pushes its batch held. */
+export interface ScanTimings {
+  batch: number;
+  settingsMs: number;
+  /** Until its objects were in: the fetch, and any wait for the repository's lock. */
+  fetchMs: number;
+  scanMs: number;
+  recordMs: number;
+}
+
+export interface ScanProcessorOptions extends ProcessorDeps {
+  /** How long a repository's settings are kept (0: read for every job; default in settings-cache.ts). */
+  settingsTtlMs?: number;
+}
+
+type Settings = Awaited<ReturnType<typeof readRepoSettings>>;
 
 export class ScanProcessor {
   /** One engine per set of disabled rules: compiling costs milliseconds, repositories share settings. */
   private readonly engines = new Map<string, Engine>();
+  private readonly settings: SettingsCache<Settings>;
 
-  constructor(private readonly deps: ProcessorDeps) {}
+  constructor(private readonly deps: ScanProcessorOptions) {
+    this.settings = new SettingsCache(deps.settingsTtlMs ?? 0);
+  }
 
   private engineFor(settings: RepoSettings): Engine {
     const key = [...settings.disabledRules].sort().join(",");
@@ -103,24 +152,168 @@ export class ScanProcessor {
     return engine;
   }
 
+  /** The repository's settings, kept a short while; the pushes about to be scanned may change them. */
+  private settingsFor(octokit: Octokit, payloads: readonly ScanJob["payload"][]): Promise<Settings> {
+    const { installation, repository } = payloads[0] as ScanJob["payload"];
+    const key = `${installation}:${repository.fullName}`;
+    const toDefaultBranch = payloads.some(
+      (p) =>
+        p.type === "push" &&
+        (p.repository.defaultBranch === undefined || p.ref === `refs/heads/${p.repository.defaultBranch}`),
+    );
+    if (toDefaultBranch) this.settings.forget(key);
+    return this.settings.get(
+      key,
+      () => readRepoSettings(octokit, repository.owner, repository.name, this.deps.rules),
+      (read) => !read.problem?.startsWith("it could not be read"),
+    );
+  }
+
   async process(job: ScanJob): Promise<ProcessResult> {
+    const [result] = await this.processBatch([job]);
+    if (result instanceof Error || result === undefined)
+      throw result ?? new Error("the job was not processed");
+    return result;
+  }
+
+  /**
+   * Several scan jobs in one go. Pushes to one repository share one settings read, one fetch and one ref
+   * update; each push keeps its own findings, revocations, report and result, recorded as soon as it is scanned
+   * (its revocations do not wait for the rest of the batch). Per job, in order: its result or its error.
+   */
+  async processBatch(jobs: readonly ScanJob[]): Promise<(ProcessResult | Error)[]> {
+    const first = jobs[0]?.payload;
+    if (!first) return [];
+    const together =
+      first.type === "push" &&
+      jobs.every(
+        (j) =>
+          j.payload.type === "push" &&
+          j.payload.installation === first.installation &&
+          j.payload.repository.fullName === first.repository.fullName,
+      );
+    if (!together || first.type !== "push") {
+      const results: (ProcessResult | Error)[] = [];
+      for (const job of jobs) results.push(await this.processOne(job).catch((error: Error) => error));
+      return results;
+    }
+    return this.processPushes(jobs, first.installation, first.repository);
+  }
+
+  private async processOne(job: ScanJob): Promise<ProcessResult> {
     const payload = job.payload;
-    const { owner, name } = payload.repository;
+    if (payload.type === "push") {
+      const [result] = await this.processPushes([job], payload.installation, payload.repository);
+      if (result instanceof Error || result === undefined)
+        throw result ?? new Error("the push was not scanned");
+      return result;
+    }
+    const started = performance.now();
     const octokit = await this.deps.octokitFor(payload.installation);
-    const { settings, problem } = await readRepoSettings(octokit, owner, name, this.deps.rules);
-    if (payload.type === "push" && !settings.scan.pushes)
-      return { findings: 0, skipped: "scan.pushes is off" };
-    if (payload.type === "workflow_run" && !settings.scan.logs)
-      return { findings: 0, skipped: "scan.logs is off" };
-
-    const engine = this.engineFor(settings);
-    const { findings, source, logsProblem } =
-      payload.type === "push"
-        ? await this.scanPush(octokit, payload, engine, settings)
-        : await this.scanRun(octokit, payload, engine);
+    const { settings, problem, orgProblem } = await this.settingsFor(octokit, [payload]);
+    const settingsMs = performance.now() - started;
+    if (!settings.scan.logs) return { findings: 0, skipped: "scan.logs is off" };
+    const scanned = performance.now();
+    const { findings, source, logsProblem } = await this.scanRun(octokit, payload, this.engineFor(settings));
     if (logsProblem) this.deps.log(`${payload.repository.fullName}: ${logsProblem}`);
-    if (findings.length === 0) return { findings: 0 };
+    const recorded = performance.now();
+    const result = await this.record(job, findings, source, settings, problem, {
+      ...(logsProblem ? { logsProblem } : {}),
+      ...(orgProblem ? { orgProblem } : {}),
+    });
+    return {
+      ...result,
+      timings: {
+        batch: 1,
+        settingsMs,
+        fetchMs: 0,
+        scanMs: recorded - scanned,
+        recordMs: performance.now() - recorded,
+      },
+    };
+  }
 
+  private async processPushes(
+    jobs: readonly ScanJob[],
+    installation: number,
+    repository: PushScan["repository"],
+  ): Promise<(ProcessResult | Error)[]> {
+    const started = performance.now();
+    const octokit = await this.deps.octokitFor(installation);
+    const { settings, problem, orgProblem } = await this.settingsFor(
+      octokit,
+      jobs.map((j) => j.payload),
+    );
+    const settingsMs = performance.now() - started;
+    if (!settings.scan.pushes) return jobs.map(() => ({ findings: 0, skipped: "scan.pushes is off" }));
+    const engine = this.engineFor(settings);
+    // Probot keeps the installation token until it nears its expiry: this mints nothing per push.
+    const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
+    const pushes = jobs.map((j) => j.payload as PushScan);
+    const fetching = performance.now();
+    const outcomes = await this.deps.cache.scanPushes(repository, token, pushes, async (path, indices) => {
+      const fetchMs = performance.now() - fetching;
+      const scanning = performance.now();
+      // One read for the burst; each push's findings are its own (a commit two bring in is reported once).
+      const scanned = await scanPushBurst(
+        path,
+        indices.map((i) => pushes[i] as PushScan),
+        engine,
+        { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore },
+      );
+      const scanMs = performance.now() - scanning;
+      const results: PushOutcome<ProcessResult>[] = [];
+      // Recorded one push at a time, each waking the revocation stage: none waits for the others' records.
+      for (const [k, i] of indices.entries()) {
+        const outcome = scanned[k];
+        if (outcome === undefined || outcome instanceof Error) {
+          results.push({ ok: false, error: outcome ?? new Error("the push was not scanned") });
+          continue;
+        }
+        const recording = performance.now();
+        try {
+          const push = pushes[i] as PushScan;
+          const result = await this.record(
+            jobs[i] as ScanJob,
+            outcome.findings,
+            pushSource(push),
+            settings,
+            problem,
+            {
+              ...(await pushedIgnoreFile(path, push.after)),
+              ...(orgProblem ? { orgProblem } : {}),
+            },
+          );
+          const recordMs = performance.now() - recording;
+          results.push({
+            ok: true,
+            value: { ...result, timings: { batch: jobs.length, settingsMs, fetchMs, scanMs, recordMs } },
+          });
+        } catch (error) {
+          results.push({ ok: false, error: error as Error });
+        }
+      }
+      return results;
+    });
+    return outcomes.map((o) => (o.ok ? o.value : o.error));
+  }
+
+  /**
+   * Records one push's or run's findings, queues their revocations (waking the revocation stage at once) and
+   * its report, in one transaction: a crash after this loses none of them.
+   */
+  private async record(
+    job: ScanJob,
+    scanned: Finding[],
+    source: BreachSource,
+    settings: RepoSettings,
+    problem: string | undefined,
+    notes: RecordNotes = {},
+  ): Promise<ProcessResult> {
+    const payload = job.payload;
+    const { logsProblem, ignoreProblem, orgProblem } = notes;
+    const findings = await this.withoutKnown(payload.repository.fullName, scanned, notes.ignored);
+    if (findings.length === 0) return { findings: 0 };
     const { store, revokers, rules } = this.deps;
     const policy: RevocationPolicy = settings.revoke;
     const checker = settings.validate ? this.deps.checker : undefined;
@@ -143,10 +336,15 @@ export class ScanProcessor {
         confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
       });
       const breach: Breach = {
-        repository: { fullName: payload.repository.fullName, htmlUrl: payload.repository.htmlUrl },
+        repository: {
+          fullName: payload.repository.fullName,
+          htmlUrl: payload.repository.htmlUrl,
+          ...(payload.repository.visibility ? { visibility: payload.repository.visibility } : {}),
+        },
         source,
         findings: findings.map((f, i) => ({
           ...toPublic(f),
+          findingId: acted.actions[i]?.findingId ?? null,
           revocation: acted.actions[i]?.revocation ?? {
             status: "skipped",
             provider: null,
@@ -159,6 +357,8 @@ export class ScanProcessor {
         })),
         ...(problem ? { settingsProblem: problem } : {}),
         ...(logsProblem ? { scanProblem: logsProblem } : {}),
+        ...(ignoreProblem ? { ignoreProblem } : {}),
+        ...(orgProblem ? { orgSettingsProblem: orgProblem } : {}),
       };
       const report = needsReport
         ? await enqueueBreachReport(
@@ -188,21 +388,27 @@ export class ScanProcessor {
     return { findings: findings.length, reportJobId: report?.job.id };
   }
 
-  private async scanPush(octokit: Octokit, push: PushScan, engine: Engine, settings: RepoSettings) {
-    const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
-    const update = { before: push.before, after: push.after, ref: push.ref };
-    const result = await this.deps.cache.scanPush(push.repository, token, update, (path) =>
-      scanRange(path, update, engine, { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore }),
+  /**
+   * Triage feeds back: findings whose fingerprint a person resolved as a false positive or an accepted risk
+   * for this repository, or that the pushed `.leakwardenignore` lists, are neither reported nor acted on.
+   */
+  private async withoutKnown(
+    repository: string,
+    findings: Finding[],
+    ignored: ReadonlySet<string> = new Set(),
+  ): Promise<Finding[]> {
+    if (findings.length === 0) return findings;
+    const triaged = await this.deps.store.findings.triaged(
+      repository,
+      findings.map((f) => f.fingerprint),
     );
-    const source: BreachSource = {
-      kind: "push",
-      ref: push.ref,
-      before: push.before,
-      after: push.after,
-      pusher: push.pusher,
-      ...(push.compareUrl ? { compareUrl: push.compareUrl } : {}),
-    };
-    return { findings: result.findings, source, logsProblem: undefined };
+    const kept = findings.filter((f) => !ignored.has(f.fingerprint) && !triaged.has(f.fingerprint));
+    const left = findings.length - kept.length;
+    if (left > 0)
+      this.deps.log(
+        `${repository}: ${left} finding${left === 1 ? "" : "s"} left out (resolved as false positive or accepted risk, or in .leakwardenignore)`,
+      );
+    return kept;
   }
 
   private async scanRun(octokit: Octokit, run: RunScan, engine: Engine) {
@@ -220,8 +426,42 @@ export class ScanProcessor {
       runUrl: run.runUrl,
       actor: run.actor,
       attempt: run.attempt,
+      ...(run.runNumber !== undefined ? { runNumber: run.runNumber } : {}),
+      ...(run.startedAt ? { startedAt: run.startedAt } : {}),
     };
     const findings: Finding[] = result.findings;
     return { findings, source, logsProblem: result.problem };
   }
+}
+
+/** What a scan learned besides its findings, for the breach issue. */
+interface RecordNotes {
+  logsProblem?: string;
+  /** Fingerprints the pushed `.leakwardenignore` lists. */
+  ignored?: ReadonlySet<string>;
+  ignoreProblem?: string;
+  orgProblem?: string;
+}
+
+/** The pushed commit's own `.leakwardenignore`: reviewed false positives, committed with the code. */
+async function pushedIgnoreFile(
+  path: string,
+  commit: string,
+): Promise<Pick<RecordNotes, "ignored" | "ignoreProblem">> {
+  try {
+    return { ignored: await loadFingerprintIgnoreAt(path, commit) };
+  } catch (error) {
+    return { ignoreProblem: `${(error as Error).message}; it was not used` };
+  }
+}
+
+function pushSource(push: PushScan): BreachSource {
+  return {
+    kind: "push",
+    ref: push.ref,
+    before: push.before,
+    after: push.after,
+    pusher: push.pusher,
+    ...(push.compareUrl ? { compareUrl: push.compareUrl } : {}),
+  };
 }

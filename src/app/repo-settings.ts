@@ -1,5 +1,6 @@
 // A repository's `.github/leakwarden.yml`. A broken file never stops scanning: defaults apply and the
 // problem is reported in the breach issue.
+import { isGitHubFullName } from "./git-cache.js";
 
 export type RevokePolicy = "registered" | "live" | "all" | "off";
 
@@ -9,12 +10,29 @@ export interface RepoSettings {
   revoke: RevokePolicy;
   /** Ask each token's issuer whether it still works (live checks); on by default. */
   validate: boolean;
-  issues: { enabled: boolean; labels: string[]; assignees: string[] };
-  scan: { pushes: boolean; logs: boolean };
+  issues: {
+    enabled: boolean;
+    labels: string[];
+    assignees: string[];
+    /**
+     * The private security repository (owner/name) that receives breach issues of public repositories, and of
+     * private ones with `central`. An organisation setting: read from the organisation's `.github` repository.
+     */
+    repository?: string;
+    /** Private repositories report in the security repository too (organisation or repository setting). */
+    central: boolean;
+    /** A public repository gets a short notice (no file, line or preview) once every token is revoked. */
+    publicNotice: boolean;
+  };
+  scan: { pushes: boolean; logs: boolean; text: boolean };
   logs: { delete: boolean };
+  /** Text on GitHub (issues, comments, discussions, release notes): `redact` edits a token out of it. */
+  text: { redact: boolean };
 }
 
 export const SETTINGS_FILE = "leakwarden.yml";
+/** The organisation's settings: `.github/leakwarden.yml` in its `.github` repository, as Probot reads defaults. */
+export const ORG_SETTINGS_REPO = ".github";
 export const REQUIRED_LABELS = ["security", "leaked-credential"];
 
 export function defaultRepoSettings(): RepoSettings {
@@ -23,9 +41,16 @@ export function defaultRepoSettings(): RepoSettings {
     disabledRules: [],
     revoke: "registered",
     validate: true,
-    issues: { enabled: true, labels: [...REQUIRED_LABELS], assignees: [] },
-    scan: { pushes: true, logs: true },
+    issues: {
+      enabled: true,
+      labels: [...REQUIRED_LABELS],
+      assignees: [],
+      central: false,
+      publicNotice: false,
+    },
+    scan: { pushes: true, logs: true, text: true },
     logs: { delete: false },
+    text: { redact: false },
   };
 }
 
@@ -65,6 +90,13 @@ function flag(value: unknown, where: string): boolean | undefined {
   return value;
 }
 
+function repositoryName(value: unknown, where: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length > 140 || !isGitHubFullName(value))
+    throw new SettingsProblem(`"${where}" must be a repository as owner/name`);
+  return value;
+}
+
 /**
  * Refuses unknown keys. A key is named only when this repository's own file has it: one inherited through
  * `_extends` belongs to another repository, and its name must not appear in this one's issue.
@@ -90,15 +122,18 @@ export function parseRepoSettings(
   const settings = defaultRepoSettings();
   try {
     const top = record(raw, "the file");
-    only(top, ["paths-ignore", "rules", "revoke", "validate", "issues", "scan", "logs"], "", own);
+    only(top, ["paths-ignore", "rules", "revoke", "validate", "issues", "scan", "logs", "text"], "", own);
     const rules = record(top.rules, "rules");
     only(rules, ["disable"], "rules", own);
     const issues = record(top.issues, "issues");
-    only(issues, ["enabled", "labels", "assignees"], "issues", own);
+    only(issues, ["enabled", "labels", "assignees", "repository", "central", "public_notice"], "issues", own);
+    const securityRepository = repositoryName(issues.repository, "issues.repository");
     const scan = record(top.scan, "scan");
-    only(scan, ["pushes", "logs"], "scan", own);
+    only(scan, ["pushes", "logs", "text"], "scan", own);
     const logs = record(top.logs, "logs");
     only(logs, ["delete"], "logs", own);
+    const text = record(top.text, "text");
+    only(text, ["redact"], "text", own);
     if (top.revoke !== undefined && !["registered", "live", "all", "off"].includes(top.revoke as string)) {
       throw new SettingsProblem(`"revoke" must be registered, live, all or off`);
     }
@@ -114,16 +149,100 @@ export function parseRepoSettings(
           // The two labels that identify a breach issue are always there; a repository can add its own.
           labels: [...new Set([...REQUIRED_LABELS, ...(labels ?? [])])],
           assignees: strings(issues.assignees, "issues.assignees") ?? [],
+          ...(securityRepository ? { repository: securityRepository } : {}),
+          central: flag(issues.central, "issues.central") ?? false,
+          publicNotice: flag(issues.public_notice, "issues.public_notice") ?? false,
         },
         scan: {
           pushes: flag(scan.pushes, "scan.pushes") ?? true,
           logs: flag(scan.logs, "scan.logs") ?? true,
+          text: flag(scan.text, "scan.text") ?? true,
         },
         logs: { delete: flag(logs.delete, "logs.delete") ?? false },
+        text: { redact: flag(text.redact, "text.redact") ?? false },
       },
     };
   } catch (error) {
     if (error instanceof SettingsProblem) return { settings, problem: error.message };
     throw error;
   }
+}
+
+/** What the organisation's own settings file decides for all its repositories. */
+export interface OrgSettings {
+  /** The private security repository breach issues go to. */
+  repository?: string;
+  central: boolean;
+  publicNotice: boolean;
+  /** Why the organisation's file was ignored, if it was. */
+  problem?: string;
+}
+
+interface ConfigReader {
+  config: {
+    get(params: { owner: string; repo: string; path: string }): Promise<{
+      config: unknown;
+      files: { config: unknown }[];
+    }>;
+  };
+}
+
+/**
+ * Reads `OWNER/.github`'s `.github/leakwarden.yml` (following `_extends`, as Probot's loader does). Its
+ * `issues.repository` is the only one that counts: a repository's own file cannot send its breaches elsewhere.
+ */
+export async function readOrgSettings(octokit: ConfigReader, owner: string): Promise<OrgSettings> {
+  let raw: unknown = null;
+  try {
+    const { config, files } = await octokit.config.get({
+      owner,
+      repo: ORG_SETTINGS_REPO,
+      path: `.github/${SETTINGS_FILE}`,
+    });
+    if (files.some((file) => file.config !== null)) raw = config;
+  } catch (error) {
+    return {
+      central: false,
+      publicNotice: false,
+      problem: `${owner}/${ORG_SETTINGS_REPO}'s settings could not be read: ${(error as Error).message.split("\n")[0]}`,
+    };
+  }
+  const { settings, problem } = parseRepoSettings(raw);
+  if (problem)
+    return { central: false, publicNotice: false, problem: `${owner}/${ORG_SETTINGS_REPO}: ${problem}` };
+  return {
+    ...(settings.issues.repository ? { repository: settings.issues.repository } : {}),
+    central: settings.issues.central,
+    publicNotice: settings.issues.publicNotice,
+  };
+}
+
+/** A repository's settings with its organisation's routing applied. */
+export function withOrgSettings(
+  settings: RepoSettings,
+  org: OrgSettings,
+  ownFile: unknown,
+): { settings: RepoSettings; problem?: string; orgProblem?: string } {
+  const { repository: _fromMergedFile, ...issues } = settings.issues;
+  const ownIssues = (ownFile as { issues?: unknown } | null)?.issues;
+  const ownRepository =
+    typeof ownIssues === "object" && ownIssues !== null && Object.hasOwn(ownIssues, "repository");
+  return {
+    settings: {
+      ...settings,
+      issues: {
+        ...issues,
+        ...(org.repository ? { repository: org.repository } : {}),
+        central: issues.central || org.central,
+        publicNotice: issues.publicNotice || org.publicNotice,
+      },
+    },
+    ...(org.problem ? { orgProblem: org.problem } : {}),
+    ...(ownRepository
+      ? {
+          problem:
+            '"issues.repository" is an organisation setting and was not used here: set it in the organisation\'s .github repository',
+        }
+      : {}),
+  };
 }

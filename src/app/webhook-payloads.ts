@@ -2,7 +2,9 @@
 // can still be malformed (a replay tool, a proxy, a GitHub Enterprise quirk), and a missing field must be a
 // 400 that says nothing, not a TypeError deep in a handler.
 import { isValidRef } from "../sources/git-ref.js";
+import { backfillPayloadProblem } from "./backfill-payloads.js";
 import { isGitHubFullName } from "./git-cache.js";
+import { textPayloadProblem } from "./text-events.js";
 
 const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
@@ -22,6 +24,10 @@ function repositoryProblem(repository: unknown): string | null {
   if (!isText(repository.name)) return "repository.name";
   if (!isText(repository.html_url)) return "repository.html_url";
   if (!object(repository.owner)) return "repository.owner";
+  // Whether a breach may be reported in public depends on these: a wrong type is refused, not guessed.
+  if (repository.private !== undefined && typeof repository.private !== "boolean")
+    return "repository.private";
+  if (repository.visibility !== undefined && !isText(repository.visibility)) return "repository.visibility";
   return null;
 }
 
@@ -57,5 +63,5 @@ export function payloadProblem(event: string, payload: unknown): string | null {
   if (!object(payload)) return "the payload";
   if (event === "push") return pushProblem(payload);
   if (event === "workflow_run") return workflowRunProblem(payload);
-  return null;
+  return textPayloadProblem(event, payload) ?? backfillPayloadProblem(event, payload);
 }

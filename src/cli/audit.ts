@@ -21,6 +21,7 @@ Actions recorded
   finding.resolve
   revoke.enqueue, revoke.request, revoke.attempt, revoke.retry, revoke.resume,
   revoke.revoked, revoke.already-revoked, revoke.dead, revoke.rearm, revoke.cancel
+  backfill.queue, backfill.start, backfill.done, backfill.skip, backfill.fail
 
 Examples
   leakwarden audit list

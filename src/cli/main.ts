@@ -58,6 +58,11 @@ const COMMANDS: Entry[] = [
     load: async () => (await import("./db.js")).dbCommand,
   },
   {
+    name: "backfill",
+    summary: "queue a scan of whole repositories' history for the GitHub App",
+    load: async () => (await import("./backfill.js")).backfillCommand,
+  },
+  {
     name: "serve",
     summary: "run the GitHub App: scan pushes and CI logs, revoke, open issues",
     load: async () => (await import("./serve.js")).serveCommand,

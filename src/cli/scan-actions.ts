@@ -136,6 +136,21 @@ export async function planScanActions(
     });
 }
 
+/** Removes from `result` the findings the store says were triaged away, and counts them as `triaged`. */
+async function leaveOutTriaged(
+  result: ScanResult & { suppressed?: Record<string, number> },
+  store: Store,
+  source: string,
+): Promise<void> {
+  const triaged = await store.findings.triaged(
+    source,
+    result.findings.map((f) => f.fingerprint),
+  );
+  const kept = result.findings.filter((f) => !triaged.has(f.fingerprint));
+  if (result.suppressed) result.suppressed.triaged = result.findings.length - kept.length;
+  result.findings = kept;
+}
+
 async function applyScanActions(
   result: ScanResult,
   settings: { ruleDirs: string[]; disabledRules: string[] },
@@ -156,7 +171,10 @@ async function applyScanActions(
   },
 ): Promise<ScanAnnotations> {
   const { dryRun, revoke, record, match, policy, wait, revokers } = plan;
-  // --baseline and .leakwardenignore have already left out known findings (scan/suppress.ts).
+  // --baseline and .leakwardenignore have already left out known findings (scan/suppress.ts); triage feeds
+  // back here, where the store is open: a fingerprint resolved as a false positive or an accepted risk is
+  // neither reported nor acted on again. The result is narrowed in place, so that the report agrees.
+  await leaveOutTriaged(result, store, plan.source);
   const { findings } = result;
   const rules = selectRules({ ...settings, allow: [] });
   const byFinding = await withStore(store, async () => {

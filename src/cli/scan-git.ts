@@ -2,16 +2,19 @@
 // a git server's pre-receive hook, with the output formats, baseline, config and allowlists of `scan`.
 import type { Readable } from "node:stream";
 import {
+  type HistoryMethod,
   type HistoryOptions,
   type HistoryResult,
+  historyMethod,
   scanHistory,
   scanPush,
   scanStaged,
 } from "../scan/history.js";
+import { defaultThreads, maxThreads } from "../scan/run.js";
 import { createEngine } from "../scan/settings.js";
 import { suppressKnown } from "../scan/suppress.js";
 import { OBJECT_NAME, type PushUpdate } from "../sources/git.js";
-import { type Io, UsageError } from "./command.js";
+import { type Io, oneOfFlag, parseCount, UsageError } from "./command.js";
 import { ProgressLine } from "./progress.js";
 import { maxFileSize, readConfig, report, type ScanValues } from "./scan.js";
 import { planScanActionsIfAsked } from "./scan-action-flags.js";
@@ -20,6 +23,12 @@ import { formatBytes, plural, thousands } from "./terminal.js";
 
 type GitMode = "history" | "staged" | "pre-receive";
 
+const HISTORY_METHODS: readonly HistoryMethod[] = ["auto", "blobs", "patches"];
+
+function methodOf(values: ScanValues): HistoryMethod {
+  return oneOfFlag(values["history-scan"], HISTORY_METHODS, "--history-scan", "scan", "auto");
+}
+
 function gitMode(values: ScanValues, positionals: string[]): GitMode {
   const modes: [GitMode, string][] = [];
   if (values.git || values.range !== undefined || values.since !== undefined) {
@@ -27,14 +36,14 @@ function gitMode(values: ScanValues, positionals: string[]): GitMode {
   }
   if (values.staged) modes.push(["staged", "--staged"]);
   if (values["pre-receive"]) modes.push(["pre-receive", "--pre-receive"]);
+  if (modes.length === 0 && values["history-scan"] !== undefined)
+    throw new UsageError("--history-scan applies to --git, --range and --since", "scan");
   if (modes.length === 0)
     throw new UsageError("--allow-unscanned applies to the hooks: --staged and --pre-receive", "scan");
   if (modes.length > 1)
     throw new UsageError(`${modes.map(([, flag]) => flag).join(" and ")} cannot be combined`, "scan");
   if (positionals.length > 1 || positionals[0] === "-")
     throw new UsageError("a git scan takes one repository folder (default: the current one)", "scan");
-  if (values.threads !== undefined)
-    throw new UsageError("--threads applies to file scans; a git scan runs beside git in one thread", "scan");
   if (values["max-archive-depth"] !== undefined)
     throw new UsageError(
       "--max-archive-depth applies to file scans; a git scan reads the lines commits added",
@@ -42,6 +51,17 @@ function gitMode(values: ScanValues, positionals: string[]): GitMode {
     );
   checkSince(values.since);
   const mode = (modes[0] as [GitMode, string])[0];
+  if (values["history-scan"] !== undefined && mode !== "history")
+    throw new UsageError("--history-scan applies to --git, --range and --since", "scan");
+  if (
+    values.threads !== undefined &&
+    (mode !== "history" ||
+      historyMethod({ range: values.range, since: values.since }, methodOf(values)) !== "blobs")
+  )
+    throw new UsageError(
+      "--threads applies to file scans and to git history scans by blobs (see --history-scan)",
+      "scan",
+    );
   if (values["allow-unscanned"] && mode === "history")
     throw new UsageError("--allow-unscanned applies to the hooks: --staged and --pre-receive", "scan");
   if (mode === "pre-receive" && values["show-secrets"])
@@ -81,7 +101,8 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   const repo = positionals[0] ?? ".";
   const config = readConfig(values, [repo]);
   const ruleDirs = values.rules ?? [];
-  const engine = createEngine({ ruleDirs, disabledRules: config.disabledRules, allow: config.allow });
+  const engineSettings = { ruleDirs, disabledRules: config.disabledRules, allow: config.allow };
+  const engine = createEngine(engineSettings);
   const actions = await planScanActionsIfAsked(
     values,
     { ruleDirs, disabledRules: config.disabledRules },
@@ -89,13 +110,19 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
     [repo],
   );
   const progress = new ProgressLine(io.stderr);
+  const byBlobs =
+    mode === "history" &&
+    historyMethod({ range: values.range, since: values.since }, methodOf(values)) === "blobs";
   const options: HistoryOptions = {
+    engineSettings,
+    method: methodOf(values),
+    threads: parseCount(values.threads, "--threads", "scan", defaultThreads(), { max: maxThreads() }),
     maxFileSize: maxFileSize(values),
     ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
     onProgress: (p) =>
       progress.update(() => {
         const perSecond = Math.round(p.commits / Math.max(p.elapsedMs / 1000, 0.001));
-        return `scanning history: ${plural(p.commits, "commit")} · ${formatBytes(p.bytes)} added · ${thousands(perSecond)} commits/s`;
+        return `scanning history: ${plural(p.commits, "commit")} · ${formatBytes(p.bytes)} ${byBlobs ? "of blobs read" : "added"} · ${thousands(perSecond)} commits/s`;
       }),
   };
   let result: HistoryResult;

@@ -27,14 +27,17 @@ export function gitBackend(
   root: string,
   password: string | undefined,
   requests: GitHttpServer["requests"],
+  /** Awaited before a request is served: a test holds a fetch midway (see GitHubStandIn.holdNextFetch). */
+  gate?: (req: IncomingMessage) => Promise<void>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
+  return async (req, res) => {
     const ok = authorized(req, password);
     requests.push({ method: req.method ?? "GET", url: req.url ?? "", authorized: ok });
     if (!ok) {
       res.writeHead(401, { "WWW-Authenticate": 'Basic realm="git"' }).end();
       return;
     }
+    await gate?.(req);
     const url = new URL(req.url ?? "/", "http://localhost");
     const cgi = spawn("git", ["http-backend"], {
       env: {
@@ -45,6 +48,8 @@ export function gitBackend(
         QUERY_STRING: url.search.slice(1),
         REQUEST_METHOD: req.method ?? "GET",
         CONTENT_TYPE: req.headers["content-type"] ?? "",
+        // git gzips a large request (a fetch of many commits); http-backend inflates it when told, as GitHub does.
+        HTTP_CONTENT_ENCODING: req.headers["content-encoding"] ?? "",
         REMOTE_USER: "x-access-token",
         REMOTE_ADDR: "127.0.0.1",
         HTTP_GIT_PROTOCOL: String(req.headers["git-protocol"] ?? ""),

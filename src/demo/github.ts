@@ -3,9 +3,12 @@
 // GHE_PROTOCOL=http). State lives in memory for assertions.
 import { randomBytes } from "node:crypto";
 import { type GitHttpServer, gitBackend } from "./git-server.js";
-import { json, type StandIn, startStandIn } from "./http.js";
+import { newPullState, type PullState, postPullComment, pullRoutes } from "./github-pulls.js";
+import { json, type Route, type StandIn, startStandIn } from "./http.js";
 
 export interface StandInIssue {
+  /** The repository it was opened in (owner/name). */
+  repository: string;
   number: number;
   title: string;
   body: string;
@@ -14,6 +17,16 @@ export interface StandInIssue {
   comments: string[];
   /** When it was opened (epoch ms). */
   openedAt: number;
+  /** How many times its body or title was edited. */
+  edits?: number;
+}
+
+/** A text people wrote (an issue, a comment, a discussion, a release note) that the app reads and may edit. */
+export interface StandInText {
+  title?: string;
+  body: string;
+  /** Each body the app wrote, oldest first. */
+  edits: string[];
 }
 
 export interface GitHubStandIn extends StandIn {
@@ -26,10 +39,26 @@ export interface GitHubStandIn extends StandIn {
   deletedRunLogs: number[];
   /** Raw values posted to POST /credentials/revoke. */
   revokedCredentials: string[];
-  /** `.github/leakwarden.yml` per repository full name. */
+  /** `.github/leakwarden.yml` per repository full name (`acme/.github` for the organisation's). */
   settings: Map<string, string>;
+  /** The repositories GET /repos/:owner/:repo knows, with their visibility; acme/app is private. */
+  repositories: Map<string, { visibility: "public" | "private" | "internal" }>;
   /** Every git request (clone, fetch, push), with whether it carried the installation token. */
   gitRequests: GitHttpServer["requests"];
+  /**
+   * Texts by their REST path under the API (`/repos/acme/app/issues/comments/11`, `/repos/acme/app/releases/3`)
+   * or, for discussions and their comments (GraphQL), by node id.
+   */
+  texts: Map<string, StandInText>;
+  /** Secret scanning alerts by `owner/repo#number`, as GET .../secret-scanning/alerts/:number returns them. */
+  secretAlerts: Map<string, Record<string, unknown>>;
+  /** Pull requests' comments, the installation's repositories, the REST budget reported (github-pulls.ts). */
+  pulls: PullState;
+  /**
+   * Holds the next git fetch (upload-pack) until `release`; `reached` resolves once one is held. Tests use it
+   * to act while a backfill is midway.
+   */
+  holdNextFetch(): { reached: Promise<void>; release: () => void };
 }
 
 /**
@@ -57,11 +86,27 @@ export async function startGitHubStandIn(
   const deletedRunLogs: number[] = [];
   const revokedCredentials: string[] = [];
   const settings = new Map<string, string>();
+  const texts = new Map<string, StandInText>();
+  const secretAlerts = new Map<string, Record<string, unknown>>();
+  const repositories = new Map<string, { visibility: "public" | "private" | "internal" }>([
+    ["acme/app", { visibility: "private" }],
+  ]);
+  const issueOf = (p: Record<string, string>) =>
+    issues.find((i) => i.repository === `${p.owner}/${p.repo}` && i.number === Number(p.number));
+  const pulls = newPullState();
   const api = "/api/v3";
   const authed = (headers: Record<string, unknown>) => headers.authorization === `token ${installationToken}`;
   let url = "";
   const gitRequests: GitHttpServer["requests"] = [];
   let git: ReturnType<typeof gitBackend> | undefined;
+  let hold: { reached: () => void; released: Promise<void> } | undefined;
+  const gate = async (req: { url?: string }) => {
+    if (!hold || !/git-upload-pack/.test(req.url ?? "")) return;
+    const held = hold;
+    hold = undefined;
+    held.reached();
+    await held.released;
+  };
   let writes = 0;
   let lastWrite = 0;
   const throttle = options.throttle;
@@ -83,8 +128,83 @@ export async function startGitHubStandIn(
     return false;
   };
 
+  /** GET and PATCH of a text by its REST path; `titleField` is where its title is (issues: title, releases: name). */
+  const textRoutes = (pattern: string, titleField?: string): [string, () => Route][] => [
+    [
+      `GET ${api}${pattern}`,
+      () => (req, res) => {
+        if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+        const text = texts.get(req.path.slice(api.length));
+        if (!text) return false;
+        json(res, 200, { body: text.body, ...(titleField ? { [titleField]: text.title ?? "" } : {}) });
+      },
+    ],
+    [
+      `PATCH ${api}${pattern}`,
+      () => (req, res) => {
+        if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+        const text = texts.get(req.path.slice(api.length));
+        if (!text) return false;
+        if (refused(res)) return;
+        const update = JSON.parse(req.body) as Record<string, unknown>;
+        if (typeof update.body === "string") {
+          text.body = update.body;
+          text.edits.push(update.body);
+        }
+        if (titleField && typeof update[titleField] === "string") text.title = update[titleField] as string;
+        json(res, 200, { body: text.body });
+      },
+    ],
+  ];
+
   const server = await startStandIn(
     [
+      ...textRoutes("/repos/:owner/:repo/issues/comments/:id"),
+      ...textRoutes("/repos/:owner/:repo/issues/:number", "title"),
+      ...textRoutes("/repos/:owner/:repo/pulls/comments/:id"),
+      ...textRoutes("/repos/:owner/:repo/pulls/:number", "title"),
+      ...textRoutes("/repos/:owner/:repo/comments/:id"),
+      ...textRoutes("/repos/:owner/:repo/releases/:id", "name"),
+      [
+        `GET ${api}/repos/:owner/:repo/secret-scanning/alerts/:number`,
+        (p) => (req, res) => {
+          if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+          const alert = secretAlerts.get(`${p.owner}/${p.repo}#${p.number}`);
+          if (!alert) return json(res, 404, { message: "Not Found" });
+          json(res, 200, alert);
+        },
+      ],
+      [
+        // Discussions live in GraphQL only: read a node's title and body, update a discussion or its comment.
+        "POST /api/graphql",
+        () => (req, res) => {
+          if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+          const { query, variables } = JSON.parse(req.body) as {
+            query: string;
+            variables: { id: string; body?: string; title?: string };
+          };
+          const text = texts.get(variables.id);
+          if (!text)
+            return json(res, 200, {
+              data: null,
+              errors: [
+                {
+                  type: "NOT_FOUND",
+                  message: `Could not resolve to a node with the global id of '${variables.id}'`,
+                },
+              ],
+            });
+          if (/updateDiscussion(Comment)?\(/.test(query)) {
+            if (refused(res)) return;
+            text.body = variables.body ?? text.body;
+            text.edits.push(text.body);
+            if (variables.title !== undefined) text.title = variables.title;
+            return json(res, 200, { data: { result: { id: variables.id } } });
+          }
+          json(res, 200, { data: { node: { title: text.title, body: text.body } } });
+        },
+      ],
+      ...pullRoutes(api, pulls, 4242),
       [
         `POST ${api}/app/installations/:id/access_tokens`,
         () => (_req, res) =>
@@ -94,6 +214,21 @@ export async function startGitHubStandIn(
             permissions: { contents: "read", issues: "write", actions: "read", metadata: "read" },
             repository_selection: "all",
           }),
+      ],
+      [
+        `GET ${api}/repos/:owner/:repo`,
+        (p) => (req, res) => {
+          if (!authed(req.headers)) return json(res, 401, { message: "Bad credentials" });
+          const repo = repositories.get(`${p.owner}/${p.repo}`);
+          if (!repo) return json(res, 404, { message: "Not Found" });
+          json(res, 200, {
+            full_name: `${p.owner}/${p.repo}`,
+            name: p.repo,
+            owner: { login: p.owner },
+            private: repo.visibility !== "public",
+            visibility: repo.visibility,
+          });
+        },
       ],
       [
         `GET ${api}/repos/:owner/:repo/contents/:path*`,
@@ -138,6 +273,7 @@ export async function startGitHubStandIn(
         (p) => (req, res) => {
           const label = req.query.get("labels");
           const listed = issues
+            .filter((issue) => issue.repository === `${p.owner}/${p.repo}`)
             .filter((issue) => !label || label.split(",").every((l) => issue.labels.includes(l)))
             .reverse()
             .map((issue) => ({
@@ -159,8 +295,10 @@ export async function startGitHubStandIn(
             labels?: string[];
             assignees?: string[];
           };
+          const repository = `${p.owner}/${p.repo}`;
           const issue: StandInIssue = {
-            number: issues.length + 1,
+            repository,
+            number: issues.filter((i) => i.repository === repository).length + 1,
             title: body.title,
             body: body.body,
             labels: body.labels ?? [],
@@ -176,9 +314,41 @@ export async function startGitHubStandIn(
         },
       ],
       [
+        `GET ${api}/repos/:owner/:repo/issues/:number`,
+        (p) => (_req, res) => {
+          const issue = issueOf(p);
+          if (!issue) return json(res, 404, { message: "Not Found" });
+          json(res, 200, {
+            number: issue.number,
+            title: issue.title,
+            body: issue.body,
+            html_url: `https://github.com/${issue.repository}/issues/${issue.number}`,
+          });
+        },
+      ],
+      [
+        `PATCH ${api}/repos/:owner/:repo/issues/:number`,
+        (p) => (req, res) => {
+          const issue = issueOf(p);
+          if (!issue) return json(res, 404, { message: "Not Found" });
+          if (refused(res)) return;
+          const edit = JSON.parse(req.body) as { body?: string; title?: string };
+          if (edit.body !== undefined) issue.body = edit.body;
+          if (edit.title !== undefined) issue.title = edit.title;
+          issue.edits = (issue.edits ?? 0) + 1;
+          json(res, 200, { number: issue.number, body: issue.body });
+        },
+      ],
+      [
         `POST ${api}/repos/:owner/:repo/issues/:number/comments`,
         (p) => (req, res) => {
-          const issue = issues[Number(p.number) - 1];
+          const pull = postPullComment(
+            pulls,
+            Number(p.number),
+            (JSON.parse(req.body) as { body: string }).body,
+          );
+          if (pull) return json(res, 201, { id: pull.id });
+          const issue = issueOf(p);
           if (!issue) return json(res, 404, { message: "Not Found" });
           if (refused(res)) return;
           issue.comments.push((JSON.parse(req.body) as { body: string }).body);
@@ -219,7 +389,7 @@ export async function startGitHubStandIn(
     ],
     (req, res) => {
       if (!/^\/[^/]+\/[^/]+\.git\//.test(req.url ?? "")) return false;
-      git ??= gitBackend(gitRoot, installationToken, gitRequests);
+      git ??= gitBackend(gitRoot, installationToken, gitRequests, gate);
       git(req, res);
       return true;
     },
@@ -234,6 +404,19 @@ export async function startGitHubStandIn(
     deletedRunLogs,
     revokedCredentials,
     settings,
+    repositories,
     gitRequests,
+    texts,
+    secretAlerts,
+    pulls,
+    holdNextFetch() {
+      let reached = () => {};
+      let release = () => {};
+      const reachedPromise = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      hold = { reached, released: new Promise<void>((resolve) => (release = resolve)) };
+      return { reached: reachedPromise, release };
+    },
   };
 }

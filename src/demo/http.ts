@@ -12,7 +12,9 @@ export interface Recorded {
   at: number;
 }
 
-export type Route = (request: Recorded, res: ServerResponse) => void | Promise<void>;
+/** A route answers, or returns false to leave the request to the next route that matches. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a route that answers returns nothing
+export type Route = (request: Recorded, res: ServerResponse) => void | false | Promise<void | false>;
 
 export interface StandIn {
   url: string;
@@ -72,7 +74,7 @@ export async function startStandIn(
         route.names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? "")]),
       );
       try {
-        await route.make(params)(recorded, res);
+        if ((await route.make(params)(recorded, res)) === false) continue;
       } catch (error) {
         json(res, 500, { message: (error as Error).message });
       }

@@ -45,11 +45,17 @@ export interface Scenario {
     files: Record<string, string>,
     message: string,
   ): Promise<{ before: string; after: string }>;
-  pushPayload(branch: string, update: { before: string; after: string }): Record<string, unknown>;
+  pushPayload(
+    branch: string,
+    update: { before: string; after: string },
+    options?: { visibility?: "public" | "private" },
+  ): Record<string, unknown>;
   workflowRunPayload(runId: number): Record<string, unknown>;
   /** Waits until `check` returns a value, polling. */
   until<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL, as a crash) and starts it again on the same database and cache. */
+  crashAndRestart(): Promise<void>;
 }
 
 const execGit = promisify(execFile);
@@ -150,18 +156,26 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     if (value === undefined) delete env[name];
     else env[name] = value;
   let printed = "";
-  const serve = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, "serve"], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  serve.stdout?.on("data", (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
-  serve.stderr?.on("data", (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
+  const startServe = () => {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, "serve"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
+    return child;
+  };
+  let serve = startServe();
   const output = () => printed;
   await waitForHealth(appUrl, serve, output);
+  const exited = (child: ChildProcess) =>
+    new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once("exit", resolve),
+    );
 
   let pushes = 0;
   const scenario: Scenario = {
@@ -217,7 +231,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
       await git(work, pushEnv, "push", "--quiet", "--force", "origin", branch);
       return { before: "0".repeat(40), after };
     },
-    pushPayload(branch, update) {
+    pushPayload(branch, update, options = {}) {
+      const visibility = options.visibility ?? "private";
       const repo = {
         name: "app",
         full_name: REPOSITORY,
@@ -239,7 +254,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
         repository: {
           id: 1,
           node_id: "R_1",
-          private: true,
+          private: visibility === "private",
+          visibility,
           owner: { login: "acme", name: "acme", id: 2 },
           ...repo,
         },
@@ -268,6 +284,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
           id: 1,
           name: "app",
           full_name: REPOSITORY,
+          private: true,
+          visibility: "private",
           owner: { login: "acme", id: 2 },
           clone_url: `${github.url}/acme/app.git`,
           html_url: `https://github.com/${REPOSITORY}`,
@@ -287,9 +305,16 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
         `timed out waiting for ${what} (${pushes} pushes); server output:\n${printed.slice(-4000)}`,
       );
     },
+    async crashAndRestart() {
+      serve.kill("SIGKILL");
+      await exited(serve);
+      serve = startServe();
+      scenario.serverPid = serve.pid ?? 0;
+      await waitForHealth(appUrl, serve, output);
+    },
     async stop() {
       serve.kill("SIGTERM");
-      await new Promise((resolve) => (serve.exitCode !== null ? resolve(null) : serve.once("exit", resolve)));
+      await exited(serve);
       await Promise.all([github.close(), ado.close(), alerts.close()]);
       rmSync(dir, { recursive: true, force: true });
     },

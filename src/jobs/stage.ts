@@ -25,6 +25,16 @@ export interface StageOptions<P> {
   kind: string;
   /** Does one job; throwing means "try again later". */
   handle: (job: JobRecord<P>) => Promise<void>;
+  /**
+   * Coalescing: after a job is claimed, `companions` claims (under the same owner and lease) more jobs that are
+   * cheaper done together with it, and `handle` does them all in one slot, telling each job's fate on its own:
+   * every job keeps its lease, attempts and completion, so a crash or a failure loses none of them.
+   */
+  batch?: {
+    companions: (job: JobRecord<P>, claim: { owner: string; leaseMs: number }) => Promise<JobRecord<P>[]>;
+    /** Per job, in order: undefined when done, or the error it failed with (retried on its own). */
+    handle: (jobs: JobRecord<P>[]) => Promise<(Error | undefined)[]>;
+  };
   /** Jobs running at once. */
   concurrency?: number;
   /** Jobs of one queue (partition) running at once; unlimited when absent. */
@@ -43,8 +53,8 @@ const DEFAULT_RETRY: RetrySettings = { baseMs: 5_000, maxMs: 15 * 60 * 1000 };
 
 export class StageRunner<P> {
   readonly owner = newOwner();
-  private readonly options: Required<Omit<StageOptions<P>, "log" | "perQueue" | "pausedQueues">> &
-    Pick<StageOptions<P>, "perQueue" | "pausedQueues"> & { log: (message: string) => void };
+  private readonly options: Required<Omit<StageOptions<P>, "log" | "perQueue" | "pausedQueues" | "batch">> &
+    Pick<StageOptions<P>, "perQueue" | "pausedQueues" | "batch"> & { log: (message: string) => void };
   private readonly loop: WakeableLoop;
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly busy = new Map<string, number>();
@@ -97,12 +107,12 @@ export class StageRunner<P> {
 
   /** Starts due jobs in the free slots; returns how many it started. */
   async fill(): Promise<number> {
-    const { store, kind, concurrency, leaseMs, perQueue } = this.options;
+    const { store, kind, concurrency, leaseMs, perQueue, batch } = this.options;
     await this.recoverOrphans();
     let started = 0;
     while (this.inFlight.size < concurrency) {
-      // With a per-queue limit, one at a time: the next claim must see the queue just filled.
-      const limit = perQueue === undefined ? concurrency - this.inFlight.size : 1;
+      // With a per-queue limit or coalescing, one at a time: the next claim must see what this one took.
+      const limit = perQueue === undefined && !batch ? concurrency - this.inFlight.size : 1;
       const jobs = await store.jobs.claim<P>({
         kind,
         owner: this.owner,
@@ -111,15 +121,19 @@ export class StageRunner<P> {
         queues: { except: this.blocked() },
       });
       if (jobs.length === 0) break;
-      for (const job of jobs) this.begin(job);
-      started += jobs.length;
+      for (const job of jobs) {
+        const companions = (await batch?.companions(job, { owner: this.owner, leaseMs })) ?? [];
+        this.begin(job, companions);
+        started += 1 + companions.length;
+      }
     }
     return started;
   }
 
-  private begin(job: JobRecord<P>): void {
+  private begin(job: JobRecord<P>, companions: JobRecord<P>[] = []): void {
     this.busy.set(job.queue, (this.busy.get(job.queue) ?? 0) + 1);
-    const running = this.run(job).finally(() => {
+    const work = companions.length > 0 ? this.runBatch([job, ...companions]) : this.run(job);
+    const running = work.finally(() => {
       this.inFlight.delete(job.id);
       const left = (this.busy.get(job.queue) ?? 1) - 1;
       if (left > 0) this.busy.set(job.queue, left);
@@ -149,33 +163,64 @@ export class StageRunner<P> {
   }
 
   private async run(job: JobRecord<P>): Promise<void> {
-    const { store, kind, handle, retry, log } = this.options;
+    const { store, handle } = this.options;
     if ((await store.jobs.startAttempt([job.id], this.owner)).length === 0) return;
-    const attempts = job.attempts + 1;
+    let failure: Error | undefined;
     try {
       await handle(job);
-      await store.jobs.finish(job.id, this.owner, { state: "done", outcome: "done" });
     } catch (error) {
-      const message = (error as Error).message;
-      if (error instanceof RetryAfter) {
-        const runAfter = iso(new Date(this.now() + error.waitMs));
-        await store.jobs.postpone(job.id, this.owner, runAfter, message);
-        log(`${kind} job ${job.id} (${job.key}) waits until ${runAfter}: ${message}`);
-      } else if (attempts >= job.maxAttempts) {
-        await store.transaction(async (tx) => {
-          await tx.jobs.finish(job.id, this.owner, { state: "dead", error: message });
-          await tx.audit.record({
-            action: `${kind}.dead`,
-            subject: `job:${job.id}`,
-            detail: { key: job.key, attempts, error: message },
-          });
+      failure = error as Error;
+    }
+    await this.settle(job, failure);
+  }
+
+  /** Jobs done together in one slot; each is settled on its own. */
+  private async runBatch(claimed: JobRecord<P>[]): Promise<void> {
+    const { store, batch } = this.options;
+    const held = new Set(
+      await store.jobs.startAttempt(
+        claimed.map((j) => j.id),
+        this.owner,
+      ),
+    );
+    const jobs = claimed.filter((j) => held.has(j.id));
+    if (jobs.length === 0 || !batch) return;
+    let fates: (Error | undefined)[];
+    try {
+      fates = await batch.handle(jobs);
+    } catch (error) {
+      fates = jobs.map(() => error as Error);
+    }
+    for (const [i, job] of jobs.entries()) await this.settle(job, fates[i]);
+  }
+
+  /** Ends a job's attempt: done, waiting for a provider, retried later, or dead. */
+  private async settle(job: JobRecord<P>, error?: Error): Promise<void> {
+    const { store, kind, retry, log } = this.options;
+    const attempts = job.attempts + 1;
+    if (error === undefined) {
+      await store.jobs.finish(job.id, this.owner, { state: "done", outcome: "done" });
+      return;
+    }
+    const message = error.message;
+    if (error instanceof RetryAfter) {
+      const runAfter = iso(new Date(this.now() + error.waitMs));
+      await store.jobs.postpone(job.id, this.owner, runAfter, message);
+      log(`${kind} job ${job.id} (${job.key}) waits until ${runAfter}: ${message}`);
+    } else if (attempts >= job.maxAttempts) {
+      await store.transaction(async (tx) => {
+        await tx.jobs.finish(job.id, this.owner, { state: "dead", error: message });
+        await tx.audit.record({
+          action: `${kind}.dead`,
+          subject: `job:${job.id}`,
+          detail: { key: job.key, attempts, error: message },
         });
-        log(`${kind} job ${job.id} (${job.key}) failed for good after ${attempts} attempts: ${message}`);
-      } else {
-        const runAfter = iso(new Date(this.now() + backoffMs(attempts, retry)));
-        await store.jobs.retryLater(job.id, this.owner, runAfter, message);
-        log(`${kind} job ${job.id} (${job.key}) failed, retrying at ${runAfter}: ${message}`);
-      }
+      });
+      log(`${kind} job ${job.id} (${job.key}) failed for good after ${attempts} attempts: ${message}`);
+    } else {
+      const runAfter = iso(new Date(this.now() + backoffMs(attempts, retry)));
+      await store.jobs.retryLater(job.id, this.owner, runAfter, message);
+      log(`${kind} job ${job.id} (${job.key}) failed, retrying at ${runAfter}: ${message}`);
     }
   }
 

@@ -95,7 +95,7 @@ export function renderHtml(findings: readonly Finding[], stats: ScanStats, run: 
   const scanned =
     stats.commits === undefined
       ? `${stats.files} files`
-      : `${stats.commits} commits (${stats.files} file changes)`;
+      : `${stats.commits} commits (${stats.files} ${stats.blobs ? "blobs checked" : "file changes"})`;
   const headers = COLUMNS.map(([label, type]) => `<th data-type="${type}" scope="col">${label}</th>`).join(
     "",
   );

@@ -57,7 +57,9 @@ export function summary(findings: readonly Finding[], stats: ScanStats, style: S
   const what =
     stats.commits === undefined
       ? `${plural(stats.files, "file")} (${formatBytes(stats.bytes)})`
-      : `${plural(stats.commits, "commit")} (${plural(stats.files, "file change")}, ${formatBytes(stats.bytes)} added)`;
+      : stats.blobs
+        ? `${plural(stats.commits, "commit")} (${plural(stats.files, "blob")} checked, ${formatBytes(stats.bytes)})`
+        : `${plural(stats.commits, "commit")} (${plural(stats.files, "file change")}, ${formatBytes(stats.bytes)} added)`;
   const scanned = `scanned ${what} in ${seconds}s`;
   const skipped = stats.skipped > 0 ? `; ${skippedSummary(stats)}` : "";
   if (findings.length === 0) {

@@ -1,9 +1,14 @@
 // Scans git history: a whole repository, a revision range, a push (as GitHub or a pre-receive hook sends it)
 // or the staged changes. Git streams the patches, git-patch.ts cuts out the added lines, and each hunk's
 // added lines go through the same engine as files, located at their line in that commit's version.
+//
+// Asked to (method `blobs`), a history is checked by blobs first (history-blobs.ts): each file version is
+// read once and the part of it that changed is checked, on worker threads when there is much; then only the
+// commits that bring a version holding a detection have their patches scanned as above. The findings are the
+// patch scan's own; it is not the default, since it was not measured faster (see historyMethod).
 import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
-import { GitRepository, type PushKind, type PushUpdate } from "../sources/git.js";
+import { GitRepository, isZeroSha, type PushKind, type PushUpdate } from "../sources/git.js";
 import { commitMessages, type GitMessage, tagMessages } from "../sources/git-messages.js";
 import {
   type CommitInfo,
@@ -15,10 +20,19 @@ import {
   STAGED_PATCH_ARGS,
 } from "../sources/git-patch.js";
 import type { Engine } from "./engine.js";
+import { commitsWithDetections } from "./history-blobs.js";
 import { locate } from "./locate.js";
 import { DEFAULT_MAX_FILE_SIZE, type ScanStats } from "./run.js";
 import { chunkOverlap } from "./scan-source.js";
+import type { EngineSettings } from "./settings.js";
 import type { Finding } from "./types.js";
+
+/**
+ * How scanHistory reads a history: `patches` streams `git log -p` and scans the lines each commit added;
+ * `blobs` checks each blob once per parent version, then scans the patches of only the commits that bring a blob with a
+ * detection (same findings). `auto`: patches, for now (see historyMethod).
+ */
+export type HistoryMethod = "auto" | "blobs" | "patches";
 
 export interface HistoryOptions {
   /** Added to the environment of every git child (credentials, for instance); never printed. */
@@ -38,6 +52,12 @@ export interface HistoryOptions {
    * authoritative, as in a pre-receive hook; a cache whose refs may be ahead of what was scanned must not.
    */
   excludeOtherRefs?: boolean;
+  /** scanHistory only (pushes and staged changes are always read as patches); default `auto`. */
+  method?: HistoryMethod;
+  /** The settings `engine` was built from: with them, a scan by blobs checks blobs on worker threads. */
+  engineSettings?: EngineSettings;
+  /** Threads of a scan by blobs (default: one per core). */
+  threads?: number;
 }
 
 export interface HistoryProgress {
@@ -80,6 +100,8 @@ class HistoryCollector implements PatchHandler {
   private readonly ignored: (path: string) => boolean;
   private current: CommitInfo | undefined;
   private commits = 0;
+  /** Scans of chosen commits: each commit's position in the whole walk, which a later one beats. */
+  private ranks: ReadonlyMap<string, number> | undefined;
   /** In a multi-ref push, commits already scanned for an earlier ref; undefined otherwise. */
   private seen: Set<string> | undefined;
   private skipping = false;
@@ -90,6 +112,21 @@ class HistoryCollector implements PatchHandler {
     private readonly repo: GitRepository,
   ) {
     this.ignored = globMatcher(options.ignore ?? []);
+  }
+
+  /**
+   * For a scan of chosen commits (a scan by blobs): their positions in the whole walk, and how many commits
+   * it had, so that ages, `introduced`, the order and `commits` are what scanning every commit would give.
+   */
+  walked(ranks: ReadonlyMap<string, number>, commits: number): void {
+    this.ranks = ranks;
+    this.walkedCommits = commits;
+  }
+
+  /** After the chosen commits' patches: the count is the whole walk's, as it is in a patch scan by then. */
+  private walkedCommits: number | undefined;
+  closeWalk(): void {
+    if (this.walkedCommits !== undefined) this.commits = this.walkedCommits;
   }
 
   /** Scans each commit once across several runs (the ranges of one push may overlap). */
@@ -111,6 +148,7 @@ class HistoryCollector implements PatchHandler {
     this.seen?.add(info.commit);
     this.current = info;
     this.commits++;
+    if (this.ranks) return; // progress came from the walk
     this.options.onProgress?.({
       commits: this.commits,
       bytes: this.stats.bytes,
@@ -136,7 +174,8 @@ class HistoryCollector implements PatchHandler {
       for (const finding of locate(bytes, detections, { file: change.path, firstLine: segment.firstLine })) {
         const origin = this.current;
         if (origin) {
-          if (!this.position.has(origin.commit)) this.position.set(origin.commit, this.commits);
+          if (!this.position.has(origin.commit))
+            this.position.set(origin.commit, this.ranks?.get(origin.commit) ?? this.commits);
           this.findings.push({ ...finding, commit: origin.commit, author: origin.author, date: origin.date });
         } else {
           this.findings.push(finding);
@@ -255,6 +294,20 @@ async function streamPatches(
   if (code !== 0) throw repo.failure(args[0] ?? "", stderr);
 }
 
+/**
+ * The method `auto` picks: patches. With bench/history.js, reading by blobs was a little faster on a mirror of
+ * expressjs/express (11,467 commits) in two runs of three, and slower on bench's synthetic history and on a
+ * linear history of 120,000 commits: every byte of every changed version goes through the pipe and is compared
+ * and trimmed in JavaScript on one thread, which costs about what `git log -p` costs git. It stays one flag
+ * away (--history-scan blobs) until it is faster everywhere.
+ */
+export function historyMethod(
+  _selection: HistorySelection,
+  method: HistoryMethod = "auto",
+): "blobs" | "patches" {
+  return method === "auto" ? "patches" : method;
+}
+
 /** The history of a repository: every ref, or a range, optionally since a date. */
 export async function scanHistory(
   repoDir: string,
@@ -264,25 +317,59 @@ export async function scanHistory(
 ): Promise<HistoryResult> {
   const repo = GitRepository.prepare(repoDir, options.env);
   const collector = new HistoryCollector(engine, options, repo);
-  const args = [...LOG_PATCH_ARGS];
-  if (selection.since !== undefined) args.push(`--since=${selection.since}`);
+  const since = selection.since !== undefined ? [`--since=${selection.since}`] : [];
+  const scan =
+    historyMethod(selection, options.method) === "blobs"
+      ? (args: string[], input: string[]) => scanByBlobs(repo, args, input, collector, options)
+      : (args: string[], input: string[]) =>
+          streamPatches(repo, [...LOG_PATCH_ARGS, ...args], input, collector, options);
   if (selection.range !== undefined) {
     await repo.verify();
     const range = await repo.checkRange(selection.range);
-    await streamPatches(repo, [...args, "--stdin"], [range], collector, options);
+    await scan([...since, "--stdin"], [range]);
   } else {
     // Git starts at once; the repository check runs meanwhile and, when it fails, gives the clearer reason.
-    const [checked, streamed] = await Promise.allSettled([
-      repo.verify(),
-      streamPatches(repo, [...args, "--all"], [], collector, options),
-    ]);
+    const [checked, scanned] = await Promise.allSettled([repo.verify(), scan([...since, "--all"], [])]);
     if (checked.status === "rejected") throw checked.reason;
-    if (streamed.status === "rejected") throw streamed.reason;
+    if (scanned.status === "rejected") throw scanned.reason;
     for (const tag of await tagMessages(repo)) collector.message(tag);
   }
-  const revisions = [selection.range ?? "--all", ...args.filter((a) => a.startsWith("--since="))];
+  const revisions = [selection.range ?? "--all", ...since];
   for (const message of await commitMessages(repo, revisions)) collector.message(message);
   return finishHistory(collector, repo);
+}
+
+/**
+ * A walk (`args`, `input` as for git log) scanned by blobs: every blob checked once per parent version, then the
+ * patches of only the commits that bring a blob with a detection, placed where the whole walk has them.
+ * `files` and `bytes` count the blobs read; what is skipped is counted in the patches scanned.
+ */
+async function scanByBlobs(
+  repo: GitRepository,
+  args: string[],
+  input: string[],
+  collector: HistoryCollector,
+  options: HistoryOptions,
+): Promise<void> {
+  const found = await commitsWithDetections(repo, args, input, collector.engine, {
+    ...(options.engineSettings ? { engineSettings: options.engineSettings } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  collector.walked(found.ranks, found.commits);
+  if (found.ranks.size > 0)
+    await streamPatches(
+      repo,
+      [...LOG_PATCH_ARGS, "--no-walk", "--stdin"],
+      [...found.ranks.keys()],
+      collector,
+      options,
+    );
+  collector.closeWalk();
+  collector.stats.files = found.blobs;
+  collector.stats.bytes = found.bytes;
+  collector.stats.blobs = true;
 }
 
 async function finishHistory(collector: HistoryCollector, repo: GitRepository): Promise<HistoryResult> {
@@ -331,6 +418,118 @@ export async function scanPush(
     }
   }
   return { ...(await finishHistory(collector, repo)), kinds };
+}
+
+/** One update's part of a burst: the findings of the commits it brought in, or why it could not be read. */
+export type BurstUpdateResult = { kind: PushKind; findings: Finding[] } | Error;
+
+/**
+ * A burst of separate pushes to one repository (the App takes them together): per update, the findings of the
+ * commits it brought in, as scanRange reads them. New refs are all read against the same other refs, so one
+ * `git log` reads them together and a second, without patches, says which new ref brought each commit in.
+ * Updates of refs the repository already has are read one by one. A commit that several updates bring in is
+ * reported by one of them, as in a push of several refs. When the shared read fails (a commit is missing), each
+ * update is read alone: a bad one gets its own error, the others their findings.
+ */
+export async function scanPushBurst(
+  repoDir: string,
+  updates: readonly PushUpdate[],
+  engine: Engine,
+  options: HistoryOptions = {},
+): Promise<BurstUpdateResult[]> {
+  const repo = await GitRepository.open(repoDir, options.env);
+  const tips = await repo.refTips();
+  const names = new Set(tips.map((t) => t.name));
+  // A new ref that no ref of the repository holds yet is read as its commit minus every ref (see planPush).
+  const fresh = updates.flatMap((u, i) =>
+    isZeroSha(u.before) &&
+    !isZeroSha(u.after) &&
+    !(u.ref !== undefined && names.has(u.ref)) &&
+    !options.excludeOtherRefs
+      ? [i]
+      : [],
+  );
+  const results: (BurstUpdateResult | undefined)[] = updates.map(() => undefined);
+  const reported = new Set<string>();
+  if (fresh.length > 1) {
+    const together = await scanNewRefs(
+      repo,
+      fresh.map((i) => (updates[i] as PushUpdate).after),
+      [...new Set(tips.map((t) => t.commit))],
+      engine,
+      options,
+    ).catch(() => undefined);
+    if (together)
+      fresh.forEach((i, k) => {
+        const findings = together[k] ?? [];
+        for (const f of findings) if (f.commit) reported.add(f.commit);
+        results[i] = { kind: "create", findings };
+      });
+  }
+  for (const [i, update] of updates.entries()) {
+    if (results[i]) continue;
+    try {
+      const { kind, findings } = await scanRange(repoDir, update, engine, options);
+      const own = findings.filter((f) => !f.commit || !reported.has(f.commit));
+      for (const f of own) if (f.commit) reported.add(f.commit);
+      results[i] = { kind, findings: own };
+    } catch (error) {
+      results[i] = error as Error;
+    }
+  }
+  return results as BurstUpdateResult[];
+}
+
+/** The commits reachable from `afters` and from none of `others`, read in one go; findings per after. */
+async function scanNewRefs(
+  repo: GitRepository,
+  afters: readonly string[],
+  others: readonly string[],
+  engine: Engine,
+  options: HistoryOptions,
+): Promise<Finding[][]> {
+  const revisions = [...new Set(afters), ...others.map((commit) => `^${commit}`)];
+  const collector = new HistoryCollector(engine, options, repo);
+  await streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], revisions, collector, options);
+  for (const message of await commitMessages(repo, revisions)) collector.message(message);
+  const { findings } = await finishHistory(collector, repo);
+  const per = afters.map((): Finding[] => []);
+  if (findings.length === 0) return per;
+  // %S: the revision, as given, through which git reached each commit.
+  const reachedBy = new Map<string, string>();
+  for (const line of (await gitOutput(repo, ["log", "--format=%H %S", "--stdin"], revisions)).split("\n")) {
+    const [commit, source] = line.split(" ");
+    if (commit && source) reachedBy.set(commit, source);
+  }
+  const index = new Map<string, number>();
+  afters.forEach((after, k) => {
+    if (!index.has(after)) index.set(after, k);
+  });
+  for (const f of findings) {
+    const k = index.get(reachedBy.get(f.commit ?? "") ?? "");
+    if (k === undefined) throw new Error(`cannot tell which push brought in commit ${f.commit}`);
+    per[k]?.push(f);
+  }
+  return per;
+}
+
+/** A git command's whole output, with `input` lines on its stdin. */
+async function gitOutput(repo: GitRepository, args: string[], input: string[]): Promise<string> {
+  const child = repo.spawn(args, input);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    if (stderr.length < 16 * 1024) stderr += text;
+  });
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (status) => resolve(status ?? 1));
+  });
+  if (code !== 0) throw repo.failure(args[0] ?? "", stderr);
+  return stdout;
 }
 
 /** What is staged for the next commit (what a pre-commit hook sees); findings carry no commit. */

@@ -1,19 +1,20 @@
-// A fixed pool of scanning threads; files are sent in batches to keep messaging cheap. A file may give several
-// outcomes (an archive gives one per entry).
+// Fixed pools of scanning threads. WorkerPool hands requests to threads and matches their replies; ScanPool sends
+// files in batches (a file may give several outcomes: an archive gives one per entry); BlobPool sends blobs'
+// bytes, moved rather than copied, and gets back which of them hold a detection.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { type Transferable, Worker } from "node:worker_threads";
+import type { BlobItem } from "./blob-check.js";
 import type { ArchiveSettings } from "./scan-archive.js";
 import type { SourceOutcome } from "./scan-source.js";
 import { Secret } from "./secret.js";
 import type { EngineSettings } from "./settings.js";
+import type { PublicFinding } from "./types.js";
 
 /** What a scanning thread is started with: plain data. */
 export interface WorkerSettings extends EngineSettings {
   archives: ArchiveSettings;
 }
-
-import type { PublicFinding } from "./types.js";
 
 export interface BatchRequest {
   id: number;
@@ -31,29 +32,43 @@ export interface BatchReply {
   error?: string;
 }
 
-/** The compiled worker; tests run the TypeScript sources, so they borrow it from dist/ (npm test builds first). */
-function workerFile(): URL {
-  const here = new URL("./worker.js", import.meta.url);
+export interface BlobBatchRequest {
+  id: number;
+  /** The blobs' bytes, one after another; moved to the thread. */
+  buffer: ArrayBuffer;
+  items: BlobItem[];
+}
+
+export interface BlobBatchReply {
+  id: number;
+  /** One verdict per item (see blob-check.ts). */
+  verdicts?: Uint8Array;
+  error?: string;
+}
+
+/** A compiled worker; tests run the TypeScript sources, so they borrow it from dist/ (npm test builds first). */
+function workerFile(name: string): URL {
+  const here = new URL(`./${name}`, import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
-  return new URL("../../dist/scan/worker.js", import.meta.url);
+  return new URL(`../../dist/scan/${name}`, import.meta.url);
 }
 
 /**
- * Batches sent to a worker before its previous one is answered: the thread that hands out batches also scans,
- * and a worker must not sit idle while that thread is busy.
+ * Batches sent to a worker before its previous one is answered: the thread that hands out batches also scans
+ * (or reads git's output), and a worker must not sit idle while that thread is busy.
  */
 const SLOTS_PER_WORKER = 2;
 
-export class ScanPool {
+export class WorkerPool<Request extends { id: number }, Reply extends { id: number; error?: string }> {
   private readonly workers: Worker[] = [];
   /** Free slots: each worker appears once per batch it may still take. */
   private readonly idle: Worker[] = [];
   private readonly waiting: (() => void)[] = [];
   private nextId = 0;
 
-  constructor(settings: WorkerSettings, size: number) {
+  constructor(file: string, workerData: unknown, size: number) {
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(workerFile(), { workerData: settings });
+      const worker = new Worker(workerFile(file), { workerData });
       worker.unref();
       this.workers.push(worker);
       for (let slot = 0; slot < SLOTS_PER_WORKER; slot++) this.idle.push(worker);
@@ -65,12 +80,13 @@ export class ScanPool {
     return this.workers.length * SLOTS_PER_WORKER;
   }
 
-  async scan(files: BatchRequest["files"]): Promise<SourceOutcome[]> {
+  /** Sends a request to a free worker (waiting for one) and resolves with its reply; a reply's error rejects. */
+  async request(body: Omit<Request, "id">, transfer: Transferable[] = []): Promise<Reply> {
     const worker = await this.acquire();
     try {
-      const reply = await new Promise<BatchReply>((resolve, reject) => {
+      const reply = await new Promise<Reply>((resolve, reject) => {
         const id = this.nextId++;
-        const onMessage = (message: BatchReply) => {
+        const onMessage = (message: Reply) => {
           if (message.id !== id) return;
           cleanup();
           resolve(message);
@@ -85,15 +101,10 @@ export class ScanPool {
         };
         worker.on("message", onMessage);
         worker.on("error", onError);
-        worker.postMessage({ id, files } satisfies BatchRequest);
+        worker.postMessage({ ...body, id }, transfer);
       });
       if (reply.error !== undefined) throw new Error(reply.error);
-      return (reply.outcomes ?? []).map((o) => ({
-        bytes: o.bytes,
-        ...(o.skipped ? { skipped: o.skipped } : {}),
-        ...(o.note ? { note: o.note } : {}),
-        findings: o.findings.map(([finding, value]) => ({ ...finding, secret: new Secret(value) })),
-      }));
+      return reply;
     } finally {
       this.release(worker);
     }
@@ -112,5 +123,54 @@ export class ScanPool {
   private release(worker: Worker): void {
     this.idle.push(worker);
     this.waiting.shift()?.();
+  }
+}
+
+export class ScanPool {
+  private readonly pool: WorkerPool<BatchRequest, BatchReply>;
+
+  constructor(settings: WorkerSettings, size: number) {
+    this.pool = new WorkerPool("worker.js", settings, size);
+  }
+
+  get slots(): number {
+    return this.pool.slots;
+  }
+
+  async scan(files: BatchRequest["files"]): Promise<SourceOutcome[]> {
+    const reply = await this.pool.request({ files });
+    return (reply.outcomes ?? []).map((o) => ({
+      bytes: o.bytes,
+      ...(o.skipped ? { skipped: o.skipped } : {}),
+      ...(o.note ? { note: o.note } : {}),
+      findings: o.findings.map(([finding, value]) => ({ ...finding, secret: new Secret(value) })),
+    }));
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+export class BlobPool {
+  private readonly pool: WorkerPool<BlobBatchRequest, BlobBatchReply>;
+
+  constructor(settings: EngineSettings, size: number) {
+    this.pool = new WorkerPool("blob-worker.js", settings, size);
+  }
+
+  get slots(): number {
+    return this.pool.slots;
+  }
+
+  /** The verdict of each item; `buffer` is moved to the worker and unusable here afterwards. */
+  async check(buffer: ArrayBuffer, items: BlobItem[]): Promise<Uint8Array> {
+    const reply = await this.pool.request({ buffer, items }, [buffer]);
+    if (reply.verdicts?.length !== items.length) throw new Error("a blob-checking thread gave no verdicts");
+    return reply.verdicts;
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

@@ -32,6 +32,8 @@ export interface ScanStats {
   durationMs: number;
   /** Git history scans only: commits scanned (`files` then counts file changes). */
   commits?: number;
+  /** Git history scans by blobs: `files` and `bytes` count the blobs checked (once per parent version), not file changes. */
+  blobs?: true;
   /** Git history scans of a shallow clone: older history is missing, so `introduced` is left unknown. */
   shallow?: boolean;
 }

@@ -15,6 +15,9 @@ const DIFF_ARGS = [
   "-U0", // added lines are all we scan; hunk headers give their line numbers
   "--inter-hunk-context=0",
   "-M", // a pure rename adds no lines
+  // Which lines count as added, whatever diff.algorithm says: a scan by blobs relies on Myers keeping the
+  // lines both versions share at the start and the end (see changedRegion).
+  "--diff-algorithm=myers",
   "--no-color",
   "--no-ext-diff",
   "--no-textconv", // the bytes committed, not a rendering of them

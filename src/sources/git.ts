@@ -334,6 +334,13 @@ export class GitRepository {
     input: string[] = [],
     signal?: AbortSignal,
   ): ChildProcessByStdio<Writable, Readable, Readable> {
+    const child = this.start(args, signal);
+    child.stdin.end(input.length > 0 ? `${input.join("\n")}\n` : "");
+    return child;
+  }
+
+  /** Starts git with the stable-output settings and its stdin left open (a `cat-file --batch` fed as it goes). */
+  start(args: string[], signal?: AbortSignal): ChildProcessByStdio<Writable, Readable, Readable> {
     const buffered = stdbufCommand(this.env);
     const command = buffered ?? "git";
     const prefix = buffered ? ["-o", STDOUT_BUFFER, "git"] : [];
@@ -344,7 +351,6 @@ export class GitRepository {
       ...(signal ? { signal } : {}),
     });
     child.stdin.on("error", () => {}); // git may exit before reading everything; its exit code tells why
-    child.stdin.end(input.length > 0 ? `${input.join("\n")}\n` : "");
     return child;
   }
 }

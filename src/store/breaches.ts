@@ -12,6 +12,10 @@ export interface BreachRecord {
   issueNumber: number | null;
   issueUrl: string | null;
   createdAt: string;
+  /** Where the issue lives: the leaking repository, or a private security repository. */
+  issueRepository: string;
+  /** The short public notice after every token is revoked: asked (pending), posted, or not asked. */
+  notice: "pending" | "posted" | null;
 }
 
 export interface BreachToken {
@@ -31,6 +35,8 @@ function fromRow(row: Row): BreachRecord {
     issueNumber: row.issue_number,
     issueUrl: row.issue_url,
     createdAt: row.created_at,
+    issueRepository: row.issue_repository ?? row.repository,
+    notice: row.notice === "pending" || row.notice === "posted" ? row.notice : null,
   };
 }
 
@@ -49,10 +55,19 @@ export class BreachTable {
     repository: string,
     installation: number,
     tokens: readonly Omit<BreachToken, "breachKey">[],
+    options: { issueRepository?: string; notice?: boolean } = {},
   ): Promise<{ record: BreachRecord; created: boolean }> {
     const inserted = await this.db
       .insertInto("breaches")
-      .values({ key, repository, installation, created_at: iso(this.clock()) })
+      .values({
+        key,
+        repository,
+        installation,
+        created_at: iso(this.clock()),
+        issue_repository:
+          options.issueRepository && options.issueRepository !== repository ? options.issueRepository : null,
+        notice: options.notice ? "pending" : null,
+      })
       .onConflict((oc) => oc.column("key").doNothing())
       .returning("key")
       .executeTakeFirst();
@@ -71,6 +86,52 @@ export class BreachTable {
         .onConflict((oc) => oc.columns(["breach_key", "secret_hash"]).doNothing())
         .execute();
     return { record: (await this.byKey(key)) as BreachRecord, created: inserted !== undefined };
+  }
+
+  /** The public notice was posted; false when another worker posted it first. */
+  async noticePosted(key: string): Promise<boolean> {
+    return changed(
+      await this.db
+        .updateTable("breaches")
+        .set({ notice: "posted" })
+        .where("key", "=", key)
+        .where("notice", "=", "pending")
+        .executeTakeFirst(),
+    );
+  }
+
+  /** The tokens a breach reports, in the order it reported them. */
+  async tokensOf(key: string): Promise<BreachToken[]> {
+    const rows = await this.db
+      .selectFrom("breach_tokens")
+      .select(["breach_key", "secret_hash", "preview", "description"])
+      .where("breach_key", "=", key)
+      .orderBy("position")
+      .execute();
+    return rows.map((t) => ({
+      breachKey: t.breach_key,
+      secretHash: t.secret_hash,
+      preview: t.preview,
+      description: t.description,
+    }));
+  }
+
+  /** Every breach still waiting to post its public notice (after a restart, those now due are queued). */
+  async pendingNotices(): Promise<BreachRecord[]> {
+    const rows = await this.db.selectFrom("breaches").selectAll().where("notice", "=", "pending").execute();
+    return rows.map(fromRow);
+  }
+
+  /** Breaches that wait to post their public notice and report this token. */
+  async noticesAwaiting(secretHash: string): Promise<BreachRecord[]> {
+    const rows = await this.db
+      .selectFrom("breach_tokens as t")
+      .innerJoin("breaches as b", "b.key", "t.breach_key")
+      .selectAll("b")
+      .where("t.secret_hash", "=", secretHash)
+      .where("b.notice", "=", "pending")
+      .execute();
+    return rows.map(fromRow);
   }
 
   async issueOpened(key: string, number: number, url: string): Promise<void> {

@@ -309,6 +309,29 @@ export class FindingTable {
     }
   }
 
+  /**
+   * Of these fingerprints, those a person resolved as a false positive or an accepted risk for this source:
+   * triage feeds back, so a later scan does not report them again.
+   */
+  async triaged(source: string, fingerprints: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    const unique = [...new Set(fingerprints)];
+    // In slices: both engines cap the parameters of one statement.
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await this.db
+        .selectFrom("findings")
+        .select("fingerprint")
+        .distinct()
+        .where("source", "=", source)
+        .where("status", "=", "resolved")
+        .where("resolution", "in", ["false-positive", "accepted-risk"])
+        .where("fingerprint", "in", unique.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.add(r.fingerprint);
+    }
+    return out;
+  }
+
   /** Opens a resolved finding again. */
   async reopen(id: number): Promise<FindingRecord | undefined> {
     const row = await this.db

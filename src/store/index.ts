@@ -5,6 +5,7 @@ import type Database from "better-sqlite3";
 import { sql } from "kysely";
 import type pg from "pg";
 import { AuditLog } from "./audit.js";
+import { BackfillTable } from "./backfills.js";
 import { BreachTable } from "./breaches.js";
 import { type Clock, systemClock } from "./clock.js";
 import { MEMORY, type OpenOptions, openDatabase } from "./database.js";
@@ -18,6 +19,7 @@ import { JobTable } from "./jobs.js";
 import { Locks } from "./locks.js";
 import { MIGRATIONS } from "./migrations.js";
 import { createPool, migratePostgres, postgresKysely } from "./postgres.js";
+import { PullRequestScanTable } from "./pull-requests.js";
 import { SecretBox } from "./secret-box.js";
 import { sqliteKysely } from "./sqlite.js";
 import { type DatabaseTarget, describeTarget, targetFrom } from "./target.js";
@@ -74,6 +76,9 @@ export class Store {
   /** The GitHub App's tables. */
   readonly deliveries: DeliveryTable;
   readonly breaches: BreachTable;
+  /** Backfill progress per repository, and the latest scan of each pull request. */
+  readonly backfills: BackfillTable;
+  readonly pullRequests: PullRequestScanTable;
   /** Live-check verdicts by token hash. */
   readonly validations: ValidationTable;
   /** Summaries for the console. */
@@ -90,6 +95,8 @@ export class Store {
     this.audit = new AuditLog(db, clock, context.actor);
     this.deliveries = new DeliveryTable(db, clock);
     this.breaches = new BreachTable(db, clock);
+    this.backfills = new BackfillTable(db, clock);
+    this.pullRequests = new PullRequestScanTable(db, clock);
     this.validations = new ValidationTable(db, clock);
     this.insights = new Insights(db);
   }

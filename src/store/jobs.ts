@@ -2,7 +2,7 @@
 // idempotent; a worker claims it with a lease, so that a job whose worker died can be taken over.
 // Job payloads are plain JSON and never hold a secret; a value that a job needs travels in `sealed`,
 // encrypted (see secret-box.ts), and is erased when the job ends.
-import type { ExpressionBuilder, Selectable } from "kysely";
+import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import { type Clock, iso } from "./clock.js";
 import type { EngineName } from "./dialect.js";
 import { changed, count, type Executor } from "./executor.js";
@@ -208,6 +208,43 @@ export class JobTable {
             ]),
           )
           .where((w) => inQueues(w, options.queues))
+          .orderBy("priority")
+          .orderBy("run_after")
+          .orderBy("id")
+          .limit(options.limit)
+          .$if(this.engine === "postgres", (q) => q.forUpdate().skipLocked()),
+      )
+      .returningAll()
+      .execute();
+    return rows.map((r) => fromRow<P>(r)).sort((a, b) => a.priority - b.priority || a.id - b.id);
+  }
+
+  /**
+   * Takes more due jobs to do together with one just claimed (coalescing): those of the same kind whose key
+   * starts with `keyPrefix` and whose priority is `maxPriority` or more urgent, under the same owner and lease.
+   * A less urgent job never rides along ahead of more urgent work elsewhere.
+   */
+  async claimSiblings<P = unknown>(
+    options: Omit<ClaimOptions, "queues"> & { keyPrefix: string; maxPriority: number },
+  ): Promise<JobRecord<P>[]> {
+    const now = this.now();
+    const lease = iso(new Date(this.clock().getTime() + options.leaseMs));
+    const rows = await this.db
+      .updateTable("jobs")
+      .set({ state: "running", owner: options.owner, lease_until: lease, updated_at: now })
+      .where("id", "in", (eb) =>
+        eb
+          .selectFrom("jobs")
+          .select("id")
+          .where("kind", "=", options.kind)
+          .where(sql<string>`substr(key, 1, ${options.keyPrefix.length})`, "=", options.keyPrefix)
+          .where("priority", "<=", options.maxPriority)
+          .where((w) =>
+            w.or([
+              w.and([w("state", "=", "pending"), w("run_after", "<=", now)]),
+              w.and([w("state", "=", "running"), w("lease_until", "<", now)]),
+            ]),
+          )
           .orderBy("priority")
           .orderBy("run_after")
           .orderBy("id")

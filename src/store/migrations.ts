@@ -195,6 +195,47 @@ export const MIGRATIONS: readonly Migration[] = [
       ${d.name === "sqlite" ? "UPDATE breach_tokens SET position = rowid;" : ""}
     `,
   },
+  {
+    version: 7,
+    name: "breach issues routed to a security repository, and the public notice after revocation",
+    sql: `
+      -- Where the breach issue lives when it is not the leaking repository (a private security repository);
+      -- NULL: the leaking repository itself, or no issue (withheld: a public repository without one).
+      ALTER TABLE breaches ADD COLUMN issue_repository TEXT;
+      -- The short public notice once every token is revoked: NULL not asked, 'pending', 'posted'.
+      ALTER TABLE breaches ADD COLUMN notice TEXT CHECK (notice IN ('pending', 'posted'));
+      CREATE INDEX findings_by_fingerprint ON findings (fingerprint, source, status);
+    `,
+  },
+  {
+    version: 8,
+    name: "app: backfill progress per repository, and the latest scan of each pull request",
+    sql: `
+      -- One row per backfill job: what /healthz and the audit log report. Counts only, never a token.
+      CREATE TABLE backfills (
+        job_id       INTEGER PRIMARY KEY,
+        repository   TEXT NOT NULL,
+        installation INTEGER,
+        state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        commits      INTEGER NOT NULL DEFAULT 0,
+        findings     INTEGER NOT NULL DEFAULT 0,
+        updated_at   TEXT NOT NULL
+      );
+      CREATE INDEX backfills_by_repository ON backfills (repository, state);
+      -- The latest scan of each pull request (public, redacted findings) and the comment that shows it.
+      CREATE TABLE pull_request_scans (
+        key          TEXT PRIMARY KEY,
+        repository   TEXT NOT NULL,
+        number       INTEGER NOT NULL,
+        installation INTEGER NOT NULL,
+        head         TEXT NOT NULL,
+        html_url     TEXT NOT NULL,
+        findings     TEXT NOT NULL,
+        comment_id   INTEGER,
+        updated_at   TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export class MigrationError extends UserError {}

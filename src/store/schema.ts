@@ -98,6 +98,10 @@ export interface BreachesTable {
   issue_number: number | null;
   issue_url: string | null;
   created_at: string;
+  /** Where the issue lives when not in `repository` (migration 7): a private security repository. */
+  issue_repository: string | null;
+  /** The public notice once every token is revoked (migration 7): null, 'pending' or 'posted'. */
+  notice: string | null;
 }
 
 export interface BreachTokensTable {
@@ -121,6 +125,29 @@ export interface ValidationsTable {
   expires_at: string;
 }
 
+export interface BackfillsTable {
+  job_id: number;
+  repository: string;
+  installation: number | null;
+  state: "queued" | "running" | "done" | "failed";
+  commits: Generated<number>;
+  findings: Generated<number>;
+  updated_at: string;
+}
+
+export interface PullRequestScansTable {
+  key: string;
+  repository: string;
+  number: number;
+  installation: number;
+  head: string;
+  html_url: string;
+  /** JSON: the scan's public, redacted findings. */
+  findings: string;
+  comment_id: number | null;
+  updated_at: string;
+}
+
 export interface Tables {
   tokens: TokensTable;
   findings: FindingsTable;
@@ -130,4 +157,6 @@ export interface Tables {
   breaches: BreachesTable;
   breach_tokens: BreachTokensTable;
   validations: ValidationsTable;
+  backfills: BackfillsTable;
+  pull_request_scans: PullRequestScansTable;
 }

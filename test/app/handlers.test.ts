@@ -6,7 +6,8 @@ import pino from "pino";
 import { Probot } from "probot";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { registerHandlers } from "../../src/app/handlers.js";
-import { SCAN_KIND, type ScanPayload } from "../../src/app/scan-jobs.js";
+import { isPublicRepository, SCAN_KIND, type ScanPayload, visibilityOf } from "../../src/app/scan-jobs.js";
+import { payloadProblem } from "../../src/app/webhook-payloads.js";
 import { openStore } from "../../src/store/index.js";
 import { tempDir } from "../support/cli.js";
 import { TestOctokit, testProbot } from "../support/probot.js";
@@ -77,6 +78,11 @@ describe("the push handler", () => {
       after: push.after,
       repository: { fullName: push.repository.full_name },
     });
+    // Whether its breach may be reported in the repository depends on this (report-routing.ts).
+    const sent = push.repository as { private?: boolean; visibility?: string };
+    expect(jobs[0]?.payload.repository.visibility).toBe(
+      sent.visibility ?? (sent.private ? "private" : "public"),
+    );
     expect((await store.deliveries.byId("delivery-1"))?.jobId).toBe(jobs[0]?.id);
     expect(wakeUps).toBe(1);
   });
@@ -145,5 +151,23 @@ describe("a handler that fails", () => {
     expect(lines.join("\n")).toMatch(/webhook handler failed/);
     expect(lines.join("\n")).not.toContain(secret);
     expect(lines.join("\n")).not.toContain(push.repository.full_name);
+  });
+});
+
+describe("a repository's visibility", () => {
+  it("is read from visibility, else private; a payload that says neither is unknown (and counts as public)", () => {
+    expect(visibilityOf({ visibility: "internal", private: true })).toBe("internal");
+    expect(visibilityOf({ private: true })).toBe("private");
+    expect(visibilityOf({ private: false })).toBe("public");
+    expect(visibilityOf({})).toBeUndefined();
+    expect(isPublicRepository({})).toBe(true);
+    expect(isPublicRepository({ visibility: "internal" })).toBe(false);
+  });
+
+  it("of the wrong type makes the payload malformed", () => {
+    expect(payloadProblem("push", push)).toBeNull();
+    expect(payloadProblem("push", { ...push, repository: { ...push.repository, private: "no" } })).toBe(
+      "repository.private",
+    );
   });
 });

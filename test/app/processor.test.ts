@@ -7,8 +7,13 @@ import { GitCache } from "../../src/app/git-cache.js";
 import { commentOutcome } from "../../src/app/issues.js";
 import { WritePacer } from "../../src/app/pacing.js";
 import { ScanProcessor } from "../../src/app/processor.js";
-import { type ReportPayload, ReportProcessor } from "../../src/app/report-jobs.js";
-import { SCAN_KIND, type ScanJob, type ScanPayload } from "../../src/app/scan-jobs.js";
+import {
+  type BreachReport,
+  type ReportJob,
+  type ReportPayload,
+  ReportProcessor,
+} from "../../src/app/report-jobs.js";
+import { type PushScan, SCAN_KIND, type ScanJob, type ScanPayload } from "../../src/app/scan-jobs.js";
 import { Registry } from "../../src/registry/registry.js";
 import { createRevokers } from "../../src/revoke/providers.js";
 import { RevocationWorker } from "../../src/revoke/worker.js";
@@ -81,7 +86,7 @@ beforeAll(async () => {
   git(work, "add", ".");
   git(work, "commit", "--quiet", "-m", "deploy");
   const after = git(work, "rev-parse", "HEAD");
-  for (const name of ["app", "fork"])
+  for (const name of ["app", "fork", "pub", "pub2"])
     git(dir.path, "clone", "--quiet", "--bare", work, join("served", "acme", `${name}.git`));
   payload = {
     type: "push",
@@ -91,6 +96,7 @@ beforeAll(async () => {
       name: "app",
       fullName: "acme/app",
       htmlUrl: "https://github.com/acme/app",
+      visibility: "private",
     },
     ref: "refs/heads/main",
     before: "0".repeat(40),
@@ -122,7 +128,13 @@ function noSettingsFile() {
     .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
     .reply(404)
     .get("/repos/acme/.github/contents/.github%2Fleakwarden.yml")
+    .times(2) // and once more for the organisation's routing (issues.repository)
     .reply(404);
+}
+
+/** The organisation has no settings of its own (its routing is read whatever the repository's file says). */
+function noOrgSettings() {
+  nock(API).get("/repos/acme/.github/contents/.github%2Fleakwarden.yml").reply(404);
 }
 
 describe("processing a push that leaks a registered Azure DevOps PAT", () => {
@@ -140,7 +152,8 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
       .post("/repos/acme/app/issues", (body) => {
         issueBody = body.body;
         return (
-          body.labels.join() === "security,leaked-credential" && /leaked in a push to main/.test(body.title)
+          body.labels.join() === "security,leaked-credential" &&
+          /^Leaked Azure DevOps PAT in push to main$/.test(body.title)
         );
       })
       .reply(201, { number: 12, html_url: "https://github.com/acme/app/issues/12" });
@@ -158,14 +171,22 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
     expect(result.issue).toMatchObject({ issueNumber: 12 });
   });
 
-  it("revokes by authorizationId, then comments the outcome on the issue once", async () => {
+  it("revokes by authorizationId, edits the status in the issue's table in place, and comments once", async () => {
     const revocation = nock(VSSPS)
       .post("/contoso/_apis/tokenadmin/revocations", [{ authorizationId }])
       .query({ "api-version": "7.1" })
       .matchHeader("authorization", "Bearer entra-token")
       .reply(204);
     let comment = "";
+    let edited = "";
     nock(API)
+      .get("/repos/acme/app/issues/12")
+      .reply(200, () => ({ number: 12, body: issueBody }))
+      .patch("/repos/acme/app/issues/12", (body) => {
+        edited = body.body;
+        return true;
+      })
+      .reply(200, {})
       .post("/repos/acme/app/issues/12/comments", (body) => {
         comment = body.body;
         return true;
@@ -186,6 +207,17 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
       new RegExp(`✅ \`…${pat.slice(-4)}\`.*: revoked at .* through the Azure DevOps Token Admin API`),
     );
     expect(comment).not.toContain(pat);
+    // The table says revoked now, and the exposure window has its end; nothing else in the body moved.
+    expect(issueBody).toMatch(/<!--lw:cell \w{12}-->revocation pending<!--\/lw:cell-->/);
+    expect(edited).toMatch(/<!--lw:cell \w{12}-->revoked<!--\/lw:cell--> \|$/m);
+    expect(edited).toMatch(
+      /Exposed from \d{4}-\d\d-\d\d \d\d:\d\d UTC \(committed\) to \d{4}-.* UTC \(revoked\): \d+ (s|min)\./,
+    );
+    expect(edited).not.toContain("revocation pending");
+    expect(edited.replace(/<!--lw:(cell|did)[\s\S]*?<!--\/lw:\1-->/g, "")).toBe(
+      issueBody.replace(/<!--lw:(cell|did)[\s\S]*?<!--\/lw:\1-->/g, ""),
+    );
+    expect(edited).not.toContain(pat);
     // Told once: a repeated outcome finds nothing left to comment.
     expect(
       await commentOutcome(
@@ -211,6 +243,7 @@ describe("processing a push that leaks a registered Azure DevOps PAT", () => {
 
 describe("repository settings", () => {
   it("an invalid .github/leakwarden.yml is reported in the issue and defaults apply", async () => {
+    noOrgSettings();
     nock(API)
       .get("/repos/acme/fork/contents/.github%2Fleakwarden.yml")
       .reply(200, "revoke: sometimes\n", { "content-type": "text/plain; charset=utf-8" });
@@ -241,17 +274,71 @@ describe("repository settings", () => {
   });
 
   it("scan.pushes: false skips the push", async () => {
+    noOrgSettings();
     nock(API)
       .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
       .reply(200, "scan:\n  pushes: false\n", { "content-type": "text/plain; charset=utf-8" });
     const result = await processor.process(await job());
     expect(result).toEqual({ findings: 0, skipped: "scan.pushes is off" });
   });
+
+  it("are read once for a while per repository, and again after a push to the default branch", async () => {
+    const cached = new ScanProcessor({
+      store,
+      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+      revokers,
+      revocationsQueued: () => {},
+      reportsQueued: () => {},
+      cache: new GitCache({
+        root: join(dir.path, "cache-ttl"),
+        maxBytes: 1e9,
+        remote: join(dir.path, "served"),
+      }),
+      rules: loadRules(),
+      maxFileSize: 1e6,
+      archiveLimits: DEFAULT_ARCHIVE_LIMITS,
+      log: () => {},
+      settingsTtlMs: 60_000,
+    });
+    const push = async (key: string, ref: string) =>
+      (
+        await store.jobs.enqueue<ScanPayload>({
+          kind: SCAN_KIND,
+          key,
+          queue: SCAN_KIND,
+          payload: {
+            ...(payload as PushScan),
+            ref,
+            repository: { ...payload.repository, defaultBranch: "main" },
+          },
+          maxAttempts: 1,
+        })
+      ).job;
+    const off = () =>
+      nock(API)
+        .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
+        .reply(200, "scan:\n  pushes: false\n", { "content-type": "text/plain; charset=utf-8" });
+    off();
+    expect(await cached.process(await push("ttl-1", "refs/heads/feature"))).toMatchObject({
+      skipped: "scan.pushes is off",
+    });
+    // Kept: no second request (nock has none to answer it).
+    expect(await cached.process(await push("ttl-2", "refs/heads/other"))).toMatchObject({
+      skipped: "scan.pushes is off",
+    });
+    // A push to the default branch may have changed the file: it is read again.
+    const again = off();
+    expect(await cached.process(await push("ttl-3", "refs/heads/main"))).toMatchObject({
+      skipped: "scan.pushes is off",
+    });
+    expect(again.isDone()).toBe(true);
+  });
 });
 
 describe("processing a workflow run", () => {
   it("scans its logs, deletes them when the settings ask, and says so in the issue", async () => {
     const github = t.githubPat();
+    noOrgSettings();
     nock(API)
       .get("/repos/acme/app/contents/.github%2Fleakwarden.yml")
       .reply(200, "logs:\n  delete: true\n", { "content-type": "text/plain; charset=utf-8" })
@@ -305,5 +392,79 @@ describe("processing a workflow run", () => {
     );
     expect(body).toMatch(/not revoked automatically: not in the registry/);
     expect(body).not.toContain(github);
+  });
+});
+
+describe("a public repository's push", () => {
+  const publicJob = async (name: string) =>
+    (
+      await store.jobs.enqueue<ScanPayload>({
+        kind: SCAN_KIND,
+        key: `test-public-${name}`,
+        queue: SCAN_KIND,
+        payload: {
+          ...payload,
+          repository: { ...payload.repository, name, fullName: `acme/${name}`, visibility: "public" },
+        },
+        maxAttempts: 1,
+      })
+    ).job;
+  const noSettings = (name: string) =>
+    nock(API)
+      .get(`/repos/acme/${name}/contents/.github%2Fleakwarden.yml`)
+      .reply(404)
+      .get("/repos/acme/.github/contents/.github%2Fleakwarden.yml")
+      .times(2)
+      .reply(404);
+
+  it("is reported in LEAKWARDEN_SECURITY_REPO once GitHub says it is private, and nothing is written to it", async () => {
+    const routed = new ReportProcessor({
+      store,
+      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+      pacer: new WritePacer(0),
+      reportsQueued: () => {},
+      securityRepository: "ops/security",
+      log: (line) => logs.push(line),
+    });
+    noSettings("pub");
+    let opened = "";
+    nock(API)
+      .get("/repos/ops/security")
+      .reply(200, { private: true, visibility: "private" })
+      .get(/\/repos\/ops\/security\/labels\/.*/)
+      .times(2)
+      .reply(200, {})
+      .post("/repos/ops/security/issues", (body) => {
+        opened = body.body;
+        return true;
+      })
+      .reply(201, { number: 3, html_url: "https://github.com/ops/security/issues/3" });
+    const result = await processor.process(await publicJob("pub"));
+    const report = await store.jobs.byId<ReportPayload>(result.reportJobId as number);
+    await routed.process(report as ReportJob);
+    expect(opened).toContain("of [acme/pub](https://github.com/acme/app)");
+    expect(opened).not.toContain(pat);
+    expect(await store.breaches.byKey(report?.payload.breachKey ?? "")).toMatchObject({
+      repository: "acme/pub",
+      issueRepository: "ops/security",
+      issueNumber: 3,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("without a security repository opens no issue, audits why, and still queues the revocation", async () => {
+    noSettings("pub2");
+    const result = await processor.process(await publicJob("pub2"));
+    const report = await store.jobs.byId<ReportPayload>(result.reportJobId as number);
+    await reporter.process(report as ReportJob);
+    const [withheld] = await store.audit.list({ action: "report.withheld" });
+    expect(withheld?.subject).toBe("repository:acme/pub2");
+    expect(JSON.stringify(withheld?.detail)).toMatch(/LEAKWARDEN_SECURITY_REPO/);
+    expect(JSON.stringify(withheld?.detail)).not.toContain(pat);
+    expect((await store.breaches.byKey(report?.payload.breachKey ?? ""))?.issueNumber).toBeNull();
+    // The scan stage acted on the token before and whatever the report stage does.
+    const [reported] = ((report as ReportJob).payload as BreachReport).breach.findings;
+    expect(["pending", "revoked", "already-revoked"]).toContain(reported?.revocation.status);
+    expect(logs.join("\n")).toMatch(/acme\/pub2.*the breach was NOT reported on GitHub/);
   });
 });

@@ -11,9 +11,17 @@ describe(".github/leakwarden.yml", () => {
       rules: { disable: ["aws-access-key-id"] },
       revoke: "live",
       validate: false,
-      issues: { enabled: true, labels: ["p0"], assignees: ["secteam"] },
-      scan: { pushes: true, logs: false },
+      issues: {
+        enabled: true,
+        labels: ["p0"],
+        assignees: ["secteam"],
+        repository: "acme/security",
+        central: true,
+        public_notice: true,
+      },
+      scan: { pushes: true, logs: false, text: false },
       logs: { delete: true },
+      text: { redact: true },
     });
     expect(problem).toBeUndefined();
     expect(settings).toEqual({
@@ -21,17 +29,28 @@ describe(".github/leakwarden.yml", () => {
       disabledRules: ["aws-access-key-id"],
       revoke: "live",
       validate: false,
-      issues: { enabled: true, labels: ["security", "leaked-credential", "p0"], assignees: ["secteam"] },
-      scan: { pushes: true, logs: false },
+      issues: {
+        enabled: true,
+        labels: ["security", "leaked-credential", "p0"],
+        assignees: ["secteam"],
+        repository: "acme/security",
+        central: true,
+        publicNotice: true,
+      },
+      scan: { pushes: true, logs: false, text: false },
       logs: { delete: true },
+      text: { redact: true },
     });
   });
   it.each([
     [{ revoke: "sometimes" }, /"revoke" must be registered, live, all or off/],
     [{ validate: "no" }, /"validate" must be true or false/],
     [{ scan: { pushes: "yes" } }, /"scan.pushes" must be true or false/],
+    [{ text: { redact: "yes" } }, /"text.redact" must be true or false/],
     [{ colour: "red" }, /unknown setting "colour"/],
     [{ issues: { labels: "security" } }, /"issues.labels" must be a list of strings/],
+    [{ issues: { repository: "acme/../x" } }, /"issues.repository" must be a repository as owner\/name/],
+    [{ issues: { public_notice: "yes" } }, /"issues.public_notice" must be true or false/],
     ["just text", /"the file" must be a map/],
   ])("an invalid file falls back to defaults and says why: %j", (raw, problem) => {
     const result = parseRepoSettings(raw);

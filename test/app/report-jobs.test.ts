@@ -1,15 +1,19 @@
 import { join } from "node:path";
+import nock from "nock";
 import { afterAll, describe, expect, it } from "vitest";
 import { rateLimitWait, WritePacer } from "../../src/app/pacing.js";
 import {
+  enqueueConfirmationReports,
   installationQueue,
   REPORT_KIND,
   ReportJobRunner,
   type ReportPayload,
+  ReportProcessor,
 } from "../../src/app/report-jobs.js";
 import { RetryAfter } from "../../src/jobs/stage.js";
 import { openStore } from "../../src/store/index.js";
 import { tempDir } from "../support/cli.js";
+import { TestOctokit } from "../support/probot.js";
 
 const dir = tempDir();
 const store = await openStore({ path: join(dir.path, "reports.db"), env: {} });
@@ -79,5 +83,60 @@ describe("the report stage", () => {
     expect(rateLimitWait(answer(403, {}, "You have exceeded a secondary rate limit"), now)).toBe(60_000);
     expect(rateLimitWait(answer(403, {}, "Resource not accessible by integration"), now)).toBeUndefined();
     expect(rateLimitWait(answer(500, { "retry-after": "7" }), now)).toBeUndefined();
+  });
+
+  it("comments a revocation's confirmation on each issue as a report job, paced with the installation's writes", async () => {
+    nock.disableNetConnect();
+    const secretHash = `sha256:${"c".repeat(64)}`;
+    const token = { secretHash, preview: "AZDO…wxyz", description: "Azure DevOps PAT" };
+    for (const [key, number] of [
+      ["push:acme/app:refs/heads/a:1", 5],
+      ["push:acme/app:refs/heads/b:2", 6],
+    ] as const) {
+      await store.breaches.open(key, "acme/app", 9, [token]);
+      await store.breaches.issueOpened(key, number, `https://github.com/acme/app/issues/${number}`);
+    }
+    const outcome = {
+      ...token,
+      provider: "azure-devops",
+      status: "confirmed" as const,
+      detail: "the token is refused",
+      reopened: [],
+    };
+    expect(await enqueueConfirmationReports(store, outcome)).toBe(2);
+    // The same verdict again queues nothing more: one comment per issue, token and verdict.
+    expect(await enqueueConfirmationReports(store, outcome)).toBe(0);
+    const posted: { issue: number; body: string; at: number }[] = [];
+    nock("https://api.github.com")
+      .post(/\/repos\/acme\/app\/issues\/(5|6)\/comments/)
+      .times(2)
+      .reply(201, (uri, body) => {
+        posted.push({
+          issue: Number(/issues\/(\d+)/.exec(uri)?.[1]),
+          body: (body as { body: string }).body,
+          at: Date.now(),
+        });
+        return { id: 1 };
+      });
+    const pacer = new WritePacer(400);
+    const reporter = new ReportProcessor({
+      store,
+      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+      pacer,
+      reportsQueued: () => {},
+      log: () => {},
+    });
+    const runner = new ReportJobRunner({
+      store,
+      pacer,
+      concurrency: 4,
+      handle: (job) => reporter.process(job),
+    });
+    await runner.drain(5_000);
+    nock.cleanAll();
+    expect(posted.map((p) => p.issue).sort()).toEqual([5, 6]);
+    for (const p of posted) expect(p.body).toMatch(/AZDO…wxyz.*revoked \(confirmed\): the token is refused/);
+    // The installation's pace: the second comment waited its turn.
+    expect((posted[1]?.at ?? 0) - (posted[0]?.at ?? 0)).toBeGreaterThanOrEqual(350);
   });
 });

@@ -16,7 +16,7 @@ afterAll(async () => {
 const payload: ScanPayload = {
   type: "workflow_run",
   installation: 1,
-  repository: { owner: "acme", name: "app", fullName: "acme/app", htmlUrl: "" },
+  repository: { owner: "acme", name: "app", fullName: "acme/app", htmlUrl: "", visibility: "private" },
   runId: 1,
   attempt: 1,
   runName: "CI",

@@ -51,6 +51,36 @@ describe("leakwarden scan --git", () => {
     expect(result.stdout).toMatch(
       /2 findings \(2 critical\) in 2 files; scanned 3 commits \(3 file changes, [\d.]+ B added\)/,
     );
+    const blobs = runCli(["scan", "--git", "--history-scan", "blobs"], { cwd: repo.dir });
+    expect(blobs.stdout).toMatch(/scanned 3 commits \(4 blobs checked, [\d.]+ B\)/);
+  });
+
+  it("--history-scan blobs and patches give the same findings; --threads applies to blobs", () => {
+    const scan = (...extra: string[]) => {
+      const result = runCli(["scan", "--git", repo.dir, "--format", "json", ...extra]);
+      expect(result.code).toBe(1);
+      return json(result.stdout);
+    };
+    const blobs = scan("--history-scan", "blobs", "--threads", "2");
+    const patches = scan("--history-scan", "patches");
+    expect(blobs.findings).toEqual(patches.findings);
+    expect(blobs.findings).toHaveLength(2);
+    expect(blobs.stats).toMatchObject({ blobs: true, commits: 3 });
+    expect(patches.stats.blobs).toBeUndefined();
+    expect(scan().stats.blobs).toBeUndefined(); // auto reads patches
+    const range = runCli(["scan", "--range", `${sha.base}..HEAD`, repo.dir, "--format", "json"]);
+    expect(json(range.stdout).stats.blobs).toBeUndefined();
+    const rangeByBlobs = runCli([
+      "scan",
+      "--range",
+      `${sha.base}..HEAD`,
+      "--history-scan",
+      "blobs",
+      repo.dir,
+      "--format",
+      "json",
+    ]);
+    expect(json(rangeByBlobs.stdout).findings).toEqual(json(range.stdout).findings);
   });
 
   it("--range and --since", () => {
@@ -93,9 +123,20 @@ describe("leakwarden scan --git", () => {
     expect(json(broken.stdout).findings).toEqual(expected);
   });
 
-  it("never prints the secrets, in any format", () => {
-    for (const format of ["text", "json", "sarif"]) {
-      const result = runCli(["scan", "--git", repo.dir, "--format", format]);
+  it("never prints the secrets, in any format, read by patches or by blobs", () => {
+    for (const [format, method] of ["text", "json", "sarif"].flatMap((f) => [
+      [f, "patches"],
+      [f, "blobs"],
+    ])) {
+      const result = runCli([
+        "scan",
+        "--git",
+        repo.dir,
+        "--format",
+        format as string,
+        "--history-scan",
+        method as string,
+      ]);
       expect(result.code).toBe(1);
       for (const secret of [pat, github]) {
         expect(result.stdout).not.toContain(secret);
@@ -126,7 +167,11 @@ describe("errors exit 2 with one line", () => {
     [["scan", "--range", "nope..HEAD", "{repo}"], /the range "nope\.\.HEAD" does not resolve/],
     [["scan", "--git", "--staged", "{repo}"], /--git and --staged cannot be combined/],
     [["scan", "--git", "{repo}", "{repo}"], /a git scan takes one repository folder/],
-    [["scan", "--git", "--threads", "2", "{repo}"], /--threads applies to file scans/],
+    [["scan", "--staged", "--threads", "2", "{repo}"], /--threads applies to file scans and to git history/],
+    [["scan", "--git", "--threads", "2", "{repo}"], /--threads applies/],
+    [["scan", "--git", "--history-scan", "diff", "{repo}"], /--history-scan must be one of auto, blobs/],
+    [["scan", "--history-scan", "blobs", "{repo}"], /--history-scan applies to --git, --range and --since/],
+    [["scan", "--staged", "--history-scan", "blobs", "{repo}"], /--history-scan applies to --git/],
     [["scan", "--git", "--max-archive-depth", "1", "{repo}"], /--max-archive-depth applies to file scans/],
     [["scan", "--since", "", "{repo}"], /--since takes a date/],
     [["scan", "--pre-receive", "--show-secrets"], /--pre-receive never prints secret values/],

@@ -123,7 +123,7 @@ describe("a workflow run whose log holds a PAT in an Authorization: Basic header
     const issue = await scenario.until("the run's issue", () => scenario.github.issues[1]);
     await scenario.until("the revocation", () => revocationsOf(loggedId).length > 0);
     expect(revocationsOf(loggedId)).toHaveLength(1);
-    expect(issue.title).toMatch(/in the logs of workflow run #77/);
+    expect(issue.title).toBe("Leaked Azure DevOps PAT in workflow run CI #77");
     expect(issue.body).toContain("log build/2\\_Deploy.txt:2");
     expect(issue.body).toContain(`\`…${loggedPat.slice(-4)}\``);
     expect(issue.body).not.toContain(loggedPat);
@@ -141,7 +141,7 @@ describe("serve's log", () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line.time).toBeGreaterThan(Date.parse("2026-01-01"));
     expect(lines.map((l) => l.msg).join("\n")).toMatch(
-      /push:acme\/app:refs\/heads\/feature\/deploy:\w+: stage times from the webhook: scan [\d.]+ s, revoke [\d.]+ s, report [\d.]+ s, total [\d.]+ s/,
+      /push:acme\/app:refs\/heads\/feature\/deploy:\w+: stage times from the webhook: scan [\d.]+ s, revoke [\d.]+ s, report [\d.]+ s, total [\d.]+ s; revoked [\d.]+ s after the webhook/,
     );
   });
 });

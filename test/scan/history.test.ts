@@ -187,15 +187,17 @@ describe("what is skipped and counted", () => {
     );
     repo.run("update-index", "--add", "--cacheinfo", `160000,${first},vendor/lib`);
     repo.run("commit", "--quiet", "-m", "submodule");
-    const { findings, stats } = await scanHistory(repo.dir, {}, engine, {
-      env,
-      maxFileSize: 1000,
-      ignore: ["fixtures/**"],
-    });
+    const options = { env, maxFileSize: 1000, ignore: ["fixtures/**"] };
+    // The patch parser's own counts: a scan by blobs counts blobs, and skips only in the commits it chose.
+    const { findings, stats } = await scanHistory(repo.dir, {}, engine, { ...options, method: "patches" });
     // big.txt: its 5000-byte line cannot be held and is counted; the rest of the change is still scanned.
     expect(findings.map((f) => `${f.file}:${f.line}`)).toEqual(["big.txt:2", "small.txt:1"]);
     expect(stats.skippedBy).toEqual({ binary: 1, tooLarge: 1, unreadable: 0, ignored: 1 });
     expect(stats).toMatchObject({ files: 2, skipped: 3, commits: 2 });
+    const byBlobs = await scanHistory(repo.dir, {}, engine, { ...options, method: "blobs" });
+    expect(byBlobs.findings).toEqual(findings);
+    // small.txt and fixtures/sample.txt hold the same bytes: one blob, read once.
+    expect(byBlobs.stats).toMatchObject({ files: 3, skipped: 3, commits: 2, blobs: true });
   });
 });
 
@@ -218,9 +220,11 @@ describe("a file whose old version was binary, or that .gitattributes calls bina
       "decrypted",
     );
     const expected = [`github-pat app.secret:1 ${leak}`, `github-pat creds.env:1 ${leak}`];
-    const history = await scanHistory(repo.dir, {}, engine, { env });
+    const history = await scanHistory(repo.dir, {}, engine, { env, method: "patches" });
     expect(history.findings.map(where)).toEqual(expected);
     expect(history.stats.skippedBy.binary).toBe(3); // both in the first commit, image.bin again: by new content
+    const byBlobs = await scanHistory(repo.dir, {}, engine, { env, method: "blobs" });
+    expect(byBlobs.findings).toEqual(history.findings);
     const range = await scanRange(repo.dir, { before: base, after: leak }, engine, { env });
     expect(range.findings.map(where)).toEqual(expected);
 
@@ -262,9 +266,12 @@ describe("a file whose old version was binary, or that .gitattributes calls bina
       { "text.txt": Buffer.concat([textHead, Buffer.from(`\nkeep\n\0 ${token}\n`)]) },
       "a NUL past the first 8000 bytes",
     );
-    const { findings, stats } = await scanHistory(repo.dir, {}, engine, { env });
+    const { findings, stats } = await scanHistory(repo.dir, {}, engine, { env, method: "patches" });
     expect(findings.map(where)).toEqual([`github-pat text.txt:3 ${edit}`]);
     expect(stats.skippedBy.binary).toBe(2);
+    const byBlobs = await scanHistory(repo.dir, {}, engine, { env, method: "blobs" });
+    expect(byBlobs.findings).toEqual(findings);
+    expect(byBlobs.stats.skippedBy.binary).toBe(1); // the binary version that holds a token
   });
 });
 

@@ -63,11 +63,13 @@ describe("opening the database", () => {
       .map((r) => (r as { name: string }).name);
     expect(tables).toEqual([
       "audit",
+      "backfills",
       "breach_tokens",
       "breaches",
       "deliveries",
       "findings",
       "jobs",
+      "pull_request_scans",
       "tokens",
       "validations",
     ]);

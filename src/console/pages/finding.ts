@@ -56,7 +56,7 @@ export async function findingPage(
 <div><dt>Token</dt><dd><code>${f.redacted}</code> <code class="hash">${f.secretHash}</code></dd></div>
 <div><dt>Live check</dt><dd>${v ? `${v.status}${v.status === "live" ? ` as ${v.identity}` : v.status === "inactive" ? `: ${v.detail}` : `: ${v.why}`} (${when(check?.checkedAt)})` : "not checked"}</dd></div>
 <div><dt>Revocation</dt><dd>${r ? `${r.status}${r.provider ? ` via ${r.provider}` : ""}${r.at ? `, ${when(r.at)}` : ""}${r.reason ? `: ${r.reason}` : ""}` : "none"}</dd></div>
-<div><dt>Breach issue</dt><dd>${breaches.length ? breaches.map((b) => (b.issueUrl ? html`<a href="${b.issueUrl}">${b.repository}#${b.issueNumber}</a> ` : html`${b.repository} (issue not opened yet) `)) : "none"}</dd></div>
+<div><dt>Breach issue</dt><dd>${breaches.length ? breaches.map((b) => (b.issueUrl ? html`<a href="${b.issueUrl}">${b.issueRepository}#${b.issueNumber}</a> ` : html`${b.repository} (issue not opened yet) `)) : "none"}</dd></div>
 </dl>
 ${actions(base, f, session, canRevoke)}
 <section aria-labelledby="occ-h"><h2 id="occ-h">Occurrences</h2>

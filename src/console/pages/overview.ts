@@ -2,6 +2,7 @@
 import { ALERT_KIND } from "../../alerts/queue.js";
 import { REPORT_KIND } from "../../app/report-jobs.js";
 import { SCAN_KIND } from "../../app/scan-jobs.js";
+import { TEXT_SCAN_KIND } from "../../app/text-jobs.js";
 import { REVOKE_KIND } from "../../revoke/queue.js";
 import type { Store } from "../../store/index.js";
 import type { Tally } from "../../store/insights.js";
@@ -52,6 +53,7 @@ export async function overviewPage(store: Store, base: string): Promise<Html> {
   // Every stage of the pipeline, in the order work flows through it.
   const queues = [
     ["Scans", await insights.queueHealth(SCAN_KIND)],
+    ["Text scans", await insights.queueHealth(TEXT_SCAN_KIND)],
     ["Revocations", await insights.queueHealth(REVOKE_KIND)],
     ["Revocation checks", await insights.queueHealth(CONFIRM_KIND)],
     ["Reports", await insights.queueHealth(REPORT_KIND)],

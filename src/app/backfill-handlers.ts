@@ -1,0 +1,81 @@
+// Webhooks that start work beside pushes and runs: an installation created or given repositories queues their
+// backfills; a pull request opened, reopened or pushed to queues the scan of its commits. As every handler:
+// record the delivery, write durable jobs, return.
+import type { Probot } from "probot";
+import type { Store } from "../store/index.js";
+import { acceptInstallationDelivery } from "./backfill-jobs.js";
+import { guarded, type RepositoryPayload, repositoryRef } from "./handlers.js";
+import { acceptPullRequestDelivery } from "./pull-requests.js";
+
+export interface Wakeups {
+  backfills(): void;
+  pullRequests(): void;
+}
+
+export function registerBackfillHandlers(app: Probot, store: Store, wake: Wakeups): void {
+  app.on(
+    "installation.created",
+    guarded(async (context) => {
+      const p = context.payload;
+      // GitHub lists the repositories it gave access to; without a list, the stage asks for it.
+      const repositories = p.repositories?.map((r) => r.full_name);
+      const result = await acceptInstallationDelivery(
+        store,
+        context.id,
+        "installation",
+        p.installation.id,
+        repositories,
+      );
+      if (result.queued > 0) wake.backfills();
+      context.log.info(
+        { delivery: context.id, installation: p.installation.id, queued: result.queued },
+        "installation created: backfill queued",
+      );
+    }),
+  );
+
+  app.on(
+    "installation_repositories.added",
+    guarded(async (context) => {
+      const p = context.payload;
+      const repositories = p.repositories_added.map((r) => r.full_name);
+      const result = await acceptInstallationDelivery(
+        store,
+        context.id,
+        "installation_repositories",
+        p.installation.id,
+        repositories,
+      );
+      if (result.queued > 0) wake.backfills();
+      context.log.info(
+        { delivery: context.id, installation: p.installation.id, queued: result.queued },
+        "repositories added: backfill queued",
+      );
+    }),
+  );
+
+  app.on(
+    ["pull_request.opened", "pull_request.reopened", "pull_request.synchronize"],
+    guarded(async (context) => {
+      const p = context.payload;
+      const installation = p.installation?.id;
+      if (!installation) return;
+      const pull = p.pull_request;
+      const outcome = await acceptPullRequestDelivery(store, context.id, {
+        installation,
+        repository: repositoryRef(p.repository as RepositoryPayload),
+        number: pull.number,
+        base: pull.base.sha,
+        baseRef: pull.base.ref,
+        head: pull.head.sha,
+        headRepository: pull.head.repo?.full_name ?? p.repository.full_name,
+        author: pull.user?.login ?? p.sender.login,
+      });
+      if (outcome === "queued") wake.pullRequests();
+      context.log.info(
+        { delivery: context.id, repository: p.repository.full_name, pull: pull.number, outcome },
+        "pull request received",
+      );
+    }),
+  );
+}

@@ -1,0 +1,116 @@
+// Whether a blob (or a window of a large one) holds anything the engine detects. A history scan by blobs uses
+// the answer only to choose the commits whose patches it then scans, so it errs towards yes: every view of the
+// bytes a patch scan could take is looked at (binary blobs as raw bytes, UTF-16 both decoded and raw). And which
+// part of a blob needs looking at, given its parent's version: changedRegion.
+import { BINARY_PROBE, contentKind, decodeUtf16 } from "../sources/content-kind.js";
+import type { Engine } from "./engine.js";
+
+/** Verdict bits. */
+export const HAS_DETECTION = 1;
+export const BINARY_BLOB = 2;
+
+/** One blob, or one window of a large blob (`raw`: no kind to decide, the bytes as they are), in a batch. */
+export interface BlobItem {
+  start: number;
+  end: number;
+  raw: boolean;
+}
+
+export function checkBlob(engine: Engine, bytes: Buffer, raw: boolean): number {
+  const found = (view: Buffer) => engine.detect(view).length > 0;
+  if (raw) return found(bytes) ? HAS_DETECTION : 0;
+  const kind = contentKind(bytes.subarray(0, BINARY_PROBE));
+  if (kind === "text") return found(bytes) ? HAS_DETECTION : 0;
+  // A patch scan reads lines added to a binary file as text when they carry no NUL byte.
+  if (kind === "binary") return BINARY_BLOB | (found(bytes) ? HAS_DETECTION : 0);
+  return found(decodeUtf16(bytes, kind)) || found(bytes) ? HAS_DETECTION : 0;
+}
+
+/** The verdict of every item of a batch, in order. */
+export function checkBatch(engine: Engine, buffer: Buffer, items: readonly BlobItem[]): Uint8Array {
+  const verdicts = new Uint8Array(items.length);
+  items.forEach((item, i) => {
+    verdicts[i] = checkBlob(engine, buffer.subarray(item.start, item.end), item.raw);
+  });
+  return verdicts;
+}
+
+const NL = 10;
+
+/** How many leading bytes `a` and `b` share (at most `limit`): native compares of growing blocks, then bytes. */
+function commonPrefix(a: Buffer, b: Buffer, limit: number): number {
+  let at = 0;
+  for (let block = 64; at < limit; block = Math.min(block * 2, 64 * 1024)) {
+    const end = Math.min(limit, at + block);
+    if (a.compare(b, at, end, at, end) !== 0) break;
+    at = end;
+  }
+  while (at < limit && a[at] === b[at]) at++;
+  return at;
+}
+
+/** How many trailing bytes `a` and `b` share (at most `limit`). */
+function commonSuffix(a: Buffer, b: Buffer, limit: number): number {
+  let n = 0;
+  for (let block = 64; n < limit; block = Math.min(block * 2, 64 * 1024)) {
+    const size = Math.min(limit, n + block);
+    if (a.compare(b, b.length - size, b.length - n, a.length - size, a.length - n) !== 0) break;
+    n = size;
+  }
+  while (n < limit && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  return n;
+}
+
+/** Whether bytes[from, to) holds `line` (ending with its newline) as one of its whole lines: a native search. */
+function holdsLine(bytes: Buffer, { from, to }: { from: number; to: number }, line: Buffer): boolean {
+  for (
+    let at = bytes.indexOf(line, from);
+    at !== -1 && at + line.length <= to;
+    at = bytes.indexOf(line, at + 1)
+  )
+    if (at === from || bytes[at - 1] === NL) return true;
+  return false;
+}
+
+/** Where the line holding byte `at - 1` starts (0 at the start). */
+function lineStartBefore(bytes: Buffer, at: number): number {
+  return at <= 1 ? 0 : bytes.lastIndexOf(NL, at - 2) + 1;
+}
+
+/**
+ * The bytes of `next` that a line diff from `previous` (git's, any algorithm) can show as added: whole lines
+ * between the lines both versions share at the start and at the end (git trims exactly those before diffing),
+ * widened over neighbouring lines equal to a line inside, since git may slide a group of added lines across
+ * such lines. Empty when `next` only lost lines.
+ */
+export function changedRegion(previous: Buffer, next: Buffer): { start: number; end: number } {
+  const limit = Math.min(previous.length, next.length);
+  const prefix = commonPrefix(previous, next, limit);
+  const suffix = commonSuffix(previous, next, limit - prefix);
+  let start = prefix === 0 ? 0 : next.lastIndexOf(NL, prefix - 1) + 1;
+  let end = next.length - suffix;
+  // The shared tail counts from a line start only where it starts a line in both versions.
+  const aligned =
+    suffix === 0 ||
+    ((end === 0 || next[end - 1] === NL) &&
+      (previous.length === suffix || previous[previous.length - suffix - 1] === NL));
+  if (suffix > 0 && !aligned) {
+    const nl = next.indexOf(NL, end);
+    end = nl === -1 ? next.length : nl + 1;
+  }
+  if (start >= end) return { start: end, end };
+  if (start === 0 && end === next.length) return { start, end };
+  const region = { from: start, to: end };
+  while (start > 0) {
+    const above = lineStartBefore(next, start);
+    if (!holdsLine(next, region, next.subarray(above, start))) break;
+    start = above;
+  }
+  while (end < next.length) {
+    const nl = next.indexOf(NL, end);
+    if (nl === -1) break; // a last line without a newline is not a line of the region
+    if (!holdsLine(next, region, next.subarray(end, nl + 1))) break;
+    end = nl + 1;
+  }
+  return { start, end };
+}

@@ -1,0 +1,154 @@
+// The blob side of a history scan: which blobs each commit brings (a `git log --raw` walk, which reads trees
+// but no file content), and the blobs' contents, each read once through one long-lived `git cat-file --batch`.
+
+/**
+ * `git log` arguments for the walk; revisions follow. The same walk as LOG_PATCH_ARGS (--topo-order, --cc,
+ * roots shown in full by git.ts's settings), so a commit's rank here is its position in a patch scan. Without
+ * content diffs or rename detection, a renamed file shows as an addition of the same blob: for a blob's
+ * commits, a superset of what the patch scan would show.
+ */
+export const BLOB_WALK_ARGS = [
+  "log",
+  "--format=tformat:%x00%H",
+  "--topo-order",
+  "--cc",
+  "--raw",
+  "--no-abbrev",
+  "--no-renames",
+  "--no-color",
+];
+
+/** `git cat-file` arguments: object names on stdin, `<name> <type> <size>\n<content>\n` back, in order. */
+export const BLOB_READ_ARGS = ["cat-file", "--batch"];
+
+export interface BlobWalkHandler {
+  /** The next commit of the walk. */
+  commit(commit: string): void;
+  /**
+   * A blob that the current commit's version of a file holds, where it differs from the parents, and the
+   * blob the first parent had at that path (undefined when it had none, or a submodule there).
+   */
+  blob(blob: string, previous: string | undefined): void;
+}
+
+const DELETED_MODE = "000000";
+/** A submodule pointer names a commit of another repository, not content. */
+const GITLINK_MODE = "160000";
+
+/**
+ * Parses the walk's output: `\0<commit>` lines, then one raw line per changed path:
+ * `:<old mode> <new mode> <old> <new> <status>\t<path>`, and for a merge one colon, mode and name per parent
+ * (`::<mode1> <mode2> <new mode> <p1> <p2> <new> MM\t<path>`). Paths are quoted by git when they hold a
+ * newline, so a line is always one record.
+ */
+export class BlobWalkParser {
+  private rest = "";
+
+  constructor(private readonly handler: BlobWalkHandler) {}
+
+  write(chunk: Buffer): void {
+    const text = this.rest + chunk.toString("latin1");
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
+      this.line(text, start, nl);
+      start = nl + 1;
+    }
+    this.rest = text.slice(start);
+  }
+
+  end(): void {
+    if (this.rest !== "") this.line(this.rest, 0, this.rest.length);
+    this.rest = "";
+  }
+
+  private line(text: string, start: number, end: number): void {
+    const first = text.charCodeAt(start);
+    if (first === 0) {
+      this.handler.commit(text.slice(start + 1, end));
+      return;
+    }
+    if (first !== 58 /* : */) return;
+    let parents = 0;
+    while (text.charCodeAt(start + parents) === 58) parents++;
+    const tab = text.indexOf("\t", start);
+    const fields = text.slice(start + parents, tab === -1 || tab > end ? end : tab).split(" ");
+    const mode = fields[parents];
+    const blob = fields[2 * parents + 1];
+    if (mode === undefined || blob === undefined || mode === DELETED_MODE || mode === GITLINK_MODE) return;
+    const firstMode = fields[0];
+    const previous =
+      firstMode === DELETED_MODE || firstMode === GITLINK_MODE ? undefined : fields[parents + 1];
+    this.handler.blob(blob, previous);
+  }
+}
+
+export interface BlobContentHandler {
+  /** A blob's content begins: `size` bytes follow through `data`, then `end`. */
+  start(blob: string, size: number): void;
+  /** The next piece of the current blob; valid only during the call. */
+  data(bytes: Buffer): void;
+  end(): void;
+  /** The repository has no such object (a partial clone, a damaged repository). */
+  missing(blob: string): void;
+}
+
+const NL = 10;
+
+/** Parses `git cat-file --batch` output as it streams, handing each blob's content over in pieces. */
+export class CatFileParser {
+  private header = "";
+  /** Content bytes still to come for the current blob; -1 between blobs. */
+  private remaining = -1;
+  /** The newline after a blob's content is still to come. */
+  private trailer = false;
+
+  constructor(private readonly handler: BlobContentHandler) {}
+
+  write(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (this.trailer) {
+        if (chunk[pos] !== NL) throw new Error("git cat-file output is out of step");
+        this.trailer = false;
+        pos++;
+        continue;
+      }
+      if (this.remaining >= 0) {
+        const take = Math.min(this.remaining, chunk.length - pos);
+        if (take > 0) this.handler.data(chunk.subarray(pos, pos + take));
+        pos += take;
+        this.remaining -= take;
+        if (this.remaining === 0) {
+          this.remaining = -1;
+          this.trailer = true;
+          this.handler.end();
+        }
+        continue;
+      }
+      const nl = chunk.indexOf(NL, pos);
+      if (nl === -1) {
+        this.header += chunk.toString("latin1", pos);
+        return;
+      }
+      this.header += chunk.toString("latin1", pos, nl);
+      pos = nl + 1;
+      this.headerLine(this.header);
+      this.header = "";
+    }
+  }
+
+  private headerLine(line: string): void {
+    const [name = "", type = "", size = ""] = line.split(" ");
+    if (type === "missing" || type === "ambiguous" || size === "") {
+      this.handler.missing(name);
+      return;
+    }
+    const length = Number(size);
+    if (!Number.isSafeInteger(length) || length < 0) throw new Error(`git cat-file said "${line}"`);
+    this.handler.start(name, length);
+    if (length === 0) {
+      this.trailer = true;
+      this.handler.end();
+    } else this.remaining = length;
+  }
+}
