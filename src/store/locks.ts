@@ -10,28 +10,40 @@ export class Locks {
   constructor(private readonly pool: pg.Pool | undefined) {}
 
   /**
-   * Runs `fn` holding the lock `name`. On PostgreSQL, returns `{ held: false }` at once, without running it,
-   * when another replica holds it: the caller decides (a job waits its turn in the queue, holding no slot). In
-   * one process (SQLite) it waits for the task before it, in order.
+   * Runs `fn` holding the lock `name`. Tasks of this process take turns, in order (waiting holds the caller's
+   * slot, as a fetch of one repository already does). On PostgreSQL it then takes the advisory lock, and
+   * returns `{ held: false }` at once, without running `fn`, when another replica holds it: the caller decides
+   * (a job waits its turn in the queue, holding no slot).
    */
   async tryWith<T>(name: string, fn: () => Promise<T>): Promise<{ held: true; value: T } | { held: false }> {
-    if (!this.pool) {
-      const before = this.local.get(name) ?? Promise.resolve();
-      let done: () => void = () => {};
-      const mine = new Promise<void>((resolve) => {
-        done = resolve;
-      });
-      const tail = before.then(() => mine);
-      this.local.set(name, tail);
-      await before;
-      try {
-        return { held: true, value: await fn() };
-      } finally {
-        done();
-        if (this.local.get(name) === tail) this.local.delete(name);
-      }
+    return this.inTurn(name, async () =>
+      this.pool ? this.advisory(this.pool, name, fn) : { held: true as const, value: await fn() },
+    );
+  }
+
+  private async inTurn<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.local.get(name) ?? Promise.resolve();
+    let done: () => void = () => {};
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const tail = before.then(() => mine);
+    this.local.set(name, tail);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      done();
+      if (this.local.get(name) === tail) this.local.delete(name);
     }
-    const client = await this.pool.connect();
+  }
+
+  private async advisory<T>(
+    pool: pg.Pool,
+    name: string,
+    fn: () => Promise<T>,
+  ): Promise<{ held: true; value: T } | { held: false }> {
+    const client = await pool.connect();
     let locked = false;
     try {
       const result = await client.query<{ locked: boolean }>(
