@@ -73,15 +73,15 @@ try {
     pat: mint(rng),
     authorizationId: randomUUID(),
   }));
-  const store = openStore({ path: scenario.env.LEAKWARDEN_DB, env: {} });
+  const store = await openStore({ path: scenario.env.LEAKWARDEN_DB, env: {} });
   const registry = new Registry(store);
   for (const leak of leaks)
-    registry.add(new Secret(leak.pat), {
+    await registry.add(new Secret(leak.pat), {
       provider: "azure-devops",
       org: "contoso",
       authorizationId: leak.authorizationId,
     });
-  store.close();
+  await store.close();
   const served = join(scenario.dir, "served", "acme", "app.git");
   await fastImport(served, history(leaks));
 
