@@ -9,7 +9,6 @@ import { breachEvent, revocationEvent } from "../alerts/events.js";
 import { ALERT_KIND, enqueueAlert } from "../alerts/queue.js";
 import type { AlertEvent } from "../alerts/render.js";
 import { AlertWorker } from "../alerts/worker.js";
-import { RetryAfter } from "../jobs/stage.js";
 import { REVOKE_KIND } from "../revoke/queue.js";
 import type { RevokerSet } from "../revoke/types.js";
 import { RevocationWorker } from "../revoke/worker.js";
@@ -46,9 +45,6 @@ import { SETTINGS_TTL_MS } from "./settings-cache.js";
 import { TEXT_SCAN_KIND, TextScanRunner } from "./text-jobs.js";
 import { isRedactReport, TextRedactor } from "./text-redact.js";
 import { TextScanProcessor } from "./text-scan.js";
-
-/** How long a scan waits when another replica is scanning the same repository. */
-const REPOSITORY_BUSY_MS = 250;
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -133,12 +129,10 @@ export class Pipeline {
       archiveLimits: options.archiveLimits,
       log,
     });
-    // One push per repository at a time, across every replica: the next waits its turn in the queue.
-    const inTurn = async <T>(repository: string, scan: () => Promise<T>): Promise<T> => {
-      const turn = await store.locks.tryWith(`scan:${repository}`, scan);
-      if (!turn.held) throw new RetryAfter(`another scan of ${repository} is running`, REPOSITORY_BUSY_MS);
-      return turn.value;
-    };
+    // One push per repository at a time, across every replica. A scan that finds the repository busy waits
+    // for it in its slot: by then the holder has taken the burst, and this one follows with what came after.
+    const inTurn = <T>(repository: string, scan: () => Promise<T>): Promise<T> =>
+      store.locks.with(`scan:${repository}`, scan);
     const logScan = (job: ScanJob, result: ProcessResult) => {
       const waited = Date.parse(job.updatedAt) - Date.parse(job.createdAt);
       const t = result.timings;
@@ -158,6 +152,8 @@ export class Pipeline {
       handle: async (job) =>
         logScan(job, await inTurn(job.payload.repository.fullName, () => scanner.process(job))),
       batch: {
+        // One scan per repository at a time; a batch that waited takes every push that came in meanwhile.
+        exclusive: (job, work) => inTurn(job.payload.repository.fullName, work),
         // A burst of pushes to one repository is scanned together: one settings read, one fetch. Only jobs as
         // urgent as the one claimed ride along: a backfill never goes ahead of another repository's push.
         companions: async (job, claim) =>
@@ -172,8 +168,7 @@ export class Pipeline {
             : [],
         handle: async (jobs) => {
           const ordered = [...jobs].sort((a, b) => a.id - b.id);
-          const repository = (ordered[0] as ScanJob).payload.repository.fullName;
-          const results = await inTurn(repository, () => scanner.processBatch(ordered));
+          const results = await scanner.processBatch(ordered);
           const fate = new Map<number, Error | undefined>();
           ordered.forEach((job, i) => {
             const result = results[i];

@@ -31,6 +31,11 @@ export interface StageOptions<P> {
    * every job keeps its lease, attempts and completion, so a crash or a failure loses none of them.
    */
   batch?: {
+    /**
+     * Runs the batch's work (`fn`) exclusively, e.g. holding the repository's lock: the companions are claimed
+     * inside it, so a batch that had to wait takes everything that came in meanwhile.
+     */
+    exclusive?: (job: JobRecord<P>, fn: () => Promise<void>) => Promise<void>;
     companions: (job: JobRecord<P>, claim: { owner: string; leaseMs: number }) => Promise<JobRecord<P>[]>;
     /** Per job, in order: undefined when done, or the error it failed with (retried on its own). */
     handle: (jobs: JobRecord<P>[]) => Promise<(Error | undefined)[]>;
@@ -121,18 +126,15 @@ export class StageRunner<P> {
         queues: { except: this.blocked() },
       });
       if (jobs.length === 0) break;
-      for (const job of jobs) {
-        const companions = (await batch?.companions(job, { owner: this.owner, leaseMs })) ?? [];
-        this.begin(job, companions);
-        started += 1 + companions.length;
-      }
+      for (const job of jobs) this.begin(job);
+      started += jobs.length;
     }
     return started;
   }
 
-  private begin(job: JobRecord<P>, companions: JobRecord<P>[] = []): void {
+  private begin(job: JobRecord<P>): void {
     this.busy.set(job.queue, (this.busy.get(job.queue) ?? 0) + 1);
-    const work = companions.length > 0 ? this.runBatch([job, ...companions]) : this.run(job);
+    const work = this.options.batch ? this.runBatch(job) : this.run(job);
     const running = work.finally(() => {
       this.inFlight.delete(job.id);
       const left = (this.busy.get(job.queue) ?? 1) - 1;
@@ -174,24 +176,43 @@ export class StageRunner<P> {
     await this.settle(job, failure);
   }
 
-  /** Jobs done together in one slot; each is settled on its own. */
-  private async runBatch(claimed: JobRecord<P>[]): Promise<void> {
-    const { store, batch } = this.options;
-    const held = new Set(
-      await store.jobs.startAttempt(
-        claimed.map((j) => j.id),
-        this.owner,
-      ),
-    );
-    const jobs = claimed.filter((j) => held.has(j.id));
-    if (jobs.length === 0 || !batch) return;
-    let fates: (Error | undefined)[];
+  /** A job and its companions, done together in one slot; each is settled on its own. */
+  private async runBatch(first: JobRecord<P>): Promise<void> {
+    const { store, batch, leaseMs } = this.options;
+    if (!batch) return this.run(first);
+    let ran = false;
+    const work = async () => {
+      ran = true;
+      const companions = await batch.companions(first, { owner: this.owner, leaseMs });
+      const claimed = [first, ...companions];
+      const held = new Set(
+        await store.jobs.startAttempt(
+          claimed.map((j) => j.id),
+          this.owner,
+        ),
+      );
+      const jobs = claimed.filter((j) => held.has(j.id));
+      if (jobs.length === 0) return;
+      let fates: (Error | undefined)[];
+      try {
+        fates = await batch.handle(jobs);
+      } catch (error) {
+        fates = jobs.map(() => error as Error);
+      }
+      for (const [i, job] of jobs.entries()) await this.settle(job, fates[i]);
+    };
     try {
-      fates = await batch.handle(jobs);
+      await (batch.exclusive ? batch.exclusive(first, work) : work());
     } catch (error) {
-      fates = jobs.map(() => error as Error);
+      // Settling failed (the database): the leases run out and the jobs are taken again.
+      if (ran) {
+        this.options.log(`${this.options.kind} batch of job ${first.id} failed: ${(error as Error).message}`);
+        return;
+      }
+      // The lock could not be taken: the first job's attempt fails, and it is retried like any failure.
+      if ((await store.jobs.startAttempt([first.id], this.owner)).length > 0)
+        await this.settle(first, error as Error);
     }
-    for (const [i, job] of jobs.entries()) await this.settle(job, fates[i]);
   }
 
   /** Ends a job's attempt: done, waiting for a provider, retried later, or dead. */

@@ -21,6 +21,15 @@ export class Locks {
     );
   }
 
+  /**
+   * Runs `fn` holding the lock `name`, waiting for it as long as another task or replica holds it. For work
+   * that should follow the holder at once rather than be put back in the queue (the next burst of pushes to a
+   * repository that is being scanned).
+   */
+  async with<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.inTurn(name, async () => (this.pool ? this.waitFor(this.pool, name, fn) : fn()));
+  }
+
   private async inTurn<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const before = this.local.get(name) ?? Promise.resolve();
     let done: () => void = () => {};
@@ -59,6 +68,24 @@ export class Locks {
         await client.query("SELECT pg_advisory_unlock(hashtext('leakwarden.' || $1))", [name]).catch(() => {
           broken = true;
         });
+      // A connection that could not unlock is closed, which releases the lock.
+      client.release(broken);
+    }
+  }
+
+  private async waitFor<T>(pool: pg.Pool, name: string, fn: () => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query("SELECT pg_advisory_lock(hashtext('leakwarden.' || $1))", [name]);
+      try {
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtext('leakwarden.' || $1))", [name]).catch(() => {
+          broken = true;
+        });
+      }
+    } finally {
       // A connection that could not unlock is closed, which releases the lock.
       client.release(broken);
     }
