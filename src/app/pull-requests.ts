@@ -18,7 +18,7 @@ import type { IssueFinding } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
 import { readRepoSettings } from "./processor.js";
 import { installationQueue, REPORT_KIND, REPORT_MAX_ATTEMPTS, type ReportPayload } from "./report-jobs.js";
-import type { RepositoryRef } from "./scan-jobs.js";
+import { isPublicRepository, type RepositoryRef } from "./scan-jobs.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -143,6 +143,22 @@ export class PullRequestProcessor {
       async (tx, findings) => {
         // Nothing to say on a clean pull request; one that had findings hears that they are gone.
         if (findings.length === 0 && !earlier) return undefined;
+        // A public repository's pull request gets no comment that points at a token: the findings are
+        // recorded (and revoked by policy), the audit log says why nothing was posted.
+        if (isPublicRepository(pull.repository)) {
+          if (findings.length > 0)
+            await tx.audit.record({
+              action: "report.withheld",
+              subject: `repository:${fullName}`,
+              detail: {
+                pullRequest: pull.number,
+                head: pull.head,
+                tokens: [...new Set(findings.map((f) => f.redacted))],
+                reason: `${fullName} is public: a comment on the pull request would point anyone at the token`,
+              },
+            });
+          return undefined;
+        }
         await tx.pullRequests.save<IssueFinding>({
           key,
           repository: fullName,

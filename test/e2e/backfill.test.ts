@@ -20,6 +20,7 @@ const pats = {
   push: t.adoPat(),
   pull: t.adoPat(),
   pullAgain: t.adoPat(),
+  pullPublic: t.adoPat(),
 };
 const ids = Object.fromEntries(Object.keys(pats).map((name) => [name, randomUUID()])) as Record<
   keyof typeof pats,
@@ -302,6 +303,27 @@ describe("a pull request from a fork", () => {
     expect(revocationsOf(ids.pullAgain)).toHaveLength(1);
     // No issue for a pull request: its result is the comment.
     expect(scenario.github.issues.some((i) => i.body.includes(pats.pullAgain.slice(-4)))).toBe(false);
+  });
+
+  it("on a public repository posts nothing that points at the token, and still revokes it", async () => {
+    const start = await git("rev-parse", "origin/main");
+    const tip = await commit("patch-2", "origin/main", { "deploy.sh": `PAT=${pats.pullPublic}\n` }, "Deploy");
+    await git("push", "--quiet", "origin", "HEAD:refs/pull/9/head");
+    scenario.github.pulls.pullRequests.set(9, []);
+    const payload = pullRequestPayload("opened", 9, start, tip);
+    payload.repository.private = false;
+    expect((await scenario.deliver("pull_request", payload)).status).toBe(200);
+    await scenario.until("the revocation", () => revocationsOf(ids.pullPublic).length > 0);
+    const audit = await scenario.cli(["audit", "list", "--json", "--action", "report.withheld"]);
+    expect(audit.status, audit.stderr).toBe(0);
+    const withheld = JSON.parse(audit.stdout) as { detail: { pullRequest?: number } }[];
+    expect(withheld.some((e) => e.detail.pullRequest === 9)).toBe(true);
+    expect(scenario.github.pulls.pullRequests.get(9)).toEqual([]);
+    const sent = scenario.github.requests.filter((r) => r.method !== "GET").map((r) => r.body);
+    expect(sent.some((body) => body.includes(pats.pullPublic.slice(-4)) || body.includes("deploy.sh"))).toBe(
+      false,
+    );
+    expect(revocationsOf(ids.pullPublic)).toHaveLength(1);
   });
 
   it("refuses a malformed pull_request payload with 400", async () => {
