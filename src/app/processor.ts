@@ -1,6 +1,7 @@
 // The scan stage's work behind a webhook: read the repository's settings, fetch and scan the push or download
 // and scan the run's logs, record and match the findings, queue their revocations and the report. It never
 // writes to GitHub: the report stage (report-jobs.ts) does, at GitHub's pace.
+import PQueue from "p-queue";
 import type { ProbotOctokit } from "probot";
 import { toPublic } from "../report/public.js";
 import { actOnFindings } from "../revoke/act.js";
@@ -34,6 +35,9 @@ import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
 import { SettingsCache } from "./settings-cache.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
+
+/** Pushes of one batch recorded at once. */
+const RECORD_CONCURRENCY = 4;
 
 export interface ProcessorDeps {
   store: Store;
@@ -262,37 +266,40 @@ export class ScanProcessor {
         { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore },
       );
       const scanMs = performance.now() - scanning;
-      const results: PushOutcome<ProcessResult>[] = [];
-      // Recorded one push at a time, each waking the revocation stage: none waits for the others' records.
-      for (const [k, i] of indices.entries()) {
-        const outcome = scanned[k];
-        if (outcome === undefined || outcome instanceof Error) {
-          results.push({ ok: false, error: outcome ?? new Error("the push was not scanned") });
-          continue;
-        }
-        const recording = performance.now();
-        try {
-          const push = pushes[i] as PushScan;
-          const result = await this.record(
-            jobs[i] as ScanJob,
-            outcome.findings,
-            pushSource(push),
-            settings,
-            problem,
-            {
-              ...(await pushedIgnoreFile(path, push.after)),
-              ...(orgProblem ? { orgProblem } : {}),
-            },
-          );
-          const recordMs = performance.now() - recording;
-          results.push({
-            ok: true,
-            value: { ...result, timings: { batch: jobs.length, settingsMs, fetchMs, scanMs, recordMs } },
-          });
-        } catch (error) {
-          results.push({ ok: false, error: error as Error });
-        }
-      }
+      // Each push recorded on its own, a few at a time, each waking the revocation stage as it is recorded:
+      // none waits for the whole batch's records (on PostgreSQL a record is several round trips).
+      const recorder = new PQueue({ concurrency: RECORD_CONCURRENCY });
+      const results = await Promise.all(
+        indices.map((i, k) =>
+          recorder.add(async (): Promise<PushOutcome<ProcessResult>> => {
+            const outcome = scanned[k];
+            if (outcome === undefined || outcome instanceof Error)
+              return { ok: false, error: outcome ?? new Error("the push was not scanned") };
+            const recording = performance.now();
+            try {
+              const push = pushes[i] as PushScan;
+              const result = await this.record(
+                jobs[i] as ScanJob,
+                outcome.findings,
+                pushSource(push),
+                settings,
+                problem,
+                {
+                  ...(await pushedIgnoreFile(path, push.after)),
+                  ...(orgProblem ? { orgProblem } : {}),
+                },
+              );
+              const recordMs = performance.now() - recording;
+              return {
+                ok: true,
+                value: { ...result, timings: { batch: jobs.length, settingsMs, fetchMs, scanMs, recordMs } },
+              };
+            } catch (error) {
+              return { ok: false, error: error as Error };
+            }
+          }),
+        ),
+      );
       return results;
     });
     return outcomes.map((o) => (o.ok ? o.value : o.error));
