@@ -29,6 +29,26 @@ export interface ActDeps {
 }
 
 /** One engine per set of disabled rules: compiling costs milliseconds, repositories share settings. */
+/** What a breach issue or comment shows of each finding: public fields, what was done, the live check. */
+export function issueFindings(
+  findings: readonly Finding[],
+  acted: ActResult,
+  verdicts?: ReadonlyMap<string, ValidationRecord>,
+): IssueFinding[] {
+  return findings.map((f, i) => ({
+    ...toPublic(f),
+    revocation: acted.actions[i]?.revocation ?? {
+      status: "skipped",
+      provider: null,
+      at: null,
+      reason: "revocation is off",
+    },
+    ...(verdicts?.has(f.secretHash)
+      ? { validation: viewOfValidation(verdicts.get(f.secretHash) as ValidationRecord) }
+      : {}),
+  }));
+}
+
 export class EngineCache {
   private readonly engines = new Map<string, Engine>();
 
@@ -70,19 +90,7 @@ export async function actOnScan<R>(
       verdicts,
       confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
     });
-    const shown: IssueFinding[] = findings.map((f, i) => ({
-      ...toPublic(f),
-      revocation: acted.actions[i]?.revocation ?? {
-        status: "skipped",
-        provider: null,
-        at: null,
-        reason: "revocation is off",
-      },
-      ...(verdicts?.has(f.secretHash)
-        ? { validation: viewOfValidation(verdicts.get(f.secretHash) as ValidationRecord) }
-        : {}),
-    }));
-    return { acted, result: await report(tx, shown, acted) };
+    return { acted, result: await report(tx, issueFindings(findings, acted, verdicts), acted) };
   });
   if (acted.pendingJobIds.length > 0) deps.revocationsQueued();
   if (checker && !verdicts && findings.length > 0)

@@ -3,7 +3,6 @@
 // writes to GitHub: the report stage (report-jobs.ts) does, at GitHub's pace.
 import PQueue from "p-queue";
 import type { ProbotOctokit } from "probot";
-import { toPublic } from "../report/public.js";
 import { actOnFindings } from "../revoke/act.js";
 import type { RevocationPolicy } from "../revoke/policy.js";
 import type { RevokerSet } from "../revoke/types.js";
@@ -15,10 +14,9 @@ import { createEngine } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
 import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
-import type { ValidationRecord } from "../store/validations.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { validateFindings } from "../validate/findings.js";
-import { viewOfValidation } from "../validate/view.js";
+import { issueFindings } from "./act-on-scan.js";
 import type { BackgroundChecks } from "./background-checks.js";
 import { type Breach, type BreachSource, breachKey } from "./breach-issue.js";
 import type { GitCache, PushOutcome } from "./git-cache.js";
@@ -349,18 +347,9 @@ export class ScanProcessor {
           ...(payload.repository.visibility ? { visibility: payload.repository.visibility } : {}),
         },
         source,
-        findings: findings.map((f, i) => ({
-          ...toPublic(f),
+        findings: issueFindings(findings, acted, verdicts).map((f, i) => ({
+          ...f,
           findingId: acted.actions[i]?.findingId ?? null,
-          revocation: acted.actions[i]?.revocation ?? {
-            status: "skipped",
-            provider: null,
-            at: null,
-            reason: "revocation is off",
-          },
-          ...(verdicts?.has(f.secretHash)
-            ? { validation: viewOfValidation(verdicts.get(f.secretHash) as ValidationRecord) }
-            : {}),
         })),
         ...(problem ? { settingsProblem: problem } : {}),
         ...(logsProblem ? { scanProblem: logsProblem } : {}),

@@ -1,16 +1,11 @@
-// Findings in text on GitHub, or from a secret scanning alert, take the path of a push's: recorded, matched,
-// revoked per the repository's policy, and reported by the report stage. A token a text reported before (same
-// fingerprint: rule, token and text) is revoked as ever but not reported again when the text is edited.
-import { toPublic } from "../report/public.js";
 import { type ActResult, actOnFindings } from "../revoke/act.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Rule } from "../scan/rules.js";
 import type { Finding } from "../scan/types.js";
 import type { Store } from "../store/index.js";
-import type { ValidationRecord } from "../store/validations.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { validateFindings } from "../validate/findings.js";
-import { viewOfValidation } from "../validate/view.js";
+import { issueFindings } from "./act-on-scan.js";
 import type { BackgroundChecks } from "./background-checks.js";
 import { type Breach, breachKey } from "./breach-issue.js";
 import type { RepoSettings } from "./repo-settings.js";
@@ -89,21 +84,7 @@ export async function actOnTextFindings(
       verdicts,
       confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
     });
-    const reported = findings
-      .map((f, i) => ({ f, i }))
-      .filter(({ i }) => fresh[i])
-      .map(({ f, i }) => ({
-        ...toPublic(f),
-        revocation: acted.actions[i]?.revocation ?? {
-          status: "skipped" as const,
-          provider: null,
-          at: null,
-          reason: "revocation is off",
-        },
-        ...(verdicts?.has(f.secretHash)
-          ? { validation: viewOfValidation(verdicts.get(f.secretHash) as ValidationRecord) }
-          : {}),
-      }));
+    const reported = issueFindings(findings, acted, verdicts).filter((_, i) => fresh[i]);
     const breach: Breach = {
       repository: {
         fullName: source,

@@ -2,7 +2,7 @@
 // idempotent; a worker claims it with a lease, so that a job whose worker died can be taken over.
 // Job payloads are plain JSON and never hold a secret; a value that a job needs travels in `sealed`,
 // encrypted (see secret-box.ts), and is erased when the job ends.
-import { type ExpressionBuilder, type Selectable, sql } from "kysely";
+import { type ExpressionBuilder, type Selectable, type SelectQueryBuilder, sql } from "kysely";
 import { type Clock, iso } from "./clock.js";
 import type { EngineName } from "./dialect.js";
 import { changed, count, type Executor } from "./executor.js";
@@ -104,6 +104,9 @@ function amongIds(eb: JobsWhere, ids?: readonly number[]) {
   return ids.length > 0 ? eb("id", "in", ids) : eb.lit(false);
 }
 
+/** The selection of due job ids that a claim narrows. */
+type DueQuery = SelectQueryBuilder<Tables, "jobs", { id: number }>;
+
 export class JobTable {
   constructor(
     private readonly db: Executor,
@@ -191,32 +194,7 @@ export class JobTable {
    * locked with SKIP LOCKED, so that replicas claiming at once take different jobs instead of waiting.
    */
   async claim<P = unknown>(options: ClaimOptions): Promise<JobRecord<P>[]> {
-    const now = this.now();
-    const lease = iso(new Date(this.clock().getTime() + options.leaseMs));
-    const rows = await this.db
-      .updateTable("jobs")
-      .set({ state: "running", owner: options.owner, lease_until: lease, updated_at: now })
-      .where("id", "in", (eb) =>
-        eb
-          .selectFrom("jobs")
-          .select("id")
-          .where("kind", "=", options.kind)
-          .where((w) =>
-            w.or([
-              w.and([w("state", "=", "pending"), w("run_after", "<=", now)]),
-              w.and([w("state", "=", "running"), w("lease_until", "<", now)]),
-            ]),
-          )
-          .where((w) => inQueues(w, options.queues))
-          .orderBy("priority")
-          .orderBy("run_after")
-          .orderBy("id")
-          .limit(options.limit)
-          .$if(this.engine === "postgres", (q) => q.forUpdate().skipLocked()),
-      )
-      .returningAll()
-      .execute();
-    return rows.map((r) => fromRow<P>(r)).sort((a, b) => a.priority - b.priority || a.id - b.id);
+    return this.claimDue<P>(options, (q) => q.where((w) => inQueues(w, options.queues)));
   }
 
   /**
@@ -227,24 +205,36 @@ export class JobTable {
   async claimSiblings<P = unknown>(
     options: Omit<ClaimOptions, "queues"> & { keyPrefix: string; maxPriority: number },
   ): Promise<JobRecord<P>[]> {
+    return this.claimDue<P>(options, (q) =>
+      q
+        .where(sql<string>`substr(key, 1, ${options.keyPrefix.length})`, "=", options.keyPrefix)
+        .where("priority", "<=", options.maxPriority),
+    );
+  }
+
+  /** Claims due jobs of a kind (pending and due, or with an expired lease) that `narrow` keeps, most urgent first. */
+  private async claimDue<P>(
+    options: Omit<ClaimOptions, "queues">,
+    narrow: (q: DueQuery) => DueQuery,
+  ): Promise<JobRecord<P>[]> {
     const now = this.now();
     const lease = iso(new Date(this.clock().getTime() + options.leaseMs));
     const rows = await this.db
       .updateTable("jobs")
       .set({ state: "running", owner: options.owner, lease_until: lease, updated_at: now })
       .where("id", "in", (eb) =>
-        eb
-          .selectFrom("jobs")
-          .select("id")
-          .where("kind", "=", options.kind)
-          .where(sql<string>`substr(key, 1, ${options.keyPrefix.length})`, "=", options.keyPrefix)
-          .where("priority", "<=", options.maxPriority)
-          .where((w) =>
-            w.or([
-              w.and([w("state", "=", "pending"), w("run_after", "<=", now)]),
-              w.and([w("state", "=", "running"), w("lease_until", "<", now)]),
-            ]),
-          )
+        narrow(
+          eb
+            .selectFrom("jobs")
+            .select("id")
+            .where("kind", "=", options.kind)
+            .where((w) =>
+              w.or([
+                w.and([w("state", "=", "pending"), w("run_after", "<=", now)]),
+                w.and([w("state", "=", "running"), w("lease_until", "<", now)]),
+              ]),
+            ),
+        )
           .orderBy("priority")
           .orderBy("run_after")
           .orderBy("id")
