@@ -1,9 +1,14 @@
 // The first half of a history scan by blobs (see history.ts): walk the history once without content (which
 // blobs each commit brings, and what its first parent had there), read each new blob once through one
-// `git cat-file --batch` (with the parent's version beside it), check on the scanning threads the part of it
-// a diff could call added, and keep the commits that bring a blob holding a detection there. Three processes
-// run side by side: the walk, the reader and the threads; each waits for the next when it gets too far ahead,
-// so memory holds a bounded number of blobs whatever the history (plus one small entry per blob checked).
+// `git cat-file --batch`, check on the scanning threads the part of it a diff could call added, and keep the
+// commits that bring a blob holding a detection there. Three processes run side by side: the walk, the reader
+// and the threads; each waits for the next when it gets too far ahead, so memory holds a bounded number of
+// blobs whatever the history (plus one small entry per blob checked).
+//
+// The walk goes oldest first, so a parent's version of a file was usually read just before, as the blob an
+// earlier commit brought: a bounded cache of recent contents (RecentBlobs) gives it back without a second read
+// through the pipe. One that fell out of the cache leaves its successor to be checked whole, which only errs
+// towards yes.
 //
 // A blob is checked once for all the commits that bring it with the same parent version (and once whole when
 // a commit adds it): git's line diff only ever adds lines between the lines both versions share at the start
@@ -15,6 +20,7 @@ import { BLOB_READ_ARGS, BLOB_WALK_ARGS, BlobWalkParser, CatFileParser } from ".
 import { BINARY_BLOB, type BlobItem, changedRegion, checkBatch, HAS_DETECTION } from "./blob-check.js";
 import type { Engine } from "./engine.js";
 import { BlobPool } from "./pool.js";
+import { RecentBlobs } from "./recent-blobs.js";
 import { chunkOverlap } from "./scan-source.js";
 import type { EngineSettings } from "./settings.js";
 
@@ -27,6 +33,8 @@ export interface BlobScanOptions {
   poolAfterBytes?: number;
   /** A blob larger than this is checked in overlapping windows of this size (default 8 MB). */
   windowSize?: number;
+  /** Bytes of recent blob contents kept to compare the next versions with (default 64 MB). */
+  cacheBytes?: number;
   signal?: AbortSignal;
   onProgress?: (progress: { commits: number; bytes: number; elapsedMs: number }) => void;
 }
@@ -42,6 +50,9 @@ export interface CommitsToScan {
   binary: number;
   /** Bytes scanned: the changed part of each blob, or all of it. */
   scanned: number;
+  /** Parent versions found among the blobs read before, and those read again or missed (blob checked whole). */
+  cached: number;
+  uncached: number;
 }
 
 /** A batch of small blobs: up to this many bytes or blobs. */
@@ -51,6 +62,7 @@ const BATCH_BLOBS = 256;
 const MAX_PENDING = 4096;
 const DEFAULT_WINDOW = 8 * 1024 * 1024;
 const DEFAULT_POOL_AFTER = 64 * 1024 * 1024;
+const DEFAULT_CACHE = 64 * 1024 * 1024;
 
 const PENDING = 0;
 const CLEAN = 1;
@@ -63,11 +75,15 @@ interface Batch {
   blobs: string[];
 }
 
-/** What cat-file's next answer is for: a check's parent version (kept to compare with), or its blob. */
+/**
+ * What cat-file's next answer is for: a check's parent version (kept to compare with), or its blob; a blob
+ * whose parent version was read before names it (`cached`), to be taken from the recent blobs.
+ */
 interface Expected {
   key: string;
   role: "previous" | "blob";
   pair?: { previous?: Buffer };
+  cached?: string;
 }
 
 /** A blob being read or checked: how many of its items are out, and whether one had a detection. */
@@ -120,7 +136,12 @@ class BlobHistoryScan {
     bytes: 0,
     binary: 0,
     scanned: 0,
+    cached: 0,
+    uncached: 0,
   };
+  /** Blobs asked of cat-file so far, each kept in `recent` once read (if it fits). */
+  private readonly read = new Set<string>();
+  private readonly recent: RecentBlobs;
   /** cat-file's answers to come, in order: a head index into a list compacted now and then. */
   private expected: Expected[] = [];
   private expectedHead = 0;
@@ -137,12 +158,11 @@ class BlobHistoryScan {
   private resolved = 0;
   private inFlight = 0;
   private batch: Batch | undefined;
-  private small: { key: string; start: number; previous: Buffer | undefined } | undefined;
+  private small: { key: string; object: string; start: number; previous: Buffer | undefined } | undefined;
   private large: LargeBlob | undefined;
-  private scratch = Buffer.allocUnsafeSlow(64 * 1024);
   private spare: Buffer | undefined;
   private previous:
-    | { pair: NonNullable<Expected["pair"]>; bytes: Buffer | undefined; filled: number }
+    | { pair: NonNullable<Expected["pair"]>; object: string; bytes: Buffer | undefined; filled: number }
     | undefined;
   private asks: string[] = [];
   private walkPaused = false;
@@ -162,13 +182,14 @@ class BlobHistoryScan {
     this.overlap = chunkOverlap(engine.compiled);
     if (this.windowSize < 4 * this.overlap) this.windowSize = 4 * this.overlap;
     this.threads = options.engineSettings ? (options.threads ?? availableParallelism()) : 1;
+    this.recent = new RecentBlobs(options.cacheBytes ?? DEFAULT_CACHE);
   }
 
   async run(args: readonly string[], input: readonly string[]): Promise<CommitsToScan> {
     const { signal } = this.options;
     const reader = this.repo.start(BLOB_READ_ARGS, signal);
     this.reader = reader;
-    const walker = this.repo.start([...BLOB_WALK_ARGS, ...args], signal);
+    const walker = this.repo.start([...BLOB_WALK_ARGS, "--reverse", ...args], signal);
     this.walker = walker;
     walker.stdin.end(input.length > 0 ? `${input.join("\n")}\n` : "");
     const walkParser = new BlobWalkParser({
@@ -249,6 +270,9 @@ class BlobHistoryScan {
       if (code !== 0) throw this.repo.failure(command, stderr());
     }
     if (this.resolved !== this.opened) throw new Error("a blob of the history was never checked");
+    // Walked oldest first: a commit's rank is its position newest first, as a patch scan lists it.
+    const walked = this.result.commits;
+    for (const [commit, position] of this.result.ranks) this.result.ranks.set(commit, walked + 1 - position);
     return this.result;
   }
 
@@ -289,6 +313,8 @@ class BlobHistoryScan {
     this.opened++;
     if (previous === undefined) {
       this.ask(blob, { key, role: "blob" });
+    } else if (this.read.has(previous)) {
+      this.ask(blob, { key, role: "blob", cached: previous });
     } else {
       const pair = {};
       this.ask(previous, { key, role: "previous", pair });
@@ -303,6 +329,7 @@ class BlobHistoryScan {
   }
 
   private ask(object: string, expected: Expected): void {
+    this.read.add(object);
     this.asks.push(object);
     this.expected.push(expected);
     this.asked++;
@@ -333,21 +360,21 @@ class BlobHistoryScan {
 
   // Reading ---------------------------------------------------------------------------------------------------
 
-  private onStart(_object: string, size: number): void {
+  private onStart(object: string, size: number): void {
     const expected = this.nextExpected();
     if (expected.role === "previous") {
       // Kept to compare with; a parent version too large for that leaves the blob to be checked whole.
       const pair = expected.pair as NonNullable<Expected["pair"]>;
       this.previous = {
         pair,
-        bytes: size <= this.windowSize ? this.scratchOf(size) : undefined,
+        object,
+        bytes: size <= this.windowSize ? Buffer.allocUnsafe(size) : undefined,
         filled: 0,
       };
       return;
     }
     const { key } = expected;
-    const previous = expected.pair?.previous;
-    if (expected.pair) expected.pair.previous = undefined;
+    const previous = this.previousOf(expected);
     this.open.set(key, { dirty: false, out: 0, ended: false });
     this.result.blobs++;
     this.result.bytes += size;
@@ -369,17 +396,21 @@ class BlobHistoryScan {
       items: [],
       blobs: [],
     };
-    this.small = { key, start: this.batch.length, previous };
+    this.small = { key, object, start: this.batch.length, previous };
   }
 
-  /**
-   * Where a parent version is held until its blob is read: one buffer, reused, since cat-file answers one
-   * object after the other (the blob always follows its parent version).
-   */
-  private scratchOf(size: number): Buffer {
-    if (this.scratch.length < size)
-      this.scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.scratch.length));
-    return this.scratch.subarray(0, size);
+  /** The parent version a blob is compared with: read just before it, or earlier and still in the cache. */
+  private previousOf(expected: Expected): Buffer | undefined {
+    if (expected.pair) {
+      const { previous } = expected.pair;
+      expected.pair.previous = undefined;
+      return previous;
+    }
+    if (expected.cached === undefined) return undefined;
+    const previous = this.recent.get(expected.cached);
+    if (previous) this.result.cached++;
+    else this.result.uncached++;
+    return previous;
   }
 
   /** A batch buffer checked on this thread and free again (one checked on a worker moved there). */
@@ -412,14 +443,16 @@ class BlobHistoryScan {
   private onEnd(): void {
     this.answered++;
     if (this.previous) {
-      const { pair, bytes } = this.previous;
+      const { pair, object, bytes } = this.previous;
       this.previous = undefined;
       pair.previous = bytes;
+      this.result.uncached++;
+      if (bytes) this.recent.put(object, bytes);
     } else if (this.small && this.batch) {
       const batch = this.batch;
-      const { key, start, previous } = this.small;
+      const { key, object, start, previous } = this.small;
       this.small = undefined;
-      const raw = previous !== undefined && this.trim(batch, start, previous);
+      const raw = this.trim(batch, start, previous, object);
       const open = this.open.get(key) as OpenBlob;
       if (batch.length > start || !raw) {
         batch.items.push({ start, end: batch.length, raw });
@@ -439,14 +472,17 @@ class BlobHistoryScan {
   }
 
   /**
-   * Keeps of the blob just read into the batch only the part a diff from `previous` can call added (see
-   * changedRegion); true when it did. UTF-16 text is left whole: its lines are not cut where bytes say.
+   * Keeps the blob just read (`object`) among the recent ones, whole, for its next version to compare with,
+   * and keeps of it in the batch only the part a diff from `previous` can call added (see changedRegion);
+   * true when it did. UTF-16 text is left whole: its lines are not cut where bytes say.
    */
-  private trim(batch: Batch, start: number, previous: Buffer): boolean {
+  private trim(batch: Batch, start: number, previous: Buffer | undefined, object: string): boolean {
     const blob = batch.buffer.subarray(start, batch.length);
-    const kind = contentKind(blob.subarray(0, BINARY_PROBE));
-    if (kind === "utf-16le" || kind === "utf-16be") return false;
-    const region = changedRegion(previous, blob);
+    const kind = previous && contentKind(blob.subarray(0, BINARY_PROBE));
+    // Compared before it is kept: keeping it may overwrite `previous`.
+    const region = previous && kind !== "utf-16le" && kind !== "utf-16be" && changedRegion(previous, blob);
+    this.recent.put(object, blob);
+    if (!region) return false;
     if (region.start > 0) batch.buffer.copyWithin(start, start + region.start, start + region.end);
     batch.length = start + region.end - region.start;
     return true;

@@ -308,6 +308,12 @@ export function historyMethod(
   return method === "auto" ? "patches" : method;
 }
 
+/** A read started before it is awaited: when the scan fails first, its own failure must not go unhandled. */
+function readAhead<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => {});
+  return read;
+}
+
 /** The history of a repository: every ref, or a range, optionally since a date. */
 export async function scanHistory(
   repoDir: string,
@@ -323,19 +329,22 @@ export async function scanHistory(
       ? (args: string[], input: string[]) => scanByBlobs(repo, args, input, collector, options)
       : (args: string[], input: string[]) =>
           streamPatches(repo, [...LOG_PATCH_ARGS, ...args], input, collector, options);
+  const revisions = [selection.range ?? "--all", ...since];
+  let messages: Promise<GitMessage[][]>;
   if (selection.range !== undefined) {
     await repo.verify();
     const range = await repo.checkRange(selection.range);
+    messages = readAhead(Promise.all([commitMessages(repo, revisions)]));
     await scan([...since, "--stdin"], [range]);
   } else {
     // Git starts at once; the repository check runs meanwhile and, when it fails, gives the clearer reason.
+    // The messages are read meanwhile too, and scanned after the changes, in the same order as ever.
+    messages = readAhead(Promise.all([tagMessages(repo), commitMessages(repo, revisions)]));
     const [checked, scanned] = await Promise.allSettled([repo.verify(), scan([...since, "--all"], [])]);
     if (checked.status === "rejected") throw checked.reason;
     if (scanned.status === "rejected") throw scanned.reason;
-    for (const tag of await tagMessages(repo)) collector.message(tag);
   }
-  const revisions = [selection.range ?? "--all", ...since];
-  for (const message of await commitMessages(repo, revisions)) collector.message(message);
+  for (const message of (await messages).flat()) collector.message(message);
   return finishHistory(collector, repo);
 }
 
