@@ -1,10 +1,8 @@
 // Fixed pools of scanning threads. WorkerPool hands requests to threads and matches their replies; ScanPool sends
-// files in batches (a file may give several outcomes: an archive gives one per entry); BlobPool sends blobs'
-// bytes, moved rather than copied, and gets back which of them hold a detection.
+// files in batches (a file may give several outcomes: an archive gives one per entry).
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type Transferable, Worker } from "node:worker_threads";
-import type { BlobItem } from "./blob-check.js";
 import type { ArchiveSettings } from "./scan-archive.js";
 import type { SourceOutcome } from "./scan-source.js";
 import { Secret } from "./secret.js";
@@ -32,22 +30,8 @@ export interface BatchReply {
   error?: string;
 }
 
-export interface BlobBatchRequest {
-  id: number;
-  /** The blobs' bytes, one after another; moved to the thread. */
-  buffer: ArrayBuffer;
-  items: BlobItem[];
-}
-
-export interface BlobBatchReply {
-  id: number;
-  /** One verdict per item (see blob-check.ts). */
-  verdicts?: Uint8Array;
-  error?: string;
-}
-
 /** A compiled worker; tests run the TypeScript sources, so they borrow it from dist/ (npm test builds first). */
-function workerFile(name: string): URL {
+export function workerFile(name: string): URL {
   const here = new URL(`./${name}`, import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
   return new URL(`../../dist/scan/${name}`, import.meta.url);
@@ -145,29 +129,6 @@ export class ScanPool {
       ...(o.note ? { note: o.note } : {}),
       findings: o.findings.map(([finding, value]) => ({ ...finding, secret: new Secret(value) })),
     }));
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-}
-
-export class BlobPool {
-  private readonly pool: WorkerPool<BlobBatchRequest, BlobBatchReply>;
-
-  constructor(settings: EngineSettings, size: number) {
-    this.pool = new WorkerPool("blob-worker.js", settings, size);
-  }
-
-  get slots(): number {
-    return this.pool.slots;
-  }
-
-  /** The verdict of each item; `buffer` is moved to the worker and unusable here afterwards. */
-  async check(buffer: ArrayBuffer, items: BlobItem[]): Promise<Uint8Array> {
-    const reply = await this.pool.request({ buffer, items }, [buffer]);
-    if (reply.verdicts?.length !== items.length) throw new Error("a blob-checking thread gave no verdicts");
-    return reply.verdicts;
   }
 
   close(): Promise<void> {

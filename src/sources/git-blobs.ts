@@ -26,9 +26,10 @@ export interface BlobWalkHandler {
   commit(commit: string): void;
   /**
    * A blob that the current commit's version of a file holds, where it differs from the parents, and the
-   * blob the first parent had at that path (undefined when it had none, or a submodule there).
+   * blob the first parent had at that path (undefined when it had none, or a submodule there). `path` is as
+   * git prints it (quoted when unusual), read as Latin-1.
    */
-  blob(blob: string, previous: string | undefined): void;
+  blob(blob: string, previous: string | undefined, path: string): void;
 }
 
 const DELETED_MODE = "000000";
@@ -78,7 +79,7 @@ export class BlobWalkParser {
     const firstMode = fields[0];
     const previous =
       firstMode === DELETED_MODE || firstMode === GITLINK_MODE ? undefined : fields[parents + 1];
-    this.handler.blob(blob, previous);
+    this.handler.blob(blob, previous, tab === -1 || tab > end ? "" : text.slice(tab + 1, end));
   }
 }
 

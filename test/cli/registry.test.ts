@@ -132,7 +132,7 @@ describe("leakwarden registry", () => {
     expect(audit.code).toBe(1);
     expect(audit.stdout).toMatch(/^Registry hygiene: 6 registered tokens, \d+ problems/);
     expect(audit.stdout).toMatch(/full access\s+#6 azure-devops/);
-    expect(audit.stdout).toMatch(/global PAT\s+#6 .*stop working on 2026-12-01/);
+    expect(audit.stdout).toMatch(/global PAT\s+#6 .*(will stop|stop|stopped) working on 2026-12-01/);
     expect(audit.stdout).toMatch(/not revocable\s+#3 azure-devops/);
     expect(audit.stdout).toMatch(/old\s+#6 .*days ago \(over 90\)/);
     const report = json(run(["audit", "--json"]).stdout);

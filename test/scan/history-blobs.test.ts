@@ -154,17 +154,27 @@ describe("a history scanned by blobs", () => {
     expect(blobs.stats.files).toBeLessThanOrEqual(distinct + 2);
   });
 
-  it("checks blobs on worker threads with the same result", async () => {
+  it("checks blobs in lanes on worker threads with the same result", async () => {
     const git = GitRepository.prepare(repo.dir, env);
     const inline = await commitsWithDetections(git, ["--all"], [], engine);
-    const threaded = await commitsWithDetections(git, ["--all"], [], engine, {
+    expect(inline).toMatchObject({ lanes: 1, threaded: false });
+    for (const threads of [1, 3]) {
+      const threaded = await commitsWithDetections(git, ["--all"], [], engine, {
+        engineSettings: DEFAULT_ENGINE_SETTINGS,
+        threads,
+        threadsAfterObjects: 0,
+      });
+      expect(threaded).toMatchObject({ lanes: threads, threaded: true });
+      expect([...threaded.ranks].sort()).toEqual([...inline.ranks].sort());
+      expect(threaded.blobs).toBe(inline.blobs);
+    }
+    expect(inline.ranks.get(sha.merge as string)).toBeGreaterThan(0);
+    // A small repository is checked on this thread, threads or not.
+    const small = await commitsWithDetections(git, ["--all"], [], engine, {
       engineSettings: DEFAULT_ENGINE_SETTINGS,
       threads: 2,
-      poolAfterBytes: 0,
     });
-    expect([...threaded.ranks].sort()).toEqual([...inline.ranks].sort());
-    expect(threaded.blobs).toBe(inline.blobs);
-    expect(inline.ranks.get(sha.merge as string)).toBeGreaterThan(0);
+    expect(small).toMatchObject({ lanes: 1, threaded: false });
   });
 
   it("is chosen by asking for it: auto reads patches (measured faster so far)", () => {

@@ -1,0 +1,327 @@
+// One lane of a history scan by blobs (see history-blobs.ts): a long-lived `git cat-file --batch` that reads
+// the blobs the walk hands this lane, and the check of each (blob-check.ts) on the thread the lane runs on.
+// A blob is compared with its parent version, taken from the lane's recent blobs (the walk goes oldest first
+// and sends every version of a path to the same lane) or read just before it, and only the part a diff could
+// call added is checked. What comes back is one verdict per check: whether it holds a detection.
+import { BINARY_PROBE, contentKind } from "../sources/content-kind.js";
+import type { GitRepository } from "../sources/git.js";
+import { BLOB_READ_ARGS, CatFileParser } from "../sources/git-blobs.js";
+import { BINARY_BLOB, changedRegion, checkBlob, HAS_DETECTION } from "./blob-check.js";
+import type { Engine } from "./engine.js";
+import { RecentBlobs } from "./recent-blobs.js";
+import { chunkOverlap } from "./scan-source.js";
+
+/**
+ * A blob to check, under the walk's `key` for it. With `previous`, the part that changed from that version:
+ * `cached`, taken from the recent blobs if still there (else the blob is checked whole); otherwise read first.
+ */
+export interface BlobAsk {
+  key: number;
+  object: string;
+  previous?: string;
+  cached?: boolean;
+}
+
+export interface LaneCounts {
+  /** Blobs checked (each once per parent version it replaced) and their bytes; binary ones. */
+  blobs: number;
+  bytes: number;
+  binary: number;
+  /** Bytes scanned: the changed part of each blob, or all of it. */
+  scanned: number;
+  /** Parent versions found among the recent blobs; read again or missed (the blob checked whole). */
+  cached: number;
+  uncached: number;
+}
+
+export interface LaneSettings {
+  /** A blob larger than this is checked in overlapping windows of this size. */
+  windowSize: number;
+  /** Bytes of recent blobs the lane keeps to compare the next versions with. */
+  cacheBytes: number;
+}
+
+/** The verdict of a check: its key, whether it holds a detection, and whether more answers are on the way. */
+export type VerdictSink = (key: number, dirty: boolean, more: boolean) => void;
+
+/** What cat-file's next answer is for. */
+interface Expected {
+  ask: BlobAsk;
+  role: "previous" | "blob";
+}
+
+/** A large blob being cut into windows (checked whole, whatever the parent had). */
+interface LargeBlob {
+  window: Buffer;
+  filled: number;
+  /** Bytes at the start of `window` that the previous window also held. */
+  carried: number;
+  first: boolean;
+  dirty: boolean;
+  /** Decided without reading the rest (UTF-16 too large to decode in pieces: assumed to hold one). */
+  decided: boolean;
+}
+
+export class BlobReader {
+  readonly counts: LaneCounts = { blobs: 0, bytes: 0, binary: 0, scanned: 0, cached: 0, uncached: 0 };
+  private readonly recent: RecentBlobs;
+  private readonly windowSize: number;
+  private readonly overlap: number;
+  private readonly parser: CatFileParser;
+  private readonly reader: ReturnType<GitRepository["start"]>;
+  private readonly stderr: () => string;
+  private readonly exit: Promise<number>;
+  /** cat-file's answers to come, in order: a head index into a list compacted now and then. */
+  private expected: Expected[] = [];
+  private head = 0;
+  private current: Expected | undefined;
+  /** The blob being read (below the window size): its bytes so far, in a buffer reused from blob to blob. */
+  private content = Buffer.allocUnsafeSlow(64 * 1024);
+  private filled = 0;
+  /** A parent version being read, kept to compare the blob that follows it with (undefined: too large). */
+  private previous: Buffer | undefined;
+  private previousFilled = 0;
+  /** The parent version the blob being read is compared with. */
+  private base: Buffer | undefined;
+  private large: LargeBlob | undefined;
+
+  constructor(
+    repo: GitRepository,
+    private readonly engine: Engine,
+    settings: LaneSettings,
+    private readonly verdict: VerdictSink,
+    private readonly fail: (error: unknown) => void,
+    /** The error for a failed git command (the repository's own, or one a thread can pass on). */
+    private readonly failure: (command: string, output: string) => Error,
+    signal?: AbortSignal,
+  ) {
+    this.overlap = chunkOverlap(engine.compiled);
+    this.windowSize = Math.max(settings.windowSize, 4 * this.overlap);
+    this.recent = new RecentBlobs(settings.cacheBytes);
+    this.parser = new CatFileParser({
+      start: (object, size) => this.onStart(object, size),
+      data: (bytes) => this.onData(bytes),
+      end: () => this.onEnd(),
+      missing: () => this.onMissing(),
+    });
+    this.reader = repo.start(BLOB_READ_ARGS, signal);
+    this.stderr = collect(this.reader.stderr);
+    this.exit = exitOf(this.reader);
+    this.reader.stdout.on("data", (chunk: Buffer) => {
+      try {
+        this.parser.write(chunk);
+      } catch (error) {
+        this.fail(error);
+      }
+    });
+    this.reader.stdout.once("error", (error) => this.fail(error));
+    this.exit.catch((error) => this.fail(error));
+  }
+
+  /** Asks cat-file for these blobs (and the parent versions not among the recent blobs). */
+  ask(asks: readonly BlobAsk[]): void {
+    const names: string[] = [];
+    for (const ask of asks) {
+      if (ask.previous !== undefined && !ask.cached) {
+        names.push(ask.previous);
+        this.expected.push({ ask, role: "previous" });
+      }
+      names.push(ask.object);
+      this.expected.push({ ask, role: "blob" });
+    }
+    if (names.length > 0) this.reader.stdin.write(`${names.join("\n")}\n`);
+  }
+
+  /** No more asks: resolves once every blob asked was checked and cat-file has exited. */
+  async end(): Promise<LaneCounts> {
+    this.reader.stdin.end();
+    let code: number;
+    try {
+      code = await this.exit;
+    } catch (error) {
+      if ((error as Error).name === "AbortError") throw error;
+      throw this.failure("cat-file", `cannot run git: ${(error as Error).message}`);
+    }
+    if (code !== 0) throw this.failure("cat-file", this.stderr());
+    if (this.current || this.head < this.expected.length)
+      throw new Error("git cat-file stopped before every blob was read");
+    return this.counts;
+  }
+
+  close(): void {
+    this.reader.kill();
+  }
+
+  get bytesRead(): number {
+    return this.counts.bytes;
+  }
+
+  private more(): boolean {
+    return this.head < this.expected.length;
+  }
+
+  private next(): Expected {
+    const next = this.expected[this.head++];
+    if (!next) throw new Error("git cat-file answered more than it was asked");
+    if (this.head > 4096) {
+      this.expected = this.expected.slice(this.head);
+      this.head = 0;
+    }
+    return next;
+  }
+
+  private onStart(_object: string, size: number): void {
+    const expected = this.next();
+    this.current = expected;
+    if (expected.role === "previous") {
+      // Kept to compare with; a parent version too large for that leaves the blob to be checked whole.
+      this.previous = size <= this.windowSize ? Buffer.allocUnsafe(size) : undefined;
+      this.previousFilled = 0;
+      return;
+    }
+    this.base = this.baseOf(expected.ask);
+    this.counts.blobs++;
+    this.counts.bytes += size;
+    if (size > this.windowSize) {
+      this.large = {
+        window: Buffer.allocUnsafeSlow(this.windowSize),
+        filled: 0,
+        carried: 0,
+        first: true,
+        dirty: false,
+        decided: false,
+      };
+      return;
+    }
+    if (this.content.length < size)
+      this.content = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.content.length));
+    this.filled = 0;
+  }
+
+  /** The parent version a blob is compared with: read just before it, or earlier and still kept. */
+  private baseOf(ask: BlobAsk): Buffer | undefined {
+    if (ask.previous === undefined) return undefined;
+    if (!ask.cached) {
+      const previous = this.previous;
+      this.previous = undefined;
+      return previous;
+    }
+    const base = this.recent.get(ask.previous);
+    if (base) this.counts.cached++;
+    else this.counts.uncached++;
+    return base;
+  }
+
+  private onData(bytes: Buffer): void {
+    const current = this.current as Expected;
+    if (current.role === "previous") {
+      if (this.previous) this.previousFilled += bytes.copy(this.previous, this.previousFilled);
+      return;
+    }
+    const large = this.large;
+    if (!large) {
+      this.filled += bytes.copy(this.content, this.filled);
+      return;
+    }
+    let at = 0;
+    while (at < bytes.length && !large.decided) {
+      const n = bytes.copy(large.window, large.filled, at);
+      large.filled += n;
+      at += n;
+      if (large.filled === large.window.length) this.checkWindow(large);
+    }
+  }
+
+  private onEnd(): void {
+    const { ask, role } = this.current as Expected;
+    this.current = undefined;
+    if (role === "previous") {
+      this.counts.uncached++;
+      if (this.previous) this.recent.put(ask.previous as string, this.previous);
+      return;
+    }
+    const large = this.large;
+    if (large) {
+      this.large = undefined;
+      if (!large.decided && (large.first || large.filled > large.carried)) this.checkWindow(large);
+      this.verdict(ask.key, large.dirty, this.more());
+      return;
+    }
+    this.verdict(ask.key, this.check(ask.object, this.content.subarray(0, this.filled)), this.more());
+  }
+
+  /**
+   * Keeps the blob among the recent ones for its next version, and checks the part of it a diff from its
+   * parent version can call added (see changedRegion), or all of it. UTF-16 text is checked whole: its lines
+   * are not cut where bytes say.
+   */
+  private check(object: string, blob: Buffer): boolean {
+    const base = this.base;
+    this.base = undefined;
+    let region: { start: number; end: number } | undefined;
+    if (base) {
+      const kind = contentKind(blob.subarray(0, BINARY_PROBE));
+      // Compared before the blob is kept: keeping it may overwrite `base`.
+      if (kind !== "utf-16le" && kind !== "utf-16be") region = changedRegion(base, blob);
+    }
+    this.recent.put(object, blob);
+    if (region && region.end === region.start) return false;
+    const part = region ? blob.subarray(region.start, region.end) : blob;
+    this.counts.scanned += part.length;
+    // A changed part is checked as the bytes it is: the kind of the whole blob was decided above.
+    const verdict = checkBlob(this.engine, part, region !== undefined);
+    if (verdict & BINARY_BLOB) this.counts.binary++;
+    return (verdict & HAS_DETECTION) !== 0;
+  }
+
+  /** Checks a large blob's full window, and starts the next one with the end of this one. */
+  private checkWindow(large: LargeBlob): void {
+    const window = large.window.subarray(0, large.filled);
+    if (large.first) {
+      large.first = false;
+      const kind = contentKind(window.subarray(0, BINARY_PROBE));
+      if (kind === "utf-16le" || kind === "utf-16be") {
+        large.dirty = true;
+        large.decided = true;
+        return;
+      }
+    }
+    this.counts.scanned += large.filled - large.carried;
+    if (checkBlob(this.engine, window, true) & HAS_DETECTION) {
+      large.dirty = true;
+      large.decided = true; // the rest need not be read
+      return;
+    }
+    const keep = Math.min(2 * this.overlap, large.filled);
+    large.window.copyWithin(0, large.filled - keep, large.filled);
+    large.filled = keep;
+    large.carried = keep;
+  }
+
+  private onMissing(): void {
+    const { ask, role } = this.next();
+    if (role === "previous")
+      this.previous = undefined; // the blob is checked whole
+    // Nothing to read: its commits are scanned by patch, which says what git says about it.
+    else this.verdict(ask.key, true, this.more());
+  }
+}
+
+/** The first 16 KB of a stream, as text, for an error message. */
+export function collect(stream: NodeJS.ReadableStream): () => string {
+  let text = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (piece: string) => {
+    if (text.length < 16 * 1024) text += piece;
+  });
+  return () => text;
+}
+
+export function exitOf(child: ReturnType<GitRepository["start"]>): Promise<number> {
+  const exit = new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve(code ?? 1));
+  });
+  exit.catch(() => {}); // awaited by the caller; a spawn failure must not also be an unhandled rejection
+  return exit;
+}
