@@ -3,7 +3,7 @@
 // writes to GitHub: the report stage (report-jobs.ts) does, at GitHub's pace.
 import PQueue from "p-queue";
 import type { ProbotOctokit } from "probot";
-import { actOnFindings } from "../revoke/act.js";
+import { type ActResult, actOnFindings } from "../revoke/act.js";
 import type { RevocationPolicy } from "../revoke/policy.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Engine } from "../scan/engine.js";
@@ -27,15 +27,15 @@ import {
   SETTINGS_FILE,
   withOrgSettings,
 } from "./repo-settings.js";
-import { enqueueBreachReport } from "./report-jobs.js";
+import { enqueueBreachReports } from "./report-jobs.js";
 import { scanRunLogs } from "./run-logs.js";
 import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
 import { SettingsCache } from "./settings-cache.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
-/** Pushes of one batch recorded at once. */
-const RECORD_CONCURRENCY = 4;
+/** Pushes of one batch whose `.leakwardenignore` is read at once (each read runs git). */
+const IGNORE_READS = 4;
 
 export interface ProcessorDeps {
   store: Store;
@@ -264,41 +264,42 @@ export class ScanProcessor {
         { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore },
       );
       const scanMs = performance.now() - scanning;
-      // Each push recorded on its own, a few at a time, each waking the revocation stage as it is recorded:
-      // none waits for the whole batch's records (on PostgreSQL a record is several round trips).
-      const recorder = new PQueue({ concurrency: RECORD_CONCURRENCY });
-      const results = await Promise.all(
-        indices.map((i, k) =>
-          recorder.add(async (): Promise<PushOutcome<ProcessResult>> => {
-            const outcome = scanned[k];
-            if (outcome === undefined || outcome instanceof Error)
-              return { ok: false, error: outcome ?? new Error("the push was not scanned") };
-            const recording = performance.now();
-            try {
-              const push = pushes[i] as PushScan;
-              const result = await this.record(
-                jobs[i] as ScanJob,
-                outcome.findings,
-                pushSource(push),
-                settings,
-                problem,
-                {
-                  ...(await pushedIgnoreFile(path, push.after)),
-                  ...(orgProblem ? { orgProblem } : {}),
-                },
-              );
-              const recordMs = performance.now() - recording;
-              return {
-                ok: true,
-                value: { ...result, timings: { batch: jobs.length, settingsMs, fetchMs, scanMs, recordMs } },
-              };
-            } catch (error) {
-              return { ok: false, error: error as Error };
-            }
-          }),
-        ),
+      // The pushedIgnoreFile reads spawn git: a few at a time.
+      const reader = new PQueue({ concurrency: IGNORE_READS });
+      const ignores = await Promise.all(
+        indices.map((i) => reader.add(() => pushedIgnoreFile(path, (pushes[i] as PushScan).after))),
       );
-      return results;
+      // The whole batch recorded in one transaction, a few statements for all its pushes (on PostgreSQL each
+      // statement is a round trip): every push's revocations are queued a moment after the scan.
+      const recording = performance.now();
+      const items: (RecordItem | Error)[] = indices.map((i, k) => {
+        const outcome = scanned[k];
+        if (outcome === undefined || outcome instanceof Error)
+          return outcome ?? new Error("the push was not scanned");
+        return {
+          job: jobs[i] as ScanJob,
+          scanned: outcome.findings,
+          source: pushSource(pushes[i] as PushScan),
+          notes: { ...ignores[k], ...(orgProblem ? { orgProblem } : {}) },
+        };
+      });
+      const recorded = await this.recordAll(
+        items.filter((item): item is RecordItem => !(item instanceof Error)),
+        settings,
+        problem,
+      );
+      const recordMs = performance.now() - recording;
+      let next = 0;
+      return items.map((item): PushOutcome<ProcessResult> => {
+        if (item instanceof Error) return { ok: false, error: item };
+        const result = recorded[next++] as ProcessResult | Error;
+        return result instanceof Error
+          ? { ok: false, error: result }
+          : {
+              ok: true,
+              value: { ...result, timings: { batch: jobs.length, settingsMs, fetchMs, scanMs, recordMs } },
+            };
+      });
     });
     return outcomes.map((o) => (o.ok ? o.value : o.error));
   }
@@ -315,73 +316,132 @@ export class ScanProcessor {
     problem: string | undefined,
     notes: RecordNotes = {},
   ): Promise<ProcessResult> {
-    const payload = job.payload;
-    const { logsProblem, ignoreProblem, orgProblem } = notes;
-    const findings = await this.withoutKnown(payload.repository.fullName, scanned, notes.ignored);
-    if (findings.length === 0) return { findings: 0 };
+    const [result] = await this.recordAll([{ job, scanned, source, notes }], settings, problem);
+    if (result instanceof Error || result === undefined) throw result ?? new Error("nothing was recorded");
+    return result;
+  }
+
+  /**
+   * Records the findings of several pushes (or runs) of one repository, queues their revocations and each one's
+   * report, all in one transaction: a crash after this loses none of them, and a token found by two of them is
+   * one revocation. Should that transaction fail, each is recorded in its own, so that one bad push cannot
+   * hold back the others. Per item, in order: its result or its error.
+   */
+  private async recordAll(
+    items: readonly RecordItem[],
+    settings: RepoSettings,
+    problem: string | undefined,
+  ): Promise<(ProcessResult | Error)[]> {
+    if (items.length === 0) return [];
     const { store, revokers, rules } = this.deps;
+    const repository = (items[0] as RecordItem).job.payload.repository.fullName;
+    const kept = await this.withoutKnown(
+      repository,
+      items.map((item) => ({ findings: item.scanned, ignored: item.notes.ignored })),
+    );
     const policy: RevocationPolicy = settings.revoke;
     const checker = settings.validate ? this.deps.checker : undefined;
+    const all = kept.flat();
     // Policy `live` decides on the verdicts, so it waits for them; any other policy checks in the background,
     // after its revocations are queued: a slow or paced issuer never holds a scan slot or delays a revocation.
     const verdicts =
-      checker && policy === "live" ? await validateFindings(store, checker, findings) : undefined;
-    const key = breachKey(payload.repository.fullName, source);
-    const needsReport = settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
-    // Findings, revocations and the report are written together: a crash after this loses none of them.
-    const { acted, report } = await store.transaction(async (tx) => {
-      const acted = await actOnFindings(tx, revokers, rules, findings, {
-        source: payload.repository.fullName,
-        record: true,
-        revoke: policy !== "off",
-        match: true,
-        policy,
-        priority: job.priority,
-        verdicts,
-        confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
-      });
-      const breach: Breach = {
-        repository: {
-          fullName: payload.repository.fullName,
-          htmlUrl: payload.repository.htmlUrl,
-          ...(payload.repository.visibility ? { visibility: payload.repository.visibility } : {}),
-        },
-        source,
-        findings: issueFindings(findings, acted, verdicts).map((f, i) => ({
-          ...f,
-          findingId: acted.actions[i]?.findingId ?? null,
-        })),
-        ...(problem ? { settingsProblem: problem } : {}),
-        ...(logsProblem ? { scanProblem: logsProblem } : {}),
-        ...(ignoreProblem ? { ignoreProblem } : {}),
-        ...(orgProblem ? { orgSettingsProblem: orgProblem } : {}),
-      };
-      const report = needsReport
-        ? await enqueueBreachReport(
-            tx,
-            {
-              type: "breach",
+      checker && policy === "live" && all.length > 0
+        ? await validateFindings(store, checker, all)
+        : undefined;
+    const recorded = items.flatMap((item, i) => {
+      const findings = kept[i] as Finding[];
+      return findings.length > 0 ? [{ item, findings, key: breachKey(repository, item.source) }] : [];
+    });
+    if (recorded.length === 0) return items.map(() => ({ findings: 0 }));
+    let written: { acted: ActResult; reports: ({ job: { id: number }; created: boolean } | undefined)[] };
+    try {
+      // Findings, revocations and the reports are written together.
+      written = await store.transaction(async (tx) => {
+        const acted = await actOnFindings(
+          tx,
+          revokers,
+          rules,
+          recorded.flatMap((r) => r.findings),
+          {
+            source: repository,
+            record: true,
+            revoke: policy !== "off",
+            match: true,
+            policy,
+            // A token two of them found is queued once, at the more urgent one's priority.
+            priority: Math.min(...recorded.map((r) => r.item.job.priority)),
+            verdicts,
+            confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
+          },
+        );
+        let offset = 0;
+        const reports = recorded.map(({ item, findings, key }) => {
+          const actions = acted.actions.slice(offset, offset + findings.length);
+          offset += findings.length;
+          const { payload } = item.job;
+          const needsReport =
+            settings.issues.enabled || (payload.type === "workflow_run" && settings.logs.delete);
+          if (!needsReport) return undefined;
+          const { logsProblem, ignoreProblem, orgProblem } = item.notes;
+          const breach: Breach = {
+            repository: {
+              fullName: repository,
+              htmlUrl: payload.repository.htmlUrl,
+              ...(payload.repository.visibility ? { visibility: payload.repository.visibility } : {}),
+            },
+            source: item.source,
+            findings: issueFindings(findings, { actions, pendingJobIds: [] }, verdicts).map((f, i) => ({
+              ...f,
+              findingId: actions[i]?.findingId ?? null,
+            })),
+            ...(problem ? { settingsProblem: problem } : {}),
+            ...(logsProblem ? { scanProblem: logsProblem } : {}),
+            ...(ignoreProblem ? { ignoreProblem } : {}),
+            ...(orgProblem ? { orgSettingsProblem: orgProblem } : {}),
+          };
+          return {
+            payload: {
+              type: "breach" as const,
               installation: payload.installation,
               breachKey: key,
               breach,
               settings,
-              scanJobId: job.id,
+              scanJobId: item.job.id,
             },
-            job.priority,
-          )
-        : undefined;
-      return { acted, report };
-    });
-    if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
-    if (checker && !verdicts)
-      this.deps.checks?.start(
-        key,
-        () => validateFindings(store, checker, findings),
-        (error) => this.deps.log(`${key}: live checks failed: ${error.message}`),
+            priority: item.job.priority,
+          };
+        });
+        const wanted = reports.filter((r) => r !== undefined);
+        const queued = await enqueueBreachReports(tx, wanted);
+        let next = 0;
+        return { acted, reports: reports.map((r) => (r ? queued[next++] : undefined)) };
+      });
+    } catch (error) {
+      if (items.length === 1) return [error as Error];
+      this.deps.log(
+        `${repository}: recording ${items.length} scans together failed (${(error as Error).message}); recording each on its own`,
       );
-    if (report?.created) this.deps.reportsQueued();
-    if (!settings.issues.enabled) return { findings: findings.length, skipped: "issues.enabled is off" };
-    return { findings: findings.length, reportJobId: report?.job.id };
+      const one: (ProcessResult | Error)[] = [];
+      for (const item of items) one.push(...(await this.recordAll([item], settings, problem)));
+      return one;
+    }
+    const { acted, reports } = written;
+    if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
+    if (reports.some((r) => r?.created)) this.deps.reportsQueued();
+    if (checker && !verdicts)
+      for (const { key, findings } of recorded)
+        this.deps.checks?.start(
+          key,
+          () => validateFindings(store, checker, findings),
+          (error) => this.deps.log(`${key}: live checks failed: ${error.message}`),
+        );
+    const report = new Map(recorded.map((r, i) => [r.item, reports[i]]));
+    return items.map((item, i) => {
+      const findings = (kept[i] as Finding[]).length;
+      if (findings === 0) return { findings: 0 };
+      if (!settings.issues.enabled) return { findings, skipped: "issues.enabled is off" };
+      return { findings, reportJobId: report.get(item)?.job.id };
+    });
   }
 
   /**
@@ -390,21 +450,23 @@ export class ScanProcessor {
    */
   private async withoutKnown(
     repository: string,
-    findings: Finding[],
-    ignored: ReadonlySet<string> = new Set(),
-  ): Promise<Finding[]> {
-    if (findings.length === 0) return findings;
+    scans: readonly { findings: Finding[]; ignored?: ReadonlySet<string> }[],
+  ): Promise<Finding[][]> {
+    const all = scans.flatMap((s) => s.findings);
+    if (all.length === 0) return scans.map((s) => s.findings);
     const triaged = await this.deps.store.findings.triaged(
       repository,
-      findings.map((f) => f.fingerprint),
+      all.map((f) => f.fingerprint),
     );
-    const kept = findings.filter((f) => !ignored.has(f.fingerprint) && !triaged.has(f.fingerprint));
-    const left = findings.length - kept.length;
-    if (left > 0)
-      this.deps.log(
-        `${repository}: ${left} finding${left === 1 ? "" : "s"} left out (resolved as false positive or accepted risk, or in .leakwardenignore)`,
-      );
-    return kept;
+    return scans.map(({ findings, ignored = new Set() }) => {
+      const kept = findings.filter((f) => !ignored.has(f.fingerprint) && !triaged.has(f.fingerprint));
+      const left = findings.length - kept.length;
+      if (left > 0)
+        this.deps.log(
+          `${repository}: ${left} finding${left === 1 ? "" : "s"} left out (resolved as false positive or accepted risk, or in .leakwardenignore)`,
+        );
+      return kept;
+    });
   }
 
   private async scanRun(octokit: Octokit, run: RunScan, engine: Engine) {
@@ -428,6 +490,14 @@ export class ScanProcessor {
     const findings: Finding[] = result.findings;
     return { findings, source, logsProblem: result.problem };
   }
+}
+
+/** One push's or run's scan, to be recorded. */
+interface RecordItem {
+  job: ScanJob;
+  scanned: Finding[];
+  source: BreachSource;
+  notes: RecordNotes;
 }
 
 /** What a scan learned besides its findings, for the breach issue. */

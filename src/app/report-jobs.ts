@@ -84,14 +84,27 @@ export function breachReportKey(breachKey: string): string {
 
 /** Queues the breach's report; idempotent by the breach. Call inside the scan's transaction. */
 export async function enqueueBreachReport(store: Store, payload: BreachReport, priority: number) {
-  return await store.jobs.enqueue<ReportPayload>({
-    kind: REPORT_KIND,
-    key: breachReportKey(payload.breachKey),
-    queue: installationQueue(payload.installation),
-    payload,
-    maxAttempts: REPORT_MAX_ATTEMPTS,
-    priority,
-  });
+  return (await enqueueBreachReports(store, [{ payload, priority }]))[0] as {
+    job: ReportJob;
+    created: boolean;
+  };
+}
+
+/** `enqueueBreachReport` for several breaches (a batch of pushes), in one statement. */
+export async function enqueueBreachReports(
+  store: Store,
+  reports: readonly { payload: BreachReport; priority: number }[],
+) {
+  return await store.jobs.enqueueMany<ReportPayload>(
+    reports.map(({ payload, priority }) => ({
+      kind: REPORT_KIND,
+      key: breachReportKey(payload.breachKey),
+      queue: installationQueue(payload.installation),
+      payload,
+      maxAttempts: REPORT_MAX_ATTEMPTS,
+      priority,
+    })),
+  );
 }
 
 /** Queues a comment of the token's outcome on each opened issue that has not heard it; returns how many. */

@@ -8,9 +8,17 @@ import { locationKey } from "../store/findings.js";
 import type { Store } from "../store/index.js";
 import type { TokenRecord } from "../store/tokens.js";
 import type { ValidationRecord } from "../store/validations.js";
-import { enqueueConfirmation, withConfirmation } from "../validate/confirm.js";
+import { enqueueConfirmations, withConfirmation } from "../validate/confirm.js";
 import { DEFAULT_POLICY, decide, type RevocationPolicy } from "./policy.js";
-import { enqueueRevocation, type RevocationView, revocationJob, viewOfJob } from "./queue.js";
+import {
+  enqueueRevocations,
+  type RevocationRequest,
+  type RevocationView,
+  type RevokeJob,
+  type RevokePayload,
+  revocationKey,
+  viewOfJob,
+} from "./queue.js";
 import type { RevokerSet } from "./types.js";
 
 export interface ActOptions {
@@ -90,6 +98,12 @@ export async function actOnFindings(
     // One decision per token, however many places it leaked.
     const views = new Map<string, RevocationView>();
     const pending = new Set<number>();
+    const settle = async (hash: string, view: RevocationView) => {
+      if (view.jobId !== undefined && view.status === "pending") pending.add(view.jobId);
+      if (record && (view.status === "revoked" || view.status === "already-revoked"))
+        await store.findings.markRevoked(hash);
+      views.set(hash, view);
+    };
     if (revoke) {
       const byHash = new Map<string, number[]>();
       findings.forEach((f, i) => {
@@ -97,10 +111,14 @@ export async function actOnFindings(
         if (list) list.push(i);
         else byHash.set(f.secretHash, [i]);
       });
+      // Every token's job looked up at once, and every new revocation queued at once: a few statements for
+      // a batch of pushes, not a few per token.
+      const existingJobs = await store.jobs.byKeys<RevokePayload>([...byHash.keys()].map(revocationKey));
+      const toQueue: { hash: string; first: Finding; request: RevocationRequest }[] = [];
       for (const [hash, indexes] of byHash) {
         const first = findings[indexes[0] as number] as Finding;
         const token = lookup(hash);
-        const existing = await revocationJob(store, hash);
+        const existing = existingJobs.get(revocationKey(hash));
         let view: RevocationView;
         if (existing) view = await withConfirmation(store, viewOfJob(existing));
         else if (token?.revokedAt)
@@ -143,34 +161,50 @@ export async function actOnFindings(
               reason: `${call.method} ${call.url}`,
             };
           } else {
-            const { job, created } = await enqueueRevocation(store, decision.revoker, decision.target, {
-              tokenId: token?.id ?? null,
-              secret: first.secret,
-              maxAttempts: options.maxAttempts,
-              priority: options.priority,
-              reason: token ? `registered token #${token.id}` : `policy ${policy}`,
-            });
-            const org = decision.target.org ?? null;
-            if (created && options.confirm?.(first.ruleId, org))
-              await enqueueConfirmation(
-                store,
-                {
-                  secretHash: hash,
-                  preview: decision.target.preview,
-                  ruleId: first.ruleId,
-                  provider: decision.revoker.name,
-                  org,
+            toQueue.push({
+              hash,
+              first,
+              request: {
+                revoker: decision.revoker,
+                target: decision.target,
+                options: {
+                  tokenId: token?.id ?? null,
+                  secret: first.secret,
+                  maxAttempts: options.maxAttempts,
+                  priority: options.priority,
+                  reason: token ? `registered token #${token.id}` : `policy ${policy}`,
                 },
-                first.secret,
-              );
-            view = viewOfJob(job);
+              },
+            });
+            continue;
           }
         }
-        if (view.jobId !== undefined && view.status === "pending") pending.add(view.jobId);
-        if (record && (view.status === "revoked" || view.status === "already-revoked"))
-          await store.findings.markRevoked(hash);
-        views.set(hash, view);
+        await settle(hash, view);
       }
+      const queued = await enqueueRevocations(
+        store,
+        toQueue.map((q) => q.request),
+      );
+      const confirmations = toQueue.flatMap(({ hash, first, request }, i) => {
+        const org = request.target.org ?? null;
+        return queued[i]?.created && options.confirm?.(first.ruleId, org)
+          ? [
+              {
+                payload: {
+                  secretHash: hash,
+                  preview: request.target.preview,
+                  ruleId: first.ruleId,
+                  provider: request.revoker.name,
+                  org,
+                },
+                secret: first.secret,
+              },
+            ]
+          : [];
+      });
+      await enqueueConfirmations(store, confirmations);
+      for (const [i, { hash }] of toQueue.entries())
+        await settle(hash, viewOfJob((queued[i] as { job: RevokeJob }).job));
     }
 
     const actions = findings.map((f, i): FindingActions => {

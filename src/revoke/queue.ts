@@ -30,6 +30,18 @@ export async function revocationJob(store: Store, secretHash: string): Promise<R
 
 export class QueueError extends UserError {}
 
+export interface RevocationRequest {
+  revoker: Revoker;
+  target: RevocationTarget;
+  options: {
+    tokenId: number | null;
+    secret?: Secret;
+    maxAttempts?: number;
+    priority?: number;
+    reason: string;
+  };
+}
+
 /**
  * Enqueues the revocation of one token; a second request for the same token returns the first job. Call it
  * inside a store transaction when it goes with other writes.
@@ -38,51 +50,80 @@ export async function enqueueRevocation(
   store: Store,
   revoker: Revoker,
   target: RevocationTarget,
-  options: {
-    tokenId: number | null;
-    secret?: Secret;
-    maxAttempts?: number;
-    priority?: number;
-    reason: string;
-  },
+  options: RevocationRequest["options"],
 ): Promise<{ job: RevokeJob; created: boolean }> {
-  const key = revocationKey(target.secretHash);
-  if (revoker.byValue && !options.secret)
-    throw new QueueError(`${revoker.name} revokes by value: the token itself is needed`);
-  const existing = await store.jobs.byKey<RevokePayload>(key);
-  if (existing) {
-    // Found again by more urgent work (a push, after a backfill queued it): it keeps the more urgent place.
-    if (options.priority !== undefined && options.priority < existing.priority)
-      return await store.jobs.enqueue<RevokePayload>({ ...existing, priority: options.priority });
-    return { job: existing, created: false };
-  }
-  const payload: RevokePayload = {
-    secretHash: target.secretHash,
-    preview: target.preview,
-    tokenId: options.tokenId,
-    org: target.org ?? null,
-    authorizationId: target.authorizationId ?? null,
-    minted: target.minted ?? false,
+  return (await enqueueRevocations(store, [{ revoker, target, options }]))[0] as {
+    job: RevokeJob;
+    created: boolean;
   };
-  const sealed = revoker.byValue && options.secret ? store.box.seal(options.secret.reveal(), key) : null;
-  const result = await store.jobs.enqueue<RevokePayload>({
-    kind: REVOKE_KIND,
-    key,
-    queue: revoker.name,
-    payload,
-    sealed,
-    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    ...(options.priority !== undefined ? { priority: options.priority } : {}),
-  });
-  if (result.created)
-    await store.audit.record({
-      action: "revoke.enqueue",
-      subject: `job:${result.job.id}`,
-      provider: revoker.name,
-      secretHash: target.secretHash,
-      detail: { preview: target.preview, tokenId: options.tokenId, reason: options.reason },
-    });
-  return result;
+}
+
+/**
+ * `enqueueRevocation` for several tokens, in order: a few statements however many there are (a batch of pushes
+ * queues all its revocations at once). One job per token, whatever the number of requests for it.
+ */
+export async function enqueueRevocations(
+  store: Store,
+  requests: readonly RevocationRequest[],
+): Promise<{ job: RevokeJob; created: boolean }[]> {
+  for (const { revoker, options } of requests)
+    if (revoker.byValue && !options.secret)
+      throw new QueueError(`${revoker.name} revokes by value: the token itself is needed`);
+  const keys = requests.map((r) => revocationKey(r.target.secretHash));
+  const existing = await store.jobs.byKeys<RevokePayload>(keys);
+  const results: ({ job: RevokeJob; created: boolean } | undefined)[] = [];
+  const fresh: { index: number; request: RevocationRequest; key: string }[] = [];
+  for (const [index, request] of requests.entries()) {
+    const key = keys[index] as string;
+    const job = existing.get(key);
+    if (!job) {
+      fresh.push({ index, request, key });
+      results.push(undefined);
+      continue;
+    }
+    // Found again by more urgent work (a push, after a backfill queued it): it keeps the more urgent place.
+    const { priority } = request.options;
+    results.push(
+      priority !== undefined && priority < job.priority
+        ? await store.jobs.enqueue<RevokePayload>({ ...job, priority })
+        : { job, created: false },
+    );
+  }
+  const queued = await store.jobs.enqueueMany<RevokePayload>(
+    fresh.map(({ request: { revoker, target, options }, key }) => ({
+      kind: REVOKE_KIND,
+      key,
+      queue: revoker.name,
+      payload: {
+        secretHash: target.secretHash,
+        preview: target.preview,
+        tokenId: options.tokenId,
+        org: target.org ?? null,
+        authorizationId: target.authorizationId ?? null,
+        minted: target.minted ?? false,
+      },
+      sealed: revoker.byValue && options.secret ? store.box.seal(options.secret.reveal(), key) : null,
+      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      ...(options.priority !== undefined ? { priority: options.priority } : {}),
+    })),
+  );
+  for (const [i, { index }] of fresh.entries()) results[index] = queued[i];
+  await store.audit.recordMany(
+    fresh.flatMap(({ request: { revoker, target, options } }, i) => {
+      const result = queued[i];
+      if (!result?.created) return [];
+      return [
+        {
+          action: "revoke.enqueue",
+          subject: `job:${result.job.id}`,
+          provider: revoker.name,
+          secretHash: target.secretHash,
+          detail: { preview: target.preview, tokenId: options.tokenId, reason: options.reason },
+        },
+      ];
+    }),
+  );
+  return results as { job: RevokeJob; created: boolean }[];
 }
 
 /** The target a job describes, without its value. */

@@ -154,10 +154,12 @@ export class RevocationWorker {
    */
   private async dispatch(): Promise<number> {
     await this.recoverOrphans();
+    // One look at which providers have due jobs, then a claim for each of those only.
+    const due = await this.store.jobs.dueQueues(REVOKE_KIND);
     let taken = 0;
     for (const revoker of this.revokers.values()) {
       const free = revoker.concurrency - (this.busy.get(revoker.name) ?? 0);
-      if (free <= 0) continue;
+      if (free <= 0 || !due.has(revoker.name)) continue;
       const jobs = await this.store.jobs.claim<RevokePayload>({
         kind: REVOKE_KIND,
         owner: this.owner,
@@ -169,6 +171,8 @@ export class RevocationWorker {
       for (const batch of chunks(jobs, revoker.batchSize)) this.launch(revoker, batch);
     }
     // Jobs for a provider this process does not know cannot be run here.
+    const known = new Set<string>(this.revokers.keys());
+    if (![...due].some((queue) => !known.has(queue))) return taken;
     const strays = await this.store.jobs.claim<RevokePayload>({
       kind: REVOKE_KIND,
       owner: this.owner,
@@ -187,10 +191,19 @@ export class RevocationWorker {
 
   private launch(revoker: Revoker, batch: RevokeJob[]): void {
     this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 0) + 1);
-    const call: Promise<void> = this.attempt(revoker, batch)
+    let answered = false;
+    // The provider's slot frees as soon as its call has answered: writing the outcome and telling the
+    // listeners (comments, alerts) go on beside the next call, not ahead of it.
+    const free = () => {
+      if (answered) return;
+      answered = true;
+      this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 1) - 1);
+      this.loop.notify();
+    };
+    const call: Promise<void> = this.attempt(revoker, batch, free)
       .catch((error: Error) => this.log(`revocation worker: ${error.message}`))
       .finally(() => {
-        this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 1) - 1);
+        free();
         this.inFlight.delete(call);
         this.loop.notify();
       });
@@ -300,7 +313,8 @@ export class RevocationWorker {
     return undefined;
   }
 
-  private async attempt(revoker: Revoker, jobs: RevokeJob[]): Promise<void> {
+  /** Runs one call for `jobs` and settles each; `callEnded` is called once the provider has answered. */
+  private async attempt(revoker: Revoker, jobs: RevokeJob[], callEnded: () => void): Promise<void> {
     const paused = await this.pausedUntilFor(revoker);
     if (paused !== undefined) {
       // Nothing was called: the jobs go back without counting an attempt, and the audit log says why they wait.
@@ -397,6 +411,7 @@ export class RevocationWorker {
       const message = scrub(`${call.method} ${call.url}: ${(error as Error).message}`, secrets);
       results = batch.map(() => ({ kind: "retry", error: message }));
     }
+    callEnded();
     for (const [i, b] of batch.entries())
       await this.settle(
         revoker,

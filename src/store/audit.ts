@@ -55,18 +55,32 @@ export class AuditLog {
   async record(entry: NewAuditEntry): Promise<AuditEntry> {
     const row = await this.db
       .insertInto("audit")
-      .values({
-        at: iso(this.clock()),
-        actor: entry.actor ?? this.actor,
-        action: entry.action,
-        subject: entry.subject ?? null,
-        provider: entry.provider ?? null,
-        secret_hash: entry.secretHash ?? null,
-        detail: entry.detail ? JSON.stringify(entry.detail) : null,
-      })
+      .values(this.toRow(entry, iso(this.clock())))
       .returningAll()
       .executeTakeFirstOrThrow();
     return fromRow(row);
+  }
+
+  /** Several entries, in order, in one INSERT per slice. */
+  async recordMany(entries: readonly NewAuditEntry[]): Promise<void> {
+    const at = iso(this.clock());
+    for (let i = 0; i < entries.length; i += 500)
+      await this.db
+        .insertInto("audit")
+        .values(entries.slice(i, i + 500).map((entry) => this.toRow(entry, at)))
+        .execute();
+  }
+
+  private toRow(entry: NewAuditEntry, at: string) {
+    return {
+      at,
+      actor: entry.actor ?? this.actor,
+      action: entry.action,
+      subject: entry.subject ?? null,
+      provider: entry.provider ?? null,
+      secret_hash: entry.secretHash ?? null,
+      detail: entry.detail ? JSON.stringify(entry.detail) : null,
+    };
   }
 
   /** Entries oldest first; with a limit, the newest `limit` of them. */

@@ -104,10 +104,24 @@ function amongIds(eb: JobsWhere, ids?: readonly number[]) {
   return ids.length > 0 ? eb("id", "in", ids) : eb.lit(false);
 }
 
+/** Due: pending and its time has come, or running with a lease that ran out (its worker died). */
+function isDue(eb: JobsWhere, now: string) {
+  return eb.or([
+    eb.and([eb("state", "=", "pending"), eb("run_after", "<=", now)]),
+    eb.and([eb("state", "=", "running"), eb("lease_until", "<", now)]),
+  ]);
+}
+
 /** The selection of due job ids that a claim narrows. */
 type DueQuery = SelectQueryBuilder<Tables, "jobs", { id: number }>;
 
+/** Jobs per INSERT: both engines cap the parameters of one statement. */
+const INSERT_SLICE = 200;
+
 export class JobTable {
+  /** Kinds this transaction has notified already. */
+  private readonly notified = new Set<string>();
+
   constructor(
     private readonly db: Executor,
     private readonly clock: Clock,
@@ -123,7 +137,13 @@ export class JobTable {
    * that put a job off to a later time (retryLater, postpone) do not: the worker that wrote them wakes for them.
    */
   private async wake(kind: string): Promise<void> {
-    if (this.engine === "postgres") await notifyJobs(this.db, kind);
+    if (this.engine !== "postgres") return;
+    // PostgreSQL folds a transaction's identical notifications into one at commit: one round trip is enough.
+    if (this.db.isTransaction) {
+      if (this.notified.has(kind)) return;
+      this.notified.add(kind);
+    }
+    await notifyJobs(this.db, kind);
   }
 
   /**
@@ -131,30 +151,60 @@ export class JobTable {
    * job asked for again with a more urgent priority takes that priority (a push finds what a backfill queued).
    */
   async enqueue<P>(job: NewJob<P>): Promise<{ job: JobRecord<P>; created: boolean }> {
+    return (await this.enqueueMany([job]))[0] as { job: JobRecord<P>; created: boolean };
+  }
+
+  /**
+   * `enqueue` for several jobs, in order, with one INSERT for those whose key is new (a batch of pushes queues
+   * its revocations and reports in a round trip, not one each). A key given twice is one job.
+   */
+  async enqueueMany<P>(jobs: readonly NewJob<P>[]): Promise<{ job: JobRecord<P>; created: boolean }[]> {
     const now = this.now();
-    const priority = job.priority ?? PRIORITY.live;
-    const inserted = await this.db
-      .insertInto("jobs")
-      .values({
-        kind: job.kind,
-        key: job.key,
-        priority,
-        queue: job.queue,
-        payload: JSON.stringify(job.payload),
-        sealed: job.sealed ?? null,
-        state: "pending",
-        max_attempts: job.maxAttempts,
-        run_after: job.runAfter ?? now,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.column("key").doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    if (inserted) {
-      await this.wake(job.kind);
-      return { job: fromRow<P>(inserted), created: true };
+    const first = new Map<string, NewJob<P>>();
+    for (const job of jobs) if (!first.has(job.key)) first.set(job.key, job);
+    const inserted = new Map<string, JobRecord<P>>();
+    const unique = [...first.values()];
+    for (let i = 0; i < unique.length; i += INSERT_SLICE) {
+      const rows = await this.db
+        .insertInto("jobs")
+        .values(
+          unique.slice(i, i + INSERT_SLICE).map((job) => ({
+            kind: job.kind,
+            key: job.key,
+            priority: job.priority ?? PRIORITY.live,
+            queue: job.queue,
+            payload: JSON.stringify(job.payload),
+            sealed: job.sealed ?? null,
+            state: "pending",
+            max_attempts: job.maxAttempts,
+            run_after: job.runAfter ?? now,
+            created_at: now,
+            updated_at: now,
+          })),
+        )
+        .onConflict((oc) => oc.column("key").doNothing())
+        .returningAll()
+        .execute();
+      for (const row of rows) inserted.set(row.key, fromRow<P>(row));
     }
+    for (const kind of new Set([...inserted.values()].map((j) => j.kind))) await this.wake(kind);
+    const held = new Map<string, JobRecord<P>>();
+    for (const job of unique) if (!inserted.has(job.key)) held.set(job.key, await this.moreUrgent(job));
+    const given = new Set<string>();
+    return jobs.map((job) => {
+      const created = inserted.get(job.key);
+      const out =
+        created && !given.has(job.key)
+          ? { job: created, created: true }
+          : { job: (created ?? held.get(job.key)) as JobRecord<P>, created: false };
+      given.add(job.key);
+      return out;
+    });
+  }
+
+  /** The job that already holds this key, moved up to the new job's priority when that is more urgent. */
+  private async moreUrgent<P>(job: NewJob<P>): Promise<JobRecord<P>> {
+    const priority = job.priority ?? PRIORITY.live;
     const row = await this.db
       .updateTable("jobs")
       .set({ priority })
@@ -164,7 +214,7 @@ export class JobTable {
       .returningAll()
       .executeTakeFirst();
     if (row) await this.wake(job.kind);
-    return { job: row ? fromRow<P>(row) : ((await this.byKey<P>(job.key)) as JobRecord<P>), created: false };
+    return row ? fromRow<P>(row) : ((await this.byKey<P>(job.key)) as JobRecord<P>);
   }
 
   async byId<P = unknown>(id: number): Promise<JobRecord<P> | undefined> {
@@ -175,6 +225,21 @@ export class JobTable {
   async byKey<P = unknown>(key: string): Promise<JobRecord<P> | undefined> {
     const row = await this.db.selectFrom("jobs").selectAll().where("key", "=", key).executeTakeFirst();
     return row && fromRow<P>(row);
+  }
+
+  /** The jobs that hold these keys, by key. */
+  async byKeys<P = unknown>(keys: readonly string[]): Promise<Map<string, JobRecord<P>>> {
+    const out = new Map<string, JobRecord<P>>();
+    const unique = [...new Set(keys)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await this.db
+        .selectFrom("jobs")
+        .selectAll()
+        .where("key", "in", unique.slice(i, i + 500))
+        .execute();
+      for (const row of rows) out.set(row.key, fromRow<P>(row));
+    }
+    return out;
   }
 
   async list<P = unknown>(filter: { kind?: string; state?: JobState } = {}): Promise<JobRecord<P>[]> {
@@ -228,12 +293,7 @@ export class JobTable {
             .selectFrom("jobs")
             .select("id")
             .where("kind", "=", options.kind)
-            .where((w) =>
-              w.or([
-                w.and([w("state", "=", "pending"), w("run_after", "<=", now)]),
-                w.and([w("state", "=", "running"), w("lease_until", "<", now)]),
-              ]),
-            ),
+            .where((w) => isDue(w, now)),
         )
           .orderBy("priority")
           .orderBy("run_after")
@@ -244,6 +304,18 @@ export class JobTable {
       .returningAll()
       .execute();
     return rows.map((r) => fromRow<P>(r)).sort((a, b) => a.priority - b.priority || a.id - b.id);
+  }
+
+  /** The partitions that hold due jobs of a kind: a worker claims only from those, not from every one. */
+  async dueQueues(kind: string): Promise<Set<string>> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select("queue")
+      .distinct()
+      .where("kind", "=", kind)
+      .where((w) => isDue(w, this.now()))
+      .execute();
+    return new Set(rows.map((r) => r.queue));
   }
 
   /** Counts an attempt on jobs this owner holds; returns the ids it still holds. */

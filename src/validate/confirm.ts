@@ -60,18 +60,29 @@ export async function enqueueConfirmation(
   payload: ConfirmPayload,
   secret: Secret,
 ): Promise<ConfirmJob> {
-  const key = confirmKey(payload.secretHash);
-  return (
-    await store.jobs.enqueue<ConfirmPayload>({
-      kind: CONFIRM_KIND,
-      key,
-      queue: payload.provider,
-      payload,
-      sealed: store.box.seal(secret.reveal(), key),
-      // Bounded by the window, not by a count: each check that gets no verdict is tried again.
-      maxAttempts: 1000,
-    })
-  ).job;
+  return (await enqueueConfirmations(store, [{ payload, secret }]))[0] as ConfirmJob;
+}
+
+/** `enqueueConfirmation` for several tokens, in one statement. */
+export async function enqueueConfirmations(
+  store: Store,
+  requests: readonly { payload: ConfirmPayload; secret: Secret }[],
+): Promise<ConfirmJob[]> {
+  const queued = await store.jobs.enqueueMany<ConfirmPayload>(
+    requests.map(({ payload, secret }) => {
+      const key = confirmKey(payload.secretHash);
+      return {
+        kind: CONFIRM_KIND,
+        key,
+        queue: payload.provider,
+        payload,
+        sealed: store.box.seal(secret.reveal(), key),
+        // Bounded by the window, not by a count: each check that gets no verdict is tried again.
+        maxAttempts: 1000,
+      };
+    }),
+  );
+  return queued.map((q) => q.job);
 }
 
 /** Where a token's confirmation stands, for reports. */

@@ -288,6 +288,42 @@ describe.each(engines("store"))("on $name", (engine) => {
       await b.close();
     });
 
+    it("enqueueing many at once: in order, one job per key, a key already held or given twice is not new", async () => {
+      const store = await open();
+      const job = (key: string, priority = 10) => ({
+        kind: "revoke",
+        key,
+        queue: "github",
+        payload: { key },
+        maxAttempts: 3,
+        priority,
+      });
+      const held = await store.jobs.enqueue(job("revoke:held"));
+      const many = await store.transaction((tx) =>
+        tx.jobs.enqueueMany([job("revoke:a"), job("revoke:held", 0), job("revoke:b"), job("revoke:a")]),
+      );
+      expect(many.map((m) => [m.job.key, m.created])).toEqual([
+        ["revoke:a", true],
+        ["revoke:held", false],
+        ["revoke:b", true],
+        ["revoke:a", false],
+      ]);
+      expect(many[3]?.job.id).toBe(many[0]?.job.id);
+      // The waiting job asked for more urgently takes that priority, as with enqueue.
+      expect(many[1]?.job.id).toBe(held.job.id);
+      expect(many[1]?.job.priority).toBe(0);
+      expect((await store.jobs.list({ kind: "revoke" })).map((j) => j.key).sort()).toEqual([
+        "revoke:a",
+        "revoke:b",
+        "revoke:held",
+      ]);
+      expect([...(await store.jobs.byKeys(["revoke:a", "revoke:b", "revoke:none"])).keys()].sort()).toEqual([
+        "revoke:a",
+        "revoke:b",
+      ]);
+      await store.close();
+    });
+
     it("claims racing from two connections split the due jobs: each taken exactly once", async () => {
       const target = engine.target();
       const a = await engine.open(target);
