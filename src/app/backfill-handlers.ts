@@ -1,8 +1,10 @@
 // Webhooks that start work beside pushes and runs: an installation created or given repositories queues their
-// backfills; a pull request opened, reopened or pushed to queues the scan of its commits. As every handler:
-// record the delivery, write durable jobs, return.
+// backfills, and taking repositories away (removed, the installation deleted or suspended) cancels them; a pull
+// request opened, reopened or pushed to queues the scan of its commits. As every handler: record the delivery,
+// write durable jobs, return.
 import type { Probot } from "probot";
 import type { Store } from "../store/index.js";
+import { acceptRemovalDelivery } from "./backfill-cancel.js";
 import { acceptInstallationDelivery } from "./backfill-jobs.js";
 import { guarded, type RepositoryPayload, repositoryRef } from "./handlers.js";
 import { acceptPullRequestDelivery } from "./pull-requests.js";
@@ -50,6 +52,47 @@ export function registerBackfillHandlers(app: Probot, store: Store, wake: Wakeup
       context.log.info(
         { delivery: context.id, installation: p.installation.id, queued: result.queued },
         "repositories added: backfill queued",
+      );
+    }),
+  );
+
+  app.on(
+    "installation_repositories.removed",
+    guarded(async (context) => {
+      const p = context.payload;
+      const result = await acceptRemovalDelivery(
+        store,
+        context.id,
+        "installation_repositories",
+        p.installation.id,
+        p.repositories_removed.map((r) => r.full_name),
+        "repositories removed",
+      );
+      context.log.info(
+        { delivery: context.id, installation: p.installation.id, cancelled: result.cancelled },
+        "repositories removed: their backfills cancelled",
+      );
+    }),
+  );
+
+  // Deleted: the App has no access left. Suspended: it keeps none while suspended (every installation token
+  // is refused), and an owner suspends it to stop it acting; a backfill that went on would only fail. Once
+  // unsuspended, `leakwarden backfill --installation ID` scans again what is wanted.
+  app.on(
+    ["installation.deleted", "installation.suspend"],
+    guarded(async (context) => {
+      const p = context.payload;
+      const result = await acceptRemovalDelivery(
+        store,
+        context.id,
+        "installation",
+        p.installation.id,
+        undefined,
+        p.action === "deleted" ? "installation deleted" : "installation suspended",
+      );
+      context.log.info(
+        { delivery: context.id, installation: p.installation.id, cancelled: result.cancelled },
+        `installation ${p.action}: its backfills cancelled`,
       );
     }),
   );

@@ -48,7 +48,10 @@ function pullRequestProblem(p: Fields): string | null {
   return p.installation === undefined ? null : installationProblem(p);
 }
 
-/** The first malformed field of an installation, installation_repositories or pull_request payload, or null. */
+/**
+ * The first malformed field of an installation (created, deleted, suspend), installation_repositories (added,
+ * removed) or pull_request payload, or null.
+ */
 export function backfillPayloadProblem(event: string, p: Fields): string | null {
   if (event === "installation" && p.action === "created")
     return installationProblem(p) ?? repositoryList(p.repositories, "repositories");
@@ -58,6 +61,15 @@ export function backfillPayloadProblem(event: string, p: Fields): string | null 
       (Array.isArray(p.repositories_added)
         ? repositoryList(p.repositories_added, "repositories_added")
         : "repositories_added")
+    );
+  if (event === "installation" && ["deleted", "suspend"].includes(String(p.action)))
+    return installationProblem(p);
+  if (event === "installation_repositories" && p.action === "removed")
+    return (
+      installationProblem(p) ??
+      (Array.isArray(p.repositories_removed)
+        ? repositoryList(p.repositories_removed, "repositories_removed")
+        : "repositories_removed")
     );
   if (event === "pull_request") return pullRequestProblem(p);
   return null;

@@ -2,7 +2,9 @@
 // scanned, its findings recorded and revoked by the same policy as a push's, and one summary issue queued for
 // the report stage. Bulk work: its revocations and its issue wait behind live ones, and it leaves part of the
 // installation's REST budget to them. A retry after a crash does it again: findings are found by fingerprint,
-// revocations by token, the issue by its key (the job's id), so nothing is done twice.
+// revocations by token, the issue by its key (the job's id), so nothing is done twice. A cancelled backfill (its
+// repository removed from the installation) stops at its next checkpoint: before it calls GitHub, after the
+// fetch, during the scan (git is stopped), and in the transaction that would queue the summary issue.
 import type { ProbotOctokit } from "probot";
 import { RetryAfter } from "../jobs/stage.js";
 import type { RevokerSet } from "../revoke/types.js";
@@ -12,6 +14,7 @@ import { GitRepository } from "../sources/git.js";
 import type { Store } from "../store/index.js";
 import type { LiveChecker } from "../validate/checker.js";
 import { actOnScan, EngineCache } from "./act-on-scan.js";
+import { CancellationWatch } from "./backfill-cancel.js";
 import { BACKFILL_MAX_ATTEMPTS, type BackfillJob, enqueueRepositoryBackfill } from "./backfill-jobs.js";
 import type { BackgroundChecks } from "./background-checks.js";
 import { type Breach, breachKey } from "./breach-issue.js";
@@ -53,6 +56,8 @@ export interface BackfillResult {
   commits?: number;
   findings?: number;
   skipped?: string;
+  /** Cancelled: where it stopped. */
+  stopped?: string;
 }
 
 function headerNumber(headers: Record<string, unknown>, name: string): number | undefined {
@@ -102,18 +107,24 @@ export class BackfillProcessor {
     const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, {
       per_page: 100,
     });
-    let queued = 0;
-    for (const repository of repositories)
-      if (
-        (
-          await enqueueRepositoryBackfill(this.deps.store, {
-            fullName: repository.full_name,
-            installation,
-            trigger: `job:${job.id}`,
-          })
-        ).created
-      )
-        queued++;
+    const queued = await this.deps.store.transaction(async (tx) => {
+      // The installation was deleted or suspended while its repositories were listed: queue none of them.
+      if ((await tx.jobs.byId(job.id))?.state === "cancelled") return undefined;
+      let queued = 0;
+      for (const repository of repositories)
+        if (
+          (
+            await enqueueRepositoryBackfill(tx, {
+              fullName: repository.full_name,
+              installation,
+              trigger: `job:${job.id}`,
+            })
+          ).created
+        )
+          queued++;
+      return queued;
+    });
+    if (queued === undefined) return { stopped: "before its repositories were queued" };
     if (queued > 0) this.deps.backfillsQueued();
     return { repositories: queued };
   }
@@ -132,7 +143,10 @@ export class BackfillProcessor {
   }
 
   private async backfill(job: BackfillJob, fullName: string, known?: number): Promise<BackfillResult> {
-    const { store, cache } = this.deps;
+    const { store } = this.deps;
+    // Cancelled while it waited (or just as it was claimed): no call to GitHub for this repository.
+    if ((await store.backfills.byJob(job.id))?.state === "cancelled")
+      return this.stopped(job, fullName, "before it started");
     const installation = known ?? (await this.resolveInstallation(fullName).catch(notFound));
     if (installation === undefined) return this.skip(job, fullName, "the App is not installed on it");
     const octokit = this.deps.pacer.pace(
@@ -144,44 +158,86 @@ export class BackfillProcessor {
     // Removed from the installation, deleted or renamed since it was queued: nothing to retry.
     if (!got) return this.skip(job, fullName, "the installation can no longer read it");
     const { data: repository, headers } = got;
-    // From GitHub itself, so that a public repository's summary is routed like any public breach.
-    const visibility = visibilityOf(repository);
     this.keepReserve(headers as Record<string, unknown>, fullName);
-    await store.transaction(async (tx) => {
-      await tx.backfills.update(job.id, "running", { commits: 0, findings: 0 });
+    const started = await store.transaction(async (tx) => {
+      if (!(await tx.backfills.update(job.id, "running", { commits: 0, findings: 0 }))) return false;
       await tx.audit.record({
         action: "backfill.start",
         subject: fullName,
         detail: { job: job.id, installation, attempt: job.attempts + 1 },
       });
+      return true;
     });
+    if (!started) return this.stopped(job, fullName, "before it started");
+    const watch = new CancellationWatch(store, job.id).start();
+    try {
+      return await this.scanAndAct(job, fullName, installation, octokit, repository, watch);
+    } finally {
+      watch.stop();
+    }
+  }
+
+  /** The running part of a backfill: settings, fetch, scan, then record, revoke and queue the summary. */
+  private async scanAndAct(
+    job: BackfillJob,
+    fullName: string,
+    installation: number,
+    octokit: Octokit,
+    repository: { html_url: string; private?: boolean; visibility?: string },
+    watch: CancellationWatch,
+  ): Promise<BackfillResult> {
+    const { store, cache } = this.deps;
+    const [owner, name] = fullName.split("/") as [string, string];
+    // From GitHub itself, so that a public repository's summary is routed like any public breach.
+    const visibility = visibilityOf(repository);
     const { settings, problem } = await readRepoSettings(octokit, owner, name, this.deps.rules);
     if (!settings.scan.pushes) return this.skip(job, fullName, "scan.pushes is off");
     const engine = this.engines.for(settings);
     const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
+    if (await watch.check()) return this.stopped(job, fullName, "before the fetch");
     let lastWrite = 0;
-    const { result, refs } = await cache.scanHistory({ fullName }, token, async (path) => {
-      const refs = (await GitRepository.prepare(path).refTips()).length;
-      const result = await scanHistory(path, {}, engine, {
-        maxFileSize: this.deps.maxFileSize,
-        ignore: settings.pathsIgnore,
-        onProgress: ({ commits }) => {
-          const now = Date.now();
-          if (now - lastWrite < PROGRESS_EVERY_MS) return;
-          lastWrite = now;
-          // Progress only: a failed write is caught up by the next one, or by the end of the backfill.
-          store.backfills.update(job.id, "running", { commits }).catch(() => {});
-        },
+    let scanned = 0;
+    const scan = await cache
+      .scanHistory({ fullName }, token, async (path) => {
+        if (await watch.check()) return undefined;
+        const refs = (await GitRepository.prepare(path).refTips()).length;
+        const result = await scanHistory(path, {}, engine, {
+          maxFileSize: this.deps.maxFileSize,
+          ignore: settings.pathsIgnore,
+          signal: watch.signal,
+          onProgress: ({ commits }) => {
+            scanned = commits;
+            const now = Date.now();
+            if (now - lastWrite < PROGRESS_EVERY_MS) return;
+            lastWrite = now;
+            // Progress only: a failed write is caught up by the next one, or by the end of the backfill.
+            store.backfills.update(job.id, "running", { commits }).catch(() => {});
+          },
+        });
+        return { result, refs };
+      })
+      .catch((error: unknown) => {
+        // Git was stopped because the backfill was cancelled: not a failure to retry.
+        if (watch.cancelled) return undefined;
+        throw error;
       });
-      return { result, refs };
-    });
+    if (!scan)
+      return this.stopped(job, fullName, scanned > 0 ? "during the scan" : "after the fetch", scanned);
+    const { result, refs } = scan;
     const commits = result.stats.commits ?? 0;
     const source = { kind: "backfill" as const, run: job.id, commits, refs };
     const key = breachKey(fullName, source);
+    let cancelled = false;
     const report = await actOnScan(
       { ...this.deps },
       { source: fullName, key, findings: result.findings, settings, priority: job.priority },
       async (tx, all, acted) => {
+        // Cancelled once the scan was over: what it found is recorded and revoked (the tokens leaked whoever
+        // can read the repository now), but the App no longer writes to the repository: no summary.
+        if (!(await tx.backfills.update(job.id, "done", { commits, findings: all.length }))) {
+          cancelled = true;
+          return undefined;
+        }
         // What an earlier push, backfill or attempt recorded was reported then: the summary lists what is new.
         const findings = all.filter((_, i) => acted.actions[i]?.created !== false);
         const breach: Breach = {
@@ -202,7 +258,6 @@ export class BackfillProcessor {
                 job.priority,
               )
             : undefined;
-        await tx.backfills.update(job.id, "done", { commits, findings: all.length });
         await tx.audit.record({
           action: "backfill.done",
           subject: fullName,
@@ -219,8 +274,30 @@ export class BackfillProcessor {
         return queued;
       },
     );
+    if (cancelled) return this.stopped(job, fullName, "after the scan", commits, result.findings.length);
     if (report?.created) this.deps.reportsQueued();
     return { commits, findings: result.findings.length };
+  }
+
+  /** A cancelled backfill stops, saying where: its row stays cancelled with the counts it reached. */
+  private async stopped(
+    job: BackfillJob,
+    fullName: string,
+    checkpoint: string,
+    commits?: number,
+    findings?: number,
+  ): Promise<BackfillResult> {
+    await this.deps.store.audit.record({
+      action: "backfill.stop",
+      subject: fullName,
+      detail: {
+        job: job.id,
+        checkpoint,
+        ...(commits !== undefined ? { commits } : {}),
+        ...(findings !== undefined ? { findings } : {}),
+      },
+    });
+    return { stopped: checkpoint };
   }
 
   /** Ends a backfill that has nothing to do, saying why in the audit log. */

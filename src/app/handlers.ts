@@ -3,6 +3,7 @@
 // push or run, does nothing.
 import type { Probot } from "probot";
 import type { Store } from "../store/index.js";
+import type { AppIdentity } from "./app-identity.js";
 import { type BreachKeySource, breachKey } from "./breach-issue.js";
 import {
   type RepositoryRef,
@@ -83,8 +84,13 @@ export function guarded<C>(handler: (context: C) => Promise<void>): (context: C)
   };
 }
 
-export function registerHandlers(app: Probot, store: Store, queued: () => void): void {
-  registerTextHandlers(app, store, queued, guarded);
+export function registerHandlers(
+  app: Probot,
+  store: Store,
+  queued: () => void,
+  identity?: AppIdentity,
+): void {
+  registerTextHandlers(app, store, queued, guarded, identity);
   app.on(
     "push",
     guarded(async (context) => {

@@ -17,6 +17,7 @@ import { DEFAULT_ARCHIVE_LIMITS } from "../sources/log-archive.js";
 import { openStore, type Store } from "../store/index.js";
 import { LiveChecker, ttlFromEnv } from "../validate/checker.js";
 import { validateSettings } from "../validate/settings.js";
+import { AppIdentity } from "./app-identity.js";
 import { registerBackfillHandlers } from "./backfill-handlers.js";
 import { backfillConcurrencyFrom } from "./backfill-jobs.js";
 import type { ServeConfig } from "./config.js";
@@ -199,7 +200,12 @@ export class LeakwardenApp {
     });
     await probot.ready();
     this.probot = probot;
-    registerHandlers(probot, this.store, () => this.pipeline.scansQueued());
+    const identity = new AppIdentity(Number(config.appId), async () => (await probot.auth()) as Octokit);
+    // Not awaited: a GitHub that does not answer now must not keep the server from starting.
+    identity
+      .learn()
+      .catch((error: Error) => this.log.warn(`could not learn the App's slug: ${error.message}`));
+    registerHandlers(probot, this.store, () => this.pipeline.scansQueued(), identity);
     registerBackfillHandlers(probot, this.store, {
       backfills: () => this.pipeline.backfills.notify(),
       pullRequests: () => this.pipeline.pullRequests.notify(),

@@ -229,7 +229,7 @@ export class Pipeline {
       handle: async (job) => {
         const result = await backfiller.process(job);
         log(
-          `backfill job ${job.id} (${job.key}): ${result.skipped ?? (result.repositories !== undefined ? `${result.repositories} repositories queued` : `${result.commits} commits, ${result.findings} findings`)}`,
+          `backfill job ${job.id} (${job.key}): ${result.skipped ?? (result.stopped !== undefined ? `cancelled, stopped ${result.stopped}` : undefined) ?? (result.repositories !== undefined ? `${result.repositories} repositories queued` : `${result.commits} commits, ${result.findings} findings`)}`,
         );
       },
       log: warn,

@@ -2,6 +2,7 @@
 // delivery, queues a job that names the text or alert (never its content) and returns; the text stage reads it.
 import type { Probot } from "probot";
 import type { Store } from "../store/index.js";
+import type { AppIdentity } from "./app-identity.js";
 import { SECRET_SCANNING_EVENT, TEXT_EVENTS, textScanFor } from "./text-events.js";
 import { acceptTextDelivery } from "./text-jobs.js";
 
@@ -15,11 +16,28 @@ export function textEventNames(): string[] {
   ];
 }
 
-export function registerTextHandlers(app: Probot, store: Store, queued: () => void, guarded: Guard): void {
+export function registerTextHandlers(
+  app: Probot,
+  store: Store,
+  queued: () => void,
+  guarded: Guard,
+  identity?: AppIdentity,
+): void {
   app.on(
     textEventNames() as Parameters<Probot["on"]>[0],
     guarded(async (context: { id: string; name: string; payload: unknown; log: Probot["log"] }) => {
       const payload = context.payload as Record<string, unknown>;
+      const spec = TEXT_EVENTS[context.name];
+      // The App's own issue, comment or redaction edit: nothing it wrote is read again, nothing is recorded.
+      if (spec && identity?.sentBy(payload, payload[spec.field])) {
+        context.log.debug(
+          { delivery: context.id, event: `${context.name}.${String(payload.action)}` },
+          "the App's own text: not scanned",
+        );
+        return;
+      }
+      // The slug is learnt at start; when GitHub did not answer then, it is asked again (not waited for).
+      if (identity && identity.botLogin === undefined) identity.learn().catch(() => {});
       const scan = textScanFor(context.name, payload, context.id);
       if (!scan) return;
       const outcome = await acceptTextDelivery(store, context.id, context.name, scan);

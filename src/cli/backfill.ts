@@ -27,7 +27,9 @@ Options
                       (the app lists them). Without it, the app asks GitHub which
                       installation covers each OWNER/REPO.
   --status            how far the backfills got: repositories queued, running,
-                      done and failed, and commits scanned (as /healthz says)
+                      done, failed and cancelled (removed from the App before
+                      their backfill ended), and commits scanned (as /healthz
+                      says)
   --json              machine-readable output
 ${DB_HELP}
 
@@ -35,7 +37,7 @@ Examples
   LEAKWARDEN_DB=/data/leakwarden.db leakwarden backfill acme/app
   leakwarden backfill --installation 4242
   leakwarden backfill --status
-  leakwarden audit list --action backfill.     # each backfill's queue, start, done
+  leakwarden audit list --action backfill.     # each backfill's queue, start, done, cancel
 `;
 
 const FLAGS = {
@@ -62,7 +64,7 @@ export const backfillCommand: Command = {
         if (values.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
         else
           io.stdout.write(
-            `Repositories: ${summary.queued} queued, ${summary.running} running, ${summary.done} done, ${summary.failed} failed; ${summary.commitsScanned} commits scanned.\n`,
+            `Repositories: ${summary.queued} queued, ${summary.running} running, ${summary.done} done, ${summary.failed} failed, ${summary.cancelled} cancelled; ${summary.commitsScanned} commits scanned.\n`,
           );
         return 0;
       });

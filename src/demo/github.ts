@@ -6,6 +6,9 @@ import { type GitHttpServer, gitBackend } from "./git-server.js";
 import { newPullState, type PullState, postPullComment, pullRoutes } from "./github-pulls.js";
 import { json, type Route, type StandIn, startStandIn } from "./http.js";
 
+/** The App's slug on the stand-in: its bot user is `leakwarden-demo[bot]`. */
+export const APP_SLUG = "leakwarden-demo";
+
 export interface StandInIssue {
   /** The repository it was opened in (owner/name). */
   repository: string;
@@ -205,6 +208,11 @@ export async function startGitHubStandIn(
         },
       ],
       ...pullRoutes(api, pulls, 4242),
+      [
+        // The App itself (asked with its JWT): leakwarden learns its bot's login from the slug.
+        `GET ${api}/app`,
+        () => (_req, res) => json(res, 200, { id: 1, slug: APP_SLUG, name: "leakwarden demo" }),
+      ],
       [
         `POST ${api}/app/installations/:id/access_tokens`,
         () => (_req, res) =>

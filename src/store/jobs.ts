@@ -445,6 +445,37 @@ export class JobTable {
     );
   }
 
+  /**
+   * Cancels the unfinished jobs of a kind (some ids, or a whole queue), running ones included: a running job's
+   * worker learns it at its own next checkpoint, and its later writes (finish, retry) then change nothing, as
+   * for any job it no longer holds. Returns the ids cancelled.
+   */
+  async cancelUnfinished(
+    filter: { kind: string; ids?: readonly number[]; queue?: string },
+    reason: string,
+  ): Promise<number[]> {
+    if (filter.ids === undefined && filter.queue === undefined) throw new Error("name the jobs to cancel");
+    const now = this.now();
+    const rows = await this.db
+      .updateTable("jobs")
+      .set({
+        state: "cancelled",
+        last_error: reason,
+        sealed: null,
+        owner: null,
+        lease_until: null,
+        finished_at: now,
+        updated_at: now,
+      })
+      .where("kind", "=", filter.kind)
+      .where("state", "in", ["pending", "running"])
+      .where((eb) => amongIds(eb, filter.ids))
+      .$if(filter.queue !== undefined, (q) => q.where("queue", "=", filter.queue as string))
+      .returning("id")
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Gives a dead job a fresh set of attempts, with a new sealed value when the old one was erased. */
   async rearm(id: number, sealed: Buffer | null): Promise<boolean> {
     const now = this.now();

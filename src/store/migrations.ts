@@ -236,6 +236,43 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Reserved: another branch adds migration 9. At the merge, its entry replaces this one (a no-op, so that a
+    // database this branch migrated has nothing to undo).
+    version: 9,
+    name: "reserved",
+    sql: "SELECT 1;",
+  },
+  {
+    version: 10,
+    name: "app: a backfill can be cancelled (its repository was removed from the installation)",
+    sql: (d) =>
+      d.name === "sqlite"
+        ? `
+      -- SQLite cannot change a CHECK constraint in place: the table is copied into one that allows 'cancelled'.
+      CREATE TABLE backfills_next (
+        job_id       INTEGER PRIMARY KEY,
+        repository   TEXT NOT NULL,
+        installation INTEGER,
+        state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        commits      INTEGER NOT NULL DEFAULT 0,
+        findings     INTEGER NOT NULL DEFAULT 0,
+        updated_at   TEXT NOT NULL
+      );
+      INSERT INTO backfills_next (job_id, repository, installation, state, commits, findings, updated_at)
+        SELECT job_id, repository, installation, state, commits, findings, updated_at FROM backfills;
+      DROP TABLE backfills;
+      ALTER TABLE backfills_next RENAME TO backfills;
+      CREATE INDEX backfills_by_repository ON backfills (repository, state);
+      CREATE INDEX backfills_by_installation ON backfills (installation, state);
+    `
+        : `
+      ALTER TABLE backfills DROP CONSTRAINT backfills_state_check;
+      ALTER TABLE backfills ADD CONSTRAINT backfills_state_check
+        CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled'));
+      CREATE INDEX backfills_by_installation ON backfills (installation, state);
+    `,
+  },
 ];
 
 export class MigrationError extends UserError {}

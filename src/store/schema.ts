@@ -129,7 +129,7 @@ export interface BackfillsTable {
   job_id: number;
   repository: string;
   installation: number | null;
-  state: "queued" | "running" | "done" | "failed";
+  state: "queued" | "running" | "done" | "failed" | "cancelled";
   commits: Generated<number>;
   findings: Generated<number>;
   updated_at: string;

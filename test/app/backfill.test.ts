@@ -187,6 +187,20 @@ describe("webhook payloads", () => {
     expect(
       backfillPayloadProblem("installation_repositories", { action: "added", installation: { id: 1 } }),
     ).toBe("repositories_added");
+    expect(
+      backfillPayloadProblem("installation_repositories", { action: "removed", installation: { id: 1 } }),
+    ).toBe("repositories_removed");
+    expect(
+      backfillPayloadProblem("installation_repositories", {
+        action: "removed",
+        installation: { id: 1 },
+        repositories_removed: [{ full_name: "acme/../x" }],
+      }),
+    ).toBe("repositories_removed[].full_name");
+    expect(backfillPayloadProblem("installation", { action: "deleted", installation: {} })).toBe(
+      "installation.id",
+    );
+    expect(backfillPayloadProblem("installation", { action: "suspend", installation: { id: 1 } })).toBeNull();
   });
 });
 

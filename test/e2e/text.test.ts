@@ -3,7 +3,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REDACTION_NOTE } from "../../src/app/text-redact.js";
+import { APP_SLUG } from "../../src/demo/github.js";
 import { INSTALLATION, REPOSITORY, type Scenario, startScenario } from "../../src/demo/scenario.js";
+import { openStore } from "../../src/store/index.js";
 import { databaseFiles, expectNotInFiles, expectNotInText } from "../support/plaintext.js";
 import { tokens } from "../support/tokens.js";
 
@@ -16,6 +18,8 @@ const pats = {
   alert: t.adoPat(),
   /** In an alert, not registered. */
   unknown: t.adoPat(),
+  /** Pasted by a person into a comment the App wrote. */
+  ownComment: t.adoPat(),
 };
 const ids = Object.fromEntries(Object.keys(pats).map((name) => [name, randomUUID()])) as Record<
   keyof typeof pats,
@@ -365,6 +369,49 @@ describe("a GitHub secret scanning alert for a registered Azure DevOps PAT", () 
     );
     expect(issuesAbout(url)).toHaveLength(0);
     expect(revocations()).toBe(before);
+  });
+});
+
+describe("the App's own comments", () => {
+  const path = "/repos/acme/app/issues/comments/601";
+  const url = `${WEB}/issues/9#issuecomment-601`;
+  const bot = { login: `${APP_SLUG}[bot]`, id: 99, type: "Bot" };
+  const body = () => `Leaked token, now: ${pats.ownComment}`;
+  const botComment = (updatedAt: string) => ({ ...comment(601, body(), updatedAt), user: bot });
+  const readsOf601 = () => scenario.github.requests.filter((r) => r.path === `/api/v3${path}`);
+
+  it("are not read again: an event the App's bot sent makes no GitHub request and writes no job", async () => {
+    scenario.github.texts.set(path, { body: body(), edits: [] });
+    const payload = { ...event("created", { comment: botComment("2026-11-30T12:00:00Z") }), sender: bot };
+    const { delivery } = await deliver("issue_comment", payload);
+    const edited = {
+      ...event("edited", { comment: botComment("2026-11-30T12:01:00Z") }),
+      sender: bot,
+    };
+    await deliver("issue_comment", edited);
+    await scenario.until("the debug line", () =>
+      (scenario.output().match(/the App's own text: not scanned/g) ?? []).length >= 2 ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(readsOf601()).toEqual([]);
+    expect(revocationsOf(ids.ownComment)).toHaveLength(0);
+    const store = await openStore({ path: scenario.env.LEAKWARDEN_DB as string, env: {} });
+    try {
+      expect(await store.deliveries.byId(delivery)).toBeUndefined();
+      const jobs = await store.jobs.list({ kind: "text-scan" });
+      expect(jobs.filter((j) => j.key.includes(":issue_comment:601:"))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("are scanned when a person sent the event, even the edit of a comment the App wrote", async () => {
+    const edited = event("edited", { comment: botComment("2026-11-30T12:05:00Z") }, "mallory-dev");
+    await deliver("issue_comment", edited);
+    await scenario.until("the revocation", () => revocationsOf(ids.ownComment).length > 0);
+    expect(readsOf601().length).toBeGreaterThan(0);
+    const issue = await scenario.until("the breach issue", () => issuesAbout(url)[0]);
+    expect(issue.body).toContain("@mallory-dev");
   });
 });
 
