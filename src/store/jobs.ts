@@ -426,19 +426,10 @@ export class JobTable {
 
   /** Stops a job that has not finished; the sealed value is erased. */
   async cancel(id: number, reason: string): Promise<boolean> {
-    const now = this.now();
     return changed(
       await this.db
         .updateTable("jobs")
-        .set({
-          state: "cancelled",
-          last_error: reason,
-          sealed: null,
-          owner: null,
-          lease_until: null,
-          finished_at: now,
-          updated_at: now,
-        })
+        .set(cancelled(reason, this.now()))
         .where("id", "=", id)
         .where("state", "in", ["pending", "dead"])
         .executeTakeFirst(),
@@ -455,18 +446,9 @@ export class JobTable {
     reason: string,
   ): Promise<number[]> {
     if (filter.ids === undefined && filter.queue === undefined) throw new Error("name the jobs to cancel");
-    const now = this.now();
     const rows = await this.db
       .updateTable("jobs")
-      .set({
-        state: "cancelled",
-        last_error: reason,
-        sealed: null,
-        owner: null,
-        lease_until: null,
-        finished_at: now,
-        updated_at: now,
-      })
+      .set(cancelled(reason, this.now()))
       .where("kind", "=", filter.kind)
       .where("state", "in", ["pending", "running"])
       .where((eb) => amongIds(eb, filter.ids))
@@ -578,4 +560,17 @@ export class JobTable {
     for (const row of rows) counts[row.state as JobState] = count(row.n as number | string);
     return counts;
   }
+}
+
+/** The columns of a cancelled job: done now, held by no one, its sealed value erased. */
+function cancelled(reason: string, now: string) {
+  return {
+    state: "cancelled" as const,
+    last_error: reason,
+    sealed: null,
+    owner: null,
+    lease_until: null,
+    finished_at: now,
+    updated_at: now,
+  };
 }
