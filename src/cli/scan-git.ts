@@ -116,7 +116,10 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
   const options: HistoryOptions = {
     engineSettings,
     method: methodOf(values),
-    threads: parseCount(values.threads, "--threads", "scan", defaultThreads(), { max: maxThreads() }),
+    // Unset, a scan by blobs picks its own lanes (see history-blobs.ts).
+    ...(values.threads !== undefined
+      ? { threads: parseCount(values.threads, "--threads", "scan", defaultThreads(), { max: maxThreads() }) }
+      : {}),
     maxFileSize: maxFileSize(values),
     ignore: [...config.pathsIgnore, ...(values.exclude ?? [])],
     onProgress: (p) =>

@@ -64,7 +64,8 @@ findings carry the commit, author and date)
   --history-scan blobs|patches
                   how a history is read. blobs: each file version once
                   (git cat-file), scanning only what changed from its parent's
-                  version (on --threads threads when there is much), then the
+                  version (on --threads threads when there is much; by
+                  default one per two cores), then the
                   patches of only the commits that bring one holding a secret;
                   patches: every commit's patch (git log -p). Same findings
                   either way. Default: patches (faster so far)

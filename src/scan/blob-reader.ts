@@ -3,6 +3,7 @@
 // A blob is compared with its parent version, taken from the lane's recent blobs (the walk goes oldest first
 // and sends every version of a path to the same lane) or read just before it, and only the part a diff could
 // call added is checked. What comes back is one verdict per check: whether it holds a detection.
+import type { ChildProcess } from "node:child_process";
 import { BINARY_PROBE, contentKind } from "../sources/content-kind.js";
 import type { GitRepository } from "../sources/git.js";
 import { BLOB_READ_ARGS, CatFileParser } from "../sources/git-blobs.js";
@@ -44,6 +45,12 @@ export interface LaneSettings {
 /** The verdict of a check: its key, whether it holds a detection, and whether more answers are on the way. */
 export type VerdictSink = (key: number, dirty: boolean, more: boolean) => void;
 
+/** A running cat-file: its process, its output's end, what it said on stderr and its exit code. */
+type Started = Awaited<ReturnType<GitRepository["startReading"]>> & {
+  stderr: () => string;
+  exit: Promise<number>;
+};
+
 /** What cat-file's next answer is for. */
 interface Expected {
   ask: BlobAsk;
@@ -68,14 +75,20 @@ export class BlobReader {
   private readonly windowSize: number;
   private readonly overlap: number;
   private readonly parser: CatFileParser;
-  private readonly reader: ReturnType<GitRepository["start"]>;
-  private readonly stderr: () => string;
-  private readonly exit: Promise<number>;
+  /** cat-file, once started; names asked before that wait in `unsent`. */
+  private readonly starting: Promise<Started>;
+  private reader: Started | undefined;
+  private unsent: string[] = [];
+  private closed = false;
   /** cat-file's answers to come, in order: a head index into a list compacted now and then. */
   private expected: Expected[] = [];
   private head = 0;
   private current: Expected | undefined;
-  /** The blob being read (below the window size): its bytes so far, in a buffer reused from blob to blob. */
+  /**
+   * Where the blob being read (below the window size) goes: its room among the recent blobs, read straight in,
+   * or, for one too large to keep there, a buffer reused from blob to blob.
+   */
+  private target: Buffer = Buffer.alloc(0);
   private content = Buffer.allocUnsafeSlow(64 * 1024);
   private filled = 0;
   /** A parent version being read, kept to compare the blob that follows it with (undefined: too large). */
@@ -104,18 +117,24 @@ export class BlobReader {
       end: () => this.onEnd(),
       missing: () => this.onMissing(),
     });
-    this.reader = repo.start(BLOB_READ_ARGS, signal);
-    this.stderr = collect(this.reader.stderr);
-    this.exit = exitOf(this.reader);
-    this.reader.stdout.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       try {
         this.parser.write(chunk);
       } catch (error) {
         this.fail(error);
       }
+    };
+    this.starting = repo.startReading(BLOB_READ_ARGS, onData, signal).then((started) => {
+      const reader = { ...started, stderr: collect(started.child.stderr), exit: exitOf(started.child) };
+      reader.exit.catch((error) => this.fail(error));
+      reader.ended.catch((error) => this.fail(error));
+      this.reader = reader;
+      if (this.closed) this.kill(reader);
+      else if (this.unsent.length > 0) this.send(this.unsent);
+      this.unsent = [];
+      return reader;
     });
-    this.reader.stdout.once("error", (error) => this.fail(error));
-    this.exit.catch((error) => this.fail(error));
+    this.starting.catch((error) => this.fail(error));
   }
 
   /** Asks cat-file for these blobs (and the parent versions not among the recent blobs). */
@@ -129,27 +148,42 @@ export class BlobReader {
       names.push(ask.object);
       this.expected.push({ ask, role: "blob" });
     }
-    if (names.length > 0) this.reader.stdin.write(`${names.join("\n")}\n`);
+    if (names.length === 0) return;
+    if (this.reader) this.send(names);
+    else this.unsent.push(...names);
+  }
+
+  private send(names: readonly string[]): void {
+    this.reader?.child.stdin.write(`${names.join("\n")}\n`);
   }
 
   /** No more asks: resolves once every blob asked was checked and cat-file has exited. */
   async end(): Promise<LaneCounts> {
-    this.reader.stdin.end();
     let code: number;
+    let reader: Started;
     try {
-      code = await this.exit;
+      reader = await this.starting;
+      reader.child.stdin.end();
+      code = await reader.exit;
+      if (code === 0) await reader.ended;
     } catch (error) {
       if ((error as Error).name === "AbortError") throw error;
       throw this.failure("cat-file", `cannot run git: ${(error as Error).message}`);
     }
-    if (code !== 0) throw this.failure("cat-file", this.stderr());
+    if (code !== 0) throw this.failure("cat-file", reader.stderr());
     if (this.current || this.head < this.expected.length)
       throw new Error("git cat-file stopped before every blob was read");
     return this.counts;
   }
 
   close(): void {
-    this.reader.kill();
+    this.closed = true;
+    if (this.reader) this.kill(this.reader);
+  }
+
+  private kill(reader: Started): void {
+    reader.child.kill();
+    reader.close();
   }
 
   get bytesRead(): number {
@@ -173,13 +207,17 @@ export class BlobReader {
   private onStart(_object: string, size: number): void {
     const expected = this.next();
     this.current = expected;
+    const { ask } = expected;
     if (expected.role === "previous") {
       // Kept to compare with; a parent version too large for that leaves the blob to be checked whole.
-      this.previous = size <= this.windowSize ? Buffer.allocUnsafe(size) : undefined;
+      this.previous =
+        size <= this.windowSize
+          ? (this.recent.reserve(ask.previous as string, size) ?? Buffer.allocUnsafe(size))
+          : undefined;
       this.previousFilled = 0;
       return;
     }
-    this.base = this.baseOf(expected.ask);
+    this.base = this.baseOf(ask);
     this.counts.blobs++;
     this.counts.bytes += size;
     if (size > this.windowSize) {
@@ -193,9 +231,17 @@ export class BlobReader {
       };
       return;
     }
+    this.filled = 0;
+    const room = this.recent.reserve(ask.object, size);
+    if (room) {
+      // Making room may have pushed out the parent version: copied before the blob's bytes land on it.
+      if (this.base && !this.recent.has(ask.previous as string)) this.base = Buffer.from(this.base);
+      this.target = room;
+      return;
+    }
     if (this.content.length < size)
       this.content = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.content.length));
-    this.filled = 0;
+    this.target = this.content;
   }
 
   /** The parent version a blob is compared with: read just before it, or earlier and still kept. */
@@ -220,7 +266,7 @@ export class BlobReader {
     }
     const large = this.large;
     if (!large) {
-      this.filled += bytes.copy(this.content, this.filled);
+      this.filled += bytes.copy(this.target, this.filled);
       return;
     }
     let at = 0;
@@ -236,8 +282,7 @@ export class BlobReader {
     const { ask, role } = this.current as Expected;
     this.current = undefined;
     if (role === "previous") {
-      this.counts.uncached++;
-      if (this.previous) this.recent.put(ask.previous as string, this.previous);
+      this.counts.uncached++; // kept among the recent blobs when it fits (see onStart)
       return;
     }
     const large = this.large;
@@ -247,24 +292,21 @@ export class BlobReader {
       this.verdict(ask.key, large.dirty, this.more());
       return;
     }
-    this.verdict(ask.key, this.check(ask.object, this.content.subarray(0, this.filled)), this.more());
+    this.verdict(ask.key, this.check(this.target.subarray(0, this.filled)), this.more());
   }
 
   /**
-   * Keeps the blob among the recent ones for its next version, and checks the part of it a diff from its
-   * parent version can call added (see changedRegion), or all of it. UTF-16 text is checked whole: its lines
-   * are not cut where bytes say.
+   * Checks the part of a blob a diff from its parent version can call added (see changedRegion), or all of it.
+   * UTF-16 text is checked whole: its lines are not cut where bytes say.
    */
-  private check(object: string, blob: Buffer): boolean {
+  private check(blob: Buffer): boolean {
     const base = this.base;
     this.base = undefined;
     let region: { start: number; end: number } | undefined;
     if (base) {
       const kind = contentKind(blob.subarray(0, BINARY_PROBE));
-      // Compared before the blob is kept: keeping it may overwrite `base`.
       if (kind !== "utf-16le" && kind !== "utf-16be") region = changedRegion(base, blob);
     }
-    this.recent.put(object, blob);
     if (region && region.end === region.start) return false;
     const part = region ? blob.subarray(region.start, region.end) : blob;
     this.counts.scanned += part.length;
@@ -317,7 +359,7 @@ export function collect(stream: NodeJS.ReadableStream): () => string {
   return () => text;
 }
 
-export function exitOf(child: ReturnType<GitRepository["start"]>): Promise<number> {
+export function exitOf(child: ChildProcess): Promise<number> {
   const exit = new Promise<number>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code) => resolve(code ?? 1));

@@ -26,7 +26,10 @@ import type { EngineSettings } from "./settings.js";
 export interface BlobScanOptions {
   /** The settings the engine was built from: with them, a large history is checked on worker threads. */
   engineSettings?: EngineSettings;
-  /** Lanes on worker threads for a large history (default: one per core; 0: none, checks on this thread). */
+  /**
+   * Lanes on worker threads for a large history; 0: none, checks on this thread. Default: one per two cores,
+   * since each lane keeps two busy (its thread and its cat-file); on two cores, none.
+   */
   threads?: number;
   /**
    * Threads start for a repository of at least this many objects (default 20,000): below, starting them
@@ -35,7 +38,7 @@ export interface BlobScanOptions {
   threadsAfterObjects?: number;
   /** A blob larger than this is checked in overlapping windows of this size (default 8 MB). */
   windowSize?: number;
-  /** Bytes of recent blobs kept to compare the next versions with, shared among the lanes (default 64 MB). */
+  /** Bytes of recent blobs kept to compare the next versions with, shared among the lanes (default 16 MB: measured on expressjs/express, a larger ring costs more in page faults than it saves). */
   cacheBytes?: number;
   signal?: AbortSignal;
   onProgress?: (progress: { commits: number; bytes: number; elapsedMs: number }) => void;
@@ -54,7 +57,7 @@ export interface CommitsToScan extends LaneCounts {
 /** Checks asked and not yet answered: the walk waits above this. */
 const MAX_PENDING = 4096;
 const DEFAULT_WINDOW = 8 * 1024 * 1024;
-const DEFAULT_CACHE = 64 * 1024 * 1024;
+const DEFAULT_CACHE = 16 * 1024 * 1024;
 const DEFAULT_THREADS_AFTER = 20_000;
 
 /** A check decided: as values of `known`, beside the ids of checks still pending (0 and up). */
@@ -95,11 +98,20 @@ export async function commitsWithDetections(
 
 /** How many lanes, on threads or not: one on the calling thread, or `threads` for a large repository. */
 async function laneCount(repo: GitRepository, options: BlobScanOptions): Promise<Lanes> {
-  const threads = options.engineSettings ? (options.threads ?? availableParallelism()) : 0;
+  const threads = options.engineSettings ? (options.threads ?? defaultLanes()) : 0;
   if (threads < 1) return { count: 1, threaded: false };
   const after = options.threadsAfterObjects ?? DEFAULT_THREADS_AFTER;
   const large = after <= 0 || (await objectCount(repo)) >= after;
   return large ? { count: threads, threaded: true } : { count: 1, threaded: false };
+}
+
+/**
+ * Measured on two cores (bench/history.js): two lanes on threads were no faster than one on the calling
+ * thread, since each thread compiles and warms its own engine while both git processes need a core too.
+ */
+function defaultLanes(): number {
+  const lanes = Math.floor(availableParallelism() / 2);
+  return lanes >= 2 ? lanes : 0;
 }
 
 /** Objects in the repository's object store, loose and packed: a quick measure of its history's size. */
@@ -148,7 +160,8 @@ class BlobHistoryScan {
       this.failure?.(error);
     };
     this.startLanes(fail);
-    const walker = this.repo.start([...BLOB_WALK_ARGS, "--reverse", ...args], signal);
+    // A few megabytes for a long history: not worth stdbuf's start-up.
+    const walker = this.repo.start([...BLOB_WALK_ARGS, "--reverse", ...args], signal, false);
     this.walker = walker;
     walker.stdin.end(input.length > 0 ? `${input.join("\n")}\n` : "");
     const parser = new BlobWalkParser({

@@ -235,15 +235,19 @@ class HistoryCollector implements PatchHandler {
   }
 }
 
-/** Runs git, streams its output through the parser into the collector, and fails with git's own reason. */
+/**
+ * Runs git, streams its output through the parser into the collector, and fails with git's own reason.
+ * `small`: a few commits (staged changes, a scan by blobs' candidates), not worth stdbuf's start-up.
+ */
 async function streamPatches(
   repo: GitRepository,
   args: string[],
   input: string[],
   collector: HistoryCollector,
   options: HistoryOptions,
+  small = false,
 ): Promise<void> {
-  const child = repo.spawn(args, input, options.signal);
+  const child = repo.spawn(args, input, options.signal, !small);
   const parser = new PatchParser(
     collector,
     options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
@@ -374,6 +378,7 @@ async function scanByBlobs(
       [...found.ranks.keys()],
       collector,
       options,
+      true,
     );
   collector.closeWalk();
   collector.stats.files = found.blobs;
@@ -549,6 +554,6 @@ export async function scanStaged(
 ): Promise<HistoryResult> {
   const repo = await GitRepository.open(repoDir, options.env);
   const collector = new HistoryCollector(engine, options, repo);
-  await streamPatches(repo, [...STAGED_PATCH_ARGS], [], collector, options);
+  await streamPatches(repo, [...STAGED_PATCH_ARGS], [], collector, options, true);
   return collector.finish(false);
 }

@@ -27,20 +27,34 @@ export class RecentBlobs {
     return held && this.ring?.subarray(held.start, held.end);
   }
 
+  has(object: string): boolean {
+    return this.held.has(object);
+  }
+
   /** Keeps a copy of `bytes`, overwriting the oldest blobs where it goes. */
   put(object: string, bytes: Buffer): void {
-    if (bytes.length > this.capacity / LARGEST_SHARE || this.held.has(object)) return;
+    const slot = this.reserve(object, bytes.length);
+    if (slot) bytes.copy(slot);
+  }
+
+  /**
+   * Room for a blob of `size` bytes, to be filled by the caller before the next call: the blob is read straight
+   * into the ring. Undefined when it is too large to keep or already kept. Overwrites the oldest blobs, so a
+   * view from `get` may no longer be valid (see `has`).
+   */
+  reserve(object: string, size: number): Buffer | undefined {
+    if (size > this.capacity / LARGEST_SHARE || this.held.has(object)) return undefined;
     this.ring ??= Buffer.allocUnsafeSlow(this.capacity);
-    if (this.head + bytes.length > this.capacity) {
+    if (this.head + size > this.capacity) {
       this.overwrite(this.capacity);
       this.head = 0;
     }
-    const held = { object, start: this.head, end: this.head + bytes.length };
+    const held = { object, start: this.head, end: this.head + size };
     this.overwrite(held.end);
-    bytes.copy(this.ring, held.start);
     this.head = held.end;
     this.held.set(object, held);
     this.order.push(held);
+    return this.ring.subarray(held.start, held.end);
   }
 
   /** Forgets the oldest blobs that lie between `head` and `end`. */

@@ -6,6 +6,7 @@ import { delimiter, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { SimpleGit, SimpleGitOptions } from "simple-git";
 import { RepositoryError } from "./repository-error.js";
+import { socketOutput } from "./socket-output.js";
 
 export { RepositoryError };
 
@@ -333,17 +334,25 @@ export class GitRepository {
     args: string[],
     input: string[] = [],
     signal?: AbortSignal,
+    buffered = true,
   ): ChildProcessByStdio<Writable, Readable, Readable> {
-    const child = this.start(args, signal);
+    const child = this.start(args, signal, buffered);
     child.stdin.end(input.length > 0 ? `${input.join("\n")}\n` : "");
     return child;
   }
 
-  /** Starts git with the stable-output settings and its stdin left open (a `cat-file --batch` fed as it goes). */
-  start(args: string[], signal?: AbortSignal): ChildProcessByStdio<Writable, Readable, Readable> {
-    const buffered = stdbufCommand(this.env);
-    const command = buffered ?? "git";
-    const prefix = buffered ? ["-o", STDOUT_BUFFER, "git"] : [];
+  /**
+   * Starts git with the stable-output settings and its stdin left open. `buffered`: through stdbuf where it
+   * works, worth its start-up cost for output of many megabytes (see STDOUT_BUFFER).
+   */
+  start(
+    args: string[],
+    signal?: AbortSignal,
+    buffered = true,
+  ): ChildProcessByStdio<Writable, Readable, Readable> {
+    const stdbuf = buffered ? stdbufCommand(this.env) : null;
+    const command = stdbuf ?? "git";
+    const prefix = stdbuf ? ["-o", STDOUT_BUFFER, "git"] : [];
     const child = spawn(command, [...prefix, "--no-replace-objects", ...STABLE_OUTPUT, ...args], {
       cwd: this.dir,
       env: this.env,
@@ -352,6 +361,47 @@ export class GitRepository {
     });
     child.stdin.on("error", () => {}); // git may exit before reading everything; its exit code tells why
     return child;
+  }
+
+  /**
+   * Starts git, its stdin left open, with its output handed to `onData` in pieces valid only during the call:
+   * read into one reused buffer where a socket allows (see socket-output.ts), else from a pipe. `ended` settles
+   * once every byte git wrote was handed over. For a process that flushes as it goes (`cat-file --batch`).
+   */
+  async startReading(
+    args: string[],
+    onData: (bytes: Buffer) => void,
+    signal?: AbortSignal,
+  ): Promise<{ child: ChildProcessByStdio<Writable, null, Readable>; ended: Promise<void>; close(): void }> {
+    const output = await socketOutput(onData);
+    const stdout = output?.writer ?? "pipe";
+    const child = spawn("git", ["--no-replace-objects", ...STABLE_OUTPUT, ...args], {
+      cwd: this.dir,
+      env: this.env,
+      stdio: ["pipe", stdout, "pipe"],
+      ...(signal ? { signal } : {}),
+    }) as unknown as ChildProcessByStdio<Writable, Readable | null, Readable>;
+    child.stdin.on("error", () => {});
+    if (output) {
+      output.writer.destroy(); // git holds its own copy: the reader sees the end when git closes it
+      return {
+        child: child as ChildProcessByStdio<Writable, null, Readable>,
+        ended: output.ended,
+        close: output.close,
+      };
+    }
+    const pipe = child.stdout as Readable;
+    pipe.on("data", onData);
+    const ended = new Promise<void>((resolve, reject) => {
+      pipe.once("end", resolve);
+      pipe.once("error", reject);
+    });
+    ended.catch(() => {});
+    return {
+      child: child as ChildProcessByStdio<Writable, null, Readable>,
+      ended,
+      close: () => pipe.destroy(),
+    };
   }
 }
 

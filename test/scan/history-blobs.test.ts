@@ -224,6 +224,28 @@ describe("large blobs", () => {
   });
 });
 
+describe("the ring of recent blobs", () => {
+  it("a parent version pushed out by the room its next version is read into is still what that version is compared with", async () => {
+    // Eight blobs of one size fill a ring of eight times that size, so the next version of the first file is
+    // read into the very bytes that held its parent. Compared with itself, its new line would look unchanged.
+    const size = 4096;
+    const pad = (text: string, fill: string) => text + fill.repeat(size - Buffer.byteLength(text));
+    const repo = await createRepo(join(tmp.path, "ring"), home);
+    const lines = Array.from({ length: 60 }, (_, i) => `setting${i} = ${i}\n`).join("");
+    await repo.commit({ "a.txt": pad(`${lines}# end\n`, "#") }, "parent");
+    for (let i = 0; i < 7; i++)
+      await repo.commit({ [`other${i}.txt`]: pad("", String.fromCharCode(97 + i)) }, `o${i}`);
+    const leak = await repo.commit(
+      { "a.txt": pad(`${lines}key ${t.githubPat()}\n# end\n`, "#") },
+      "next version, with a token",
+    );
+    const git = GitRepository.prepare(repo.dir, env);
+    const found = await commitsWithDetections(git, ["--all"], [], engine, { cacheBytes: 8 * size });
+    expect(found.cached).toBeGreaterThan(0);
+    expect([...found.ranks.keys()]).toEqual([leak]);
+  });
+});
+
 describe("ancestry", () => {
   it("the earliest occurrence is decided by ancestry, not by the commit clock, as in a patch scan", async () => {
     const repo = await createRepo(join(tmp.path, "skewed"), home);

@@ -38,4 +38,20 @@ describe("recent blobs", () => {
     recent.put("small", Buffer.from("other"));
     expect(recent.get("small")?.toString()).toBe("first");
   });
+
+  it("gives room to read a blob straight in, and says which blobs that room pushed out", () => {
+    const recent = new RecentBlobs(800);
+    for (let i = 0; i < 8; i++) recent.put(`blob${i}`, Buffer.alloc(100, 48 + i));
+    const oldest = recent.get("blob0") as Buffer;
+    const room = recent.reserve("next", 100) as Buffer;
+    expect(room).toHaveLength(100);
+    // The ring wrapped over the oldest blob: a view taken of it before now shows the new blob's bytes.
+    expect(recent.has("blob0")).toBe(false);
+    expect(recent.has("blob1")).toBe(true);
+    room.fill(120);
+    expect(oldest.every((byte) => byte === 120)).toBe(true);
+    expect(recent.get("next")?.every((byte) => byte === 120)).toBe(true);
+    expect(recent.reserve("next", 100)).toBeUndefined();
+    expect(recent.reserve("huge", 101)).toBeUndefined();
+  });
 });
