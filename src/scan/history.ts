@@ -335,21 +335,27 @@ export async function scanHistory(
           streamPatches(repo, [...LOG_PATCH_ARGS, ...args], input, collector, options);
   const revisions = [selection.range ?? "--all", ...since];
   let messages: Promise<GitMessage[][]>;
+  // Read while the scan runs: a small git started late in a long scan waits for a large process to fork.
+  let shallow: Promise<Set<string>>;
   if (selection.range !== undefined) {
     await repo.verify();
     const range = await repo.checkRange(selection.range);
+    const scanned = scan([...since, "--stdin"], [range]);
     messages = readAhead(Promise.all([commitMessages(repo, revisions)]));
-    await scan([...since, "--stdin"], [range]);
+    shallow = readAhead(repo.shallowBoundary());
+    await scanned;
   } else {
     // Git starts at once; the repository check runs meanwhile and, when it fails, gives the clearer reason.
     // The messages are read meanwhile too, and scanned after the changes, in the same order as ever.
+    const scanned = scan([...since, "--all"], []);
     messages = readAhead(Promise.all([tagMessages(repo), commitMessages(repo, revisions)]));
-    const [checked, scanned] = await Promise.allSettled([repo.verify(), scan([...since, "--all"], [])]);
+    shallow = readAhead(repo.shallowBoundary());
+    const [checked, done] = await Promise.allSettled([repo.verify(), scanned]);
     if (checked.status === "rejected") throw checked.reason;
-    if (scanned.status === "rejected") throw scanned.reason;
+    if (done.status === "rejected") throw done.reason;
   }
   for (const message of (await messages).flat()) collector.message(message);
-  return finishHistory(collector, repo);
+  return collector.finish(true, await shallow);
 }
 
 /**
