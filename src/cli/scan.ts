@@ -52,7 +52,8 @@ What to scan
                   outer.zip!inner/file; a bomb, a corrupt or a deeper archive
                   is counted as skipped and named in the summary
   --threads N     scanning threads (default: the number of cores; at most
-                  4 per core, and 64); git scans by blobs too
+                  4 per core, and 64); a git history read by blobs: its
+                  lanes (default: one per two cores)
   --exit-code N   the exit status when there are findings (default: 1;
                   0 never fails)
 
@@ -68,7 +69,8 @@ findings carry the commit, author and date)
                   default one per two cores), then the
                   patches of only the commits that bring one holding a secret;
                   patches: every commit's patch (git log -p). Same findings
-                  either way. Default: patches (faster so far)
+                  either way. Default: blobs for --git, patches with --range
+                  or --since
   --staged        what is staged for the next commit (a pre-commit hook)
   --pre-receive   be a git server's pre-receive hook: read "<old> <new> <ref>"
                   lines on stdin and exit 1 to reject a push that adds a leak

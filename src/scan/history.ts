@@ -2,10 +2,10 @@
 // or the staged changes. Git streams the patches, git-patch.ts cuts out the added lines, and each hunk's
 // added lines go through the same engine as files, located at their line in that commit's version.
 //
-// Asked to (method `blobs`), a history is checked by blobs first (history-blobs.ts): each file version is
-// read once and the part of it that changed is checked, on worker threads when there is much; then only the
-// commits that bring a version holding a detection have their patches scanned as above. The findings are the
-// patch scan's own; it is not the default, since it was not measured faster (see historyMethod).
+// A whole history is checked by blobs first (history-blobs.ts; see historyMethod): each file version is read
+// once and the part of it that changed is checked, on worker threads when there are cores to spare; then only
+// the commits that bring a version holding a detection have their patches scanned as above. The findings are
+// the patch scan's own.
 import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
 import { GitRepository, isZeroSha, type PushKind, type PushUpdate } from "../sources/git.js";
@@ -30,7 +30,7 @@ import type { Finding } from "./types.js";
 /**
  * How scanHistory reads a history: `patches` streams `git log -p` and scans the lines each commit added;
  * `blobs` checks each blob once per parent version, then scans the patches of only the commits that bring a blob with a
- * detection (same findings). `auto`: patches, for now (see historyMethod).
+ * detection (same findings). `auto`: see historyMethod.
  */
 export type HistoryMethod = "auto" | "blobs" | "patches";
 
@@ -299,17 +299,17 @@ async function streamPatches(
 }
 
 /**
- * The method `auto` picks: patches. With bench/history.js, reading by blobs was a little faster on a mirror of
- * expressjs/express (11,467 commits) in two runs of three, and slower on bench's synthetic history and on a
- * linear history of 120,000 commits: every byte of every changed version goes through the pipe and is compared
- * and trimmed in JavaScript on one thread, which costs about what `git log -p` costs git. It stays one flag
- * away (--history-scan blobs) until it is faster everywhere.
+ * The method `auto` picks: blobs for a whole history, patches for a range or `--since` (a few commits, as a
+ * rule, where the walk and cat-file cost more than they save). Measured with bench/history.js on two cores:
+ * reading by blobs was faster than by patches on a mirror of expressjs/express (11,467 commits) and on the
+ * synthetic history of 6,000 commits (see the README's "Reading a history by blobs or by patches").
  */
 export function historyMethod(
-  _selection: HistorySelection,
+  selection: HistorySelection,
   method: HistoryMethod = "auto",
 ): "blobs" | "patches" {
-  return method === "auto" ? "patches" : method;
+  if (method !== "auto") return method;
+  return selection.range === undefined && selection.since === undefined ? "blobs" : "patches";
 }
 
 /** A read started before it is awaited: when the scan fails first, its own failure must not go unhandled. */

@@ -48,11 +48,13 @@ describe("leakwarden scan --git", () => {
     const result = runCli(["scan", "--git"], { cwd: repo.dir });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`${(sha.leak as string).slice(0, 12)} 2:23`);
+    // A whole history is read by blobs unless patches are asked for.
     expect(result.stdout).toMatch(
-      /2 findings \(2 critical\) in 2 files; scanned 3 commits \(3 file changes, [\d.]+ B added\)/,
+      /2 findings \(2 critical\) in 2 files; scanned 3 commits \(3 blobs checked, [\d.]+ B\)/,
     );
-    const blobs = runCli(["scan", "--git", "--history-scan", "blobs"], { cwd: repo.dir });
-    expect(blobs.stdout).toMatch(/scanned 3 commits \(3 blobs checked, [\d.]+ B\)/);
+    const patches = runCli(["scan", "--git", "--history-scan", "patches"], { cwd: repo.dir });
+    expect(patches.stdout).toContain(`${(sha.leak as string).slice(0, 12)} 2:23`);
+    expect(patches.stdout).toMatch(/scanned 3 commits \(3 file changes, [\d.]+ B added\)/);
   });
 
   it("--history-scan blobs and patches give the same findings; --threads applies to blobs", () => {
@@ -67,7 +69,7 @@ describe("leakwarden scan --git", () => {
     expect(blobs.findings).toHaveLength(2);
     expect(blobs.stats).toMatchObject({ blobs: true, commits: 3 });
     expect(patches.stats.blobs).toBeUndefined();
-    expect(scan().stats.blobs).toBeUndefined(); // auto reads patches
+    expect(scan().stats.blobs).toBe(true); // auto reads a whole history by blobs
     const range = runCli(["scan", "--range", `${sha.base}..HEAD`, repo.dir, "--format", "json"]);
     expect(json(range.stdout).stats.blobs).toBeUndefined();
     const rangeByBlobs = runCli([
@@ -168,7 +170,7 @@ describe("errors exit 2 with one line", () => {
     [["scan", "--git", "--staged", "{repo}"], /--git and --staged cannot be combined/],
     [["scan", "--git", "{repo}", "{repo}"], /a git scan takes one repository folder/],
     [["scan", "--staged", "--threads", "2", "{repo}"], /--threads applies to file scans and to git history/],
-    [["scan", "--git", "--threads", "2", "{repo}"], /--threads applies/],
+    [["scan", "--git", "--history-scan", "patches", "--threads", "2", "{repo}"], /--threads applies/],
     [["scan", "--git", "--history-scan", "diff", "{repo}"], /--history-scan must be one of auto, blobs/],
     [["scan", "--history-scan", "blobs", "{repo}"], /--history-scan applies to --git, --range and --since/],
     [["scan", "--staged", "--history-scan", "blobs", "{repo}"], /--history-scan applies to --git/],

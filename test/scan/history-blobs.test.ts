@@ -177,8 +177,8 @@ describe("a history scanned by blobs", () => {
     expect(small).toMatchObject({ lanes: 1, threaded: false });
   });
 
-  it("is chosen by asking for it: auto reads patches (measured faster so far)", () => {
-    expect(historyMethod({})).toBe("patches");
+  it("is how a whole history is read, unless patches are asked for; a range or --since reads patches", () => {
+    expect(historyMethod({})).toBe("blobs");
     expect(historyMethod({ range: "main" })).toBe("patches");
     expect(historyMethod({ since: "2024-01-01" })).toBe("patches");
     expect(historyMethod({ range: "main" }, "blobs")).toBe("blobs");
