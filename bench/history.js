@@ -176,6 +176,48 @@ export async function historyRepository() {
   return repo;
 }
 
+/**
+ * A long linear history of small edits, for memory: `commits` commits that each change one of 2,000 files of
+ * about 2 KB (one line replaced, now and then one added). Ten times expressjs/express's commit count is 115,000.
+ * Built once with git fast-import in bench/.cache.
+ */
+export async function longHistoryRepository(commits) {
+  const repo = join(CACHE, `long-history-${commits}-v1`);
+  if (existsSync(join(repo, "leakwarden-ready"))) return repo;
+  rmSync(repo, { recursive: true, force: true });
+  mkdirSync(repo, { recursive: true });
+  spawnSync("git", ["init", "--quiet", "--bare"], { cwd: repo });
+  const child = spawn("git", ["fast-import", "--quiet", "--done"], {
+    cwd: repo,
+    stdio: ["pipe", "inherit", "inherit"],
+  });
+  const write = async (text) => {
+    if (!child.stdin.write(text)) await new Promise((resolve) => child.stdin.once("drain", resolve));
+  };
+  const rng = new SeededRandom(20261201);
+  const files = Array.from({ length: 2000 }, () => fileLines(rng, 50));
+  for (let mark = 1; mark <= commits; mark++) {
+    const index = rng.below(files.length);
+    const lines = files[index];
+    lines[rng.below(lines.length)] = codeLine(rng);
+    if (rng.below(4) === 0) lines.push(codeLine(rng));
+    const content = `${lines.join("\n")}\n`;
+    const message = `change ${mark}\n`;
+    await write(
+      `commit refs/heads/main\nmark :${mark}\ncommitter Dev <dev@example.com> ${1_600_000_000 + mark * 60} +0000\n` +
+        `data ${message.length}\n${message}${mark > 1 ? `from :${mark - 1}\n` : ""}` +
+        `M 100644 inline src/dir${index % 40}/file${index}.ts\ndata ${Buffer.byteLength(content)}\n${content}\n`,
+    );
+  }
+  await write("done\n");
+  child.stdin.end();
+  if ((await new Promise((resolve) => child.on("close", resolve))) !== 0)
+    throw new Error("git fast-import failed");
+  spawnSync("git", ["gc", "--quiet"], { cwd: repo });
+  spawnSync("touch", ["leakwarden-ready"], { cwd: repo });
+  return repo;
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -265,4 +307,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   if (process.env.BENCH_HISTORY_SYNTHETIC !== "0") await benchHistory(cli, runs);
   await benchRealHistory(cli, runs);
+  // Memory on a long history: BENCH_HISTORY_LONG=115000 (ten times expressjs/express's commits).
+  const long = Number(process.env.BENCH_HISTORY_LONG ?? 0);
+  if (long > 0)
+    await benchHistory(cli, runs, await longHistoryRepository(long), `long linear history (${long} commits)`);
 }

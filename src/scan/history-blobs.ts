@@ -59,6 +59,8 @@ const MAX_PENDING = 4096;
 const DEFAULT_WINDOW = 8 * 1024 * 1024;
 const DEFAULT_CACHE = 16 * 1024 * 1024;
 const DEFAULT_THREADS_AFTER = 20_000;
+/** Names of blobs each lane remembers having read (more than its recent blobs hold). */
+const READ_NAMES = 65_536;
 
 /** A check decided: as values of `known`, beside the ids of checks still pending (0 and up). */
 const CLEAN = -1;
@@ -129,15 +131,15 @@ class BlobHistoryScan {
   /** Each check by its key (a blob, or `parent>blob`): pending (its id), CLEAN or DIRTY. */
   private readonly known = new Map<string, number>();
   /** Pending checks by id: their key, and the commits (with their positions) that bring them. */
-  private readonly pending: { key: string; commits: [string, number][] }[] = [];
+  private readonly pending = new Map<number, { key: string; commits: [string, number][] }>();
   private readonly ranks = new Map<string, number>();
   private commits = 0;
   private commit = "";
   private opened = 0;
   private resolved = 0;
   private readonly lanes: Lane[] = [];
-  /** What each lane has read (or been asked to): a parent version there is in its memory, or was. */
-  private readonly read: Set<string>[] = [];
+  /** What each lane read lately (or was asked to): a parent version there is in its memory, or was. */
+  private readonly read: RecentlyRead[] = [];
   private asks: BlobAsk[][] = [];
   private readonly started = performance.now();
   private walker: ReturnType<GitRepository["start"]> | undefined;
@@ -248,7 +250,7 @@ class BlobHistoryScan {
               fail,
             ),
       );
-      this.read.push(new Set());
+      this.read.push(new RecentlyRead(READ_NAMES));
       this.asks.push([]);
     }
   }
@@ -295,12 +297,11 @@ class BlobHistoryScan {
       this.bring(known);
       return;
     }
-    const id = this.pending.length;
+    const id = this.opened++;
     this.known.set(key, id);
-    this.pending.push({ key, commits: [[this.commit, this.commits]] });
-    this.opened++;
+    this.pending.set(id, { key, commits: [[this.commit, this.commits]] });
     const lane = this.lanes.length === 1 ? 0 : laneOf(path, this.lanes.length);
-    const read = this.read[lane] as Set<string>;
+    const read = this.read[lane] as RecentlyRead;
     const ask: BlobAsk = { key: id, object: blob };
     if (previous !== undefined) {
       ask.previous = previous;
@@ -314,7 +315,7 @@ class BlobHistoryScan {
   /** The current commit brings what a check looks at: a candidate, a commit to wait for, or nothing. */
   private bring(state: number): void {
     if (state === DIRTY) this.ranks.set(this.commit, this.commits);
-    else if (state >= 0) this.pending[state]?.commits.push([this.commit, this.commits]);
+    else if (state >= 0) this.pending.get(state)?.commits.push([this.commit, this.commits]);
   }
 
   /** Hands each lane the blobs the chunk brought; holds the walk when too many are still unchecked. */
@@ -333,17 +334,36 @@ class BlobHistoryScan {
   // Verdicts ------------------------------------------------------------------------------------------------
 
   private decided(id: number, dirty: boolean): void {
-    const check = this.pending[id];
-    if (!check || check.key === "") throw new Error("a blob check was answered twice");
+    const check = this.pending.get(id);
+    if (!check) throw new Error("a blob check was answered twice");
+    this.pending.delete(id);
     this.known.set(check.key, dirty ? DIRTY : CLEAN);
     if (dirty) for (const [commit, rank] of check.commits) this.ranks.set(commit, rank);
-    check.key = "";
-    check.commits = [];
     this.resolved++;
     if (this.walkPaused && this.opened - this.resolved <= MAX_PENDING / 2) {
       this.walkPaused = false;
       this.walker?.stdout.resume();
     }
+  }
+}
+
+/**
+ * Names a lane read lately, up to a number: one read longer ago has left the lane's recent blobs anyway, so
+ * asking for it again costs a read, not a check of a whole blob. Bounds memory on a long history.
+ */
+class RecentlyRead {
+  private readonly names = new Set<string>();
+
+  constructor(private readonly limit: number) {}
+
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  add(name: string): void {
+    if (this.names.has(name)) return;
+    this.names.add(name);
+    if (this.names.size > this.limit) this.names.delete(this.names.values().next().value as string);
   }
 }
 

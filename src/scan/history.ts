@@ -9,7 +9,7 @@
 import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
 import { GitRepository, isZeroSha, type PushKind, type PushUpdate } from "../sources/git.js";
-import { commitMessages, type GitMessage, tagMessages } from "../sources/git-messages.js";
+import { commitMessages, type GitMessage, keptCommitMessages, tagMessages } from "../sources/git-messages.js";
 import {
   type CommitInfo,
   type FileChange,
@@ -184,10 +184,10 @@ class HistoryCollector implements PatchHandler {
     }
   }
 
-  /** A commit or tag message, scanned like a file of that commit. */
-  message({ origin, path, text }: GitMessage): void {
+  /** A commit or tag message, scanned like a file of that commit (`counted`: its bytes are in the stats already). */
+  message({ origin, path, text }: GitMessage, counted = false): void {
     const bytes = Buffer.from(text);
-    this.stats.bytes += bytes.length;
+    if (!counted) this.stats.bytes += bytes.length;
     const detections = this.engine.detect(bytes);
     if (detections.length === 0) return;
     if (!this.position.has(origin.commit)) this.position.set(origin.commit, this.commits);
@@ -334,27 +334,39 @@ export async function scanHistory(
       : (args: string[], input: string[]) =>
           streamPatches(repo, [...LOG_PATCH_ARGS, ...args], input, collector, options);
   const revisions = [selection.range ?? "--all", ...since];
-  let messages: Promise<GitMessage[][]>;
+  // Commit messages are checked as git streams them; only those holding a detection are kept, to be scanned
+  // after the changes (as ever, so that their findings sort the same way).
+  let messageBytes = 0;
+  const withDetection = (message: GitMessage) => {
+    const bytes = Buffer.from(message.text);
+    messageBytes += bytes.length;
+    return engine.detect(bytes).length > 0;
+  };
+  let messages: Promise<GitMessage[]>;
+  let tags: Promise<GitMessage[]> = Promise.resolve([]);
   // Read while the scan runs: a small git started late in a long scan waits for a large process to fork.
   let shallow: Promise<Set<string>>;
   if (selection.range !== undefined) {
     await repo.verify();
     const range = await repo.checkRange(selection.range);
     const scanned = scan([...since, "--stdin"], [range]);
-    messages = readAhead(Promise.all([commitMessages(repo, revisions)]));
+    messages = readAhead(keptCommitMessages(repo, revisions, withDetection));
     shallow = readAhead(repo.shallowBoundary());
     await scanned;
   } else {
     // Git starts at once; the repository check runs meanwhile and, when it fails, gives the clearer reason.
     // The messages are read meanwhile too, and scanned after the changes, in the same order as ever.
     const scanned = scan([...since, "--all"], []);
-    messages = readAhead(Promise.all([tagMessages(repo), commitMessages(repo, revisions)]));
+    tags = readAhead(tagMessages(repo));
+    messages = readAhead(keptCommitMessages(repo, revisions, withDetection));
     shallow = readAhead(repo.shallowBoundary());
     const [checked, done] = await Promise.allSettled([repo.verify(), scanned]);
     if (checked.status === "rejected") throw checked.reason;
     if (done.status === "rejected") throw done.reason;
   }
-  for (const message of (await messages).flat()) collector.message(message);
+  for (const message of await tags) collector.message(message);
+  for (const message of await messages) collector.message(message, true);
+  collector.stats.bytes += messageBytes;
   return collector.finish(true, await shallow);
 }
 

@@ -35,6 +35,52 @@ export async function commitMessages(
   }));
 }
 
+/**
+ * The messages of the commits `revisions` select, as git streams them, each handed to `keep`; only those it
+ * keeps are held. For a long history, where holding every message would cost more than the scan itself.
+ */
+export async function keptCommitMessages(
+  repo: GitRepository,
+  revisions: readonly string[],
+  keep: (message: GitMessage) => boolean,
+): Promise<GitMessage[]> {
+  const kept: GitMessage[] = [];
+  const child = repo.spawn(["log", COMMIT_FORMAT, ...revisions], [], undefined, false);
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text: string) => {
+    if (stderr.length < 16 * 1024) stderr += text;
+  });
+  // Records are `\0` + five NUL-separated fields; a body holds no NUL, so a field ends at the next one.
+  let rest = "";
+  let fields: string[] = [];
+  const take = (field: string) => {
+    fields.push(field);
+    if (fields.length < 6) return;
+    const [, commit = "", name, email, date = "", body = ""] = fields;
+    fields = [""];
+    const message = {
+      origin: { commit, author: `${name} <${email}>`, date },
+      path: "<commit message>",
+      text: body,
+    };
+    if (keep(message)) kept.push(message);
+  };
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (text: string) => {
+    const parts = (rest + text).split("\0");
+    rest = parts.pop() ?? "";
+    for (const part of parts) take(part);
+  });
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (exit) => resolve(exit ?? 1));
+  });
+  if (code !== 0) throw repo.failure("log", stderr);
+  if (fields.length > 0 || rest !== "") take(rest);
+  return kept;
+}
+
 /** The message of every annotated tag (lightweight tags have none), attributed to the commit it tags. */
 export async function tagMessages(repo: GitRepository): Promise<GitMessage[]> {
   const output = await repo.run(["for-each-ref", TAG_FORMAT, "refs/tags"]);
