@@ -8,6 +8,7 @@ import { iso } from "../store/clock.js";
 import type { Store } from "../store/index.js";
 import type { JobRecord } from "../store/jobs.js";
 import { WakeableLoop } from "./loop.js";
+import { OrphanCheck } from "./orphan-check.js";
 
 /** Thrown by a handler when a provider asked it to wait: the job waits without spending an attempt. */
 export class RetryAfter extends Error {
@@ -63,6 +64,7 @@ export class StageRunner<P> {
   private readonly loop: WakeableLoop;
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly busy = new Map<string, number>();
+  private readonly orphans: OrphanCheck;
 
   constructor(options: StageOptions<P>) {
     this.options = {
@@ -73,6 +75,7 @@ export class StageRunner<P> {
       log: () => {},
       ...options,
     };
+    this.orphans = new OrphanCheck(() => this.now());
     this.loop = new WakeableLoop({
       round: async () => this.fill(),
       waitMs: () => this.waitMs(),
@@ -95,9 +98,10 @@ export class StageRunner<P> {
     return [...out];
   }
 
-  /** Jobs whose worker on this host died: back in the queue at once. */
+  /** Jobs whose worker on this host died: back in the queue at once (looked for every few seconds). */
   private async recoverOrphans(): Promise<void> {
     const { store, kind } = this.options;
+    if (!this.orphans.due()) return;
     for (const job of await store.jobs.running(kind)) {
       if (job.owner === this.owner || !ownerIsGone(job.owner)) continue;
       if (await store.jobs.requeue(job.id, job.owner as string)) {

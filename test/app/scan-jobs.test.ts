@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SCAN_KIND, type ScanJob, ScanJobRunner, type ScanPayload } from "../../src/app/scan-jobs.js";
+import { ORPHAN_CHECK_MS } from "../../src/jobs/orphan-check.js";
 import { openStore } from "../../src/store/index.js";
 import { PRIORITY } from "../../src/store/jobs.js";
 import { tempDir } from "../support/cli.js";
@@ -131,5 +132,46 @@ describe("the scan runner", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     await runner.stop();
     expect(handled).toEqual(["queued-later"]);
+  });
+});
+
+describe("looking for jobs of a dead worker", () => {
+  it("looks on the first round, then at most every few seconds: a wake-up is not a query", async () => {
+    let now = Date.parse("2026-01-01T00:00:00Z");
+    const timed = await openStore({
+      path: join(dir.path, "orphans.db"),
+      env: {},
+      clock: () => new Date(now),
+    });
+    try {
+      const runner = new ScanJobRunner({ store: timed, concurrency: 1, handle: async () => {} });
+      expect(await runner.fill()).toBe(0);
+      const job = (
+        await timed.jobs.enqueue<ScanPayload>({
+          kind: SCAN_KIND,
+          key: "orphan",
+          queue: SCAN_KIND,
+          payload,
+          maxAttempts: 3,
+        })
+      ).job;
+      await timed.jobs.claim({
+        kind: SCAN_KIND,
+        owner: `${hostname()}:2147483646:deadbeef`,
+        leaseMs: 3_600_000,
+        limit: 1,
+      });
+      // Woken a moment later: the dead worker's job is not looked for again yet.
+      now += ORPHAN_CHECK_MS - 1;
+      expect(await runner.fill()).toBe(0);
+      expect((await timed.jobs.byId(job.id))?.state).toBe("running");
+      now += 1;
+      expect(await runner.fill()).toBe(1);
+      await runner.stop();
+      expect(await timed.jobs.byId(job.id)).toMatchObject({ state: "done", attempts: 1 });
+      expect(await timed.audit.list({ action: "scan.resume" })).toHaveLength(1);
+    } finally {
+      await timed.close();
+    }
   });
 });
