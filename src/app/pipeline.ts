@@ -312,9 +312,13 @@ export class Pipeline {
     });
   }
 
-  /** The scan stage has new work (a webhook was accepted). */
+  /** The scan stage has new work (a push or run webhook was accepted). */
   scansQueued(): void {
     this.scans.notify();
+  }
+
+  /** The text scan stage has new work (an issue, comment, discussion or release webhook was accepted). */
+  textsQueued(): void {
     this.texts.notify();
   }
 
