@@ -20,6 +20,20 @@ export class RetryAfter extends Error {
   }
 }
 
+/**
+ * Thrown by `batch.exclusive` when another replica holds the batch's lock (it is scanning that repository): the
+ * job goes back to the queue without spending an attempt, and this runner leaves the jobs whose key starts with
+ * `keyPrefix` alone for a moment, so that the holder, whose git cache is warm, takes them with its next batch.
+ */
+export class BusyElsewhere extends Error {
+  constructor(readonly keyPrefix: string) {
+    super(`${keyPrefix}… is being worked on by another replica`);
+  }
+}
+
+/** How long a runner leaves alone the jobs another replica is busy with (it is woken when they are given back). */
+export const BUSY_ELSEWHERE_MS = 2_000;
+
 export interface StageOptions<P> {
   store: Store;
   /** The jobs' kind; also the name in audit actions (`<kind>.resume`, `<kind>.dead`) and log lines. */
@@ -34,7 +48,8 @@ export interface StageOptions<P> {
   batch?: {
     /**
      * Runs the batch's work (`fn`) exclusively, e.g. holding the repository's lock: the companions are claimed
-     * inside it, so a batch that had to wait takes everything that came in meanwhile.
+     * inside it, so a batch that had to wait takes everything that came in meanwhile. Throws BusyElsewhere,
+     * without running `fn`, when another replica holds it.
      */
     exclusive?: (job: JobRecord<P>, fn: () => Promise<void>) => Promise<void>;
     companions: (job: JobRecord<P>, claim: { owner: string; leaseMs: number }) => Promise<JobRecord<P>[]>;
@@ -65,6 +80,8 @@ export class StageRunner<P> {
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly busy = new Map<string, number>();
   private readonly orphans: OrphanCheck;
+  /** Key prefixes another replica is busy with → until when (clock ms) this runner leaves them alone. */
+  private readonly elsewhere = new Map<string, number>();
 
   constructor(options: StageOptions<P>) {
     this.options = {
@@ -98,6 +115,13 @@ export class StageRunner<P> {
     return [...out];
   }
 
+  /** The key prefixes another replica is busy with now. */
+  private busyElsewhere(): string[] {
+    const now = this.now();
+    for (const [prefix, until] of this.elsewhere) if (until <= now) this.elsewhere.delete(prefix);
+    return [...this.elsewhere.keys()];
+  }
+
   /** Jobs whose worker on this host died: back in the queue at once (looked for every few seconds). */
   private async recoverOrphans(): Promise<void> {
     const { store, kind } = this.options;
@@ -128,6 +152,7 @@ export class StageRunner<P> {
         leaseMs,
         limit,
         queues: { except: this.blocked() },
+        skipKeyPrefixes: this.busyElsewhere(),
       });
       if (jobs.length === 0) break;
       for (const job of jobs) this.begin(job);
@@ -157,6 +182,7 @@ export class StageRunner<P> {
     let wake = next ? Date.parse(next) : undefined;
     for (const until of pausedQueues?.().values() ?? [])
       if (until > now) wake = Math.min(wake ?? until, until);
+    for (const until of this.elsewhere.values()) if (until > now) wake = Math.min(wake ?? until, until);
     return wake;
   }
 
@@ -211,6 +237,12 @@ export class StageRunner<P> {
       // Settling failed (the database): the leases run out and the jobs are taken again.
       if (ran) {
         this.options.log(`${this.options.kind} batch of job ${first.id} failed: ${(error as Error).message}`);
+        return;
+      }
+      if (error instanceof BusyElsewhere) {
+        // Nothing was done: back to the queue as it was (in its place), for the replica that holds the lock.
+        this.elsewhere.set(error.keyPrefix, this.now() + BUSY_ELSEWHERE_MS);
+        await store.jobs.release([first.id], this.owner, first.runAfter);
         return;
       }
       // The lock could not be taken: the first job's attempt fails, and it is retried like any failure.
