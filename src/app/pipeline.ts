@@ -164,6 +164,9 @@ export class Pipeline {
               job.payload.type === "push" ? pushKeyPrefix(repository.fullName) : job.key,
             );
         },
+        // While a repository's pushes are scanned here, its next pushes wait for that batch, holding no slot.
+        group: (job) =>
+          job.payload.type === "push" ? pushKeyPrefix(job.payload.repository.fullName) : undefined,
         // A burst of pushes to one repository is scanned together: one settings read, one fetch. Only jobs as
         // urgent as the one claimed ride along: a backfill never goes ahead of another repository's push.
         companions: async (job, claim) =>

@@ -53,6 +53,12 @@ export interface StageOptions<P> {
      */
     exclusive?: (job: JobRecord<P>, fn: () => Promise<void>) => Promise<void>;
     companions: (job: JobRecord<P>, claim: { owner: string; leaseMs: number }) => Promise<JobRecord<P>[]>;
+    /**
+     * The key prefix of the jobs a batch of `job` takes as companions (a repository's pushes). While such a
+     * batch runs, this runner claims none of them: they ride along with it or wait for it to end, rather than
+     * hold a second slot waiting for the lock it holds and then run alone behind it.
+     */
+    group?: (job: JobRecord<P>) => string | undefined;
     /** Per job, in order: undefined when done, or the error it failed with (retried on its own). */
     handle: (jobs: JobRecord<P>[]) => Promise<(Error | undefined)[]>;
   };
@@ -82,6 +88,8 @@ export class StageRunner<P> {
   private readonly orphans: OrphanCheck;
   /** Key prefixes another replica is busy with → until when (clock ms) this runner leaves them alone. */
   private readonly elsewhere = new Map<string, number>();
+  /** Key prefixes of the batches running here → how many. */
+  private readonly working = new Map<string, number>();
 
   constructor(options: StageOptions<P>) {
     this.options = {
@@ -115,11 +123,11 @@ export class StageRunner<P> {
     return [...out];
   }
 
-  /** The key prefixes another replica is busy with now. */
-  private busyElsewhere(): string[] {
+  /** The key prefixes not to claim from now: batches running here, and what another replica is busy with. */
+  private leftAlone(): string[] {
     const now = this.now();
     for (const [prefix, until] of this.elsewhere) if (until <= now) this.elsewhere.delete(prefix);
-    return [...this.elsewhere.keys()];
+    return [...new Set([...this.working.keys(), ...this.elsewhere.keys()])];
   }
 
   /** Jobs whose worker on this host died: back in the queue at once (looked for every few seconds). */
@@ -152,7 +160,7 @@ export class StageRunner<P> {
         leaseMs,
         limit,
         queues: { except: this.blocked() },
-        skipKeyPrefixes: this.busyElsewhere(),
+        skipKeyPrefixes: this.leftAlone(),
       });
       if (jobs.length === 0) break;
       for (const job of jobs) this.begin(job);
@@ -163,8 +171,15 @@ export class StageRunner<P> {
 
   private begin(job: JobRecord<P>): void {
     this.busy.set(job.queue, (this.busy.get(job.queue) ?? 0) + 1);
+    const group = this.options.batch?.group?.(job);
+    if (group !== undefined) this.working.set(group, (this.working.get(group) ?? 0) + 1);
     const work = this.options.batch ? this.runBatch(job) : this.run(job);
     const running = work.finally(() => {
+      if (group !== undefined) {
+        const left = (this.working.get(group) ?? 1) - 1;
+        if (left > 0) this.working.set(group, left);
+        else this.working.delete(group);
+      }
       this.inFlight.delete(job.id);
       const left = (this.busy.get(job.queue) ?? 1) - 1;
       if (left > 0) this.busy.set(job.queue, left);
@@ -178,7 +193,7 @@ export class StageRunner<P> {
   private async nextStart(): Promise<number | undefined> {
     const { store, kind, pausedQueues } = this.options;
     const now = this.now();
-    const next = await store.jobs.nextWake(kind, { except: this.blocked() });
+    const next = await store.jobs.nextWake(kind, { except: this.blocked() }, this.leftAlone());
     let wake = next ? Date.parse(next) : undefined;
     for (const until of pausedQueues?.().values() ?? [])
       if (until > now) wake = Math.min(wake ?? until, until);

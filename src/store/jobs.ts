@@ -521,6 +521,7 @@ export class JobTable {
     kind: string,
     ids?: readonly number[],
     queues?: QueueFilter,
+    skipKeyPrefixes?: readonly string[],
   ): Promise<string | undefined> {
     const row = await this.db
       .selectFrom("jobs")
@@ -529,16 +530,22 @@ export class JobTable {
       .where("state", "=", "pending")
       .where((eb) => amongIds(eb, ids))
       .where((eb) => inQueues(eb, queues))
+      .where((eb) => notUnder(eb, skipKeyPrefixes))
       .executeTakeFirst();
     return row?.next ?? undefined;
   }
 
   /**
    * When a worker of this kind should next look: the earliest pending job's time, or the earliest lease that
-   * runs out (a worker that died, on this replica or another, leaves its jobs to be taken over then).
+   * runs out (a worker that died, on this replica or another, leaves its jobs to be taken over then). Pending
+   * jobs under `skipKeyPrefixes` (left to a batch that is running) do not count.
    */
-  async nextWake(kind: string, queues?: QueueFilter): Promise<string | undefined> {
-    const due = await this.nextRunAfter(kind, undefined, queues);
+  async nextWake(
+    kind: string,
+    queues?: QueueFilter,
+    skipKeyPrefixes?: readonly string[],
+  ): Promise<string | undefined> {
+    const due = await this.nextRunAfter(kind, undefined, queues, skipKeyPrefixes);
     const lease = await this.db
       .selectFrom("jobs")
       .select((eb) => eb.fn.min("lease_until").as("next"))

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SCAN_KIND, type ScanJob, ScanJobRunner, type ScanPayload } from "../../src/app/scan-jobs.js";
 import { ORPHAN_CHECK_MS } from "../../src/jobs/orphan-check.js";
+import { StageRunner } from "../../src/jobs/stage.js";
 import { openStore } from "../../src/store/index.js";
 import { PRIORITY } from "../../src/store/jobs.js";
 import { tempDir } from "../support/cli.js";
@@ -175,3 +176,61 @@ describe("looking for jobs of a dead worker", () => {
     }
   });
 });
+
+describe("a batch running here", () => {
+  it("keeps its repository's next pushes from taking a second slot: that slot goes to another repository", async () => {
+    const grouped = await openStore({ path: join(dir.path, "grouped.db"), env: {} });
+    const kind = "grouped";
+    const add = (key: string) =>
+      grouped.jobs.enqueue({ kind, key, queue: kind, payload: {}, maxAttempts: 3 });
+    let finish: () => void = () => {};
+    const holding = new Promise<void>((resolve) => (finish = resolve));
+    const batches: string[][] = [];
+    const runner = new StageRunner<unknown>({
+      store: grouped,
+      kind,
+      concurrency: 2,
+      handle: async () => {},
+      batch: {
+        group: (job) => job.key.slice(0, job.key.lastIndexOf(":") + 1),
+        companions: (job, claim) =>
+          grouped.jobs.claimSiblings({
+            kind,
+            ...claim,
+            keyPrefix: job.key.slice(0, job.key.lastIndexOf(":") + 1),
+            maxPriority: job.priority,
+            limit: 9,
+          }),
+        handle: async (jobs) => {
+          batches.push(jobs.map((j) => j.key));
+          if (jobs[0]?.key === "a:1") await holding;
+          return jobs.map(() => undefined);
+        },
+      },
+    });
+    try {
+      await add("a:1");
+      expect(await runner.fill()).toBe(1);
+      await until(() => batches.length === 1);
+      await add("a:2");
+      await add("b:1");
+      // The free slot takes b's push, not a's: a:2 waits for a's batch without holding a slot.
+      expect(await runner.fill()).toBe(1);
+      await until(() => batches.length === 2);
+      expect(batches[1]).toEqual(["b:1"]);
+      expect((await grouped.jobs.byKey("a:2"))?.state).toBe("pending");
+      finish();
+      await runner.drain(5_000);
+      expect(batches).toEqual([["a:1"], ["b:1"], ["a:2"]]);
+    } finally {
+      finish();
+      await runner.stop();
+      await grouped.close();
+    }
+  });
+});
+
+async function until(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ready(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(ready()).toBe(true);
+}
