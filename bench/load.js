@@ -186,7 +186,7 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
     const issueMs = [];
     for (const issue of scenario.github.issues) {
       // The hidden marker holds the push's key percent-encoded (breach-issue.ts markerFor).
-      const marker = /push%3Aacme%2Fapp(?:-\d+)?%3A(\S+?)%3A[0-9a-f]{40} -->/.exec(issue.body)?.[1];
+      const marker = /push%3Aacme%2Fapp(?:%2D\d+)?%3A(\S+?)%3A[0-9a-f]{40} -->/.exec(issue.body)?.[1];
       const ref = marker && `${decodeURIComponent(marker)}:`;
       const leak = ref && byRef.get(ref);
       if (leak) issueMs.push(issue.openedAt - leak.sentAt);
