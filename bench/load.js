@@ -4,7 +4,7 @@
 // issue percentiles, throughput, and the server's peak RSS; checks every token is revoked once, one issue per push.
 import { spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -60,10 +60,14 @@ async function deliverTo(scenario, url, payload) {
   return { status: response.status };
 }
 
-/** `setup`: the engine, and how many replicas share the webhooks (two only on PostgreSQL). */
+/**
+ * `setup`: the engine, how many replicas share the webhooks (two only on PostgreSQL), and over how many
+ * repositories the pushes are spread (default one: a burst to one repository, scanned one batch at a time).
+ */
 export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 }) {
+  const repositories = setup.repositories ?? 1;
   const pgUrl = process.env.LEAKWARDEN_BENCH_DATABASE_URL;
-  const schema = `lw_load_${process.pid}_${setup.replicas}`;
+  const schema = `lw_load_${process.pid}_${setup.replicas}_${setup.repositories ?? 1}`;
   let admin;
   if (setup.engine === "postgres") {
     admin = new pg.Client({ connectionString: pgUrl });
@@ -120,6 +124,16 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
         `Deploy ${leak.branch}`,
       );
     }
+    // More repositories: copies of the served one (every branch in each); push i goes to repository i mod n.
+    const repositoryOf = (i) => (i % repositories === 0 ? "app" : `app-${i % repositories}`);
+    for (let k = 1; k < repositories; k++)
+      cpSync(
+        join(scenario.dir, "served", "acme", "app.git"),
+        join(scenario.dir, "served", "acme", `app-${k}.git`),
+        {
+          recursive: true,
+        },
+      );
 
     // The burst: every webhook within one second.
     const spacing = 1000 / pushes;
@@ -131,6 +145,14 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
         const payload = scenario.pushPayload(leak.branch, leak.update);
         // As GitHub sends it: the default branch says which pushes may change the repository's settings.
         payload.repository.default_branch = "main";
+        const name = repositoryOf(i);
+        payload.repository = {
+          ...payload.repository,
+          name,
+          full_name: `acme/${name}`,
+          clone_url: payload.repository.clone_url.replace(/app\.git$/, `${name}.git`),
+          html_url: `https://github.com/acme/${name}`,
+        };
         const { status } =
           second && i % 2
             ? await deliverTo(scenario, second.url, payload)
@@ -164,7 +186,7 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
     const issueMs = [];
     for (const issue of scenario.github.issues) {
       // The hidden marker holds the push's key percent-encoded (breach-issue.ts markerFor).
-      const marker = /push%3Aacme%2Fapp%3A(\S+?)%3A[0-9a-f]{40} -->/.exec(issue.body)?.[1];
+      const marker = /push%3Aacme%2Fapp(?:%2D\d+)?%3A(\S+?)%3A[0-9a-f]{40} -->/.exec(issue.body)?.[1];
       const ref = marker && `${decodeURIComponent(marker)}:`;
       const leak = ref && byRef.get(ref);
       if (leak) issueMs.push(issue.openedAt - leak.sentAt);
@@ -183,7 +205,7 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
     const row = (label, values) =>
       `  ${label.padEnd(20)} p50 ${seconds(percentile(values, 50)).padStart(8)}  p95 ${seconds(percentile(values, 95)).padStart(8)}  p99 ${seconds(percentile(values, 99)).padStart(8)}`;
     console.log(
-      `${pushes} leaking pushes on ${setup.engine}, ${setup.replicas} ${setup.replicas === 1 ? "replica" : "replicas"}, webhooks sent within 1 s, one installation:`,
+      `${pushes} leaking pushes${repositories > 1 ? ` spread over ${repositories} repositories` : ""} on ${setup.engine}, ${setup.replicas} ${setup.replicas === 1 ? "replica" : "replicas"}, webhooks sent within 1 s, one installation:`,
     );
     console.log(row("webhook → revoke", revokeMs));
     console.log(row("webhook → issue", issueMs));
@@ -223,4 +245,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   ];
   for (const pushes of sizes.length > 0 ? sizes : [50, 200])
     for (const setup of setups) await benchLoad(pushes, setup);
+  // Apart from the headline (one repository): the same pushes spread over five repositories, where replicas
+  // can scan different repositories at once.
+  if (process.env.LEAKWARDEN_BENCH_DATABASE_URL) {
+    console.log("\nThe same, spread over several repositories (not the headline):\n");
+    for (const pushes of sizes.length > 0 ? sizes : [50, 200])
+      for (const replicas of [1, 2])
+        await benchLoad(pushes, { engine: "postgres", replicas, repositories: 5 });
+  }
 }

@@ -87,10 +87,11 @@ export function guarded<C>(handler: (context: C) => Promise<void>): (context: C)
 export function registerHandlers(
   app: Probot,
   store: Store,
-  queued: () => void,
+  /** Wakes the stage that takes what a handler queued: a push wakes only the scan stage. */
+  queued: { scans: () => void; texts: () => void },
   identity?: AppIdentity,
 ): void {
-  registerTextHandlers(app, store, queued, guarded, identity);
+  registerTextHandlers(app, store, queued.texts, guarded, identity);
   app.on(
     "push",
     guarded(async (context) => {
@@ -111,7 +112,7 @@ export function registerHandlers(
             compareUrl: p.compare,
           };
       const outcome = await acceptDelivery(store, context.id, "push", p.repository.full_name, payload);
-      if (outcome === "queued") queued();
+      if (outcome === "queued") queued.scans();
       context.log.info(
         { delivery: context.id, repository: p.repository.full_name, ref: p.ref, outcome },
         "push received",
@@ -145,7 +146,7 @@ export function registerHandlers(
         p.repository.full_name,
         payload,
       );
-      if (outcome === "queued") queued();
+      if (outcome === "queued") queued.scans();
       context.log.info(
         { delivery: context.id, repository: p.repository.full_name, run: run.id, outcome },
         "workflow run received",

@@ -205,7 +205,12 @@ export class LeakwardenApp {
     identity
       .learn()
       .catch((error: Error) => this.log.warn(`could not learn the App's slug: ${error.message}`));
-    registerHandlers(probot, this.store, () => this.pipeline.scansQueued(), identity);
+    registerHandlers(
+      probot,
+      this.store,
+      { scans: () => this.pipeline.scansQueued(), texts: () => this.pipeline.textsQueued() },
+      identity,
+    );
     registerBackfillHandlers(probot, this.store, {
       backfills: () => this.pipeline.backfills.notify(),
       pullRequests: () => this.pipeline.pullRequests.notify(),

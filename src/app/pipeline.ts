@@ -9,6 +9,7 @@ import { breachEvent, revocationEvent } from "../alerts/events.js";
 import { ALERT_KIND, enqueueAlert } from "../alerts/queue.js";
 import type { AlertEvent } from "../alerts/render.js";
 import { AlertWorker } from "../alerts/worker.js";
+import { BusyElsewhere } from "../jobs/stage.js";
 import { REVOKE_KIND } from "../revoke/queue.js";
 import type { RevokerSet } from "../revoke/types.js";
 import { RevocationWorker } from "../revoke/worker.js";
@@ -152,8 +153,20 @@ export class Pipeline {
       handle: async (job) =>
         logScan(job, await inTurn(job.payload.repository.fullName, () => scanner.process(job))),
       batch: {
-        // One scan per repository at a time; a batch that waited takes every push that came in meanwhile.
-        exclusive: (job, work) => inTurn(job.payload.repository.fullName, work),
+        // One scan per repository at a time. A batch that waited for this replica's own scan takes every push
+        // that came in meanwhile; one that finds another replica scanning gives its job back to that replica,
+        // whose git cache is warm, rather than wait and then fetch the whole repository into a cold one.
+        exclusive: async (job, work) => {
+          const { repository } = job.payload;
+          const ran = await store.locks.tryWith(`scan:${repository.fullName}`, work);
+          if (!ran.held)
+            throw new BusyElsewhere(
+              job.payload.type === "push" ? pushKeyPrefix(repository.fullName) : job.key,
+            );
+        },
+        // While a repository's pushes are scanned here, its next pushes wait for that batch, holding no slot.
+        group: (job) =>
+          job.payload.type === "push" ? pushKeyPrefix(job.payload.repository.fullName) : undefined,
         // A burst of pushes to one repository is scanned together: one settings read, one fetch. Only jobs as
         // urgent as the one claimed ride along: a backfill never goes ahead of another repository's push.
         companions: async (job, claim) =>
@@ -312,9 +325,13 @@ export class Pipeline {
     });
   }
 
-  /** The scan stage has new work (a webhook was accepted). */
+  /** The scan stage has new work (a push or run webhook was accepted). */
   scansQueued(): void {
     this.scans.notify();
+  }
+
+  /** The text scan stage has new work (an issue, comment, discussion or release webhook was accepted). */
+  textsQueued(): void {
     this.texts.notify();
   }
 

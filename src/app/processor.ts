@@ -1,13 +1,12 @@
 // The scan stage's work behind a webhook: read the repository's settings, fetch and scan the push or download
 // and scan the run's logs, record and match the findings, queue their revocations and the report. It never
 // writes to GitHub: the report stage (report-jobs.ts) does, at GitHub's pace.
-import PQueue from "p-queue";
 import type { ProbotOctokit } from "probot";
 import { type ActResult, actOnFindings } from "../revoke/act.js";
 import type { RevocationPolicy } from "../revoke/policy.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Engine } from "../scan/engine.js";
-import { loadFingerprintIgnoreAt } from "../scan/fingerprint-ignore.js";
+import { loadFingerprintIgnoresAt } from "../scan/fingerprint-ignore.js";
 import { scanPushBurst } from "../scan/history.js";
 import type { Rule } from "../scan/rules.js";
 import { createEngine } from "../scan/settings.js";
@@ -33,9 +32,6 @@ import type { PushScan, RunScan, ScanJob } from "./scan-jobs.js";
 import { SettingsCache } from "./settings-cache.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
-
-/** Pushes of one batch whose `.leakwardenignore` is read at once (each read runs git). */
-const IGNORE_READS = 4;
 
 export interface ProcessorDeps {
   store: Store;
@@ -264,10 +260,9 @@ export class ScanProcessor {
         { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore },
       );
       const scanMs = performance.now() - scanning;
-      // The pushedIgnoreFile reads spawn git: a few at a time.
-      const reader = new PQueue({ concurrency: IGNORE_READS });
-      const ignores = await Promise.all(
-        indices.map((i) => reader.add(() => pushedIgnoreFile(path, (pushes[i] as PushScan).after))),
+      const ignores = await pushedIgnoreFiles(
+        path,
+        indices.map((i) => (pushes[i] as PushScan).after),
       );
       // The whole batch recorded in one transaction, a few statements for all its pushes (on PostgreSQL each
       // statement is a round trip): every push's revocations are queued a moment after the scan.
@@ -510,14 +505,17 @@ interface RecordNotes {
 }
 
 /** The pushed commit's own `.leakwardenignore`: reviewed false positives, committed with the code. */
-async function pushedIgnoreFile(
+/** Each pushed commit's `.leakwardenignore`, read for the whole batch in two git calls. */
+async function pushedIgnoreFiles(
   path: string,
-  commit: string,
-): Promise<Pick<RecordNotes, "ignored" | "ignoreProblem">> {
+  commits: readonly string[],
+): Promise<Pick<RecordNotes, "ignored" | "ignoreProblem">[]> {
+  const unused = (error: Error) => ({ ignoreProblem: `${error.message}; it was not used` });
   try {
-    return { ignored: await loadFingerprintIgnoreAt(path, commit) };
+    const read = await loadFingerprintIgnoresAt(path, commits);
+    return read.map((r) => (r instanceof Error ? unused(r) : { ignored: r }));
   } catch (error) {
-    return { ignoreProblem: `${(error as Error).message}; it was not used` };
+    return commits.map(() => unused(error as Error));
   }
 }
 

@@ -8,6 +8,7 @@ import { iso } from "../store/clock.js";
 import type { Store } from "../store/index.js";
 import type { JobRecord } from "../store/jobs.js";
 import { WakeableLoop } from "./loop.js";
+import { OrphanCheck } from "./orphan-check.js";
 
 /** Thrown by a handler when a provider asked it to wait: the job waits without spending an attempt. */
 export class RetryAfter extends Error {
@@ -18,6 +19,20 @@ export class RetryAfter extends Error {
     super(message);
   }
 }
+
+/**
+ * Thrown by `batch.exclusive` when another replica holds the batch's lock (it is scanning that repository): the
+ * job goes back to the queue without spending an attempt, and this runner leaves the jobs whose key starts with
+ * `keyPrefix` alone for a moment, so that the holder, whose git cache is warm, takes them with its next batch.
+ */
+export class BusyElsewhere extends Error {
+  constructor(readonly keyPrefix: string) {
+    super(`${keyPrefix}… is being worked on by another replica`);
+  }
+}
+
+/** How long a runner leaves alone the jobs another replica is busy with (it is woken when they are given back). */
+export const BUSY_ELSEWHERE_MS = 2_000;
 
 export interface StageOptions<P> {
   store: Store;
@@ -33,10 +48,17 @@ export interface StageOptions<P> {
   batch?: {
     /**
      * Runs the batch's work (`fn`) exclusively, e.g. holding the repository's lock: the companions are claimed
-     * inside it, so a batch that had to wait takes everything that came in meanwhile.
+     * inside it, so a batch that had to wait takes everything that came in meanwhile. Throws BusyElsewhere,
+     * without running `fn`, when another replica holds it.
      */
     exclusive?: (job: JobRecord<P>, fn: () => Promise<void>) => Promise<void>;
     companions: (job: JobRecord<P>, claim: { owner: string; leaseMs: number }) => Promise<JobRecord<P>[]>;
+    /**
+     * The key prefix of the jobs a batch of `job` takes as companions (a repository's pushes). While such a
+     * batch runs, this runner claims none of them: they ride along with it or wait for it to end, rather than
+     * hold a second slot waiting for the lock it holds and then run alone behind it.
+     */
+    group?: (job: JobRecord<P>) => string | undefined;
     /** Per job, in order: undefined when done, or the error it failed with (retried on its own). */
     handle: (jobs: JobRecord<P>[]) => Promise<(Error | undefined)[]>;
   };
@@ -63,6 +85,11 @@ export class StageRunner<P> {
   private readonly loop: WakeableLoop;
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly busy = new Map<string, number>();
+  private readonly orphans: OrphanCheck;
+  /** Key prefixes another replica is busy with → until when (clock ms) this runner leaves them alone. */
+  private readonly elsewhere = new Map<string, number>();
+  /** Key prefixes of the batches running here → how many. */
+  private readonly working = new Map<string, number>();
 
   constructor(options: StageOptions<P>) {
     this.options = {
@@ -73,6 +100,7 @@ export class StageRunner<P> {
       log: () => {},
       ...options,
     };
+    this.orphans = new OrphanCheck(() => this.now());
     this.loop = new WakeableLoop({
       round: async () => this.fill(),
       waitMs: () => this.waitMs(),
@@ -95,9 +123,17 @@ export class StageRunner<P> {
     return [...out];
   }
 
-  /** Jobs whose worker on this host died: back in the queue at once. */
+  /** The key prefixes not to claim from now: batches running here, and what another replica is busy with. */
+  private leftAlone(): string[] {
+    const now = this.now();
+    for (const [prefix, until] of this.elsewhere) if (until <= now) this.elsewhere.delete(prefix);
+    return [...new Set([...this.working.keys(), ...this.elsewhere.keys()])];
+  }
+
+  /** Jobs whose worker on this host died: back in the queue at once (looked for every few seconds). */
   private async recoverOrphans(): Promise<void> {
     const { store, kind } = this.options;
+    if (!this.orphans.due()) return;
     for (const job of await store.jobs.running(kind)) {
       if (job.owner === this.owner || !ownerIsGone(job.owner)) continue;
       if (await store.jobs.requeue(job.id, job.owner as string)) {
@@ -124,6 +160,7 @@ export class StageRunner<P> {
         leaseMs,
         limit,
         queues: { except: this.blocked() },
+        skipKeyPrefixes: this.leftAlone(),
       });
       if (jobs.length === 0) break;
       for (const job of jobs) this.begin(job);
@@ -134,8 +171,15 @@ export class StageRunner<P> {
 
   private begin(job: JobRecord<P>): void {
     this.busy.set(job.queue, (this.busy.get(job.queue) ?? 0) + 1);
+    const group = this.options.batch?.group?.(job);
+    if (group !== undefined) this.working.set(group, (this.working.get(group) ?? 0) + 1);
     const work = this.options.batch ? this.runBatch(job) : this.run(job);
     const running = work.finally(() => {
+      if (group !== undefined) {
+        const left = (this.working.get(group) ?? 1) - 1;
+        if (left > 0) this.working.set(group, left);
+        else this.working.delete(group);
+      }
       this.inFlight.delete(job.id);
       const left = (this.busy.get(job.queue) ?? 1) - 1;
       if (left > 0) this.busy.set(job.queue, left);
@@ -149,10 +193,11 @@ export class StageRunner<P> {
   private async nextStart(): Promise<number | undefined> {
     const { store, kind, pausedQueues } = this.options;
     const now = this.now();
-    const next = await store.jobs.nextWake(kind, { except: this.blocked() });
+    const next = await store.jobs.nextWake(kind, { except: this.blocked() }, this.leftAlone());
     let wake = next ? Date.parse(next) : undefined;
     for (const until of pausedQueues?.().values() ?? [])
       if (until > now) wake = Math.min(wake ?? until, until);
+    for (const until of this.elsewhere.values()) if (until > now) wake = Math.min(wake ?? until, until);
     return wake;
   }
 
@@ -207,6 +252,12 @@ export class StageRunner<P> {
       // Settling failed (the database): the leases run out and the jobs are taken again.
       if (ran) {
         this.options.log(`${this.options.kind} batch of job ${first.id} failed: ${(error as Error).message}`);
+        return;
+      }
+      if (error instanceof BusyElsewhere) {
+        // Nothing was done: back to the queue as it was (in its place), for the replica that holds the lock.
+        this.elsewhere.set(error.keyPrefix, this.now() + BUSY_ELSEWHERE_MS);
+        await store.jobs.release([first.id], this.owner, first.runAfter);
         return;
       }
       // The lock could not be taken: the first job's attempt fails, and it is retried like any failure.

@@ -3,6 +3,7 @@
 // outcome is audited; listeners hear each final outcome (the app comments on its issue).
 import { setTimeout as delay } from "node:timers/promises";
 import { WakeableLoop } from "../jobs/loop.js";
+import { OrphanCheck } from "../jobs/orphan-check.js";
 import { iso } from "../store/clock.js";
 import type { Store } from "../store/index.js";
 import { backoffMs, DEFAULT_RETRY, type RetrySettings } from "./backoff.js";
@@ -96,6 +97,7 @@ export class RevocationWorker {
   private readonly pausedUntil = new Map<string, number>();
   private readonly pauseReasons = new Map<string, string>();
   private readonly loop: WakeableLoop;
+  private readonly orphans: OrphanCheck;
 
   constructor(options: WorkerOptions) {
     this.store = options.store;
@@ -109,6 +111,7 @@ export class RevocationWorker {
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? defaultSleep;
     this.log = options.log ?? (() => {});
+    this.orphans = new OrphanCheck(() => this.now());
     // Continuous: a round only starts calls; a call that ends wakes the loop to take the next jobs at once.
     this.loop = new WakeableLoop({
       round: async () => this.dispatch(),
@@ -131,8 +134,9 @@ export class RevocationWorker {
     return this.store.clock().getTime();
   }
 
-  /** Jobs left running by a process on this host that died: back in the queue, due now. */
+  /** Jobs left running by a process on this host that died: back in the queue, due now (every few seconds). */
   private async recoverOrphans(): Promise<void> {
+    if (!this.orphans.due()) return;
     for (const job of await this.store.jobs.running(REVOKE_KIND)) {
       if (job.owner === this.owner || !ownerIsGone(job.owner)) continue;
       await this.store.transaction(async (tx) => {

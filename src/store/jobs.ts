@@ -87,6 +87,8 @@ export interface ClaimOptions {
   leaseMs: number;
   limit: number;
   queues?: QueueFilter;
+  /** Leaves alone the jobs whose key starts with one of these (a repository another replica is scanning). */
+  skipKeyPrefixes?: readonly string[];
 }
 
 type JobsWhere = ExpressionBuilder<Tables, "jobs">;
@@ -97,6 +99,11 @@ function inQueues(eb: JobsWhere, filter: QueueFilter = {}) {
   if (filter.only) conditions.push(filter.only.length > 0 ? eb("queue", "in", filter.only) : eb.lit(false));
   if (filter.except && filter.except.length > 0) conditions.push(eb("queue", "not in", filter.except));
   return eb.and(conditions);
+}
+
+/** Keys that start with none of `prefixes`, as a condition. */
+function notUnder(eb: JobsWhere, prefixes: readonly string[] = []) {
+  return eb.and(prefixes.map((prefix) => eb(sql<string>`substr(key, 1, ${prefix.length})`, "<>", prefix)));
 }
 
 function amongIds(eb: JobsWhere, ids?: readonly number[]) {
@@ -259,7 +266,9 @@ export class JobTable {
    * locked with SKIP LOCKED, so that replicas claiming at once take different jobs instead of waiting.
    */
   async claim<P = unknown>(options: ClaimOptions): Promise<JobRecord<P>[]> {
-    return this.claimDue<P>(options, (q) => q.where((w) => inQueues(w, options.queues)));
+    return this.claimDue<P>(options, (q) =>
+      q.where((w) => inQueues(w, options.queues)).where((w) => notUnder(w, options.skipKeyPrefixes)),
+    );
   }
 
   /**
@@ -268,7 +277,7 @@ export class JobTable {
    * A less urgent job never rides along ahead of more urgent work elsewhere.
    */
   async claimSiblings<P = unknown>(
-    options: Omit<ClaimOptions, "queues"> & { keyPrefix: string; maxPriority: number },
+    options: Omit<ClaimOptions, "queues" | "skipKeyPrefixes"> & { keyPrefix: string; maxPriority: number },
   ): Promise<JobRecord<P>[]> {
     return this.claimDue<P>(options, (q) =>
       q
@@ -279,7 +288,7 @@ export class JobTable {
 
   /** Claims due jobs of a kind (pending and due, or with an expired lease) that `narrow` keeps, most urgent first. */
   private async claimDue<P>(
-    options: Omit<ClaimOptions, "queues">,
+    options: Omit<ClaimOptions, "queues" | "skipKeyPrefixes">,
     narrow: (q: DueQuery) => DueQuery,
   ): Promise<JobRecord<P>[]> {
     const now = this.now();
@@ -512,6 +521,7 @@ export class JobTable {
     kind: string,
     ids?: readonly number[],
     queues?: QueueFilter,
+    skipKeyPrefixes?: readonly string[],
   ): Promise<string | undefined> {
     const row = await this.db
       .selectFrom("jobs")
@@ -520,16 +530,22 @@ export class JobTable {
       .where("state", "=", "pending")
       .where((eb) => amongIds(eb, ids))
       .where((eb) => inQueues(eb, queues))
+      .where((eb) => notUnder(eb, skipKeyPrefixes))
       .executeTakeFirst();
     return row?.next ?? undefined;
   }
 
   /**
    * When a worker of this kind should next look: the earliest pending job's time, or the earliest lease that
-   * runs out (a worker that died, on this replica or another, leaves its jobs to be taken over then).
+   * runs out (a worker that died, on this replica or another, leaves its jobs to be taken over then). Pending
+   * jobs under `skipKeyPrefixes` (left to a batch that is running) do not count.
    */
-  async nextWake(kind: string, queues?: QueueFilter): Promise<string | undefined> {
-    const due = await this.nextRunAfter(kind, undefined, queues);
+  async nextWake(
+    kind: string,
+    queues?: QueueFilter,
+    skipKeyPrefixes?: readonly string[],
+  ): Promise<string | undefined> {
+    const due = await this.nextRunAfter(kind, undefined, queues, skipKeyPrefixes);
     const lease = await this.db
       .selectFrom("jobs")
       .select((eb) => eb.fn.min("lease_until").as("next"))

@@ -51,7 +51,8 @@ const dir = tempDir();
 const store = await openStore({ path: join(dir.path, "app.db"), env: {} });
 const probot = testProbot();
 let wakeUps = 0;
-registerHandlers(probot, store, () => wakeUps++);
+let textWakeUps = 0;
+registerHandlers(probot, store, { scans: () => wakeUps++, texts: () => textWakeUps++ });
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
@@ -85,6 +86,8 @@ describe("the push handler", () => {
     );
     expect((await store.deliveries.byId("delivery-1"))?.jobId).toBe(jobs[0]?.id);
     expect(wakeUps).toBe(1);
+    // Only the scan stage is woken: a text stage round is queries for nothing (a burst of pushes, many rounds).
+    expect(textWakeUps).toBe(0);
   });
 
   it("does nothing for a redelivery, nor for a second delivery of the same push", async () => {
@@ -140,7 +143,7 @@ describe("a handler that fails", () => {
       log: pino({ level: "trace" }, { write: (line: string) => lines.push(line) }),
     });
     const broken = await openStore({ path: join(dir.path, "broken.db"), env: {} });
-    registerHandlers(logged, broken, () => undefined);
+    registerHandlers(logged, broken, { scans: () => undefined, texts: () => undefined });
     await broken.close(); // every handler now fails on the database
     const secret = tokens(88).githubPat();
     const payload = { ...push, head_commit: { message: `deploy with ${secret}` } };

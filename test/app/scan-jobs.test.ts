@@ -2,6 +2,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SCAN_KIND, type ScanJob, ScanJobRunner, type ScanPayload } from "../../src/app/scan-jobs.js";
+import { ORPHAN_CHECK_MS } from "../../src/jobs/orphan-check.js";
+import { StageRunner } from "../../src/jobs/stage.js";
 import { openStore } from "../../src/store/index.js";
 import { PRIORITY } from "../../src/store/jobs.js";
 import { tempDir } from "../support/cli.js";
@@ -133,3 +135,102 @@ describe("the scan runner", () => {
     expect(handled).toEqual(["queued-later"]);
   });
 });
+
+describe("looking for jobs of a dead worker", () => {
+  it("looks on the first round, then at most every few seconds: a wake-up is not a query", async () => {
+    let now = Date.parse("2026-01-01T00:00:00Z");
+    const timed = await openStore({
+      path: join(dir.path, "orphans.db"),
+      env: {},
+      clock: () => new Date(now),
+    });
+    try {
+      const runner = new ScanJobRunner({ store: timed, concurrency: 1, handle: async () => {} });
+      expect(await runner.fill()).toBe(0);
+      const job = (
+        await timed.jobs.enqueue<ScanPayload>({
+          kind: SCAN_KIND,
+          key: "orphan",
+          queue: SCAN_KIND,
+          payload,
+          maxAttempts: 3,
+        })
+      ).job;
+      await timed.jobs.claim({
+        kind: SCAN_KIND,
+        owner: `${hostname()}:2147483646:deadbeef`,
+        leaseMs: 3_600_000,
+        limit: 1,
+      });
+      // Woken a moment later: the dead worker's job is not looked for again yet.
+      now += ORPHAN_CHECK_MS - 1;
+      expect(await runner.fill()).toBe(0);
+      expect((await timed.jobs.byId(job.id))?.state).toBe("running");
+      now += 1;
+      expect(await runner.fill()).toBe(1);
+      await runner.stop();
+      expect(await timed.jobs.byId(job.id)).toMatchObject({ state: "done", attempts: 1 });
+      expect(await timed.audit.list({ action: "scan.resume" })).toHaveLength(1);
+    } finally {
+      await timed.close();
+    }
+  });
+});
+
+describe("a batch running here", () => {
+  it("keeps its repository's next pushes from taking a second slot: that slot goes to another repository", async () => {
+    const grouped = await openStore({ path: join(dir.path, "grouped.db"), env: {} });
+    const kind = "grouped";
+    const add = (key: string) =>
+      grouped.jobs.enqueue({ kind, key, queue: kind, payload: {}, maxAttempts: 3 });
+    let finish: () => void = () => {};
+    const holding = new Promise<void>((resolve) => (finish = resolve));
+    const batches: string[][] = [];
+    const runner = new StageRunner<unknown>({
+      store: grouped,
+      kind,
+      concurrency: 2,
+      handle: async () => {},
+      batch: {
+        group: (job) => job.key.slice(0, job.key.lastIndexOf(":") + 1),
+        companions: (job, claim) =>
+          grouped.jobs.claimSiblings({
+            kind,
+            ...claim,
+            keyPrefix: job.key.slice(0, job.key.lastIndexOf(":") + 1),
+            maxPriority: job.priority,
+            limit: 9,
+          }),
+        handle: async (jobs) => {
+          batches.push(jobs.map((j) => j.key));
+          if (jobs[0]?.key === "a:1") await holding;
+          return jobs.map(() => undefined);
+        },
+      },
+    });
+    try {
+      await add("a:1");
+      expect(await runner.fill()).toBe(1);
+      await until(() => batches.length === 1);
+      await add("a:2");
+      await add("b:1");
+      // The free slot takes b's push, not a's: a:2 waits for a's batch without holding a slot.
+      expect(await runner.fill()).toBe(1);
+      await until(() => batches.length === 2);
+      expect(batches[1]).toEqual(["b:1"]);
+      expect((await grouped.jobs.byKey("a:2"))?.state).toBe("pending");
+      finish();
+      await runner.drain(5_000);
+      expect(batches).toEqual([["a:1"], ["b:1"], ["a:2"]]);
+    } finally {
+      finish();
+      await runner.stop();
+      await grouped.close();
+    }
+  });
+});
+
+async function until(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ready(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(ready()).toBe(true);
+}

@@ -3,7 +3,7 @@
 import { sql } from "kysely";
 import nock from "nock";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StageRunner } from "../../src/jobs/stage.js";
+import { BUSY_ELSEWHERE_MS, BusyElsewhere, StageRunner } from "../../src/jobs/stage.js";
 import { actOnFindings } from "../../src/revoke/act.js";
 import { createRevokers } from "../../src/revoke/providers.js";
 import { RevocationWorker } from "../../src/revoke/worker.js";
@@ -135,6 +135,58 @@ describe.skipIf(postgresMissing)(
       release();
       expect(await holding).toMatchObject({ held: true });
       expect(await b.locks.tryWith("scan:acme/app", async () => "ran")).toEqual({ held: true, value: "ran" });
+      await a.close();
+      await b.close();
+    });
+
+    it("a batch whose lock another replica holds goes back unspent, and is left to that replica for a moment", async () => {
+      const [a, b] = await twoReplicas();
+      const kind = "busy-test";
+      for (const n of [1, 2])
+        await a.jobs.enqueue({ kind, key: `repo:x:${n}`, queue: kind, payload: {}, maxAttempts: 3 });
+      const handled: string[] = [];
+      // What the scan stage does (pipeline.ts): the repository's lock, or BusyElsewhere when another holds it.
+      const runner = (store: Store, name: string) =>
+        new StageRunner<unknown>({
+          store,
+          kind,
+          concurrency: 1,
+          handle: async () => {},
+          batch: {
+            exclusive: async (_job, work) => {
+              if (!(await store.locks.tryWith("scan:x", work)).held) throw new BusyElsewhere("repo:x:");
+            },
+            companions: (job, claim) =>
+              store.jobs.claimSiblings({
+                kind,
+                ...claim,
+                keyPrefix: "repo:x:",
+                maxPriority: job.priority,
+                limit: 9,
+              }),
+            handle: async (jobs) => {
+              handled.push(...jobs.map((j) => `${name} ${j.key}`));
+              return jobs.map(() => undefined);
+            },
+          },
+        });
+      // Replica a is scanning repository x.
+      let release: () => void = () => {};
+      const holding = a.locks.tryWith("scan:x", () => new Promise<void>((r) => (release = r)));
+      await new Promise((r) => setTimeout(r, 100));
+      const onB = runner(b, "b");
+      expect(await onB.fill()).toBe(1);
+      await onB.stop();
+      // Given back as it was: no attempt spent, due now, and b leaves x alone for a while.
+      expect(await b.jobs.byKey("repo:x:1")).toMatchObject({ state: "pending", attempts: 0, owner: null });
+      expect(await onB.fill()).toBe(0);
+      expect(BUSY_ELSEWHERE_MS).toBeGreaterThan(1_000);
+      // The holder takes both, together, once its scan is done.
+      release();
+      await holding;
+      await runner(a, "a").drain(5_000);
+      expect(handled).toEqual(["a repo:x:1", "a repo:x:2"]);
+      expect(await a.jobs.byKey("repo:x:2")).toMatchObject({ state: "done", attempts: 1 });
       await a.close();
       await b.close();
     });
