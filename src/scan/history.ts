@@ -301,8 +301,8 @@ async function streamPatches(
 /**
  * The method `auto` picks: blobs for a whole history, patches for a range or `--since` (a few commits, as a
  * rule, where the walk and cat-file cost more than they save). Measured with bench/history.js on two cores:
- * reading by blobs was faster than by patches on a mirror of expressjs/express (11,467 commits) and on the
- * synthetic history of 6,000 commits (see the README's "Reading a history by blobs or by patches").
+ * reading by blobs was faster than by patches on a mirror of expressjs/express (11,467 commits) and as fast on
+ * generated histories (see the README's "Reading a history by blobs or by patches").
  */
 export function historyMethod(
   selection: HistorySelection,
