@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Scenario, startScenario } from "../../src/demo/scenario.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
+import { revocationsOf as adoRevocations, registerAdoPat } from "../support/scenario.js";
 import { tokens } from "../support/tokens.js";
 import { buildZip } from "../support/zip.js";
 
@@ -17,29 +18,10 @@ const pushedId = randomUUID();
 const loggedId = randomUUID();
 let scenario: Scenario;
 
-async function register(pat: string, authorizationId: string) {
-  const result = await scenario.cli(
-    [
-      "registry",
-      "add",
-      "--provider",
-      "azure-devops",
-      "--org",
-      "contoso",
-      "--authorization-id",
-      authorizationId,
-      "--name",
-      "deploy",
-    ],
-    `${pat}\n`,
-  );
-  expect(result.status, result.stderr).toBe(0);
-}
+const register = (pat: string, authorizationId: string) =>
+  registerAdoPat(scenario, pat, authorizationId, ["--name", "deploy"]);
 
-const revocationsOf = (id: string) =>
-  scenario.ado.requests.filter(
-    (r) => r.path === "/contoso/_apis/tokenadmin/revocations" && r.body.includes(id),
-  );
+const revocationsOf = (id: string) => adoRevocations(scenario, id);
 
 beforeAll(async () => {
   scenario = await startScenario();

@@ -12,6 +12,7 @@ import { INSTALLATION, REPOSITORY, type Scenario, startScenario } from "../../sr
 import { TEST_KEY } from "../store/engines.js";
 import { expectNotInText } from "../support/plaintext.js";
 import { createSchema, dropSchema, freshSchema, postgresMissing, urlForSchema } from "../support/postgres.js";
+import { revocationsOf as adoRevocations, registerAdoPat } from "../support/scenario.js";
 import { tokens } from "../support/tokens.js";
 
 const execGit = promisify(execFile);
@@ -54,10 +55,7 @@ function suite(engine: "sqlite" | "postgres") {
     await git(dir, "push", "--quiet", "origin", branch);
   }
 
-  const revocationsOf = (id: string) =>
-    scenario.ado.requests.filter(
-      (r) => r.path === "/contoso/_apis/tokenadmin/revocations" && r.body.includes(id),
-    );
+  const revocationsOf = (id: string) => adoRevocations(scenario, id);
   const health = async () =>
     (await (await fetch(`${scenario.appUrl}/healthz`)).json()) as {
       queue: { backfill: { repositories: Record<string, number> } & Record<string, number> };
@@ -129,22 +127,7 @@ function suite(engine: "sqlite" | "postgres") {
             : {},
         );
         for (const name of Object.keys(pats) as (keyof typeof pats)[]) {
-          const added = await scenario.cli(
-            [
-              "registry",
-              "add",
-              "--provider",
-              "azure-devops",
-              "--org",
-              "contoso",
-              "--authorization-id",
-              ids[name],
-              "--name",
-              name,
-            ],
-            `${pats[name]}\n`,
-          );
-          expect(added.status, added.stderr).toBe(0);
+          await registerAdoPat(scenario, pats[name], ids[name], ["--name", name]);
         }
         // Histories from before the App was installed, each with a registered leak: a backfill that ran would
         // revoke it and open a summary issue.

@@ -9,6 +9,11 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INSTALLATION, REPOSITORY, type Scenario, startScenario } from "../../src/demo/scenario.js";
 import { databaseFiles, expectNotInFiles, expectNotInText } from "../support/plaintext.js";
+import {
+  revocationIndex as adoRevocationIndex,
+  revocationsOf as adoRevocations,
+  registerAdoPat,
+} from "../support/scenario.js";
 import { tokens } from "../support/tokens.js";
 
 const execGit = promisify(execFile);
@@ -52,14 +57,8 @@ async function commit(branch: string, from: string, files: Record<string, string
   return git("rev-parse", "HEAD");
 }
 
-const revocationsOf = (id: string) =>
-  scenario.ado.requests.filter(
-    (r) => r.path === "/contoso/_apis/tokenadmin/revocations" && r.body.includes(id),
-  );
-const revocationIndex = (id: string) =>
-  scenario.ado.requests.findIndex(
-    (r) => r.path === "/contoso/_apis/tokenadmin/revocations" && r.body.includes(id),
-  );
+const revocationsOf = (id: string) => adoRevocations(scenario, id);
+const revocationIndex = (id: string) => adoRevocationIndex(scenario, id);
 const health = async () =>
   (await (await fetch(`${scenario.appUrl}/healthz`)).json()) as {
     queue: { backfill: { repositories: Record<string, number> } & Record<string, unknown> };
@@ -104,22 +103,7 @@ function pullRequestPayload(action: string, number: number, base: string, head: 
 beforeAll(async () => {
   scenario = await startScenario();
   for (const [name, pat] of Object.entries(pats)) {
-    const result = await scenario.cli(
-      [
-        "registry",
-        "add",
-        "--provider",
-        "azure-devops",
-        "--org",
-        "contoso",
-        "--authorization-id",
-        ids[name as keyof typeof pats],
-        "--name",
-        name,
-      ],
-      `${pat}\n`,
-    );
-    expect(result.status, result.stderr).toBe(0);
+    await registerAdoPat(scenario, pat, ids[name as keyof typeof pats], ["--name", name]);
   }
   // History from before the App was installed: a leak on a branch that is not the default (removed again in a
   // later commit), and one in a commit that only an annotated tag reaches. Pushed straight into the served

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Scenario, startScenario } from "../../src/demo/scenario.js";
 import { type EntraStandIn, startEntraStandIn } from "../support/entra.js";
+import { revocationsOf as adoRevocations, registerAdoPat } from "../support/scenario.js";
 import { tokens } from "../support/tokens.js";
 
 const TENANT = "0b1e2a3c-4d5e-4f60-8172-839405a6b7c8";
@@ -31,11 +32,7 @@ beforeAll(async () => {
     },
   });
   for (const token of [first, second]) {
-    const added = await scenario.cli(
-      ["registry", "add", "--provider", "azure-devops", "--org", "contoso", "--authorization-id", token.id],
-      `${token.pat}\n`,
-    );
-    expect(added.status, added.stderr).toBe(0);
+    await registerAdoPat(scenario, token.pat, token.id);
   }
 }, 60_000);
 afterAll(async () => {
@@ -43,10 +40,7 @@ afterAll(async () => {
   await entra?.close();
 });
 
-const revocation = (id: string) =>
-  scenario.ado.requests.find(
-    (r) => r.path === "/contoso/_apis/tokenadmin/revocations" && r.body.includes(id),
-  );
+const revocation = (id: string) => adoRevocations(scenario, id)[0];
 
 async function leak(branch: string, pat: string) {
   const update = await scenario.push(

@@ -8,6 +8,7 @@ import { type Scenario, startScenario } from "../../src/demo/scenario.js";
 import { fingerprint } from "../../src/scan/redact.js";
 import { secretHash } from "../../src/scan/secret.js";
 import { expectNotInText } from "../support/plaintext.js";
+import { revocationsOf as adoRevocations, registerAdoPat } from "../support/scenario.js";
 import { tokens } from "../support/tokens.js";
 
 const t = tokens(20261130);
@@ -16,27 +17,18 @@ const API = "/api/v3";
 
 async function register(pat: string): Promise<string> {
   const authorizationId = randomUUID();
-  const result = await scenario.cli(
-    [
-      "registry",
-      "add",
-      "--provider",
-      "azure-devops",
-      "--org",
-      "contoso",
-      "--authorization-id",
-      authorizationId,
-    ].concat(["--name", "release-bot", "--owner", "dana@example.com", "--scopes", "vso.code_write"]),
-    `${pat}\n`,
-  );
-  expect(result.status, result.stderr).toBe(0);
+  await registerAdoPat(scenario, pat, authorizationId, [
+    "--name",
+    "release-bot",
+    "--owner",
+    "dana@example.com",
+    "--scopes",
+    "vso.code_write",
+  ]);
   return authorizationId;
 }
 
-const revocationsOf = (id: string) =>
-  scenario.ado.requests.filter(
-    (r) => r.path === "/contoso/_apis/tokenadmin/revocations" && r.body.includes(id),
-  );
+const revocationsOf = (id: string) => adoRevocations(scenario, id);
 
 /** Every request the GitHub stand-in received about the public repository acme/app. */
 const publicRequests = () =>

@@ -7,6 +7,7 @@ import { APP_SLUG } from "../../src/demo/github.js";
 import { INSTALLATION, REPOSITORY, type Scenario, startScenario } from "../../src/demo/scenario.js";
 import { openStore } from "../../src/store/index.js";
 import { databaseFiles, expectNotInFiles, expectNotInText } from "../support/plaintext.js";
+import { revocationsOf as adoRevocations, registerAdoPat } from "../support/scenario.js";
 import { tokens } from "../support/tokens.js";
 
 const t = tokens(13_2026);
@@ -30,29 +31,10 @@ const unregistered: string[] = [];
 let scenario: Scenario;
 const WEB = `https://github.com/${REPOSITORY}`;
 
-async function register(pat: string, authorizationId: string) {
-  const result = await scenario.cli(
-    [
-      "registry",
-      "add",
-      "--provider",
-      "azure-devops",
-      "--org",
-      "contoso",
-      "--authorization-id",
-      authorizationId,
-      "--name",
-      "deploy",
-    ],
-    `${pat}\n`,
-  );
-  expect(result.status, result.stderr).toBe(0);
-}
+const register = (pat: string, authorizationId: string) =>
+  registerAdoPat(scenario, pat, authorizationId, ["--name", "deploy"]);
 
-const revocationsOf = (id: string) =>
-  scenario.ado.requests.filter(
-    (r) => r.path === "/contoso/_apis/tokenadmin/revocations" && r.body.includes(id),
-  );
+const revocationsOf = (id: string) => adoRevocations(scenario, id);
 
 /** The envelope every event shares: the repository, the installation, who sent it. */
 function event(action: string, fields: Record<string, unknown>, sender = "dana-dev") {
