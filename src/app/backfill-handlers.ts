@@ -1,7 +1,7 @@
-// Webhooks that start work beside pushes and runs: an installation created or given repositories queues their
-// backfills, and taking repositories away (removed, the installation deleted or suspended) cancels them; a pull
-// request opened, reopened or pushed to queues the scan of its commits. As every handler: record the delivery,
-// write durable jobs, return.
+// Webhooks that start work beside pushes and runs: an installation created, unsuspended or given repositories
+// queues their backfills, and taking repositories away (removed, the installation deleted or suspended) cancels
+// them; a pull request opened, reopened or pushed to queues the scan of its commits. As every handler: record
+// the delivery, write durable jobs, return.
 import type { Probot } from "probot";
 import type { Store } from "../store/index.js";
 import { acceptRemovalDelivery } from "./backfill-cancel.js";
@@ -76,8 +76,7 @@ export function registerBackfillHandlers(app: Probot, store: Store, wake: Wakeup
   );
 
   // Deleted: the App has no access left. Suspended: it keeps none while suspended (every installation token
-  // is refused), and an owner suspends it to stop it acting; a backfill that went on would only fail. Once
-  // unsuspended, `leakwarden backfill --installation ID` scans again what is wanted.
+  // is refused), and an owner suspends it to stop it acting; a backfill that went on would only fail.
   app.on(
     ["installation.deleted", "installation.suspend"],
     guarded(async (context) => {
@@ -93,6 +92,27 @@ export function registerBackfillHandlers(app: Probot, store: Store, wake: Wakeup
       context.log.info(
         { delivery: context.id, installation: p.installation.id, cancelled: result.cancelled },
         `installation ${p.action}: its backfills cancelled`,
+      );
+    }),
+  );
+
+  // Unsuspended: GitHub sent no push while the App was suspended, so every repository's history is scanned
+  // again. Findings recorded before are not reported twice: a summary issue lists only what is new.
+  app.on(
+    "installation.unsuspend",
+    guarded(async (context) => {
+      const p = context.payload;
+      const result = await acceptInstallationDelivery(
+        store,
+        context.id,
+        "installation",
+        p.installation.id,
+        undefined,
+      );
+      if (result.queued > 0) wake.backfills();
+      context.log.info(
+        { delivery: context.id, installation: p.installation.id, queued: result.queued },
+        "installation unsuspended: backfill queued",
       );
     }),
   );

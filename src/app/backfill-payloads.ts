@@ -49,8 +49,8 @@ function pullRequestProblem(p: Fields): string | null {
 }
 
 /**
- * The first malformed field of an installation (created, deleted, suspend), installation_repositories (added,
- * removed) or pull_request payload, or null.
+ * The first malformed field of an installation (created, deleted, suspend, unsuspend), installation_repositories
+ * (added, removed) or pull_request payload, or null.
  */
 export function backfillPayloadProblem(event: string, p: Fields): string | null {
   if (event === "installation" && p.action === "created")
@@ -62,7 +62,7 @@ export function backfillPayloadProblem(event: string, p: Fields): string | null 
         ? repositoryList(p.repositories_added, "repositories_added")
         : "repositories_added")
     );
-  if (event === "installation" && ["deleted", "suspend"].includes(String(p.action)))
+  if (event === "installation" && ["deleted", "suspend", "unsuspend"].includes(String(p.action)))
     return installationProblem(p);
   if (event === "installation_repositories" && p.action === "removed")
     return (

@@ -23,6 +23,7 @@ import type { WritePacer } from "./pacing.js";
 import { writePullRequestComment } from "./pull-request-comment.js";
 import type { PullRequestReport } from "./pull-requests.js";
 import type { RepoSettings } from "./repo-settings.js";
+import { goneDestination } from "./report-gone.js";
 import { chooseRoute, type Route, securityRepositoryProblem } from "./report-routing.js";
 import { isPublicRepository } from "./scan-jobs.js";
 
@@ -233,8 +234,18 @@ export class ReportProcessor {
   constructor(private readonly deps: ReportDeps) {}
 
   async process(job: ReportJob): Promise<void> {
+    let octokit: Octokit | undefined;
+    try {
+      octokit = this.deps.pacer.pace(await this.deps.octokitFor(job.payload.installation), job.queue);
+      await this.write(job, octokit);
+    } catch (error) {
+      throw (await goneDestination(error, octokit)) ?? error;
+    }
+  }
+
+  /** Writes the report on GitHub. */
+  private async write(job: ReportJob, octokit: Octokit): Promise<void> {
     const payload = job.payload;
-    const octokit = this.deps.pacer.pace(await this.deps.octokitFor(payload.installation), job.queue);
     if (payload.type === "outcome") return this.comment(octokit, payload);
     if (payload.type === "confirmation") return this.confirm(octokit, payload);
     if (payload.type === "pull_request") {

@@ -46,6 +46,11 @@ export interface GitHubStandIn extends StandIn {
   settings: Map<string, string>;
   /** The repositories GET /repos/:owner/:repo knows, with their visibility; acme/app is private. */
   repositories: Map<string, { visibility: "public" | "private" | "internal" }>;
+  /**
+   * Repositories taken away from the installation (GitHub's `installation_repositories` removed): every API
+   * request under /repos/:owner/:repo answers 404 for them, as GitHub does. Git is served as before.
+   */
+  unreachable: Set<string>;
   /** Every git request (clone, fetch, push), with whether it carried the installation token. */
   gitRequests: GitHttpServer["requests"];
   /**
@@ -98,6 +103,17 @@ export async function startGitHubStandIn(
     issues.find((i) => i.repository === `${p.owner}/${p.repo}` && i.number === Number(p.number));
   const pulls = newPullState();
   const api = "/api/v3";
+  const unreachable = new Set<string>();
+  /** First in the table: a repository the installation lost answers 404 to everything. */
+  const lostRepositoryRoutes = ["GET", "POST", "PATCH", "PUT", "DELETE"].flatMap((method) =>
+    [`${api}/repos/:owner/:repo`, `${api}/repos/:owner/:repo/:rest*`].map(
+      (path): [string, (p: Record<string, string>) => Route] => [
+        `${method} ${path}`,
+        (p) => (_req, res) =>
+          unreachable.has(`${p.owner}/${p.repo}`) ? json(res, 404, { message: "Not Found" }) : false,
+      ],
+    ),
+  );
   const authed = (headers: Record<string, unknown>) => headers.authorization === `token ${installationToken}`;
   let url = "";
   const gitRequests: GitHttpServer["requests"] = [];
@@ -162,6 +178,7 @@ export async function startGitHubStandIn(
 
   const server = await startStandIn(
     [
+      ...lostRepositoryRoutes,
       ...textRoutes("/repos/:owner/:repo/issues/comments/:id"),
       ...textRoutes("/repos/:owner/:repo/issues/:number", "title"),
       ...textRoutes("/repos/:owner/:repo/pulls/comments/:id"),
@@ -413,6 +430,7 @@ export async function startGitHubStandIn(
     revokedCredentials,
     settings,
     repositories,
+    unreachable,
     gitRequests,
     texts,
     secretAlerts,

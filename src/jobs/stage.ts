@@ -21,6 +21,12 @@ export class RetryAfter extends Error {
 }
 
 /**
+ * Thrown by a handler when the job can no longer be done, now or later (what it would write to is gone): the job
+ * ends `cancelled` with this reason, audited, instead of spending its attempts on failures that cannot change.
+ */
+export class JobCancelled extends Error {}
+
+/**
  * Thrown by `batch.exclusive` when another replica holds the batch's lock (it is scanning that repository): the
  * job goes back to the queue without spending an attempt, and this runner leaves the jobs whose key starts with
  * `keyPrefix` alone for a moment, so that the holder, whose git cache is warm, takes them with its next batch.
@@ -266,7 +272,7 @@ export class StageRunner<P> {
     }
   }
 
-  /** Ends a job's attempt: done, waiting for a provider, retried later, or dead. */
+  /** Ends a job's attempt: done, cancelled, waiting for a provider, retried later, or dead. */
   private async settle(job: JobRecord<P>, error?: Error): Promise<void> {
     const { store, kind, retry, log } = this.options;
     const attempts = job.attempts + 1;
@@ -275,7 +281,17 @@ export class StageRunner<P> {
       return;
     }
     const message = error.message;
-    if (error instanceof RetryAfter) {
+    if (error instanceof JobCancelled) {
+      await store.transaction(async (tx) => {
+        await tx.jobs.finish(job.id, this.owner, { state: "cancelled", reason: message });
+        await tx.audit.record({
+          action: `${kind}.cancel`,
+          subject: `job:${job.id}`,
+          detail: { key: job.key, attempts, reason: message },
+        });
+      });
+      log(`${kind} job ${job.id} (${job.key}) cancelled: ${message}`);
+    } else if (error instanceof RetryAfter) {
       const runAfter = iso(new Date(this.now() + error.waitMs));
       await store.jobs.postpone(job.id, this.owner, runAfter, message);
       log(`${kind} job ${job.id} (${job.key}) waits until ${runAfter}: ${message}`);

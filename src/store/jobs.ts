@@ -406,11 +406,17 @@ export class JobTable {
     return moved;
   }
 
-  /** The job is over: `done` with an outcome, or `dead` with the last error. The sealed value is erased. */
+  /**
+   * The job is over: `done` with an outcome, `dead` with the last error, or `cancelled` with the reason. The
+   * sealed value is erased.
+   */
   async finish(
     id: number,
     owner: string,
-    end: { state: "done"; outcome: string } | { state: "dead"; error: string },
+    end:
+      | { state: "done"; outcome: string }
+      | { state: "dead"; error: string }
+      | { state: "cancelled"; reason: string },
   ): Promise<boolean> {
     const now = this.now();
     return changed(
@@ -420,6 +426,7 @@ export class JobTable {
           state: end.state,
           outcome: end.state === "done" ? end.outcome : null,
           ...(end.state === "dead" ? { last_error: end.error } : {}),
+          ...(end.state === "cancelled" ? { last_error: end.reason } : {}),
           sealed: null,
           owner: null,
           lease_until: null,

@@ -33,8 +33,20 @@ interface Audit {
 
 function suite(engine: "sqlite" | "postgres") {
   const t = tokens(engine === "sqlite" ? 20261201 : 20261202);
-  const pats = { app: t.adoPat(), other: t.adoPat(), running: t.adoPat() };
-  const ids = { app: randomUUID(), other: randomUUID(), running: randomUUID() };
+  const pats = {
+    app: t.adoPat(),
+    other: t.adoPat(),
+    running: t.adoPat(),
+    suspended: t.adoPat(),
+    lost: t.adoPat(),
+  };
+  const ids = {
+    app: randomUUID(),
+    other: randomUUID(),
+    running: randomUUID(),
+    suspended: randomUUID(),
+    lost: randomUUID(),
+  };
   const schema = freshSchema("cancel");
   let scenario: Scenario;
   let work: string;
@@ -58,7 +70,10 @@ function suite(engine: "sqlite" | "postgres") {
   const revocationsOf = (id: string) => adoRevocations(scenario, id);
   const health = async () =>
     (await (await fetch(`${scenario.appUrl}/healthz`)).json()) as {
-      queue: { backfill: { repositories: Record<string, number> } & Record<string, number> };
+      queue: {
+        backfill: { repositories: Record<string, number> } & Record<string, number>;
+        reports: Record<string, number>;
+      };
     };
   const status = async () => {
     const result = await scenario.cli(["backfill", "--status", "--json"]);
@@ -277,6 +292,56 @@ function suite(engine: "sqlite" | "postgres") {
           running: 0,
           repositories: { queued: 0, running: 0, done: 1, cancelled: 3 },
         });
+      });
+
+      it("unsuspending the installation backfills it again, and the summary lists only what is new", async () => {
+        expect((await scenario.deliver("installation", installationPayload("suspend"))).status).toBe(200);
+        // GitHub delivers no push to a suspended installation: this leak reaches the App by no webhook.
+        await leak(REPOSITORY, "old/suspended", "suspended.env", `AZURE_DEVOPS_PAT=${pats.suspended}\n`);
+        const unsuspended = await scenario.deliver("installation", installationPayload("unsuspend"));
+        expect(unsuspended.status, unsuspended.text).toBe(200);
+
+        const issue = await scenario.until("the summary after unsuspend", () => historyIssues()[1], 60_000);
+        await scenario.until("the new leak's revocation", () => revocationsOf(ids.suspended).length > 0);
+        // The leak of the backfill stopped earlier is new too; the one reported before is not listed again.
+        expect(issue.body).toContain(`\`…${pats.suspended.slice(-4)}\``);
+        expect(issue.body).toContain(`\`…${pats.running.slice(-4)}\``);
+        expect(issue.body).not.toContain(`\`…${pats.app.slice(-4)}\``);
+        await settle();
+        expect(historyIssues()).toHaveLength(2);
+        expect(revocationsOf(ids.app)).toHaveLength(1);
+        expect(revocationsOf(ids.running)).toHaveLength(1);
+        expect(revocationsOf(ids.suspended)).toHaveLength(1);
+        const queued = (await audit("backfill.queue")).filter(
+          (e) => e.detail.trigger === `delivery:${unsuspended.delivery}`,
+        );
+        expect(queued.map((e) => e.subject)).toEqual([`installation:${INSTALLATION}`]);
+      });
+
+      it("a summary issue for a repository the App lost meanwhile is cancelled at its first 404", async () => {
+        await leak(OTHER, "old/lost", "lost.env", `AZURE_DEVOPS_PAT=${pats.lost}\n`);
+        const held = scenario.github.holdNextFetch();
+        expect((await scenario.cli(["backfill", OTHER, "--installation", String(INSTALLATION)])).status).toBe(
+          0,
+        );
+        await held.reached;
+        // Taken away while its history is scanned, before its webhook arrives: the summary finds it gone.
+        scenario.github.unreachable.add(OTHER);
+        held.release();
+
+        const [cancel] = await eventually("the report's cancellation", async () => {
+          const found = await audit("report.cancel");
+          return found.length > 0 ? found : undefined;
+        });
+        expect(cancel?.detail).toMatchObject({ attempts: 1 });
+        expect(String(cancel?.detail.reason)).toContain(`can no longer see ${OTHER}`);
+        // Revocation does not depend on the report: both leaks in its history are dead.
+        await scenario.until("the revocations", () => revocationsOf(ids.lost).length > 0);
+        expect(revocationsOf(ids.other)).toHaveLength(1);
+        await settle();
+        expect(await audit("report.cancel")).toHaveLength(1);
+        expect(scenario.github.issues.filter((i) => i.repository === OTHER)).toEqual([]);
+        expect((await health()).queue.reports).toMatchObject({ pending: 0, running: 0, failed: 0 });
       });
 
       it("keeps every token out of the log and the issues", () => {
