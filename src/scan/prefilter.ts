@@ -44,43 +44,44 @@ export class KeywordAutomaton {
       ends[state]?.push(index);
     });
 
-    // Aho-Corasick: complete transitions along failure links, breadth-first so that parents are done first.
+    // Aho-Corasick failure links, breadth-first so that a state's failure (always shallower) is done first; a
+    // state ends every keyword its failure ends.
     const count = children.length;
     const fail = new Int32Array(count);
-    const next = new Int32Array(count * 256);
     const queue: number[] = [0];
     for (let head = 0; head < queue.length; head++) {
       const state = queue[head] as number;
-      for (let byte = 0; byte < 256; byte++) {
-        const child = children[state]?.get(byte);
-        const viaFailure = state === 0 ? 0 : (next[(fail[state] as number) * 256 + byte] as number);
-        if (child === undefined) {
-          next[state * 256 + byte] = viaFailure;
-        } else {
-          fail[child] = viaFailure;
-          next[state * 256 + byte] = child;
-          queue.push(child);
-        }
+      for (const [byte, child] of children[state] as Map<number, number>) {
+        let f = fail[state] as number;
+        while (f !== 0 && !children[f]?.has(byte)) f = fail[f] as number;
+        fail[child] = state === 0 ? 0 : (children[f]?.get(byte) ?? 0);
+        queue.push(child);
       }
       if (state !== 0) (ends[state] as number[]).push(...(ends[fail[state] as number] as number[]));
     }
 
-    // Renumber: non-accepting states first, then accepting ones.
+    // Numbered with the accepting states last, then the dense table written straight in that numbering: a
+    // state moves as its failure does except along its own children, so its row starts as a copy of the
+    // failure's row (done before it, breadth-first), and the root's as "back to the root".
     const order = [...Array(count).keys()].sort(
       (a, b) => Number(ends[a]?.length !== 0) - Number(ends[b]?.length !== 0),
     );
-    const renamed = new Int32Array(count);
+    const offset = new Int32Array(count);
     order.forEach((state, index) => {
-      renamed[state] = index;
+      offset[state] = index * 256;
     });
     this.delta = new Int32Array(count * 256);
-    for (let state = 0; state < count; state++) {
-      for (let byte = 0; byte < 256; byte++) {
-        this.delta[(renamed[state] as number) * 256 + byte] =
-          (renamed[next[state * 256 + byte] as number] as number) * 256;
+    for (const state of queue) {
+      const row = offset[state] as number;
+      if (state === 0) this.delta.fill(row, row, row + 256);
+      else {
+        const from = offset[fail[state] as number] as number;
+        this.delta.copyWithin(row, from, from + 256);
       }
+      for (const [byte, child] of children[state] as Map<number, number>)
+        this.delta[row + byte] = offset[child] as number;
     }
-    this.start = (renamed[0] as number) * 256;
+    this.start = offset[0] as number;
     this.firstAccepting = order.findIndex((state) => (ends[state] as number[]).length > 0) * 256;
     if (this.firstAccepting < 0) this.firstAccepting = count * 256;
     this.outputs = order.map((state) => ends[state] as number[]);
