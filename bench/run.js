@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { largeJson, TYPESCRIPT, tokenLines } from "./corpus.js";
 import { benchHistory, benchRealHistory } from "./history.js";
+import { benchHook } from "./hook.js";
 import { benchLoad } from "./load.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -76,6 +77,8 @@ bench("large JSON (one 64 MB file)", [json], jsonBytes);
 bench("corpus (typescript + JSON)", [TYPESCRIPT, json], tsBytes + jsonBytes);
 const tokens = await tokenLines(80_000);
 bench("80,000 token lines (one file)", [tokens], statSync(tokens).size);
+
+benchHook(CLI, RUNS);
 
 // What --record, --registry and --revoke add (bench/store.js).
 await import("./store.js");
