@@ -143,6 +143,7 @@ export interface PushPlan {
 
 export class GitRepository {
   private simpleGit: Promise<SimpleGit> | undefined;
+  private located: Promise<{ shallow: string }> | undefined;
 
   private constructor(
     /** The folder git runs in: a working tree, a bare repository, or a hook's current folder. */
@@ -170,10 +171,21 @@ export class GitRepository {
     return new GitRepository(dir, gitEnvironment(env), hidden);
   }
 
+  /**
+   * Where the repository's shallow file would be, asked once: the same git call checks that `dir` is in a
+   * repository, so a scan's check and its shallow question cost one process.
+   */
+  private locate(): Promise<{ shallow: string }> {
+    this.located ??= this.run(["rev-parse", "--git-dir", "--git-path", "shallow"]).then((out) => ({
+      shallow: out.split("\n")[1]?.trim() ?? "",
+    }));
+    return this.located;
+  }
+
   /** Fails with a one-line reason unless `dir` is in a git repository. */
   async verify(): Promise<void> {
     try {
-      await this.run(["rev-parse", "--git-dir"]);
+      await this.locate();
     } catch (error) {
       const message = (error as Error).message;
       if (/not a git repository/i.test(message))
@@ -199,14 +211,13 @@ export class GitRepository {
   }
 
   /**
-   * Runs a git command to its end and returns its output; a failure becomes an error whose message names the
-   * command. Spawned directly rather than through simple-git: a whole-history scan or a hook then never loads
+   * Runs a git command to its end (`input` lines on its stdin) and returns its output; a failure becomes an error
+   * whose message names the command. Spawned directly rather than through simple-git: a whole-history scan or a hook then never loads
    * simple-git (about 60 ms of start-up), and its small commands start before the scan's memory grows, when a
    * fork costs least.
    */
-  async run(args: string[]): Promise<string> {
-    const child = this.start(args, undefined, false);
-    child.stdin.end();
+  async run(args: string[], input: string[] = []): Promise<string> {
+    const child = this.spawn(args, input, undefined, false);
     const out: Buffer[] = [];
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
@@ -244,6 +255,24 @@ export class GitRepository {
     }
   }
 
+  /**
+   * The commits revisions lead to (tags peeled), undefined where none: one git call for full object names (a
+   * push's), one each otherwise.
+   */
+  async commitsOf(names: readonly string[]): Promise<(string | undefined)[]> {
+    if (names.some((name) => !OBJECT_NAME.test(name)))
+      return Promise.all(names.map((name) => this.commitOf(name)));
+    const out = await this.run(
+      ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+      names.map((name) => `${name}^{commit}`),
+    );
+    const lines = out.split("\n");
+    return names.map((_, i) => {
+      const [object = "", type] = (lines[i] ?? "").split(" ");
+      return type === "commit" && OBJECT_NAME.test(object) ? object : undefined;
+    });
+  }
+
   /** Every ref and the commit it leads to; refs that lead to no commit (a tagged blob) are left out. */
   async refTips(): Promise<RefTip[]> {
     const format = "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)";
@@ -267,7 +296,7 @@ export class GitRepository {
    * adding every file it holds, so a leak seen there may be older than the clone.
    */
   async shallowBoundary(): Promise<Set<string>> {
-    const file = resolve(this.dir, (await this.run(["rev-parse", "--git-path", "shallow"])).trim());
+    const file = resolve(this.dir, (await this.locate()).shallow);
     let text = "";
     try {
       text = readFileSync(file, "utf8");
@@ -303,7 +332,9 @@ export class GitRepository {
   /** Decides which commits a push brought in (see PushKind). */
   async planPush(update: PushUpdate, options: { excludeOtherRefs?: boolean } = {}): Promise<PushPlan> {
     if (isZeroSha(update.after)) return { kind: "delete", revisions: [] };
-    const after = await this.commitOf(update.after);
+    const [after, before] = await this.commitsOf(
+      isZeroSha(update.before) ? [update.after] : [update.after, update.before],
+    );
     if (!after) {
       // A tag of a tree or a blob adds no commit; anything else missing is a caller's mistake.
       const exists = await this.run(["cat-file", "-t", update.after]).catch(() => "");
@@ -313,7 +344,6 @@ export class GitRepository {
         `commit ${update.after} is not in "${this.dir}"; fetch it before scanning the push`,
       );
     }
-    const before = isZeroSha(update.before) ? undefined : await this.commitOf(update.before);
     const kind: PushKind = before ? "update" : isZeroSha(update.before) ? "create" : "unknown-before";
     const revisions = [after];
     if (before) revisions.push(`^${before}`);
