@@ -4,6 +4,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { WakeableLoop } from "../jobs/loop.js";
 import { OrphanCheck } from "../jobs/orphan-check.js";
+import type { NewAuditEntry } from "../store/audit.js";
 import { iso } from "../store/clock.js";
 import type { Store } from "../store/index.js";
 import { backoffMs, DEFAULT_RETRY, type RetrySettings } from "./backoff.js";
@@ -69,6 +70,12 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   } catch {
     // Woken early: that is what the signal is for.
   }
+}
+
+/** A claimed job and what its call needs. */
+interface Ready {
+  job: RevokeJob;
+  target: RevocationTarget;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -172,7 +179,7 @@ export class RevocationWorker {
         queues: { only: [revoker.name] },
       });
       taken += jobs.length;
-      for (const batch of chunks(jobs, revoker.batchSize)) this.launch(revoker, batch);
+      if (jobs.length > 0) this.launch(revoker, chunks(jobs, revoker.batchSize));
     }
     // Jobs for a provider this process does not know cannot be run here.
     const known = new Set<string>(this.revokers.keys());
@@ -193,25 +200,39 @@ export class RevocationWorker {
     return taken + strays.length;
   }
 
-  private launch(revoker: Revoker, batch: RevokeJob[]): void {
-    this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 0) + 1);
-    let answered = false;
-    // The provider's slot frees as soon as its call has answered: writing the outcome and telling the
-    // listeners (comments, alerts) go on beside the next call, not ahead of it.
-    const free = () => {
-      if (answered) return;
-      answered = true;
-      this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 1) - 1);
-      this.loop.notify();
-    };
-    const call: Promise<void> = this.attempt(revoker, batch, free)
-      .catch((error: Error) => this.log(`revocation worker: ${error.message}`))
-      .finally(() => {
-        free();
-        this.inFlight.delete(call);
+  /**
+   * Starts one call per batch. Their attempts are counted and audited in one transaction for all of them (on
+   * PostgreSQL each statement is a round trip, and the calls wait for it), then each call runs in its own slot.
+   */
+  private launch(revoker: Revoker, batches: RevokeJob[][]): void {
+    const started = this.startCalls(revoker, batches).catch((error: Error) => {
+      this.log(`revocation worker: ${error.message}`);
+      return [] as Ready[][];
+    });
+    for (const [i] of batches.entries()) {
+      this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 0) + 1);
+      let answered = false;
+      // The provider's slot frees as soon as its call has answered: writing the outcome and telling the
+      // listeners (comments, alerts) go on beside the next call, not ahead of it.
+      const free = () => {
+        if (answered) return;
+        answered = true;
+        this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 1) - 1);
         this.loop.notify();
-      });
-    this.inFlight.add(call);
+      };
+      const call: Promise<void> = started
+        .then((held) => {
+          const batch = held[i] ?? [];
+          return batch.length > 0 ? this.call(revoker, batch, free) : undefined;
+        })
+        .catch((error: Error) => this.log(`revocation worker: ${error.message}`))
+        .finally(() => {
+          free();
+          this.inFlight.delete(call);
+          this.loop.notify();
+        });
+      this.inFlight.add(call);
+    }
   }
 
   /** Providers whose calls are all in flight: what they have due waits for a slot, not the clock. */
@@ -300,50 +321,99 @@ export class RevocationWorker {
    * log's `revoke.attempt` entries, so every replica on the database shares it.
    */
   private async budgetSpentUntil(revoker: Revoker, store: Store): Promise<number | undefined> {
-    const now = this.now();
-    if (revoker.budget) {
-      const since = iso(new Date(now - revoker.budget.windowMs));
-      const used = await store.audit.countSince("revoke.attempt", revoker.name, since);
-      if (used.count >= revoker.budget.calls && used.oldest) {
-        const until = Date.parse(used.oldest) + revoker.budget.windowMs;
-        this.pause(
-          revoker.name,
-          until,
-          `${revoker.budget.calls} calls per ${revoker.budget.windowMs / 60000} minutes`,
-        );
-        return until;
-      }
-    }
-    return undefined;
+    const budget = await this.budgetLeft(revoker, store);
+    return budget.left === 0 ? budget.until : undefined;
   }
 
-  /** Runs one call for `jobs` and settles each; `callEnded` is called once the provider has answered. */
-  private async attempt(revoker: Revoker, jobs: RevokeJob[], callEnded: () => void): Promise<void> {
+  /** How many calls the provider's budget still allows now (Infinity without one), and when the next one frees. */
+  private async budgetLeft(revoker: Revoker, store: Store): Promise<{ left: number; until?: number }> {
+    if (!revoker.budget) return { left: Number.POSITIVE_INFINITY };
+    const since = iso(new Date(this.now() - revoker.budget.windowMs));
+    const used = await store.audit.countSince("revoke.attempt", revoker.name, since);
+    const left = Math.max(revoker.budget.calls - used.count, 0);
+    const until = used.oldest ? Date.parse(used.oldest) + revoker.budget.windowMs : undefined;
+    if (left === 0 && until !== undefined)
+      this.pause(
+        revoker.name,
+        until,
+        `${revoker.budget.calls} calls per ${revoker.budget.windowMs / 60000} minutes`,
+      );
+    return { left: left === 0 && until === undefined ? 1 : left, until };
+  }
+
+  /**
+   * Counts and audits an attempt for each batch, all in one transaction, and returns per batch the jobs whose
+   * call may go now (empty for a batch that waits or failed for good). A paused provider's jobs go back without
+   * counting an attempt; a budget lets only as many calls through as it has left.
+   */
+  private async startCalls(revoker: Revoker, batches: RevokeJob[][]): Promise<Ready[][]> {
     const paused = await this.pausedUntilFor(revoker);
     if (paused !== undefined) {
-      // Nothing was called: the jobs go back without counting an attempt, and the audit log says why they wait.
-      const until = iso(new Date(paused));
-      await this.store.transaction(async (tx) => {
+      await this.wait(revoker, batches, paused);
+      return [];
+    }
+    const unready = revoker.unready?.();
+    if (unready) {
+      for (const job of batches.flat()) await this.giveUp(job, revoker.name, job.attempts, unready);
+      return [];
+    }
+    const ready: Ready[][] = [];
+    for (const batch of batches) ready.push(await this.unseal(revoker, batch));
+    if (ready.every((batch) => batch.length === 0)) return [];
+    return this.store.transaction(async (tx) => {
+      let left = Number.POSITIVE_INFINITY;
+      let until: number | undefined;
+      if (revoker.budget) {
+        // Counted again under a lock: two replicas must not both take the budget's last call.
+        await tx.lockForTransaction(`budget:${revoker.name}`);
+        ({ left, until } = await this.budgetLeft(revoker, tx));
+      }
+      // Batches past what the budget allows wait for it to free a call; the others go.
+      const going = ready.map((batch) => (batch.length > 0 && left-- > 0 ? batch : []));
+      const over = ready.flatMap((batch, i) => (going[i]?.length ? [] : batch));
+      if (over.length > 0)
         await tx.jobs.release(
-          jobs.map((j) => j.id),
+          over.map((r) => r.job.id),
           this.owner,
-          until,
+          iso(new Date(until ?? this.now())),
         );
-        await tx.audit.record({
+      const ids = new Set(
+        await tx.jobs.startAttempt(
+          going.flat().map((r) => r.job.id),
+          this.owner,
+        ),
+      );
+      const held = going.map((batch) => batch.filter((r) => ids.has(r.job.id)));
+      await tx.audit.recordMany(
+        held.filter((batch) => batch.length > 0).map((batch) => this.attemptEntry(revoker, batch)),
+      );
+      return held;
+    });
+  }
+
+  /** Nothing was called: the jobs go back without counting an attempt, and the audit log says why they wait. */
+  private async wait(revoker: Revoker, batches: RevokeJob[][], paused: number): Promise<void> {
+    const until = iso(new Date(paused));
+    await this.store.transaction(async (tx) => {
+      await tx.jobs.release(
+        batches.flat().map((j) => j.id),
+        this.owner,
+        until,
+      );
+      await tx.audit.recordMany(
+        batches.map((jobs) => ({
           action: "revoke.wait",
           subject: `jobs:${jobs.map((j) => j.id).join(",")}`,
           provider: revoker.name,
           detail: { tokens: jobs.length, until, reason: this.pauseReasons.get(revoker.name) ?? "" },
-        });
-      });
-      return;
-    }
-    const unready = revoker.unready?.();
-    if (unready) {
-      for (const job of jobs) await this.giveUp(job, revoker.name, job.attempts, unready);
-      return;
-    }
-    const ready: { job: RevokeJob; target: RevocationTarget }[] = [];
+        })),
+      );
+    });
+  }
+
+  /** The batch's targets, with the token's value for a provider that revokes by value; a job whose value is gone fails. */
+  private async unseal(revoker: Revoker, jobs: RevokeJob[]): Promise<Ready[]> {
+    const ready: Ready[] = [];
     for (const job of jobs) {
       const target = targetOf(job);
       if (revoker.byValue) {
@@ -365,43 +435,30 @@ export class RevocationWorker {
       }
       ready.push({ job, target });
     }
-    if (ready.length === 0) return;
-    const call = revoker.describe((ready[0] as { target: RevocationTarget }).target);
-    const held = await this.store.transaction(async (tx) => {
-      if (revoker.budget) {
-        // Counted again under a lock: two replicas must not both take the budget's last call.
-        await tx.lockForTransaction(`budget:${revoker.name}`);
-        const spent = await this.budgetSpentUntil(revoker, tx);
-        if (spent !== undefined) {
-          await tx.jobs.release(
-            ready.map((r) => r.job.id),
-            this.owner,
-            iso(new Date(spent)),
-          );
-          return [];
-        }
-      }
-      const ids = await tx.jobs.startAttempt(
-        ready.map((r) => r.job.id),
-        this.owner,
-      );
-      if (ids.length === 0) return ids;
-      const first = ready.find((r) => r.job.id === ids[0]) as { job: RevokeJob };
-      await tx.audit.record({
-        action: "revoke.attempt",
-        subject: ids.length === 1 ? `job:${ids[0]}` : `jobs:${ids.join(",")}`,
-        provider: revoker.name,
-        secretHash: ids.length === 1 ? first.job.payload.secretHash : null,
-        detail: {
-          call: `${call.method} ${call.url}`,
-          attempt: first.job.attempts + 1,
-          ...(ids.length > 1 ? { tokens: ids.length } : { preview: first.job.payload.preview }),
-        },
-      });
-      return ids;
-    });
-    const batch = ready.filter((r) => held.includes(r.job.id));
-    if (batch.length === 0) return;
+    return ready;
+  }
+
+  /** The `revoke.attempt` entry of one call: the budget counts these. */
+  private attemptEntry(revoker: Revoker, batch: Ready[]): NewAuditEntry {
+    const call = revoker.describe((batch[0] as Ready).target);
+    const first = (batch[0] as Ready).job;
+    const single = batch.length === 1;
+    return {
+      action: "revoke.attempt",
+      subject: single ? `job:${first.id}` : `jobs:${batch.map((r) => r.job.id).join(",")}`,
+      provider: revoker.name,
+      secretHash: single ? first.payload.secretHash : null,
+      detail: {
+        call: `${call.method} ${call.url}`,
+        attempt: first.attempts + 1,
+        ...(single ? { preview: first.payload.preview } : { tokens: batch.length }),
+      },
+    };
+  }
+
+  /** Runs one call for a batch whose attempt is counted, and settles each job; `callEnded` once it answered. */
+  private async call(revoker: Revoker, batch: Ready[], callEnded: () => void): Promise<void> {
+    const call = revoker.describe((batch[0] as Ready).target);
     const secrets = batch.flatMap((b) => (b.target.secret ? [b.target.secret.reveal()] : []));
     let results: AttemptResult[];
     let answered: CallSummary = call;
