@@ -342,17 +342,23 @@ export class JobTable {
     return ids.filter((id) => held.has(id));
   }
 
-  /** Gives held jobs back without counting an attempt (nothing was called). */
+  /**
+   * Gives held jobs back without counting an attempt (nothing was called). Only jobs given back due now wake
+   * workers, and only those of their kind: one put off to later is the writer's to wake for, as with retryLater.
+   */
   async release(ids: readonly number[], owner: string, runAfter: string): Promise<void> {
     if (ids.length === 0) return;
+    const now = this.now();
     const released = await this.db
       .updateTable("jobs")
-      .set({ state: "pending", owner: null, lease_until: null, run_after: runAfter, updated_at: this.now() })
+      .set({ state: "pending", owner: null, lease_until: null, run_after: runAfter, updated_at: now })
       .where("id", "in", ids)
       .where("state", "=", "running")
       .where("owner", "=", owner)
-      .executeTakeFirst();
-    if (changed(released)) await this.wake("*");
+      .returning("kind")
+      .execute();
+    if (runAfter > now) return;
+    for (const kind of new Set(released.map((r) => r.kind))) await this.wake(kind);
   }
 
   /**
