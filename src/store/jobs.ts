@@ -5,7 +5,7 @@
 import { type ExpressionBuilder, type Selectable, type SelectQueryBuilder, sql } from "kysely";
 import { type Clock, iso } from "./clock.js";
 import type { EngineName } from "./dialect.js";
-import { changed, count, type Executor } from "./executor.js";
+import { changed, count, type Executor, IN_SLICE } from "./executor.js";
 import { notifyJobs } from "./job-events.js";
 import type { JobsTable, Tables } from "./schema.js";
 
@@ -418,9 +418,19 @@ export class JobTable {
     owner: string,
     end: { state: "done"; outcome: string } | { state: "dead"; error: string },
   ): Promise<boolean> {
+    return (await this.finishAll([id], owner, end)).length > 0;
+  }
+
+  /** `finish` for several jobs that ended alike, in one statement (per slice); returns the ids this owner held. */
+  async finishAll(
+    ids: readonly number[],
+    owner: string,
+    end: { state: "done"; outcome: string } | { state: "dead"; error: string },
+  ): Promise<number[]> {
     const now = this.now();
-    return changed(
-      await this.db
+    const finished: number[] = [];
+    for (let i = 0; i < ids.length; i += IN_SLICE) {
+      const rows = await this.db
         .updateTable("jobs")
         .set({
           state: end.state,
@@ -432,11 +442,14 @@ export class JobTable {
           finished_at: now,
           updated_at: now,
         })
-        .where("id", "=", id)
+        .where("id", "in", ids.slice(i, i + IN_SLICE))
         .where("state", "=", "running")
         .where("owner", "=", owner)
-        .executeTakeFirst(),
-    );
+        .returning("id")
+        .execute();
+      finished.push(...rows.map((r) => r.id));
+    }
+    return finished;
   }
 
   /** Stops a job that has not finished; the sealed value is erased. */
