@@ -2,6 +2,7 @@
 // Retry-After and rate-limit headers honoured, a bounded number of attempts, crash recovery. Every attempt and
 // outcome is audited; listeners hear each final outcome (the app comments on its issue).
 import { setTimeout as delay } from "node:timers/promises";
+import { Coalescer } from "../jobs/coalescer.js";
 import { WakeableLoop } from "../jobs/loop.js";
 import { OrphanCheck } from "../jobs/orphan-check.js";
 import type { NewAuditEntry } from "../store/audit.js";
@@ -78,6 +79,24 @@ interface Ready {
   target: RevocationTarget;
 }
 
+/** A job whose call revoked its token (or found it revoked already). */
+interface Revoked {
+  revoker: Revoker;
+  job: RevokeJob;
+  attempts: number;
+  result: Extract<AttemptResult, { kind: "revoked" | "already-revoked" }>;
+  call: CallSummary;
+}
+
+interface RevokedWrite {
+  at: string;
+  findingIds: number[];
+}
+
+function isRevoked(result: AttemptResult): result is Revoked["result"] {
+  return result.kind === "revoked" || result.kind === "already-revoked";
+}
+
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -105,6 +124,10 @@ export class RevocationWorker {
   private readonly pauseReasons = new Map<string, string>();
   private readonly loop: WakeableLoop;
   private readonly orphans: OrphanCheck;
+  /** Revocations that end while one is being written are written together, in the next transaction. */
+  private readonly revokedWrites = new Coalescer<Revoked, RevokedWrite | undefined>((ended) =>
+    this.writeRevoked(ended),
+  );
 
   constructor(options: WorkerOptions) {
     this.store = options.store;
@@ -473,73 +496,103 @@ export class RevocationWorker {
       results = batch.map(() => ({ kind: "retry", error: message }));
     }
     callEnded();
-    for (const [i, b] of batch.entries())
-      await this.settle(
-        revoker,
-        b.job,
-        b.job.attempts + 1,
-        results[i] ?? { kind: "retry", error: "no answer" },
-        answered,
-      );
+    const ended = batch.map((b, i) => ({
+      revoker,
+      job: b.job,
+      attempts: b.job.attempts + 1,
+      result: results[i] ?? ({ kind: "retry", error: "no answer" } as AttemptResult),
+      call: answered,
+    }));
+    const revoked: Revoked[] = [];
+    for (const e of ended) {
+      const { result } = e;
+      if (isRevoked(result)) revoked.push({ ...e, result });
+      else await this.settleFailure(revoker, e.job, e.attempts, result);
+    }
+    const written = await this.revokedWrites.submit(revoked);
+    for (const [i, e] of revoked.entries()) await this.tellRevoked(e, written[i]);
   }
 
-  private async settle(
+  /** Ends an attempt that revoked nothing: retried after a backoff, or dead. */
+  private async settleFailure(
     revoker: Revoker,
     job: RevokeJob,
     attempts: number,
-    result: AttemptResult,
-    call: CallSummary,
+    result: Exclude<AttemptResult, Revoked["result"]>,
   ): Promise<void> {
-    const { secretHash, preview, tokenId } = job.payload;
-    const subject = `job:${job.id}`;
+    const { secretHash, preview } = job.payload;
     if (result.kind === "failed") {
       await this.giveUp(job, revoker.name, attempts, result.error);
       return;
     }
-    if (result.kind === "retry") {
-      if (attempts >= job.maxAttempts) {
-        await this.giveUp(job, revoker.name, attempts, `gave up after ${attempts} attempts: ${result.error}`);
-        return;
-      }
-      const wait = result.retryAfterMs ?? backoffMs(attempts, this.retry, this.random);
-      const runAfter = iso(new Date(this.now() + wait));
-      await this.store.transaction(async (tx) => {
-        if (!(await tx.jobs.retryLater(job.id, this.owner, runAfter, result.error))) return;
-        await tx.audit.record({
-          action: "revoke.retry",
-          subject,
-          provider: revoker.name,
-          secretHash,
-          detail: { preview, attempt: attempts, error: result.error, retryAt: runAfter },
-        });
-      });
-      this.log(
-        `${preview} (job ${job.id}): attempt ${attempts} failed (${result.error}); retrying at ${runAfter}`,
-      );
+    if (attempts >= job.maxAttempts) {
+      await this.giveUp(job, revoker.name, attempts, `gave up after ${attempts} attempts: ${result.error}`);
       return;
     }
-    const at = iso(this.store.clock());
-    const closed = await this.store.transaction(async (tx) => {
-      if (!(await tx.jobs.finish(job.id, this.owner, { state: "done", outcome: result.kind })))
-        return undefined;
-      await tx.tokens.markRevoked(secretHash, at);
-      const findingIds = await tx.findings.markRevoked(secretHash);
+    const wait = result.retryAfterMs ?? backoffMs(attempts, this.retry, this.random);
+    const runAfter = iso(new Date(this.now() + wait));
+    await this.store.transaction(async (tx) => {
+      if (!(await tx.jobs.retryLater(job.id, this.owner, runAfter, result.error))) return;
       await tx.audit.record({
-        action: `revoke.${result.kind}`,
-        subject,
+        action: "revoke.retry",
+        subject: `job:${job.id}`,
         provider: revoker.name,
         secretHash,
-        detail: {
-          preview,
-          attempts,
-          call: `${call.method} ${call.url}`,
-          status: call.status ?? null,
-          ...(result.kind === "already-revoked" ? { detail: result.detail } : {}),
-        },
+        detail: { preview, attempt: attempts, error: result.error, retryAt: runAfter },
       });
-      return findingIds;
     });
-    if (closed === undefined) {
+    this.log(
+      `${preview} (job ${job.id}): attempt ${attempts} failed (${result.error}); retrying at ${runAfter}`,
+    );
+  }
+
+  /**
+   * Records revoked jobs (from one call or several that ended meanwhile) in one transaction: each job done, its
+   * token and open findings marked, and its outcome audited. Per job: when and which findings it closed, or
+   * undefined when the job is no longer ours (another worker took it over and records the outcome).
+   */
+  private async writeRevoked(ended: Revoked[]): Promise<(RevokedWrite | undefined)[]> {
+    const at = iso(this.store.clock());
+    return this.store.transaction(async (tx) => {
+      const held = new Set<number>();
+      for (const outcome of ["revoked", "already-revoked"] as const) {
+        const ids = ended.filter((e) => e.result.kind === outcome).map((e) => e.job.id);
+        if (ids.length > 0)
+          for (const id of await tx.jobs.finishAll(ids, this.owner, { state: "done", outcome })) held.add(id);
+      }
+      const ours = ended.filter((e) => held.has(e.job.id));
+      const hashes = ours.map((e) => e.job.payload.secretHash);
+      if (hashes.length === 0) return ended.map(() => undefined);
+      await tx.tokens.markAllRevoked(hashes, at);
+      const closed = await tx.findings.markAllRevoked(hashes);
+      await tx.audit.recordMany(
+        ours.map(({ revoker, job, attempts, result, call }) => ({
+          action: `revoke.${result.kind}`,
+          subject: `job:${job.id}`,
+          provider: revoker.name,
+          secretHash: job.payload.secretHash,
+          detail: {
+            preview: job.payload.preview,
+            attempts,
+            call: `${call.method} ${call.url}`,
+            status: call.status ?? null,
+            ...(result.kind === "already-revoked" ? { detail: result.detail } : {}),
+          },
+        })),
+      );
+      return ended.map((e) =>
+        held.has(e.job.id) ? { at, findingIds: closed.get(e.job.payload.secretHash) ?? [] } : undefined,
+      );
+    });
+  }
+
+  /** Logs a recorded revocation and tells the listeners. */
+  private async tellRevoked(
+    { revoker, job, attempts, result, call }: Revoked,
+    written: RevokedWrite | undefined,
+  ): Promise<void> {
+    const { secretHash, preview, tokenId } = job.payload;
+    if (written === undefined) {
       this.log(`job ${job.id}: another worker took it over; leaving the outcome to it`);
       return;
     }
@@ -552,11 +605,11 @@ export class RevocationWorker {
       preview,
       provider: revoker.name,
       outcome: result.kind,
-      at,
+      at: written.at,
       attempts,
       detail: result.kind === "already-revoked" ? result.detail : undefined,
       tokenId,
-      findingIds: closed,
+      findingIds: written.findingIds,
     });
   }
 

@@ -261,6 +261,33 @@ describe("rate limits", () => {
     expect(h.outcomes.map((o) => o.outcome)).toEqual(["revoked", "revoked", "revoked", "revoked"]);
   });
 
+  it("records the outcomes of one call's tokens in one transaction", async () => {
+    const h = await harness(dir.path);
+    const t = tokens(13);
+    const values = [t.githubPat(), t.githubPat(), t.githubPat()];
+    await h.act(scanText(values.join("\n")), { revoke: true, policy: "all" });
+    nock("https://api.github.com").post("/credentials/revoke").once().reply(202);
+    const transactions = vi.spyOn(h.store, "transaction");
+    await h.worker.drain({ maxWaitMs: 0 });
+    // One to count the call's attempt, one to record its three outcomes.
+    expect(transactions).toHaveBeenCalledTimes(2);
+    expect(await h.actions()).toEqual([
+      "revoke.enqueue",
+      "revoke.enqueue",
+      "revoke.enqueue",
+      "revoke.attempt",
+      "revoke.revoked",
+      "revoke.revoked",
+      "revoke.revoked",
+    ]);
+    expect((await h.store.findings.list()).map((f) => f.status)).toEqual(["revoked", "revoked", "revoked"]);
+    expect(h.outcomes.map((o) => [o.jobId, o.findingIds])).toEqual([
+      [1, [1]],
+      [2, [2]],
+      [3, [3]],
+    ]);
+  });
+
   it("a backfill's revocations do not overtake a push's, even when queued first", async () => {
     const h = await harness(dir.path);
     const t = tokens(12);
