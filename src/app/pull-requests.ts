@@ -89,10 +89,13 @@ function enqueueCommentJob(store: Store, installation: number, key: string, suff
 
 /** A revocation ended: the comments of the pull requests that show the token are edited; returns how many. */
 export async function enqueuePullRequestOutcomes(store: Store, secretHash: string): Promise<number> {
+  const inPullRequest = (breach: { key: string }) => breach.key.startsWith(`${PULL_REQUEST_KIND}:`);
+  // Most tokens leaked in no pull request: then no transaction is opened.
+  if (!(await store.breaches.forToken(secretHash)).some(inPullRequest)) return 0;
   let queued = 0;
   await store.transaction(async (tx) => {
     for (const breach of await tx.breaches.forToken(secretHash)) {
-      if (!breach.key.startsWith(`${PULL_REQUEST_KIND}:`)) continue;
+      if (!inPullRequest(breach)) continue;
       if ((await enqueueCommentJob(tx, breach.installation, breach.key, `outcome:${secretHash}`)).created)
         queued++;
     }

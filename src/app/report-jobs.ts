@@ -116,6 +116,8 @@ export async function enqueueOutcomeReports(
 ): Promise<number> {
   const job = await revocationJob(store, secretHash);
   if (!job || !FINAL_JOB_STATES.has(job.state)) return 0;
+  // Most outcomes come before their issue is opened: then there is nothing to queue, and no transaction is opened.
+  if ((await store.breaches.awaitingComment(secretHash)).length === 0) return 0;
   let queued = 0;
   await store.transaction(async (tx) => {
     for (const breach of await tx.breaches.awaitingComment(secretHash)) {
@@ -141,6 +143,8 @@ export async function enqueueOutcomeReports(
 
 /** Queues the public notice of each breach of this token that asked for one and whose tokens are all revoked. */
 export async function enqueueNotices(store: Store, secretHash: string): Promise<number> {
+  // Most breaches ask for no notice: then no transaction is opened.
+  if ((await store.breaches.noticesAwaiting(secretHash)).length === 0) return 0;
   let queued = 0;
   await store.transaction(async (tx) => {
     for (const breach of await tx.breaches.noticesAwaiting(secretHash)) {

@@ -2,8 +2,10 @@
 // Retry-After and rate-limit headers honoured, a bounded number of attempts, crash recovery. Every attempt and
 // outcome is audited; listeners hear each final outcome (the app comments on its issue).
 import { setTimeout as delay } from "node:timers/promises";
+import { Coalescer } from "../jobs/coalescer.js";
 import { WakeableLoop } from "../jobs/loop.js";
 import { OrphanCheck } from "../jobs/orphan-check.js";
+import type { NewAuditEntry } from "../store/audit.js";
 import { iso } from "../store/clock.js";
 import type { Store } from "../store/index.js";
 import { backoffMs, DEFAULT_RETRY, type RetrySettings } from "./backoff.js";
@@ -71,6 +73,30 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   }
 }
 
+/** A claimed job and what its call needs. */
+interface Ready {
+  job: RevokeJob;
+  target: RevocationTarget;
+}
+
+/** A job whose call revoked its token (or found it revoked already). */
+interface Revoked {
+  revoker: Revoker;
+  job: RevokeJob;
+  attempts: number;
+  result: Extract<AttemptResult, { kind: "revoked" | "already-revoked" }>;
+  call: CallSummary;
+}
+
+interface RevokedWrite {
+  at: string;
+  findingIds: number[];
+}
+
+function isRevoked(result: AttemptResult): result is Revoked["result"] {
+  return result.kind === "revoked" || result.kind === "already-revoked";
+}
+
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -98,6 +124,10 @@ export class RevocationWorker {
   private readonly pauseReasons = new Map<string, string>();
   private readonly loop: WakeableLoop;
   private readonly orphans: OrphanCheck;
+  /** Revocations that end while one is being written are written together, in the next transaction. */
+  private readonly revokedWrites = new Coalescer<Revoked, RevokedWrite | undefined>((ended) =>
+    this.writeRevoked(ended),
+  );
 
   constructor(options: WorkerOptions) {
     this.store = options.store;
@@ -172,7 +202,7 @@ export class RevocationWorker {
         queues: { only: [revoker.name] },
       });
       taken += jobs.length;
-      for (const batch of chunks(jobs, revoker.batchSize)) this.launch(revoker, batch);
+      if (jobs.length > 0) this.launch(revoker, chunks(jobs, revoker.batchSize));
     }
     // Jobs for a provider this process does not know cannot be run here.
     const known = new Set<string>(this.revokers.keys());
@@ -193,25 +223,39 @@ export class RevocationWorker {
     return taken + strays.length;
   }
 
-  private launch(revoker: Revoker, batch: RevokeJob[]): void {
-    this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 0) + 1);
-    let answered = false;
-    // The provider's slot frees as soon as its call has answered: writing the outcome and telling the
-    // listeners (comments, alerts) go on beside the next call, not ahead of it.
-    const free = () => {
-      if (answered) return;
-      answered = true;
-      this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 1) - 1);
-      this.loop.notify();
-    };
-    const call: Promise<void> = this.attempt(revoker, batch, free)
-      .catch((error: Error) => this.log(`revocation worker: ${error.message}`))
-      .finally(() => {
-        free();
-        this.inFlight.delete(call);
+  /**
+   * Starts one call per batch. Their attempts are counted and audited in one transaction for all of them (on
+   * PostgreSQL each statement is a round trip, and the calls wait for it), then each call runs in its own slot.
+   */
+  private launch(revoker: Revoker, batches: RevokeJob[][]): void {
+    const started = this.startCalls(revoker, batches).catch((error: Error) => {
+      this.log(`revocation worker: ${error.message}`);
+      return [] as Ready[][];
+    });
+    for (const [i] of batches.entries()) {
+      this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 0) + 1);
+      let answered = false;
+      // The provider's slot frees as soon as its call has answered: writing the outcome and telling the
+      // listeners (comments, alerts) go on beside the next call, not ahead of it.
+      const free = () => {
+        if (answered) return;
+        answered = true;
+        this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 1) - 1);
         this.loop.notify();
-      });
-    this.inFlight.add(call);
+      };
+      const call: Promise<void> = started
+        .then((held) => {
+          const batch = held[i] ?? [];
+          return batch.length > 0 ? this.call(revoker, batch, free) : undefined;
+        })
+        .catch((error: Error) => this.log(`revocation worker: ${error.message}`))
+        .finally(() => {
+          free();
+          this.inFlight.delete(call);
+          this.loop.notify();
+        });
+      this.inFlight.add(call);
+    }
   }
 
   /** Providers whose calls are all in flight: what they have due waits for a slot, not the clock. */
@@ -300,50 +344,99 @@ export class RevocationWorker {
    * log's `revoke.attempt` entries, so every replica on the database shares it.
    */
   private async budgetSpentUntil(revoker: Revoker, store: Store): Promise<number | undefined> {
-    const now = this.now();
-    if (revoker.budget) {
-      const since = iso(new Date(now - revoker.budget.windowMs));
-      const used = await store.audit.countSince("revoke.attempt", revoker.name, since);
-      if (used.count >= revoker.budget.calls && used.oldest) {
-        const until = Date.parse(used.oldest) + revoker.budget.windowMs;
-        this.pause(
-          revoker.name,
-          until,
-          `${revoker.budget.calls} calls per ${revoker.budget.windowMs / 60000} minutes`,
-        );
-        return until;
-      }
-    }
-    return undefined;
+    const budget = await this.budgetLeft(revoker, store);
+    return budget.left === 0 ? budget.until : undefined;
   }
 
-  /** Runs one call for `jobs` and settles each; `callEnded` is called once the provider has answered. */
-  private async attempt(revoker: Revoker, jobs: RevokeJob[], callEnded: () => void): Promise<void> {
+  /** How many calls the provider's budget still allows now (Infinity without one), and when the next one frees. */
+  private async budgetLeft(revoker: Revoker, store: Store): Promise<{ left: number; until?: number }> {
+    if (!revoker.budget) return { left: Number.POSITIVE_INFINITY };
+    const since = iso(new Date(this.now() - revoker.budget.windowMs));
+    const used = await store.audit.countSince("revoke.attempt", revoker.name, since);
+    const left = Math.max(revoker.budget.calls - used.count, 0);
+    const until = used.oldest ? Date.parse(used.oldest) + revoker.budget.windowMs : undefined;
+    if (left === 0 && until !== undefined)
+      this.pause(
+        revoker.name,
+        until,
+        `${revoker.budget.calls} calls per ${revoker.budget.windowMs / 60000} minutes`,
+      );
+    return { left: left === 0 && until === undefined ? 1 : left, until };
+  }
+
+  /**
+   * Counts and audits an attempt for each batch, all in one transaction, and returns per batch the jobs whose
+   * call may go now (empty for a batch that waits or failed for good). A paused provider's jobs go back without
+   * counting an attempt; a budget lets only as many calls through as it has left.
+   */
+  private async startCalls(revoker: Revoker, batches: RevokeJob[][]): Promise<Ready[][]> {
     const paused = await this.pausedUntilFor(revoker);
     if (paused !== undefined) {
-      // Nothing was called: the jobs go back without counting an attempt, and the audit log says why they wait.
-      const until = iso(new Date(paused));
-      await this.store.transaction(async (tx) => {
+      await this.wait(revoker, batches, paused);
+      return [];
+    }
+    const unready = revoker.unready?.();
+    if (unready) {
+      for (const job of batches.flat()) await this.giveUp(job, revoker.name, job.attempts, unready);
+      return [];
+    }
+    const ready: Ready[][] = [];
+    for (const batch of batches) ready.push(await this.unseal(revoker, batch));
+    if (ready.every((batch) => batch.length === 0)) return [];
+    return this.store.transaction(async (tx) => {
+      let left = Number.POSITIVE_INFINITY;
+      let until: number | undefined;
+      if (revoker.budget) {
+        // Counted again under a lock: two replicas must not both take the budget's last call.
+        await tx.lockForTransaction(`budget:${revoker.name}`);
+        ({ left, until } = await this.budgetLeft(revoker, tx));
+      }
+      // Batches past what the budget allows wait for it to free a call; the others go.
+      const going = ready.map((batch) => (batch.length > 0 && left-- > 0 ? batch : []));
+      const over = ready.flatMap((batch, i) => (going[i]?.length ? [] : batch));
+      if (over.length > 0)
         await tx.jobs.release(
-          jobs.map((j) => j.id),
+          over.map((r) => r.job.id),
           this.owner,
-          until,
+          iso(new Date(until ?? this.now())),
         );
-        await tx.audit.record({
+      const ids = new Set(
+        await tx.jobs.startAttempt(
+          going.flat().map((r) => r.job.id),
+          this.owner,
+        ),
+      );
+      const held = going.map((batch) => batch.filter((r) => ids.has(r.job.id)));
+      await tx.audit.recordMany(
+        held.filter((batch) => batch.length > 0).map((batch) => this.attemptEntry(revoker, batch)),
+      );
+      return held;
+    });
+  }
+
+  /** Nothing was called: the jobs go back without counting an attempt, and the audit log says why they wait. */
+  private async wait(revoker: Revoker, batches: RevokeJob[][], paused: number): Promise<void> {
+    const until = iso(new Date(paused));
+    await this.store.transaction(async (tx) => {
+      await tx.jobs.release(
+        batches.flat().map((j) => j.id),
+        this.owner,
+        until,
+      );
+      await tx.audit.recordMany(
+        batches.map((jobs) => ({
           action: "revoke.wait",
           subject: `jobs:${jobs.map((j) => j.id).join(",")}`,
           provider: revoker.name,
           detail: { tokens: jobs.length, until, reason: this.pauseReasons.get(revoker.name) ?? "" },
-        });
-      });
-      return;
-    }
-    const unready = revoker.unready?.();
-    if (unready) {
-      for (const job of jobs) await this.giveUp(job, revoker.name, job.attempts, unready);
-      return;
-    }
-    const ready: { job: RevokeJob; target: RevocationTarget }[] = [];
+        })),
+      );
+    });
+  }
+
+  /** The batch's targets, with the token's value for a provider that revokes by value; a job whose value is gone fails. */
+  private async unseal(revoker: Revoker, jobs: RevokeJob[]): Promise<Ready[]> {
+    const ready: Ready[] = [];
     for (const job of jobs) {
       const target = targetOf(job);
       if (revoker.byValue) {
@@ -365,43 +458,30 @@ export class RevocationWorker {
       }
       ready.push({ job, target });
     }
-    if (ready.length === 0) return;
-    const call = revoker.describe((ready[0] as { target: RevocationTarget }).target);
-    const held = await this.store.transaction(async (tx) => {
-      if (revoker.budget) {
-        // Counted again under a lock: two replicas must not both take the budget's last call.
-        await tx.lockForTransaction(`budget:${revoker.name}`);
-        const spent = await this.budgetSpentUntil(revoker, tx);
-        if (spent !== undefined) {
-          await tx.jobs.release(
-            ready.map((r) => r.job.id),
-            this.owner,
-            iso(new Date(spent)),
-          );
-          return [];
-        }
-      }
-      const ids = await tx.jobs.startAttempt(
-        ready.map((r) => r.job.id),
-        this.owner,
-      );
-      if (ids.length === 0) return ids;
-      const first = ready.find((r) => r.job.id === ids[0]) as { job: RevokeJob };
-      await tx.audit.record({
-        action: "revoke.attempt",
-        subject: ids.length === 1 ? `job:${ids[0]}` : `jobs:${ids.join(",")}`,
-        provider: revoker.name,
-        secretHash: ids.length === 1 ? first.job.payload.secretHash : null,
-        detail: {
-          call: `${call.method} ${call.url}`,
-          attempt: first.job.attempts + 1,
-          ...(ids.length > 1 ? { tokens: ids.length } : { preview: first.job.payload.preview }),
-        },
-      });
-      return ids;
-    });
-    const batch = ready.filter((r) => held.includes(r.job.id));
-    if (batch.length === 0) return;
+    return ready;
+  }
+
+  /** The `revoke.attempt` entry of one call: the budget counts these. */
+  private attemptEntry(revoker: Revoker, batch: Ready[]): NewAuditEntry {
+    const call = revoker.describe((batch[0] as Ready).target);
+    const first = (batch[0] as Ready).job;
+    const single = batch.length === 1;
+    return {
+      action: "revoke.attempt",
+      subject: single ? `job:${first.id}` : `jobs:${batch.map((r) => r.job.id).join(",")}`,
+      provider: revoker.name,
+      secretHash: single ? first.payload.secretHash : null,
+      detail: {
+        call: `${call.method} ${call.url}`,
+        attempt: first.attempts + 1,
+        ...(single ? { preview: first.payload.preview } : { tokens: batch.length }),
+      },
+    };
+  }
+
+  /** Runs one call for a batch whose attempt is counted, and settles each job; `callEnded` once it answered. */
+  private async call(revoker: Revoker, batch: Ready[], callEnded: () => void): Promise<void> {
+    const call = revoker.describe((batch[0] as Ready).target);
     const secrets = batch.flatMap((b) => (b.target.secret ? [b.target.secret.reveal()] : []));
     let results: AttemptResult[];
     let answered: CallSummary = call;
@@ -416,73 +496,103 @@ export class RevocationWorker {
       results = batch.map(() => ({ kind: "retry", error: message }));
     }
     callEnded();
-    for (const [i, b] of batch.entries())
-      await this.settle(
-        revoker,
-        b.job,
-        b.job.attempts + 1,
-        results[i] ?? { kind: "retry", error: "no answer" },
-        answered,
-      );
+    const ended = batch.map((b, i) => ({
+      revoker,
+      job: b.job,
+      attempts: b.job.attempts + 1,
+      result: results[i] ?? ({ kind: "retry", error: "no answer" } as AttemptResult),
+      call: answered,
+    }));
+    const revoked: Revoked[] = [];
+    for (const e of ended) {
+      const { result } = e;
+      if (isRevoked(result)) revoked.push({ ...e, result });
+      else await this.settleFailure(revoker, e.job, e.attempts, result);
+    }
+    const written = await this.revokedWrites.submit(revoked);
+    for (const [i, e] of revoked.entries()) await this.tellRevoked(e, written[i]);
   }
 
-  private async settle(
+  /** Ends an attempt that revoked nothing: retried after a backoff, or dead. */
+  private async settleFailure(
     revoker: Revoker,
     job: RevokeJob,
     attempts: number,
-    result: AttemptResult,
-    call: CallSummary,
+    result: Exclude<AttemptResult, Revoked["result"]>,
   ): Promise<void> {
-    const { secretHash, preview, tokenId } = job.payload;
-    const subject = `job:${job.id}`;
+    const { secretHash, preview } = job.payload;
     if (result.kind === "failed") {
       await this.giveUp(job, revoker.name, attempts, result.error);
       return;
     }
-    if (result.kind === "retry") {
-      if (attempts >= job.maxAttempts) {
-        await this.giveUp(job, revoker.name, attempts, `gave up after ${attempts} attempts: ${result.error}`);
-        return;
-      }
-      const wait = result.retryAfterMs ?? backoffMs(attempts, this.retry, this.random);
-      const runAfter = iso(new Date(this.now() + wait));
-      await this.store.transaction(async (tx) => {
-        if (!(await tx.jobs.retryLater(job.id, this.owner, runAfter, result.error))) return;
-        await tx.audit.record({
-          action: "revoke.retry",
-          subject,
-          provider: revoker.name,
-          secretHash,
-          detail: { preview, attempt: attempts, error: result.error, retryAt: runAfter },
-        });
-      });
-      this.log(
-        `${preview} (job ${job.id}): attempt ${attempts} failed (${result.error}); retrying at ${runAfter}`,
-      );
+    if (attempts >= job.maxAttempts) {
+      await this.giveUp(job, revoker.name, attempts, `gave up after ${attempts} attempts: ${result.error}`);
       return;
     }
-    const at = iso(this.store.clock());
-    const closed = await this.store.transaction(async (tx) => {
-      if (!(await tx.jobs.finish(job.id, this.owner, { state: "done", outcome: result.kind })))
-        return undefined;
-      await tx.tokens.markRevoked(secretHash, at);
-      const findingIds = await tx.findings.markRevoked(secretHash);
+    const wait = result.retryAfterMs ?? backoffMs(attempts, this.retry, this.random);
+    const runAfter = iso(new Date(this.now() + wait));
+    await this.store.transaction(async (tx) => {
+      if (!(await tx.jobs.retryLater(job.id, this.owner, runAfter, result.error))) return;
       await tx.audit.record({
-        action: `revoke.${result.kind}`,
-        subject,
+        action: "revoke.retry",
+        subject: `job:${job.id}`,
         provider: revoker.name,
         secretHash,
-        detail: {
-          preview,
-          attempts,
-          call: `${call.method} ${call.url}`,
-          status: call.status ?? null,
-          ...(result.kind === "already-revoked" ? { detail: result.detail } : {}),
-        },
+        detail: { preview, attempt: attempts, error: result.error, retryAt: runAfter },
       });
-      return findingIds;
     });
-    if (closed === undefined) {
+    this.log(
+      `${preview} (job ${job.id}): attempt ${attempts} failed (${result.error}); retrying at ${runAfter}`,
+    );
+  }
+
+  /**
+   * Records revoked jobs (from one call or several that ended meanwhile) in one transaction: each job done, its
+   * token and open findings marked, and its outcome audited. Per job: when and which findings it closed, or
+   * undefined when the job is no longer ours (another worker took it over and records the outcome).
+   */
+  private async writeRevoked(ended: Revoked[]): Promise<(RevokedWrite | undefined)[]> {
+    const at = iso(this.store.clock());
+    return this.store.transaction(async (tx) => {
+      const held = new Set<number>();
+      for (const outcome of ["revoked", "already-revoked"] as const) {
+        const ids = ended.filter((e) => e.result.kind === outcome).map((e) => e.job.id);
+        if (ids.length > 0)
+          for (const id of await tx.jobs.finishAll(ids, this.owner, { state: "done", outcome })) held.add(id);
+      }
+      const ours = ended.filter((e) => held.has(e.job.id));
+      const hashes = ours.map((e) => e.job.payload.secretHash);
+      if (hashes.length === 0) return ended.map(() => undefined);
+      await tx.tokens.markAllRevoked(hashes, at);
+      const closed = await tx.findings.markAllRevoked(hashes);
+      await tx.audit.recordMany(
+        ours.map(({ revoker, job, attempts, result, call }) => ({
+          action: `revoke.${result.kind}`,
+          subject: `job:${job.id}`,
+          provider: revoker.name,
+          secretHash: job.payload.secretHash,
+          detail: {
+            preview: job.payload.preview,
+            attempts,
+            call: `${call.method} ${call.url}`,
+            status: call.status ?? null,
+            ...(result.kind === "already-revoked" ? { detail: result.detail } : {}),
+          },
+        })),
+      );
+      return ended.map((e) =>
+        held.has(e.job.id) ? { at, findingIds: closed.get(e.job.payload.secretHash) ?? [] } : undefined,
+      );
+    });
+  }
+
+  /** Logs a recorded revocation and tells the listeners. */
+  private async tellRevoked(
+    { revoker, job, attempts, result, call }: Revoked,
+    written: RevokedWrite | undefined,
+  ): Promise<void> {
+    const { secretHash, preview, tokenId } = job.payload;
+    if (written === undefined) {
       this.log(`job ${job.id}: another worker took it over; leaving the outcome to it`);
       return;
     }
@@ -495,11 +605,11 @@ export class RevocationWorker {
       preview,
       provider: revoker.name,
       outcome: result.kind,
-      at,
+      at: written.at,
       attempts,
       detail: result.kind === "already-revoked" ? result.detail : undefined,
       tokenId,
-      findingIds: closed,
+      findingIds: written.findingIds,
     });
   }
 

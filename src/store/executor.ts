@@ -20,3 +20,6 @@ export function changed(result: UpdateResult | DeleteResult | InsertResult | und
 export function count(value: number | string | bigint | null | undefined): number {
   return value === null || value === undefined ? 0 : Number(value);
 }
+
+/** Values per `IN (…)` list: both engines cap the parameters of one statement. */
+export const IN_SLICE = 500;

@@ -3,7 +3,7 @@
 import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import type { Confidence, Encoding, PublicFinding, Severity } from "../scan/types.js";
 import { type Clock, iso } from "./clock.js";
-import { count, type Executor } from "./executor.js";
+import { count, type Executor, IN_SLICE } from "./executor.js";
 import type { FindingsTable, Tables } from "./schema.js";
 
 export const FINDING_STATUSES = ["open", "revoked", "resolved"] as const;
@@ -356,22 +356,36 @@ export class FindingTable {
 
   /** The token behind these findings is revoked: every open finding of it says so. Returns their ids. */
   async markRevoked(secretHash: string): Promise<number[]> {
-    return this.moveStatus(secretHash, "open", "revoked");
+    return (await this.moveStatus([secretHash], "open", "revoked")).get(secretHash) ?? [];
+  }
+
+  /** `markRevoked` for several tokens in one statement (per slice): each token's findings' ids, by hash. */
+  async markAllRevoked(secretHashes: readonly string[]): Promise<Map<string, number[]>> {
+    return this.moveStatus(secretHashes, "open", "revoked");
   }
 
   /** A revocation that did not take: the token's findings are open again. Returns their ids. */
   async reopenRevoked(secretHash: string): Promise<number[]> {
-    return this.moveStatus(secretHash, "revoked", "open");
+    return (await this.moveStatus([secretHash], "revoked", "open")).get(secretHash) ?? [];
   }
 
-  private async moveStatus(secretHash: string, from: FindingStatus, to: FindingStatus): Promise<number[]> {
-    const rows = await this.db
-      .updateTable("findings")
-      .set({ status: to })
-      .where("secret_hash", "=", secretHash)
-      .where("status", "=", from)
-      .returning("id")
-      .execute();
-    return rows.map((r) => r.id).sort((a, b) => a - b);
+  private async moveStatus(
+    secretHashes: readonly string[],
+    from: FindingStatus,
+    to: FindingStatus,
+  ): Promise<Map<string, number[]>> {
+    const moved = new Map<string, number[]>();
+    for (let i = 0; i < secretHashes.length; i += IN_SLICE) {
+      const rows = await this.db
+        .updateTable("findings")
+        .set({ status: to })
+        .where("secret_hash", "in", secretHashes.slice(i, i + IN_SLICE))
+        .where("status", "=", from)
+        .returning(["id", "secret_hash"])
+        .execute();
+      for (const row of rows) moved.set(row.secret_hash, [...(moved.get(row.secret_hash) ?? []), row.id]);
+    }
+    for (const ids of moved.values()) ids.sort((a, b) => a - b);
+    return moved;
   }
 }

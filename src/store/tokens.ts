@@ -4,7 +4,7 @@
 import type { Selectable } from "kysely";
 import { UserError } from "../errors.js";
 import { type Clock, iso } from "./clock.js";
-import { changed, type Executor } from "./executor.js";
+import { changed, type Executor, IN_SLICE } from "./executor.js";
 import type { TokensTable } from "./schema.js";
 
 export interface TokenRecord {
@@ -178,13 +178,21 @@ export class TokenTable {
 
   /** Records the first revocation; later ones keep the original time. */
   async markRevoked(secretHash: string, at: string): Promise<boolean> {
-    return changed(
-      await this.db
+    return (await this.markAllRevoked([secretHash], at)) > 0;
+  }
+
+  /** `markRevoked` for several tokens in one statement (per slice); returns how many were not revoked before. */
+  async markAllRevoked(secretHashes: readonly string[], at: string): Promise<number> {
+    let marked = 0;
+    for (let i = 0; i < secretHashes.length; i += IN_SLICE) {
+      const result = await this.db
         .updateTable("tokens")
         .set({ revoked_at: at })
-        .where("secret_hash", "=", secretHash)
+        .where("secret_hash", "in", secretHashes.slice(i, i + IN_SLICE))
         .where("revoked_at", "is", null)
-        .executeTakeFirst(),
-    );
+        .executeTakeFirst();
+      marked += Number(result.numUpdatedRows);
+    }
+    return marked;
   }
 }

@@ -1,9 +1,12 @@
 import { join } from "node:path";
 import nock from "nock";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { rateLimitWait, WritePacer } from "../../src/app/pacing.js";
+import { enqueuePullRequestOutcomes } from "../../src/app/pull-requests.js";
 import {
   enqueueConfirmationReports,
+  enqueueNotices,
+  enqueueOutcomeReports,
   installationQueue,
   REPORT_KIND,
   ReportJobRunner,
@@ -11,6 +14,7 @@ import {
   ReportProcessor,
 } from "../../src/app/report-jobs.js";
 import { RetryAfter } from "../../src/jobs/stage.js";
+import { revocationKey } from "../../src/revoke/queue.js";
 import { openStore } from "../../src/store/index.js";
 import { tempDir } from "../support/cli.js";
 import { TestOctokit } from "../support/probot.js";
@@ -83,6 +87,30 @@ describe("the report stage", () => {
     expect(rateLimitWait(answer(403, {}, "You have exceeded a secondary rate limit"), now)).toBe(60_000);
     expect(rateLimitWait(answer(403, {}, "Resource not accessible by integration"), now)).toBeUndefined();
     expect(rateLimitWait(answer(500, { "retry-after": "7" }), now)).toBeUndefined();
+  });
+
+  it("a revocation's outcome with nothing to queue (no issue yet, no notice, no pull request) opens no transaction", async () => {
+    const secretHash = `sha256:${"d".repeat(64)}`;
+    const key = "push:acme/app:refs/heads/d:4";
+    await store.breaches.open(key, "acme/app", 9, [{ secretHash, preview: "AZDO…dddd", description: "PAT" }]);
+    const { job } = await store.jobs.enqueue({
+      kind: "revoke",
+      key: revocationKey(secretHash),
+      queue: "azure-devops",
+      payload: {},
+      maxAttempts: 1,
+    });
+    await store.jobs.claim({ kind: "revoke", owner: "w", leaseMs: 60_000, limit: 1 });
+    await store.jobs.finish(job.id, "w", { state: "done", outcome: "revoked" });
+    const transactions = vi.spyOn(store, "transaction");
+    expect(await enqueueOutcomeReports(store, secretHash)).toBe(0);
+    expect(await enqueueNotices(store, secretHash)).toBe(0);
+    expect(await enqueuePullRequestOutcomes(store, secretHash)).toBe(0);
+    expect(transactions).not.toHaveBeenCalled();
+    // Once the issue is open, the outcome is queued as its comment.
+    await store.breaches.issueOpened(key, 4, "https://github.com/acme/app/issues/4");
+    expect(await enqueueOutcomeReports(store, secretHash)).toBe(1);
+    transactions.mockRestore();
   });
 
   it("comments a revocation's confirmation on each issue as a report job, paced with the installation's writes", async () => {

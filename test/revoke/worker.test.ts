@@ -1,12 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import nock from "nock";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Registry } from "../../src/registry/registry.js";
 import { revocationJob } from "../../src/revoke/queue.js";
 import { Secret } from "../../src/scan/secret.js";
 import { openStore } from "../../src/store/index.js";
-import { PRIORITY } from "../../src/store/jobs.js";
+import { JobTable, PRIORITY } from "../../src/store/jobs.js";
 import { tempDir } from "../support/cli.js";
 import { databaseFiles, expectNotInFiles, expectNotInText } from "../support/plaintext.js";
 import { tokens } from "../support/tokens.js";
@@ -239,6 +239,53 @@ describe("rate limits", () => {
     expect(attempts).toHaveLength(1);
     expect(attempts[0]?.subject).toBe("jobs:1,2,3");
     expect(h.outcomes.map((o) => o.outcome)).toEqual(["revoked", "revoked", "revoked"]);
+  });
+
+  it("counts the attempts of calls that start together in one write, one audited attempt per call", async () => {
+    const h = await harness(dir.path);
+    const t = tokens(12);
+    const pats = [t.adoPat(), t.adoPat(), t.adoPat(), t.adoPat()];
+    const ids = pats.map((_, i) => `7f3e9c4a-1b2d-4e5f-8a9b-0c1d2e3f4a5${i}`);
+    for (const [i, pat] of pats.entries())
+      await new Registry(h.store).add(new Secret(pat), { org: "contoso", authorizationId: ids[i] });
+    await h.act(scanText(pats.join("\n")), { revoke: true });
+    // Azure DevOps takes one token a call, four calls at once: four calls due together.
+    const scope = nock(ADO).post(TOKEN_ADMIN).query(true).times(4).reply(204);
+    const started = vi.spyOn(JobTable.prototype, "startAttempt");
+    await h.worker.drain({ maxWaitMs: 0 });
+    expect(scope.isDone()).toBe(true);
+    expect(started.mock.calls.map(([jobIds]) => [...jobIds])).toEqual([[1, 2, 3, 4]]);
+    started.mockRestore();
+    const attempts = await h.store.audit.list({ action: "revoke.attempt" });
+    expect(attempts.map((a) => a.subject)).toEqual(["job:1", "job:2", "job:3", "job:4"]);
+    expect(h.outcomes.map((o) => o.outcome)).toEqual(["revoked", "revoked", "revoked", "revoked"]);
+  });
+
+  it("records the outcomes of one call's tokens in one transaction", async () => {
+    const h = await harness(dir.path);
+    const t = tokens(13);
+    const values = [t.githubPat(), t.githubPat(), t.githubPat()];
+    await h.act(scanText(values.join("\n")), { revoke: true, policy: "all" });
+    nock("https://api.github.com").post("/credentials/revoke").once().reply(202);
+    const transactions = vi.spyOn(h.store, "transaction");
+    await h.worker.drain({ maxWaitMs: 0 });
+    // One to count the call's attempt, one to record its three outcomes.
+    expect(transactions).toHaveBeenCalledTimes(2);
+    expect(await h.actions()).toEqual([
+      "revoke.enqueue",
+      "revoke.enqueue",
+      "revoke.enqueue",
+      "revoke.attempt",
+      "revoke.revoked",
+      "revoke.revoked",
+      "revoke.revoked",
+    ]);
+    expect((await h.store.findings.list()).map((f) => f.status)).toEqual(["revoked", "revoked", "revoked"]);
+    expect(h.outcomes.map((o) => [o.jobId, o.findingIds])).toEqual([
+      [1, [1]],
+      [2, [2]],
+      [3, [3]],
+    ]);
   });
 
   it("a backfill's revocations do not overtake a push's, even when queued first", async () => {

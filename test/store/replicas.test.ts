@@ -93,6 +93,26 @@ describe.skipIf(postgresMissing)(
       await b.close();
     });
 
+    it("a job given back due now wakes its own kind's workers; one put off to later wakes none", async () => {
+      const [a, b] = await twoReplicas();
+      for (const key of ["confirm:later", "confirm:now"])
+        await b.jobs.enqueue({ kind: "confirm", key, queue: "confirm", payload: {}, maxAttempts: 3 });
+      const [later, now] = await b.jobs.claim({ kind: "confirm", owner: "b", leaseMs: 60_000, limit: 2 });
+      const heard: string[] = [];
+      const listener = await a.listenForJobs((kind) => heard.push(kind));
+      await b.jobs.release([later?.id as number], "b", new Date(Date.now() + 60_000).toISOString());
+      await b.jobs.release([now?.id as number], "b", new Date(Date.now() - 1_000).toISOString());
+      const deadline = Date.now() + 5_000;
+      while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // Anything more would have come with it: notifications arrive in order.
+      await b.jobs.enqueue({ kind: "marker", key: "marker:1", queue: "marker", payload: {}, maxAttempts: 1 });
+      while (!heard.includes("marker") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toEqual(["confirm", "marker"]);
+      await listener?.stop();
+      await a.close();
+      await b.close();
+    });
+
     it("a replica that died mid-job: another takes the job over when its lease runs out, without polling", async () => {
       const [a, b] = await twoReplicas();
       await a.jobs.enqueue({ kind: "work", key: "work:1", queue: "work", payload: {}, maxAttempts: 3 });

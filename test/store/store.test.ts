@@ -7,11 +7,13 @@ import { secretHash } from "../../src/scan/secret.js";
 import type { PublicFinding } from "../../src/scan/types.js";
 import { openDatabase } from "../../src/store/database.js";
 import { openStore } from "../../src/store/index.js";
+import { JobTable } from "../../src/store/jobs.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
 import { databaseStatus, migrateDatabase } from "../../src/store/schema-admin.js";
 import { keyFilePath, SecretBox } from "../../src/store/secret-box.js";
 import { tempDir } from "../support/cli.js";
 import { postgresMissing } from "../support/postgres.js";
+import { countStatements } from "../support/statements.js";
 import { tokens } from "../support/tokens.js";
 import { type Engine, engines, engineTitle, type FreshOptions, TEST_KEY } from "./engines.js";
 
@@ -346,6 +348,38 @@ describe.each(engines("store"))("on $name", (engine) => {
       expect(new Set(ids).size).toBe(60);
       await a.close();
       await b.close();
+    });
+
+    it("when to look at the queue next: the earliest due job or expiring lease, in one statement", async () => {
+      const now = new Date("2026-11-28T10:00:00Z");
+      const store = await open({ clock: () => now });
+      const at = (ms: number) => new Date(now.getTime() + ms).toISOString();
+      const counted = countStatements(store.db);
+      const jobs = new JobTable(counted.db, () => now, engine.name);
+      expect(await jobs.nextWake("work")).toBeUndefined();
+      for (const [key, ms] of [
+        ["work:a", 60_000],
+        ["work:b", 30_000],
+        ["other:c", 1_000],
+      ] as const)
+        await store.jobs.enqueue({
+          kind: "work",
+          key,
+          queue: "q",
+          payload: {},
+          maxAttempts: 3,
+          runAfter: at(ms),
+        });
+      const before = counted.count();
+      expect(await jobs.nextWake("work")).toBe(at(1_000));
+      expect(counted.count() - before).toBe(1);
+      // Jobs left to a batch that runs elsewhere do not count; a lease that runs out earlier does.
+      expect(await jobs.nextWake("work", undefined, ["other:"])).toBe(at(30_000));
+      await store.jobs.enqueue({ kind: "work", key: "work:d", queue: "q", payload: {}, maxAttempts: 3 });
+      await store.jobs.claim({ kind: "work", owner: "A", leaseMs: 10_000, limit: 1 });
+      expect(await jobs.nextWake("work", undefined, ["other:"])).toBe(at(10_000));
+      expect(await jobs.nextWake("work", { only: ["elsewhere"] })).toBeUndefined();
+      await store.close();
     });
 
     it("a job whose lease ran out can be taken over; finishing erases its sealed value", async () => {
