@@ -12,6 +12,12 @@ import type { JobsTable, Tables } from "./schema.js";
 export const JOB_STATES = ["pending", "running", "done", "dead", "cancelled"] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+/** How a job's last attempt ended it: done with an outcome, dead with the last error, cancelled with the reason. */
+export type JobEnd =
+  | { state: "done"; outcome: string }
+  | { state: "dead"; error: string }
+  | { state: "cancelled"; reason: string };
+
 /** A job's priority: lower runs first, in every stage. */
 export const PRIORITY = { live: 0, bulk: 10 } as const;
 
@@ -419,10 +425,7 @@ export class JobTable {
   async finish(
     id: number,
     owner: string,
-    end:
-      | { state: "done"; outcome: string }
-      | { state: "dead"; error: string }
-      | { state: "cancelled"; reason: string },
+    end: JobEnd,
   ): Promise<boolean> {
     return (await this.finishAll([id], owner, end)).length > 0;
   }
@@ -431,7 +434,7 @@ export class JobTable {
   async finishAll(
     ids: readonly number[],
     owner: string,
-    end: { state: "done"; outcome: string } | { state: "dead"; error: string },
+    end: JobEnd,
   ): Promise<number[]> {
     const now = this.now();
     const finished: number[] = [];
