@@ -422,20 +422,12 @@ export class JobTable {
    * The job is over: `done` with an outcome, `dead` with the last error, or `cancelled` with the reason. The
    * sealed value is erased.
    */
-  async finish(
-    id: number,
-    owner: string,
-    end: JobEnd,
-  ): Promise<boolean> {
+  async finish(id: number, owner: string, end: JobEnd): Promise<boolean> {
     return (await this.finishAll([id], owner, end)).length > 0;
   }
 
   /** `finish` for several jobs that ended alike, in one statement (per slice); returns the ids this owner held. */
-  async finishAll(
-    ids: readonly number[],
-    owner: string,
-    end: JobEnd,
-  ): Promise<number[]> {
+  async finishAll(ids: readonly number[], owner: string, end: JobEnd): Promise<number[]> {
     const now = this.now();
     const finished: number[] = [];
     for (let i = 0; i < ids.length; i += IN_SLICE) {
