@@ -15,12 +15,14 @@ export interface Wakeups {
 }
 
 export function registerBackfillHandlers(app: Probot, store: Store, wake: Wakeups): void {
+  // Unsuspended: GitHub sent no push while the App was suspended, so every repository's history is scanned
+  // again. Findings recorded before are not reported twice: a summary issue lists only what is new.
   app.on(
-    "installation.created",
+    ["installation.created", "installation.unsuspend"],
     guarded(async (context) => {
       const p = context.payload;
-      // GitHub lists the repositories it gave access to; without a list, the stage asks for it.
-      const repositories = p.repositories?.map((r) => r.full_name);
+      // Created: GitHub lists the repositories it gave access to. Without a list, the stage asks for it.
+      const repositories = p.action === "created" ? p.repositories?.map((r) => r.full_name) : undefined;
       const result = await acceptInstallationDelivery(
         store,
         context.id,
@@ -31,7 +33,7 @@ export function registerBackfillHandlers(app: Probot, store: Store, wake: Wakeup
       if (result.queued > 0) wake.backfills();
       context.log.info(
         { delivery: context.id, installation: p.installation.id, queued: result.queued },
-        "installation created: backfill queued",
+        `installation ${p.action === "created" ? "created" : "unsuspended"}: backfill queued`,
       );
     }),
   );
@@ -92,27 +94,6 @@ export function registerBackfillHandlers(app: Probot, store: Store, wake: Wakeup
       context.log.info(
         { delivery: context.id, installation: p.installation.id, cancelled: result.cancelled },
         `installation ${p.action}: its backfills cancelled`,
-      );
-    }),
-  );
-
-  // Unsuspended: GitHub sent no push while the App was suspended, so every repository's history is scanned
-  // again. Findings recorded before are not reported twice: a summary issue lists only what is new.
-  app.on(
-    "installation.unsuspend",
-    guarded(async (context) => {
-      const p = context.payload;
-      const result = await acceptInstallationDelivery(
-        store,
-        context.id,
-        "installation",
-        p.installation.id,
-        undefined,
-      );
-      if (result.queued > 0) wake.backfills();
-      context.log.info(
-        { delivery: context.id, installation: p.installation.id, queued: result.queued },
-        "installation unsuspended: backfill queued",
       );
     }),
   );
