@@ -14,7 +14,7 @@ import type { EngineName } from "./dialect.js";
 import type { Executor } from "./executor.js";
 import { FindingTable } from "./findings.js";
 import { Insights } from "./insights.js";
-import { type JobListener, listenForJobs } from "./job-events.js";
+import { type JobListener, JobSignals, listenForJobs, notifyJobs } from "./job-events.js";
 import { JobTable } from "./jobs.js";
 import { Locks } from "./locks.js";
 import { MIGRATIONS } from "./migrations.js";
@@ -62,6 +62,8 @@ export interface StoreContext {
   sqlite?: Database.Database;
   /** The PostgreSQL pool (LISTEN connections, advisory locks); undefined on SQLite. */
   pool?: pg.Pool;
+  /** This process's own job notifications (PostgreSQL). */
+  signals?: JobSignals;
   /** Locks across every process on the database. */
   locks: Locks;
   /** Releases the engine's connections once the query builder is destroyed. */
@@ -91,7 +93,7 @@ export class Store {
     const { clock } = context;
     this.tokens = new TokenTable(db, clock);
     this.findings = new FindingTable(db, clock);
-    this.jobs = new JobTable(db, clock, context.engine);
+    this.jobs = new JobTable(db, clock, context.engine, context.signals);
     this.audit = new AuditLog(db, clock, context.actor);
     this.deliveries = new DeliveryTable(db, clock);
     this.breaches = new BreachTable(db, clock);
@@ -160,7 +162,8 @@ export class Store {
     wake: (kind: string) => void,
     onError?: (error: Error) => void,
   ): Promise<JobListener | undefined> {
-    return this.context.pool ? listenForJobs(this.context.pool, wake, onError) : undefined;
+    const { pool, signals } = this.context;
+    return pool && signals ? listenForJobs(pool, signals, wake, onError) : undefined;
   }
 
   /**
@@ -170,7 +173,17 @@ export class Store {
    */
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    return this.db.transaction().execute((trx) => fn(new Store(trx, this.context)));
+    let kinds: string[] = [];
+    const result = await this.db.transaction().execute(async (trx) => {
+      const tx = new Store(trx, this.context);
+      const out = await fn(tx);
+      // The jobs it queued or freed, told to every replica in one statement, delivered when it commits.
+      kinds = tx.jobs.takeNotified();
+      await notifyJobs(trx, kinds);
+      return out;
+    });
+    this.context.signals?.wake(kinds);
+    return result;
   }
 
   async close(): Promise<void> {
@@ -218,6 +231,8 @@ async function openPostgresStore(
   // Refused before anything connects: a replica without the shared key could not open what others sealed.
   const box = SecretBox.forSharedDatabase(env);
   const pool = createPool(target.url, { max: options.poolSize, schema: target.schema });
+  const signals = new JobSignals();
+  signals.track(pool);
   try {
     await migratePostgres(pool, options.migrations ?? MIGRATIONS, { schema: target.schema });
   } catch (error) {
@@ -231,6 +246,7 @@ async function openPostgresStore(
     actor: options.actor ?? defaultActor(env),
     box,
     pool,
+    signals,
     locks: new Locks(pool),
     release: async () => {
       // Kysely ends the pool when it used it; ending it twice is an error.

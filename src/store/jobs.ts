@@ -6,7 +6,7 @@ import { type ExpressionBuilder, type Selectable, type SelectQueryBuilder, sql }
 import { type Clock, iso } from "./clock.js";
 import type { EngineName } from "./dialect.js";
 import { changed, count, type Executor, IN_SLICE } from "./executor.js";
-import { notifyJobs } from "./job-events.js";
+import { type JobSignals, notifyJobs } from "./job-events.js";
 import type { JobsTable, Tables } from "./schema.js";
 
 export const JOB_STATES = ["pending", "running", "done", "dead", "cancelled"] as const;
@@ -132,13 +132,14 @@ type DueQuery = SelectQueryBuilder<Tables, "jobs", { id: number }>;
 const INSERT_SLICE = 200;
 
 export class JobTable {
-  /** Kinds this transaction has notified already. */
+  /** Kinds this transaction will notify at commit. */
   private readonly notified = new Set<string>();
 
   constructor(
     private readonly db: Executor,
     private readonly clock: Clock,
     private readonly engine: EngineName = "sqlite",
+    private readonly signals?: JobSignals,
   ) {}
 
   private now(): string {
@@ -151,12 +152,20 @@ export class JobTable {
    */
   private async wake(kind: string): Promise<void> {
     if (this.engine !== "postgres") return;
-    // PostgreSQL folds a transaction's identical notifications into one at commit: one round trip is enough.
+    // In a transaction, every kind is notified in one statement just before it commits (Store.transaction).
     if (this.db.isTransaction) {
-      if (this.notified.has(kind)) return;
       this.notified.add(kind);
+      return;
     }
-    await notifyJobs(this.db, kind);
+    await notifyJobs(this.db, [kind]);
+    this.signals?.wake([kind]);
+  }
+
+  /** The kinds this transaction has to notify, once: Store.transaction sends them before it commits. */
+  takeNotified(): string[] {
+    const kinds = [...this.notified];
+    this.notified.clear();
+    return kinds;
   }
 
   /**

@@ -93,6 +93,46 @@ describe.skipIf(postgresMissing)(
       await b.close();
     });
 
+    it("a replica's own jobs wake it in process once they commit, one notification per transaction, never twice", async () => {
+      const [a, b] = await twoReplicas();
+      const heard: string[] = [];
+      const listener = await a.listenForJobs((kind) => heard.push(kind));
+      // Outside a transaction: heard as soon as the write returns, before any round trip back from the server.
+      await a.jobs.enqueue({ kind: "scan", key: "scan:own", queue: "scan", payload: {}, maxAttempts: 1 });
+      expect(heard).toEqual(["scan"]);
+      // Rolled back: nothing. Committed: each kind once, after the commit, however many jobs it queued.
+      await expect(
+        a.transaction(async (tx) => {
+          await tx.jobs.enqueue({
+            kind: "report",
+            key: "report:gone",
+            queue: "r",
+            payload: {},
+            maxAttempts: 1,
+          });
+          throw new Error("rolled back");
+        }),
+      ).rejects.toThrow("rolled back");
+      const seenInside: string[][] = [];
+      await a.transaction(async (tx) => {
+        for (const key of ["revoke:1", "revoke:2"])
+          await tx.jobs.enqueue({ kind: "revoke", key, queue: "github", payload: {}, maxAttempts: 1 });
+        await tx.jobs.enqueue({ kind: "report", key: "report:1", queue: "r", payload: {}, maxAttempts: 1 });
+        seenInside.push([...heard]);
+      });
+      expect(seenInside).toEqual([["scan"]]);
+      expect(heard).toEqual(["scan", "revoke", "report"]);
+      // The server sends this replica's notifications back too; they are skipped. Another replica's arrive
+      // after them (in commit order), so once B's marker is heard, anything of A's would have been.
+      await b.jobs.enqueue({ kind: "marker", key: "marker:own", queue: "m", payload: {}, maxAttempts: 1 });
+      const deadline = Date.now() + 5_000;
+      while (!heard.includes("marker") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toEqual(["scan", "revoke", "report", "marker"]);
+      await listener?.stop();
+      await a.close();
+      await b.close();
+    });
+
     it("a job given back due now wakes its own kind's workers; one put off to later wakes none", async () => {
       const [a, b] = await twoReplicas();
       for (const key of ["confirm:later", "confirm:now"])
