@@ -79,6 +79,8 @@ export interface StageOptions<P> {
   retry?: RetrySettings;
   /** The longest sleep while nothing is due (a job queued by another process is seen by then). */
   pollMs?: number;
+  /** Background stages: true while urgent work runs, which they step aside for (briefly, see loop.ts). */
+  yieldTo?: () => boolean;
   log?: (message: string) => void;
 }
 
@@ -86,8 +88,12 @@ const DEFAULT_RETRY: RetrySettings = { baseMs: 5_000, maxMs: 15 * 60 * 1000 };
 
 export class StageRunner<P> {
   readonly owner = newOwner();
-  private readonly options: Required<Omit<StageOptions<P>, "log" | "perQueue" | "pausedQueues" | "batch">> &
-    Pick<StageOptions<P>, "perQueue" | "pausedQueues" | "batch"> & { log: (message: string) => void };
+  private readonly options: Required<
+    Omit<StageOptions<P>, "log" | "perQueue" | "pausedQueues" | "batch" | "yieldTo">
+  > &
+    Pick<StageOptions<P>, "perQueue" | "pausedQueues" | "batch" | "yieldTo"> & {
+      log: (message: string) => void;
+    };
   private readonly loop: WakeableLoop;
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly busy = new Map<string, number>();
@@ -112,7 +118,13 @@ export class StageRunner<P> {
       waitMs: () => this.waitMs(),
       sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => {}),
       onError: (error) => this.options.log(`${this.options.kind} runner: ${error.message}`),
+      ...(options.yieldTo ? { yieldTo: options.yieldTo } : {}),
     });
+  }
+
+  /** Jobs running now. */
+  get running(): number {
+    return this.inFlight.size;
   }
 
   private now(): number {
@@ -250,7 +262,14 @@ export class StageRunner<P> {
       } catch (error) {
         fates = jobs.map(() => error as Error);
       }
-      for (const [i, job] of jobs.entries()) await this.settle(job, fates[i]);
+      // Those done end together, in one statement; each failure is settled on its own.
+      const done = jobs.filter((_, i) => fates[i] === undefined);
+      await store.jobs.finishAll(
+        done.map((j) => j.id),
+        this.owner,
+        { state: "done", outcome: "done" },
+      );
+      for (const [i, job] of jobs.entries()) if (fates[i] !== undefined) await this.settle(job, fates[i]);
     };
     try {
       await (batch.exclusive ? batch.exclusive(first, work) : work());
