@@ -108,6 +108,10 @@ export class Pipeline {
     // On PostgreSQL a notification wakes each stage when any replica queues or frees a job: the idle look at
     // the queue is only a safety net. On SQLite this process is the only App, and wakes its own stages.
     const idle = store.engine === "postgres" ? { pollMs: 15_000 } : {};
+    // While pushes are scanned and tokens revoked, alerts wait a moment: on a burst of leaks the machine (and the
+    // database) goes to killing tokens first. Reports and confirmations do not: a confirmation that comes in
+    // before its breach issue opens goes into the issue, not into a comment of its own.
+    const yieldTo = () => this.scans.running > 0 || this.revocations.running > 0;
     this.pacer = new WritePacer(options.writeIntervalMs);
     this.revocations = new RevocationWorker({ store, revokers: options.revokers, log, ...idle });
     this.confirmations =
@@ -260,7 +264,7 @@ export class Pipeline {
     const alertConfig = options.alerts;
     const alerts =
       alertConfig && alertTargets(alertConfig).length
-        ? new AlertWorker({ store, config: alertConfig, log: warn })
+        ? new AlertWorker({ store, config: alertConfig, log: warn, yieldTo })
         : undefined;
     this.alerts = alerts;
     // Alerts are jobs: queuing one is a row, so a slow or failing endpoint never holds up another stage.

@@ -1,6 +1,7 @@
 // A worker's main loop: run a round, then sleep until the next one is due or someone queues work (notify),
 // until stop(). Shared by the revocation worker and the app's stages, whose rounds only start jobs in free slots
-// (a job that ends notifies the loop): no round waits for a slow job.
+// (a job that ends notifies the loop): no round waits for a slow job. Background loops (alerts, confirmations)
+// step aside while tokens are being found and revoked: on a burst, killing them comes first.
 
 export interface LoopOptions {
   /** One round of work; an error is reported and the loop goes on. */
@@ -9,13 +10,23 @@ export interface LoopOptions {
   waitMs: () => number | Promise<number>;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   onError: (error: Error) => void;
+  /** Background work: steps aside while this says urgent work runs, for at most `maxYieldMs` at a time. */
+  yieldTo?: () => boolean;
+  maxYieldMs?: number;
 }
+
+/** How often a loop that steps aside looks again: an in-process check, no query. */
+const YIELD_LOOK_MS = 20;
+/** The longest background work steps aside before it takes a round anyway: it is late, never starved. */
+export const MAX_YIELD_MS = 500;
 
 export class WakeableLoop {
   private running: Promise<void> | undefined;
   private stopping = false;
   private notified = false;
   private wake: AbortController | undefined;
+  /** When this loop began stepping aside for urgent work (clock ms). */
+  private yieldingSince: number | undefined;
 
   constructor(private readonly options: LoopOptions) {}
 
@@ -24,6 +35,10 @@ export class WakeableLoop {
     this.stopping = false;
     this.running = (async () => {
       while (!this.stopping) {
+        if (this.stepsAside()) {
+          await this.options.sleep(YIELD_LOOK_MS, new AbortController().signal);
+          continue;
+        }
         this.notified = false;
         try {
           await this.options.round();
@@ -45,6 +60,20 @@ export class WakeableLoop {
         await this.options.sleep(Math.max(waitMs, 1), this.wake.signal);
       }
     })();
+  }
+
+  /** Whether to leave the machine to urgent work a moment longer before the next round. */
+  private stepsAside(): boolean {
+    const { yieldTo, maxYieldMs = MAX_YIELD_MS } = this.options;
+    if (!yieldTo?.()) {
+      this.yieldingSince = undefined;
+      return false;
+    }
+    const now = Date.now();
+    this.yieldingSince ??= now;
+    if (now - this.yieldingSince < maxYieldMs) return true;
+    this.yieldingSince = undefined;
+    return false;
   }
 
   /** Wakes the loop for work just queued. */

@@ -154,6 +154,11 @@ export class RevocationWorker {
     });
   }
 
+  /** Calls in flight now. */
+  get running(): number {
+    return this.inFlight.size;
+  }
+
   /** Hears every job that ends: revoked, already revoked, or failed for good. Returns an unsubscribe. */
   onOutcome(listener: OutcomeListener): () => void {
     this.listeners.add(listener);
