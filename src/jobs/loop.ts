@@ -1,7 +1,7 @@
 // A worker's main loop: run a round, then sleep until the next one is due or someone queues work (notify),
 // until stop(). Shared by the revocation worker and the app's stages, whose rounds only start jobs in free slots
-// (a job that ends notifies the loop): no round waits for a slow job. Background loops (alerts, confirmations)
-// step aside while tokens are being found and revoked: on a burst, killing them comes first.
+// (a job that ends notifies the loop): no round waits for a slow job. A background loop (the alerts)
+// steps aside while tokens are being found and revoked: on a burst, killing them comes first.
 
 export interface LoopOptions {
   /** One round of work; an error is reported and the loop goes on. */

@@ -93,7 +93,7 @@ describe.skipIf(postgresMissing)(
       await b.close();
     });
 
-    it("a replica's own jobs wake it in process once they commit, one notification per transaction, never twice", async () => {
+    it("a replica's own jobs wake it in process once they commit, each kind once, and never again from the server", async () => {
       const [a, b] = await twoReplicas();
       const heard: string[] = [];
       const listener = await a.listenForJobs((kind) => heard.push(kind));
