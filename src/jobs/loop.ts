@@ -17,6 +17,8 @@ export interface LoopOptions {
 
 /** How often a loop that steps aside looks again: an in-process check, no query. */
 const YIELD_LOOK_MS = 20;
+/** Stepping aside is not cut short by a wake: new work waits its turn like the rest. */
+const UNINTERRUPTED = new AbortController().signal;
 /** The longest background work steps aside before it takes a round anyway: it is late, never starved. */
 export const MAX_YIELD_MS = 500;
 
@@ -36,7 +38,7 @@ export class WakeableLoop {
     this.running = (async () => {
       while (!this.stopping) {
         if (this.stepsAside()) {
-          await this.options.sleep(YIELD_LOOK_MS, new AbortController().signal);
+          await this.options.sleep(YIELD_LOOK_MS, UNINTERRUPTED);
           continue;
         }
         this.notified = false;
