@@ -8,9 +8,11 @@
 // per core, each a worker thread with its own `git cat-file` and engine: every version of a path goes to the
 // same lane, so its parent version is in that lane's memory. Each part waits for the next when it gets too far
 // ahead, so memory holds a bounded number of blobs whatever the history (plus one small entry per blob).
+// The walk gives each commit's message too: those holding a detection are kept, with their commits' ranks.
 import { availableParallelism } from "node:os";
 import type { GitRepository } from "../sources/git.js";
-import { BLOB_WALK_ARGS, BlobWalkParser } from "../sources/git-blobs.js";
+import { BLOB_WALK_ARGS, BlobWalkParser, type WalkCommit } from "../sources/git-blobs.js";
+import type { RankedMessage } from "../sources/git-messages.js";
 import { BlobLaneThread } from "./blob-lane-thread.js";
 import {
   type BlobAsk,
@@ -47,6 +49,10 @@ export interface BlobScanOptions {
 export interface CommitsToScan extends LaneCounts {
   /** Each commit that brings a blob holding a detection, with its position in the walk (1: listed first). */
   ranks: Map<string, number>;
+  /** The commit messages holding a detection, each with its commit's position in the walk. */
+  messages: RankedMessage[];
+  /** Bytes of every commit message checked. */
+  messageBytes: number;
   /** Commits walked. */
   commits: number;
   /** Lanes the blobs were read and checked in, and whether on worker threads. */
@@ -133,6 +139,9 @@ class BlobHistoryScan {
   /** Pending checks by id: their key, and the commits (with their positions) that bring them. */
   private readonly pending = new Map<number, { key: string; commits: [string, number][] }>();
   private readonly ranks = new Map<string, number>();
+  /** Messages holding a detection, with their commits' positions in the walk (oldest first). */
+  private readonly messages: RankedMessage[] = [];
+  private messageBytes = 0;
   private commits = 0;
   private commit = "";
   private opened = 0;
@@ -260,11 +269,14 @@ class BlobHistoryScan {
     for (const lane of counts)
       for (const name of Object.keys(total) as (keyof LaneCounts)[]) total[name] += lane[name];
     // Walked oldest first: a commit's rank is its position newest first, as a patch scan lists it.
+    const rank = (position: number) => this.commits + 1 - position;
     const ranks = new Map<string, number>();
-    for (const [commit, position] of this.ranks) ranks.set(commit, this.commits + 1 - position);
+    for (const [commit, position] of this.ranks) ranks.set(commit, rank(position));
     return {
       ...total,
       ranks,
+      messages: this.messages.map(({ message, rank: position }) => ({ message, rank: rank(position) })),
+      messageBytes: this.messageBytes,
       commits: this.commits,
       lanes: this.laneCount.count,
       threaded: this.laneCount.threaded,
@@ -273,14 +285,26 @@ class BlobHistoryScan {
 
   // The walk ------------------------------------------------------------------------------------------------
 
-  private onCommit(commit: string): void {
-    this.commit = commit;
+  private onCommit(commit: WalkCommit): void {
+    this.commit = commit.commit;
     this.commits++;
+    this.checkMessage(commit);
     this.options.onProgress?.({
       commits: this.commits,
       bytes: this.lanes.reduce((sum, lane) => sum + lane.bytesRead, 0),
       elapsedMs: performance.now() - this.started,
     });
+  }
+
+  /** Keeps the message when it holds a detection: read as `git log` gives it, with its closing newline. */
+  private checkMessage({ commit, name, email, date, message }: WalkCommit): void {
+    const utf8 = (latin1: string) => Buffer.from(latin1, "latin1").toString("utf8");
+    const text = utf8(`${message}\n`);
+    const bytes = Buffer.from(text);
+    this.messageBytes += bytes.length;
+    if (this.engine.detect(bytes).length === 0) return;
+    const origin = { commit, author: `${utf8(name)} <${utf8(email)}>`, date };
+    this.messages.push({ message: { origin, path: "<commit message>", text }, rank: this.commits });
   }
 
   private onBlob(blob: string, previous: string | undefined, path: string): void {

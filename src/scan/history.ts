@@ -9,7 +9,13 @@
 import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
 import { globMatcher } from "../sources/fs.js";
 import { GitRepository, isZeroSha, type PushKind, type PushUpdate } from "../sources/git.js";
-import { commitMessages, type GitMessage, keptCommitMessages, tagMessages } from "../sources/git-messages.js";
+import {
+  commitMessages,
+  type GitMessage,
+  keptCommitMessages,
+  type RankedMessage,
+  tagMessages,
+} from "../sources/git-messages.js";
 import {
   type CommitInfo,
   type FileChange,
@@ -20,7 +26,7 @@ import {
   STAGED_PATCH_ARGS,
 } from "../sources/git-patch.js";
 import type { Engine } from "./engine.js";
-import { commitsWithDetections } from "./history-blobs.js";
+import { type CommitsToScan, commitsWithDetections } from "./history-blobs.js";
 import { locate } from "./locate.js";
 import { DEFAULT_MAX_FILE_SIZE, type ScanStats } from "./run.js";
 import { chunkOverlap } from "./scan-source.js";
@@ -184,13 +190,16 @@ class HistoryCollector implements PatchHandler {
     }
   }
 
-  /** A commit or tag message, scanned like a file of that commit (`counted`: its bytes are in the stats already). */
-  message({ origin, path, text }: GitMessage, counted = false): void {
+  /**
+   * A commit or tag message, scanned like a file of that commit (`counted`: its bytes are in the stats
+   * already; `rank`: its commit's position in the walk, when known).
+   */
+  message({ origin, path, text }: GitMessage, counted = false, rank?: number): void {
     const bytes = Buffer.from(text);
     if (!counted) this.stats.bytes += bytes.length;
     const detections = this.engine.detect(bytes);
     if (detections.length === 0) return;
-    if (!this.position.has(origin.commit)) this.position.set(origin.commit, this.commits);
+    if (!this.position.has(origin.commit)) this.position.set(origin.commit, rank ?? this.commits);
     for (const finding of locate(bytes, detections, { file: path }))
       this.findings.push({ ...finding, commit: origin.commit, author: origin.author, date: origin.date });
   }
@@ -328,21 +337,30 @@ export async function scanHistory(
   const repo = GitRepository.prepare(repoDir, options.env);
   const collector = new HistoryCollector(engine, options, repo);
   const since = selection.since !== undefined ? [`--since=${selection.since}`] : [];
-  const scan =
-    historyMethod(selection, options.method) === "blobs"
-      ? (args: string[], input: string[]) => scanByBlobs(repo, args, input, collector, options)
-      : (args: string[], input: string[]) =>
-          streamPatches(repo, [...LOG_PATCH_ARGS, ...args], input, collector, options);
   const revisions = [selection.range ?? "--all", ...since];
-  // Commit messages are checked as git streams them; only those holding a detection are kept, to be scanned
-  // after the changes (as ever, so that their findings sort the same way).
+  // By patches, commit messages are read by a second `git log` in the same order as the patches (so that a
+  // message's position is its commit's) and checked as git streams them; only those holding a detection are
+  // kept. By blobs, the walk gives them.
   let messageBytes = 0;
-  const withDetection = (message: GitMessage) => {
-    const bytes = Buffer.from(message.text);
-    messageBytes += bytes.length;
-    return engine.detect(bytes).length > 0;
+  const readMessages = () =>
+    keptCommitMessages(repo, ["--topo-order", ...revisions], (message) => {
+      const bytes = Buffer.from(message.text);
+      messageBytes += bytes.length;
+      return engine.detect(bytes).length > 0;
+    });
+  // Resolves to the messages holding a detection, once the changes are scanned.
+  const scan = async (args: string[], input: string[]): Promise<RankedMessage[]> => {
+    if (historyMethod(selection, options.method) === "blobs") {
+      const found = await scanByBlobs(repo, args, input, collector, options);
+      messageBytes = found.messageBytes;
+      return found.messages;
+    }
+    const patches = streamPatches(repo, [...LOG_PATCH_ARGS, ...args], input, collector, options);
+    const messages = readAhead(readMessages());
+    await patches;
+    return messages;
   };
-  let messages: Promise<GitMessage[]>;
+  let messages: RankedMessage[];
   let tags: Promise<GitMessage[]> = Promise.resolve([]);
   // Read while the scan runs: a small git started late in a long scan waits for a large process to fork.
   let shallow: Promise<Set<string>>;
@@ -350,22 +368,21 @@ export async function scanHistory(
     await repo.verify();
     const range = await repo.checkRange(selection.range);
     const scanned = scan([...since, "--stdin"], [range]);
-    messages = readAhead(keptCommitMessages(repo, revisions, withDetection));
     shallow = readAhead(repo.shallowBoundary());
-    await scanned;
+    messages = await scanned;
   } else {
     // Git starts at once; the repository check runs meanwhile and, when it fails, gives the clearer reason.
-    // The messages are read meanwhile too, and scanned after the changes, in the same order as ever.
     const scanned = scan([...since, "--all"], []);
     tags = readAhead(tagMessages(repo));
-    messages = readAhead(keptCommitMessages(repo, revisions, withDetection));
     shallow = readAhead(repo.shallowBoundary());
     const [checked, done] = await Promise.allSettled([repo.verify(), scanned]);
     if (checked.status === "rejected") throw checked.reason;
     if (done.status === "rejected") throw done.reason;
+    messages = done.value;
   }
+  // Scanned after the changes, each message at its commit's position in the walk.
   for (const message of await tags) collector.message(message);
-  for (const message of await messages) collector.message(message, true);
+  for (const { message, rank } of messages) collector.message(message, true, rank);
   collector.stats.bytes += messageBytes;
   return collector.finish(true, await shallow);
 }
@@ -381,7 +398,7 @@ async function scanByBlobs(
   input: string[],
   collector: HistoryCollector,
   options: HistoryOptions,
-): Promise<void> {
+): Promise<CommitsToScan> {
   const found = await commitsWithDetections(repo, args, input, collector.engine, {
     ...(options.engineSettings ? { engineSettings: options.engineSettings } : {}),
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
@@ -402,6 +419,7 @@ async function scanByBlobs(
   collector.stats.files = found.blobs;
   collector.stats.bytes = found.bytes;
   collector.stats.blobs = true;
+  return found;
 }
 
 async function finishHistory(collector: HistoryCollector, repo: GitRepository): Promise<HistoryResult> {

@@ -1,5 +1,6 @@
 // The blob side of a history scan: which blobs each commit brings (a `git log --raw` walk, which reads trees
-// but no file content), and the blobs' contents, each read once through one long-lived `git cat-file --batch`.
+// but no file content, and gives each commit's message on the way), and the blobs' contents, each read once
+// through one long-lived `git cat-file --batch`.
 
 /**
  * `git log` arguments for the walk; revisions follow. The same walk as LOG_PATCH_ARGS (--topo-order, --cc,
@@ -9,7 +10,9 @@
  */
 export const BLOB_WALK_ARGS = [
   "log",
-  "--format=tformat:%x00%H",
+  // A commit's header ends at the NUL after its message (a message holds no NUL): one walk, not a second
+  // `git log` for the messages.
+  "--format=tformat:%x00%H%x00%an%x00%ae%x00%aI%x00%B%x00",
   "--topo-order",
   "--cc",
   "--raw",
@@ -21,9 +24,18 @@ export const BLOB_WALK_ARGS = [
 /** `git cat-file` arguments: object names on stdin, `<name> <type> <size>\n<content>\n` back, in order. */
 export const BLOB_READ_ARGS = ["cat-file", "--batch"];
 
+/** A commit of the walk, its fields as git wrote them, read as Latin-1 (decode names and message as UTF-8). */
+export interface WalkCommit {
+  commit: string;
+  name: string;
+  email: string;
+  date: string;
+  message: string;
+}
+
 export interface BlobWalkHandler {
   /** The next commit of the walk. */
-  commit(commit: string): void;
+  commit(commit: WalkCommit): void;
   /**
    * A blob that the current commit's version of a file holds, where it differs from the parents, and the
    * blob the first parent had at that path (undefined when it had none, or a submodule there). `path` is as
@@ -32,15 +44,18 @@ export interface BlobWalkHandler {
   blob(blob: string, previous: string | undefined, path: string): void;
 }
 
+/** Commit, name, email, date, message: the fields of a walk's commit header. */
+const HEADER_FIELDS = 5;
 const DELETED_MODE = "000000";
 /** A submodule pointer names a commit of another repository, not content. */
 const GITLINK_MODE = "160000";
 
 /**
- * Parses the walk's output: `\0<commit>` lines, then one raw line per changed path:
- * `:<old mode> <new mode> <old> <new> <status>\t<path>`, and for a merge one colon, mode and name per parent
- * (`::<mode1> <mode2> <new mode> <p1> <p2> <new> MM\t<path>`). Paths are quoted by git when they hold a
- * newline, so a line is always one record.
+ * Parses the walk's output: a header per commit, `\0<commit>\0<name>\0<email>\0<date>\0<message>\0`, then one
+ * raw line per changed path: `:<old mode> <new mode> <old> <new> <status>\t<path>`, and for a merge one colon,
+ * mode and name per parent (`::<mode1> <mode2> <new mode> <p1> <p2> <new> MM\t<path>`). Paths are quoted by git
+ * when they hold a newline, so a raw line is always one record; a message may hold newlines, so a header is
+ * read up to its last NUL.
  */
 export class BlobWalkParser {
   private rest = "";
@@ -50,7 +65,15 @@ export class BlobWalkParser {
   write(chunk: Buffer): void {
     const text = this.rest + chunk.toString("latin1");
     let start = 0;
-    for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
+    while (start < text.length) {
+      if (text.charCodeAt(start) === 0) {
+        const end = this.header(text, start);
+        if (end === -1) break;
+        start = end;
+        continue;
+      }
+      const nl = text.indexOf("\n", start);
+      if (nl === -1) break;
       this.line(text, start, nl);
       start = nl + 1;
     }
@@ -58,17 +81,31 @@ export class BlobWalkParser {
   }
 
   end(): void {
-    if (this.rest !== "") this.line(this.rest, 0, this.rest.length);
+    const rest = this.rest;
     this.rest = "";
+    if (rest === "") return;
+    if (rest.charCodeAt(0) === 0) {
+      if (this.header(rest, 0) === -1) throw new Error("git log ended inside a commit header");
+    } else this.line(rest, 0, rest.length);
+  }
+
+  /** Reads the header at `start` (a NUL); returns where it ends, or -1 when it is not all here yet. */
+  private header(text: string, start: number): number {
+    const fields: string[] = [];
+    let at = start;
+    while (fields.length < HEADER_FIELDS) {
+      const nul = text.indexOf("\0", at + 1);
+      if (nul === -1) return -1;
+      fields.push(text.slice(at + 1, nul));
+      at = nul;
+    }
+    const [commit = "", name = "", email = "", date = "", message = ""] = fields;
+    this.handler.commit({ commit, name, email, date, message });
+    return at + 1;
   }
 
   private line(text: string, start: number, end: number): void {
-    const first = text.charCodeAt(start);
-    if (first === 0) {
-      this.handler.commit(text.slice(start + 1, end));
-      return;
-    }
-    if (first !== 58 /* : */) return;
+    if (text.charCodeAt(start) !== 58 /* : */) return;
     let parents = 0;
     while (text.charCodeAt(start + parents) === 58) parents++;
     const tab = text.indexOf("\t", start);

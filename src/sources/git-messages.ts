@@ -10,6 +10,12 @@ export interface GitMessage {
   text: string;
 }
 
+/** A commit message and its commit's position in the log (1: listed first). */
+export interface RankedMessage {
+  message: GitMessage;
+  rank: number;
+}
+
 const COMMIT_FORMAT = "--format=tformat:%x00%H%x00%an%x00%ae%x00%aI%x00%B";
 const TAG_FORMAT =
   "--format=%00%(objecttype)%00%(refname:short)%00%(*objectname)%00%(taggername)%00%(taggeremail)%00%(taggerdate:iso-strict)%00%(contents)";
@@ -37,14 +43,16 @@ export async function commitMessages(
 
 /**
  * The messages of the commits `revisions` select, as git streams them, each handed to `keep`; only those it
- * keeps are held. For a long history, where holding every message would cost more than the scan itself.
+ * keeps are held, with their positions. For a long history, where holding every message would cost more than
+ * the scan itself.
  */
 export async function keptCommitMessages(
   repo: GitRepository,
   revisions: readonly string[],
   keep: (message: GitMessage) => boolean,
-): Promise<GitMessage[]> {
-  const kept: GitMessage[] = [];
+): Promise<RankedMessage[]> {
+  const kept: RankedMessage[] = [];
+  let position = 0;
   const child = repo.spawn(["log", COMMIT_FORMAT, ...revisions], [], undefined, false);
   let stderr = "";
   child.stderr.setEncoding("utf8");
@@ -64,7 +72,8 @@ export async function keptCommitMessages(
       path: "<commit message>",
       text: body,
     };
-    if (keep(message)) kept.push(message);
+    position++;
+    if (keep(message)) kept.push({ message, rank: position });
   };
   child.stdout.setEncoding("utf8");
   child.stdout.on("data", (text: string) => {

@@ -121,6 +121,13 @@ describe("a history scanned by blobs", () => {
     sha.utf16 = await repo.commit({ "win.env": utf16le(`A=1\r\nTOKEN=${t.githubPat()}\r\n`) }, "utf-16");
     // A token in a commit message.
     sha.message = await repo.commit({ "notes.txt": "n\n" }, `deploy with ${t.githubPat()}`);
+    // A token committed in a file, then quoted in two later messages, the second of which reads like the
+    // walk's raw lines.
+    const quoted = t.githubPat();
+    sha.quotedFile = await repo.commit({ "quoted.env": `TOKEN=${quoted}\n` }, "quoted file");
+    sha.quotedMessage = await repo.commit({ "notes.txt": "m\n" }, `rotate ${quoted}`);
+    const rawLike = `:100644 100644 ${"0".repeat(40)} ${"1".repeat(40)} M\tfake.txt`;
+    sha.rawLikeMessage = await repo.commit({ "notes.txt": "o\n" }, `again ${quoted}\n\n${rawLike}\n`);
   });
 
   it("finds exactly what a scan of every patch finds", async () => {
@@ -134,6 +141,24 @@ describe("a history scanned by blobs", () => {
     for (const name of ["unmerged", "tagged", "binaryText", "utf16", "message"])
       expect(commits, name).toContain(sha[name]);
     expect(commits).not.toContain(sha.pureRename);
+  });
+
+  it("places a commit message at its commit's position in the walk", async () => {
+    const { blobs } = await bothWays(repo.dir);
+    const messages = blobs.findings.filter((f) => f.file === "<commit message>");
+    expect(messages.map((f) => f.commit)).toEqual(
+      expect.arrayContaining([sha.message, sha.quotedMessage, sha.rawLikeMessage]),
+    );
+    const quoted = blobs.findings.filter((f) => f.commit === sha.quotedFile);
+    expect(quoted).toHaveLength(1);
+    const sameSecret = blobs.findings.filter((f) => f.secretHash === quoted[0]?.secretHash);
+    // By file (messages first), the oldest first; the older message introduced it there (a fingerprint is
+    // the rule, the secret and the file).
+    expect(sameSecret.map((f) => [f.commit, f.introduced])).toEqual([
+      [sha.quotedMessage, true],
+      [sha.rawLikeMessage, false],
+      [sha.quotedFile, true],
+    ]);
   });
 
   it("reads each blob once per parent version, and leaves out paths as a patch scan does", async () => {

@@ -34,9 +34,14 @@ describe("commit messages as git streams them", () => {
       return message.text.startsWith("KEEP");
     });
     expect(seen).toBe(400);
-    expect(kept).toEqual(all.filter((message) => message.text.startsWith("KEEP")));
+    // Each kept with its position in the log: what a patch scan of the same walk counts its commit as.
+    expect(kept).toEqual(
+      all
+        .map((message, index) => ({ message, rank: index + 1 }))
+        .filter(({ message }) => message.text.startsWith("KEEP")),
+    );
     expect(kept).toHaveLength(8);
-    expect(kept[0]?.text).toContain("line 11 of message 400");
+    expect(kept[0]?.message.text).toContain("line 11 of message 400");
   });
 
   it("a git failure is an error with git's reason", async () => {
