@@ -59,7 +59,8 @@ export class AzureDevOpsRevoker implements Revoker {
   readonly name = "azure-devops" as const;
   readonly byValue = false;
   readonly concurrency = 4;
-  readonly batchSize = 1;
+  /** Authorizations per Token Admin call: the API sets no limit we know of; a burst's tokens fit in one. */
+  readonly batchSize = 100;
 
   constructor(private readonly settings: ProviderSettings) {}
 
@@ -91,14 +92,73 @@ export class AzureDevOpsRevoker implements Revoker {
     };
   }
 
+  /**
+   * The Token Admin API takes a list of one organisation's authorizations in a call (token-formats.md §1.6); the
+   * PAT lifecycle API one PAT.
+   */
+  batchKey(target: RevocationTarget): string {
+    return target.minted ? `pat:${target.authorizationId ?? ""}` : `org:${target.org ?? ""}`;
+  }
+
   async revoke(targets: readonly RevocationTarget[]): Promise<BatchResult> {
-    const target = targets[0] as RevocationTarget;
-    const call = this.describe(target);
+    if (targets.length === 1) return this.revokeOne(targets[0] as RevocationTarget);
+    const problems = targets.map((target) => this.cannotRevoke(target));
+    const callable = targets.filter((target, i) => !problems[i] && !target.minted);
+    const together = callable.length > 0 ? await this.revokeTogether(callable) : undefined;
+    const results: AttemptResult[] = [];
+    let next = 0;
+    for (const [i, target] of targets.entries()) {
+      const problem = problems[i];
+      if (problem) results.push({ kind: "failed", error: problem });
+      else if (target.minted) results.push((await this.revokeOne(target)).results[0] as AttemptResult);
+      else results.push(together?.results[next++] as AttemptResult);
+    }
+    return {
+      call: together?.call ?? this.describe(targets[0] as RevocationTarget),
+      results,
+      ...(together?.pauseMs !== undefined ? { pauseMs: together.pauseMs } : {}),
+    };
+  }
+
+  /**
+   * One call for several authorizations of one organisation. Its answer is the same for all of them; where it
+   * cannot say which of them it is about (a 400, a 404, a patTokenError), each is asked again on its own.
+   */
+  private async revokeTogether(targets: readonly RevocationTarget[]): Promise<BatchResult> {
+    const first = targets[0] as RevocationTarget;
+    const body = JSON.stringify(targets.map((target) => ({ authorizationId: target.authorizationId })));
+    const batch = await this.withCredential(first, targets.length, (call, token, credentialName) =>
+      exchange(
+        call,
+        { headers: { ...adoHeaders(token), "Content-Type": "application/json" }, body },
+        this.settings,
+        [token],
+        targets.length,
+        (answer, description, now) => {
+          const result = judge(answer, description, first, credentialName, now);
+          return targets.map(() => result);
+        },
+      ),
+    );
+    const status = batch.call.status ?? 0;
+    const shared = batch.results[0];
+    const sameForAll =
+      shared?.kind === "revoked" || shared?.kind === "retry" || status === 401 || status === 403;
+    if (sameForAll) return batch;
+    const alone: BatchResult[] = [];
+    for (const target of targets) alone.push(await this.revokeOne(target));
+    const pauses = alone.flatMap((one) => (one.pauseMs !== undefined ? [one.pauseMs] : []));
+    return {
+      call: batch.call,
+      results: alone.map((one) => one.results[0] as AttemptResult),
+      ...(pauses.length > 0 ? { pauseMs: Math.max(...pauses) } : {}),
+    };
+  }
+
+  private async revokeOne(target: RevocationTarget): Promise<BatchResult> {
     const problem = this.cannotRevoke(target);
-    if (problem) return { call, results: [{ kind: "failed", error: problem }] };
-    const credential = adoCredentialOf(this.settings, "revoking a PAT");
-    if (typeof credential === "string") return { call, results: [{ kind: "failed", error: credential }] };
-    const attempt = (token: string) => {
+    if (problem) return { call: this.describe(target), results: [{ kind: "failed", error: problem }] };
+    return this.withCredential(target, 1, (call, token, credentialName) => {
       const init = target.minted
         ? { headers: adoHeaders(token) }
         : {
@@ -106,19 +166,38 @@ export class AzureDevOpsRevoker implements Revoker {
             body: JSON.stringify([{ authorizationId: target.authorizationId }]),
           };
       return exchange(call, init, this.settings, [token], 1, (answer, description, now) => [
-        judge(answer, description, target, credential.description, now),
+        judge(answer, description, target, credentialName, now),
       ]);
-    };
+    });
+  }
+
+  /**
+   * Runs `attempt` (the call for `target`, with a Microsoft Entra token), again with a fresh token after a 401; a
+   * credential that cannot give a token fails (or retries) all `count` targets.
+   */
+  private async withCredential(
+    target: RevocationTarget,
+    count: number,
+    attempt: (call: CallSummary, token: string, credentialName: string) => Promise<BatchResult>,
+  ): Promise<BatchResult> {
+    const call = this.describe(target);
+    const all = (result: AttemptResult): BatchResult => ({
+      call,
+      results: Array.from({ length: count }, () => result),
+    });
+    const credential = adoCredentialOf(this.settings, "revoking a PAT");
+    if (typeof credential === "string") return all({ kind: "failed", error: credential });
     try {
-      return await withAdoToken(credential, attempt, (result) => result.call.status === 401);
+      return await withAdoToken(
+        credential,
+        (token) => attempt(call, token, credential.description),
+        (result) => result.call.status === 401,
+      );
     } catch (error) {
       if (!(error instanceof AdoCredentialError)) throw error;
-      return {
-        call,
-        results: [
-          error.retry ? { kind: "retry", error: error.message } : { kind: "failed", error: error.message },
-        ],
-      };
+      return all(
+        error.retry ? { kind: "retry", error: error.message } : { kind: "failed", error: error.message },
+      );
     }
   }
 }

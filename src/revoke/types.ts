@@ -51,6 +51,8 @@ export interface Revoker {
   readonly concurrency: number;
   /** Tokens per call. */
   readonly batchSize: number;
+  /** When only some targets can share a call: those with the same key go together (by default, any). */
+  batchKey?(target: RevocationTarget): string;
   /** The provider's published call budget, kept across processes through the audit log. */
   readonly budget?: { calls: number; windowMs: number };
   /** Why no call can be made at all right now (a missing credential); undefined when ready. */

@@ -103,6 +103,19 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** Jobs in calls of at most the revoker's batch size, each call only targets it can take together, in order. */
+function batchesOf(revoker: Revoker, jobs: readonly RevokeJob[]): RevokeJob[][] {
+  if (!revoker.batchKey) return chunks(jobs, revoker.batchSize);
+  const groups = new Map<string, RevokeJob[]>();
+  for (const job of jobs) {
+    const key = revoker.batchKey(targetOf(job));
+    const group = groups.get(key);
+    if (group) group.push(job);
+    else groups.set(key, [job]);
+  }
+  return [...groups.values()].flatMap((group) => chunks(group, revoker.batchSize));
+}
+
 export class RevocationWorker {
   readonly owner: string;
   private readonly store: Store;
@@ -206,8 +219,17 @@ export class RevocationWorker {
         limit: Math.min(this.claimLimit, free * revoker.batchSize),
         queues: { only: [revoker.name] },
       });
-      taken += jobs.length;
-      if (jobs.length > 0) this.launch(revoker, chunks(jobs, revoker.batchSize));
+      const batches = batchesOf(revoker, jobs);
+      // Calls past the free slots (jobs for several organisations, say) give their jobs back, due now.
+      const surplus = batches.splice(free).flat();
+      taken += jobs.length - surplus.length;
+      if (batches.length > 0) this.launch(revoker, batches);
+      if (surplus.length > 0)
+        await this.store.jobs.release(
+          surplus.map((job) => job.id),
+          this.owner,
+          iso(new Date(this.now())),
+        );
     }
     // Jobs for a provider this process does not know cannot be run here.
     const known = new Set<string>(this.revokers.keys());

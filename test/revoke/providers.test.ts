@@ -140,6 +140,67 @@ describe("azure-devops", () => {
     });
   });
 
+  const ids = ["1", "2", "3"].map((n) => `${n}${AUTH_ID.slice(1)}`);
+  const ofContoso = ids.map((id) => target(undefined, { org: "contoso", authorizationId: id }));
+
+  it("revokes one organisation's authorizations in one Token Admin call", async () => {
+    const ado = revoker("azure-devops");
+    expect(new Set(ofContoso.map((one) => ado.batchKey?.(one))).size).toBe(1);
+    // Another organisation, and a minted PAT (the lifecycle API takes one), never share that call.
+    expect(ado.batchKey?.({ ...registered, org: "fabrikam" })).not.toBe(ado.batchKey?.(registered));
+    expect(ado.batchKey?.({ ...registered, minted: true })).not.toBe(ado.batchKey?.(registered));
+    const scope = nock("https://vssps.dev.azure.com")
+      .post("/contoso/_apis/tokenadmin/revocations", (body) => {
+        expect(body).toEqual(ids.map((authorizationId) => ({ authorizationId })));
+        return true;
+      })
+      .query({ "api-version": "7.1" })
+      .once()
+      .reply(204);
+    const result = await ado.revoke(ofContoso);
+    expect(result.results).toEqual([{ kind: "revoked" }, { kind: "revoked" }, { kind: "revoked" }]);
+    expect(result.call.status).toBe(204);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it("asks again one by one when the shared answer cannot say which authorization it means", async () => {
+    const alone: string[] = [];
+    nock("https://vssps.dev.azure.com")
+      .post("/contoso/_apis/tokenadmin/revocations", (body) => body.length === 3)
+      .query(true)
+      .reply(404)
+      .post("/contoso/_apis/tokenadmin/revocations", (body) => {
+        alone.push(body[0].authorizationId);
+        return body.length === 1 && body[0].authorizationId === ids[1];
+      })
+      .query(true)
+      .reply(404)
+      .post("/contoso/_apis/tokenadmin/revocations", (body) => {
+        alone.push(body[0].authorizationId);
+        return body.length === 1;
+      })
+      .query(true)
+      .times(2)
+      .reply(204);
+    const result = await revoker("azure-devops").revoke(ofContoso);
+    expect(result.results.map((r) => r.kind)).toEqual(["revoked", "already-revoked", "revoked"]);
+    expect(alone.filter((id, i) => alone.indexOf(id) === i)).toEqual(ids);
+  });
+
+  it("a refused credential or a busy provider answers for every authorization of the call", async () => {
+    nock("https://vssps.dev.azure.com")
+      .post("/contoso/_apis/tokenadmin/revocations")
+      .query(true)
+      .reply(503, {}, { "Retry-After": "7" });
+    const busy = await revoker("azure-devops").revoke(ofContoso);
+    expect(busy.results.map((r) => r.kind)).toEqual(["retry", "retry", "retry"]);
+    expect(busy.pauseMs).toBe(7000);
+    nock("https://vssps.dev.azure.com").post("/contoso/_apis/tokenadmin/revocations").query(true).reply(403);
+    const refused = await revoker("azure-devops").revoke(ofContoso);
+    expect(refused.results.map((r) => r.kind)).toEqual(["failed", "failed", "failed"]);
+    expect(JSON.stringify(refused)).not.toContain(ENTRA);
+  });
+
   it("cannot revoke without an authorization id, or without a credential", async () => {
     const ado = revoker("azure-devops");
     expect(ado.cannotRevoke(target(pat))).toMatch(/only by its authorization id/);

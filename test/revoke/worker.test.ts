@@ -246,19 +246,55 @@ describe("rate limits", () => {
     const t = tokens(12);
     const pats = [t.adoPat(), t.adoPat(), t.adoPat(), t.adoPat()];
     const ids = pats.map((_, i) => `7f3e9c4a-1b2d-4e5f-8a9b-0c1d2e3f4a5${i}`);
+    // Four organisations: Azure DevOps revokes one organisation's tokens in a call, four calls at once.
+    const orgs = ["contoso", "fabrikam", "northwind", "tailspin"];
     for (const [i, pat] of pats.entries())
-      await new Registry(h.store).add(new Secret(pat), { org: "contoso", authorizationId: ids[i] });
+      await new Registry(h.store).add(new Secret(pat), { org: orgs[i], authorizationId: ids[i] });
     await h.act(scanText(pats.join("\n")), { revoke: true });
-    // Azure DevOps takes one token a call, four calls at once: four calls due together.
-    const scope = nock(ADO).post(TOKEN_ADMIN).query(true).times(4).reply(204);
+    const called: string[] = [];
+    const scope = nock(ADO)
+      .post(/\/_apis\/tokenadmin\/revocations/, (body) => {
+        called.push(...body.map((entry: { authorizationId: string }) => entry.authorizationId));
+        return true;
+      })
+      .query(true)
+      .times(4)
+      .reply(204);
     const started = vi.spyOn(JobTable.prototype, "startAttempt");
     await h.worker.drain({ maxWaitMs: 0 });
     expect(scope.isDone()).toBe(true);
+    expect(called.sort()).toEqual([...ids].sort());
     expect(started.mock.calls.map(([jobIds]) => [...jobIds])).toEqual([[1, 2, 3, 4]]);
     started.mockRestore();
     const attempts = await h.store.audit.list({ action: "revoke.attempt" });
     expect(attempts.map((a) => a.subject)).toEqual(["job:1", "job:2", "job:3", "job:4"]);
     expect(h.outcomes.map((o) => o.outcome)).toEqual(["revoked", "revoked", "revoked", "revoked"]);
+  });
+
+  it("revokes a burst of one organisation's Azure DevOps tokens in one call", async () => {
+    const h = await harness(dir.path);
+    const t = tokens(14);
+    const pats = Array.from({ length: 6 }, () => t.adoPat());
+    for (const [i, pat] of pats.entries())
+      await new Registry(h.store).add(new Secret(pat), {
+        org: "contoso",
+        authorizationId: `${i}${AUTH_ID.slice(1)}`,
+      });
+    await h.act(scanText(pats.join("\n")), { revoke: true });
+    const sizes: number[] = [];
+    nock(ADO)
+      .post(TOKEN_ADMIN, (body) => {
+        sizes.push(body.length);
+        return true;
+      })
+      .query(true)
+      .times(6)
+      .reply(204);
+    await h.worker.drain({ maxWaitMs: 0 });
+    expect(sizes).toEqual([6]);
+    expect(h.outcomes.map((o) => o.outcome)).toEqual(Array(6).fill("revoked"));
+    const attempts = await h.store.audit.list({ action: "revoke.attempt" });
+    expect(attempts.map((a) => a.subject)).toEqual(["jobs:1,2,3,4,5,6"]);
   });
 
   it("records the outcomes of one call's tokens in one transaction", async () => {
@@ -298,13 +334,13 @@ describe("rate limits", () => {
       await registry.add(new Secret(pat), { org: "contoso", authorizationId: `${i}${AUTH_ID.slice(1)}` });
       pats.push(pat);
     }
-    // Six from a backfill first, then one from a push; the provider takes four calls at a time.
+    // Six from a backfill first, then one from a push: the push's goes first, in the same call or before.
     await h.act(scanText(pats.slice(0, 6).join("\n"), "old.txt"), { revoke: true, priority: PRIORITY.bulk });
     await h.act(scanText(pats[6] as string, "new.txt"), { revoke: true });
     const order: string[] = [];
     nock(ADO)
       .post(TOKEN_ADMIN, (body) => {
-        order.push(body[0].authorizationId);
+        order.push(...body.map((entry: { authorizationId: string }) => entry.authorizationId));
         return true;
       })
       .query(true)
