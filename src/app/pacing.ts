@@ -5,6 +5,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { ProbotOctokit } from "probot";
 import { RetryAfter } from "../jobs/stage.js";
 import { pauseMs } from "../revoke/http.js";
+import type { Store } from "../store/index.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -33,34 +34,97 @@ export function rateLimitWait(error: unknown, nowMs: number): number | undefined
   return undefined;
 }
 
+/** How long a replica goes by the pauses it last read from the store: `pausedQueues` is asked on every round. */
+export const PAUSES_FRESH_MS = 1_000;
+
+export interface WritePacerOptions {
+  /**
+   * Keeps the pace in the store: every replica on its database then shares one pace per queue, and a pause
+   * that one of them is given holds for all. Without a store, the pace is this process's own (tests).
+   */
+  store?: Store;
+  /** Clock time (ms); default the store's clock, else the system's. */
+  now?: () => number;
+}
+
 export class WritePacer {
-  /** Queue → clock time (ms) of its next allowed write. */
+  /** Without a store: queue → clock time (ms) of its next allowed write. */
   private readonly next = new Map<string, number>();
-  /** Queue → clock time (ms) before which GitHub asked for no call. */
+  /** Queue → clock time (ms) before which GitHub asked for no call: this process's pauses, and the store's. */
   private readonly paused = new Map<string, number>();
+  private readonly store: Store | undefined;
+  private readonly now: () => number;
+  /** When the store's pauses were last read (clock ms), and the read under way. */
+  private pausesReadAt = Number.NEGATIVE_INFINITY;
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly intervalMs = DEFAULT_WRITE_INTERVAL_MS,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: WritePacerOptions = {},
+  ) {
+    const { store } = options;
+    this.store = store;
+    this.now = options.now ?? (store ? () => store.clock().getTime() : Date.now);
+  }
 
   /** Waits for the queue's next write slot, and takes it. */
   async turn(queue: string): Promise<void> {
-    const now = this.now();
-    const at = Math.max(now, this.next.get(queue) ?? 0, this.paused.get(queue) ?? 0);
-    this.next.set(queue, at + this.intervalMs);
-    if (at > now) await delay(at - now);
+    const at = this.store
+      ? await this.store.writePace.reserve(queue, this.intervalMs)
+      : this.reserveHere(queue);
+    const wait = at - this.now();
+    if (wait > 0) await delay(wait);
   }
 
-  pause(queue: string, untilMs: number): void {
+  private reserveHere(queue: string): number {
+    const at = Math.max(this.now(), this.next.get(queue) ?? 0, this.paused.get(queue) ?? 0);
+    this.next.set(queue, at + this.intervalMs);
+    return at;
+  }
+
+  /** GitHub asked the queue to wait until `untilMs`: seen here at once, and by the other replicas. */
+  async pause(queue: string, untilMs: number): Promise<void> {
+    this.note(queue, untilMs);
+    await this.store?.writePace.pause(queue, untilMs);
+  }
+
+  private note(queue: string, untilMs: number): void {
     if ((this.paused.get(queue) ?? 0) < untilMs) this.paused.set(queue, untilMs);
   }
 
-  /** Queues that GitHub asked to wait, and until when: the report stage starts no job for them before. */
+  /**
+   * Queues that GitHub asked to wait, and until when: the report stage starts no job for them before. With a
+   * store, the other replicas' pauses are read in the background at most once every PAUSES_FRESH_MS, so this
+   * costs no statement per call; a job started in a pause not yet seen here still waits for it in `turn`.
+   */
   pausedQueues(): ReadonlyMap<string, number> {
     const now = this.now();
+    if (this.store && !this.reading && now - this.pausesReadAt >= PAUSES_FRESH_MS) {
+      this.pausesReadAt = now;
+      this.reading = this.readPauses(this.store)
+        .catch(() => {
+          // The pauses known here hold until the next read; turn() keeps to the store's anyway.
+        })
+        .finally(() => {
+          this.reading = undefined;
+        });
+    }
     for (const [queue, until] of this.paused) if (until <= now) this.paused.delete(queue);
     return this.paused;
+  }
+
+  /** Reads every replica's pauses from the store now (pausedQueues does it by itself, now and then). */
+  async refreshPauses(): Promise<ReadonlyMap<string, number>> {
+    if (this.store) {
+      this.pausesReadAt = this.now();
+      await this.readPauses(this.store);
+    }
+    return this.pausedQueues();
+  }
+
+  private async readPauses(store: Store): Promise<void> {
+    // A pause only grows, and ends by itself: the larger of what is known here and what the store says holds.
+    for (const [queue, until] of await store.writePace.paused()) this.note(queue, until);
   }
 
   /**
@@ -76,7 +140,7 @@ export class WritePacer {
       } catch (error) {
         const wait = rateLimitWait(error, this.now());
         if (wait === undefined) throw error;
-        this.pause(queue, this.now() + wait);
+        await this.pause(queue, this.now() + wait);
         throw new RetryAfter(
           `GitHub asked to wait ${Math.ceil(wait / 1000)} s (${(error as RequestFailure).status} on ${options.method} ${options.url})`,
           wait,

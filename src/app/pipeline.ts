@@ -112,7 +112,7 @@ export class Pipeline {
     // database) goes to killing tokens first. Reports and confirmations do not: a confirmation that comes in
     // before its breach issue opens goes into the issue, not into a comment of its own.
     const yieldTo = () => this.scans.running > 0 || this.revocations.running > 0;
-    this.pacer = new WritePacer(options.writeIntervalMs);
+    this.pacer = new WritePacer(options.writeIntervalMs, { store });
     this.revocations = new RevocationWorker({ store, revokers: options.revokers, log, ...idle });
     this.confirmations =
       options.checker && new ConfirmationWorker({ store, checker: options.checker, log: warn });

@@ -25,6 +25,7 @@ import { sqliteKysely } from "./sqlite.js";
 import { type DatabaseTarget, describeTarget, targetFrom } from "./target.js";
 import { TokenTable } from "./tokens.js";
 import { ValidationTable } from "./validations.js";
+import { WritePaceTable } from "./write-pace.js";
 
 export interface StoreOptions extends OpenOptions {
   /** A SQLite file (wins over LEAKWARDEN_DATABASE_URL); `:memory:` for a throwaway. */
@@ -85,6 +86,8 @@ export class Store {
   readonly validations: ValidationTable;
   /** Summaries for the console. */
   readonly insights: Insights;
+  /** GitHub's write pace per installation queue, shared by every replica. */
+  readonly writePace: WritePaceTable;
 
   constructor(
     readonly db: Executor,
@@ -101,6 +104,7 @@ export class Store {
     this.pullRequests = new PullRequestScanTable(db, clock);
     this.validations = new ValidationTable(db, clock);
     this.insights = new Insights(db);
+    this.writePace = new WritePaceTable(db, clock, context.engine);
   }
 
   get engine(): EngineName {

@@ -273,6 +273,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX backfills_by_installation ON backfills (installation, state);
     `,
   },
+  {
+    version: 11,
+    name: "app: GitHub write pacing shared by every replica",
+    sql: `
+      -- One row per installation queue: when its next content-creating request to GitHub may go, and until when
+      -- GitHub asked it to wait (Retry-After). Times in milliseconds since 1970 by the store's clock.
+      CREATE TABLE write_pace (
+        queue        TEXT PRIMARY KEY,
+        next_at      BIGINT NOT NULL DEFAULT 0,
+        paused_until BIGINT NOT NULL DEFAULT 0
+      );
+    `,
+  },
 ];
 
 export class MigrationError extends UserError {}

@@ -148,6 +148,13 @@ export interface PullRequestScansTable {
   updated_at: string;
 }
 
+/** Times in milliseconds (the store's clock), not text: the pace is reckoned in SQL, on both engines alike. */
+export interface WritePaceTable {
+  queue: string;
+  next_at: number;
+  paused_until: number;
+}
+
 export interface Tables {
   tokens: TokensTable;
   findings: FindingsTable;
@@ -159,4 +166,5 @@ export interface Tables {
   validations: ValidationsTable;
   backfills: BackfillsTable;
   pull_request_scans: PullRequestScansTable;
+  write_pace: WritePaceTable;
 }

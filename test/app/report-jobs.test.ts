@@ -52,7 +52,7 @@ describe("the report stage", () => {
       handle: async (job) => {
         calls.push(job.key);
         if (job.payload.installation === 1) {
-          pacer.pause(job.queue, Date.now() + 60_000);
+          await pacer.pause(job.queue, Date.now() + 60_000);
           throw new RetryAfter("GitHub asked to wait 60 s (403)", 60_000);
         }
       },

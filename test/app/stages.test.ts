@@ -161,6 +161,8 @@ describe("the stages", () => {
         (j) => j.state === "pending" && /GitHub asked to wait 3 s \(403/.test(j.lastError ?? ""),
       ),
     );
+    // The pause is kept in the store, where every replica on the database sees it.
+    expect([...(await store.writePace.paused()).keys()]).toEqual(["installation:7"]);
     expect(w.ado.revoked).toHaveLength(3);
 
     await until("every issue", () => w.github.issues.length >= 3, 60_000);

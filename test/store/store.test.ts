@@ -74,6 +74,7 @@ describe("opening the database", () => {
       "pull_request_scans",
       "tokens",
       "validations",
+      "write_pace",
     ]);
     db.close();
     // Opening again changes nothing and loses nothing.
