@@ -140,7 +140,8 @@ export class WritePacer {
       } catch (error) {
         const wait = rateLimitWait(error, this.now());
         if (wait === undefined) throw error;
-        await this.pause(queue, this.now() + wait);
+        // Held here at once; a store that cannot take it now must not turn GitHub's answer into a failure.
+        await this.pause(queue, this.now() + wait).catch(() => undefined);
         throw new RetryAfter(
           `GitHub asked to wait ${Math.ceil(wait / 1000)} s (${(error as RequestFailure).status} on ${options.method} ${options.url})`,
           wait,

@@ -40,6 +40,8 @@ export interface GitHubStandIn extends StandIn {
   /** Serve this zip for a run's logs (GET .../actions/runs/:id/logs redirects to it). */
   runLogs: Map<number, Buffer>;
   deletedRunLogs: number[];
+  /** When each content-creating request the throttle refused (403, Retry-After) came, in clock ms. */
+  refusedWrites: number[];
   /** Raw values posted to POST /credentials/revoke. */
   revokedCredentials: string[];
   /** `.github/leakwarden.yml` per repository full name (`acme/.github` for the organisation's). */
@@ -92,6 +94,7 @@ export async function startGitHubStandIn(
   const labels = new Set<string>();
   const runLogs = new Map<number, Buffer>();
   const deletedRunLogs: number[] = [];
+  const refusedWrites: number[] = [];
   const revokedCredentials: string[] = [];
   const settings = new Map<string, string>();
   const texts = new Map<string, StandInText>();
@@ -136,6 +139,7 @@ export async function startGitHubStandIn(
     const now = Date.now();
     const tooSoon = throttle.minIntervalMs !== undefined && now - lastWrite < throttle.minIntervalMs;
     if ((throttle.everyNth !== undefined && writes % throttle.everyNth === 0) || tooSoon) {
+      refusedWrites.push(now);
       res.writeHead(403, {
         "content-type": "application/json",
         "retry-after": String(throttle.retryAfterSeconds),
@@ -427,6 +431,7 @@ export async function startGitHubStandIn(
     labels,
     runLogs,
     deletedRunLogs,
+    refusedWrites,
     revokedCredentials,
     settings,
     repositories,
