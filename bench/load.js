@@ -4,7 +4,7 @@
 // issue percentiles, throughput, and the server's peak RSS; checks every token is revoked once, one issue per push.
 import { spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { cpSync, writeFileSync } from "node:fs";
+import { cpSync, openSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -32,7 +32,9 @@ const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
 async function startReplica(scenario) {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const env = { ...scenario.env, PORT: String(port), LEAKWARDEN_CACHE: join(scenario.dir, "repos-2") };
-  const child = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "ignore", "ignore"] });
+  // BENCH_LOAD_LOG: the second replica's log goes beside the first's, as <file>.2.
+  const log = process.env.BENCH_LOAD_LOG ? openSync(`${process.env.BENCH_LOAD_LOG}.2`, "w") : "ignore";
+  const child = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", log, log] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try {
