@@ -63,6 +63,11 @@ export class BlobWalkParser {
   constructor(private readonly handler: BlobWalkHandler) {}
 
   write(chunk: Buffer): void {
+    // Inside a header, only a NUL can end it: a long message is not searched again at every piece.
+    if (this.rest.charCodeAt(0) === 0 && !chunk.includes(0)) {
+      this.rest += chunk.toString("latin1");
+      return;
+    }
     const text = this.rest + chunk.toString("latin1");
     let start = 0;
     while (start < text.length) {
