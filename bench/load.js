@@ -8,6 +8,7 @@ import { cpSync, openSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { childServerPort } from "../dist/demo/ports.js";
 import { CLI, startScenario } from "../dist/demo/scenario.js";
 import { Registry } from "../dist/registry/registry.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../dist/scan/samples.js";
@@ -30,7 +31,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
 /** A second `serve` on the scenario's database (PostgreSQL), its own port and git cache. */
 async function startReplica(scenario) {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = childServerPort();
   const env = { ...scenario.env, PORT: String(port), LEAKWARDEN_CACHE: join(scenario.dir, "repos-2") };
   // BENCH_LOAD_LOG: the second replica's log goes beside the first's, as <file>.2.
   const log = process.env.BENCH_LOAD_LOG ? openSync(`${process.env.BENCH_LOAD_LOG}.2`, "w") : "ignore";

@@ -13,6 +13,7 @@ import { SAMPLE_FORMATS, SeededRandom } from "../scan/samples.js";
 import { type AzureDevOpsStandIn, startAzureDevOpsStandIn } from "./azure-devops.js";
 import { type GitHubStandIn, startGitHubStandIn, type WriteThrottle } from "./github.js";
 import { json, type StandIn, startStandIn } from "./http.js";
+import { childServerPort, portWasTaken } from "./ports.js";
 
 export const CLI = fileURLToPath(new URL("../../bin/leakwarden.js", import.meta.url));
 export const REPOSITORY = "acme/app";
@@ -121,8 +122,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   await git(work, pushEnv, "commit", "--quiet", "--allow-empty", "-m", "Initial commit");
   await git(work, pushEnv, "push", "--quiet", "origin", "main");
 
-  const port = 20_000 + randomInt(20_000);
-  const appUrl = `http://127.0.0.1:${port}`;
+  let port = childServerPort();
+  let appUrl = `http://127.0.0.1:${port}`;
   const webhookSecret = randomUUID();
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const env: NodeJS.ProcessEnv = {
@@ -169,9 +170,24 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     });
     return child;
   };
-  let serve = startServe();
   const output = () => printed;
-  await waitForHealth(appUrl, serve, output);
+  let serve = startServe();
+  // A port another process took meanwhile: start again on another (a few times at most).
+  for (let tries = 1; ; tries++) {
+    try {
+      await waitForHealth(appUrl, serve, output);
+      break;
+    } catch (error) {
+      if (tries >= 3 || !portWasTaken(printed)) throw error;
+      const consoleUrl = `${appUrl}/console`;
+      port = childServerPort();
+      appUrl = `http://127.0.0.1:${port}`;
+      env.PORT = String(port);
+      if (env.LEAKWARDEN_CONSOLE_URL === consoleUrl) env.LEAKWARDEN_CONSOLE_URL = `${appUrl}/console`;
+      printed = "";
+      serve = startServe();
+    }
+  }
   const exited = (child: ChildProcess) =>
     new Promise((resolve) =>
       child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once("exit", resolve),

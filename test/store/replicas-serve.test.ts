@@ -3,10 +3,11 @@
 // again: every registered leaked token is revoked exactly once, one issue per push, no job left behind, and no
 // token in plaintext in the database.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac, randomInt, randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
+import { childServerPort } from "../../src/demo/ports.js";
 import { CLI, type Scenario, startScenario } from "../../src/demo/scenario.js";
 import { Registry } from "../../src/registry/registry.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../../src/scan/samples.js";
@@ -33,7 +34,7 @@ interface Replica {
 }
 
 async function startReplica(scenario: Scenario, name: string): Promise<Replica> {
-  const port = 20_000 + randomInt(20_000);
+  const port = childServerPort();
   const env = { ...scenario.env, PORT: String(port), LEAKWARDEN_CACHE: join(scenario.dir, `repos-${name}`) };
   const child = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let printed = "";
