@@ -113,15 +113,6 @@ export class WritePacer {
     return this.paused;
   }
 
-  /** Reads every replica's pauses from the store now (pausedQueues does it by itself, now and then). */
-  async refreshPauses(): Promise<ReadonlyMap<string, number>> {
-    if (this.store) {
-      this.pausesReadAt = this.now();
-      await this.readPauses(this.store);
-    }
-    return this.pausedQueues();
-  }
-
   private async readPauses(store: Store): Promise<void> {
     // A pause only grows, and ends by itself: the larger of what is known here and what the store says holds.
     for (const [queue, until] of await store.writePace.paused()) this.note(queue, until);

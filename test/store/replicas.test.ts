@@ -29,6 +29,16 @@ async function twoReplicas(): Promise<[Store, Store]> {
   return [a, b];
 }
 
+/** Queues a job of `kind` in a transaction that then rolls back: no job, and no notification. */
+async function queueRolledBack(store: Store, kind: string): Promise<void> {
+  await expect(
+    store.transaction(async (tx) => {
+      await tx.jobs.enqueue({ kind, key: `${kind}:rolled-back`, queue: kind, payload: {}, maxAttempts: 1 });
+      throw new Error("rolled back");
+    }),
+  ).rejects.toThrow("rolled back");
+}
+
 describe.skipIf(postgresMissing)(
   `replicas on one PostgreSQL database${postgresMissing ? ` (skipped: ${postgresMissing})` : ""}`,
   () => {
@@ -72,18 +82,7 @@ describe.skipIf(postgresMissing)(
       const [a, b] = await twoReplicas();
       const heard: string[] = [];
       const listener = await a.listenForJobs((kind) => heard.push(kind));
-      await expect(
-        b.transaction(async (tx) => {
-          await tx.jobs.enqueue({
-            kind: "scan",
-            key: "scan:rolled-back",
-            queue: "scan",
-            payload: {},
-            maxAttempts: 1,
-          });
-          throw new Error("rolled back");
-        }),
-      ).rejects.toThrow();
+      await queueRolledBack(b, "scan");
       await b.jobs.enqueue({ kind: "scan", key: "scan:1", queue: "scan", payload: {}, maxAttempts: 1 });
       const deadline = Date.now() + 5_000;
       while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -101,18 +100,7 @@ describe.skipIf(postgresMissing)(
       await a.jobs.enqueue({ kind: "scan", key: "scan:own", queue: "scan", payload: {}, maxAttempts: 1 });
       expect(heard).toEqual(["scan"]);
       // Rolled back: nothing. Committed: each kind once, after the commit, however many jobs it queued.
-      await expect(
-        a.transaction(async (tx) => {
-          await tx.jobs.enqueue({
-            kind: "report",
-            key: "report:gone",
-            queue: "r",
-            payload: {},
-            maxAttempts: 1,
-          });
-          throw new Error("rolled back");
-        }),
-      ).rejects.toThrow("rolled back");
+      await queueRolledBack(a, "report");
       const seenInside: string[][] = [];
       await a.transaction(async (tx) => {
         for (const key of ["revoke:1", "revoke:2"])
