@@ -21,38 +21,52 @@ export function checkBlob(engine: Engine, bytes: Buffer, raw: boolean): number {
 
 const NL = 10;
 
-/** How many leading bytes `a` and `b` share (at most `limit`): native compares of growing blocks, then bytes. */
+/**
+ * How many leading bytes `a` and `b` share (at most `limit`): native compares of growing blocks until one
+ * differs, then of halving ones inside it. A byte loop there would cost more than the rest of the blob.
+ */
 function commonPrefix(a: Buffer, b: Buffer, limit: number): number {
   let at = 0;
-  for (let block = 64; at < limit; block = Math.min(block * 2, 64 * 1024)) {
+  let block = 64;
+  for (; at < limit; block = Math.min(block * 2, 64 * 1024)) {
     const end = Math.min(limit, at + block);
     if (a.compare(b, at, end, at, end) !== 0) break;
     at = end;
   }
-  while (at < limit && a[at] === b[at]) at++;
+  // The first difference is in [at, at + block).
+  for (let size = block >> 1; size > 0 && at < limit; size >>= 1) {
+    const end = Math.min(limit, at + size);
+    if (a.compare(b, at, end, at, end) === 0) at = end;
+  }
   return at;
 }
 
-/** How many trailing bytes `a` and `b` share (at most `limit`). */
+/** How many trailing bytes `a` and `b` share (at most `limit`), found the same way. */
 function commonSuffix(a: Buffer, b: Buffer, limit: number): number {
+  const same = (n: number, size: number) =>
+    a.compare(b, b.length - size, b.length - n, a.length - size, a.length - n) === 0;
   let n = 0;
-  for (let block = 64; n < limit; block = Math.min(block * 2, 64 * 1024)) {
+  let block = 64;
+  for (; n < limit; block = Math.min(block * 2, 64 * 1024)) {
     const size = Math.min(limit, n + block);
-    if (a.compare(b, b.length - size, b.length - n, a.length - size, a.length - n) !== 0) break;
+    if (!same(n, size)) break;
     n = size;
   }
-  while (n < limit && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  for (let step = block >> 1; step > 0 && n < limit; step >>= 1) {
+    const size = Math.min(limit, n + step);
+    if (same(n, size)) n = size;
+  }
   return n;
 }
 
-/** Whether bytes[from, to) holds `line` (ending with its newline) as one of its whole lines: a native search. */
+/**
+ * Whether bytes[from, to) holds `line` (ending with its newline) as one of its whole lines: a native search
+ * that stops at `to`, not at the end of the blob.
+ */
 function holdsLine(bytes: Buffer, { from, to }: { from: number; to: number }, line: Buffer): boolean {
-  for (
-    let at = bytes.indexOf(line, from);
-    at !== -1 && at + line.length <= to;
-    at = bytes.indexOf(line, at + 1)
-  )
-    if (at === from || bytes[at - 1] === NL) return true;
+  const region = bytes.subarray(from, to);
+  for (let at = region.indexOf(line); at !== -1; at = region.indexOf(line, at + 1))
+    if (at === 0 || region[at - 1] === NL) return true;
   return false;
 }
 

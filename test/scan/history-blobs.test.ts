@@ -368,6 +368,31 @@ describe("changedRegion", () => {
     const region = changedRegion(Buffer.from(big), Buffer.from(edited));
     expect(edited.slice(region.start, region.end)).toBe("line 1000 changed\n");
   });
+
+  it("finds the edited line exactly wherever one byte changed, near or far from either end", () => {
+    const rng = new SeededRandom(77);
+    const text = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${rng.chars("abcdef", 8)}\n`).join("");
+    const previous = Buffer.from(text);
+    const ats = [
+      0,
+      1,
+      63,
+      64,
+      65,
+      4095,
+      70_000,
+      previous.length - 2,
+      ...Array.from({ length: 40 }, () => rng.below(previous.length)),
+    ];
+    for (const at of ats) {
+      if (previous[at] === 10) continue;
+      const next = Buffer.from(previous);
+      next[at] = 0x5a; // "Z": no line holds one
+      const region = changedRegion(previous, next);
+      const lineStart = text.lastIndexOf("\n", at - 1) + 1;
+      expect(region, `byte ${at}`).toEqual({ start: lineStart, end: text.indexOf("\n", at) + 1 });
+    }
+  });
 });
 
 describe("random histories", () => {
