@@ -24,19 +24,13 @@ import { BACKFILL_KIND, BackfillRunner } from "./backfill-jobs.js";
 import { BackgroundChecks } from "./background-checks.js";
 import { pushKeyPrefix } from "./breach-issue.js";
 import type { GitCache } from "./git-cache.js";
+import { enqueueOutcomeFollowUps } from "./outcome-follow-ups.js";
 import { WritePacer } from "./pacing.js";
 import { type ProcessResult, ScanProcessor } from "./processor.js";
-import {
-  enqueuePullRequestOutcomes,
-  PULL_REQUEST_KIND,
-  PullRequestProcessor,
-  PullRequestRunner,
-} from "./pull-requests.js";
+import { PULL_REQUEST_KIND, PullRequestProcessor, PullRequestRunner } from "./pull-requests.js";
 import {
   enqueueConfirmationReports,
   enqueueMissedOutcomes,
-  enqueueNotices,
-  enqueueOutcomeReports,
   REPORT_KIND,
   ReportJobRunner,
   ReportProcessor,
@@ -317,13 +311,7 @@ export class Pipeline {
     // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
     this.revocations.onOutcome(async (outcome) => {
       await alert(revocationEvent(outcome));
-      if (
-        (await enqueueOutcomeReports(store, outcome.secretHash)) +
-          (await enqueueNotices(store, outcome.secretHash)) +
-          (await enqueuePullRequestOutcomes(store, outcome.secretHash)) >
-        0
-      )
-        this.reports.notify();
+      if ((await enqueueOutcomeFollowUps(store, outcome.secretHash)) > 0) this.reports.notify();
       // The confirming live check may be due now.
       this.confirmations?.notify();
     });

@@ -87,15 +87,19 @@ function enqueueCommentJob(store: Store, installation: number, key: string, suff
   });
 }
 
+/** Whether a breach is a pull request's (its findings go in the pull request's comment, not an issue). */
+export function isPullRequestBreach(breach: { key: string }): boolean {
+  return breach.key.startsWith(`${PULL_REQUEST_KIND}:`);
+}
+
 /** A revocation ended: the comments of the pull requests that show the token are edited; returns how many. */
 export async function enqueuePullRequestOutcomes(store: Store, secretHash: string): Promise<number> {
-  const inPullRequest = (breach: { key: string }) => breach.key.startsWith(`${PULL_REQUEST_KIND}:`);
   // Most tokens leaked in no pull request: then no transaction is opened.
-  if (!(await store.breaches.forToken(secretHash)).some(inPullRequest)) return 0;
+  if (!(await store.breaches.forToken(secretHash)).some(isPullRequestBreach)) return 0;
   let queued = 0;
   await store.transaction(async (tx) => {
     for (const breach of await tx.breaches.forToken(secretHash)) {
-      if (!inPullRequest(breach)) continue;
+      if (!isPullRequestBreach(breach)) continue;
       if ((await enqueueCommentJob(tx, breach.installation, breach.key, `outcome:${secretHash}`)).created)
         queued++;
     }

@@ -155,6 +155,26 @@ export class BreachTable {
     return count(row.n as number | string);
   }
 
+  /**
+   * Every breach that reports this token, with what a revocation outcome may have to follow up there: whether
+   * its issue is open and has not commented on the token, and its public notice. One read, however many.
+   */
+  async reportsOf(
+    secretHash: string,
+  ): Promise<{ key: string; awaitingComment: boolean; notice: BreachRecord["notice"] }[]> {
+    const rows = await this.db
+      .selectFrom("breach_tokens as t")
+      .innerJoin("breaches as b", "b.key", "t.breach_key")
+      .select(["b.key", "b.issue_number", "b.notice", "t.commented_at"])
+      .where("t.secret_hash", "=", secretHash)
+      .execute();
+    return rows.map((row) => ({
+      key: row.key,
+      awaitingComment: row.issue_number !== null && row.commented_at === null,
+      notice: row.notice === "pending" || row.notice === "posted" ? row.notice : null,
+    }));
+  }
+
   /** Every breach issue that reports this token, commented on or not (a later confirmation goes to all). */
   issuesFor(secretHash: string): Promise<(BreachRecord & BreachToken)[]> {
     return this.issuesReporting(secretHash, false);

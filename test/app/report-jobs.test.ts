@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import nock from "nock";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { enqueueOutcomeFollowUps } from "../../src/app/outcome-follow-ups.js";
 import { rateLimitWait, WritePacer } from "../../src/app/pacing.js";
 import { enqueuePullRequestOutcomes } from "../../src/app/pull-requests.js";
 import {
@@ -103,14 +104,51 @@ describe("the report stage", () => {
     await store.jobs.claim({ kind: "revoke", owner: "w", leaseMs: 60_000, limit: 1 });
     await store.jobs.finish(job.id, "w", { state: "done", outcome: "revoked" });
     const transactions = vi.spyOn(store, "transaction");
+    const reads = (["reportsOf", "awaitingComment", "noticesAwaiting", "forToken"] as const).map((name) =>
+      vi.spyOn(store.breaches, name),
+    );
     expect(await enqueueOutcomeReports(store, secretHash)).toBe(0);
     expect(await enqueueNotices(store, secretHash)).toBe(0);
     expect(await enqueuePullRequestOutcomes(store, secretHash)).toBe(0);
     expect(transactions).not.toHaveBeenCalled();
+    // What the revocation stage runs: one read, and nothing else, says there is nothing to queue.
+    for (const read of reads) read.mockClear();
+    expect(await enqueueOutcomeFollowUps(store, secretHash)).toBe(0);
+    expect(reads.map((read) => read.mock.calls.length)).toEqual([1, 0, 0, 0]);
+    expect(transactions).not.toHaveBeenCalled();
     // Once the issue is open, the outcome is queued as its comment.
     await store.breaches.issueOpened(key, 4, "https://github.com/acme/app/issues/4");
-    expect(await enqueueOutcomeReports(store, secretHash)).toBe(1);
+    expect(await enqueueOutcomeFollowUps(store, secretHash)).toBe(1);
+    for (const read of reads) read.mockRestore();
     transactions.mockRestore();
+  });
+
+  it("a revocation's outcome queues a breach's public notice and a pull request's comment edit", async () => {
+    const secretHash = `sha256:${"e".repeat(64)}`;
+    const token = { secretHash, preview: "AZDO…eeee", description: "PAT" };
+    await store.breaches.open("push:acme/public:refs/heads/e:5", "acme/public", 9, [token], { notice: true });
+    await store.breaches.open("pull_request:acme/app:7", "acme/app", 9, [token]);
+    expect(await store.breaches.reportsOf(secretHash)).toEqual(
+      expect.arrayContaining([
+        { key: "push:acme/public:refs/heads/e:5", awaitingComment: false, notice: "pending" },
+        { key: "pull_request:acme/app:7", awaitingComment: false, notice: null },
+      ]),
+    );
+    const { job } = await store.jobs.enqueue({
+      kind: "revoke",
+      key: revocationKey(secretHash),
+      queue: "azure-devops",
+      payload: {},
+      maxAttempts: 1,
+    });
+    await store.jobs.claim({ kind: "revoke", owner: "w", leaseMs: 60_000, limit: 1 });
+    await store.jobs.finish(job.id, "w", { state: "done", outcome: "revoked" });
+    expect(await enqueueOutcomeFollowUps(store, secretHash)).toBe(2);
+    const notice = `${REPORT_KIND}:notice:push:acme/public:refs/heads/e:5`;
+    const queued = await store.jobs.byKeys([notice]);
+    expect(queued.get(notice)?.payload).toMatchObject({ type: "notice" });
+    // Queued once: the same outcome heard again adds nothing.
+    expect(await enqueueOutcomeFollowUps(store, secretHash)).toBe(0);
   });
 
   it("comments a revocation's confirmation on each issue as a report job, paced with the installation's writes", async () => {
