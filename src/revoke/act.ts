@@ -75,6 +75,13 @@ export async function actOnFindings(
   const policy = options.policy ?? DEFAULT_POLICY;
   const ruleRevoker = new Map(rules.map((r) => [r.id, r.revoke]));
 
+  // A waiting revocation found again by more urgent work (a push, after a backfill queued it) moves up.
+  const moreUrgent = async (store: Store, job: RevokeJob): Promise<RevokeJob> => {
+    const { priority } = options;
+    if (dryRun || priority === undefined || priority >= job.priority || job.state !== "pending") return job;
+    return (await store.jobs.enqueue<RevokePayload>({ ...job, priority })).job;
+  };
+
   const run = async (store: Store): Promise<ActResult> => {
     // Every token looked up once, in a few statements, however many places it leaked.
     const tokens = match
@@ -120,7 +127,7 @@ export async function actOnFindings(
         const token = lookup(hash);
         const existing = existingJobs.get(revocationKey(hash));
         let view: RevocationView;
-        if (existing) view = await withConfirmation(store, viewOfJob(existing));
+        if (existing) view = await withConfirmation(store, viewOfJob(await moreUrgent(store, existing)));
         else if (token?.revokedAt)
           view = {
             status: "revoked",

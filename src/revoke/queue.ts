@@ -69,47 +69,31 @@ export async function enqueueRevocations(
   for (const { revoker, options } of requests)
     if (revoker.byValue && !options.secret)
       throw new QueueError(`${revoker.name} revokes by value: the token itself is needed`);
-  const keys = requests.map((r) => revocationKey(r.target.secretHash));
-  const existing = await store.jobs.byKeys<RevokePayload>(keys);
-  const results: ({ job: RevokeJob; created: boolean } | undefined)[] = [];
-  const fresh: { index: number; request: RevocationRequest; key: string }[] = [];
-  for (const [index, request] of requests.entries()) {
-    const key = keys[index] as string;
-    const job = existing.get(key);
-    if (!job) {
-      fresh.push({ index, request, key });
-      results.push(undefined);
-      continue;
-    }
-    // Found again by more urgent work (a push, after a backfill queued it): it keeps the more urgent place.
-    const { priority } = request.options;
-    results.push(
-      priority !== undefined && priority < job.priority
-        ? await store.jobs.enqueue<RevokePayload>({ ...job, priority })
-        : { job, created: false },
-    );
-  }
+  // One INSERT: a token already queued keeps its job (moved up to a more urgent priority: a push finds what a
+  // backfill queued), and is neither queued nor audited again.
   const queued = await store.jobs.enqueueMany<RevokePayload>(
-    fresh.map(({ request: { revoker, target, options }, key }) => ({
-      kind: REVOKE_KIND,
-      key,
-      queue: revoker.name,
-      payload: {
-        secretHash: target.secretHash,
-        preview: target.preview,
-        tokenId: options.tokenId,
-        org: target.org ?? null,
-        authorizationId: target.authorizationId ?? null,
-        minted: target.minted ?? false,
-      },
-      sealed: revoker.byValue && options.secret ? store.box.seal(options.secret.reveal(), key) : null,
-      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      ...(options.priority !== undefined ? { priority: options.priority } : {}),
-    })),
+    requests.map(({ revoker, target, options }) => {
+      const key = revocationKey(target.secretHash);
+      return {
+        kind: REVOKE_KIND,
+        key,
+        queue: revoker.name,
+        payload: {
+          secretHash: target.secretHash,
+          preview: target.preview,
+          tokenId: options.tokenId,
+          org: target.org ?? null,
+          authorizationId: target.authorizationId ?? null,
+          minted: target.minted ?? false,
+        },
+        sealed: revoker.byValue && options.secret ? store.box.seal(options.secret.reveal(), key) : null,
+        maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        ...(options.priority !== undefined ? { priority: options.priority } : {}),
+      };
+    }),
   );
-  for (const [i, { index }] of fresh.entries()) results[index] = queued[i];
   await store.audit.recordMany(
-    fresh.flatMap(({ request: { revoker, target, options } }, i) => {
+    requests.flatMap(({ revoker, target, options }, i) => {
       const result = queued[i];
       if (!result?.created) return [];
       return [
@@ -123,7 +107,7 @@ export async function enqueueRevocations(
       ];
     }),
   );
-  return results as { job: RevokeJob; created: boolean }[];
+  return queued as { job: RevokeJob; created: boolean }[];
 }
 
 /** The target a job describes, without its value. */

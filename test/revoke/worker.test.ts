@@ -351,6 +351,18 @@ describe("rate limits", () => {
     expect(order[0]).toBe(`6${AUTH_ID.slice(1)}`);
   });
 
+  it("a token a backfill queued, found again by a push, keeps its one job and takes the push's priority", async () => {
+    const h = await harness(dir.path);
+    const t = tokens(13);
+    const pat = t.adoPat();
+    await new Registry(h.store).add(new Secret(pat), { org: "contoso", authorizationId: AUTH_ID });
+    await h.act(scanText(pat, "old.txt"), { revoke: true, priority: PRIORITY.bulk });
+    await h.act(scanText(pat, "new.txt"), { revoke: true, priority: PRIORITY.live });
+    const jobs = await h.store.jobs.list({ kind: "revoke" });
+    expect(jobs.map((j) => j.priority)).toEqual([PRIORITY.live]);
+    expect(await h.store.audit.list({ action: "revoke.enqueue" })).toHaveLength(1);
+  });
+
   it("1,001 GitHub tokens due together make two calls: 1,000, then 1", async () => {
     const h = await harness(dir.path);
     const t = tokens(11);
