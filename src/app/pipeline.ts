@@ -115,10 +115,7 @@ export class Pipeline {
       settingsTtlMs: options.settingsTtlMs ?? SETTINGS_TTL_MS,
       octokitFor: options.octokitFor,
       revokers: options.revokers,
-      revocationsQueued: () => {
-        this.revocations.notify();
-        this.confirmations?.notify();
-      },
+      revocationsQueued: () => this.revocations.notify(),
       checker: options.checker,
       checks: this.checks,
       reportsQueued: () => this.reports.notify(),
@@ -201,10 +198,7 @@ export class Pipeline {
       revokers: options.revokers,
       checker: options.checker,
       checks: this.checks,
-      revocationsQueued: () => {
-        this.revocations.notify();
-        this.confirmations?.notify();
-      },
+      revocationsQueued: () => this.revocations.notify(),
       reportsQueued: () => this.reports.notify(),
       cache: options.cache,
       rules: options.rules,
@@ -310,10 +304,10 @@ export class Pipeline {
     });
     // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
     this.revocations.onOutcome(async (outcome) => {
+      // The confirming live check is due now.
+      this.confirmations?.notify();
       await alert(revocationEvent(outcome));
       if ((await enqueueOutcomeFollowUps(store, outcome.secretHash)) > 0) this.reports.notify();
-      // The confirming live check may be due now.
-      this.confirmations?.notify();
     });
   }
 
@@ -383,7 +377,9 @@ export class Pipeline {
     if (all || kind === SCAN_KIND) this.scans.notify();
     if (all || kind === REVOKE_KIND) this.revocations.notify();
     if (all || kind === REPORT_KIND) this.reports.notify();
-    if (all || kind === CONFIRM_KIND) this.confirmations?.notify();
+    // A confirmation is queued with its revocation but is no use before that ends: the revocation's outcome
+    // wakes it, on the replica that revoked (an early look would only put it off, a few statements a token).
+    if (all) this.confirmations?.notify();
     if (all || kind === ALERT_KIND) this.alerts?.notify();
   }
 

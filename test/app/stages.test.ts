@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { breachKey } from "../../src/app/breach-issue.js";
 import { GitCache, type PushOutcome, type PushRef } from "../../src/app/git-cache.js";
 import { acceptDelivery } from "../../src/app/handlers.js";
@@ -21,6 +21,9 @@ import { Secret } from "../../src/scan/secret.js";
 import { DEFAULT_ARCHIVE_LIMITS } from "../../src/sources/log-archive.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { PRIORITY } from "../../src/store/jobs.js";
+import { LiveChecker } from "../../src/validate/checker.js";
+import { CONFIRM_KIND } from "../../src/validate/confirm.js";
+import { validateSettings } from "../../src/validate/settings.js";
 import { tempDir } from "../support/cli.js";
 import { databaseFiles, expectNotInFiles, expectNotInText } from "../support/plaintext.js";
 import { TestOctokit } from "../support/probot.js";
@@ -307,6 +310,31 @@ describe("a burst of pushes to one repository", () => {
     expectNotInFiles(databaseFiles(w.dbPath), w.pats);
     expectNotInText(w.logs, w.pats);
   }, 90_000);
+
+  it("confirms each revocation once it has ended, without a look at it before", async () => {
+    const w = await world(3, 905);
+    const store = await openStore({ path: w.dbPath, env: {} });
+    cleanups.push(() => store.close());
+    const putOff = vi.spyOn(store.jobs, "release");
+    await deliver(store, w.payloads);
+    const checker = new LiveChecker({
+      store,
+      settings: validateSettings({ LEAKWARDEN_ADO_URL: w.ado.url }),
+      ttlMs: 60_000,
+    });
+    const pipeline = w.pipeline(store, { checker });
+    await pipeline.start();
+    cleanups.push(() => pipeline.stop());
+
+    const done = async () =>
+      (await store.jobs.list({ kind: CONFIRM_KIND })).filter((j) => j.state === "done");
+    const confirmed = await until("every confirmation", async () => (await done()).length >= 3 && done());
+    expect(confirmed.map((j) => j.outcome)).toEqual(["confirmed", "confirmed", "confirmed"]);
+    expect(w.ado.revoked).toHaveLength(3);
+    // Woken by its revocation's outcome, a confirmation is never taken too early and put off for later.
+    const ids = new Set(confirmed.map((j) => j.id));
+    expect(putOff.mock.calls.filter(([released]) => released.some((id) => ids.has(id)))).toEqual([]);
+  }, 60_000);
 
   it("a worker that stalls mid-batch loses no push: once its lease runs out another takes the batch over", async () => {
     const w = await world(6, 904);
