@@ -4,6 +4,7 @@ import type { ProbotOctokit } from "probot";
 import { RetryAfter } from "../jobs/stage.js";
 import { type RevocationView, type RevokeJob, revocationJob, viewOfJob } from "../revoke/queue.js";
 import type { Store } from "../store/index.js";
+import { withConfirmation } from "../validate/confirm.js";
 import {
   type Breach,
   breachKey,
@@ -87,7 +88,8 @@ export async function currentRevocation(
   const job = await revocationJob(store, finding.secretHash);
   if (!job) return finding.revocation;
   const via = revokedThrough(job);
-  return { ...viewOfJob(job), ...(via ? { via } : {}) };
+  // A confirming check that ended before the issue opens goes into it, not into a comment of its own.
+  return { ...(await withConfirmation(store, viewOfJob(job))), ...(via ? { via } : {}) };
 }
 
 /** The tokens a breach reports, once each, as the store remembers them (previews, never values). */

@@ -113,10 +113,12 @@ describe("a public repository whose organisation names a private security reposi
   });
 
   it("shows the status revoked with its exposure window, then posts a short public notice without a location", async () => {
-    // The revocation usually ends before the issue opens (it waits for live checks): then the issue is opened
-    // with the outcome, and only the confirming check is commented. test/app/processor.test.ts edits a pending one.
-    await scenario.until("a comment", () => issue.comments.length > 0);
-    expect(issue.body).toMatch(/<!--lw:cell \w{12}-->revoked<!--\/lw:cell-->/);
+    // The revocation (and its confirming check) usually end before the issue opens, which waits for live
+    // checks: then the issue opens with the outcome; otherwise its row is edited in place
+    // (test/app/processor.test.ts edits a pending one).
+    await scenario.until("the revoked status", () =>
+      /<!--lw:cell \w{12}-->revoked<!--\/lw:cell-->/.test(issue.body),
+    );
     expect(issue.body).toMatch(/Exposed from .* \(committed\) to .* \(revoked\)/);
     const [notice] = await scenario.until(
       "the public notice",
