@@ -260,7 +260,8 @@ describe("a pull request from a fork", () => {
     expect(comments).toHaveLength(1);
     expect(comment.body).toContain(`\`…${pats.pull.slice(-4)}\``);
     expect(comment.body).toContain("ci.yml:1");
-    expect(comment.body).toMatch(/revoked at .* through the Azure DevOps Token Admin API/);
+    // "revoked (confirmed)" once the confirming check has ended too.
+    expect(comment.body).toMatch(/revoked( \(confirmed\))? at .* through the Azure DevOps Token Admin API/);
     expect(comment.body).not.toContain(pats.pull);
     expect(revocationsOf(ids.pull)).toHaveLength(1);
   });

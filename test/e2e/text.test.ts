@@ -327,7 +327,7 @@ describe("a GitHub secret scanning alert for a registered Azure DevOps PAT", () 
     // The outcome is in the issue: in its body when the revocation was done first, else in a comment.
     const outcome = await scenario.until("the outcome", () => {
       const all = [issue.body, ...issue.comments].join("\n");
-      return /revoked at [^\n]* through the Azure DevOps Token Admin API/.test(all) && all;
+      return /revoked( \(confirmed\))? at [^\n]* through the Azure DevOps Token Admin API/.test(all) && all;
     });
     expect(outcome).toContain(`\`…${pats.alert.slice(-4)}\``);
     expect(
