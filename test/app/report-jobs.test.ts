@@ -38,6 +38,19 @@ const enqueue = async (key: string, installation: number) =>
     })
   ).job;
 
+/** A token whose revocation job has ended: revoked. */
+async function revoked(secretHash: string): Promise<void> {
+  const { job } = await store.jobs.enqueue({
+    kind: "revoke",
+    key: revocationKey(secretHash),
+    queue: "azure-devops",
+    payload: {},
+    maxAttempts: 1,
+  });
+  await store.jobs.claim({ kind: "revoke", owner: "w", leaseMs: 60_000, limit: 1 });
+  await store.jobs.finish(job.id, "w", { state: "done", outcome: "revoked" });
+}
+
 describe("the report stage", () => {
   it("pauses only the installation GitHub asked to wait; another installation's reports go on", async () => {
     const pacer = new WritePacer(0);
@@ -94,15 +107,7 @@ describe("the report stage", () => {
     const secretHash = `sha256:${"d".repeat(64)}`;
     const key = "push:acme/app:refs/heads/d:4";
     await store.breaches.open(key, "acme/app", 9, [{ secretHash, preview: "AZDO…dddd", description: "PAT" }]);
-    const { job } = await store.jobs.enqueue({
-      kind: "revoke",
-      key: revocationKey(secretHash),
-      queue: "azure-devops",
-      payload: {},
-      maxAttempts: 1,
-    });
-    await store.jobs.claim({ kind: "revoke", owner: "w", leaseMs: 60_000, limit: 1 });
-    await store.jobs.finish(job.id, "w", { state: "done", outcome: "revoked" });
+    await revoked(secretHash);
     const transactions = vi.spyOn(store, "transaction");
     const reads = (["reportsOf", "awaitingComment", "noticesAwaiting", "forToken"] as const).map((name) =>
       vi.spyOn(store.breaches, name),
@@ -134,15 +139,7 @@ describe("the report stage", () => {
         { key: "pull_request:acme/app:7", awaitingComment: false, notice: null },
       ]),
     );
-    const { job } = await store.jobs.enqueue({
-      kind: "revoke",
-      key: revocationKey(secretHash),
-      queue: "azure-devops",
-      payload: {},
-      maxAttempts: 1,
-    });
-    await store.jobs.claim({ kind: "revoke", owner: "w", leaseMs: 60_000, limit: 1 });
-    await store.jobs.finish(job.id, "w", { state: "done", outcome: "revoked" });
+    await revoked(secretHash);
     expect(await enqueueOutcomeFollowUps(store, secretHash)).toBe(2);
     const notice = `${REPORT_KIND}:notice:push:acme/public:refs/heads/e:5`;
     const queued = await store.jobs.byKeys([notice]);
