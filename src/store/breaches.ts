@@ -36,8 +36,12 @@ function fromRow(row: Row): BreachRecord {
     issueUrl: row.issue_url,
     createdAt: row.created_at,
     issueRepository: row.issue_repository ?? row.repository,
-    notice: row.notice === "pending" || row.notice === "posted" ? row.notice : null,
+    notice: noticeOf(row.notice),
   };
+}
+
+function noticeOf(notice: string | null): BreachRecord["notice"] {
+  return notice === "pending" || notice === "posted" ? notice : null;
 }
 
 export class BreachTable {
@@ -171,7 +175,7 @@ export class BreachTable {
     return rows.map((row) => ({
       key: row.key,
       awaitingComment: row.issue_number !== null && row.commented_at === null,
-      notice: row.notice === "pending" || row.notice === "posted" ? row.notice : null,
+      notice: noticeOf(row.notice),
     }));
   }
 
