@@ -326,9 +326,10 @@ describe("a burst of pushes to one repository", () => {
     await pipeline.start();
     cleanups.push(() => pipeline.stop());
 
-    const done = async () =>
-      (await store.jobs.list({ kind: CONFIRM_KIND })).filter((j) => j.state === "done");
-    const confirmed = await until("every confirmation", async () => (await done()).length >= 3 && done());
+    const confirmed = await until("every confirmation", async () => {
+      const done = (await store.jobs.list({ kind: CONFIRM_KIND })).filter((j) => j.state === "done");
+      return done.length >= 3 && done;
+    });
     expect(confirmed.map((j) => j.outcome)).toEqual(["confirmed", "confirmed", "confirmed"]);
     expect(w.ado.revoked).toHaveLength(3);
     // Woken by its revocation's outcome, a confirmation is never taken too early and put off for later.
