@@ -21,23 +21,33 @@ export function checkBlob(engine: Engine, bytes: Buffer, raw: boolean): number {
 
 const NL = 10;
 
+/** Native compares start at this block size and double while the bytes agree (fewer calls for long prefixes). */
+const FIRST_BLOCK = 1024;
+const MAX_BLOCK = 64 * 1024;
+/**
+ * Below this size the differing block is walked byte by byte: each native compare has a fixed cost of its own,
+ * more than a short loop's (measured on the blob pairs of expressjs/express: half the time of halving to 1 byte).
+ */
+const BYTE_WALK = 256;
+
 /**
  * How many leading bytes `a` and `b` share (at most `limit`): native compares of growing blocks until one
- * differs, then of halving ones inside it. A byte loop there would cost more than the rest of the blob.
+ * differs, then of halving ones inside it, then a short walk over the last few bytes.
  */
 function commonPrefix(a: Buffer, b: Buffer, limit: number): number {
   let at = 0;
-  let block = 64;
-  for (; at < limit; block = Math.min(block * 2, 64 * 1024)) {
+  let block = FIRST_BLOCK;
+  for (; at < limit; block = Math.min(block * 2, MAX_BLOCK)) {
     const end = Math.min(limit, at + block);
     if (a.compare(b, at, end, at, end) !== 0) break;
     at = end;
   }
   // The first difference is in [at, at + block).
-  for (let size = block >> 1; size > 0 && at < limit; size >>= 1) {
+  for (let size = block >> 1; size >= BYTE_WALK && at < limit; size >>= 1) {
     const end = Math.min(limit, at + size);
     if (a.compare(b, at, end, at, end) === 0) at = end;
   }
+  while (at < limit && a[at] === b[at]) at++;
   return at;
 }
 
@@ -46,16 +56,17 @@ function commonSuffix(a: Buffer, b: Buffer, limit: number): number {
   const same = (n: number, size: number) =>
     a.compare(b, b.length - size, b.length - n, a.length - size, a.length - n) === 0;
   let n = 0;
-  let block = 64;
-  for (; n < limit; block = Math.min(block * 2, 64 * 1024)) {
+  let block = FIRST_BLOCK;
+  for (; n < limit; block = Math.min(block * 2, MAX_BLOCK)) {
     const size = Math.min(limit, n + block);
     if (!same(n, size)) break;
     n = size;
   }
-  for (let step = block >> 1; step > 0 && n < limit; step >>= 1) {
+  for (let step = block >> 1; step >= BYTE_WALK && n < limit; step >>= 1) {
     const size = Math.min(limit, n + step);
     if (same(n, size)) n = size;
   }
+  while (n < limit && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
   return n;
 }
 
