@@ -22,7 +22,7 @@ interface Target {
 
 export interface CompiledRule extends Target {
   rule: Rule;
-  validate?: Validator;
+  validate: Validator | undefined;
 }
 
 export interface CompiledDecoder extends Target {
@@ -116,7 +116,8 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
       );
     }
     const validate = rule.validator ? VALIDATORS[rule.validator] : undefined;
-    return validate ? { rule, regex, reach, before: reach, validate } : { rule, regex, reach, before: reach };
+    // One shape for every rule (validate present, maybe undefined): the scan's hot code sees a single map.
+    return { rule, regex, reach, before: reach, validate };
   });
 
   const compiledDecoders = decoders.map((decoder, index): CompiledDecoder => {

@@ -34,6 +34,12 @@ interface Window {
   end: number;
 }
 
+/** The windows each rule (by index) and each decoder (by index) runs in. */
+interface Windows {
+  rules: Map<number, Window[]>;
+  decoders: Map<number, Window[]>;
+}
+
 /** Adds [start, end) to the windows of `key`, merging it with the last one when they touch. */
 function addWindow(map: Map<number, Window[]>, key: number, start: number, end: number): void {
   let list = map.get(key);
@@ -87,91 +93,118 @@ export class Engine {
     return dedupe(found);
   }
 
-  /** Detections in `bytes`; decoders run while `depth` allows, their output scanned one level deeper. */
+  /**
+   * Detections in `bytes`; decoders run while `depth` allows, their output scanned one level deeper. Kept in
+   * small steps: the first scans of a history reach new paths of each, and a large function thrown away and
+   * optimised again each time costs the compiler threads more than the scan itself.
+   */
   private detectIn(bytes: Buffer, contextOf: ContextOf, depth: number): Detection[] {
-    const withDecoders = depth > 0;
-    const { rules, decoders, automaton, keywordTargets, keywordChecks, runs } = this.compiled;
-    const ruleWindows = new Map<number, Window[]>();
-    const decoderWindows = new Map<number, Window[]>();
-    const n = bytes.length;
+    const windows = this.windowsOf(bytes, depth > 0);
+    const detections: Detection[] = [];
+    for (const [index, list] of windows.rules) this.matchRule(index, list, bytes, contextOf, detections);
+    for (const [index, list] of windows.decoders)
+      this.decodeIn(index, list, bytes, contextOf, depth, detections);
+    return detections;
+  }
 
+  /** Where each rule and decoder runs: windows around the hits of its keywords, and around its runs. */
+  private windowsOf(bytes: Buffer, withDecoders: boolean): Windows {
+    const { rules, decoders, automaton, keywordTargets, keywordChecks, runs } = this.compiled;
+    const windows: Windows = { rules: new Map(), decoders: new Map() };
+    const n = bytes.length;
+    if (this.exhaustive) {
+      for (let i = 0; i < rules.length; i++) addWindow(windows.rules, i, 0, n);
+      for (let i = 0; withDecoders && i < decoders.length; i++) addWindow(windows.decoders, i, 0, n);
+      return windows;
+    }
     for (const hit of automaton.scan(bytes)) {
       if (keywordChecks[hit.keyword]?.(bytes, hit.at) === false) continue;
       for (const target of keywordTargets[hit.keyword] as number[]) {
-        const isDecoder = target < 0;
-        if (isDecoder && !withDecoders) continue;
-        if (
-          isDecoder &&
-          (decoders[-1 - target] as CompiledDecoder).decoder.candidate?.(bytes, hit.at) === false
-        )
+        if (target >= 0) {
+          const { reach, before } = rules[target] as CompiledRule;
+          addWindow(
+            windows.rules,
+            target,
+            Math.max(0, hit.at - before - MARGIN),
+            Math.min(n, hit.at + reach + MARGIN),
+          );
           continue;
-        const { reach, before } = isDecoder
-          ? (decoders[-1 - target] as CompiledDecoder)
-          : (rules[target] as CompiledRule);
-        const start = Math.max(0, hit.at - before - MARGIN);
-        const end = Math.min(n, hit.at + reach + MARGIN);
-        if (isDecoder) addWindow(decoderWindows, -1 - target, start, end);
-        else addWindow(ruleWindows, target, start, end);
+        }
+        const index = -1 - target;
+        const decoder = decoders[index] as CompiledDecoder;
+        if (!withDecoders || decoder.decoder.candidate?.(bytes, hit.at) === false) continue;
+        const { reach, before } = decoder;
+        addWindow(
+          windows.decoders,
+          index,
+          Math.max(0, hit.at - before - MARGIN),
+          Math.min(n, hit.at + reach + MARGIN),
+        );
       }
     }
     for (const trigger of runs) {
       const reach = (rules[trigger.rule] as CompiledRule).reach;
       for (const run of findRuns(bytes, trigger.member, trigger.length)) {
         addWindow(
-          ruleWindows,
+          windows.rules,
           trigger.rule,
           Math.max(0, run.start - reach - MARGIN),
           Math.min(n, run.end + reach + MARGIN),
         );
       }
     }
+    return windows;
+  }
 
-    if (this.exhaustive) {
-      ruleWindows.clear();
-      decoderWindows.clear();
-      for (let i = 0; i < rules.length; i++) addWindow(ruleWindows, i, 0, n);
-      for (let i = 0; withDecoders && i < decoders.length; i++) addWindow(decoderWindows, i, 0, n);
+  /** A rule's matches in its windows that are findings, added to `detections`. */
+  private matchRule(
+    index: number,
+    windows: readonly Window[],
+    bytes: Buffer,
+    contextOf: ContextOf,
+    detections: Detection[],
+  ): void {
+    const compiled = this.compiled.rules[index] as CompiledRule;
+    const lines = compiled.rule.context?.lines ?? 1;
+    for (const w of windows) {
+      for (const m of matchesIn(compiled.regex, bytes, w)) {
+        const confidence = this.judge(index, m.secret, () => contextOf(m.start, m.end, lines));
+        if (confidence)
+          detections.push({
+            rule: compiled,
+            secret: m.secret,
+            start: m.start,
+            end: m.end,
+            confidence,
+            encoding: "plain",
+          });
+      }
     }
+  }
 
-    const detections: Detection[] = [];
-    for (const [index, windows] of ruleWindows) {
-      const compiled = rules[index] as CompiledRule;
-      for (const w of windows) {
-        for (const m of matchesIn(compiled.regex, bytes, w, n)) {
-          const confidence = this.judge(index, m.secret, () =>
-            contextOf(m.start, m.end, compiled.rule.context?.lines ?? 1),
-          );
-          if (confidence) {
-            detections.push({
-              rule: compiled,
-              secret: m.secret,
-              start: m.start,
-              end: m.end,
-              confidence,
-              encoding: "plain",
-            });
-          }
+  /** What a decoder's matches in its windows decode to, scanned one level deeper, added to `detections`. */
+  private decodeIn(
+    index: number,
+    windows: readonly Window[],
+    bytes: Buffer,
+    contextOf: ContextOf,
+    depth: number,
+    detections: Detection[],
+  ): void {
+    const { decoder, regex } = this.compiled.decoders[index] as CompiledDecoder;
+    for (const w of windows) {
+      for (const m of matchesIn(regex, bytes, w)) {
+        const decoded = decoder.decode(m.secret);
+        if (decoded === null) continue;
+        // The decoded text borrows the context of the line it was found on.
+        const outer = (_s: number, _e: number, lines: number) => `${contextOf(m.start, m.end, lines)}\n`;
+        for (const inner of this.detectIn(Buffer.from(decoded, "latin1"), outer, depth - 1)) {
+          const encoding =
+            inner.encoding === "plain" ? decoder.encoding : `${decoder.encoding}>${inner.encoding}`;
+          detections.push({ ...inner, start: m.start, end: m.end, encoding });
         }
       }
     }
-    for (const [index, windows] of decoderWindows) {
-      const { decoder, regex } = decoders[index] as CompiledDecoder;
-      for (const w of windows) {
-        // Taken in full first: scanning the decoded text runs the same regexes, which would move lastIndex.
-        for (const m of [...matchesIn(regex, bytes, w, n)]) {
-          const decoded = decoder.decode(m.secret);
-          if (decoded === null) continue;
-          // The decoded text borrows the context of the line it was found on.
-          const outer = (_s: number, _e: number, lines: number) => `${contextOf(m.start, m.end, lines)}\n`;
-          for (const inner of this.detectIn(Buffer.from(decoded, "latin1"), outer, depth - 1)) {
-            const encoding =
-              inner.encoding === "plain" ? decoder.encoding : `${decoder.encoding}>${inner.encoding}`;
-            detections.push({ ...inner, start: m.start, end: m.end, encoding });
-          }
-        }
-      }
-    }
-    return detections;
   }
 
   /** The confidence of a candidate, or null when it is not a finding. */
@@ -205,19 +238,25 @@ interface Match {
   end: number;
 }
 
-/** Regex matches inside one window; those touching a margin that is not the buffer's edge are partial views. */
-function* matchesIn(regex: RegExp, bytes: Buffer, w: Window, n: number): Generator<Match> {
+/**
+ * Regex matches inside one window, taken in full (scanning decoded text runs the same regexes, which would move
+ * lastIndex); those touching a margin that is not the buffer's edge are partial views.
+ */
+function matchesIn(regex: RegExp, bytes: Buffer, w: Window): Match[] {
+  const n = bytes.length;
   const text = bytes.toString("latin1", w.start, w.end);
   const lowest = w.start > 0 ? MARGIN : 0;
   const highest = w.end < n ? text.length - MARGIN : text.length;
+  const matches: Match[] = [];
   regex.lastIndex = 0;
   for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
     if (m[0].length === 0) regex.lastIndex++;
     const whole = m.indices?.[0] as [number, number];
     if (whole[0] < lowest || whole[1] > highest) continue;
     const span = (m.indices?.[1] ?? whole) as [number, number];
-    yield { secret: m[1] ?? m[0], start: w.start + span[0], end: w.start + span[1] };
+    matches.push({ secret: m[1] ?? m[0], start: w.start + span[0], end: w.start + span[1] });
   }
+  return matches;
 }
 
 /**
