@@ -13,7 +13,10 @@ const MIN_RUN_TRIGGER = 16;
 
 /** Something the prefilter can wake up: a rule or a decoder. */
 interface Target {
+  /** Finds the matches (global, without indices: most are dropped, and indices cost as much as the search). */
   regex: RegExp;
+  /** The same regex, sticky and with indices: where a kept match's secret lies, asked at its start. */
+  spans: RegExp;
   /** The longest match: how far a match can extend on either side of its trigger. */
   reach: number;
   /** How far before its trigger a match can start: `reach` for rules, 0 for decoders (they start at it). */
@@ -61,14 +64,15 @@ export function regexFacts(source: string): RegexFacts {
 function compileRegex(
   source: string,
   fail: (problem: string) => never,
-): { regex: RegExp; reach: number; run: RegexFacts["run"] } {
+): { regex: RegExp; spans: RegExp; reach: number; run: RegexFacts["run"] } {
   try {
     const facts = regexFacts(source);
-    const regex = new RegExp(source, "gd");
+    const regex = new RegExp(source, "g");
+    const spans = new RegExp(source, "yd");
     const groups = new RegExp(`${source}|`).exec("")?.length ?? 1;
     if (groups > 2)
       fail("regex must have at most one capture group (the secret); use (?:...) for the others");
-    return { regex, reach: facts.maxLength ?? UNBOUNDED_REACH, run: facts.run };
+    return { regex, spans, reach: facts.maxLength ?? UNBOUNDED_REACH, run: facts.run };
   } catch (error) {
     if (error instanceof RuleError) throw error;
     return fail(`regex: ${(error as Error).message}`);
@@ -105,7 +109,7 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
     const fail = (problem: string): never => {
       throw new RuleError(rule.file, rule.id, problem);
     };
-    const { regex, reach, run } = compileRegex(rule.regex, fail);
+    const { regex, spans, reach, run } = compileRegex(rule.regex, fail);
     if (rule.keywords.length > 0) {
       for (const keyword of rule.keywords) addKeyword(keyword, index);
     } else if (run) {
@@ -117,15 +121,15 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
     }
     const validate = rule.validator ? VALIDATORS[rule.validator] : undefined;
     // One shape for every rule (validate present, maybe undefined): the scan's hot code sees a single map.
-    return { rule, regex, reach, before: reach, validate };
+    return { rule, regex, spans, reach, before: reach, validate };
   });
 
   const compiledDecoders = decoders.map((decoder, index): CompiledDecoder => {
-    const { regex, reach } = compileRegex(decoder.regex, (problem) => {
+    const { regex, spans, reach } = compileRegex(decoder.regex, (problem) => {
       throw new Error(`decoder ${decoder.encoding}: ${problem}`);
     });
     for (const keyword of decoder.keywords) addKeyword(keyword, -1 - index);
-    return { decoder, regex, reach, before: decoder.before ?? 0 };
+    return { decoder, regex, spans, reach, before: decoder.before ?? 0 };
   });
 
   return {

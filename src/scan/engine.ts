@@ -167,17 +167,15 @@ export class Engine {
     const compiled = this.compiled.rules[index] as CompiledRule;
     const lines = compiled.rule.context?.lines ?? 1;
     for (const w of windows) {
-      for (const m of matchesIn(compiled.regex, bytes, w)) {
-        const confidence = this.judge(index, m.secret, () => contextOf(m.start, m.end, lines));
+      const { text, matches } = matchesIn(compiled.regex, bytes, w);
+      for (const m of matches) {
+        const span = () => secretSpan(compiled.spans, text, m, w.start);
+        const confidence = this.judge(index, m.secret, () => {
+          const { start, end } = span();
+          return contextOf(start, end, lines);
+        });
         if (confidence)
-          detections.push({
-            rule: compiled,
-            secret: m.secret,
-            start: m.start,
-            end: m.end,
-            confidence,
-            encoding: "plain",
-          });
+          detections.push({ rule: compiled, secret: m.secret, ...span(), confidence, encoding: "plain" });
       }
     }
   }
@@ -191,17 +189,19 @@ export class Engine {
     depth: number,
     detections: Detection[],
   ): void {
-    const { decoder, regex } = this.compiled.decoders[index] as CompiledDecoder;
+    const { decoder, regex, spans } = this.compiled.decoders[index] as CompiledDecoder;
     for (const w of windows) {
-      for (const m of matchesIn(regex, bytes, w)) {
+      const { text, matches } = matchesIn(regex, bytes, w);
+      for (const m of matches) {
         const decoded = decoder.decode(m.secret);
         if (decoded === null) continue;
+        const { start, end } = secretSpan(spans, text, m, w.start);
         // The decoded text borrows the context of the line it was found on.
-        const outer = (_s: number, _e: number, lines: number) => `${contextOf(m.start, m.end, lines)}\n`;
+        const outer = (_s: number, _e: number, lines: number) => `${contextOf(start, end, lines)}\n`;
         for (const inner of this.detectIn(Buffer.from(decoded, "latin1"), outer, depth - 1)) {
           const encoding =
             inner.encoding === "plain" ? decoder.encoding : `${decoder.encoding}>${inner.encoding}`;
-          detections.push({ ...inner, start: m.start, end: m.end, encoding });
+          detections.push({ ...inner, start, end, encoding });
         }
       }
     }
@@ -232,31 +232,41 @@ export class Engine {
   }
 }
 
+/** A regex match in a window's text: its secret (group 1, else the whole match) and where the match starts. */
 interface Match {
   secret: string;
-  start: number;
-  end: number;
+  at: number;
 }
 
 /**
  * Regex matches inside one window, taken in full (scanning decoded text runs the same regexes, which would move
  * lastIndex); those touching a margin that is not the buffer's edge are partial views.
  */
-function matchesIn(regex: RegExp, bytes: Buffer, w: Window): Match[] {
-  const n = bytes.length;
+function matchesIn(regex: RegExp, bytes: Buffer, w: Window): { text: string; matches: Match[] } {
   const text = bytes.toString("latin1", w.start, w.end);
   const lowest = w.start > 0 ? MARGIN : 0;
-  const highest = w.end < n ? text.length - MARGIN : text.length;
+  const highest = w.end < bytes.length ? text.length - MARGIN : text.length;
   const matches: Match[] = [];
   regex.lastIndex = 0;
   for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
     if (m[0].length === 0) regex.lastIndex++;
-    const whole = m.indices?.[0] as [number, number];
-    if (whole[0] < lowest || whole[1] > highest) continue;
-    const span = (m.indices?.[1] ?? whole) as [number, number];
-    matches.push({ secret: m[1] ?? m[0], start: w.start + span[0], end: w.start + span[1] });
+    if (m.index < lowest || m.index + m[0].length > highest) continue;
+    matches.push({ secret: m[1] ?? m[0], at: m.index });
   }
-  return matches;
+  return { text, matches };
+}
+
+/** The secret's byte span in the buffer: the same regex matched again where it matched, with indices. */
+function secretSpan(
+  spans: RegExp,
+  text: string,
+  match: Match,
+  offset: number,
+): { start: number; end: number } {
+  spans.lastIndex = match.at;
+  const m = spans.exec(text);
+  const span = (m?.indices?.[1] ?? m?.indices?.[0]) as [number, number];
+  return { start: offset + span[0], end: offset + span[1] };
 }
 
 /**
