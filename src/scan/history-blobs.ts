@@ -9,6 +9,7 @@
 // same lane, so its parent version is in that lane's memory. Each part waits for the next when it gets too far
 // ahead, so memory holds a bounded number of blobs whatever the history (plus one small entry per blob).
 // The walk gives each commit's message too: those holding a detection are kept, with their commits' ranks.
+import { isUtf8 } from "node:buffer";
 import { availableParallelism } from "node:os";
 import type { GitRepository } from "../sources/git.js";
 import { BLOB_WALK_ARGS, BlobWalkParser, type WalkCommit } from "../sources/git-blobs.js";
@@ -141,6 +142,8 @@ class BlobHistoryScan {
   private readonly ranks = new Map<string, number>();
   /** Messages holding a detection, with their commits' positions in the walk (oldest first). */
   private readonly messages: RankedMessage[] = [];
+  /** Commits of the chunk being parsed, with their positions: their messages are checked once it is. */
+  private unchecked: { commit: WalkCommit; position: number }[] = [];
   private messageBytes = 0;
   private commits = 0;
   private commit = "";
@@ -288,7 +291,7 @@ class BlobHistoryScan {
   private onCommit(commit: WalkCommit): void {
     this.commit = commit.commit;
     this.commits++;
-    this.checkMessage(commit);
+    this.unchecked.push({ commit, position: this.commits });
     this.options.onProgress?.({
       commits: this.commits,
       bytes: this.lanes.reduce((sum, lane) => sum + lane.bytesRead, 0),
@@ -296,15 +299,26 @@ class BlobHistoryScan {
     });
   }
 
-  /** Keeps the message when it holds a detection: read as `git log` gives it, with its closing newline. */
-  private checkMessage({ commit, name, email, date, message }: WalkCommit): void {
+  /**
+   * Checks the messages of the commits the last chunk brought; those holding a detection are kept, read as
+   * `git log` gives them, with their closing newline. Checked after the chunk is parsed, not while: the parser's
+   * compiled code stays small, and is not thrown away each time the engine reaches a new path.
+   */
+  private checkMessages(): void {
+    for (const { commit, position } of this.unchecked) {
+      const raw = Buffer.from(`${commit.message}\n`, "latin1");
+      // The bytes git wrote; read as UTF-8 where they are not valid UTF-8 (the round trip replaces those).
+      const bytes = isUtf8(raw) ? raw : Buffer.from(raw.toString("utf8"));
+      this.messageBytes += bytes.length;
+      if (this.engine.detect(bytes).length > 0) this.keepMessage(commit, bytes.toString("utf8"), position);
+    }
+    this.unchecked = [];
+  }
+
+  private keepMessage({ commit, name, email, date }: WalkCommit, text: string, position: number): void {
     const utf8 = (latin1: string) => Buffer.from(latin1, "latin1").toString("utf8");
-    const text = utf8(`${message}\n`);
-    const bytes = Buffer.from(text);
-    this.messageBytes += bytes.length;
-    if (this.engine.detect(bytes).length === 0) return;
     const origin = { commit, author: `${utf8(name)} <${utf8(email)}>`, date };
-    this.messages.push({ message: { origin, path: "<commit message>", text }, rank: this.commits });
+    this.messages.push({ message: { origin, path: "<commit message>", text }, rank: position });
   }
 
   private onBlob(blob: string, previous: string | undefined, path: string): void {
@@ -344,6 +358,7 @@ class BlobHistoryScan {
 
   /** Hands each lane the blobs the chunk brought; holds the walk when too many are still unchecked. */
   private afterWalkChunk(): void {
+    this.checkMessages();
     this.asks.forEach((asks, lane) => {
       if (asks.length === 0) return;
       this.lanes[lane]?.ask(asks);
