@@ -4,6 +4,7 @@ import { KeywordAutomaton } from "./prefilter.js";
 import { analyzeRegex, mandatoryRun } from "./regex-safety.js";
 import { type RegexFacts, readRuleCache } from "./rule-cache.js";
 import { type Rule, RuleError } from "./rules.js";
+import type { Encoding } from "./types.js";
 import { VALIDATORS, type Validator } from "./validators/index.js";
 
 /** How far around a keyword to search when a regex has no upper bound on its length. */
@@ -28,8 +29,11 @@ export interface CompiledRule extends Target {
   validate: Validator | undefined;
 }
 
+/** A decoder as the engine runs it: its fields copied out, so that every decoder has the same shape. */
 export interface CompiledDecoder extends Target {
-  decoder: Decoder;
+  encoding: Encoding;
+  decode: Decoder["decode"];
+  candidate: Decoder["candidate"];
 }
 
 export interface RunTrigger {
@@ -129,7 +133,8 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
       throw new Error(`decoder ${decoder.encoding}: ${problem}`);
     });
     for (const keyword of decoder.keywords) addKeyword(keyword, -1 - index);
-    return { decoder, regex, spans, reach, before: decoder.before ?? 0 };
+    const { encoding, decode, candidate } = decoder;
+    return { regex, spans, reach, before: decoder.before ?? 0, encoding, decode, candidate };
   });
 
   return {

@@ -40,6 +40,18 @@ interface Windows {
   decoders: Map<number, Window[]>;
 }
 
+/** A detection, always built here: one shape for every detection, wherever the engine found it. */
+function detection(
+  rule: CompiledRule,
+  secret: string,
+  start: number,
+  end: number,
+  confidence: Confidence,
+  encoding: Encoding,
+): Detection {
+  return { rule, secret, start, end, confidence, encoding };
+}
+
 /** Adds [start, end) to the windows of `key`, merging it with the last one when they touch. */
 function addWindow(map: Map<number, Window[]>, key: number, start: number, end: number): void {
   let list = map.get(key);
@@ -132,7 +144,7 @@ export class Engine {
         }
         const index = -1 - target;
         const decoder = decoders[index] as CompiledDecoder;
-        if (!withDecoders || decoder.decoder.candidate?.(bytes, hit.at) === false) continue;
+        if (!withDecoders || decoder.candidate?.(bytes, hit.at) === false) continue;
         const { reach, before } = decoder;
         addWindow(
           windows.decoders,
@@ -174,8 +186,9 @@ export class Engine {
           const { start, end } = span();
           return contextOf(start, end, lines);
         });
-        if (confidence)
-          detections.push({ rule: compiled, secret: m.secret, ...span(), confidence, encoding: "plain" });
+        if (!confidence) continue;
+        const { start, end } = span();
+        detections.push(detection(compiled, m.secret, start, end, confidence, "plain"));
       }
     }
   }
@@ -189,7 +202,8 @@ export class Engine {
     depth: number,
     detections: Detection[],
   ): void {
-    const { decoder, regex, spans } = this.compiled.decoders[index] as CompiledDecoder;
+    const decoder = this.compiled.decoders[index] as CompiledDecoder;
+    const { regex, spans } = decoder;
     for (const w of windows) {
       const { text, matches } = matchesIn(regex, bytes, w);
       for (const m of matches) {
@@ -201,7 +215,7 @@ export class Engine {
         for (const inner of this.detectIn(Buffer.from(decoded, "latin1"), outer, depth - 1)) {
           const encoding =
             inner.encoding === "plain" ? decoder.encoding : `${decoder.encoding}>${inner.encoding}`;
-          detections.push({ ...inner, start, end, encoding });
+          detections.push(detection(inner.rule, inner.secret, start, end, inner.confidence, encoding));
         }
       }
     }
