@@ -8,14 +8,18 @@ import { didYouMean } from "./suggest.js";
 interface Entry {
   name: string;
   summary: string;
-  load: () => Promise<Command>;
+  /** The command's module; given the command's arguments, it may start work that does not need it. */
+  load: (args: string[]) => Promise<Command>;
 }
 
 const COMMANDS: Entry[] = [
   {
     name: "scan",
     summary: "scan files, folders, stdin or git history for leaked tokens",
-    load: async () => (await import("./scan.js")).scanCommand,
+    load: async (args) => {
+      await (await import("./scan-ahead.js")).startScanAhead(args);
+      return (await import("./scan.js")).scanCommand;
+    },
   },
   {
     name: "rules",
@@ -106,7 +110,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       );
       throw new UsageError(`unknown command "${name}"${guess || "; run 'leakwarden --help' for the list"}`);
     }
-    const command = await entry.load();
+    const command = await entry.load(rest);
     if (rest.includes("--help") || rest.includes("-h")) {
       io.stdout.write(command.help);
       return 0;

@@ -10,8 +10,9 @@ import type { Command, Io } from "./command.js";
 import { oneOfFlag, parseCount, parseFlags, parseSize } from "./command.js";
 import { writeReport } from "./output.js";
 import { ProgressLine, rate } from "./progress.js";
-import { planScanActionsIfAsked, SCAN_ACTION_FLAGS, SCAN_ACTION_HELP } from "./scan-action-flags.js";
+import { planScanActionsIfAsked, SCAN_ACTION_HELP } from "./scan-action-flags.js";
 import type { ScanAnnotations } from "./scan-actions.js";
+import { GIT_FLAGS, SCAN_FLAGS } from "./scan-flags.js";
 import { colorEnabled, formatBytes, plural, style } from "./terminal.js";
 
 const HELP = `Usage: leakwarden scan [options] [TARGET ...]
@@ -98,40 +99,6 @@ Examples
   leakwarden scan --git                    every commit, including deleted secrets
   leakwarden scan --range origin/main..HEAD --format sarif   what a branch adds
 `;
-
-export const SCAN_FLAGS = {
-  format: { type: "string" },
-  output: { type: "string", short: "o" },
-  "show-secrets": { type: "boolean" },
-  config: { type: "string" },
-  exclude: { type: "string", multiple: true },
-  "max-file-size": { type: "string" },
-  rules: { type: "string", multiple: true },
-  baseline: { type: "string" },
-  "no-ignore": { type: "boolean" },
-  "max-archive-depth": { type: "string" },
-  threads: { type: "string" },
-  "exit-code": { type: "string" },
-  git: { type: "boolean" },
-  range: { type: "string" },
-  since: { type: "string" },
-  staged: { type: "boolean" },
-  "pre-receive": { type: "boolean" },
-  "allow-unscanned": { type: "boolean" },
-  "history-scan": { type: "string" },
-  ...SCAN_ACTION_FLAGS,
-} as const;
-
-/** Any of these makes a git scan (scan-git.ts). */
-const GIT_FLAGS = [
-  "git",
-  "range",
-  "since",
-  "staged",
-  "pre-receive",
-  "allow-unscanned",
-  "history-scan",
-] as const;
 
 export type ScanValues = ReturnType<typeof parseFlags<typeof SCAN_FLAGS>>["values"];
 

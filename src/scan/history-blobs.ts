@@ -12,8 +12,9 @@
 import { isUtf8 } from "node:buffer";
 import { availableParallelism } from "node:os";
 import type { GitRepository } from "../sources/git.js";
-import { BLOB_WALK_ARGS, BlobWalkParser, type WalkCommit } from "../sources/git-blobs.js";
+import { BlobWalkParser, blobWalkArgs, type WalkCommit } from "../sources/git-blobs.js";
 import type { RankedMessage } from "../sources/git-messages.js";
+import { takeWalkAhead } from "../sources/walk-ahead.js";
 import { BlobLaneThread } from "./blob-lane-thread.js";
 import {
   type BlobAsk,
@@ -174,8 +175,11 @@ class BlobHistoryScan {
       this.failure?.(error);
     };
     this.startLanes(fail);
-    // A few megabytes for a long history: not worth stdbuf's start-up.
-    const walker = this.repo.start([...BLOB_WALK_ARGS, "--reverse", ...args], signal, false);
+    // A few megabytes for a long history: not worth stdbuf's start-up. Started ahead by the CLI, maybe (a walk
+    // that can be stopped is always its own).
+    const walkArgs = blobWalkArgs(args);
+    const walker =
+      (signal ? undefined : takeWalkAhead(this.repo, walkArgs)) ?? this.repo.start(walkArgs, signal, false);
     this.walker = walker;
     walker.stdin.end(input.length > 0 ? `${input.join("\n")}\n` : "");
     const parser = new BlobWalkParser({

@@ -21,6 +21,14 @@ export const BLOB_WALK_ARGS = [
   "--no-color",
 ];
 
+/**
+ * The whole walk's arguments for `revisions` (`--all`, or `--stdin` and the like): BLOB_WALK_ARGS, oldest
+ * first, so that a file's parent version was usually read just before it.
+ */
+export function blobWalkArgs(revisions: readonly string[]): string[] {
+  return [...BLOB_WALK_ARGS, "--reverse", ...revisions];
+}
+
 /** `git cat-file` arguments: object names on stdin, `<name> <type> <size>\n<content>\n` back, in order. */
 export const BLOB_READ_ARGS = ["cat-file", "--batch"];
 

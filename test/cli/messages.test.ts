@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SCAN_FLAGS } from "../../src/cli/scan.js";
+import { SCAN_FLAGS } from "../../src/cli/scan-flags.js";
 import { closest } from "../../src/cli/suggest.js";
 import { runCli, tempDir } from "../support/cli.js";
 
