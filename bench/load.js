@@ -4,7 +4,7 @@
 // issue percentiles, throughput, and the server's peak RSS; checks every token is revoked once, one issue per push.
 import { spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { cpSync, openSync, writeFileSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -29,17 +29,35 @@ function percentile(values, p) {
 
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
+/** Node options of every `serve` benchmarked: its peak RSS and CPU, and BENCH_NODE_ARGS (--cpu-prof --cpu-prof-dir=/tmp/prof to profile it). */
+const serveNodeArgs = () => [
+  "--import",
+  RUSAGE,
+  ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+];
+
 /** A second `serve` on the scenario's database (PostgreSQL), its own port and git cache. */
 async function startReplica(scenario) {
   const port = childServerPort();
   const env = { ...scenario.env, PORT: String(port), LEAKWARDEN_CACHE: join(scenario.dir, "repos-2") };
-  // BENCH_LOAD_LOG: the second replica's log goes beside the first's, as <file>.2.
-  const log = process.env.BENCH_LOAD_LOG ? openSync(`${process.env.BENCH_LOAD_LOG}.2`, "w") : "ignore";
-  const child = spawn(process.execPath, [CLI, "serve"], { env, stdio: ["ignore", log, log] });
+  const child = spawn(process.execPath, [...serveNodeArgs(), CLI, "serve"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const chunks = [];
+  child.stdout.on("data", (chunk) => chunks.push(chunk));
+  child.stderr.on("data", (chunk) => chunks.push(chunk));
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  /** Stops it, and returns everything it wrote (its CPU and RSS come at exit). */
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await exited;
+    return Buffer.concat(chunks).toString("utf8");
+  };
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, child };
+      if ((await fetch(`${url}/healthz`)).ok) return { url, child, stop };
     } catch {}
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -85,8 +103,7 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
   };
   const scenario = await startScenario({
     githubThrottle: THROTTLE,
-    // BENCH_NODE_ARGS: more options for the server (--cpu-prof --cpu-prof-dir=/tmp/prof to profile it).
-    nodeArgs: ["--import", RUSAGE, ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])],
+    nodeArgs: serveNodeArgs(),
     env: {
       ...(setup.engine === "postgres" ? pgEnv() : {}),
       LEAKWARDEN_GITHUB_WRITE_INTERVAL_MS: String(WRITE_INTERVAL_MS),
@@ -201,9 +218,17 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
     const lastIssue = Math.max(...scenario.github.issues.map((i) => i.openedAt));
     await scenario.stop();
     stopped = true;
-    if (process.env.BENCH_LOAD_LOG) writeFileSync(process.env.BENCH_LOAD_LOG, scenario.output());
-    const rss = Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(scenario.output())?.[1] ?? 0) / 1024;
-    const cpu = (name) => Number(new RegExp(`${name}=(\\d+)`).exec(scenario.output())?.[1] ?? 0);
+    const secondOutput = second ? await second.stop() : "";
+    // BENCH_LOAD_LOG: where the server's log goes; the second replica's beside it, as <file>.2.
+    if (process.env.BENCH_LOAD_LOG) {
+      writeFileSync(process.env.BENCH_LOAD_LOG, scenario.output());
+      if (second) writeFileSync(`${process.env.BENCH_LOAD_LOG}.2`, secondOutput);
+    }
+    const outputs = [scenario.output(), secondOutput];
+    const rss = Math.max(...outputs.map((o) => Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(o)?.[1] ?? 0))) / 1024;
+    // Both replicas' CPU together: the second one's share of the two cores is part of what it costs.
+    const cpu = (name) =>
+      outputs.reduce((sum, o) => sum + Number(new RegExp(`${name}=(\\d+)`).exec(o)?.[1] ?? 0), 0);
     // Counted where GitHub refuses them: the second replica's log is not kept.
     const waits = scenario.github.refusedWrites.length;
     const row = (label, values) =>
@@ -217,15 +242,15 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
       `  throughput           ${(pushes / ((lastRevoke - started) / 1000)).toFixed(1)} revocations/s, ${(pushes / ((lastIssue - started) / 1000)).toFixed(1)} issues/s (GitHub pacing; ${waits} writes refused with Retry-After)`,
     );
     console.log(
-      `  every token revoked exactly once: ${revokedOnce ? "yes" : "NO"}; one issue per push: ${issuePerPush ? "yes" : "NO"}; serve peak RSS ${rss.toFixed(0)} MB`,
+      `  every token revoked exactly once: ${revokedOnce ? "yes" : "NO"}; one issue per push: ${issuePerPush ? "yes" : "NO"}; serve peak RSS ${rss.toFixed(0)} MB${second ? " (the larger replica)" : ""}`,
     );
     console.log(
-      `  serve CPU per push   ${(cpu("BENCH_CPU_MS") / pushes).toFixed(0)} ms node, ${(cpu("BENCH_CHILD_CPU_MS") / pushes).toFixed(0)} ms git (start-up included)`,
+      `  serve CPU per push   ${(cpu("BENCH_CPU_MS") / pushes).toFixed(0)} ms node, ${(cpu("BENCH_CHILD_CPU_MS") / pushes).toFixed(0)} ms git (start-up included${second ? "; both replicas" : ""})`,
     );
     if (!revokedOnce || !issuePerPush) process.exitCode = 1;
-    return { revokeMs, issueMs, rss, waits };
+    return { revokeMs, issueMs, rss, waits, outputs };
   } finally {
-    replica?.child.kill("SIGTERM");
+    if (replica?.child.exitCode === null) replica.child.kill("SIGTERM");
     if (!stopped) await scenario.stop();
     if (admin) {
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
