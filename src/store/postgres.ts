@@ -1,7 +1,8 @@
 // Kysely on PostgreSQL, for several replicas on one database: a connection pool, the schema migrated under an
 // advisory lock (two replicas starting at once cannot both run a migration), and the schema's version kept in
 // `schema_migrations`. Counts (bigint) come back as numbers, as they do from SQLite.
-import { Kysely, PostgresDialect } from "kysely";
+import { createHash } from "node:crypto";
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from "kysely";
 import pg from "pg";
 import { UserError } from "../errors.js";
 import { POSTGRES } from "./dialect.js";
@@ -80,8 +81,62 @@ export function createPool(url: string, options: PostgresOptions = {}): pg.Pool 
   return pool;
 }
 
+/** Statements of more parameters than this (long `IN` lists) are not kept prepared: their shapes are many. */
+const MAX_PREPARED_PARAMETERS = 32;
+
+/** The name of a statement kept prepared on each connection: the same text, the same name. */
+function statementName(text: string): string {
+  return `lw_${createHash("sha1").update(text).digest("base64url").slice(0, 20)}`;
+}
+
+/** PostgreSQL's answer when a prepared `SELECT *` meets a table changed since (another replica migrated it). */
+function isStalePlan(error: unknown): boolean {
+  return (
+    (error as { code?: string }).code === "0A000" &&
+    /cached plan must not change result type/.test((error as Error).message)
+  );
+}
+
+/**
+ * A connection whose parameterised statements are prepared once and then only bound: PostgreSQL parses and
+ * plans each shape once per connection instead of at every call, which is most of its work for the App's short
+ * statements. Statements without parameters (begin, commit) keep the simple protocol.
+ *
+ * A statement prepared before a migration can no longer run: that connection then runs its statements
+ * unprepared and is closed when given back. A statement outside a transaction runs again at once; in a
+ * transaction the error stands (the transaction has failed), and the caller's retry gets a new connection.
+ */
+function preparing(client: pg.PoolClient): PostgresPoolClient {
+  let inTransaction = false;
+  let stale = false;
+  const run = (text: string, values: readonly unknown[] = []) => {
+    const command = /^\s*(\w+)/.exec(text)?.[1]?.toLowerCase();
+    if (command === "begin" || command === "start") inTransaction = true;
+    else if (command === "commit" || command === "rollback") inTransaction = false;
+    if (stale || values.length === 0 || values.length > MAX_PREPARED_PARAMETERS)
+      return client.query(text, [...values]);
+    return client.query({ name: statementName(text), text, values: [...values] }).catch((error) => {
+      if (!isStalePlan(error)) throw error;
+      stale = true;
+      if (inTransaction) throw error;
+      return client.query(text, [...values]);
+    });
+  };
+  return {
+    query: ((textOrCursor: unknown, values?: readonly unknown[]) =>
+      typeof textOrCursor === "string"
+        ? run(textOrCursor, values)
+        : client.query(textOrCursor as pg.Submittable)) as unknown as PostgresPoolClient["query"],
+    release: (destroy?: boolean) => client.release(destroy || stale),
+  };
+}
+
 export function postgresKysely(pool: pg.Pool): Kysely<Tables> {
-  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const prepared: PostgresPool = {
+    connect: async () => preparing(await pool.connect()),
+    end: () => pool.end(),
+  };
+  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool: prepared }) });
 }
 
 /** What `db status` reports. */
