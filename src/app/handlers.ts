@@ -38,6 +38,15 @@ export function repositoryRef(repository: RepositoryPayload): RepositoryRef {
 
 export type DeliveryOutcome = "queued" | "duplicate-delivery" | "already-queued" | "nothing-to-scan";
 
+/** The scan job's key: one job per push (ref and commit) or per run attempt, whichever delivery brings it. */
+export function scanKey(repository: string, payload: ScanPayload): string {
+  const source: BreachKeySource =
+    payload.type === "push"
+      ? { kind: "push", ref: payload.ref, after: payload.after }
+      : { kind: "workflow_run", runId: payload.runId, attempt: payload.attempt };
+  return breachKey(repository, source);
+}
+
 /** Records the delivery and queues its scan in one transaction. */
 export async function acceptDelivery(
   store: Store,
@@ -49,13 +58,9 @@ export async function acceptDelivery(
   return await store.transaction(async (tx) => {
     if (!(await tx.deliveries.record(delivery, event, repository))) return "duplicate-delivery";
     if (!payload) return "nothing-to-scan";
-    const source: BreachKeySource =
-      payload.type === "push"
-        ? { kind: "push", ref: payload.ref, after: payload.after }
-        : { kind: "workflow_run", runId: payload.runId, attempt: payload.attempt };
     const { job, created } = await tx.jobs.enqueue<ScanPayload>({
       kind: SCAN_KIND,
-      key: breachKey(repository, source),
+      key: scanKey(repository, payload),
       queue: SCAN_KIND,
       payload,
       maxAttempts: SCAN_MAX_ATTEMPTS,
@@ -87,8 +92,8 @@ export function guarded<C>(handler: (context: C) => Promise<void>): (context: C)
 export function registerHandlers(
   app: Probot,
   store: Store,
-  /** Wakes the stage that takes what a handler queued: a push wakes only the scan stage. */
-  queued: { scans: () => void; texts: () => void },
+  /** Wakes the stage that takes what a handler queued (a scan job's key): a push wakes only the scan stage. */
+  queued: { scans: (key: string) => void; texts: () => void },
   identity?: AppIdentity,
 ): void {
   registerTextHandlers(app, store, queued.texts, guarded, identity);
@@ -112,7 +117,7 @@ export function registerHandlers(
             compareUrl: p.compare,
           };
       const outcome = await acceptDelivery(store, context.id, "push", p.repository.full_name, payload);
-      if (outcome === "queued") queued.scans();
+      if (outcome === "queued" && payload) queued.scans(scanKey(p.repository.full_name, payload));
       context.log.info(
         { delivery: context.id, repository: p.repository.full_name, ref: p.ref, outcome },
         "push received",
@@ -146,7 +151,7 @@ export function registerHandlers(
         p.repository.full_name,
         payload,
       );
-      if (outcome === "queued") queued.scans();
+      if (outcome === "queued") queued.scans(scanKey(p.repository.full_name, payload));
       context.log.info(
         { delivery: context.id, repository: p.repository.full_name, run: run.id, outcome },
         "workflow run received",

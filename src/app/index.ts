@@ -208,7 +208,7 @@ export class LeakwardenApp {
     registerHandlers(
       probot,
       this.store,
-      { scans: () => this.pipeline.scansQueued(), texts: () => this.pipeline.textsQueued() },
+      { scans: (key) => this.pipeline.scansQueued(key), texts: () => this.pipeline.textsQueued() },
       identity,
     );
     registerBackfillHandlers(probot, this.store, {

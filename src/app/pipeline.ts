@@ -311,9 +311,9 @@ export class Pipeline {
     });
   }
 
-  /** The scan stage has new work (a push or run webhook was accepted). */
-  scansQueued(): void {
-    this.scans.notify();
+  /** The scan stage has new work: a push or run webhook was accepted, and queued the job `key`. */
+  scansQueued(key?: string): void {
+    this.scans.notify(key);
   }
 
   /** The text scan stage has new work (an issue, comment, discussion or release webhook was accepted). */
@@ -324,7 +324,7 @@ export class Pipeline {
   async start(): Promise<void> {
     const { store, warn } = this.options;
     this.listener = await store.listenForJobs(
-      (kind) => this.wake(kind),
+      (kind, key) => this.wake(kind, key),
       (error) => warn(`listening for queued jobs: ${error.message}`),
     );
     if ((await enqueueMissedOutcomes(store)) > 0) this.reports.notify();
@@ -371,10 +371,10 @@ export class Pipeline {
     }
   }
 
-  /** Wakes the stage that runs jobs of `kind` ("*": every stage). */
-  private wake(kind: string): void {
+  /** Wakes the stage that runs jobs of `kind` ("*": every stage); `key` when it was one job. */
+  private wake(kind: string, key?: string): void {
     const all = kind === "*";
-    if (all || kind === SCAN_KIND) this.scans.notify();
+    if (all || kind === SCAN_KIND) this.scans.notify(key);
     if (all || kind === REVOKE_KIND) this.revocations.notify();
     if (all || kind === REPORT_KIND) this.reports.notify();
     // A confirmation is queued with its revocation but is no use before that ends: the revocation's outcome

@@ -351,8 +351,13 @@ export class StageRunner<P> {
     this.loop.start();
   }
 
-  /** Wakes the runner for a job just queued. */
-  notify(): void {
+  /**
+   * Wakes the runner for a job just queued. Not for a job (`key`) of a group this runner leaves alone for now:
+   * the batch running here takes it when it ends, and another replica's busy lock is looked at again when its
+   * time is up. In a burst, most pushes come in while their repository's batch runs, and a look would find nothing.
+   */
+  notify(key?: string): void {
+    if (key !== undefined && this.leftAlone().some((prefix) => key.startsWith(prefix))) return;
     this.loop.notify();
   }
 

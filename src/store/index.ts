@@ -14,7 +14,14 @@ import type { EngineName } from "./dialect.js";
 import type { Executor } from "./executor.js";
 import { FindingTable } from "./findings.js";
 import { Insights } from "./insights.js";
-import { type JobListener, JobSignals, listenForJobs, notifyJobs } from "./job-events.js";
+import {
+  type JobListener,
+  JobSignals,
+  type JobWake,
+  listenForJobs,
+  notifyJobs,
+  type WakeListener,
+} from "./job-events.js";
 import { JobTable } from "./jobs.js";
 import { Locks } from "./locks.js";
 import { MIGRATIONS } from "./migrations.js";
@@ -159,11 +166,11 @@ export class Store {
   }
 
   /**
-   * Calls `wake(kind)` when another replica queues or frees a job ("*": any kind). PostgreSQL only: on SQLite
-   * one App process wakes its own stages, and this returns undefined.
+   * Calls `wake(kind, key)` when a job is queued or freed ("*": any kind; the key when it was one job).
+   * PostgreSQL only: on SQLite one App process wakes its own stages, and this returns undefined.
    */
   async listenForJobs(
-    wake: (kind: string) => void,
+    wake: WakeListener,
     onError?: (error: Error) => void,
   ): Promise<JobListener | undefined> {
     const { pool, signals } = this.context;
@@ -177,16 +184,16 @@ export class Store {
    */
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    let kinds: string[] = [];
+    let wakes: JobWake[] = [];
     const result = await this.db.transaction().execute(async (trx) => {
       const tx = new Store(trx, this.context);
       const out = await fn(tx);
       // The jobs it queued or freed, told to every replica in one statement, delivered when it commits.
-      kinds = tx.jobs.takeNotified();
-      await notifyJobs(trx, kinds);
+      wakes = tx.jobs.takeNotified();
+      await notifyJobs(trx, wakes);
       return out;
     });
-    this.context.signals?.wake(kinds);
+    this.context.signals?.wake(wakes);
     return result;
   }
 

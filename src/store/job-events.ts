@@ -1,7 +1,8 @@
 // Wakes idle workers on every replica when a job is queued or freed, instead of polling: PostgreSQL's
 // LISTEN/NOTIFY on one connection of its own. A notification carries the schema (replicas of one deployment
-// share it) and the job kind, or "*" when a write freed jobs of any kind. On SQLite there is one App process,
-// and it wakes its own stages directly.
+// share it) and the job kind, or "*" when a write freed jobs of any kind, and the job's key when it was one
+// job: a stage that leaves such jobs alone for now (a batch of that repository runs) need not look at the
+// queue for it. On SQLite there is one App process, and it wakes its own stages directly.
 //
 // A replica hears its own notifications too, a round trip after it could have known: its own jobs wake it at
 // once, in process, once the write commits (`JobSignals`), and the listener skips what its own connections sent.
@@ -11,17 +12,43 @@ import type { Executor } from "./executor.js";
 
 export const JOB_CHANNEL = "leakwarden_jobs";
 
-/** Queues one notification per kind, in one statement; in a transaction delivered at commit, never for a rollback. */
-export async function notifyJobs(db: Executor, kinds: readonly string[]): Promise<void> {
-  if (kinds.length === 0) return;
-  await sql`SELECT pg_notify(${JOB_CHANNEL}, current_schema() || ':' || k) FROM unnest(${[...kinds]}::text[]) AS k`.execute(
+/** Jobs of `kind` were queued or freed; `key` when it was one job. */
+export interface JobWake {
+  kind: string;
+  key?: string;
+}
+
+/** Between kind and key in a payload: neither a kind nor a job key holds a line break. */
+const KEY_SEPARATOR = "\n";
+/** A payload is at most 8,000 bytes: a longer key is left out, and the wake is for the whole kind. */
+const MAX_KEY_LENGTH = 1_000;
+
+function payloadOf({ kind, key }: JobWake): string {
+  return key !== undefined && key.length <= MAX_KEY_LENGTH && !key.includes(KEY_SEPARATOR)
+    ? `${kind}${KEY_SEPARATOR}${key}`
+    : kind;
+}
+
+/** `kind[\nkey]` back into a wake. */
+export function wakeOf(payload: string): JobWake {
+  const at = payload.indexOf(KEY_SEPARATOR);
+  return at < 0 ? { kind: payload } : { kind: payload.slice(0, at), key: payload.slice(at + 1) };
+}
+
+/** Queues one notification per wake, in one statement; in a transaction delivered at commit, never for a rollback. */
+export async function notifyJobs(db: Executor, wakes: readonly JobWake[]): Promise<void> {
+  if (wakes.length === 0) return;
+  await sql`SELECT pg_notify(${JOB_CHANNEL}, current_schema() || ':' || k) FROM unnest(${wakes.map(payloadOf)}::text[]) AS k`.execute(
     db,
   );
 }
 
+/** What a listener is told: a kind ("*": any), and the job's key when it was one job. */
+export type WakeListener = (kind: string, key?: string) => void;
+
 /** This process's side of job notifications: its stages' wakes, and its own connections' server processes. */
 export class JobSignals {
-  private readonly listeners = new Set<(kind: string) => void>();
+  private readonly listeners = new Set<WakeListener>();
   /** The server process of each connection in this store's pool: notifications they sent are this process's. */
   readonly backends = new Set<number>();
 
@@ -38,14 +65,14 @@ export class JobSignals {
   }
 
   /** Calls `wake` for this process's own jobs; returns an unsubscribe. */
-  on(wake: (kind: string) => void): () => void {
+  on(wake: WakeListener): () => void {
     this.listeners.add(wake);
     return () => this.listeners.delete(wake);
   }
 
-  /** Jobs of these kinds were queued or freed here, and the write is committed. */
-  wake(kinds: Iterable<string>): void {
-    for (const kind of kinds) for (const wake of this.listeners) wake(kind);
+  /** Jobs were queued or freed here, and the write is committed. */
+  wake(wakes: Iterable<JobWake>): void {
+    for (const { kind, key } of wakes) for (const wake of this.listeners) wake(kind, key);
   }
 }
 
@@ -54,14 +81,14 @@ export interface JobListener {
 }
 
 /**
- * Calls `wake(kind)` for every job notification in this schema until stop(): other processes' from the server,
+ * Calls `wake(kind, key)` for every job notification in this schema until stop(): other processes' from the server,
  * this process's own from `signals`. A lost connection is made again after a second, and `wake("*")` is called
  * then: something may have been queued meanwhile.
  */
 export async function listenForJobs(
   pool: pg.Pool,
   signals: JobSignals,
-  wake: (kind: string) => void,
+  wake: WakeListener,
   onError: (error: Error) => void = () => {},
 ): Promise<JobListener> {
   let stopped = false;
@@ -73,9 +100,11 @@ export async function listenForJobs(
     const schema = (await next.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]
       ?.schema;
     next.on("notification", (message) => {
-      const [from, kind] = (message.payload ?? "").split(/:(.*)/s);
+      const [from, rest] = (message.payload ?? "").split(/:(.*)/s);
       if (signals.backends.has(message.processId)) return;
-      if (message.channel === JOB_CHANNEL && from === schema && kind) wake(kind);
+      if (message.channel !== JOB_CHANNEL || from !== schema || !rest) return;
+      const { kind, key } = wakeOf(rest);
+      if (kind) wake(kind, key);
     });
     next.on("error", (error) => {
       onError(error);

@@ -6,7 +6,7 @@ import { type ExpressionBuilder, type Selectable, type SelectQueryBuilder, sql }
 import { type Clock, iso } from "./clock.js";
 import type { EngineName } from "./dialect.js";
 import { changed, count, type Executor, IN_SLICE } from "./executor.js";
-import { type JobSignals, notifyJobs } from "./job-events.js";
+import { type JobSignals, type JobWake, notifyJobs } from "./job-events.js";
 import type { JobsTable, Tables } from "./schema.js";
 
 export const JOB_STATES = ["pending", "running", "done", "dead", "cancelled"] as const;
@@ -132,8 +132,8 @@ type DueQuery = SelectQueryBuilder<Tables, "jobs", { id: number }>;
 const INSERT_SLICE = 200;
 
 export class JobTable {
-  /** Kinds this transaction will notify at commit. */
-  private readonly notified = new Set<string>();
+  /** Kinds this transaction will notify at commit → the key when it queued one job of that kind. */
+  private readonly notified = new Map<string, string | undefined>();
 
   constructor(
     private readonly db: Executor,
@@ -150,22 +150,24 @@ export class JobTable {
    * Tells idle workers on every replica that jobs are due (PostgreSQL; delivered when the write commits). Writes
    * that put a job off to a later time (retryLater, postpone) do not: the worker that wrote them wakes for them.
    */
-  private async wake(kind: string): Promise<void> {
+  private async wake(kind: string, key?: string): Promise<void> {
     if (this.engine !== "postgres") return;
     // In a transaction, every kind is notified in one statement just before it commits (Store.transaction).
     if (this.db.isTransaction) {
-      this.notified.add(kind);
+      // A second job of the kind, or a wake without a key: the wake is for the whole kind.
+      this.notified.set(kind, this.notified.has(kind) && this.notified.get(kind) !== key ? undefined : key);
       return;
     }
-    await notifyJobs(this.db, [kind]);
-    this.signals?.wake([kind]);
+    const wake = key === undefined ? { kind } : { kind, key };
+    await notifyJobs(this.db, [wake]);
+    this.signals?.wake([wake]);
   }
 
-  /** The kinds this transaction has to notify, once: Store.transaction sends them before it commits. */
-  takeNotified(): string[] {
-    const kinds = [...this.notified];
+  /** What this transaction has to notify, once per kind: Store.transaction sends it before it commits. */
+  takeNotified(): JobWake[] {
+    const wakes = [...this.notified].map(([kind, key]) => (key === undefined ? { kind } : { kind, key }));
     this.notified.clear();
-    return kinds;
+    return wakes;
   }
 
   /**
@@ -209,7 +211,10 @@ export class JobTable {
         .execute();
       for (const row of rows) inserted.set(row.key, fromRow<P>(row));
     }
-    for (const kind of new Set([...inserted.values()].map((j) => j.kind))) await this.wake(kind);
+    // Per kind, the key of the one job queued, or undefined for several.
+    const kinds = new Map<string, string | undefined>();
+    for (const j of inserted.values()) kinds.set(j.kind, kinds.has(j.kind) ? undefined : j.key);
+    for (const [kind, key] of kinds) await this.wake(kind, key);
     const held = new Map<string, JobRecord<P>>();
     for (const job of unique) if (!inserted.has(job.key)) held.set(job.key, await this.moreUrgent(job));
     const given = new Set<string>();
@@ -235,7 +240,7 @@ export class JobTable {
       .where("priority", ">", priority)
       .returningAll()
       .executeTakeFirst();
-    if (row) await this.wake(job.kind);
+    if (row) await this.wake(job.kind, job.key);
     return row ? fromRow<P>(row) : ((await this.byKey<P>(job.key)) as JobRecord<P>);
   }
 

@@ -52,7 +52,14 @@ const store = await openStore({ path: join(dir.path, "app.db"), env: {} });
 const probot = testProbot();
 let wakeUps = 0;
 let textWakeUps = 0;
-registerHandlers(probot, store, { scans: () => wakeUps++, texts: () => textWakeUps++ });
+const wokenFor: string[] = [];
+registerHandlers(probot, store, {
+  scans: (key) => {
+    wakeUps++;
+    wokenFor.push(key);
+  },
+  texts: () => textWakeUps++,
+});
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
@@ -86,6 +93,8 @@ describe("the push handler", () => {
     );
     expect((await store.deliveries.byId("delivery-1"))?.jobId).toBe(jobs[0]?.id);
     expect(wakeUps).toBe(1);
+    // For that job: a stage busy with the repository's batch need not look (StageRunner.notify).
+    expect(wokenFor).toEqual([jobs[0]?.key]);
     // Only the scan stage is woken: a text stage round is queries for nothing (a burst of pushes, many rounds).
     expect(textWakeUps).toBe(0);
   });

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { SCAN_KIND, type ScanJob, ScanJobRunner, type ScanPayload } from "../../src/app/scan-jobs.js";
 import { ORPHAN_CHECK_MS } from "../../src/jobs/orphan-check.js";
 import { StageRunner } from "../../src/jobs/stage.js";
@@ -221,6 +221,72 @@ describe("a batch running here", () => {
       expect((await grouped.jobs.byKey("a:2"))?.state).toBe("pending");
       finish();
       await runner.drain(5_000);
+      expect(batches).toEqual([["a:1"], ["b:1"], ["a:2"]]);
+    } finally {
+      finish();
+      await runner.stop();
+      await grouped.close();
+    }
+  });
+});
+
+describe("waking for a job", () => {
+  it("is not woken for its batch's repository: the batch takes the push when it ends; another repository's wakes it", async () => {
+    const grouped = await openStore({ path: join(dir.path, "woken.db"), env: {} });
+    const kind = "woken";
+    const add = (key: string) =>
+      grouped.jobs.enqueue({ kind, key, queue: kind, payload: {}, maxAttempts: 3 });
+    const claims = vi.spyOn(grouped.jobs, "claim");
+    let finish: () => void = () => {};
+    const holding = new Promise<void>((resolve) => (finish = resolve));
+    const batches: string[][] = [];
+    const group = (key: string) => key.slice(0, key.lastIndexOf(":") + 1);
+    const runner = new StageRunner<unknown>({
+      store: grouped,
+      kind,
+      concurrency: 2,
+      // No look at the queue but when woken, or when a job ends.
+      pollMs: 60_000,
+      handle: async () => {},
+      batch: {
+        group: (job) => group(job.key),
+        companions: (job, claim) =>
+          grouped.jobs.claimSiblings({
+            kind,
+            ...claim,
+            keyPrefix: group(job.key),
+            maxPriority: job.priority,
+            limit: 9,
+          }),
+        handle: async (jobs) => {
+          batches.push(jobs.map((j) => j.key));
+          if (jobs[0]?.key === "a:1") await holding;
+          return jobs.map(() => undefined);
+        },
+      },
+    });
+    try {
+      runner.start();
+      await add("a:1");
+      runner.notify("a:1");
+      await until(() => batches.length === 1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const looked = claims.mock.calls.length;
+      // a's batch runs: a's next push does not wake the runner, which would find nothing it may take.
+      await add("a:2");
+      runner.notify("a:2");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(claims.mock.calls.length).toBe(looked);
+      // Another repository's push does, and takes the free slot.
+      await add("b:1");
+      runner.notify("b:1");
+      await until(() => batches.length === 2);
+      expect(batches[1]).toEqual(["b:1"]);
+      expect(claims.mock.calls.length).toBeGreaterThan(looked);
+      // a's batch ends, and the runner takes a's push at once.
+      expect((await grouped.jobs.byKey("a:2"))?.state).toBe("pending");
+      finish();
+      await until(() => batches.length === 3);
       expect(batches).toEqual([["a:1"], ["b:1"], ["a:2"]]);
     } finally {
       finish();
