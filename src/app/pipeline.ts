@@ -207,6 +207,7 @@ export class Pipeline {
     };
     const texts = new TextScanProcessor(actDeps);
     this.texts = new TextScanRunner({
+      ...idle,
       store,
       concurrency: options.scanConcurrency,
       handle: async (job) => {
@@ -226,6 +227,7 @@ export class Pipeline {
       backfillsQueued: () => this.backfills.notify(),
     });
     this.backfills = new BackfillRunner({
+      ...idle,
       store,
       concurrency: options.backfillConcurrency ?? 1,
       // A history can take long: a lease of hours, and a crash is resumed at once by the next process.
@@ -241,6 +243,7 @@ export class Pipeline {
     });
     const pullRequests = new PullRequestProcessor(actDeps);
     this.pullRequests = new PullRequestRunner({
+      ...idle,
       store,
       concurrency: options.scanConcurrency,
       handle: async (job) => {
@@ -375,6 +378,9 @@ export class Pipeline {
   private wake(kind: string, key?: string): void {
     const all = kind === "*";
     if (all || kind === SCAN_KIND) this.scans.notify(key);
+    if (all || kind === TEXT_SCAN_KIND) this.texts.notify();
+    if (all || kind === PULL_REQUEST_KIND) this.pullRequests.notify();
+    if (all || kind === BACKFILL_KIND) this.backfills.notify();
     if (all || kind === REVOKE_KIND) this.revocations.notify();
     if (all || kind === REPORT_KIND) this.reports.notify();
     // A confirmation is queued with its revocation but is no use before that ends: the revocation's outcome
