@@ -101,5 +101,20 @@ describe.skipIf(postgresMissing)(
         await store.close();
       }
     });
+
+    it("in a transaction, a plan made stale fails the transaction once; its retry runs on a new connection", async () => {
+      const store = await oneConnection();
+      try {
+        await store.jobs.enqueue({ kind: "scan", key: "k", queue: "scan", payload: {}, maxAttempts: 3 });
+        expect((await store.jobs.byKey("k"))?.key).toBe("k");
+        await sql`ALTER TABLE jobs ADD COLUMN added_later TEXT`.execute(store.db);
+        const read = () => store.transaction(async (tx) => (await tx.jobs.byKey("k"))?.key);
+        // The transaction has failed by then: running the statement again in it could not help.
+        await expect(read()).rejects.toThrow(/cached plan must not change result type/);
+        expect(await read()).toBe("k");
+      } finally {
+        await store.close();
+      }
+    });
   },
 );
