@@ -177,37 +177,47 @@ describe("looking for jobs of a dead worker", () => {
   });
 });
 
+/**
+ * A runner that batches jobs by repository (the key up to its last ':'), as the scan stage batches pushes, on a
+ * store of its own; the batch of `a:1` holds its slot until `finish()`. `batches` lists what each batch took.
+ */
+async function batchingRunner(name: string, options: { pollMs?: number } = {}) {
+  const store = await openStore({ path: join(dir.path, `${name}.db`), env: {} });
+  const kind = name;
+  const add = (key: string) => store.jobs.enqueue({ kind, key, queue: kind, payload: {}, maxAttempts: 3 });
+  let finish: () => void = () => {};
+  const holding = new Promise<void>((resolve) => (finish = resolve));
+  const batches: string[][] = [];
+  const group = (key: string) => key.slice(0, key.lastIndexOf(":") + 1);
+  const runner = new StageRunner<unknown>({
+    store,
+    kind,
+    concurrency: 2,
+    ...options,
+    handle: async () => {},
+    batch: {
+      group: (job) => group(job.key),
+      companions: (job, claim) =>
+        store.jobs.claimSiblings({
+          kind,
+          ...claim,
+          keyPrefix: group(job.key),
+          maxPriority: job.priority,
+          limit: 9,
+        }),
+      handle: async (jobs) => {
+        batches.push(jobs.map((j) => j.key));
+        if (jobs[0]?.key === "a:1") await holding;
+        return jobs.map(() => undefined);
+      },
+    },
+  });
+  return { store, runner, add, batches, finish: () => finish() };
+}
+
 describe("a batch running here", () => {
   it("keeps its repository's next pushes from taking a second slot: that slot goes to another repository", async () => {
-    const grouped = await openStore({ path: join(dir.path, "grouped.db"), env: {} });
-    const kind = "grouped";
-    const add = (key: string) =>
-      grouped.jobs.enqueue({ kind, key, queue: kind, payload: {}, maxAttempts: 3 });
-    let finish: () => void = () => {};
-    const holding = new Promise<void>((resolve) => (finish = resolve));
-    const batches: string[][] = [];
-    const runner = new StageRunner<unknown>({
-      store: grouped,
-      kind,
-      concurrency: 2,
-      handle: async () => {},
-      batch: {
-        group: (job) => job.key.slice(0, job.key.lastIndexOf(":") + 1),
-        companions: (job, claim) =>
-          grouped.jobs.claimSiblings({
-            kind,
-            ...claim,
-            keyPrefix: job.key.slice(0, job.key.lastIndexOf(":") + 1),
-            maxPriority: job.priority,
-            limit: 9,
-          }),
-        handle: async (jobs) => {
-          batches.push(jobs.map((j) => j.key));
-          if (jobs[0]?.key === "a:1") await holding;
-          return jobs.map(() => undefined);
-        },
-      },
-    });
+    const { store: grouped, runner, add, batches, finish } = await batchingRunner("grouped");
     try {
       await add("a:1");
       expect(await runner.fill()).toBe(1);
@@ -232,39 +242,15 @@ describe("a batch running here", () => {
 
 describe("waking for a job", () => {
   it("is not woken for its batch's repository: the batch takes the push when it ends; another repository's wakes it", async () => {
-    const grouped = await openStore({ path: join(dir.path, "woken.db"), env: {} });
-    const kind = "woken";
-    const add = (key: string) =>
-      grouped.jobs.enqueue({ kind, key, queue: kind, payload: {}, maxAttempts: 3 });
-    const claims = vi.spyOn(grouped.jobs, "claim");
-    let finish: () => void = () => {};
-    const holding = new Promise<void>((resolve) => (finish = resolve));
-    const batches: string[][] = [];
-    const group = (key: string) => key.slice(0, key.lastIndexOf(":") + 1);
-    const runner = new StageRunner<unknown>({
+    // No look at the queue but when woken, or when a job ends.
+    const {
       store: grouped,
-      kind,
-      concurrency: 2,
-      // No look at the queue but when woken, or when a job ends.
-      pollMs: 60_000,
-      handle: async () => {},
-      batch: {
-        group: (job) => group(job.key),
-        companions: (job, claim) =>
-          grouped.jobs.claimSiblings({
-            kind,
-            ...claim,
-            keyPrefix: group(job.key),
-            maxPriority: job.priority,
-            limit: 9,
-          }),
-        handle: async (jobs) => {
-          batches.push(jobs.map((j) => j.key));
-          if (jobs[0]?.key === "a:1") await holding;
-          return jobs.map(() => undefined);
-        },
-      },
-    });
+      runner,
+      add,
+      batches,
+      finish,
+    } = await batchingRunner("woken", { pollMs: 60_000 });
+    const claims = vi.spyOn(grouped.jobs, "claim");
     try {
       runner.start();
       await add("a:1");
