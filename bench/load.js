@@ -229,7 +229,7 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
     // Both replicas' CPU together: the second one's share of the two cores is part of what it costs.
     const cpu = (name) =>
       outputs.reduce((sum, o) => sum + Number(new RegExp(`${name}=(\\d+)`).exec(o)?.[1] ?? 0), 0);
-    // Counted where GitHub refuses them: the second replica's log is not kept.
+    // Counted where GitHub refuses them, whichever replica made the write.
     const waits = scenario.github.refusedWrites.length;
     const row = (label, values) =>
       `  ${label.padEnd(20)} p50 ${seconds(percentile(values, 50)).padStart(8)}  p95 ${seconds(percentile(values, 95)).padStart(8)}  p99 ${seconds(percentile(values, 99)).padStart(8)}`;

@@ -39,6 +39,9 @@ function pipelineOn(store: Store): Pipeline {
   });
 }
 
+/** The stages that polled every second before they heard notifications. */
+const KINDS = [TEXT_SCAN_KIND, PULL_REQUEST_KIND, BACKFILL_KIND];
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(postgresMissing)(
@@ -55,20 +58,15 @@ describe.skipIf(postgresMissing)(
         const looks = (kind: string) => claims.mock.calls.filter(([o]) => o.kind === kind).length;
         // Idle: one look each when the stage starts, then none for seconds (the old poll looked every second).
         await sleep(2_500);
-        const idle = [TEXT_SCAN_KIND, PULL_REQUEST_KIND, BACKFILL_KIND].map(looks);
+        const idle = KINDS.map(looks);
         expect(idle).toEqual([1, 1, 1]);
         // Another replica queues work for each: each stage looks at once.
-        for (const kind of [TEXT_SCAN_KIND, PULL_REQUEST_KIND, BACKFILL_KIND])
+        for (const kind of KINDS)
           await b.jobs.enqueue({ kind, key: `${kind}:from-b`, queue: kind, payload: {}, maxAttempts: 1 });
         const deadline = Date.now() + 5_000;
-        while (
-          Date.now() < deadline &&
-          [TEXT_SCAN_KIND, PULL_REQUEST_KIND, BACKFILL_KIND].some((k) => looks(k) < 2)
-        )
-          await sleep(20);
-        expect([TEXT_SCAN_KIND, PULL_REQUEST_KIND, BACKFILL_KIND].map(looks).every((n) => n >= 2)).toBe(true);
-        for (const kind of [TEXT_SCAN_KIND, PULL_REQUEST_KIND, BACKFILL_KIND])
-          expect((await b.jobs.byKey(`${kind}:from-b`))?.attempts).toBe(1);
+        while (Date.now() < deadline && KINDS.some((k) => looks(k) < 2)) await sleep(20);
+        expect(KINDS.map(looks).every((n) => n >= 2)).toBe(true);
+        for (const kind of KINDS) expect((await b.jobs.byKey(`${kind}:from-b`))?.attempts).toBe(1);
       } finally {
         await pipeline.stop();
         await a.close();
