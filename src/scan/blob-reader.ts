@@ -3,10 +3,10 @@
 // A blob is compared with its parent version, taken from the lane's recent blobs (the walk goes oldest first
 // and sends every version of a path to the same lane) or read just before it, and only the part a diff could
 // call added is checked. What comes back is one verdict per check: whether it holds a detection.
-import type { ChildProcess } from "node:child_process";
 import { BINARY_PROBE, contentKind } from "../sources/content-kind.js";
 import type { GitRepository } from "../sources/git.js";
-import { BLOB_READ_ARGS, CatFileParser } from "../sources/git-blobs.js";
+import { CatFileParser } from "../sources/git-blobs.js";
+import { ObjectReader } from "../sources/object-reader.js";
 import { BINARY_BLOB, changedRegion, checkBlob, HAS_DETECTION } from "./blob-check.js";
 import type { Engine } from "./engine.js";
 import { RecentBlobs } from "./recent-blobs.js";
@@ -45,12 +45,6 @@ export interface LaneSettings {
 /** The verdict of a check: its key, whether it holds a detection, and whether more answers are on the way. */
 export type VerdictSink = (key: number, dirty: boolean, more: boolean) => void;
 
-/** A running cat-file: its process, its output's end, what it said on stderr and its exit code. */
-type Started = Awaited<ReturnType<GitRepository["startReading"]>> & {
-  stderr: () => string;
-  exit: Promise<number>;
-};
-
 /** What cat-file's next answer is for. */
 interface Expected {
   ask: BlobAsk;
@@ -75,11 +69,7 @@ export class BlobReader {
   private readonly windowSize: number;
   private readonly overlap: number;
   private readonly parser: CatFileParser;
-  /** cat-file, once started; names asked before that wait in `unsent`. */
-  private readonly starting: Promise<Started>;
-  private reader: Started | undefined;
-  private unsent: string[] = [];
-  private closed = false;
+  private readonly objects: ObjectReader;
   /** cat-file's answers to come, in order: a head index into a list compacted now and then. */
   private expected: Expected[] = [];
   private head = 0;
@@ -105,7 +95,7 @@ export class BlobReader {
     private readonly verdict: VerdictSink,
     private readonly fail: (error: unknown) => void,
     /** The error for a failed git command (the repository's own, or one a thread can pass on). */
-    private readonly failure: (command: string, output: string) => Error,
+    failure: (command: string, output: string) => Error,
     signal?: AbortSignal,
   ) {
     this.overlap = chunkOverlap(engine.compiled);
@@ -124,17 +114,7 @@ export class BlobReader {
         this.fail(error);
       }
     };
-    this.starting = repo.startReading(BLOB_READ_ARGS, onData, signal).then((started) => {
-      const reader = { ...started, stderr: collect(started.child.stderr), exit: exitOf(started.child) };
-      reader.exit.catch((error) => this.fail(error));
-      reader.ended.catch((error) => this.fail(error));
-      this.reader = reader;
-      if (this.closed) this.kill(reader);
-      else if (this.unsent.length > 0) this.send(this.unsent);
-      this.unsent = [];
-      return reader;
-    });
-    this.starting.catch((error) => this.fail(error));
+    this.objects = new ObjectReader(repo, onData, fail, failure, signal);
   }
 
   /** Asks cat-file for these blobs (and the parent versions not among the recent blobs). */
@@ -148,42 +128,19 @@ export class BlobReader {
       names.push(ask.object);
       this.expected.push({ ask, role: "blob" });
     }
-    if (names.length === 0) return;
-    if (this.reader) this.send(names);
-    else this.unsent.push(...names);
-  }
-
-  private send(names: readonly string[]): void {
-    this.reader?.child.stdin.write(`${names.join("\n")}\n`);
+    this.objects.read(names);
   }
 
   /** No more asks: resolves once every blob asked was checked and cat-file has exited. */
   async end(): Promise<LaneCounts> {
-    let code: number;
-    let reader: Started;
-    try {
-      reader = await this.starting;
-      reader.child.stdin.end();
-      code = await reader.exit;
-      if (code === 0) await reader.ended;
-    } catch (error) {
-      if ((error as Error).name === "AbortError") throw error;
-      throw this.failure("cat-file", `cannot run git: ${(error as Error).message}`);
-    }
-    if (code !== 0) throw this.failure("cat-file", reader.stderr());
+    await this.objects.end();
     if (this.current || this.head < this.expected.length)
       throw new Error("git cat-file stopped before every blob was read");
     return this.counts;
   }
 
   close(): void {
-    this.closed = true;
-    if (this.reader) this.kill(this.reader);
-  }
-
-  private kill(reader: Started): void {
-    reader.child.kill();
-    reader.close();
+    this.objects.close();
   }
 
   get bytesRead(): number {
@@ -347,23 +304,4 @@ export class BlobReader {
     // Nothing to read: its commits are scanned by patch, which says what git says about it.
     else this.verdict(ask.key, true, this.more());
   }
-}
-
-/** The first 16 KB of a stream, as text, for an error message. */
-export function collect(stream: NodeJS.ReadableStream): () => string {
-  let text = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (piece: string) => {
-    if (text.length < 16 * 1024) text += piece;
-  });
-  return () => text;
-}
-
-export function exitOf(child: ChildProcess): Promise<number> {
-  const exit = new Promise<number>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve(code ?? 1));
-  });
-  exit.catch(() => {}); // awaited by the caller; a spawn failure must not also be an unhandled rejection
-  return exit;
 }

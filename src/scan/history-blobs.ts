@@ -11,19 +11,13 @@
 // The walk gives each commit's message too: those holding a detection are kept, with their commits' ranks.
 import { isUtf8 } from "node:buffer";
 import { availableParallelism } from "node:os";
+import { collect, exitOf } from "../sources/child-output.js";
 import type { GitRepository } from "../sources/git.js";
 import { BlobWalkParser, blobWalkArgs, type WalkCommit } from "../sources/git-blobs.js";
 import type { RankedMessage } from "../sources/git-messages.js";
 import { takeWalkAhead } from "../sources/walk-ahead.js";
 import { BlobLaneThread } from "./blob-lane-thread.js";
-import {
-  type BlobAsk,
-  BlobReader,
-  collect,
-  exitOf,
-  type LaneCounts,
-  type LaneSettings,
-} from "./blob-reader.js";
+import { type BlobAsk, BlobReader, type LaneCounts, type LaneSettings } from "./blob-reader.js";
 import type { Engine } from "./engine.js";
 import type { EngineSettings } from "./settings.js";
 

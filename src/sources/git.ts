@@ -5,10 +5,21 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { SimpleGit, SimpleGitOptions } from "simple-git";
+import { fileOutput } from "./file-output.js";
 import { RepositoryError } from "./repository-error.js";
-import { socketOutput } from "./socket-output.js";
 
 export { RepositoryError };
+
+/** A git child whose output is being handed over (see `GitRepository.startReading`). */
+export interface ReadingChild {
+  child: ChildProcessByStdio<Writable, null, Readable>;
+  /** Settles once every byte git wrote was handed over. */
+  ended: Promise<void>;
+  /** Bytes handed over so far. */
+  delivered(): number;
+  /** Stops reading. */
+  close(): void;
+}
 
 /** An all-zero object name: "no commit" in a push (the `before` of a new ref, the `after` of a deleted one). */
 export function isZeroSha(sha: string): boolean {
@@ -412,43 +423,54 @@ export class GitRepository {
 
   /**
    * Starts git, its stdin left open, with its output handed to `onData` in pieces valid only during the call:
-   * read into one reused buffer where a socket allows (see socket-output.ts), else from a pipe. `ended` settles
-   * once every byte git wrote was handed over. For a process that flushes as it goes (`cat-file --batch`).
+   * read through a temporary file into one reused buffer where one can be made (see file-output.ts), else from
+   * a pipe. Nothing is handed over before `after` resolves (output that must follow another's). `ended`
+   * settles once every byte git wrote was handed over; `delivered` counts them.
    */
-  async startReading(
+  startReading(
     args: string[],
     onData: (bytes: Buffer) => void,
     signal?: AbortSignal,
-  ): Promise<{ child: ChildProcessByStdio<Writable, null, Readable>; ended: Promise<void>; close(): void }> {
-    const output = await socketOutput(onData);
-    const stdout = output?.writer ?? "pipe";
-    const child = spawn("git", ["--no-replace-objects", ...STABLE_OUTPUT, ...args], {
-      cwd: this.dir,
-      env: this.env,
-      stdio: ["pipe", stdout, "pipe"],
-      ...(signal ? { signal } : {}),
-    }) as unknown as ChildProcessByStdio<Writable, Readable | null, Readable>;
+    after: Promise<unknown> = Promise.resolve(),
+  ): ReadingChild {
+    const output = fileOutput(onData);
+    let child: ChildProcessByStdio<Writable, Readable | null, Readable>;
+    try {
+      child = spawn("git", ["--no-replace-objects", ...STABLE_OUTPUT, ...args], {
+        cwd: this.dir,
+        env: this.env,
+        stdio: ["pipe", output?.writer ?? "pipe", "pipe"],
+        ...(signal ? { signal } : {}),
+      }) as unknown as ChildProcessByStdio<Writable, Readable | null, Readable>;
+    } catch (error) {
+      output?.close();
+      throw error;
+    }
     child.stdin.on("error", () => {});
+    const reading = child as ChildProcessByStdio<Writable, null, Readable>;
     if (output) {
-      output.writer.destroy(); // git holds its own copy: the reader sees the end when git closes it
-      return {
-        child: child as ChildProcessByStdio<Writable, null, Readable>,
-        ended: output.ended,
-        close: output.close,
-      };
+      output.start(new Promise((resolve) => child.once("close", resolve)), after);
+      return { child: reading, ended: output.ended, delivered: () => output.delivered, close: output.close };
     }
     const pipe = child.stdout as Readable;
-    pipe.on("data", onData);
+    let delivered = 0;
     const ended = new Promise<void>((resolve, reject) => {
       pipe.once("end", resolve);
       pipe.once("error", reject);
+      after.then(
+        () =>
+          pipe.on("data", (bytes: Buffer) => {
+            delivered += bytes.length;
+            onData(bytes);
+          }),
+        (error) => {
+          pipe.destroy();
+          reject(error);
+        },
+      );
     });
     ended.catch(() => {});
-    return {
-      child: child as ChildProcessByStdio<Writable, null, Readable>,
-      ended,
-      close: () => pipe.destroy(),
-    };
+    return { child: reading, ended, delivered: () => delivered, close: () => pipe.destroy() };
   }
 }
 
