@@ -29,8 +29,13 @@ export function blobWalkArgs(revisions: readonly string[]): string[] {
   return [...BLOB_WALK_ARGS, "--reverse", ...revisions];
 }
 
-/** `git cat-file` arguments: object names on stdin, `<name> <type> <size>\n<content>\n` back, in order. */
-export const BLOB_READ_ARGS = ["cat-file", "--batch"];
+/**
+ * `git cat-file` arguments: object names on stdin, `<name> <type> <size>\n<content>\n` back, in order. Not
+ * flushed after each object (`--buffer`: a system call less per blob): at most a few KB of answers wait in
+ * git's buffer until more names or the end of its input come, and the walk, which waits only for thousands
+ * of answers, never waits for those.
+ */
+export const BLOB_READ_ARGS = ["cat-file", "--batch", "--buffer"];
 
 /** A commit of the walk, its fields as git wrote them, read as Latin-1 (decode names and message as UTF-8). */
 export interface WalkCommit {
