@@ -19,6 +19,8 @@ const PATIENT_MS = 10;
 export interface FileOutput {
   /** The descriptor to give the child as its stdout (`stdio: [..., writer, ...]`). */
   writer: number;
+  /** The folder the file was made in (the temporary folder), for an error message. */
+  folder: string;
   /**
    * Call once the child is spawned with `writer`: closes this process's copy of it, and reads once `after`
    * resolves (output that must come after another's; if it rejects, nothing is read and `ended` rejects too),
@@ -39,7 +41,8 @@ export interface FileOutput {
  * read-only temporary folder; Windows, which does not unlink open files): read a pipe instead.
  */
 export function fileOutput(onData: (bytes: Buffer) => void): FileOutput | undefined {
-  const opened = openUnlinked();
+  const folder = tmpdir();
+  const opened = openUnlinked(folder);
   if (!opened) return undefined;
   const { writer, reader } = opened;
   const buffer = Buffer.allocUnsafe(READ_SIZE);
@@ -93,6 +96,7 @@ export function fileOutput(onData: (bytes: Buffer) => void): FileOutput | undefi
 
   const output = {
     writer,
+    folder,
     delivered: 0,
     ended,
     start(childExited: Promise<unknown>, after: Promise<unknown> = Promise.resolve()) {
@@ -113,9 +117,9 @@ export function fileOutput(onData: (bytes: Buffer) => void): FileOutput | undefi
   return output;
 }
 
-/** A new temporary file, opened for writing and for reading, and already unlinked. */
-function openUnlinked(): { writer: number; reader: number } | undefined {
-  const path = join(tmpdir(), `leakwarden-${process.pid}-${randomBytes(8).toString("hex")}.out`);
+/** A new file in `folder`, opened for writing and for reading, and already unlinked. */
+function openUnlinked(folder: string): { writer: number; reader: number } | undefined {
+  const path = join(folder, `leakwarden-${process.pid}-${randomBytes(8).toString("hex")}.out`);
   let writer: number | undefined;
   try {
     writer = openSync(path, "wx", 0o600);

@@ -17,6 +17,8 @@ export interface ReadingChild {
   ended: Promise<void>;
   /** Bytes handed over so far. */
   delivered(): number;
+  /** Where git's output goes on its way: the temporary folder, or undefined for a pipe. */
+  folder?: string;
   /** Stops reading. */
   close(): void;
 }
@@ -450,7 +452,13 @@ export class GitRepository {
     const reading = child as ChildProcessByStdio<Writable, null, Readable>;
     if (output) {
       output.start(new Promise((resolve) => child.once("close", resolve)), after);
-      return { child: reading, ended: output.ended, delivered: () => output.delivered, close: output.close };
+      return {
+        child: reading,
+        ended: output.ended,
+        delivered: () => output.delivered,
+        folder: output.folder,
+        close: output.close,
+      };
     }
     const pipe = child.stdout as Readable;
     let delivered = 0;

@@ -64,7 +64,7 @@ export class ObjectReader {
     const exit = exitOf(reading.child);
     const finished = exit.then(
       async (code) => {
-        if (code !== 0) throw this.failure("cat-file", stderr());
+        if (code !== 0) throw this.failure("cat-file", withFolder(stderr(), reading.folder));
         await reading.ended;
       },
       (error: Error) => {
@@ -77,4 +77,14 @@ export class ObjectReader {
     this.segments.push(segment);
     return segment;
   }
+}
+
+/**
+ * git's words when it could not write its answers ("unable to stream ... to stdout", "write error"), with where
+ * they were going: a temporary folder that is full is the usual cause, and TMPDIR chooses another.
+ */
+function withFolder(output: string, folder: string | undefined): string {
+  const first = output.trim().split("\n")[0] ?? "";
+  if (folder === undefined || !/stdout|write error|no space/i.test(first)) return output;
+  return `${first} (its answers go through a temporary file in ${folder}: if that folder is full, set TMPDIR to another)`;
 }

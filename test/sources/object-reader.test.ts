@@ -130,4 +130,28 @@ describe("an object reader", () => {
     expect(raw).not.toContain("asked after the failure");
     expect(raw).not.toContain(contents[3]);
   });
+
+  // A full temporary folder, made as a 64 KB tmpfs: only root can mount one.
+  const full = join(tmp.path, "full");
+  const mounted = (() => {
+    if (process.platform !== "linux" || process.getuid?.() !== 0) return false;
+    mkdirSync(full);
+    return spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", full]).status === 0;
+  })();
+  afterAll(() => {
+    if (mounted) spawnSync("umount", [full]);
+  });
+
+  it.skipIf(!mounted)(
+    "says where the answers went when git cannot write them (needs root to mount a small tmpfs)",
+    async () => {
+      process.env.TMPDIR = full;
+      const { ended } = await readAll(dir, names, 1024 * 1024);
+      expect(String(ended)).toMatch(/cat-file failed/);
+      expect(String(ended)).toContain(
+        `temporary file in ${full}: if that folder is full, set TMPDIR to another`,
+      );
+      expect(readdirSync(full)).toEqual([]);
+    },
+  );
 });
