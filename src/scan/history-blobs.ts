@@ -64,6 +64,14 @@ const DEFAULT_THREADS_AFTER = 20_000;
 /** Names of blobs each lane remembers having read (more than its recent blobs hold). */
 const READ_NAMES = 65_536;
 
+/** A check asked and not yet answered: its key, the commit (with its position) that brought it, and any other. */
+interface PendingCheck {
+  key: string;
+  commit: string;
+  position: number;
+  more: [string, number][] | undefined;
+}
+
 /** A check decided: as values of `known`, beside the ids of checks still pending (0 and up). */
 const CLEAN = -1;
 const DIRTY = -2;
@@ -133,7 +141,7 @@ class BlobHistoryScan {
   /** Each check by its key (a blob, or `parent>blob`): pending (its id), CLEAN or DIRTY. */
   private readonly known = new Map<string, number>();
   /** Pending checks by id: their key, and the commits (with their positions) that bring them. */
-  private readonly pending = new Map<number, { key: string; commits: [string, number][] }>();
+  private readonly pending = new Map<number, PendingCheck>();
   private readonly ranks = new Map<string, number>();
   /** Messages holding a detection, with their commits' positions in the walk (oldest first). */
   private readonly messages: RankedMessage[] = [];
@@ -335,14 +343,13 @@ class BlobHistoryScan {
     }
     const id = this.opened++;
     this.known.set(key, id);
-    this.pending.set(id, { key, commits: [[this.commit, this.commits]] });
+    this.pending.set(id, { key, commit: this.commit, position: this.commits, more: undefined });
     const lane = this.lanes.length === 1 ? 0 : laneOf(path, this.lanes.length);
     const read = this.read[lane] as RecentlyRead;
     const ask: BlobAsk = { key: id, object: blob };
     if (previous !== undefined) {
       ask.previous = previous;
-      if (read.has(previous)) ask.cached = true;
-      else read.add(previous);
+      if (!read.add(previous)) ask.cached = true;
     }
     read.add(blob);
     this.asks[lane]?.push(ask);
@@ -351,7 +358,12 @@ class BlobHistoryScan {
   /** The current commit brings what a check looks at: a candidate, a commit to wait for, or nothing. */
   private bring(state: number): void {
     if (state === DIRTY) this.ranks.set(this.commit, this.commits);
-    else if (state >= 0) this.pending.get(state)?.commits.push([this.commit, this.commits]);
+    else if (state >= 0) {
+      const check = this.pending.get(state);
+      if (!check) return;
+      check.more ??= [];
+      check.more.push([this.commit, this.commits]);
+    }
   }
 
   /** Hands each lane the blobs the chunk brought; holds the walk when too many are still unchecked. */
@@ -375,7 +387,10 @@ class BlobHistoryScan {
     if (!check) throw new Error("a blob check was answered twice");
     this.pending.delete(id);
     this.known.set(check.key, dirty ? DIRTY : CLEAN);
-    if (dirty) for (const [commit, rank] of check.commits) this.ranks.set(commit, rank);
+    if (dirty) {
+      this.ranks.set(check.commit, check.position);
+      for (const [commit, rank] of check.more ?? []) this.ranks.set(commit, rank);
+    }
     this.resolved++;
     if (this.walkPaused && this.opened - this.resolved <= MAX_PENDING / 2) {
       this.walkPaused = false;
@@ -393,14 +408,13 @@ class RecentlyRead {
 
   constructor(private readonly limit: number) {}
 
-  has(name: string): boolean {
-    return this.names.has(name);
-  }
-
-  add(name: string): void {
-    if (this.names.has(name)) return;
+  /** Remembers a name; false when it was already remembered (one lookup, not two: this runs per blob). */
+  add(name: string): boolean {
+    const size = this.names.size;
     this.names.add(name);
-    if (this.names.size > this.limit) this.names.delete(this.names.values().next().value as string);
+    if (this.names.size === size) return false;
+    if (size === this.limit) this.names.delete(this.names.values().next().value as string);
+    return true;
   }
 }
 
