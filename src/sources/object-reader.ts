@@ -54,6 +54,7 @@ export class ObjectReader {
     }
   }
 
+  /** cat-files started so far. */
   get segmentCount(): number {
     return this.segments.length;
   }
