@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { SimpleGit, SimpleGitOptions } from "simple-git";
+import { exitOf } from "./child-output.js";
 import { fileOutput } from "./file-output.js";
 import { RepositoryError } from "./repository-error.js";
 
@@ -13,6 +14,8 @@ export { RepositoryError };
 /** A git child whose output is being handed over (see `GitRepository.startReading`). */
 export interface ReadingChild {
   child: ChildProcessByStdio<Writable, null, Readable>;
+  /** Its exit code (1 when a signal ended it); rejects when it could not be started or was aborted. */
+  exit: Promise<number>;
   /** Settles once every byte git wrote was handed over. */
   ended: Promise<void>;
   /** Bytes handed over so far. */
@@ -450,10 +453,12 @@ export class GitRepository {
     }
     child.stdin.on("error", () => {});
     const reading = child as ChildProcessByStdio<Writable, null, Readable>;
+    const exit = exitOf(child);
     if (output) {
-      output.start(new Promise((resolve) => child.once("close", resolve)), after);
+      output.start(exit, after);
       return {
         child: reading,
+        exit,
         ended: output.ended,
         delivered: () => output.delivered,
         folder: output.folder,
@@ -478,7 +483,7 @@ export class GitRepository {
       );
     });
     ended.catch(() => {});
-    return { child: reading, ended, delivered: () => delivered, close: () => pipe.destroy() };
+    return { child: reading, exit, ended, delivered: () => delivered, close: () => pipe.destroy() };
   }
 }
 

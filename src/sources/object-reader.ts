@@ -2,7 +2,7 @@
 // order through `onData`. The answers pass through a temporary file (file-output.ts) that git can run far
 // ahead in; so that the file does not grow with the history, once a cat-file has handed over SEGMENT_BYTES
 // the next names go to a new one on a new file, whose answers are handed over after the last one's.
-import { collect, exitOf } from "./child-output.js";
+import { collect } from "./child-output.js";
 import type { GitRepository, ReadingChild } from "./git.js";
 import { BLOB_READ_ARGS } from "./git-blobs.js";
 
@@ -62,8 +62,7 @@ export class ObjectReader {
   private startSegment(previous: Promise<void> | undefined): Segment {
     const reading = this.repo.startReading(BLOB_READ_ARGS, this.onData, this.signal, previous);
     const stderr = collect(reading.child.stderr);
-    const exit = exitOf(reading.child);
-    const finished = exit.then(
+    const finished = reading.exit.then(
       async (code) => {
         if (code !== 0) throw this.failure("cat-file", withFolder(stderr(), reading.folder));
         await reading.ended;
