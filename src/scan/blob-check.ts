@@ -2,7 +2,7 @@
 // the answer only to choose the commits whose patches it then scans, so it errs towards yes: every view of the
 // bytes a patch scan could take is looked at (binary blobs as raw bytes, UTF-16 both decoded and raw). And which
 // part of a blob needs looking at, given its parent's version: changedRegion.
-import { BINARY_PROBE, contentKind, decodeUtf16 } from "../sources/content-kind.js";
+import { contentKind, decodeUtf16, probeOf } from "../sources/content-kind.js";
 import type { Engine } from "./engine.js";
 
 /** Verdict bits. */
@@ -10,9 +10,9 @@ export const HAS_DETECTION = 1;
 export const BINARY_BLOB = 2;
 
 export function checkBlob(engine: Engine, bytes: Buffer, raw: boolean): number {
-  const found = (view: Buffer) => engine.detect(view).length > 0;
+  const found = (view: Buffer) => engine.holdsDetection(view);
   if (raw) return found(bytes) ? HAS_DETECTION : 0;
-  const kind = contentKind(bytes.subarray(0, BINARY_PROBE));
+  const kind = contentKind(probeOf(bytes));
   if (kind === "text") return found(bytes) ? HAS_DETECTION : 0;
   // A patch scan reads lines added to a binary file as text when they carry no NUL byte.
   if (kind === "binary") return BINARY_BLOB | (found(bytes) ? HAS_DETECTION : 0);

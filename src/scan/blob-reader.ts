@@ -3,7 +3,7 @@
 // A blob is compared with its parent version, taken from the lane's recent blobs (the walk goes oldest first
 // and sends every version of a path to the same lane) or read just before it, and only the part a diff could
 // call added is checked. What comes back is one verdict per check: whether it holds a detection.
-import { BINARY_PROBE, contentKind } from "../sources/content-kind.js";
+import { contentKind, probeOf } from "../sources/content-kind.js";
 import type { GitRepository } from "../sources/git.js";
 import { CatFileParser } from "../sources/git-blobs.js";
 import { ObjectReader } from "../sources/object-reader.js";
@@ -261,7 +261,7 @@ export class BlobReader {
     this.base = undefined;
     let region: { start: number; end: number } | undefined;
     if (base) {
-      const kind = contentKind(blob.subarray(0, BINARY_PROBE));
+      const kind = contentKind(probeOf(blob));
       if (kind !== "utf-16le" && kind !== "utf-16be") region = changedRegion(base, blob);
     }
     if (region && region.end === region.start) return false;
@@ -278,7 +278,7 @@ export class BlobReader {
     const window = large.window.subarray(0, large.filled);
     if (large.first) {
       large.first = false;
-      const kind = contentKind(window.subarray(0, BINARY_PROBE));
+      const kind = contentKind(probeOf(window));
       if (kind === "utf-16le" || kind === "utf-16be") {
         large.dirty = true;
         large.decided = true;

@@ -3,7 +3,7 @@
 import type { CompiledDecoder, CompiledRule, CompiledRules } from "./compile.js";
 import { ContextWords, surroundingLines } from "./context.js";
 import { entropy, isObviousPlaceholder, looksLikeDocumentation } from "./placeholders.js";
-import { findRuns } from "./prefilter.js";
+import { findRuns, type KeywordHit } from "./prefilter.js";
 import type { Confidence, Encoding } from "./types.js";
 
 /** A secret found in a buffer: the rule, the value, its byte span and how sure we are. */
@@ -34,10 +34,10 @@ interface Window {
   end: number;
 }
 
-/** The windows each rule (by index) and each decoder (by index) runs in. */
+/** The windows each rule (by index) and each decoder (by index) runs in; made on the first (most text has none). */
 interface Windows {
-  rules: Map<number, Window[]>;
-  decoders: Map<number, Window[]>;
+  rules?: Map<number, Window[]>;
+  decoders?: Map<number, Window[]>;
 }
 
 /** A detection, always built here: one shape for every detection, wherever the engine found it. */
@@ -52,8 +52,13 @@ function detection(
   return { rule, secret, start, end, confidence, encoding };
 }
 
-/** Adds [start, end) to the windows of `key`, merging it with the last one when they touch. */
-function addWindow(map: Map<number, Window[]>, key: number, start: number, end: number): void {
+/** Adds [start, end) to the windows of rule or decoder `key`, merging it with the last one when they touch. */
+function addWindow(windows: Windows, kind: keyof Windows, key: number, start: number, end: number): void {
+  let map = windows[kind];
+  if (!map) {
+    map = new Map();
+    windows[kind] = map;
+  }
   let list = map.get(key);
   if (!list) {
     list = [];
@@ -77,6 +82,14 @@ function blank(text: string, start: number, end: number): string {
 
 type ContextOf = (start: number, end: number, lines: number) => string;
 
+/** The lines around a span of `bytes`, the span itself blanked. */
+function contextIn(bytes: Buffer): ContextOf {
+  return (start, end, lines) => {
+    const around = surroundingLines(bytes, start, end, lines);
+    return blank(bytes.toString("latin1", around.from, around.to), start - around.from, end - around.from);
+  };
+}
+
 export class Engine {
   private readonly contextWords: (ContextWords | undefined)[];
   private readonly allow: readonly RegExp[];
@@ -95,14 +108,18 @@ export class Engine {
 
   /** All detections whose span starts in [from, to) of `bytes`, sorted by position. */
   detect(bytes: Buffer, from = 0, to = bytes.length): Detection[] {
-    const contextOf: ContextOf = (start, end, lines) => {
-      const around = surroundingLines(bytes, start, end, lines);
-      return blank(bytes.toString("latin1", around.from, around.to), start - around.from, end - around.from);
-    };
-    const found = this.detectIn(bytes, contextOf, MAX_DECODE_DEPTH).filter(
+    const found = this.detectIn(bytes, contextIn(bytes), MAX_DECODE_DEPTH).filter(
       (d) => d.start >= from && d.start < to,
     );
-    return dedupe(found);
+    return found.length > 1 ? dedupe(found) : found;
+  }
+
+  /**
+   * Whether `bytes` hold any detection: `detect(bytes).length > 0`, without sorting out duplicates, which
+   * always leave one of them (a history scan asks this of every blob).
+   */
+  holdsDetection(bytes: Buffer): boolean {
+    return this.detectIn(bytes, contextIn(bytes), MAX_DECODE_DEPTH).length > 0;
   }
 
   /**
@@ -113,59 +130,82 @@ export class Engine {
   private detectIn(bytes: Buffer, contextOf: ContextOf, depth: number): Detection[] {
     const windows = this.windowsOf(bytes, depth > 0);
     const detections: Detection[] = [];
-    for (const [index, list] of windows.rules) this.matchRule(index, list, bytes, contextOf, detections);
-    for (const [index, list] of windows.decoders)
-      this.decodeIn(index, list, bytes, contextOf, depth, detections);
+    if (windows.rules)
+      for (const [index, list] of windows.rules) this.matchRule(index, list, bytes, contextOf, detections);
+    if (windows.decoders)
+      for (const [index, list] of windows.decoders)
+        this.decodeIn(index, list, bytes, contextOf, depth, detections);
     return detections;
   }
 
-  /** Where each rule and decoder runs: windows around the hits of its keywords, and around its runs. */
+  /**
+   * Where each rule and decoder runs: windows around the hits of its keywords, and around its runs. In small
+   * methods: a path taken for the first time (a decoder's keyword, say) throws away only its own compiled code.
+   */
   private windowsOf(bytes: Buffer, withDecoders: boolean): Windows {
-    const { rules, decoders, automaton, keywordTargets, keywordChecks, runs } = this.compiled;
-    const windows: Windows = { rules: new Map(), decoders: new Map() };
+    const windows: Windows = {};
+    if (this.exhaustive) return this.everywhere(bytes.length, withDecoders, windows);
+    for (const hit of this.compiled.automaton.scan(bytes)) this.aroundHit(bytes, hit, withDecoders, windows);
+    if (this.compiled.runs.length > 0) this.aroundRuns(bytes, windows);
+    return windows;
+  }
+
+  private everywhere(n: number, withDecoders: boolean, windows: Windows): Windows {
+    for (let i = 0; i < this.compiled.rules.length; i++) addWindow(windows, "rules", i, 0, n);
+    for (let i = 0; withDecoders && i < this.compiled.decoders.length; i++)
+      addWindow(windows, "decoders", i, 0, n);
+    return windows;
+  }
+
+  /** Windows for the rules and decoders a keyword hit points at. */
+  private aroundHit(bytes: Buffer, hit: KeywordHit, withDecoders: boolean, windows: Windows): void {
+    const { rules, keywordTargets, keywordChecks } = this.compiled;
+    if (keywordChecks[hit.keyword]?.(bytes, hit.at) === false) return;
     const n = bytes.length;
-    if (this.exhaustive) {
-      for (let i = 0; i < rules.length; i++) addWindow(windows.rules, i, 0, n);
-      for (let i = 0; withDecoders && i < decoders.length; i++) addWindow(windows.decoders, i, 0, n);
-      return windows;
-    }
-    for (const hit of automaton.scan(bytes)) {
-      if (keywordChecks[hit.keyword]?.(bytes, hit.at) === false) continue;
-      for (const target of keywordTargets[hit.keyword] as number[]) {
-        if (target >= 0) {
-          const { reach, before } = rules[target] as CompiledRule;
-          addWindow(
-            windows.rules,
-            target,
-            Math.max(0, hit.at - before - MARGIN),
-            Math.min(n, hit.at + reach + MARGIN),
-          );
-          continue;
-        }
-        const index = -1 - target;
-        const decoder = decoders[index] as CompiledDecoder;
-        if (!withDecoders || decoder.candidate?.(bytes, hit.at) === false) continue;
-        const { reach, before } = decoder;
-        addWindow(
-          windows.decoders,
-          index,
-          Math.max(0, hit.at - before - MARGIN),
-          Math.min(n, hit.at + reach + MARGIN),
-        );
+    for (const target of keywordTargets[hit.keyword] as number[]) {
+      if (target < 0) {
+        if (withDecoders) this.decoderAroundHit(bytes, hit, -1 - target, windows);
+        continue;
       }
+      const { reach, before } = rules[target] as CompiledRule;
+      addWindow(
+        windows,
+        "rules",
+        target,
+        Math.max(0, hit.at - before - MARGIN),
+        Math.min(n, hit.at + reach + MARGIN),
+      );
     }
+  }
+
+  private decoderAroundHit(bytes: Buffer, hit: KeywordHit, index: number, windows: Windows): void {
+    const decoder = this.compiled.decoders[index] as CompiledDecoder;
+    if (decoder.candidate?.(bytes, hit.at) === false) return;
+    addWindow(
+      windows,
+      "decoders",
+      index,
+      Math.max(0, hit.at - decoder.before - MARGIN),
+      Math.min(bytes.length, hit.at + decoder.reach + MARGIN),
+    );
+  }
+
+  /** Windows around runs of a rule's characters (rules with no keyword to look for). */
+  private aroundRuns(bytes: Buffer, windows: Windows): void {
+    const { rules, runs } = this.compiled;
+    const n = bytes.length;
     for (const trigger of runs) {
       const reach = (rules[trigger.rule] as CompiledRule).reach;
       for (const run of findRuns(bytes, trigger.member, trigger.length)) {
         addWindow(
-          windows.rules,
+          windows,
+          "rules",
           trigger.rule,
           Math.max(0, run.start - reach - MARGIN),
           Math.min(n, run.end + reach + MARGIN),
         );
       }
     }
-    return windows;
   }
 
   /** A rule's matches in its windows that are findings, added to `detections`. */

@@ -8,7 +8,12 @@ export const BINARY_PROBE = 8000;
 export type ContentKind = "text" | "binary" | "utf-16le" | "utf-16be";
 
 export function isBinary(bytes: Buffer): boolean {
-  return bytes.subarray(0, BINARY_PROBE).includes(0);
+  return probeOf(bytes).includes(0);
+}
+
+/** The first BINARY_PROBE bytes, a view made only when there are more (one per blob of a history scan). */
+export function probeOf(bytes: Buffer): Buffer {
+  return bytes.length > BINARY_PROBE ? bytes.subarray(0, BINARY_PROBE) : bytes;
 }
 
 /** The kind of a source from its first bytes (BINARY_PROBE of them, or all when it is shorter). */
@@ -16,7 +21,7 @@ export function contentKind(head: Buffer): ContentKind {
   if (head[0] === 0xff && head[1] === 0xfe) return "utf-16le";
   if (head[0] === 0xfe && head[1] === 0xff) return "utf-16be";
   if (!isBinary(head)) return "text";
-  return utf16Pattern(head.subarray(0, BINARY_PROBE)) ?? "binary";
+  return utf16Pattern(probeOf(head)) ?? "binary";
 }
 
 /**

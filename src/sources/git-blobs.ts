@@ -126,16 +126,35 @@ export class BlobWalkParser {
     if (text.charCodeAt(start) !== 58 /* : */) return;
     let parents = 0;
     while (text.charCodeAt(start + parents) === 58) parents++;
-    const tab = text.indexOf("\t", start);
-    const fields = text.slice(start + parents, tab === -1 || tab > end ? end : tab).split(" ");
-    const mode = fields[parents];
-    const blob = fields[2 * parents + 1];
-    if (mode === undefined || blob === undefined || mode === DELETED_MODE || mode === GITLINK_MODE) return;
-    const firstMode = fields[0];
-    const previous =
-      firstMode === DELETED_MODE || firstMode === GITLINK_MODE ? undefined : fields[parents + 1];
-    this.handler.blob(blob, previous, tab === -1 || tab > end ? "" : text.slice(tab + 1, end));
+    let tab = text.indexOf("\t", start);
+    if (tab === -1 || tab > end) tab = end;
+    // Space-separated fields: parents + 1 modes, then as many object names, then the status. Read in place,
+    // only the names kept (this runs for every path of every commit).
+    let from = start + parents;
+    let firstUsable = false;
+    let usable = false;
+    let previous: string | undefined;
+    let blob: string | undefined;
+    for (let field = 0; field <= 2 * parents + 1; field++) {
+      let space = text.indexOf(" ", from);
+      if (space === -1 || space > tab) space = tab;
+      if (field === 0) firstUsable = usableMode(text, from, space);
+      if (field === parents) usable = usableMode(text, from, space);
+      else if (field === parents + 1 && firstUsable) previous = text.slice(from, space);
+      if (field === 2 * parents + 1 && space > from) blob = text.slice(from, space);
+      if (space === tab) break;
+      from = space + 1;
+    }
+    if (!usable || blob === undefined) return;
+    this.handler.blob(blob, previous, tab === end ? "" : text.slice(tab + 1, end));
   }
+}
+
+/** Whether the mode in text[from, to) is a file's: not a deletion's, nor a submodule pointer's. */
+function usableMode(text: string, from: number, to: number): boolean {
+  if (to === from) return false;
+  if (to - from !== 6) return true;
+  return !text.startsWith(DELETED_MODE, from) && !text.startsWith(GITLINK_MODE, from);
 }
 
 export interface BlobContentHandler {

@@ -2,7 +2,7 @@
 // after what it must follow, and the file is gone from the temporary folder while it is read.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type FileOutput, fileOutput } from "../../src/sources/file-output.js";
@@ -42,6 +42,26 @@ afterEach(() => {
 });
 afterAll(() => tmp.remove());
 
+/** This process's descriptors open on temporary output files (Linux: /proc/self/fd). */
+function openOutputFiles(): number {
+  let open = 0;
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      if (/leakwarden-.*\.out/.test(readlinkSync(`/proc/self/fd/${fd}`))) open++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return open;
+}
+
+/** Resolves once no temporary output file is open any more (the reader's close runs on the thread pool). */
+async function outputFilesClosed(): Promise<number> {
+  const deadline = Date.now() + 5000;
+  while (openOutputFiles() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return openOutputFiles();
+}
+
 /** Starts `node -e script args` writing into `output`; resolves with its exit code. */
 function run(output: FileOutput, script: string, args: string[], after?: Promise<unknown>) {
   const child = spawn(process.execPath, ["-e", script, ...args], {
@@ -73,6 +93,7 @@ describe("file output", () => {
     expect(output.delivered).toBe(whole.bytes);
     expect(pieces).toBeGreaterThan(1);
     expect(buffers.size).toBe(1);
+    if (process.platform === "linux") expect(await outputFilesClosed()).toBe(0);
   });
 
   it("ends when the child dies, with what it wrote", async () => {
