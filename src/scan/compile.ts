@@ -34,6 +34,7 @@ export interface CompiledDecoder extends Target {
   encoding: Encoding;
   decode: Decoder["decode"];
   candidate: Decoder["candidate"];
+  withinLine: boolean;
 }
 
 export interface RunTrigger {
@@ -134,7 +135,8 @@ export function compileRules(rules: readonly Rule[], decoders: readonly Decoder[
     });
     for (const keyword of decoder.keywords) addKeyword(keyword, -1 - index);
     const { encoding, decode, candidate } = decoder;
-    return { regex, spans, reach, before: decoder.before ?? 0, encoding, decode, candidate };
+    const withinLine = decoder.withinLine === true;
+    return { regex, spans, reach, before: decoder.before ?? 0, encoding, decode, candidate, withinLine };
   });
 
   return {

@@ -10,6 +10,11 @@ export interface Decoder {
    * engine searches only after each keyword hit, unless `before` says how far before it a match can start. */
   regex: string;
   before?: number;
+  /**
+   * The regex never matches a line break: it runs only on the keyword's line (within `before` and its reach
+   * of the keyword), not on every line that far around it.
+   */
+  withinLine?: boolean;
   /** The text to scan, or null when the value does not decode to credentials. */
   decode(value: string): string | null;
   /** A cheap look at the bytes after a keyword hit; false skips the regex. */
@@ -143,6 +148,7 @@ export const DECODERS: readonly Decoder[] = [
     keywords: ["\\u00", "\\/"],
     regex: '((?:[^"\\\\\\r\\n]|\\\\.){1,2048})',
     before: 2048,
+    withinLine: true,
     decode: jsonUnescaped,
   },
   {
@@ -151,6 +157,7 @@ export const DECODERS: readonly Decoder[] = [
     keywords: ["%2F", "%2B", "%3D", "%2f", "%2b", "%3d", "%3A", "%3a", "%40", "%5F", "%5f", "%2D", "%2d"],
     regex: "(?<![A-Za-z0-9%+/=_.~-])([A-Za-z0-9%+/=_.~-]{6,2048})",
     before: 2048,
+    withinLine: true,
     decode: percentChanged,
   },
 ];

@@ -73,6 +73,20 @@ function addWindow(windows: Windows, kind: keyof Windows, key: number, start: nu
   }
 }
 
+const NL = 10;
+
+/** Where the line holding byte `at` starts, or `from` if it starts before. */
+function lineStartFrom(bytes: Buffer, from: number, at: number): number {
+  for (let i = at - 1; i >= from; i--) if (bytes[i] === NL) return i + 1;
+  return from;
+}
+
+/** Where the line holding byte `at` ends (its newline), or `to` if it ends after. */
+function lineEndUpTo(bytes: Buffer, at: number, to: number): number {
+  for (let i = at; i < to; i++) if (bytes[i] === NL) return i;
+  return to;
+}
+
 /** Blanks [start, end) of `text` so that a secret cannot count as its own context. */
 function blank(text: string, start: number, end: number): string {
   return (
@@ -181,13 +195,13 @@ export class Engine {
   private decoderAroundHit(bytes: Buffer, hit: KeywordHit, index: number, windows: Windows): void {
     const decoder = this.compiled.decoders[index] as CompiledDecoder;
     if (decoder.candidate?.(bytes, hit.at) === false) return;
-    addWindow(
-      windows,
-      "decoders",
-      index,
-      Math.max(0, hit.at - decoder.before - MARGIN),
-      Math.min(bytes.length, hit.at + decoder.reach + MARGIN),
-    );
+    let from = Math.max(0, hit.at - decoder.before);
+    let to = Math.min(bytes.length, hit.at + decoder.reach);
+    if (decoder.withinLine) {
+      from = lineStartFrom(bytes, from, hit.at);
+      to = lineEndUpTo(bytes, hit.at, to);
+    }
+    addWindow(windows, "decoders", index, Math.max(0, from - MARGIN), Math.min(bytes.length, to + MARGIN));
   }
 
   /** Windows around runs of a rule's characters (rules with no keyword to look for). */

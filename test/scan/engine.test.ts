@@ -73,6 +73,50 @@ describe("the keyword prefilter changes nothing but speed", () => {
   );
 });
 
+/**
+ * Text where the JSON-escape and percent-encoding decoders have work: tokens written with `\u00XX` and `\/`
+ * escapes or percent-encoded, in strings and query strings, on lines short and long (their windows are cut at
+ * line breaks), among decoy escapes.
+ */
+function escapedDocument(rng: SeededRandom): string {
+  const formats = Object.keys(SAMPLE_FORMATS);
+  const parts: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const pick = rng.below(8);
+    if (pick === 0) {
+      const format = formats[rng.below(formats.length)] as string;
+      const token = (SAMPLE_FORMATS[format] as (r: SeededRandom) => string)(rng);
+      const cut = rng.below(token.length);
+      const escaped = `\\u00${token.charCodeAt(cut).toString(16).padStart(2, "0")}`;
+      parts.push(`"key": "${token.slice(0, cut)}${escaped}${token.slice(cut + 1)}",`);
+    } else if (pick === 1) {
+      const format = formats[rng.below(formats.length)] as string;
+      const token = (SAMPLE_FORMATS[format] as (r: SeededRandom) => string)(rng);
+      parts.push(
+        `?sig=${token.replace(/[+/=_-]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}%2F&x=1`,
+      );
+    } else if (pick === 2) {
+      parts.push(rng.below(2) === 0 ? '"https:\\/\\/example.com\\/a"' : "%2F%3D%2b");
+    } else {
+      parts.push(rng.chars('abcdefghij klmnop_=:/."ABCDEFGH0123456789%\\', 1 + rng.below(80)));
+    }
+    parts.push(rng.below(3) === 0 ? "\n" : rng.below(2) === 0 ? "\r\n" : " ");
+  }
+  return parts.join("");
+}
+
+describe("decoders that stay on their keyword's line find what they find everywhere", () => {
+  it.each(Array.from({ length: 8 }, (_, i) => i + 1))(
+    "same detections as running every regex everywhere (seed %i)",
+    (seed) => {
+      const bytes = Buffer.from(escapedDocument(new SeededRandom(1000 + seed)));
+      const fast = engine.detect(bytes).map(summary);
+      expect(fast.filter((d) => /json-escaped|percent-encoded/.test(d)).length).toBeGreaterThan(0);
+      expect(fast).toEqual(reference.detect(bytes).map(summary));
+    },
+  );
+});
+
 describe("findings", () => {
   const t = tokens(77);
   it("carry location, redaction, hash and a line-independent fingerprint", () => {
