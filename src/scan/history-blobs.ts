@@ -100,7 +100,9 @@ export async function commitsWithDetections(
   engine: Engine,
   options: BlobScanOptions = {},
 ): Promise<CommitsToScan> {
-  const scan = new BlobHistoryScan(repo, engine, options, await laneCount(repo, options));
+  // One lane on this thread is known at once: its cat-file then starts before the caller's other git children.
+  const lanes = threadCount(options) < 1 ? ONE_LANE : await laneCount(repo, options);
+  const scan = new BlobHistoryScan(repo, engine, options, lanes);
   try {
     return await scan.run(args, input);
   } finally {
@@ -110,11 +112,18 @@ export async function commitsWithDetections(
 
 /** How many lanes, on threads or not: one on the calling thread, or `threads` for a large repository. */
 async function laneCount(repo: GitRepository, options: BlobScanOptions): Promise<Lanes> {
-  const threads = options.engineSettings ? (options.threads ?? defaultLanes()) : 0;
-  if (threads < 1) return { count: 1, threaded: false };
+  const threads = threadCount(options);
+  if (threads < 1) return ONE_LANE;
   const after = options.threadsAfterObjects ?? DEFAULT_THREADS_AFTER;
   const large = after <= 0 || (await objectCount(repo)) >= after;
   return large ? { count: threads, threaded: true } : { count: 1, threaded: false };
+}
+
+const ONE_LANE: Lanes = { count: 1, threaded: false };
+
+/** Lanes on threads asked for or chosen: none without the engine's settings to build one on each thread. */
+function threadCount(options: BlobScanOptions): number {
+  return options.engineSettings ? (options.threads ?? defaultLanes()) : 0;
 }
 
 /**

@@ -27,15 +27,18 @@ export class ObjectReader {
     private readonly failure: (command: string, output: string) => Error,
     private readonly signal?: AbortSignal,
     private readonly segmentBytes = SEGMENT_BYTES,
-  ) {}
+  ) {
+    // Started at once: git's start-up overlaps the walk's, instead of waiting for the first names.
+    this.startSegment(undefined);
+  }
 
   /** Asks for these objects, after every one asked before. */
   read(names: readonly string[]): void {
     if (names.length === 0 || this.closed) return;
-    let segment = this.segments.at(-1);
-    if (!segment || segment.delivered() >= this.segmentBytes) {
-      segment?.child.stdin.end();
-      segment = this.startSegment(segment?.finished);
+    let segment = this.segments.at(-1) as Segment;
+    if (segment.delivered() >= this.segmentBytes) {
+      segment.child.stdin.end();
+      segment = this.startSegment(segment.finished);
     }
     segment.child.stdin.write(`${names.join("\n")}\n`);
   }
