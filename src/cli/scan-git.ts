@@ -10,7 +10,7 @@ import {
   scanPush,
   scanStaged,
 } from "../scan/history.js";
-import { defaultThreads, maxThreads } from "../scan/run.js";
+import { defaultThreads, maxThreads } from "../scan/limits.js";
 import { createEngine } from "../scan/settings.js";
 import { suppressKnown } from "../scan/suppress.js";
 import { OBJECT_NAME, type PushUpdate } from "../sources/git.js";
@@ -144,7 +144,7 @@ export async function runGitScan(values: ScanValues, positionals: string[], io: 
       "leakwarden: warning: a shallow clone: history before its oldest commits is missing, so where a secret seen there was introduced is unknown (fetch the full history: git fetch --unshallow)\n",
     );
   const kept = suppressKnown(result, [repo], values.baseline);
-  const code = report(kept, values, [repo], ruleDirs, config.disabledRules, io, await actions?.(kept));
+  const code = await report(kept, values, [repo], ruleDirs, config.disabledRules, io, await actions?.(kept));
   if (mode === "pre-receive" && code !== 0) io.stderr.write(REJECTED);
   if (mode === "history" || values["allow-unscanned"]) return code;
   // A hook is a control: what it could not look at does not pass.

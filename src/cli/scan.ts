@@ -2,8 +2,12 @@
 import { ConfigError, EMPTY_CONFIG, findDefaultConfig, loadConfigFile, type ScanConfig } from "../config.js";
 import { FORMATS, renderReport } from "../report/render.js";
 import { runInfo } from "../report/run-info.js";
-import { DEFAULT_MAX_FILE_SIZE, defaultThreads, maxThreads, runScan } from "../scan/run.js";
-import { DEFAULT_MAX_ARCHIVE_DEPTH } from "../scan/scan-archive.js";
+import {
+  DEFAULT_MAX_ARCHIVE_DEPTH,
+  DEFAULT_MAX_FILE_SIZE,
+  defaultThreads,
+  maxThreads,
+} from "../scan/limits.js";
 import { selectRules } from "../scan/settings.js";
 import { type KeptResult, suppressKnown } from "../scan/suppress.js";
 import type { Command, Io } from "./command.js";
@@ -123,8 +127,8 @@ export function maxFileSize(values: ScanValues): number {
   return parseSize(values["max-file-size"], "--max-file-size", "scan", DEFAULT_MAX_FILE_SIZE);
 }
 
-/** Renders the report in the chosen format; returns the exit code. */
-export function report(
+/** Renders the report in the chosen format; resolves to the exit code. */
+export async function report(
   result: KeptResult,
   values: ScanValues,
   targets: string[],
@@ -132,13 +136,13 @@ export function report(
   disabled: string[],
   io: Io,
   annotations?: ScanAnnotations,
-): number {
+): Promise<number> {
   const format = oneOfFlag(values.format, FORMATS, "--format", "scan", "text");
   const { findings } = result;
   const showSecrets = values["show-secrets"] === true;
   const toFile = values.output !== undefined && values.output !== "-";
   const rules = selectRules({ ruleDirs, disabledRules: disabled, allow: [] });
-  const text = renderReport(format, {
+  const text = await renderReport(format, {
     findings,
     stats: result.stats,
     rules,
@@ -178,6 +182,8 @@ export const scanCommand: Command = {
       targets,
     );
     const progress = new ProgressLine(io.stderr);
+    // Loaded here: a history scan never needs the folder walk, archives or the thread pool.
+    const { runScan } = await import("../scan/run.js");
     const result = await runScan(targets, {
       ruleDirs,
       disabledRules: config.disabledRules,
@@ -204,6 +210,6 @@ export const scanCommand: Command = {
     });
     progress.done();
     const kept = suppressKnown(result, targets, values.baseline);
-    return report(kept, values, targets, ruleDirs, config.disabledRules, io, await actions?.(kept));
+    return await report(kept, values, targets, ruleDirs, config.disabledRules, io, await actions?.(kept));
   },
 };

@@ -3,14 +3,8 @@
 import type { Rule } from "../scan/rules.js";
 import type { ScanStats } from "../scan/run.js";
 import type { Finding } from "../scan/types.js";
-import { renderCsv } from "./csv.js";
-import { renderGithub } from "./github.js";
-import { renderHtml } from "./html.js";
-import { renderJson } from "./json.js";
-import { renderJunit } from "./junit.js";
 import type { RunInfo } from "./run-info.js";
-import { renderSarif } from "./sarif.js";
-import { renderText, type TextOptions } from "./text.js";
+import type { TextOptions } from "./text.js";
 
 export const FORMATS = ["text", "json", "sarif", "csv", "junit", "github", "html"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -27,27 +21,28 @@ export interface ReportInput {
   text: Omit<TextOptions, "showSecrets">;
 }
 
-export function renderReport(format: Format, input: ReportInput): string {
+/** The report in `format`; only that format's renderer is loaded (a scan's start-up pays for one). */
+export async function renderReport(format: Format, input: ReportInput): Promise<string> {
   const { findings, stats, run, showSecrets } = input;
   switch (format) {
     case "json":
-      return renderJson(findings, stats, {
+      return (await import("./json.js")).renderJson(findings, stats, {
         showSecrets,
         extra: input.extra,
         run,
         suppressed: input.suppressed,
       });
     case "sarif":
-      return renderSarif(findings, input.rules, run, input.extra);
+      return (await import("./sarif.js")).renderSarif(findings, input.rules, run, input.extra);
     case "csv":
-      return renderCsv(findings, { showSecrets });
+      return (await import("./csv.js")).renderCsv(findings, { showSecrets });
     case "junit":
-      return renderJunit(findings, stats, run);
+      return (await import("./junit.js")).renderJunit(findings, stats, run);
     case "github":
-      return renderGithub(findings, stats);
+      return (await import("./github.js")).renderGithub(findings, stats);
     case "html":
-      return renderHtml(findings, stats, run);
+      return (await import("./html.js")).renderHtml(findings, stats, run);
     default:
-      return renderText(findings, stats, { ...input.text, showSecrets });
+      return (await import("./text.js")).renderText(findings, stats, { ...input.text, showSecrets });
   }
 }

@@ -16,7 +16,7 @@ import type { GitRepository } from "../sources/git.js";
 import { BlobWalkParser, blobWalkArgs, type WalkCommit } from "../sources/git-blobs.js";
 import type { RankedMessage } from "../sources/git-messages.js";
 import { takeWalkAhead } from "../sources/walk-ahead.js";
-import { BlobLaneThread } from "./blob-lane-thread.js";
+import type { BlobLaneThread } from "./blob-lane-thread.js";
 import { type BlobAsk, BlobReader, type LaneCounts, type LaneSettings } from "./blob-reader.js";
 import type { Engine } from "./engine.js";
 import type { EngineSettings } from "./settings.js";
@@ -79,6 +79,8 @@ const DIRTY = -2;
 interface Lanes {
   count: number;
   threaded: boolean;
+  /** The lane on a worker thread, loaded only when lanes run on threads. */
+  Thread?: typeof BlobLaneThread;
 }
 
 interface Lane {
@@ -116,7 +118,9 @@ async function laneCount(repo: GitRepository, options: BlobScanOptions): Promise
   if (threads < 1) return ONE_LANE;
   const after = options.threadsAfterObjects ?? DEFAULT_THREADS_AFTER;
   const large = after <= 0 || (await objectCount(repo)) >= after;
-  return large ? { count: threads, threaded: true } : { count: 1, threaded: false };
+  if (!large) return ONE_LANE;
+  const { BlobLaneThread } = await import("./blob-lane-thread.js");
+  return { count: threads, threaded: true, Thread: BlobLaneThread };
 }
 
 const ONE_LANE: Lanes = { count: 1, threaded: false };
@@ -257,9 +261,10 @@ class BlobHistoryScan {
       cacheBytes: Math.floor((this.options.cacheBytes ?? DEFAULT_CACHE) / this.laneCount.count),
     };
     const verdict = (id: number, dirty: boolean) => this.decided(id, dirty);
+    const { Thread } = this.laneCount;
     for (let i = 0; i < this.laneCount.count; i++) {
       this.lanes.push(
-        !this.laneCount.threaded
+        !Thread
           ? new BlobReader(
               this.repo,
               this.engine,
@@ -269,13 +274,7 @@ class BlobHistoryScan {
               (command, output) => this.repo.failure(command, output),
               this.options.signal,
             )
-          : new BlobLaneThread(
-              this.repo,
-              this.options.engineSettings as EngineSettings,
-              settings,
-              verdict,
-              fail,
-            ),
+          : new Thread(this.repo, this.options.engineSettings as EngineSettings, settings, verdict, fail),
       );
       this.read.push(new RecentlyRead(READ_NAMES));
       this.asks.push([]);

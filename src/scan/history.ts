@@ -10,7 +10,6 @@ import type { ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { collect, exitOf } from "../sources/child-output.js";
 import { BINARY_PROBE, type ContentKind, contentKind, decodeUtf16Lines } from "../sources/content-kind.js";
-import { globMatcher } from "../sources/fs.js";
 import { GitRepository, isZeroSha, type PushKind, type PushUpdate } from "../sources/git.js";
 import {
   commitMessages,
@@ -28,10 +27,12 @@ import {
   type SkipReason,
   STAGED_PATCH_ARGS,
 } from "../sources/git-patch.js";
+import { globMatcher } from "../sources/paths.js";
 import type { Engine } from "./engine.js";
 import { type CommitsToScan, commitsWithDetections } from "./history-blobs.js";
+import { DEFAULT_MAX_FILE_SIZE } from "./limits.js";
 import { locate } from "./locate.js";
-import { DEFAULT_MAX_FILE_SIZE, type ScanStats } from "./run.js";
+import type { ScanStats } from "./run.js";
 import { chunkOverlap } from "./scan-source.js";
 import type { EngineSettings } from "./settings.js";
 import type { Finding } from "./types.js";

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
-import { displayPath } from "../sources/fs.js";
+import { displayPath } from "../sources/paths.js";
 import { parseYaml } from "../yaml.js";
 import { type LiveCheckSpec, parseLiveCheck } from "./live-check.js";
 import { readRuleCache } from "./rule-cache.js";

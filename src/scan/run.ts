@@ -1,5 +1,4 @@
 // Runs a scan over files, folders and stdin: walks, spreads files over threads, gathers findings and stats.
-import { availableParallelism } from "node:os";
 import type { Readable } from "node:stream";
 import { type FileEntry, type SkippedEntry, walk } from "../sources/fs.js";
 import { appendAll } from "./append.js";
@@ -9,7 +8,6 @@ import { type SourceOutcome, scanReadable, streamReader } from "./scan-source.js
 import { createEngine, type EngineSettings } from "./settings.js";
 import type { Finding } from "./types.js";
 
-export const DEFAULT_MAX_FILE_SIZE = 25 * 1024 * 1024;
 export const STDIN_TARGET = "-";
 
 export interface ScanStats {
@@ -100,15 +98,6 @@ class BatchQueue<T> {
     if (this.closed) return Promise.resolve(undefined);
     return new Promise((resolve) => this.takers.push(resolve));
   }
-}
-
-export function defaultThreads(): number {
-  return availableParallelism();
-}
-
-/** More threads than this only costs memory (each holds its own engine): 4 per core, and 64 at most. */
-export function maxThreads(): number {
-  return Math.min(64, 4 * availableParallelism());
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

@@ -2,6 +2,7 @@
 // and inside the archives those hold, down to a depth. A finding inside one is named by the path through the
 // archives, joined by `!`: `dist/app.zip!lib/core.jar!config.properties`. What cannot be read (a bomb, a
 // corrupt or too deeply nested archive) becomes a skip with its reason and a note: never a silent pass.
+
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import {
 } from "../sources/log-archive.js";
 import { tarEntries } from "../sources/tar.js";
 import type { Engine } from "./engine.js";
+import { DEFAULT_MAX_ARCHIVE_DEPTH } from "./limits.js";
 import { type SourceOutcome, scanFile, scanReadable, streamReader } from "./scan-source.js";
 
 export interface ArchiveSettings {
@@ -28,7 +30,6 @@ export interface ArchiveSettings {
   limits: ArchiveLimits;
 }
 
-export const DEFAULT_MAX_ARCHIVE_DEPTH = 2;
 export const DEFAULT_ARCHIVE_SETTINGS: ArchiveSettings = {
   maxDepth: DEFAULT_MAX_ARCHIVE_DEPTH,
   limits: DEFAULT_ARCHIVE_LIMITS,

@@ -1,9 +1,9 @@
 // Walks files and folders lazily: one directory listing at a time, never the whole tree in memory.
 import { type Dirent, lstatSync, readdirSync, type Stats, statSync } from "node:fs";
-import { basename, isAbsolute, join, relative, sep } from "node:path";
-import { Minimatch } from "minimatch";
+import { basename, join, relative, sep } from "node:path";
 import { UserError } from "../errors.js";
 import { IgnoreFiles } from "./ignore-files.js";
+import { displayPath, globMatcher } from "./paths.js";
 
 export interface FileEntry {
   /** Path to open. */
@@ -39,19 +39,6 @@ function kindOf(info: Stats): string {
 
 /** Folders that are never content: the git database, and leakwarden's own (its database and repository cache). */
 const ALWAYS_SKIPPED = new Set([".git", ".leakwarden"]);
-
-export function displayPath(path: string, cwd = process.cwd()): string {
-  const rel = relative(cwd, path);
-  const shown = rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
-  return shown.split(sep).join("/");
-}
-
-export function globMatcher(globs: readonly string[]): (relPath: string) => boolean {
-  const compiled = globs.map(
-    (g) => new Minimatch(g.replace(/\/+$/, ""), { dot: true, matchBase: !g.includes("/") }),
-  );
-  return (relPath) => compiled.some((m) => m.match(relPath));
-}
 
 /**
  * Yields the files under `targets`, depth first in name order. Directory reads are synchronous: each is a
