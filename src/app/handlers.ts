@@ -55,19 +55,20 @@ export async function acceptDelivery(
   repository: string,
   payload: ScanPayload | null,
 ): Promise<DeliveryOutcome> {
-  return await store.transaction(async (tx) => {
-    if (!(await tx.deliveries.record(delivery, event, repository))) return "duplicate-delivery";
-    if (!payload) return "nothing-to-scan";
-    const { job, created } = await tx.jobs.enqueue<ScanPayload>({
+  if (!payload)
+    return (await store.deliveries.record(delivery, event, repository))
+      ? "nothing-to-scan"
+      : "duplicate-delivery";
+  return store.acceptDelivery(
+    { id: delivery, event, repository },
+    {
       kind: SCAN_KIND,
       key: scanKey(repository, payload),
       queue: SCAN_KIND,
       payload,
       maxAttempts: SCAN_MAX_ATTEMPTS,
-    });
-    await tx.deliveries.attachJob(delivery, job.id);
-    return created ? "queued" : "already-queued";
-  });
+    },
+  );
 }
 
 /**

@@ -60,20 +60,17 @@ export async function acceptPullRequestDelivery(
 ): Promise<"queued" | "duplicate-delivery" | "already-queued"> {
   // The text stage records the same delivery for the pull request's description: this one is its commits.
   const recorded = `${delivery}/commits`;
-  return store.transaction(async (tx) => {
-    if (!(await tx.deliveries.record(recorded, PULL_REQUEST_KIND, scan.repository.fullName)))
-      return "duplicate-delivery";
-    const { job, created } = await tx.jobs.enqueue<PullRequestScan>({
+  return store.acceptDelivery(
+    { id: recorded, event: PULL_REQUEST_KIND, repository: scan.repository.fullName },
+    {
       kind: PULL_REQUEST_KIND,
       key: `${pullRequestKey(scan.repository.fullName, scan.number)}:${scan.head}`,
       queue: PULL_REQUEST_KIND,
       payload: scan,
       maxAttempts: MAX_ATTEMPTS,
       priority: PRIORITY.live,
-    });
-    await tx.deliveries.attachJob(recorded, job.id);
-    return created ? "queued" : "already-queued";
-  });
+    },
+  );
 }
 
 function enqueueCommentJob(store: Store, installation: number, key: string, suffix: string) {

@@ -50,18 +50,16 @@ export async function acceptTextDelivery(
   payload: TextScanPayload,
 ): Promise<TextDeliveryOutcome> {
   const repository = payload.repository.fullName;
-  return store.transaction(async (tx) => {
-    if (!(await tx.deliveries.record(delivery, event, repository))) return "duplicate-delivery";
-    const { job, created } = await tx.jobs.enqueue<TextScanPayload>({
+  return store.acceptDelivery(
+    { id: delivery, event, repository },
+    {
       kind: TEXT_SCAN_KIND,
       key: textScanKey(repository, payload),
       queue: TEXT_SCAN_KIND,
       payload,
       maxAttempts: TEXT_SCAN_MAX_ATTEMPTS,
-    });
-    await tx.deliveries.attachJob(delivery, job.id);
-    return created ? "queued" : "already-queued";
-  });
+    },
+  );
 }
 
 export type TextScanRunnerOptions = Omit<StageOptions<TextScanPayload>, "kind" | "perQueue" | "pausedQueues">;

@@ -16,20 +16,18 @@ export class DeliveryTable {
     private readonly clock: Clock,
   ) {}
 
-  /** Records a delivery; false when it was recorded before (a redelivery), whichever replica saw it first. */
-  async record(id: string, event: string, repository: string | null): Promise<boolean> {
+  /**
+   * Records a delivery, with the job it queued if any; false when it was recorded before (a redelivery),
+   * whichever replica saw it first.
+   */
+  async record(id: string, event: string, repository: string | null, jobId?: number): Promise<boolean> {
     const row = await this.db
       .insertInto("deliveries")
-      .values({ id, event, repository, received_at: iso(this.clock()) })
+      .values({ id, event, repository, received_at: iso(this.clock()), job_id: jobId ?? null })
       .onConflict((oc) => oc.column("id").doNothing())
       .returning("id")
       .executeTakeFirst();
     return row !== undefined;
-  }
-
-  /** Links a delivery to the job it created. */
-  async attachJob(id: string, jobId: number): Promise<void> {
-    await this.db.updateTable("deliveries").set({ job_id: jobId }).where("id", "=", id).execute();
   }
 
   async byId(id: string): Promise<DeliveryRecord | undefined> {

@@ -22,7 +22,7 @@ import {
   notifyJobs,
   type WakeListener,
 } from "./job-events.js";
-import { JobTable } from "./jobs.js";
+import { JobTable, type NewJob } from "./jobs.js";
 import { Locks } from "./locks.js";
 import { MIGRATIONS } from "./migrations.js";
 import { createPool, migratePostgres, postgresKysely } from "./postgres.js";
@@ -197,6 +197,26 @@ export class Store {
     return result;
   }
 
+  /**
+   * Queues the job a webhook delivery brings and records the delivery with the job's id, in a transaction of its
+   * own: the job first, so that the delivery is written once (a round trip fewer than recording it, queueing and
+   * linking the two). A redelivery, whichever replica saw the first, rolls the job back and queues nothing.
+   */
+  async acceptDelivery<P>(delivery: Delivery, job: NewJob<P>): Promise<DeliveryOutcome> {
+    if (this.db.isTransaction) throw new Error("acceptDelivery runs in a transaction of its own");
+    try {
+      return await this.transaction(async (tx) => {
+        const queued = await tx.jobs.enqueue(job);
+        if (!(await tx.deliveries.record(delivery.id, delivery.event, delivery.repository, queued.job.id)))
+          throw new Redelivery();
+        return queued.created ? "queued" : "already-queued";
+      });
+    } catch (error) {
+      if (error instanceof Redelivery) return "duplicate-delivery";
+      throw error;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.db.isTransaction) throw new Error("a transaction's store is closed by its transaction");
     await this.db.destroy();
@@ -204,6 +224,18 @@ export class Store {
     await this.context.release();
   }
 }
+
+/** A webhook delivery: GitHub's id for it, its event, and the repository it is about (if any). */
+export interface Delivery {
+  id: string;
+  event: string;
+  repository: string | null;
+}
+
+export type DeliveryOutcome = "queued" | "already-queued" | "duplicate-delivery";
+
+/** Thrown inside acceptDelivery's transaction to roll back the job a redelivery would have queued. */
+class Redelivery extends Error {}
 
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const env = options.env ?? process.env;

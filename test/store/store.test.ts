@@ -199,6 +199,23 @@ describe.each(engines("store"))("on $name", (engine) => {
       await store.close();
     });
 
+    it("a delivery queues its job once: a redelivery rolls back the job it would have queued", async () => {
+      const store = await open();
+      const job = (key: string) => ({ kind: "scan", key, queue: "scan", payload: {}, maxAttempts: 1 });
+      const delivery = { id: "d-accept", event: "push", repository: "acme/app" };
+      expect(await store.acceptDelivery(delivery, job("scan:a"))).toBe("queued");
+      expect(await store.acceptDelivery({ ...delivery, id: "d-again" }, job("scan:a"))).toBe(
+        "already-queued",
+      );
+      // The same delivery again, with a job that would be new: nothing is queued.
+      expect(await store.acceptDelivery(delivery, job("scan:b"))).toBe("duplicate-delivery");
+      expect(await store.jobs.byKey("scan:b")).toBeUndefined();
+      const queued = await store.jobs.byKey("scan:a");
+      expect((await store.deliveries.byId("d-accept"))?.jobId).toBe(queued?.id);
+      expect((await store.deliveries.byId("d-again"))?.jobId).toBe(queued?.id);
+      await store.close();
+    });
+
     it("refuses a schema newer than it knows, with a clear message", async () => {
       const target = engine.target();
       const store = await engine.open(target);
