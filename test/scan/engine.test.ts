@@ -23,9 +23,16 @@ const scan = (text: string | Buffer) => {
   return locate(bytes, engine.detect(bytes), { file: "t" });
 };
 
+const FORMATS = Object.keys(SAMPLE_FORMATS);
+
+/** A token of a format picked at random. */
+function randomToken(rng: SeededRandom): string {
+  const format = FORMATS[rng.below(FORMATS.length)] as string;
+  return (SAMPLE_FORMATS[format] as (r: SeededRandom) => string)(rng);
+}
+
 /** Random text that looks like config and code, with decoys and planted tokens of every format. */
 function randomDocument(rng: SeededRandom): string {
-  const formats = Object.keys(SAMPLE_FORMATS);
   const decoys = [
     "ghp_",
     "AZDO",
@@ -43,8 +50,7 @@ function randomDocument(rng: SeededRandom): string {
   for (let i = 0; i < 400; i++) {
     const pick = rng.below(10);
     if (pick === 0) {
-      const format = formats[rng.below(formats.length)] as string;
-      const token = (SAMPLE_FORMATS[format] as (r: SeededRandom) => string)(rng);
+      const token = randomToken(rng);
       const wrap = rng.below(5);
       if (wrap === 0) parts.push(`Authorization: Basic ${Buffer.from(`:${token}`).toString("base64")}`);
       else if (wrap === 1) parts.push(`https://user:${encodeURIComponent(token)}@dev.azure.com/org`);
@@ -79,19 +85,16 @@ describe("the keyword prefilter changes nothing but speed", () => {
  * line breaks), among decoy escapes.
  */
 function escapedDocument(rng: SeededRandom): string {
-  const formats = Object.keys(SAMPLE_FORMATS);
   const parts: string[] = [];
   for (let i = 0; i < 300; i++) {
     const pick = rng.below(8);
     if (pick === 0) {
-      const format = formats[rng.below(formats.length)] as string;
-      const token = (SAMPLE_FORMATS[format] as (r: SeededRandom) => string)(rng);
+      const token = randomToken(rng);
       const cut = rng.below(token.length);
       const escaped = `\\u00${token.charCodeAt(cut).toString(16).padStart(2, "0")}`;
       parts.push(`"key": "${token.slice(0, cut)}${escaped}${token.slice(cut + 1)}",`);
     } else if (pick === 1) {
-      const format = formats[rng.below(formats.length)] as string;
-      const token = (SAMPLE_FORMATS[format] as (r: SeededRandom) => string)(rng);
+      const token = randomToken(rng);
       parts.push(
         `?sig=${token.replace(/[+/=_-]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}%2F&x=1`,
       );
