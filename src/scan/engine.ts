@@ -73,20 +73,6 @@ function addWindow(windows: Windows, kind: keyof Windows, key: number, start: nu
   }
 }
 
-const NL = 10;
-
-/** Where the line holding byte `at` starts, or `from` if it starts before. */
-function lineStartFrom(bytes: Buffer, from: number, at: number): number {
-  for (let i = at - 1; i >= from; i--) if (bytes[i] === NL) return i + 1;
-  return from;
-}
-
-/** Where the line holding byte `at` ends (its newline), or `to` if it ends after. */
-function lineEndUpTo(bytes: Buffer, at: number, to: number): number {
-  for (let i = at; i < to; i++) if (bytes[i] === NL) return i;
-  return to;
-}
-
 /** Blanks [start, end) of `text` so that a secret cannot count as its own context. */
 function blank(text: string, start: number, end: number): string {
   return (
@@ -198,8 +184,9 @@ export class Engine {
     let from = Math.max(0, hit.at - decoder.before);
     let to = Math.min(bytes.length, hit.at + decoder.reach);
     if (decoder.withinLine) {
-      from = lineStartFrom(bytes, from, hit.at);
-      to = lineEndUpTo(bytes, hit.at, to);
+      const line = surroundingLines(bytes, hit.at, hit.at, 0, Math.max(decoder.before, decoder.reach));
+      from = Math.max(from, line.from);
+      to = Math.min(to, line.to);
     }
     addWindow(windows, "decoders", index, Math.max(0, from - MARGIN), Math.min(bytes.length, to + MARGIN));
   }

@@ -78,8 +78,7 @@ const DIRTY = -2;
 
 interface Lanes {
   count: number;
-  threaded: boolean;
-  /** The lane on a worker thread, loaded only when lanes run on threads. */
+  /** The lane on a worker thread, loaded only when lanes run on threads (undefined: on this thread). */
   Thread?: typeof BlobLaneThread;
 }
 
@@ -120,10 +119,10 @@ async function laneCount(repo: GitRepository, options: BlobScanOptions): Promise
   const large = after <= 0 || (await objectCount(repo)) >= after;
   if (!large) return ONE_LANE;
   const { BlobLaneThread } = await import("./blob-lane-thread.js");
-  return { count: threads, threaded: true, Thread: BlobLaneThread };
+  return { count: threads, Thread: BlobLaneThread };
 }
 
-const ONE_LANE: Lanes = { count: 1, threaded: false };
+const ONE_LANE: Lanes = { count: 1 };
 
 /** Lanes on threads asked for or chosen: none without the engine's settings to build one on each thread. */
 function threadCount(options: BlobScanOptions): number {
@@ -296,7 +295,7 @@ class BlobHistoryScan {
       messageBytes: this.messageBytes,
       commits: this.commits,
       lanes: this.laneCount.count,
-      threaded: this.laneCount.threaded,
+      threaded: this.laneCount.Thread !== undefined,
     };
   }
 
