@@ -1,7 +1,7 @@
 // Bare repositories cached per GitHub repository, fetched with the installation token. The token travels
 // only in the environment of the git process: never in a URL, argv, a log line or an error message. Fetches
 // go only to the configured GitHub host, at a URL built from the repository's full name: a payload's
-// clone_url is never followed, and the credential helper answers that host alone.
+// clone_url is never followed, and the credentials go to that host alone.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, stat, symlink, utimes } from "node:fs/promises";
@@ -10,9 +10,11 @@ import { GitRepository } from "../sources/git.js";
 import { isValidRef } from "../sources/git-ref.js";
 import { RepositoryError } from "../sources/repository-error.js";
 
-/** A credential helper that answers from the environment; its text holds the variable's name, not the token. */
-const CREDENTIAL_HELPER =
-  '!f() { test "$1" = get && echo username=x-access-token && echo "password=$LEAKWARDEN_GIT_TOKEN"; }; f';
+/**
+ * A fetch into the cache that writes no ref (any ref here means "already scanned") and leaves git's automatic
+ * maintenance to the housekeeping after the scan (afterUse): a push's scan does not wait for it.
+ */
+const FETCH = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-auto-maintenance"];
 
 /** GitHub's own rule for owner and repository names: OWNER/REPO, nothing that could leave that path. */
 export function isGitHubFullName(fullName: string): boolean {
@@ -30,17 +32,21 @@ export interface GitCacheOptions {
 /**
  * What a git process needs in its environment to authenticate with `token` to `remote` (and to no other
  * host); GitRepository adds it to the inherited environment and scrubs these values from its error messages.
+ * The credentials go with every request to `remote` as a Basic authorization header (as actions/checkout
+ * sends them): no 401 round trip and no credential helper to start for each fetch. Credential helpers are
+ * cleared, so a refused token is never answered from the user's or system's store.
  */
 export function gitAuthEnv(token: string | undefined, remote: string): NodeJS.ProcessEnv {
   if (!token) return {};
+  const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
   return {
+    // Not read by git: it makes GitRepository scrub the token itself, should it ever show in an error.
     LEAKWARDEN_GIT_TOKEN: token,
-    // An empty helper first clears any helper from the user's or system's configuration.
     GIT_CONFIG_COUNT: "2",
     GIT_CONFIG_KEY_0: "credential.helper",
     GIT_CONFIG_VALUE_0: "",
-    GIT_CONFIG_KEY_1: `credential.${remote}.helper`,
-    GIT_CONFIG_VALUE_1: CREDENTIAL_HELPER,
+    GIT_CONFIG_KEY_1: `http.${remote.replace(/\/+$/, "")}/.extraHeader`,
+    GIT_CONFIG_VALUE_1: `Authorization: Basic ${basic}`,
   };
 }
 
@@ -175,9 +181,7 @@ export class GitCache {
         await mkdir(path, { recursive: true, mode: 0o700 });
         const repo = GitRepository.prepare(path, gitAuthEnv(token, this.options.remote));
         if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
-        // Fetched objects get no ref: any ref here would be taken for "already scanned".
-        const fetch = (...what: string[]) =>
-          repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, ...what]);
+        const fetch = (...what: string[]) => repo.run([...FETCH, "--", url, ...what]);
         const unfetched = new Map<PushRef, Error>();
         const missingAfter = await missingObjects(
           repo,
@@ -321,11 +325,7 @@ export class GitCache {
         }
         const viewRepo = GitRepository.prepare(view, gitAuthEnv(token, this.options.remote));
         await viewRepo.run([
-          "fetch",
-          "--quiet",
-          "--no-tags",
-          "--no-write-fetch-head",
-          "--no-auto-maintenance",
+          ...FETCH,
           "--prune",
           "--",
           url,
@@ -369,8 +369,7 @@ export class GitCache {
     return this.using(path, async () => {
       const repo = await this.locks.run(path, async () => {
         const repo = await this.ensureRepository(path, token);
-        const fetch = (...what: string[]) =>
-          repo.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, ...what]);
+        const fetch = (...what: string[]) => repo.run([...FETCH, "--", url, ...what]);
         if (!(await repo.commitOf(pull.head))) await fetch(`refs/pull/${pull.number}/head`);
         if (!(await repo.commitOf(pull.base))) await fetch(pull.base).catch(() => fetch(baseRef));
         return repo;
@@ -385,8 +384,9 @@ export class GitCache {
   }
 
   /**
-   * Re-measures the repositories pushes just used, then evicts if the cache outgrew its size: in the background,
-   * and once for a burst (pushes that come in while a measure runs are measured together in the next one).
+   * Runs git's automatic maintenance in the repositories pushes just used (fetches leave it out), re-measures
+   * them, then evicts if the cache outgrew its size: in the background, and once for a burst (pushes that come
+   * in while this runs are looked at together in the next round).
    */
   private afterUse(path: string, used: number): void {
     const first = this.used.size === 0;
@@ -398,7 +398,7 @@ export class GitCache {
         const batch = [...this.used];
         this.used.clear();
         for (const [repo, at] of batch)
-          sizes.set(repo, { bytes: await this.locks.run(repo, () => folderSize(repo)), used: at });
+          sizes.set(repo, { bytes: await this.locks.run(repo, () => maintain(repo)), used: at });
         await this.evict(batch.at(-1)?.[0]);
       })
       .catch(() => undefined);
@@ -442,6 +442,17 @@ export class GitCache {
     }
     return removed;
   }
+}
+
+/**
+ * `git maintenance run --auto` (packs loose objects and packs when there are many), then the repository's size.
+ * In the foreground: git would otherwise detach its gc, and the size measured or an eviction would race it.
+ */
+async function maintain(path: string): Promise<number> {
+  await GitRepository.prepare(path)
+    .run(["-c", "gc.autoDetach=false", "maintenance", "run", "--auto", "--quiet"])
+    .catch(() => undefined); // a cache that cannot be maintained is still measured, and evicted in its turn
+  return folderSize(path);
 }
 
 async function folderSize(path: string): Promise<number> {

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GitCache, gitAuthEnv } from "../../src/app/git-cache.js";
@@ -80,6 +80,31 @@ describe("the git cache", () => {
     for (const p of pushes) expect(git(cache.pathFor(repository.fullName), "rev-parse", p.ref)).toBe(p.after);
   });
 
+  it("leaves git's maintenance out of the fetch, and runs it after the scan", async () => {
+    const work = join(dir.path, "work");
+    const cache = cacheAt(join(dir.path, "cache-maintained"));
+    const repository = { fullName: "acme/app" };
+    const path = cache.pathFor(repository.fullName);
+    const push = async (i: number) => {
+      git(work, "checkout", "--quiet", "-B", `kept-${i}`, "main");
+      writeFileSync(join(work, "a.txt"), `kept ${i}\n`);
+      git(work, "commit", "--quiet", "-am", `kept ${i}`);
+      const update = { before: zero, after: git(work, "rev-parse", "HEAD"), ref: `refs/heads/kept-${i}` };
+      git(work, "push", "--quiet", served(), `${update.ref}:${update.ref}`);
+      await cache.scanPush(repository, installationToken, update, async () => undefined);
+    };
+    const packs = () => readdirSync(join(path, "objects", "pack")).filter((f) => f.endsWith(".pack"));
+    await push(0);
+    await cache.settled();
+    // Every fetch keeps its pack, and more than one pack calls for a repack.
+    git(path, "config", "fetch.unpackLimit", "1");
+    git(path, "config", "gc.autoPackLimit", "1");
+    await push(1);
+    await push(2);
+    await cache.settled();
+    expect(packs()).toHaveLength(1);
+  });
+
   it("fails with a clear error that does not hold the token, and moves no ref", async () => {
     const cache = cacheAt(join(dir.path, "cache2"));
     const wrong = tokens(32).make("github-installation-token");
@@ -124,26 +149,51 @@ describe("the git cache", () => {
   });
 });
 
-describe("the credential helper", () => {
-  const fill = (host: string) =>
-    spawnSync("git", ["credential", "fill"], {
-      input: `protocol=http\nhost=${host}\n\n`,
-      env: {
-        ...process.env,
-        GIT_TERMINAL_PROMPT: "0",
-        GIT_ASKPASS: "",
-        ...gitAuthEnv(installationToken, server.url),
-      },
-      encoding: "utf8",
-    });
+describe("the credentials", () => {
+  const env = () => ({
+    ...process.env,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_ASKPASS: "",
+    ...gitAuthEnv(installationToken, server.url),
+  });
+  /** The authorization header git would send to `url`, as its own URL matching picks it. */
+  const headerFor = (url: string) =>
+    spawnSync("git", ["config", "--get-urlmatch", "http.extraHeader", url], { env: env(), encoding: "utf8" });
+  const credentialsIn = (header: string) =>
+    Buffer.from(/^Authorization: Basic (\S+)$/.exec(header.trim())?.[1] ?? "", "base64").toString("utf8");
 
-  it("answers the configured GitHub host", () => {
-    expect(fill(new URL(server.url).host).stdout).toContain(`password=${installationToken}`);
+  it("go with every request to the configured GitHub host: no 401 round trip, no helper", async () => {
+    expect(credentialsIn(headerFor(`${server.url}/acme/app.git`).stdout)).toBe(
+      `x-access-token:${installationToken}`,
+    );
+    const before = server.requests.length;
+    const cache = new GitCache({
+      root: join(dir.path, "credentials-cache"),
+      maxBytes: 1e9,
+      remote: server.url,
+    });
+    const head = git(join(dir.path, "served", "acme", "one.git"), "rev-parse", "HEAD");
+    await cache.scanPush(
+      { fullName: "acme/one" },
+      installationToken,
+      { before: "0".repeat(40), after: head, ref: "refs/heads/main" },
+      async () => undefined,
+    );
+    const requests = server.requests.slice(before);
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.every((r) => r.authorized)).toBe(true);
   });
 
-  it("gives the token to no other host", () => {
-    const other = fill("evil.example.test");
-    expect(other.stdout + other.stderr).not.toContain(installationToken);
+  it("go to no other host, and no credential helper answers for one", () => {
+    const other = headerFor("http://evil.example.test/acme/app.git");
+    expect(other.stdout).toBe("");
     expect(other.status).not.toBe(0);
+    const fill = spawnSync("git", ["credential", "fill"], {
+      input: "protocol=http\nhost=evil.example.test\n\n",
+      env: env(),
+      encoding: "utf8",
+    });
+    expect(fill.stdout + fill.stderr).not.toContain(installationToken);
+    expect(fill.status).not.toBe(0);
   });
 });
