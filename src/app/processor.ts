@@ -252,6 +252,11 @@ export class ScanProcessor {
     const outcomes = await this.deps.cache.scanPushes(repository, token, pushes, async (path, indices) => {
       const fetchMs = performance.now() - fetching;
       const scanning = performance.now();
+      // Read while the scan runs (it never fails: a problem becomes a note): the record needs it, the scan not.
+      const pushedIgnores = pushedIgnoreFiles(
+        path,
+        indices.map((i) => (pushes[i] as PushScan).after),
+      );
       // One read for the burst; each push's findings are its own (a commit two bring in is reported once).
       const scanned = await scanPushBurst(
         path,
@@ -260,10 +265,7 @@ export class ScanProcessor {
         { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore },
       );
       const scanMs = performance.now() - scanning;
-      const ignores = await pushedIgnoreFiles(
-        path,
-        indices.map((i) => (pushes[i] as PushScan).after),
-      );
+      const ignores = await pushedIgnores;
       // The whole batch recorded in one transaction, a few statements for all its pushes (on PostgreSQL each
       // statement is a round trip): every push's revocations are queued a moment after the scan.
       const recording = performance.now();
@@ -504,8 +506,10 @@ interface RecordNotes {
   orgProblem?: string;
 }
 
-/** The pushed commit's own `.leakwardenignore`: reviewed false positives, committed with the code. */
-/** Each pushed commit's `.leakwardenignore`, read for the whole batch in two git calls. */
+/**
+ * Each pushed commit's own `.leakwardenignore` (reviewed false positives, committed with the code), read for
+ * the whole batch in two git calls. Never fails: a file that cannot be read becomes a note.
+ */
 async function pushedIgnoreFiles(
   path: string,
   commits: readonly string[],

@@ -489,8 +489,12 @@ export async function scanPush(
     const plan = await repo.planPush(update, { excludeOtherRefs: options.excludeOtherRefs === true });
     kinds.push(plan.kind);
     if (plan.revisions.length > 0) {
-      await streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], plan.revisions, collector, options);
-      for (const message of await commitMessages(repo, plan.revisions))
+      // The messages are read beside the patches: two git processes at once, not one after the other.
+      const [, messages] = await Promise.all([
+        streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], plan.revisions, collector, options),
+        commitMessages(repo, plan.revisions),
+      ]);
+      for (const message of messages)
         if (!messagesSeen.has(message.origin.commit) && messagesSeen.add(message.origin.commit))
           collector.message(message);
     }
@@ -568,8 +572,11 @@ async function scanNewRefs(
 ): Promise<Finding[][]> {
   const revisions = [...new Set(afters), ...others.map((commit) => `^${commit}`)];
   const collector = new HistoryCollector(engine, options, repo);
-  await streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], revisions, collector, options);
-  for (const message of await commitMessages(repo, revisions)) collector.message(message);
+  const [, messages] = await Promise.all([
+    streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], revisions, collector, options),
+    commitMessages(repo, revisions),
+  ]);
+  for (const message of messages) collector.message(message);
   const { findings } = await finishHistory(collector, repo);
   const per = afters.map((): Finding[] => []);
   if (findings.length === 0) return per;
