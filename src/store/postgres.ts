@@ -84,9 +84,20 @@ export function createPool(url: string, options: PostgresOptions = {}): pg.Pool 
 /** Statements of more parameters than this (long `IN` lists) are not kept prepared: their shapes are many. */
 const MAX_PREPARED_PARAMETERS = 32;
 
+/** Names already given, by statement text: hashing the text again at every call costs more than the lookup. */
+const statementNames = new Map<string, string>();
+/** The App's statements take a few hundred shapes; past this many, the names are forgotten and made again. */
+const MAX_STATEMENT_NAMES = 2_000;
+
 /** The name of a statement kept prepared on each connection: the same text, the same name. */
 function statementName(text: string): string {
-  return `lw_${createHash("sha1").update(text).digest("base64url").slice(0, 20)}`;
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    if (statementNames.size >= MAX_STATEMENT_NAMES) statementNames.clear();
+    name = `lw_${createHash("sha1").update(text).digest("base64url").slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 /** PostgreSQL's answer when a prepared `SELECT *` meets a table changed since (another replica migrated it). */
