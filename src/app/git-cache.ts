@@ -11,8 +11,9 @@ import { isValidRef } from "../sources/git-ref.js";
 import { RepositoryError } from "../sources/repository-error.js";
 
 /**
- * A fetch into the cache that writes no ref (any ref here means "already scanned") and leaves git's automatic
- * maintenance to the housekeeping after the scan (afterUse): a push's scan does not wait for it.
+ * What every fetch into the cache shares: no tags and no FETCH_HEAD (a fetch by commit id then writes no ref:
+ * any ref here means "already scanned"), and no automatic maintenance, which the housekeeping after the scan
+ * runs instead (afterUse): a push's scan does not wait for it.
  */
 const FETCH = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-auto-maintenance"];
 
