@@ -455,6 +455,23 @@ async function finishHistory(collector: HistoryCollector, repo: GitRepository): 
 }
 
 /**
+ * Streams the patches of the commits `revisions` select into the collector and returns their messages, read
+ * beside the patches: two git processes at once, not one after the other (a push's scan waits for both).
+ */
+async function patchesAndMessages(
+  repo: GitRepository,
+  revisions: string[],
+  collector: HistoryCollector,
+  options: HistoryOptions,
+): Promise<GitMessage[]> {
+  const [, messages] = await Promise.all([
+    streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], revisions, collector, options),
+    commitMessages(repo, revisions),
+  ]);
+  return messages;
+}
+
+/**
  * The commits one ref update brought in (see PushKind): a normal or force push, a new branch or tag, a
  * deletion. Works on bare and non-bare repositories, and inside a pre-receive hook (quarantined objects).
  */
@@ -489,12 +506,7 @@ export async function scanPush(
     const plan = await repo.planPush(update, { excludeOtherRefs: options.excludeOtherRefs === true });
     kinds.push(plan.kind);
     if (plan.revisions.length > 0) {
-      // The messages are read beside the patches: two git processes at once, not one after the other.
-      const [, messages] = await Promise.all([
-        streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], plan.revisions, collector, options),
-        commitMessages(repo, plan.revisions),
-      ]);
-      for (const message of messages)
+      for (const message of await patchesAndMessages(repo, plan.revisions, collector, options))
         if (!messagesSeen.has(message.origin.commit) && messagesSeen.add(message.origin.commit))
           collector.message(message);
     }
@@ -572,11 +584,8 @@ async function scanNewRefs(
 ): Promise<Finding[][]> {
   const revisions = [...new Set(afters), ...others.map((commit) => `^${commit}`)];
   const collector = new HistoryCollector(engine, options, repo);
-  const [, messages] = await Promise.all([
-    streamPatches(repo, [...LOG_PATCH_ARGS, "--stdin"], revisions, collector, options),
-    commitMessages(repo, revisions),
-  ]);
-  for (const message of messages) collector.message(message);
+  for (const message of await patchesAndMessages(repo, revisions, collector, options))
+    collector.message(message);
   const { findings } = await finishHistory(collector, repo);
   const per = afters.map((): Finding[] => []);
   if (findings.length === 0) return per;
