@@ -467,15 +467,21 @@ export class GitRepository {
     }
     const pipe = child.stdout as Readable;
     let delivered = 0;
+    // Held unread until `after`, with a 'readable' listener: Node resumes a child's stdout that nothing listens
+    // to when the child exits, and what git wrote would be thrown away.
+    const hold = () => {};
+    pipe.on("readable", hold);
     const ended = new Promise<void>((resolve, reject) => {
       pipe.once("end", resolve);
       pipe.once("error", reject);
       after.then(
-        () =>
+        () => {
+          pipe.removeListener("readable", hold);
           pipe.on("data", (bytes: Buffer) => {
             delivered += bytes.length;
             onData(bytes);
-          }),
+          });
+        },
         (error) => {
           pipe.destroy();
           reject(error);

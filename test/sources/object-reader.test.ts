@@ -101,7 +101,7 @@ describe("an object reader", () => {
     expect(ended).toBeUndefined();
     expect(failures).toEqual([]);
     expect(answers).toEqual([...contents, contents[3], "<missing>", ...contents.slice(0, 10)]);
-    expect(segments).toBeGreaterThan(3);
+    expect(segments).toBeGreaterThan(1); // several cat-files (how many depends on how fast answers came in)
     expect(readdirSync(folder)).toEqual([]);
   });
 
@@ -110,7 +110,30 @@ describe("an object reader", () => {
     const { answers, ended, segments } = await readAll(dir, names, 8 * 1024);
     expect(ended).toBeUndefined();
     expect(answers).toEqual(contents);
-    expect(segments).toBeGreaterThan(3);
+    expect(segments).toBeGreaterThan(1); // several cat-files (how many depends on how fast answers came in)
+  });
+
+  it("through a pipe, keeps what a cat-file wrote before its turn came, even once it has exited", async () => {
+    process.env.TMPDIR = join(tmp.path, "no-such-folder");
+    let turn = () => {};
+    const after = new Promise<void>((resolve) => {
+      turn = resolve;
+    });
+    const chunks: Buffer[] = [];
+    const reading = GitRepository.prepare(dir).startReading(
+      ["cat-file", "--batch"],
+      (bytes) => chunks.push(Buffer.from(bytes)),
+      undefined,
+      after,
+    );
+    reading.child.stdin.end(`${names.slice(0, 3).join("\n")}\n`);
+    // The previous cat-file is still being handed over when this one exits: Node must not drop its output.
+    await new Promise((resolve) => reading.child.once("exit", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    turn();
+    await reading.ended;
+    const text = Buffer.concat(chunks).toString();
+    for (const content of contents.slice(0, 3)) expect(text).toContain(content);
   });
 
   it("stops at a cat-file that fails: its error, and nothing handed over from the cat-files after it", async () => {
