@@ -74,7 +74,11 @@ export interface PushRef {
   ref: string;
 }
 
-export type PushOutcome<T> = { ok: true; value: T } | { ok: false; error: Error };
+/**
+ * A push's outcome: scanned (its ref moves: a ref in the cache means "already scanned"), not scanned on
+ * purpose (`unscanned`: its ref stays, so that a later push still reads these commits), or failed.
+ */
+export type PushOutcome<T> = { ok: true; value: T; unscanned?: true } | { ok: false; error: Error };
 
 /** Runs git with lines on its stdin; fails with git's own reason. */
 async function runWithInput(repo: GitRepository, args: string[], input: string[]): Promise<string> {
@@ -246,7 +250,10 @@ export class GitCache {
       }
       // The last scanned update of each ref wins (updates are in push order); one git call moves them all.
       const moves = new Map<string, string>();
-      for (const [i, update] of updates.entries()) if (outcomes[i]?.ok) moves.set(update.ref, update.after);
+      for (const [i, update] of updates.entries()) {
+        const outcome = outcomes[i];
+        if (outcome?.ok && !outcome.unscanned) moves.set(update.ref, update.after);
+      }
       if (moves.size > 0) {
         await runWithInput(
           repo,

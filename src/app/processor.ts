@@ -117,6 +117,7 @@ async function readOwnSettings(octokit: Octokit, owner: string, repo: string, ru
 /** Where one push's time went in the scan stage (ms), and how many pushes its batch held. */
 export interface ScanTimings {
   batch: number;
+  /** Until the repository's settings were read (beside the fetch). */
   settingsMs: number;
   /** Until its objects were in: the fetch, and any wait for the repository's lock. */
   fetchMs: number;
@@ -130,6 +131,9 @@ export interface ScanProcessorOptions extends ProcessorDeps {
 }
 
 type Settings = Awaited<ReturnType<typeof readRepoSettings>>;
+
+/** A push the repository's settings say not to scan. */
+const PUSHES_OFF: ProcessResult = { findings: 0, skipped: "scan.pushes is off" };
 
 export class ScanProcessor {
   /** One engine per set of disabled rules: compiling costs milliseconds, repositories share settings. */
@@ -238,67 +242,91 @@ export class ScanProcessor {
   ): Promise<(ProcessResult | Error)[]> {
     const started = performance.now();
     const octokit = await this.deps.octokitFor(installation);
-    const { settings, problem, orgProblem } = await this.settingsFor(
+    // The settings are read from GitHub while the pushes are fetched: neither needs the other, and on a
+    // repository's first push in a while each takes round trips. The scan waits for both.
+    let settingsMs = 0;
+    const reading = this.settingsFor(
       octokit,
       jobs.map((j) => j.payload),
-    );
-    const settingsMs = performance.now() - started;
-    if (!settings.scan.pushes) return jobs.map(() => ({ findings: 0, skipped: "scan.pushes is off" }));
-    const engine = this.engineFor(settings);
+    ).then((read) => {
+      settingsMs = performance.now() - started;
+      return read;
+    });
+    // Awaited once the objects are in; should the fetch fail first, the settings are not the batch's error.
+    reading.catch(() => {});
     // Probot keeps the installation token until it nears its expiry: this mints nothing per push.
     const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
     const pushes = jobs.map((j) => j.payload as PushScan);
-    const fetching = performance.now();
-    const outcomes = await this.deps.cache.scanPushes(repository, token, pushes, async (path, indices) => {
-      const fetchMs = performance.now() - fetching;
-      const scanning = performance.now();
-      // Read while the scan runs (it never fails: a problem becomes a note): the record needs it, the scan not.
-      const pushedIgnores = pushedIgnoreFiles(
-        path,
-        indices.map((i) => (pushes[i] as PushScan).after),
-      );
-      // One read for the burst; each push's findings are its own (a commit two bring in is reported once).
-      const scanned = await scanPushBurst(
-        path,
-        indices.map((i) => pushes[i] as PushScan),
-        engine,
-        { maxFileSize: this.deps.maxFileSize, ignore: settings.pathsIgnore },
-      );
-      const scanMs = performance.now() - scanning;
-      const ignores = await pushedIgnores;
-      // The whole batch recorded in one transaction, a few statements for all its pushes (on PostgreSQL each
-      // statement is a round trip): every push's revocations are queued a moment after the scan.
-      const recording = performance.now();
-      const items: (RecordItem | Error)[] = indices.map((i, k) => {
-        const outcome = scanned[k];
-        if (outcome === undefined || outcome instanceof Error)
-          return outcome ?? new Error("the push was not scanned");
-        return {
-          job: jobs[i] as ScanJob,
-          scanned: outcome.findings,
-          source: pushSource(pushes[i] as PushScan),
-          notes: { ...ignores[k], ...(orgProblem ? { orgProblem } : {}) },
-        };
-      });
-      const recorded = await this.recordAll(
-        items.filter((item): item is RecordItem => !(item instanceof Error)),
-        settings,
-        problem,
-      );
-      const recordMs = performance.now() - recording;
-      let next = 0;
-      return items.map((item): PushOutcome<ProcessResult> => {
-        if (item instanceof Error) return { ok: false, error: item };
-        const result = recorded[next++] as ProcessResult | Error;
-        return result instanceof Error
-          ? { ok: false, error: result }
-          : {
-              ok: true,
-              value: { ...result, timings: { batch: jobs.length, settingsMs, fetchMs, scanMs, recordMs } },
-            };
-      });
-    });
+    const outcomes = await this.deps.cache.scanPushes<ProcessResult>(
+      repository,
+      token,
+      pushes,
+      async (path, indices) => {
+        const fetchMs = performance.now() - started;
+        const read = await reading;
+        // Not scanned: the refs stay, so that these commits are read once scanning is on again.
+        if (!read.settings.scan.pushes)
+          return indices.map(() => ({ ok: true, value: { ...PUSHES_OFF }, unscanned: true }) as const);
+        const batch = indices.map((i) => jobs[i] as ScanJob);
+        return this.scanFetched(path, batch, read, { batch: jobs.length, settingsMs, fetchMs });
+      },
+    );
+    // A push that could not be fetched is only skipped when the settings say so, as it was before any fetch.
+    const read = await reading.catch(() => undefined);
+    if (read && !read.settings.scan.pushes) return jobs.map(() => ({ ...PUSHES_OFF }));
     return outcomes.map((o) => (o.ok ? o.value : o.error));
+  }
+
+  /** Scans fetched pushes of one repository together, and records each one's findings; per push, its outcome. */
+  private async scanFetched(
+    path: string,
+    jobs: readonly ScanJob[],
+    { settings, problem, orgProblem }: Settings,
+    timings: Omit<ScanTimings, "scanMs" | "recordMs">,
+  ): Promise<PushOutcome<ProcessResult>[]> {
+    const pushes = jobs.map((j) => j.payload as PushScan);
+    const engine = this.engineFor(settings);
+    const scanning = performance.now();
+    // Read while the scan runs (it never fails: a problem becomes a note): the record needs it, the scan not.
+    const pushedIgnores = pushedIgnoreFiles(
+      path,
+      pushes.map((p) => p.after),
+    );
+    // One read for the burst; each push's findings are its own (a commit two bring in is reported once).
+    const scanned = await scanPushBurst(path, pushes, engine, {
+      maxFileSize: this.deps.maxFileSize,
+      ignore: settings.pathsIgnore,
+    });
+    const scanMs = performance.now() - scanning;
+    const ignores = await pushedIgnores;
+    // The whole batch recorded in one transaction, a few statements for all its pushes (on PostgreSQL each
+    // statement is a round trip): every push's revocations are queued a moment after the scan.
+    const recording = performance.now();
+    const items: (RecordItem | Error)[] = jobs.map((job, k) => {
+      const outcome = scanned[k];
+      if (outcome === undefined || outcome instanceof Error)
+        return outcome ?? new Error("the push was not scanned");
+      return {
+        job,
+        scanned: outcome.findings,
+        source: pushSource(pushes[k] as PushScan),
+        notes: { ...ignores[k], ...(orgProblem ? { orgProblem } : {}) },
+      };
+    });
+    const recorded = await this.recordAll(
+      items.filter((item): item is RecordItem => !(item instanceof Error)),
+      settings,
+      problem,
+    );
+    const recordMs = performance.now() - recording;
+    let next = 0;
+    return items.map((item): PushOutcome<ProcessResult> => {
+      if (item instanceof Error) return { ok: false, error: item };
+      const result = recorded[next++] as ProcessResult | Error;
+      return result instanceof Error
+        ? { ok: false, error: result }
+        : { ok: true, value: { ...result, timings: { ...timings, scanMs, recordMs } } };
+    });
   }
 
   /**

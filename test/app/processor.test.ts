@@ -86,7 +86,7 @@ beforeAll(async () => {
   git(work, "add", ".");
   git(work, "commit", "--quiet", "-m", "deploy");
   const after = git(work, "rev-parse", "HEAD");
-  for (const name of ["app", "fork", "pub", "pub2"])
+  for (const name of ["app", "fork", "pub", "pub2", "quiet"])
     git(dir.path, "clone", "--quiet", "--bare", work, join("served", "acme", `${name}.git`));
   payload = {
     type: "push",
@@ -280,6 +280,83 @@ describe("repository settings", () => {
       .reply(200, "scan:\n  pushes: false\n", { "content-type": "text/plain; charset=utf-8" });
     const result = await processor.process(await job());
     expect(result).toEqual({ findings: 0, skipped: "scan.pushes is off" });
+  });
+
+  it("are read while the push is fetched, and a push they say not to scan moves no ref in the cache", async () => {
+    const cache = new GitCache({
+      root: join(dir.path, "cache-side-by-side"),
+      maxBytes: 1e9,
+      remote: join(dir.path, "served"),
+    });
+    const side = new ScanProcessor({
+      store,
+      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+      revokers,
+      revocationsQueued: () => {},
+      reportsQueued: () => {},
+      cache,
+      rules: loadRules(),
+      maxFileSize: 1e6,
+      archiveLimits: DEFAULT_ARCHIVE_LIMITS,
+      log: () => {},
+    });
+    const repository = { ...payload.repository, name: "quiet", fullName: "acme/quiet" };
+    const cached = cache.pathFor("acme/quiet");
+    const fetched = () => {
+      try {
+        execFileSync("git", ["--git-dir", cached, "cat-file", "-e", `${payload.after}^{commit}`], {
+          stdio: "ignore",
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const push = async (key: string) =>
+      (
+        await store.jobs.enqueue<ScanPayload>({
+          kind: SCAN_KIND,
+          key,
+          queue: SCAN_KIND,
+          payload: { ...payload, repository } as PushScan,
+          maxAttempts: 1,
+        })
+      ).job;
+    // GitHub answers the settings only once the push's commit is in the cache: were the fetch to wait for
+    // the settings, this would never answer, and the read would fail.
+    let answeredAfterFetch = false;
+    nock(API)
+      .get("/repos/acme/.github/contents/.github%2Fleakwarden.yml")
+      .reply(404)
+      .get("/repos/acme/quiet/contents/.github%2Fleakwarden.yml")
+      .reply((_uri, _body, callback) => {
+        const started = Date.now();
+        const look = () => {
+          if (fetched()) {
+            answeredAfterFetch = true;
+            callback(null, [
+              200,
+              "scan:\n  pushes: false\n",
+              { "content-type": "text/plain; charset=utf-8" },
+            ]);
+          } else if (Date.now() - started > 10_000) callback(null, [500, "the fetch never came"]);
+          else setTimeout(look, 10);
+        };
+        look();
+      });
+    expect(await side.process(await push("side-1"))).toEqual({ findings: 0, skipped: "scan.pushes is off" });
+    expect(answeredAfterFetch).toBe(true);
+    // Fetched, not scanned: no ref says so, and once scanning is on the same commit is read and its leak found.
+    expect(() =>
+      execFileSync("git", ["--git-dir", cached, "rev-parse", "--verify", "refs/heads/main"], {
+        stdio: "ignore",
+      }),
+    ).toThrow();
+    noSettingsFile();
+    nock(API).get("/repos/acme/quiet/labels/security").reply(200, {});
+    const scanned = await side.process(await push("side-2"));
+    expect(scanned.findings).toBe(1);
+    expect(git(dir.path, "--git-dir", cached, "rev-parse", "refs/heads/main")).toBe(payload.after);
   });
 
   it("are read once for a while per repository, and again after a push to the default branch", async () => {
