@@ -24,6 +24,7 @@ import type { ServeConfig } from "./config.js";
 import { GitCache } from "./git-cache.js";
 import { registerHandlers } from "./handlers.js";
 import { serveLogger } from "./log.js";
+import { appOctokit } from "./octokit.js";
 import { Pipeline } from "./pipeline.js";
 import { createWebhookServer } from "./webhook-server.js";
 
@@ -38,14 +39,6 @@ export interface AppOptions {
   Octokit?: typeof ProbotOctokit;
   /** Where log lines go; default: pino JSON lines on stdout, or pretty lines on a terminal. */
   log?: Logger;
-}
-
-/** The same Octokit, with the throttling plugin off (the report stage paces writes per installation). */
-function withoutThrottling(Octokit: typeof ProbotOctokit): typeof ProbotOctokit {
-  return Octokit.defaults((options: Record<string, unknown>) => ({
-    ...options,
-    throttle: { ...(options.throttle as object), enabled: false },
-  }));
 }
 
 export async function health(
@@ -196,7 +189,7 @@ export class LeakwardenApp {
       ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
       // The report stage paces GitHub writes per installation; Octokit's own throttle would pace them all
       // together, across installations, and hold every stage behind it.
-      Octokit: withoutThrottling(this.options.Octokit ?? ProbotOctokit),
+      Octokit: appOctokit(this.options.Octokit ?? ProbotOctokit, config.baseUrl),
     });
     await probot.ready();
     this.probot = probot;
