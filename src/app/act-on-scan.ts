@@ -24,7 +24,8 @@ export interface ActDeps {
   rules: readonly Rule[];
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  revocationsQueued(): void;
+  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
+  revocationsQueued(jobIds: readonly number[]): void;
   log: (message: string) => void;
 }
 
@@ -92,7 +93,7 @@ export async function actOnScan<R>(
     });
     return { acted, result: await report(tx, issueFindings(findings, acted, verdicts), acted) };
   });
-  if (acted.pendingJobIds.length > 0) deps.revocationsQueued();
+  if (acted.pendingJobIds.length > 0) deps.revocationsQueued(acted.pendingJobIds);
   if (checker && !verdicts && findings.length > 0)
     deps.checks?.start(
       scan.key,

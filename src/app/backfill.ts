@@ -40,7 +40,8 @@ export interface BackfillDeps {
   revokers: RevokerSet;
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  revocationsQueued(): void;
+  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
+  revocationsQueued(jobIds: readonly number[]): void;
   reportsQueued(): void;
   /** Wakes the backfill stage: an installation's repositories were queued. */
   backfillsQueued(): void;

@@ -37,8 +37,7 @@ export interface ProcessorDeps {
   store: Store;
   octokitFor(installation: number): Promise<Octokit>;
   revokers: RevokerSet;
-  /** Wakes the revocation worker once jobs are queued. */
-  revocationsQueued(): void;
+  revocationsQueued(jobIds: readonly number[]): void;
   /** Live checks (validate/): verdicts before acting, confirmation after revoking. Absent: no live checks. */
   checker?: LiveChecker;
   /** Where live checks that need not precede the revocations run, off the scan slot. */
@@ -451,7 +450,7 @@ export class ScanProcessor {
       return one;
     }
     const { acted, reports } = written;
-    if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
+    if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued(acted.pendingJobIds);
     if (reports.some((r) => r?.created)) this.deps.reportsQueued();
     if (checker && !verdicts)
       for (const { key, findings } of recorded)

@@ -110,7 +110,8 @@ export interface PullRequestDeps {
   revokers: RevokerSet;
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  revocationsQueued(): void;
+  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
+  revocationsQueued(jobIds: readonly number[]): void;
   reportsQueued(): void;
   cache: GitCache;
   rules: readonly Rule[];

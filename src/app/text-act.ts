@@ -19,7 +19,8 @@ export interface TextActDeps {
   rules: readonly Rule[];
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  revocationsQueued(): void;
+  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
+  revocationsQueued(jobIds: readonly number[]): void;
   reportsQueued(): void;
   log: (message: string) => void;
 }
@@ -114,7 +115,7 @@ export async function actOnTextFindings(
     const also = (await alsoQueue?.(tx, acted)) ?? false;
     return { acted, report, fresh: reported.length, also };
   });
-  if (acted.pendingJobIds.length > 0) deps.revocationsQueued();
+  if (acted.pendingJobIds.length > 0) deps.revocationsQueued(acted.pendingJobIds);
   if (checker && !verdicts)
     deps.checks?.start(
       key,

@@ -29,7 +29,8 @@ export interface TextScanDeps {
   rules: readonly Rule[];
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  revocationsQueued(): void;
+  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
+  revocationsQueued(jobIds: readonly number[]): void;
   reportsQueued(): void;
   log: (message: string) => void;
 }
