@@ -238,42 +238,27 @@ export class RevocationWorker {
         leaseMs: this.leaseMs,
         ids: wanted,
       });
+      const back: RevokeJob[] = [];
       const byProvider = new Map<string, RevokeJob[]>();
-      for (const job of jobs) {
-        const same = byProvider.get(job.queue);
-        if (same) same.push(job);
-        else byProvider.set(job.queue, [job]);
-      }
+      for (const job of jobs) byProvider.set(job.queue, [...(byProvider.get(job.queue) ?? []), job]);
       for (const [name, queued] of byProvider) {
         const revoker = isRevokerName(name) ? this.revokers.get(name) : undefined;
-        // A provider this process does not know: the loop gives those up, with the reason.
-        if (revoker) await this.startCallsUpTo(revoker, queued);
-        else await this.giveBack(queued);
+        const free = revoker ? revoker.concurrency - (this.busy.get(revoker.name) ?? 0) : 0;
+        if (!revoker || free <= 0) {
+          back.push(...queued);
+          continue;
+        }
+        const batches = batchesOf(revoker, queued);
+        back.push(...batches.splice(free).flat());
+        if (batches.length > 0) this.launch(revoker, batches);
       }
+      if (back.length > 0)
+        await this.store.jobs.release(
+          back.map((job) => job.id),
+          this.owner,
+          iso(new Date(this.now())),
+        );
     }).catch((error: Error) => this.log(`revocation worker: ${error.message}`));
-  }
-
-  /**
-   * Starts the calls of claimed jobs of one provider, as many as it has free slots; the jobs of calls past those
-   * (several organisations, say) go back, due now. Returns how many jobs it started.
-   */
-  private async startCallsUpTo(revoker: Revoker, jobs: RevokeJob[]): Promise<number> {
-    const free = Math.max(revoker.concurrency - (this.busy.get(revoker.name) ?? 0), 0);
-    const batches = batchesOf(revoker, jobs);
-    const surplus = batches.splice(free).flat();
-    if (batches.length > 0) this.launch(revoker, batches);
-    await this.giveBack(surplus);
-    return jobs.length - surplus.length;
-  }
-
-  /** Claimed jobs back in the queue, due now, without an attempt counted. */
-  private async giveBack(jobs: readonly RevokeJob[]): Promise<void> {
-    if (jobs.length === 0) return;
-    await this.store.jobs.release(
-      jobs.map((job) => job.id),
-      this.owner,
-      iso(new Date(this.now())),
-    );
   }
 
   private async dispatchDue(): Promise<number> {
@@ -291,7 +276,17 @@ export class RevocationWorker {
         limit: Math.min(this.claimLimit, free * revoker.batchSize),
         queues: { only: [revoker.name] },
       });
-      taken += await this.startCallsUpTo(revoker, jobs);
+      const batches = batchesOf(revoker, jobs);
+      // Calls past the free slots (jobs for several organisations, say) give their jobs back, due now.
+      const surplus = batches.splice(free).flat();
+      taken += jobs.length - surplus.length;
+      if (batches.length > 0) this.launch(revoker, batches);
+      if (surplus.length > 0)
+        await this.store.jobs.release(
+          surplus.map((job) => job.id),
+          this.owner,
+          iso(new Date(this.now())),
+        );
     }
     // Jobs for a provider this process does not know cannot be run here.
     const known = new Set<string>(this.revokers.keys());
