@@ -24,8 +24,7 @@ export interface ActDeps {
   rules: readonly Rule[];
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
-  revocationsQueued(jobIds: readonly number[]): void;
+  revocationsQueued(): void;
   log: (message: string) => void;
 }
 
@@ -93,7 +92,7 @@ export async function actOnScan<R>(
     });
     return { acted, result: await report(tx, issueFindings(findings, acted, verdicts), acted) };
   });
-  if (acted.pendingJobIds.length > 0) deps.revocationsQueued(acted.pendingJobIds);
+  if (acted.pendingJobIds.length > 0) deps.revocationsQueued();
   if (checker && !verdicts && findings.length > 0)
     deps.checks?.start(
       scan.key,

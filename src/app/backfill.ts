@@ -40,8 +40,7 @@ export interface BackfillDeps {
   revokers: RevokerSet;
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
-  revocationsQueued(jobIds: readonly number[]): void;
+  revocationsQueued(): void;
   reportsQueued(): void;
   /** Wakes the backfill stage: an installation's repositories were queued. */
   backfillsQueued(): void;

@@ -37,7 +37,8 @@ export interface ProcessorDeps {
   store: Store;
   octokitFor(installation: number): Promise<Octokit>;
   revokers: RevokerSet;
-  revocationsQueued(jobIds: readonly number[]): void;
+  /** Wakes the revocation worker once jobs are queued. */
+  revocationsQueued(): void;
   /** Live checks (validate/): verdicts before acting, confirmation after revoking. Absent: no live checks. */
   checker?: LiveChecker;
   /** Where live checks that need not precede the revocations run, off the scan slot. */
@@ -450,7 +451,7 @@ export class ScanProcessor {
       return one;
     }
     const { acted, reports } = written;
-    if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued(acted.pendingJobIds);
+    if (acted.pendingJobIds.length > 0) this.deps.revocationsQueued();
     if (reports.some((r) => r?.created)) this.deps.reportsQueued();
     if (checker && !verdicts)
       for (const { key, findings } of recorded)

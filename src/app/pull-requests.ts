@@ -110,8 +110,7 @@ export interface PullRequestDeps {
   revokers: RevokerSet;
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
-  revocationsQueued(jobIds: readonly number[]): void;
+  revocationsQueued(): void;
   reportsQueued(): void;
   cache: GitCache;
   rules: readonly Rule[];

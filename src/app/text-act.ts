@@ -19,8 +19,7 @@ export interface TextActDeps {
   rules: readonly Rule[];
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
-  revocationsQueued(jobIds: readonly number[]): void;
+  revocationsQueued(): void;
   reportsQueued(): void;
   log: (message: string) => void;
 }
@@ -115,7 +114,7 @@ export async function actOnTextFindings(
     const also = (await alsoQueue?.(tx, acted)) ?? false;
     return { acted, report, fresh: reported.length, also };
   });
-  if (acted.pendingJobIds.length > 0) deps.revocationsQueued(acted.pendingJobIds);
+  if (acted.pendingJobIds.length > 0) deps.revocationsQueued();
   if (checker && !verdicts)
     deps.checks?.start(
       key,

@@ -29,8 +29,7 @@ export interface TextScanDeps {
   rules: readonly Rule[];
   checker?: LiveChecker;
   checks?: BackgroundChecks;
-  /** Revocation jobs were queued and committed: the worker takes them (their ids) at once. */
-  revocationsQueued(jobIds: readonly number[]): void;
+  revocationsQueued(): void;
   reportsQueued(): void;
   log: (message: string) => void;
 }

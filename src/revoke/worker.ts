@@ -137,10 +137,6 @@ export class RevocationWorker {
   private readonly pauseReasons = new Map<string, string>();
   private readonly loop: WakeableLoop;
   private readonly orphans: OrphanCheck;
-  /** The claim under way (see `claiming`). */
-  private claims: Promise<unknown> = Promise.resolve();
-  /** Between start() and stop(): only then does `take` start calls. */
-  private started = false;
   /** Revocations that end while one is being written are written together, in the next transaction. */
   private readonly revokedWrites = new Coalescer<Revoked, RevokedWrite | undefined>((ended) =>
     this.writeRevoked(ended),
@@ -208,60 +204,7 @@ export class RevocationWorker {
    * those calls; returns how many jobs it took. A provider whose calls are all in flight is left alone: its jobs
    * wait in the store, and go together in the next call (batching) when a slot frees.
    */
-  private dispatch(): Promise<number> {
-    return this.claiming(() => this.dispatchDue());
-  }
-
-  /** Claims one at a time (the loop's look at the queue, or `take`): each sees the slots the other filled. */
-  private claiming<T>(claim: () => Promise<T>): Promise<T> {
-    const next = this.claims.then(claim, claim);
-    this.claims = next.catch(() => undefined);
-    return next;
-  }
-
-  /**
-   * Jobs this process has just queued (committed): claimed by id and their calls started at once, without a
-   * look at the whole queue first: on PostgreSQL that look is two round trips on a revocation's way. Those
-   * no free call can take now go back, due, for the loop. Resolves once the calls have started; never rejects.
-   * Only while the worker runs (start() to stop()).
-   */
-  async take(ids: readonly number[]): Promise<void> {
-    const wanted = ids.slice(0, this.claimLimit);
-    // Anything else due (the rest of a long list) is the loop's.
-    if (ids.length > wanted.length) this.loop.notify();
-    // A worker that is not running leaves them in the queue (durable) for the one that is, or its next start.
-    if (wanted.length === 0 || !this.started) return;
-    await this.claiming(async () => {
-      const jobs = await this.store.jobs.claimIds<RevokePayload>({
-        kind: REVOKE_KIND,
-        owner: this.owner,
-        leaseMs: this.leaseMs,
-        ids: wanted,
-      });
-      const back: RevokeJob[] = [];
-      const byProvider = new Map<string, RevokeJob[]>();
-      for (const job of jobs) byProvider.set(job.queue, [...(byProvider.get(job.queue) ?? []), job]);
-      for (const [name, queued] of byProvider) {
-        const revoker = isRevokerName(name) ? this.revokers.get(name) : undefined;
-        const free = revoker ? revoker.concurrency - (this.busy.get(revoker.name) ?? 0) : 0;
-        if (!revoker || free <= 0) {
-          back.push(...queued);
-          continue;
-        }
-        const batches = batchesOf(revoker, queued);
-        back.push(...batches.splice(free).flat());
-        if (batches.length > 0) this.launch(revoker, batches);
-      }
-      if (back.length > 0)
-        await this.store.jobs.release(
-          back.map((job) => job.id),
-          this.owner,
-          iso(new Date(this.now())),
-        );
-    }).catch((error: Error) => this.log(`revocation worker: ${error.message}`));
-  }
-
-  private async dispatchDue(): Promise<number> {
+  private async dispatch(): Promise<number> {
     await this.recoverOrphans();
     // One look at which providers have due jobs, then a claim for each of those only.
     const due = await this.store.jobs.dueQueues(REVOKE_KIND);
@@ -384,7 +327,6 @@ export class RevocationWorker {
 
   /** Runs jobs as they come due until stop(); notify() wakes it for a job just queued. */
   start(): void {
-    this.started = true;
     this.loop.start();
   }
 
@@ -393,10 +335,7 @@ export class RevocationWorker {
   }
 
   async stop(): Promise<void> {
-    this.started = false;
     await this.loop.stop();
-    // A claim under way may still start calls: wait for it, then for every call.
-    await this.claims;
     await Promise.all(this.inFlight);
   }
 

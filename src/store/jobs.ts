@@ -292,19 +292,6 @@ export class JobTable {
   }
 
   /**
-   * Takes these jobs of a kind, those of them still due: a worker taking the jobs its own process just queued,
-   * without looking at the whole queue first.
-   */
-  async claimIds<P = unknown>(
-    options: Omit<ClaimOptions, "queues" | "skipKeyPrefixes" | "limit"> & { ids: readonly number[] },
-  ): Promise<JobRecord<P>[]> {
-    if (options.ids.length === 0) return [];
-    return this.claimDue<P>({ ...options, limit: options.ids.length }, (q) =>
-      q.where("id", "in", options.ids),
-    );
-  }
-
-  /**
    * Takes more due jobs to do together with one just claimed (coalescing): those of the same kind whose key
    * starts with `keyPrefix` and whose priority is `maxPriority` or more urgent, under the same owner and lease.
    * A less urgent job never rides along ahead of more urgent work elsewhere.

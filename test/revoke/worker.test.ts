@@ -473,53 +473,6 @@ describe("crash recovery and concurrency", () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it("takes the jobs its process just queued at once; what no free call can take goes back, due", async () => {
-    const h = await harness(dir.path, { sleep: undefined, pollMs: 60_000 });
-    // Running, with nothing to do: its loop sleeps a minute, and nothing wakes it.
-    h.worker.start();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const t = tokens(15);
-    // Five organisations: five calls, one more than Azure DevOps' four at once.
-    const pats = Array.from({ length: 5 }, () => t.adoPat());
-    for (const [i, pat] of pats.entries())
-      await new Registry(h.store).add(new Secret(pat), {
-        org: `org${i}`,
-        authorizationId: `${i}${AUTH_ID.slice(1)}`,
-      });
-    const { pendingJobIds } = await h.act(scanText(pats.join("\n")), { revoke: true });
-    expect(pendingJobIds).toHaveLength(5);
-    const called: string[] = [];
-    nock(ADO)
-      .post(/\/org\d\/_apis\/tokenadmin\/revocations/)
-      .query(true)
-      .times(5)
-      // Within the harness's 200 ms call timeout, long enough to look at the queue before a call ends.
-      .delay(150)
-      .reply(function () {
-        called.push(this.req.path.split("/")[1] as string);
-        return [204];
-      });
-    const revoked = new Promise<void>((resolve) =>
-      h.worker.onOutcome(() => {
-        if (h.outcomes.length === 5) resolve();
-      }),
-    );
-    // The loop sleeps on: only take() can have claimed them.
-    await h.worker.take(pendingJobIds);
-    const taken = await h.store.jobs.list({ kind: "revoke" });
-    expect(taken.map((j) => j.state)).toEqual(["running", "running", "running", "running", "pending"]);
-    // Given back without an attempt, due now: the first call to end frees a slot, and the loop takes it.
-    expect(taken[4]).toMatchObject({ owner: null, attempts: 0, runAfter: h.clock.now.toISOString() });
-    await revoked;
-    expect(called.slice(0, 4).sort()).toEqual(["org0", "org1", "org2", "org3"]);
-    expect(called[4]).toBe("org4");
-    // Ids of jobs already done are left alone.
-    await h.worker.take(pendingJobIds);
-    expect((await h.store.jobs.list({ kind: "revoke" })).map((j) => j.state)).toEqual(Array(5).fill("done"));
-    expect(await h.store.audit.list({ action: "revoke.attempt" })).toHaveLength(5);
-    await h.worker.stop();
-  });
-
   it("drain leaves a retry that is due after the wait in the queue", async () => {
     const h = await harness(dir.path);
     await h.act(scanText(tokens(15).make("slack-bot-token")), { revoke: true, policy: "all" });

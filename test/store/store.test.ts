@@ -368,53 +368,6 @@ describe.each(engines("store"))("on $name", (engine) => {
       await b.close();
     });
 
-    it("claiming by id takes only those jobs, of that kind, still due, and never one another claim holds", async () => {
-      const target = engine.target();
-      const a = await engine.open(target);
-      const b = await engine.open(target);
-      const ids: number[] = [];
-      for (const key of ["revoke:i1", "revoke:i2", "revoke:i3"])
-        ids.push(
-          (await a.jobs.enqueue({ kind: "revoke", key, queue: "github", payload: {}, maxAttempts: 3 })).job
-            .id,
-        );
-      const report = await a.jobs.enqueue({
-        kind: "report",
-        key: "report:i",
-        queue: "r",
-        payload: {},
-        maxAttempts: 3,
-      });
-      const later = await a.jobs.enqueue({
-        kind: "revoke",
-        key: "revoke:later",
-        queue: "github",
-        payload: {},
-        maxAttempts: 3,
-        runAfter: "2999-01-01T00:00:00.000Z",
-      });
-      const [first] = await b.jobs.claimIds({
-        kind: "revoke",
-        owner: "B",
-        leaseMs: 60_000,
-        ids: [ids[0] as number],
-      });
-      expect(first?.id).toBe(ids[0]);
-      const taken = await a.jobs.claimIds({
-        kind: "revoke",
-        owner: "A",
-        leaseMs: 60_000,
-        ids: [...ids, report.job.id, later.job.id],
-      });
-      expect(taken.map((j) => [j.id, j.state, j.owner])).toEqual([
-        [ids[1], "running", "A"],
-        [ids[2], "running", "A"],
-      ]);
-      expect(await a.jobs.claimIds({ kind: "revoke", owner: "A", leaseMs: 60_000, ids: [] })).toEqual([]);
-      await a.close();
-      await b.close();
-    });
-
     it("when to look at the queue next: the earliest due job or expiring lease, in one statement", async () => {
       const now = new Date("2026-11-28T10:00:00Z");
       const store = await open({ clock: () => now });
