@@ -301,10 +301,11 @@ describe("repository settings", () => {
       log: () => {},
     });
     const repository = { ...payload.repository, name: "quiet", fullName: "acme/quiet" };
+    const { after } = payload as PushScan;
     const cached = cache.pathFor("acme/quiet");
     const fetched = () => {
       try {
-        execFileSync("git", ["--git-dir", cached, "cat-file", "-e", `${payload.after}^{commit}`], {
+        execFileSync("git", ["--git-dir", cached, "cat-file", "-e", `${after}^{commit}`], {
           stdio: "ignore",
         });
         return true;
@@ -356,7 +357,7 @@ describe("repository settings", () => {
     nock(API).get("/repos/acme/quiet/labels/security").reply(200, {});
     const scanned = await side.process(await push("side-2"));
     expect(scanned.findings).toBe(1);
-    expect(git(dir.path, "--git-dir", cached, "rev-parse", "refs/heads/main")).toBe(payload.after);
+    expect(git(dir.path, "--git-dir", cached, "rev-parse", "refs/heads/main")).toBe(after);
   });
 
   it("are read once for a while per repository, and again after a push to the default branch", async () => {
