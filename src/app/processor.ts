@@ -119,7 +119,7 @@ export interface ScanTimings {
   batch: number;
   /** Until the repository's settings were read (beside the fetch). */
   settingsMs: number;
-  /** Until its objects were in: the fetch, and any wait for the repository's lock. */
+  /** From the batch's start until its objects were in: the fetch, and any wait for the repository's lock. */
   fetchMs: number;
   scanMs: number;
   recordMs: number;

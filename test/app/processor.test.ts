@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GitCache } from "../../src/app/git-cache.js";
 import { commentOutcome } from "../../src/app/issues.js";
 import { WritePacer } from "../../src/app/pacing.js";
-import { ScanProcessor } from "../../src/app/processor.js";
+import { ScanProcessor, type ScanProcessorOptions } from "../../src/app/processor.js";
 import {
   type BreachReport,
   type ReportJob,
@@ -120,6 +120,29 @@ async function job(): Promise<ScanJob> {
       maxAttempts: 1,
     })
   ).job;
+}
+
+/** A scan processor on a git cache of its own (a folder of the test's), with the shared store and revokers. */
+function processorOn(folder: string, options: Partial<ScanProcessorOptions> = {}) {
+  const cache = new GitCache({
+    root: join(dir.path, folder),
+    maxBytes: 1e9,
+    remote: join(dir.path, "served"),
+  });
+  const processor = new ScanProcessor({
+    store,
+    octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
+    revokers,
+    revocationsQueued: () => {},
+    reportsQueued: () => {},
+    cache,
+    rules: loadRules(),
+    maxFileSize: 1e6,
+    archiveLimits: DEFAULT_ARCHIVE_LIMITS,
+    log: () => {},
+    ...options,
+  });
+  return { cache, processor };
 }
 
 function noSettingsFile() {
@@ -283,23 +306,7 @@ describe("repository settings", () => {
   });
 
   it("are read while the push is fetched, and a push they say not to scan moves no ref in the cache", async () => {
-    const cache = new GitCache({
-      root: join(dir.path, "cache-side-by-side"),
-      maxBytes: 1e9,
-      remote: join(dir.path, "served"),
-    });
-    const side = new ScanProcessor({
-      store,
-      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
-      revokers,
-      revocationsQueued: () => {},
-      reportsQueued: () => {},
-      cache,
-      rules: loadRules(),
-      maxFileSize: 1e6,
-      archiveLimits: DEFAULT_ARCHIVE_LIMITS,
-      log: () => {},
-    });
+    const { cache, processor: side } = processorOn("cache-side-by-side");
     const repository = { ...payload.repository, name: "quiet", fullName: "acme/quiet" };
     const { after } = payload as PushScan;
     const cached = cache.pathFor("acme/quiet");
@@ -361,23 +368,7 @@ describe("repository settings", () => {
   });
 
   it("are read once for a while per repository, and again after a push to the default branch", async () => {
-    const cached = new ScanProcessor({
-      store,
-      octokitFor: async () => new TestOctokit({ auth: "ghs_installation_token_for_tests" }),
-      revokers,
-      revocationsQueued: () => {},
-      reportsQueued: () => {},
-      cache: new GitCache({
-        root: join(dir.path, "cache-ttl"),
-        maxBytes: 1e9,
-        remote: join(dir.path, "served"),
-      }),
-      rules: loadRules(),
-      maxFileSize: 1e6,
-      archiveLimits: DEFAULT_ARCHIVE_LIMITS,
-      log: () => {},
-      settingsTtlMs: 60_000,
-    });
+    const { processor: cached } = processorOn("cache-ttl", { settingsTtlMs: 60_000 });
     const push = async (key: string, ref: string) =>
       (
         await store.jobs.enqueue<ScanPayload>({
