@@ -196,7 +196,28 @@ export class ConfirmationWorker {
       leaseMs: this.options.leaseMs ?? 5 * 60 * 1000,
       limit: 100,
     });
-    await Promise.all(claimed.map((job) => this.confirm(job)));
+    if (claimed.length === 0) return 0;
+    // One look at the claimed checks' revocations, and one statement each for those still under way (put off)
+    // and those that never happened (nothing to confirm): a burst's checks cost a few statements, not a few a token.
+    const revocations = await this.store.jobs.byKeys<RevokePayload>(
+      claimed.map((job) => revocationKey(job.payload.secretHash)),
+    );
+    const ended: [ConfirmJob, JobRecord<RevokePayload>][] = [];
+    const underWay: number[] = [];
+    const never: number[] = [];
+    for (const job of claimed) {
+      const revocation = revocations.get(revocationKey(job.payload.secretHash));
+      const state = revocation?.kind === REVOKE_KIND ? revocation.state : undefined;
+      if (revocation && state === "done") ended.push([job, revocation]);
+      else if (state === "pending" || state === "running") underWay.push(job.id);
+      else never.push(job.id);
+    }
+    await this.store.jobs.release(underWay, this.owner, this.later(REVOCATION_POLL_MS));
+    await this.store.jobs.finishAll(never, this.owner, {
+      state: "cancelled",
+      reason: "the revocation did not happen",
+    });
+    await Promise.all(ended.map(([job, revocation]) => this.confirm(job, revocation)));
     return claimed.length;
   }
 
@@ -204,18 +225,9 @@ export class ConfirmationWorker {
     return iso(new Date(this.now() + ms));
   }
 
-  private async confirm(job: ConfirmJob): Promise<void> {
+  /** Confirms a revocation that has ended (`revocation`: its job, done). */
+  private async confirm(job: ConfirmJob, revocation: JobRecord<RevokePayload>): Promise<void> {
     const { secretHash, preview, provider } = job.payload;
-    const revocation = await this.store.jobs.byKey<RevokePayload>(revocationKey(secretHash));
-    if (!revocation || revocation.kind !== REVOKE_KIND || ["dead", "cancelled"].includes(revocation.state)) {
-      // Nothing was revoked: nothing to confirm.
-      await this.store.jobs.cancel(job.id, "the revocation did not happen");
-      return;
-    }
-    if (revocation.state !== "done") {
-      await this.store.jobs.release([job.id], this.owner, this.later(REVOCATION_POLL_MS));
-      return;
-    }
     if (!job.sealed) {
       await this.end(job, "unconfirmed", "the token's value is no longer held");
       return;

@@ -5,10 +5,16 @@
 import nock from "nock";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Registry } from "../../src/registry/registry.js";
+import { revocationKey } from "../../src/revoke/queue.js";
 import { findingState } from "../../src/revoke/triage.js";
-import { Secret } from "../../src/scan/secret.js";
+import { Secret, secretHash } from "../../src/scan/secret.js";
 import { builtInValidators, LiveChecker } from "../../src/validate/checker.js";
-import { CONFIRM_KIND, type ConfirmationOutcome, ConfirmationWorker } from "../../src/validate/confirm.js";
+import {
+  CONFIRM_KIND,
+  type ConfirmationOutcome,
+  ConfirmationWorker,
+  confirmKey,
+} from "../../src/validate/confirm.js";
 import { validateFindings } from "../../src/validate/findings.js";
 import { validateSettings } from "../../src/validate/settings.js";
 import { AUTH_ID, harness, scanText } from "../revoke/harness.js";
@@ -98,6 +104,33 @@ describe("after GitHub accepts a revocation (202)", () => {
     expect((await h.store.findings.list())[0]?.status).toBe("open");
     expect(await h.actions()).toContain("revoke.did-not-take");
     expect(JSON.stringify(await h.store.audit.list())).not.toContain(token);
+  });
+});
+
+describe("checks claimed together", () => {
+  it("confirm a revocation that ended, put off one under way, and drop one that never happened", async () => {
+    const h = await setup();
+    const t = tokens(1015);
+    const [ended, underWay, never] = [t.githubPat(), t.githubPat(), t.githubPat()];
+    await h.act(`GITHUB_TOKEN=${ended}`);
+    nock("https://api.github.com").post("/credentials/revoke").reply(202, {});
+    await h.worker.runDue();
+    await h.act(`GITHUB_TOKEN=${underWay}`);
+    await h.act(`GITHUB_TOKEN=${never}`);
+    const revocation = async (token: string) =>
+      (await h.store.jobs.byKey(revocationKey(secretHash(token)))) as { id: number };
+    await h.store.jobs.cancel((await revocation(never)).id, "a person cancelled it");
+    nock("https://api.github.com").get("/user").reply(401, { message: "Bad credentials" });
+
+    expect(await h.confirmer().runDue()).toBe(3);
+
+    expect(h.confirmed).toMatchObject([{ status: "confirmed", secretHash: secretHash(ended) }]);
+    const confirmation = async (token: string) => h.store.jobs.byKey(confirmKey(secretHash(token)));
+    const putOff = await confirmation(underWay);
+    expect(putOff).toMatchObject({ state: "pending", attempts: 0 });
+    expect(Date.parse(putOff?.runAfter ?? "")).toBe(h.clock.now.getTime() + 5_000);
+    expect(await confirmation(never)).toMatchObject({ state: "cancelled" });
+    expect(nock.isDone()).toBe(true); // one live check: only the ended revocation's
   });
 });
 
