@@ -24,7 +24,7 @@ describe("background live checks", () => {
     const checks = new BackgroundChecks();
     const log: string[] = [];
     const gates = Array.from({ length: 6 }, (_, i) => gatedCheck(log, `b${i}`));
-    gates.forEach((gate, i) => checks.start(`breach-${i}`, gate.run, () => {}));
+    for (const [i, gate] of gates.entries()) checks.start(`breach-${i}`, gate.run, () => {});
     await tick();
     expect(gates.map((g) => g.started())).toEqual([true, true, false, false, false, false]);
     gates[0]?.finish();
@@ -68,7 +68,7 @@ describe("background live checks", () => {
     const checks = new BackgroundChecks();
     const log: string[] = [];
     const busy = [gatedCheck(log, "a"), gatedCheck(log, "b")];
-    busy.forEach((gate, i) => checks.start(`busy-${i}`, gate.run, () => {}));
+    for (const [i, gate] of busy.entries()) checks.start(`busy-${i}`, gate.run, () => {});
     const mine = gatedCheck(log, "mine");
     checks.start("mine", mine.run, () => {});
 
