@@ -110,6 +110,8 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
       ...(process.env.LEAKWARDEN_CONCURRENCY
         ? { LEAKWARDEN_CONCURRENCY: process.env.LEAKWARDEN_CONCURRENCY }
         : {}),
+      // For bench/pg-statements.js, preloaded through BENCH_NODE_ARGS.
+      ...(process.env.BENCH_PG_TIMELINE ? { BENCH_PG_TIMELINE: process.env.BENCH_PG_TIMELINE } : {}),
     },
   });
   let stopped = false;
@@ -259,8 +261,43 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
   }
 }
 
+/** The median of some numbers. */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * The headline set-ups in `rounds` alternated rounds (SQLite, then PostgreSQL with one and with two replicas, in
+ * each): on a noisy machine, a ratio of neighbours in time says more than one run of each. Prints each round's
+ * p50 and the medians of the per-round ratios the targets are about (PostgreSQL/SQLite at one replica, two
+ * replicas/one).
+ */
+async function alternatedRounds(pushes, setups, rounds) {
+  const label = (setup) => `${setup.engine} ${setup.replicas}`;
+  const p50s = new Map(setups.map((setup) => [label(setup), []]));
+  for (let round = 1; round <= rounds; round++) {
+    console.log(`\nround ${round} of ${rounds}:`);
+    for (const setup of setups)
+      p50s.get(label(setup)).push(percentile((await benchLoad(pushes, setup)).revokeMs, 50));
+  }
+  const ratios = (over, under) => p50s.get(over).map((p50, i) => p50 / p50s.get(under)[i]);
+  console.log(`\n${pushes} leaking pushes, ${rounds} alternated rounds, webhook → revoke p50:`);
+  for (const [name, values] of p50s)
+    console.log(`  ${name.padEnd(12)} ${values.map(seconds).join(", ")} (median ${seconds(median(values))})`);
+  if (!p50s.has("postgres 1")) return;
+  const show = (name, values, target) =>
+    console.log(
+      `  ${name.padEnd(30)} ${values.map((r) => r.toFixed(2)).join(", ")} (median ${median(values).toFixed(2)}; target <= ${target})`,
+    );
+  show("postgres 1 / sqlite 1", ratios("postgres 1", "sqlite 1"), "1.2");
+  show("postgres 2 / postgres 1", ratios("postgres 2", "postgres 1"), "1.0");
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const sizes = process.argv.slice(2).map(Number);
+  const rounds = Number(process.env.BENCH_LOAD_ROUNDS ?? 1);
   console.log("leakwarden load bench: the App on local stand-ins\n");
   // SQLite with one replica; with LEAKWARDEN_BENCH_DATABASE_URL also PostgreSQL with one and with two replicas.
   const setups = [
@@ -273,10 +310,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       : []),
   ];
   for (const pushes of sizes.length > 0 ? sizes : [50, 200])
-    for (const setup of setups) await benchLoad(pushes, setup);
+    if (rounds > 1) await alternatedRounds(pushes, setups, rounds);
+    else for (const setup of setups) await benchLoad(pushes, setup);
   // Apart from the headline (one repository): the same pushes spread over five repositories, where replicas
   // can scan different repositories at once.
-  if (process.env.LEAKWARDEN_BENCH_DATABASE_URL) {
+  if (process.env.LEAKWARDEN_BENCH_DATABASE_URL && process.env.BENCH_LOAD_SPREAD !== "0") {
     console.log("\nThe same, spread over several repositories (not the headline):\n");
     for (const pushes of sizes.length > 0 ? sizes : [50, 200])
       for (const replicas of [1, 2])
