@@ -9,16 +9,11 @@ import { ConsoleServer } from "../dist/console/server.js";
 import { createRevokers } from "../dist/revoke/providers.js";
 import { loadRules } from "../dist/scan/rules.js";
 import { openStore } from "../dist/store/index.js";
+import { median } from "./median.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5) * 3;
 const FINDINGS = 100_000;
 const PROVIDERS = ["azure-devops", "github", "gitlab", "slack"];
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 const dir = mkdtempSync(join(tmpdir(), "leakwarden-bench-console-"));
 // A clock that moves an hour per finding: 100,000 findings spread over 11 years of weeks.

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SAMPLE_FORMATS, SeededRandom } from "../dist/scan/samples.js";
 import { CACHE } from "./corpus.js";
+import { median } from "./median.js";
 
 const COMMITS = Number(process.env.BENCH_HISTORY_COMMITS ?? 6000);
 const FILES = 240;
@@ -216,12 +217,6 @@ export async function longHistoryRepository(commits) {
   spawnSync("git", ["gc", "--quiet"], { cwd: repo });
   spawnSync("touch", ["leakwarden-ready"], { cwd: repo });
   return repo;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function timed(command, args, cwd) {

@@ -14,6 +14,7 @@ import { Registry } from "../dist/registry/registry.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../dist/scan/samples.js";
 import { Secret } from "../dist/scan/secret.js";
 import { openStore } from "../dist/store/index.js";
+import { median } from "./median.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RUSAGE = join(here, "rusage.js");
@@ -259,13 +260,6 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
       await admin.end();
     }
   }
-}
-
-/** The median of some numbers. */
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**

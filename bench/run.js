@@ -8,6 +8,7 @@ import { largeJson, TYPESCRIPT, tokenLines } from "./corpus.js";
 import { benchHistory, benchRealHistory } from "./history.js";
 import { benchHook } from "./hook.js";
 import { benchLoad } from "./load.js";
+import { median } from "./median.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, "..", "bin", "leakwarden.js");
@@ -20,12 +21,6 @@ async function treeSize(path) {
   let total = 0;
   for (const name of await readdir(path)) total += await treeSize(join(path, name));
   return total;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Runs the CLI on `targets`; returns wall seconds and peak RSS in MB. */

@@ -13,17 +13,12 @@ import { loadRules } from "../dist/scan/rules.js";
 import { SAMPLE_FORMATS, SeededRandom } from "../dist/scan/samples.js";
 import { Secret, secretHash } from "../dist/scan/secret.js";
 import { openStore } from "../dist/store/index.js";
+import { median } from "./median.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const FINDINGS = 10_000;
 const REGISTRY = 10_000;
 const JOBS = 2_000;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 const rng = new SeededRandom(2026);
 const rules = loadRules([]);
