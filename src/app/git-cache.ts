@@ -188,24 +188,28 @@ export class GitCache {
         if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
         const fetch = (...what: string[]) => repo.run([...FETCH, "--", url, ...what]);
         const unfetched = new Map<PushRef, Error>();
-        const missingAfter = await missingObjects(
-          repo,
-          todo.map((u) => u.after),
-        );
-        if (missingAfter.size > 0) {
-          // One fetch for every push to this repository waiting now (a burst is fetched in a few calls), by
-          // commit id (GitHub serves any reachable commit); one by one, or by ref name, when that fails.
-          const batch = [...wanted];
-          const fetched = await fetch(...batch).then(
+        // One fetch for every push to this repository waiting now (a burst is fetched in a few calls), by
+        // commit id (GitHub serves any reachable commit); one by one, or by ref name, when that fails. No look
+        // first at what the cache has: git asks the remote nothing when every commit named is here already
+        // (a redelivery), and a look would cost every new push a git process on its way to being revoked.
+        // Commits no longer wanted were fetched by the batch before, which took this one's too.
+        const batch = [...wanted];
+        const fetched =
+          batch.length === 0 ||
+          (await fetch(...batch).then(
             () => true,
             () => false,
+          ));
+        if (fetched) for (const commit of batch) wanted.delete(commit);
+        else {
+          const missing = await missingObjects(
+            repo,
+            todo.map((u) => u.after),
           );
-          if (fetched) for (const commit of batch) wanted.delete(commit);
-          else
-            for (const u of todo.filter((u) => missingAfter.has(u.after)))
-              await fetch(u.after)
-                .catch(() => fetch(u.ref))
-                .catch((error: Error) => unfetched.set(u, error));
+          for (const u of todo.filter((u) => missing.has(u.after)))
+            await fetch(u.after)
+              .catch(() => fetch(u.ref))
+              .catch((error: Error) => unfetched.set(u, error));
         }
         // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
         // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.

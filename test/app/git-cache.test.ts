@@ -80,6 +80,49 @@ describe("the git cache", () => {
     for (const p of pushes) expect(git(cache.pathFor(repository.fullName), "rev-parse", p.ref)).toBe(p.after);
   });
 
+  it("asks the server nothing for a push whose commit it has already (a redelivery)", async () => {
+    const cache = cacheAt(join(dir.path, "cache-redelivery"));
+    const repository = { fullName: "acme/app" };
+    const update = { before: zero, after: head(), ref: "refs/heads/main" };
+    await cache.scanPush(repository, installationToken, update, async () => undefined);
+    const before = server.requests.length;
+    const again = await cache.scanPush(repository, installationToken, update, async (path) =>
+      git(path, "cat-file", "-t", update.after),
+    );
+    expect(again).toBe("commit");
+    expect(server.requests.length).toBe(before);
+  });
+
+  it("scans the pushes of a batch whose one commit the server lacks, and fails only that one", async () => {
+    const work = join(dir.path, "work");
+    git(work, "checkout", "--quiet", "-B", "kept-alone", "main");
+    writeFileSync(join(work, "a.txt"), "kept alone\n");
+    git(work, "commit", "--quiet", "-am", "kept alone");
+    const kept = { before: zero, after: git(work, "rev-parse", "HEAD"), ref: "refs/heads/kept-alone" };
+    git(work, "push", "--quiet", served(), `${kept.ref}:${kept.ref}`);
+    // Pushed nowhere: the server has no such commit.
+    writeFileSync(join(work, "a.txt"), "never pushed\n");
+    git(work, "commit", "--quiet", "-am", "never pushed");
+    const lost = { before: zero, after: git(work, "rev-parse", "HEAD"), ref: "refs/heads/lost" };
+    const cache = cacheAt(join(dir.path, "cache-partial"));
+    const outcomes = await cache.scanPushes(
+      { fullName: "acme/app" },
+      installationToken,
+      [kept, lost],
+      (path, indices) =>
+        Promise.all(
+          indices.map(async () => ({ ok: true as const, value: git(path, "cat-file", "-t", kept.after) })),
+        ),
+    );
+    expect(outcomes[0]).toEqual({ ok: true, value: "commit" });
+    expect(outcomes[1]?.ok).toBe(false);
+    const path = cache.pathFor("acme/app");
+    expect(git(path, "rev-parse", kept.ref)).toBe(kept.after);
+    expect(spawnSync("git", ["rev-parse", "--verify", "--quiet", lost.ref], { cwd: path }).status).not.toBe(
+      0,
+    );
+  });
+
   it("leaves git's maintenance out of the fetch, and runs it after the scan", async () => {
     const work = join(dir.path, "work");
     const cache = cacheAt(join(dir.path, "cache-maintained"));
