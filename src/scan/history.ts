@@ -29,6 +29,7 @@ import {
 } from "../sources/git-patch.js";
 import { globMatcher } from "../sources/paths.js";
 import type { Engine } from "./engine.js";
+import { planForward } from "./forward-updates.js";
 import { type CommitsToScan, commitsWithDetections } from "./history-blobs.js";
 import { DEFAULT_MAX_FILE_SIZE } from "./limits.js";
 import { locate } from "./locate.js";
@@ -521,7 +522,8 @@ export type BurstUpdateResult = { kind: PushKind; findings: Finding[] } | Error;
  * A burst of separate pushes to one repository (the App takes them together): per update, the findings of the
  * commits it brought in, as scanRange reads them. New refs are all read against the same other refs, so one
  * `git log` reads them together and a second, without patches, says which new ref brought each commit in.
- * Updates of refs the repository already has are read one by one. A commit that several updates bring in is
+ * Updates that only move their ref forward (forward-updates.ts) are read together too; any other update is read
+ * on its own. A commit that several updates bring in is
  * reported by one of them, as in a push of several refs. When the shared read fails (a commit is missing), each
  * update is read alone: a bad one gets its own error, the others their findings.
  */
@@ -559,6 +561,22 @@ export async function scanPushBurst(
         for (const f of findings) if (f.commit) reported.add(f.commit);
         results[i] = { kind: "create", findings };
       });
+  }
+  const moved = options.excludeOtherRefs
+    ? []
+    : updates.flatMap((u, i) => (!results[i] && !isZeroSha(u.before) && !isZeroSha(u.after) ? [i] : []));
+  if (moved.length > 1) {
+    const together = await scanForwardUpdates(
+      repo,
+      moved.map((i) => updates[i] as PushUpdate),
+      engine,
+      options,
+    ).catch(() => undefined);
+    for (const [k, findings] of together ?? []) {
+      const own = findings.filter((f) => !f.commit || !reported.has(f.commit));
+      for (const f of own) if (f.commit) reported.add(f.commit);
+      results[moved[k] as number] = { kind: "update", findings: own };
+    }
   }
   for (const [i, update] of updates.entries()) {
     if (results[i]) continue;
@@ -603,6 +621,38 @@ async function scanNewRefs(
     const k = index.get(reachedBy.get(f.commit ?? "") ?? "");
     if (k === undefined) throw new Error(`cannot tell which push brought in commit ${f.commit}`);
     per[k]?.push(f);
+  }
+  return per;
+}
+
+/**
+ * Updates of refs the repository has: one graph walk says which only move their ref forward, and one read takes
+ * all of those. Per forward update (its index), the findings of the commits it brought in; the others are left out.
+ */
+async function scanForwardUpdates(
+  repo: GitRepository,
+  updates: readonly PushUpdate[],
+  engine: Engine,
+  options: HistoryOptions,
+): Promise<Map<number, Finding[]>> {
+  const exclude = (us: readonly PushUpdate[]) => [...new Set(us.map((u) => `^${u.before}`))];
+  const graph = await gitOutput(
+    repo,
+    ["rev-list", "--parents", "--boundary", "--stdin"],
+    [...new Set(updates.map((u) => u.after)), ...exclude(updates)],
+  );
+  const { forward, owners } = planForward(graph, updates);
+  const per = new Map(forward.map((k): [number, Finding[]] => [k, []]));
+  if (forward.length === 0) return per;
+  const going = forward.map((k) => updates[k] as PushUpdate);
+  const collector = new HistoryCollector(engine, options, repo);
+  const revisions = [...new Set(going.map((u) => u.after)), ...exclude(going)];
+  for (const message of await patchesAndMessages(repo, revisions, collector, options))
+    collector.message(message);
+  for (const f of (await finishHistory(collector, repo)).findings) {
+    const k = owners.get(f.commit ?? "");
+    if (k === undefined) throw new Error(`cannot tell which push brought in commit ${f.commit}`);
+    per.get(k)?.push(f);
   }
   return per;
 }

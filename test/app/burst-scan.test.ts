@@ -3,11 +3,11 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { scanPushBurst, scanRange } from "../../src/scan/history.js";
 import { createEngine } from "../../src/scan/settings.js";
 import type { Finding } from "../../src/scan/types.js";
-import type { PushKind } from "../../src/sources/git.js";
+import { GitRepository, type PushKind } from "../../src/sources/git.js";
 import { tempDir } from "../support/cli.js";
 import { tokens } from "../support/tokens.js";
 
@@ -90,6 +90,53 @@ describe("a burst of pushes read together", () => {
       "create",
       "update",
     ]);
+  });
+
+  it("reads updates that move their refs forward together, each with its own commits, and any other alone", async () => {
+    const engine = createEngine({ ruleDirs: [], disabledRules: [], allow: [] });
+    git("checkout", "--quiet", "-f", "main");
+    const base = git("rev-parse", "HEAD");
+    // Branches the cache has scanned (their refs are there), then each pushed on by two commits.
+    const names = ["six", "seven", "eight", "nine"];
+    const befores = names.map((name) => {
+      git("checkout", "--quiet", "-b", name, base);
+      return commit(`${name}-v1.txt`, `export AZURE_DEVOPS_EXT_PAT=${t.adoPat()}\n`);
+    });
+    const afters = names.map((name) => {
+      git("checkout", "--quiet", name);
+      commit(`${name}.sh`, `export AZURE_DEVOPS_EXT_PAT=${t.adoPat()}\n`);
+      return commit(`${name}-more.sh`, `export AZURE_DEVOPS_EXT_PAT=${t.adoPat()}\n`);
+    });
+    // "nine" merges "six" as it was before this burst: a commit from elsewhere, so nine is read alone and, as
+    // scanRange reads it, the merge brings six's (already scanned) leak in again.
+    git("checkout", "--quiet", "nine");
+    git("merge", "--quiet", "--no-edit", befores[0] as string);
+    afters[3] = git("rev-parse", "HEAD");
+    names.forEach((name, i) => git("update-ref", `refs/heads/${name}`, befores[i] as string));
+    const updates = names.map((name, i) => ({
+      before: befores[i] as string,
+      after: afters[i] as string,
+      ref: `refs/heads/${name}`,
+    }));
+
+    const started = vi.spyOn(GitRepository.prototype, "start");
+    const burst = await scanPushBurst(dir.path, updates, engine);
+    const gits = started.mock.calls.length;
+    started.mockRestore();
+    const alone = await Promise.all(updates.map((u) => scanRange(dir.path, u, engine)));
+    const fingerprints = (findings: Finding[]) => findings.map((f) => f.fingerprint).sort();
+    expect(burst.map((r) => (r instanceof Error ? r.message : fingerprints(r.findings)))).toEqual(
+      alone.map((r) => fingerprints(r.findings)),
+    );
+    expect(burst.map((r) => (r instanceof Error ? "error" : r.kind))).toEqual(alone.map((r) => r.kind));
+    expect(files(alone[0]?.findings ?? [])).toEqual(["six-more.sh", "six.sh"]);
+    expect(files(alone[3]?.findings ?? [])).toEqual(["nine-more.sh", "nine.sh", "six-v1.txt"]);
+    // The three forward updates in one read, and nine alone: fewer git processes than the three read alone.
+    const spied = vi.spyOn(GitRepository.prototype, "start");
+    for (const u of updates.slice(0, 3)) await scanRange(dir.path, u, engine);
+    const threeAlone = spied.mock.calls.length;
+    spied.mockRestore();
+    expect(gits).toBeLessThan(threeAlone);
   });
 
   it("a push whose commit is missing gets its own error; the others their findings", async () => {

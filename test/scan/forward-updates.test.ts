@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { planForward } from "../../src/scan/forward-updates.js";
+
+// Commit names stand in for object ids: the plan only compares them.
+const revList = (lines: string[]) => `${lines.join("\n")}\n`;
+
+describe("which updates of a burst only move their ref forward", () => {
+  it("owns each new commit to the first update that brings it in, down to its own before", () => {
+    // b1 ← x1 ← x2 (update 0); x2 ← y1 (update 1, built on update 0's tip).
+    const graph = revList(["y1 x2", "x2 x1", "x1 b1", "-b1 r"]);
+    const plan = planForward(graph, [
+      { before: "b1", after: "x2" },
+      { before: "b1", after: "y1" },
+    ]);
+    expect(plan.forward).toEqual([0, 1]);
+    expect(Object.fromEntries(plan.owners)).toEqual({ x2: 0, x1: 0, y1: 1 });
+  });
+
+  it("leaves out an update whose commits reach another before or an older commit", () => {
+    // m merges o (another update's before) into a branch at b1.
+    const graph = revList(["m n o", "n b1", "-b1 r", "-o r"]);
+    const plan = planForward(graph, [
+      { before: "b1", after: "m" },
+      { before: "o", after: "o" },
+    ]);
+    expect(plan.forward).toEqual([1]);
+    expect(plan.owners.size).toBe(0);
+  });
+
+  it("leaves out an update moved back into its history, and takes one with a history of its own", () => {
+    const graph = revList(["z2 z1", "z1"]);
+    const plan = planForward(graph, [
+      { before: "b1", after: "a0" },
+      { before: "b1", after: "z2" },
+    ]);
+    expect(plan.forward).toEqual([1]);
+    expect(Object.fromEntries(plan.owners)).toEqual({ z2: 1, z1: 1 });
+  });
+});
