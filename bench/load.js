@@ -83,8 +83,9 @@ async function deliverTo(scenario, url, payload) {
 }
 
 /**
- * `setup`: the engine, how many replicas share the webhooks (two only on PostgreSQL), and over how many
- * repositories the pushes are spread (default one: a burst to one repository, scanned one batch at a time).
+ * `setup`: the engine, how many replicas share the webhooks (two only on PostgreSQL), over how many
+ * repositories the pushes are spread (default one: a burst to one repository, scanned one batch at a time), and
+ * whether each push is an update of a branch the App has scanned already (`updates`; default: new branches).
  */
 export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 }) {
   const repositories = setup.repositories ?? 1;
@@ -140,11 +141,20 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
         authorizationId: l.authorizationId,
       });
     await store.close();
+    // Updates: each branch is pushed (clean) and scanned first; the burst then pushes on top of it.
+    if (setup.updates)
+      for (const leak of leaks)
+        leak.start = await scenario.push(
+          leak.branch,
+          { [`${leak.branch}.md`]: "work in progress\n" },
+          "Start",
+        );
     for (const leak of leaks) {
       leak.update = await scenario.push(
         leak.branch,
         { "deploy.sh": `#!/bin/sh\nexport AZURE_DEVOPS_EXT_PAT=${leak.pat}\n` },
         `Deploy ${leak.branch}`,
+        { onTop: setup.updates === true },
       );
     }
     // More repositories: copies of the served one (every branch in each); push i goes to repository i mod n.
@@ -157,6 +167,32 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
           recursive: true,
         },
       );
+    /** Push i's webhook, to repository i mod n, through replica i mod 2. */
+    const send = async (i, branch, update) => {
+      const payload = scenario.pushPayload(branch, update);
+      // As GitHub sends it: the default branch says which pushes may change the repository's settings.
+      payload.repository.default_branch = "main";
+      const name = repositoryOf(i);
+      payload.repository = {
+        ...payload.repository,
+        name,
+        full_name: `acme/${name}`,
+        clone_url: payload.repository.clone_url.replace(/app\.git$/, `${name}.git`),
+        html_url: `https://github.com/acme/${name}`,
+      };
+      const { status } =
+        second && i % 2
+          ? await deliverTo(scenario, second.url, payload)
+          : await scenario.deliver("push", payload);
+      if (status !== 200) throw new Error(`webhook answered ${status}`);
+    };
+    if (setup.updates) {
+      for (const [i, leak] of leaks.entries()) await send(i, leak.branch, leak.start);
+      for (let scanned = false; !scanned; await new Promise((resolve) => setTimeout(resolve, 200))) {
+        const { scans } = (await (await fetch(`${scenario.appUrl}/healthz`)).json()).queue;
+        scanned = scans.pending === 0 && scans.running === 0;
+      }
+    }
 
     // The burst: every webhook within one second.
     const spacing = 1000 / pushes;
@@ -165,22 +201,7 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
       leaks.map(async (leak, i) => {
         await new Promise((resolve) => setTimeout(resolve, i * spacing));
         leak.sentAt = Date.now();
-        const payload = scenario.pushPayload(leak.branch, leak.update);
-        // As GitHub sends it: the default branch says which pushes may change the repository's settings.
-        payload.repository.default_branch = "main";
-        const name = repositoryOf(i);
-        payload.repository = {
-          ...payload.repository,
-          name,
-          full_name: `acme/${name}`,
-          clone_url: payload.repository.clone_url.replace(/app\.git$/, `${name}.git`),
-          html_url: `https://github.com/acme/${name}`,
-        };
-        const { status } =
-          second && i % 2
-            ? await deliverTo(scenario, second.url, payload)
-            : await scenario.deliver("push", payload);
-        if (status !== 200) throw new Error(`webhook answered ${status}`);
+        await send(i, leak.branch, leak.update);
       }),
     );
     const timeoutMs = 120_000 + pushes * 2 * WRITE_INTERVAL_MS * 4;
@@ -237,7 +258,7 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
     const row = (label, values) =>
       `  ${label.padEnd(20)} p50 ${seconds(percentile(values, 50)).padStart(8)}  p95 ${seconds(percentile(values, 95)).padStart(8)}  p99 ${seconds(percentile(values, 99)).padStart(8)}`;
     console.log(
-      `${pushes} leaking pushes${repositories > 1 ? ` spread over ${repositories} repositories` : ""} on ${setup.engine}, ${setup.replicas} ${setup.replicas === 1 ? "replica" : "replicas"}, webhooks sent within 1 s, one installation:`,
+      `${pushes} leaking pushes${setup.updates ? " (updates of scanned branches)" : ""}${repositories > 1 ? ` spread over ${repositories} repositories` : ""} on ${setup.engine}, ${setup.replicas} ${setup.replicas === 1 ? "replica" : "replicas"}, webhooks sent within 1 s, one installation:`,
     );
     console.log(row("webhook → revoke", revokeMs));
     console.log(row("webhook → issue", issueMs));
@@ -294,12 +315,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rounds = Number(process.env.BENCH_LOAD_ROUNDS ?? 1);
   console.log("leakwarden load bench: the App on local stand-ins\n");
   // SQLite with one replica; with LEAKWARDEN_BENCH_DATABASE_URL also PostgreSQL with one and with two replicas.
+  // BENCH_LOAD_UPDATES=1: each push updates a branch the App scanned before, instead of creating one.
+  const updates = process.env.BENCH_LOAD_UPDATES === "1";
   const setups = [
-    { engine: "sqlite", replicas: 1 },
+    { engine: "sqlite", replicas: 1, updates },
     ...(process.env.LEAKWARDEN_BENCH_DATABASE_URL
       ? [
-          { engine: "postgres", replicas: 1 },
-          { engine: "postgres", replicas: 2 },
+          { engine: "postgres", replicas: 1, updates },
+          { engine: "postgres", replicas: 2, updates },
         ]
       : []),
   ];

@@ -40,11 +40,15 @@ export interface Scenario {
     payload: unknown,
     options?: { delivery?: string; secret?: string },
   ): Promise<{ status: number; delivery: string; text: string }>;
-  /** Commits files to a fresh branch of the work repository and pushes it; returns before and after. */
+  /**
+   * Commits files to a fresh branch of the work repository and pushes it; returns before and after. With
+   * `onTop`, commits on the branch as it is (pushed before) instead: an update of an existing branch.
+   */
   push(
     branch: string,
     files: Record<string, string>,
     message: string,
+    options?: { onTop?: boolean },
   ): Promise<{ before: string; after: string }>;
   pushPayload(
     branch: string,
@@ -237,15 +241,17 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
       });
       return { status: response.status, delivery, text: await response.text() };
     },
-    async push(branch, files, message) {
+    async push(branch, files, message, options = {}) {
       pushes++;
-      await git(work, pushEnv, "checkout", "--quiet", "-B", branch, "main");
+      if (options.onTop) await git(work, pushEnv, "checkout", "--quiet", branch);
+      else await git(work, pushEnv, "checkout", "--quiet", "-B", branch, "main");
+      const before = options.onTop ? await git(work, pushEnv, "rev-parse", "HEAD") : "0".repeat(40);
       for (const [path, content] of Object.entries(files)) writeFileSync(join(work, path), content);
       await git(work, pushEnv, "add", ".");
       await git(work, pushEnv, "commit", "--quiet", "-m", message);
       const after = await git(work, pushEnv, "rev-parse", "HEAD");
       await git(work, pushEnv, "push", "--quiet", "--force", "origin", branch);
-      return { before: "0".repeat(40), after };
+      return { before, after };
     },
     pushPayload(branch, update, options = {}) {
       const visibility = options.visibility ?? "private";

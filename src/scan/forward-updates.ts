@@ -13,9 +13,8 @@ export interface ForwardPlan {
 }
 
 /**
- * `revList`: the output of `git rev-list --parents --boundary` for every update's after and `^before`: a line
- * per commit no before reaches (`<commit> <parent>...`), and boundary lines (`-<commit> ...`) for the commits
- * where the walk stopped.
+ * `revList`: the output of `git rev-list --parents` for every update's after and `^before`: a line per commit
+ * that no before reaches, `<commit> <parent>...`.
  */
 export function planForward(
   revList: string,
@@ -23,7 +22,7 @@ export function planForward(
 ): ForwardPlan {
   const parents = new Map<string, string[]>();
   for (const line of revList.split("\n")) {
-    if (line === "" || line.startsWith("-")) continue;
+    if (line === "") continue;
     const [commit = "", ...up] = line.split(" ");
     parents.set(commit, up);
   }

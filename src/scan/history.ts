@@ -523,9 +523,9 @@ export type BurstUpdateResult = { kind: PushKind; findings: Finding[] } | Error;
  * commits it brought in, as scanRange reads them. New refs are all read against the same other refs, so one
  * `git log` reads them together and a second, without patches, says which new ref brought each commit in.
  * Updates that only move their ref forward (forward-updates.ts) are read together too; any other update is read
- * on its own. A commit that several updates bring in is
- * reported by one of them, as in a push of several refs. When the shared read fails (a commit is missing), each
- * update is read alone: a bad one gets its own error, the others their findings.
+ * on its own. A commit that several updates bring in is reported by one of them, as in a push of several refs.
+ * When a shared read fails (a commit is missing), each update is read alone: a bad one gets its own error, the
+ * others their findings.
  */
 export async function scanPushBurst(
   repoDir: string,
@@ -638,7 +638,7 @@ async function scanForwardUpdates(
   const exclude = (us: readonly PushUpdate[]) => [...new Set(us.map((u) => `^${u.before}`))];
   const graph = await gitOutput(
     repo,
-    ["rev-list", "--parents", "--boundary", "--stdin"],
+    ["rev-list", "--parents", "--stdin"],
     [...new Set(updates.map((u) => u.after)), ...exclude(updates)],
   );
   const { forward, owners } = planForward(graph, updates);
