@@ -1,9 +1,16 @@
 // Which updates of a burst only move their ref forward: every path from the new tip back into history already
 // there goes through the update's own before. For those, the commits "after minus before" (what scanRange reads
-// for one update) are exactly the commits reached from the after without passing any before of the burst, so
-// one `git log` can read them all and this graph says which update brought each commit in. An update whose new
-// commits reach another before or an older commit (a merge from another branch, a rebase) is not forward: it is
-// read on its own, as before.
+// for one update) are exactly the commits reached from the after without passing its before or leaving the
+// commits the burst brings in, so one `git log` can read them all and this graph says which update brought each
+// commit in. An update whose new commits reach another before or an older commit (a merge from another branch, a
+// rebase) is not forward: it is read on its own, as before. Two pushes to one branch in a burst (the second's
+// before is the first's after) are both forward.
+
+/** The befores that bound what a set of updates brings in: all but those that another update brings in. */
+export function boundaryOf(updates: readonly { before: string; after: string }[]): string[] {
+  const afters = new Set(updates.map((u) => u.after));
+  return [...new Set(updates.map((u) => u.before))].filter((before) => !afters.has(before));
+}
 
 export interface ForwardPlan {
   /** The updates (their indices) that only move their ref forward. */
@@ -13,8 +20,8 @@ export interface ForwardPlan {
 }
 
 /**
- * `revList`: the output of `git rev-list --parents` for every update's after and `^before`: a line per commit
- * that no before reaches, `<commit> <parent>...`.
+ * `revList`: the output of `git rev-list --parents` for every update's after and `^before` of boundaryOf: a
+ * line per commit that no such before reaches, `<commit> <parent>...`.
  */
 export function planForward(
   revList: string,
@@ -37,7 +44,10 @@ export function planForward(
   return { forward, owners };
 }
 
-/** The commits `after` reaches in the graph, or undefined when it leaves them anywhere but at `before`. */
+/**
+ * The commits `after` reaches in the graph down to `before`, or undefined when it leaves the graph anywhere else,
+ * or when `before` is in the graph (a push on top of another of the burst) and reaches one of them too.
+ */
 function broughtIn(
   parents: ReadonlyMap<string, string[]>,
   before: string,
@@ -46,14 +56,26 @@ function broughtIn(
   const brought = new Set<string>();
   const stack = [after];
   for (let commit = stack.pop(); commit !== undefined; commit = stack.pop()) {
-    if (brought.has(commit)) continue;
+    if (commit === before || brought.has(commit)) continue;
     const up = parents.get(commit);
-    if (up === undefined) {
-      if (commit === before) continue;
-      return undefined;
-    }
+    if (up === undefined) return undefined;
     brought.add(commit);
     stack.push(...up);
   }
+  if (parents.has(before))
+    for (const commit of reach(parents, before)) if (brought.has(commit)) return undefined;
   return brought;
+}
+
+/** The commits of the graph that `from` reaches, itself included. */
+function reach(parents: ReadonlyMap<string, string[]>, from: string): Set<string> {
+  const reached = new Set<string>();
+  const stack = [from];
+  for (let commit = stack.pop(); commit !== undefined; commit = stack.pop()) {
+    const up = parents.get(commit);
+    if (up === undefined || reached.has(commit)) continue;
+    reached.add(commit);
+    stack.push(...up);
+  }
+  return reached;
 }

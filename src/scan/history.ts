@@ -29,7 +29,7 @@ import {
 } from "../sources/git-patch.js";
 import { globMatcher } from "../sources/paths.js";
 import type { Engine } from "./engine.js";
-import { planForward } from "./forward-updates.js";
+import { boundaryOf, planForward } from "./forward-updates.js";
 import { type CommitsToScan, commitsWithDetections } from "./history-blobs.js";
 import { DEFAULT_MAX_FILE_SIZE } from "./limits.js";
 import { locate } from "./locate.js";
@@ -635,7 +635,7 @@ async function scanForwardUpdates(
   engine: Engine,
   options: HistoryOptions,
 ): Promise<Map<number, Finding[]>> {
-  const exclude = (us: readonly PushUpdate[]) => [...new Set(us.map((u) => `^${u.before}`))];
+  const exclude = (us: readonly PushUpdate[]) => boundaryOf(us).map((before) => `^${before}`);
   const graph = await gitOutput(
     repo,
     ["rev-list", "--parents", "--stdin"],

@@ -139,6 +139,25 @@ describe("a burst of pushes read together", () => {
     expect(gits).toBeLessThan(threeAlone);
   });
 
+  it("reads two pushes to one branch in a burst, the second on top of the first, each with its own commits", async () => {
+    const engine = createEngine({ ruleDirs: [], disabledRules: [], allow: [] });
+    git("checkout", "--quiet", "-f", "-b", "ten", "main");
+    const start = commit("ten-v1.txt", "nothing here\n");
+    const first = commit("ten-1.sh", `export AZURE_DEVOPS_EXT_PAT=${t.adoPat()}\n`);
+    const second = commit("ten-2.sh", `export AZURE_DEVOPS_EXT_PAT=${t.adoPat()}\n`);
+    git("update-ref", "refs/heads/ten", start);
+    const updates = [
+      { before: start, after: first, ref: "refs/heads/ten" },
+      { before: first, after: second, ref: "refs/heads/ten" },
+    ];
+    const burst = await scanPushBurst(dir.path, updates, engine);
+    expect(burst.map((r) => (r instanceof Error ? [r.message] : files(r.findings)))).toEqual([
+      ["ten-1.sh"],
+      ["ten-2.sh"],
+    ]);
+    expect(burst.map((r) => (r instanceof Error ? "error" : r.kind))).toEqual(["update", "update"]);
+  });
+
   it("a push whose commit is missing gets its own error; the others their findings", async () => {
     const engine = createEngine({ ruleDirs: [], disabledRules: [], allow: [] });
     const fresh = ["four", "five"].map((name) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planForward } from "../../src/scan/forward-updates.js";
+import { boundaryOf, planForward } from "../../src/scan/forward-updates.js";
 
 // Commit names stand in for object ids: the plan only compares them.
 const revList = (lines: string[]) => `${lines.join("\n")}\n`;
@@ -35,5 +35,26 @@ describe("which updates of a burst only move their ref forward", () => {
     ]);
     expect(plan.forward).toEqual([1]);
     expect(Object.fromEntries(plan.owners)).toEqual({ z2: 1, z1: 1 });
+  });
+
+  it("takes two pushes to one branch, the second on top of the first", () => {
+    const updates = [
+      { before: "b0", after: "a1" },
+      { before: "a1", after: "a2" },
+    ];
+    // The first's after bounds nothing: it is what the burst brings in.
+    expect(boundaryOf(updates)).toEqual(["b0"]);
+    const plan = planForward(revList(["a2 a1", "a1 b0"]), updates);
+    expect(plan.forward).toEqual([0, 1]);
+    expect(Object.fromEntries(plan.owners)).toEqual({ a1: 0, a2: 1 });
+  });
+
+  it("leaves out a push on top of another that also reaches the other's commits past its before", () => {
+    // a2 merges y, which a1 (its before) holds already: after minus before is a2 alone, not y.
+    const plan = planForward(revList(["a2 a1 y", "a1 y", "y"]), [
+      { before: "b0", after: "a1" },
+      { before: "a1", after: "a2" },
+    ]);
+    expect(plan.forward).toEqual([0]);
   });
 });
