@@ -112,7 +112,7 @@ describe("a burst of pushes read together", () => {
     git("checkout", "--quiet", "nine");
     git("merge", "--quiet", "--no-edit", befores[0] as string);
     afters[3] = git("rev-parse", "HEAD");
-    names.forEach((name, i) => git("update-ref", `refs/heads/${name}`, befores[i] as string));
+    for (const [i, name] of names.entries()) git("update-ref", `refs/heads/${name}`, befores[i] as string);
     const updates = names.map((name, i) => ({
       before: befores[i] as string,
       after: afters[i] as string,
