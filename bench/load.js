@@ -188,7 +188,9 @@ export async function benchLoad(pushes, setup = { engine: "sqlite", replicas: 1 
     };
     if (setup.updates) {
       for (const [i, leak] of leaks.entries()) await send(i, leak.branch, leak.start);
+      const deadline = Date.now() + 120_000;
       for (let scanned = false; !scanned; await new Promise((resolve) => setTimeout(resolve, 200))) {
+        if (Date.now() > deadline) throw new Error("the branches were not scanned within 2 minutes");
         const { scans } = (await (await fetch(`${scenario.appUrl}/healthz`)).json()).queue;
         scanned = scans.pending === 0 && scans.running === 0;
       }
