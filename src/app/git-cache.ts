@@ -188,6 +188,14 @@ export class GitCache {
         if (!existsSync(join(path, "HEAD"))) await repo.run(["init", "--bare", "--quiet"]);
         const fetch = (...what: string[]) => repo.run([...FETCH, "--", url, ...what]);
         const unfetched = new Map<PushRef, Error>();
+        // Which befores the cache has is looked at while the fetch runs: they are usually here already (the
+        // refs of pushes scanned before), so the look costs no time on the way to a revocation.
+        const beforesLacking = missingObjects(
+          repo,
+          todo.map((u) => u.before).filter((b) => !/^0+$/.test(b)),
+        );
+        // Awaited below; should the fetch fail first, the look is not the batch's error.
+        beforesLacking.catch(() => {});
         // One fetch for every push to this repository waiting now (a burst is fetched in a few calls), by
         // commit id (GitHub serves any reachable commit); one by one, or by ref name, when that fails. No look
         // first at what the cache has: git asks the remote nothing when every commit named is here already
@@ -211,14 +219,11 @@ export class GitCache {
               .catch(() => fetch(u.ref))
               .catch((error: Error) => unfetched.set(u, error));
         }
-        // A before that the cache lacks is fetched too, so that an update is read as one; if it is gone
-        // (force-pushed away), the scanner treats the push as new and reads everything no ref reaches.
-        const befores = [
-          ...(await missingObjects(
-            repo,
-            todo.map((u) => u.before).filter((b) => !/^0+$/.test(b)),
-          )),
-        ];
+        // A before that the cache lacked and the fetch did not bring (as an ancestor of an after) is fetched
+        // too, so that an update is read as one; if it is gone (force-pushed away), the scanner treats the push
+        // as new and reads everything no ref reaches.
+        const lacked = await beforesLacking;
+        const befores = lacked.size > 0 ? [...(await missingObjects(repo, [...lacked]))] : [];
         if (
           befores.length > 0 &&
           !(await fetch(...befores).then(

@@ -93,6 +93,49 @@ describe("the git cache", () => {
     expect(server.requests.length).toBe(before);
   });
 
+  it("takes an update's before from the fetch of its after, and fetches a before the after does not reach", async () => {
+    const work = join(dir.path, "work");
+    git(work, "checkout", "--quiet", "-B", "moving", "main");
+    writeFileSync(join(work, "a.txt"), "moving 1\n");
+    git(work, "commit", "--quiet", "-am", "moving 1");
+    const first = git(work, "rev-parse", "HEAD");
+    writeFileSync(join(work, "a.txt"), "moving 2\n");
+    git(work, "commit", "--quiet", "-am", "moving 2");
+    const second = git(work, "rev-parse", "HEAD");
+    // Force-pushed away: "rewritten" does not reach "first", which the server still has on another branch.
+    git(work, "checkout", "--quiet", "-B", "rewritten", "main");
+    writeFileSync(join(work, "a.txt"), "rewritten\n");
+    git(work, "commit", "--quiet", "-am", "rewritten");
+    const rewritten = git(work, "rev-parse", "HEAD");
+    git(
+      work,
+      "push",
+      "--quiet",
+      served(),
+      "moving:refs/heads/moving",
+      "rewritten:refs/heads/rewritten",
+      `${first}:refs/heads/kept-first`,
+    );
+    const scanOne = (root: string, update: { before: string; after: string; ref: string }) =>
+      cacheAt(join(dir.path, root)).scanPush(
+        { fullName: "acme/app" },
+        installationToken,
+        update,
+        async (path) => git(path, "cat-file", "-t", first),
+      );
+    // The before comes with its after, an ancestor of it: one fetch.
+    const posts = () => server.requests.filter((r) => r.method === "POST").length;
+    const before = posts();
+    expect(await scanOne("cache-befores-1", { before: first, after: second, ref: "refs/heads/moving" })).toBe(
+      "commit",
+    );
+    expect(posts() - before).toBe(1);
+    // A before the after does not reach is fetched on its own.
+    expect(
+      await scanOne("cache-befores-2", { before: first, after: rewritten, ref: "refs/heads/rewritten" }),
+    ).toBe("commit");
+  });
+
   it("scans the pushes of a batch whose one commit the server lacks, and fails only that one", async () => {
     const work = join(dir.path, "work");
     git(work, "checkout", "--quiet", "-B", "kept-alone", "main");
