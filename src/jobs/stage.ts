@@ -40,6 +40,9 @@ export class BusyElsewhere extends Error {
 /** How long a runner leaves alone the jobs another replica is busy with (it is woken when they are given back). */
 export const BUSY_ELSEWHERE_MS = 2_000;
 
+/** The most batches of one group a slot runs in a row, holding its lock, before it lets other work have a turn. */
+const DRAIN_BATCHES = 4;
+
 export interface StageOptions<P> {
   store: Store;
   /** The jobs' kind; also the name in audit actions (`<kind>.resume`, `<kind>.dead`) and log lines. */
@@ -102,6 +105,8 @@ export class StageRunner<P> {
   private readonly elsewhere = new Map<string, number>();
   /** Key prefixes of the batches running here → how many. */
   private readonly working = new Map<string, number>();
+  /** stop() was called: a running batch takes no more of its group. */
+  private stopping = false;
 
   constructor(options: StageOptions<P>) {
     this.options = {
@@ -239,37 +244,24 @@ export class StageRunner<P> {
     await this.settle(job, failure);
   }
 
-  /** A job and its companions, done together in one slot; each is settled on its own. */
+  /**
+   * A job and its companions, done together in one slot; each is settled on its own. While it holds the
+   * batch's lock, the slot goes on with what came in for the group meanwhile (up to DRAIN_BATCHES batches in a
+   * row): the next batch of a burst starts at once, without giving the lock back and taking it again.
+   */
   private async runBatch(first: JobRecord<P>): Promise<void> {
     const { store, batch, leaseMs } = this.options;
     if (!batch) return this.run(first);
     let ran = false;
     const work = async () => {
       ran = true;
-      const companions = await batch.companions(first, { owner: this.owner, leaseMs });
-      const claimed = [first, ...companions];
-      const held = new Set(
-        await store.jobs.startAttempt(
-          claimed.map((j) => j.id),
-          this.owner,
-        ),
-      );
-      const jobs = claimed.filter((j) => held.has(j.id));
-      if (jobs.length === 0) return;
-      let fates: (Error | undefined)[];
-      try {
-        fates = await batch.handle(jobs);
-      } catch (error) {
-        fates = jobs.map(() => error as Error);
+      const claim = { owner: this.owner, leaseMs };
+      let claimed = [first, ...(await batch.companions(first, claim))];
+      for (let round = 1; claimed.length > 0; round++) {
+        await this.runClaimed(batch, claimed);
+        if (round >= DRAIN_BATCHES || this.stopping) break;
+        claimed = await batch.companions(first, claim);
       }
-      // Those done end together, in one statement; each failure is settled on its own.
-      const done = jobs.filter((_, i) => fates[i] === undefined);
-      await store.jobs.finishAll(
-        done.map((j) => j.id),
-        this.owner,
-        { state: "done", outcome: "done" },
-      );
-      for (const [i, job] of jobs.entries()) if (fates[i] !== undefined) await this.settle(job, fates[i]);
     };
     try {
       await (batch.exclusive ? batch.exclusive(first, work) : work());
@@ -289,6 +281,36 @@ export class StageRunner<P> {
       if ((await store.jobs.startAttempt([first.id], this.owner)).length > 0)
         await this.settle(first, error as Error);
     }
+  }
+
+  /** Jobs claimed together: counts their attempts, runs them in one go, and settles each. */
+  private async runClaimed(
+    batch: NonNullable<StageOptions<P>["batch"]>,
+    claimed: JobRecord<P>[],
+  ): Promise<void> {
+    const { store } = this.options;
+    const held = new Set(
+      await store.jobs.startAttempt(
+        claimed.map((j) => j.id),
+        this.owner,
+      ),
+    );
+    const jobs = claimed.filter((j) => held.has(j.id));
+    if (jobs.length === 0) return;
+    let fates: (Error | undefined)[];
+    try {
+      fates = await batch.handle(jobs);
+    } catch (error) {
+      fates = jobs.map(() => error as Error);
+    }
+    // Those done end together, in one statement; each failure is settled on its own.
+    const done = jobs.filter((_, i) => fates[i] === undefined);
+    await store.jobs.finishAll(
+      done.map((j) => j.id),
+      this.owner,
+      { state: "done", outcome: "done" },
+    );
+    for (const [i, job] of jobs.entries()) if (fates[i] !== undefined) await this.settle(job, fates[i]);
   }
 
   /** Ends a job's attempt: done, cancelled, waiting for a provider, retried later, or dead. */
@@ -348,6 +370,7 @@ export class StageRunner<P> {
   }
 
   start(): void {
+    this.stopping = false;
     this.loop.start();
   }
 
@@ -363,6 +386,7 @@ export class StageRunner<P> {
 
   /** Stops taking jobs and waits for the running ones. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.loop.stop();
     await Promise.all(this.inFlight.values());
   }

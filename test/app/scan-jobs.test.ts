@@ -240,6 +240,32 @@ describe("a batch running here", () => {
   });
 });
 
+describe("a batch that ends while its repository has more pushes", () => {
+  it("goes on with them in the same slot, holding its lock, without a new claim from the queue", async () => {
+    const { store: drained, runner, add, batches, finish } = await batchingRunner("drained");
+    const claims = vi.spyOn(drained.jobs, "claim");
+    try {
+      await add("a:1");
+      expect(await runner.fill()).toBe(1);
+      await until(() => batches.length === 1);
+      await add("a:2");
+      await add("a:3");
+      const looked = claims.mock.calls.length;
+      finish();
+      await until(() => batches.length === 2);
+      expect(batches[1]).toEqual(["a:2", "a:3"]);
+      expect(claims.mock.calls.length).toBe(looked);
+      await until(() => runner.running === 0);
+      for (const key of ["a:2", "a:3"])
+        expect(await drained.jobs.byKey(key)).toMatchObject({ state: "done", attempts: 1 });
+    } finally {
+      finish();
+      await runner.stop();
+      await drained.close();
+    }
+  });
+});
+
 describe("waking for a job", () => {
   it("is not woken for its batch's repository: the batch takes the push when it ends; another repository's wakes it", async () => {
     // No look at the queue but when woken, or when a job ends.
