@@ -601,10 +601,7 @@ async function scanNewRefs(
   options: HistoryOptions,
 ): Promise<Finding[][]> {
   const revisions = [...new Set(afters), ...others.map((commit) => `^${commit}`)];
-  const collector = new HistoryCollector(engine, options, repo);
-  for (const message of await patchesAndMessages(repo, revisions, collector, options))
-    collector.message(message);
-  const { findings } = await finishHistory(collector, repo);
+  const findings = await readFindings(repo, revisions, engine, options);
   const per = afters.map((): Finding[] => []);
   if (findings.length === 0) return per;
   // %S: the revision, as given, through which git reached each commit.
@@ -645,16 +642,26 @@ async function scanForwardUpdates(
   const per = new Map(forward.map((k): [number, Finding[]] => [k, []]));
   if (forward.length === 0) return per;
   const going = forward.map((k) => updates[k] as PushUpdate);
-  const collector = new HistoryCollector(engine, options, repo);
   const revisions = [...new Set(going.map((u) => u.after)), ...exclude(going)];
-  for (const message of await patchesAndMessages(repo, revisions, collector, options))
-    collector.message(message);
-  for (const f of (await finishHistory(collector, repo)).findings) {
+  for (const f of await readFindings(repo, revisions, engine, options)) {
     const k = owners.get(f.commit ?? "");
     if (k === undefined) throw new Error(`cannot tell which push brought in commit ${f.commit}`);
     per.get(k)?.push(f);
   }
   return per;
+}
+
+/** The findings of the commits `revisions` name, patches and messages, read in one go. */
+async function readFindings(
+  repo: GitRepository,
+  revisions: string[],
+  engine: Engine,
+  options: HistoryOptions,
+): Promise<Finding[]> {
+  const collector = new HistoryCollector(engine, options, repo);
+  for (const message of await patchesAndMessages(repo, revisions, collector, options))
+    collector.message(message);
+  return (await finishHistory(collector, repo)).findings;
 }
 
 /** A git command's whole output, with `input` lines on its stdin. */
