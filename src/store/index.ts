@@ -4,6 +4,7 @@ import { userInfo } from "node:os";
 import type Database from "better-sqlite3";
 import { sql } from "kysely";
 import type pg from "pg";
+import { acceptInOneStatement, type Delivery, type DeliveryOutcome } from "./accept-delivery.js";
 import { AuditLog } from "./audit.js";
 import { BackfillTable } from "./backfills.js";
 import { BreachTable } from "./breaches.js";
@@ -200,10 +201,16 @@ export class Store {
   /**
    * Queues the job a webhook delivery brings and records the delivery with the job's id, in a transaction of its
    * own: the job first, so that the delivery is written once (a round trip fewer than recording it, queueing and
-   * linking the two). A redelivery, whichever replica saw the first, rolls the job back and queues nothing.
+   * linking the two). A redelivery, whichever replica saw the first, rolls the job back and queues nothing. On
+   * PostgreSQL, the same in one statement (accept-delivery.ts).
    */
   async acceptDelivery<P>(delivery: Delivery, job: NewJob<P>): Promise<DeliveryOutcome> {
     if (this.db.isTransaction) throw new Error("acceptDelivery runs in a transaction of its own");
+    if (this.engine === "postgres") {
+      const { outcome, wake } = await acceptInOneStatement(this.db, this.clock, delivery, job);
+      if (wake) this.context.signals?.wake([wake]);
+      return outcome;
+    }
     try {
       return await this.transaction(async (tx) => {
         const queued = await tx.jobs.enqueue(job);
@@ -224,15 +231,6 @@ export class Store {
     await this.context.release();
   }
 }
-
-/** A webhook delivery: GitHub's id for it, its event, and the repository it is about (if any). */
-export interface Delivery {
-  id: string;
-  event: string;
-  repository: string | null;
-}
-
-export type DeliveryOutcome = "queued" | "already-queued" | "duplicate-delivery";
 
 /** Thrown inside acceptDelivery's transaction to roll back the job a redelivery would have queued. */
 class Redelivery extends Error {}
@@ -298,4 +296,5 @@ async function openPostgresStore(
   });
 }
 
+export type { Delivery, DeliveryOutcome };
 export { MEMORY };

@@ -6,7 +6,7 @@
 //
 // A replica hears its own notifications too, a round trip after it could have known: its own jobs wake it at
 // once, in process, once the write commits (`JobSignals`), and the listener skips what its own connections sent.
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type pg from "pg";
 import type { Executor } from "./executor.js";
 
@@ -41,6 +41,11 @@ export async function notifyJobs(db: Executor, wakes: readonly JobWake[]): Promi
   await sql`SELECT pg_notify(${JOB_CHANNEL}, current_schema() || ':' || k) FROM unnest(${wakes.map(payloadOf)}::text[]) AS k`.execute(
     db,
   );
+}
+
+/** The call that notifies one wake, for a statement that notifies as it writes (see accept-delivery.ts). */
+export function notifyCall(wake: JobWake): RawBuilder<unknown> {
+  return sql`pg_notify(${JOB_CHANNEL}, current_schema() || ':' || ${payloadOf(wake)})`;
 }
 
 /** What a listener is told: a kind ("*": any), and the job's key when it was one job. */

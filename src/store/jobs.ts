@@ -58,6 +58,23 @@ export interface NewJob<P> {
 
 type Row = Selectable<JobsTable>;
 
+/** The row a new job is written as, pending and due at `now` unless it says later. */
+export function newJobRow<P>(job: NewJob<P>, now: string) {
+  return {
+    kind: job.kind,
+    key: job.key,
+    priority: job.priority ?? PRIORITY.live,
+    queue: job.queue,
+    payload: JSON.stringify(job.payload),
+    sealed: job.sealed ?? null,
+    state: "pending",
+    max_attempts: job.maxAttempts,
+    run_after: job.runAfter ?? now,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 function fromRow<P>(row: Row): JobRecord<P> {
   return {
     id: row.id,
@@ -191,21 +208,7 @@ export class JobTable {
     for (let i = 0; i < unique.length; i += INSERT_SLICE) {
       const rows = await this.db
         .insertInto("jobs")
-        .values(
-          unique.slice(i, i + INSERT_SLICE).map((job) => ({
-            kind: job.kind,
-            key: job.key,
-            priority: job.priority ?? PRIORITY.live,
-            queue: job.queue,
-            payload: JSON.stringify(job.payload),
-            sealed: job.sealed ?? null,
-            state: "pending",
-            max_attempts: job.maxAttempts,
-            run_after: job.runAfter ?? now,
-            created_at: now,
-            updated_at: now,
-          })),
-        )
+        .values(unique.slice(i, i + INSERT_SLICE).map((job) => newJobRow(job, now)))
         .onConflict((oc) => oc.column("key").doNothing())
         .returningAll()
         .execute();

@@ -2,6 +2,7 @@
 // The GitHub stand-in is nock; everything else is real (PostgreSQL, the queue, the worker, LISTEN/NOTIFY).
 import { sql } from "kysely";
 import nock from "nock";
+import postgres from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BUSY_ELSEWHERE_MS, BusyElsewhere, StageRunner } from "../../src/jobs/stage.js";
 import { actOnFindings } from "../../src/revoke/act.js";
@@ -9,6 +10,7 @@ import { createRevokers } from "../../src/revoke/providers.js";
 import { RevocationWorker } from "../../src/revoke/worker.js";
 import { loadRules } from "../../src/scan/rules.js";
 import type { Store } from "../../src/store/index.js";
+import { PRIORITY } from "../../src/store/jobs.js";
 import { scanText } from "../revoke/harness.js";
 import { postgresMissing } from "../support/postgres.js";
 import { tokens } from "../support/tokens.js";
@@ -32,6 +34,22 @@ async function twoReplicas(): Promise<[Store, Store]> {
 /** What a listener hears: the kind, and the job's key when the wake was for one job. */
 const heardAs = (heard: string[]) => (kind: string, key?: string) =>
   heard.push(key === undefined ? kind : `${kind} ${key}`);
+
+/** The statements `fn` sends to the server, BEGIN and COMMIT included: each is a round trip. */
+async function countRoundTrips(fn: () => Promise<void>): Promise<number> {
+  const query = postgres.Client.prototype.query;
+  let n = 0;
+  postgres.Client.prototype.query = function (this: postgres.Client, ...args: unknown[]) {
+    n++;
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await fn();
+  } finally {
+    postgres.Client.prototype.query = query;
+  }
+  return n;
+}
 
 /** Queues a job of `kind` in a transaction that then rolls back: no job, and no notification. */
 async function queueRolledBack(store: Store, kind: string): Promise<void> {
@@ -124,6 +142,66 @@ describe.skipIf(postgresMissing)(
         await new Promise((r) => setTimeout(r, 20));
       expect(heard).toEqual(["scan scan:own", "revoke", "report report:1", "marker marker:own"]);
       await listener?.stop();
+      await a.close();
+      await b.close();
+    });
+
+    it("a webhook delivery is accepted in one round trip, waking its replica in process and the other through the server", async () => {
+      const [a, b] = await twoReplicas();
+      await b.jobs.enqueue({
+        kind: "scan",
+        key: "scan:backfilled",
+        queue: "scan",
+        payload: {},
+        maxAttempts: 1,
+        priority: PRIORITY.bulk,
+      });
+      const heardByA: string[] = [];
+      const heardByB: string[] = [];
+      const listeners = [await a.listenForJobs(heardAs(heardByA)), await b.listenForJobs(heardAs(heardByB))];
+      const job = (key: string) => ({ kind: "scan", key, queue: "scan", payload: { key }, maxAttempts: 5 });
+      const delivery = (id: string) => ({ id, event: "push", repository: "acme/app" });
+      await a.deliveries.count(); // A's connection is open: its set-up is not counted below
+      const roundTrips = await countRoundTrips(async () => {
+        expect(await a.acceptDelivery(delivery("d-1"), job("scan:push"))).toBe("queued");
+      });
+      expect(roundTrips).toBe(1);
+      // Heard by A as the statement returns; by B once the server passes it on.
+      expect(heardByA).toEqual(["scan scan:push"]);
+      // A delivery finding a waiting job of a less urgent kind moves it up, and wakes for it.
+      expect(await a.acceptDelivery(delivery("d-2"), job("scan:backfilled"))).toBe("already-queued");
+      expect((await a.jobs.byKey("scan:backfilled"))?.priority).toBe(PRIORITY.live);
+      // Seen before: nothing queued, nothing woken, whichever replica sees it again.
+      expect(await b.acceptDelivery(delivery("d-1"), job("scan:other"))).toBe("duplicate-delivery");
+      expect(await b.jobs.byKey("scan:other")).toBeUndefined();
+      await b.jobs.enqueue({ kind: "marker", key: "marker:1", queue: "m", payload: {}, maxAttempts: 1 });
+      const deadline = Date.now() + 5_000;
+      while (!heardByA.includes("marker marker:1") && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(heardByA).toEqual(["scan scan:push", "scan scan:backfilled", "marker marker:1"]);
+      expect(heardByB).toEqual(["scan scan:push", "scan scan:backfilled", "marker marker:1"]);
+      const [pushJob, backfilled] = [await a.jobs.byKey("scan:push"), await a.jobs.byKey("scan:backfilled")];
+      expect(pushJob).toMatchObject({ state: "pending", payload: { key: "scan:push" }, maxAttempts: 5 });
+      expect((await a.deliveries.byId("d-1"))?.jobId).toBe(pushJob?.id);
+      expect((await a.deliveries.byId("d-2"))?.jobId).toBe(backfilled?.id);
+      for (const listener of listeners) await listener?.stop();
+      await a.close();
+      await b.close();
+    });
+
+    it("one delivery accepted by both replicas at once queues one job, once", async () => {
+      const [a, b] = await twoReplicas();
+      for (let round = 0; round < 5; round++) {
+        const delivery = { id: `d-race-${round}`, event: "push", repository: "acme/app" };
+        const job = { kind: "scan", key: `scan:race-${round}`, queue: "scan", payload: {}, maxAttempts: 5 };
+        const outcomes = await Promise.all(
+          [a, b, a, b, a, b].map((replica) => replica.acceptDelivery(delivery, job)),
+        );
+        expect(outcomes.filter((o) => o === "queued")).toHaveLength(1);
+        expect(await a.deliveries.byId(delivery.id)).toBeDefined();
+      }
+      const jobs = await sql<{ n: string }>`SELECT count(*) AS n FROM jobs WHERE kind = 'scan'`.execute(a.db);
+      expect(Number(jobs.rows[0]?.n)).toBe(5);
       await a.close();
       await b.close();
     });
