@@ -6,7 +6,7 @@ import { type ExpressionBuilder, type Selectable, type SelectQueryBuilder, sql }
 import { type Clock, iso } from "./clock.js";
 import type { EngineName } from "./dialect.js";
 import { changed, count, type Executor, IN_SLICE } from "./executor.js";
-import { type JobSignals, type JobWake, notifyJobs } from "./job-events.js";
+import { type JobSignals, type JobWake, notifyCall, notifyJobs } from "./job-events.js";
 import type { JobsTable, Tables } from "./schema.js";
 
 export const JOB_STATES = ["pending", "running", "done", "dead", "cancelled"] as const;
@@ -180,6 +180,29 @@ export class JobTable {
     this.signals?.wake([wake]);
   }
 
+  /**
+   * Queues one job and, if it is new, notifies every replica in the same statement: outside a transaction, a
+   * separate notification would be a second round trip (alerts and comments are queued one at a time).
+   */
+  private async insertNotifying<P>(job: NewJob<P>, now: string): Promise<Row[]> {
+    const wake = { kind: job.kind, key: job.key };
+    const rows = await this.db
+      .with("queued", (db) =>
+        db
+          .insertInto("jobs")
+          .values(newJobRow(job, now))
+          .onConflict((oc) => oc.column("key").doNothing())
+          .returningAll(),
+      )
+      .with("woken", (db) => db.selectFrom("queued").select(notifyCall(wake).as("sent")))
+      .selectFrom("queued")
+      .selectAll("queued")
+      .select((eb) => eb.selectFrom("woken").select(eb.fn.countAll().as("n")).as("woken"))
+      .execute();
+    if (rows.length > 0) this.signals?.wake([wake]);
+    return rows;
+  }
+
   /** What this transaction has to notify, once per kind: Store.transaction sends it before it commits. */
   takeNotified(): JobWake[] {
     const wakes = [...this.notified].map(([kind, key]) => (key === undefined ? { kind } : { kind, key }));
@@ -205,19 +228,25 @@ export class JobTable {
     for (const job of jobs) if (!first.has(job.key)) first.set(job.key, job);
     const inserted = new Map<string, JobRecord<P>>();
     const unique = [...first.values()];
+    const [only] = unique;
+    // One job outside a transaction on PostgreSQL: queued and notified in one statement.
+    const notifying =
+      only !== undefined && unique.length === 1 && this.engine === "postgres" && !this.db.isTransaction;
     for (let i = 0; i < unique.length; i += INSERT_SLICE) {
-      const rows = await this.db
-        .insertInto("jobs")
-        .values(unique.slice(i, i + INSERT_SLICE).map((job) => newJobRow(job, now)))
-        .onConflict((oc) => oc.column("key").doNothing())
-        .returningAll()
-        .execute();
+      const rows = notifying
+        ? await this.insertNotifying(only, now)
+        : await this.db
+            .insertInto("jobs")
+            .values(unique.slice(i, i + INSERT_SLICE).map((job) => newJobRow(job, now)))
+            .onConflict((oc) => oc.column("key").doNothing())
+            .returningAll()
+            .execute();
       for (const row of rows) inserted.set(row.key, fromRow<P>(row));
     }
     // Per kind, the key of the one job queued, or undefined for several.
     const kinds = new Map<string, string | undefined>();
     for (const j of inserted.values()) kinds.set(j.kind, kinds.has(j.kind) ? undefined : j.key);
-    for (const [kind, key] of kinds) await this.wake(kind, key);
+    if (!notifying) for (const [kind, key] of kinds) await this.wake(kind, key);
     const held = new Map<string, JobRecord<P>>();
     for (const job of unique) if (!inserted.has(job.key)) held.set(job.key, await this.moreUrgent(job));
     const given = new Set<string>();

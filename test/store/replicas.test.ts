@@ -105,7 +105,12 @@ describe.skipIf(postgresMissing)(
       const heard: string[] = [];
       const listener = await a.listenForJobs(heardAs(heard));
       await queueRolledBack(b, "scan");
-      await b.jobs.enqueue({ kind: "scan", key: "scan:1", queue: "scan", payload: {}, maxAttempts: 1 });
+      // Queued and notified in one statement.
+      expect(
+        await countRoundTrips(async () => {
+          await b.jobs.enqueue({ kind: "scan", key: "scan:1", queue: "scan", payload: {}, maxAttempts: 1 });
+        }),
+      ).toBe(1);
       const deadline = Date.now() + 5_000;
       while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       // One job: its key comes with the kind, so a stage busy with that job's repository need not look.
