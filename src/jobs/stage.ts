@@ -184,6 +184,8 @@ export class StageRunner<P> {
         limit,
         queues: { except: this.blocked() },
         skipKeyPrefixes: this.leftAlone(),
+        // A job run alone starts as it is claimed; a batch counts its attempts once it holds the batch's lock.
+        startAttempts: !batch,
       });
       if (jobs.length === 0) break;
       for (const job of jobs) this.begin(job);
@@ -232,9 +234,9 @@ export class StageRunner<P> {
     return next === undefined ? pollMs : Math.min(Math.max(next - this.now(), 0), pollMs);
   }
 
+  /** A job claimed with its attempt counted (fill): runs it and settles it. */
   private async run(job: JobRecord<P>): Promise<void> {
-    const { store, handle } = this.options;
-    if ((await store.jobs.startAttempt([job.id], this.owner)).length === 0) return;
+    const { handle } = this.options;
     let failure: Error | undefined;
     try {
       await handle(job);

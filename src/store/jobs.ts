@@ -112,6 +112,11 @@ export interface ClaimOptions {
   queues?: QueueFilter;
   /** Leaves alone the jobs whose key starts with one of these (a repository another replica is scanning). */
   skipKeyPrefixes?: readonly string[];
+  /**
+   * Counts an attempt for each job in the claim itself (as startAttempt would): for a worker that starts every
+   * job it claims, a statement fewer per job. The records returned still say the attempts before this one.
+   */
+  startAttempts?: boolean;
 }
 
 type JobsWhere = ExpressionBuilder<Tables, "jobs">;
@@ -347,7 +352,13 @@ export class JobTable {
     const lease = iso(new Date(this.clock().getTime() + options.leaseMs));
     const rows = await this.db
       .updateTable("jobs")
-      .set({ state: "running", owner: options.owner, lease_until: lease, updated_at: now })
+      .set((eb) => ({
+        state: "running",
+        owner: options.owner,
+        lease_until: lease,
+        updated_at: now,
+        ...(options.startAttempts ? { attempts: eb("attempts", "+", 1) } : {}),
+      }))
       .where("id", "in", (eb) =>
         narrow(
           eb
@@ -364,7 +375,10 @@ export class JobTable {
       )
       .returningAll()
       .execute();
-    return rows.map((r) => fromRow<P>(r)).sort((a, b) => a.priority - b.priority || a.id - b.id);
+    const before = options.startAttempts ? 1 : 0;
+    return rows
+      .map((r) => fromRow<P>({ ...r, attempts: r.attempts - before }))
+      .sort((a, b) => a.priority - b.priority || a.id - b.id);
   }
 
   /** The partitions that hold due jobs of a kind: a worker claims only from those, not from every one. */

@@ -368,6 +368,29 @@ describe.each(engines("store"))("on $name", (engine) => {
       await b.close();
     });
 
+    it("a claim that starts its jobs counts their attempts in the same statement", async () => {
+      const store = await open();
+      const counted = countStatements(store.db);
+      const jobs = new JobTable(counted.db, store.clock, engine.name);
+      for (const key of ["alert:a", "alert:b"])
+        await store.jobs.enqueue({ kind: "alert", key, queue: "q", payload: {}, maxAttempts: 3 });
+      const claimed = await jobs.claim({
+        kind: "alert",
+        owner: "w",
+        leaseMs: 60_000,
+        limit: 1,
+        startAttempts: true,
+      });
+      expect(counted.count()).toBe(1);
+      // The record says the attempts before this one, as claim and startAttempt would leave it.
+      expect(claimed.map((j) => j.attempts)).toEqual([0]);
+      expect((await store.jobs.byId(claimed[0]?.id as number))?.attempts).toBe(1);
+      // Without it, a claim counts nothing: startAttempt does, once the job really starts.
+      const [other] = await jobs.claim({ kind: "alert", owner: "w", leaseMs: 60_000, limit: 1 });
+      expect((await store.jobs.byId(other?.id as number))?.attempts).toBe(0);
+      await store.close();
+    });
+
     it("when to look at the queue next: the earliest due job or expiring lease, in one statement", async () => {
       const now = new Date("2026-11-28T10:00:00Z");
       const store = await open({ clock: () => now });
