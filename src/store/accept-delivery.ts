@@ -11,7 +11,7 @@ import { sql } from "kysely";
 import { type Clock, iso } from "./clock.js";
 import type { Executor } from "./executor.js";
 import { type JobWake, notifyCall } from "./job-events.js";
-import { type NewJob, newJobRow, PRIORITY } from "./jobs.js";
+import { type NewJob, newJobRow } from "./jobs.js";
 
 export interface Delivery {
   /** GitHub's id for it (X-GitHub-Delivery). */
@@ -32,7 +32,7 @@ export async function acceptInOneStatement<P>(
 ): Promise<{ outcome: DeliveryOutcome; wake?: JobWake }> {
   const now = iso(clock());
   const row = newJobRow(job, now);
-  const priority = row.priority ?? PRIORITY.live;
+  const { priority } = row;
   const wake: JobWake = { kind: job.kind, key: job.key };
   const result = await db
     .with("seen", (db) => db.selectFrom("deliveries").select("id").where("id", "=", delivery.id))
