@@ -346,7 +346,10 @@ export class GitRepository {
   }
 
   /** Decides which commits a push brought in (see PushKind). */
-  async planPush(update: PushUpdate, options: { excludeOtherRefs?: boolean } = {}): Promise<PushPlan> {
+  async planPush(
+    update: PushUpdate,
+    options: { excludeOtherRefs?: boolean; tips?: readonly RefTip[] } = {},
+  ): Promise<PushPlan> {
     if (isZeroSha(update.after)) return { kind: "delete", revisions: [] };
     const [after, before] = await this.commitsOf(
       isZeroSha(update.before) ? [update.after] : [update.after, update.before],
@@ -365,7 +368,8 @@ export class GitRepository {
     if (before) revisions.push(`^${before}`);
     if (!before || options.excludeOtherRefs) {
       const others = new Set<string>();
-      for (const tip of await this.refTips()) if (tip.name !== update.ref) others.add(tip.commit);
+      for (const tip of options.tips ?? (await this.refTips()))
+        if (tip.name !== update.ref) others.add(tip.commit);
       for (const commit of others) revisions.push(`^${commit}`);
     }
     return { kind, revisions };

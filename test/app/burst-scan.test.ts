@@ -139,6 +139,29 @@ describe("a burst of pushes read together", () => {
     expect(gits).toBeLessThan(threeAlone);
   });
 
+  it("reads a burst of one new branch with the git processes it takes alone: the repository is opened once", async () => {
+    const engine = createEngine({ ruleDirs: [], disabledRules: [], allow: [] });
+    git("checkout", "--quiet", "-f", "-b", "eleven", "main");
+    const after = commit("eleven.sh", `export AZURE_DEVOPS_EXT_PAT=${t.adoPat()}\n`);
+    git("checkout", "--quiet", "main");
+    git("update-ref", "-d", "refs/heads/eleven");
+    const update = { before: zero, after, ref: "refs/heads/eleven" };
+    const count = async <T>(read: () => Promise<T>): Promise<[T, number]> => {
+      const started = vi.spyOn(GitRepository.prototype, "start");
+      try {
+        return [await read(), started.mock.calls.length];
+      } finally {
+        started.mockRestore();
+      }
+    };
+    const [burst, burstGits] = await count(() => scanPushBurst(dir.path, [update], engine));
+    const [alone, aloneGits] = await count(() => scanRange(dir.path, update, engine));
+    expect(burst.map((r) => (r instanceof Error ? [r.message] : files(r.findings)))).toEqual([["eleven.sh"]]);
+    expect(files(alone.findings)).toEqual(["eleven.sh"]);
+    // Before, the burst opened the repository and read its refs again for its one push: two processes more.
+    expect(burstGits).toBe(aloneGits);
+  });
+
   it("reads two pushes to one branch in a burst, the second on top of the first, each with its own commits", async () => {
     const engine = createEngine({ ruleDirs: [], disabledRules: [], allow: [] });
     git("checkout", "--quiet", "-f", "-b", "ten", "main");
