@@ -10,6 +10,10 @@ import { GitRepository } from "../sources/git.js";
 import { isValidRef } from "../sources/git-ref.js";
 import { RepositoryError } from "../sources/repository-error.js";
 
+/** How long the cache stays unused before its housekeeping runs, and the longest a used repository waits for it. */
+const HOUSEKEEPING_QUIET_MS = 2_000;
+const HOUSEKEEPING_MAX_WAIT_MS = 60_000;
+
 /**
  * What every fetch into the cache shares: no tags and no FETCH_HEAD (a fetch by commit id then writes no ref:
  * any ref here means "already scanned"), and no automatic maintenance, which the housekeeping after the scan
@@ -28,6 +32,8 @@ export interface GitCacheOptions {
   maxBytes: number;
   /** Where repositories are fetched from: `https://github.com`, or the GitHub Enterprise host's URL. */
   remote: string;
+  /** How long the cache stays unused before its housekeeping runs (default HOUSEKEEPING_QUIET_MS). */
+  quietMs?: number;
 }
 
 /**
@@ -125,6 +131,8 @@ export class GitCache {
   private readonly inUse = new Map<string, number>();
   /** Measuring and evicting run here, one after another, off the scan's path. */
   private housekeeping: Promise<unknown> = Promise.resolve();
+  /** The next housekeeping, once the cache has been quiet for a moment (see afterUse). */
+  private quiet: { timer: NodeJS.Timeout; since: number } | undefined;
 
   constructor(private readonly options: GitCacheOptions) {}
 
@@ -402,13 +410,25 @@ export class GitCache {
 
   /**
    * Runs git's automatic maintenance in the repositories pushes just used (fetches leave it out), re-measures
-   * them, then evicts if the cache outgrew its size: in the background, and once for a burst (pushes that come
-   * in while this runs are looked at together in the next round).
+   * them, then evicts if the cache outgrew its size: in the background, once the cache has been quiet for
+   * HOUSEKEEPING_QUIET_MS (or HOUSEKEEPING_MAX_WAIT_MS after the first use it waits for). Maintenance holds the
+   * repository's fetch lock: run after every batch of a burst, the next batch's fetch waited for it.
    */
   private afterUse(path: string, used: number): void {
-    const first = this.used.size === 0;
     this.used.set(path, used);
-    if (!first) return;
+    const since = this.quiet?.since ?? used;
+    if (this.quiet) clearTimeout(this.quiet.timer);
+    const quietMs = this.options.quietMs ?? HOUSEKEEPING_QUIET_MS;
+    const wait = Math.min(quietMs, Math.max(0, since + HOUSEKEEPING_MAX_WAIT_MS - used));
+    const timer = setTimeout(() => this.housekeep(), wait);
+    timer.unref();
+    this.quiet = { timer, since };
+  }
+
+  /** Maintains, measures and evicts what was used since the last time, now. */
+  private housekeep(): void {
+    if (this.quiet) clearTimeout(this.quiet.timer);
+    this.quiet = undefined;
     this.housekeeping = this.housekeeping
       .then(async () => {
         const sizes = await this.loadSizes();
@@ -421,8 +441,9 @@ export class GitCache {
       .catch(() => undefined);
   }
 
-  /** Resolves when the background measuring and eviction queued so far are done. */
+  /** Runs the housekeeping that waits for a quiet moment now, and resolves when all of it is done. */
   async settled(): Promise<void> {
+    if (this.quiet) this.housekeep();
     await this.housekeeping;
   }
 

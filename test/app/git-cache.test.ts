@@ -166,9 +166,15 @@ describe("the git cache", () => {
     );
   });
 
-  it("leaves git's maintenance out of the fetch, and runs it after the scan", async () => {
+  it("leaves git's maintenance out of the fetch, and runs it once the cache is quiet", async () => {
     const work = join(dir.path, "work");
-    const cache = cacheAt(join(dir.path, "cache-maintained"));
+    // Quiet for a minute: what runs before settled() is only what a burst's next fetch would wait for.
+    const cache = new GitCache({
+      root: join(dir.path, "cache-maintained"),
+      maxBytes: 1e9,
+      remote: server.url,
+      quietMs: 60_000,
+    });
     const repository = { fullName: "acme/app" };
     const path = cache.pathFor(repository.fullName);
     const push = async (i: number) => {
@@ -187,6 +193,9 @@ describe("the git cache", () => {
     git(path, "config", "gc.autoPackLimit", "1");
     await push(1);
     await push(2);
+    // Not during the burst (maintenance holds the repository's fetch lock): a second later, nothing has run.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(packs().length).toBeGreaterThan(1);
     await cache.settled();
     expect(packs()).toHaveLength(1);
   });
