@@ -556,8 +556,12 @@ export async function scanPushBurst(
   engine: Engine,
   options: HistoryOptions = {},
 ): Promise<BurstUpdateResult[]> {
-  const repo = await GitRepository.open(repoDir, options.env);
-  const tips = await repo.refTips();
+  // The repository's check and its refs read at once: one git process less in a row before the scan.
+  const repo = GitRepository.prepare(repoDir, options.env);
+  const [checked, read] = await Promise.allSettled([repo.verify(), repo.refTips()]);
+  if (checked.status === "rejected") throw checked.reason;
+  if (read.status === "rejected") throw read.reason;
+  const tips = read.value;
   const names = new Set(tips.map((t) => t.name));
   // A new ref that no ref of the repository holds yet is read as its commit minus every ref (see planPush).
   const fresh = updates.flatMap((u, i) =>
