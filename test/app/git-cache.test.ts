@@ -177,10 +177,11 @@ describe("the git cache", () => {
     });
     const repository = { fullName: "acme/app" };
     const path = cache.pathFor(repository.fullName);
-    const push = async (i: number) => {
+    const push = async (i: number, files = 1) => {
       git(work, "checkout", "--quiet", "-B", `kept-${i}`, "main");
-      writeFileSync(join(work, "a.txt"), `kept ${i}\n`);
-      git(work, "commit", "--quiet", "-am", `kept ${i}`);
+      for (let f = 0; f < files; f++) writeFileSync(join(work, `kept-${f}.txt`), `kept ${i} ${f}\n`);
+      git(work, "add", ".");
+      git(work, "commit", "--quiet", "-m", `kept ${i}`);
       const update = { before: zero, after: git(work, "rev-parse", "HEAD"), ref: `refs/heads/kept-${i}` };
       git(work, "push", "--quiet", served(), `${update.ref}:${update.ref}`);
       await cache.scanPush(repository, installationToken, update, async () => undefined);
@@ -188,14 +189,18 @@ describe("the git cache", () => {
     const packs = () => readdirSync(join(path, "objects", "pack")).filter((f) => f.endsWith(".pack"));
     await push(0);
     await cache.settled();
-    // Every fetch keeps its pack, and more than one pack calls for a repack.
-    git(path, "config", "fetch.unpackLimit", "1");
+    // More than one pack calls for a repack.
     git(path, "config", "gc.autoPackLimit", "1");
+    const before = packs().length;
+    // A fetch of a few objects writes them as files; one of 20 or more (a burst's batch) keeps its pack.
     await push(1);
-    await push(2);
+    expect(packs()).toHaveLength(before);
+    await push(2, 20);
+    await push(3, 20);
+    expect(packs()).toHaveLength(before + 2);
     // Not during the burst (maintenance holds the repository's fetch lock): a second later, nothing has run.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(packs().length).toBeGreaterThan(1);
+    expect(packs()).toHaveLength(before + 2);
     await cache.settled();
     expect(packs()).toHaveLength(1);
   });
