@@ -629,12 +629,14 @@ async function scanNewRefs(
   options: HistoryOptions,
 ): Promise<Finding[][]> {
   const revisions = [...new Set(afters), ...others.map((commit) => `^${commit}`)];
+  // %S: the revision, as given, through which git reached each commit. Read beside the patches (a small git
+  // process), not after them: with a finding, the revocation waits for it.
+  const sources = readAhead(gitOutput(repo, ["log", "--format=%H %S", "--stdin"], revisions));
   const findings = await readFindings(repo, revisions, engine, options);
   const per = afters.map((): Finding[] => []);
   if (findings.length === 0) return per;
-  // %S: the revision, as given, through which git reached each commit.
   const reachedBy = new Map<string, string>();
-  for (const line of (await gitOutput(repo, ["log", "--format=%H %S", "--stdin"], revisions)).split("\n")) {
+  for (const line of (await sources).split("\n")) {
     const [commit, source] = line.split(" ");
     if (commit && source) reachedBy.set(commit, source);
   }
