@@ -4,6 +4,7 @@
 // transaction loses none of it; a retry finds each finding by fingerprint and each revocation by token.
 import { toPublic } from "../report/public.js";
 import { type ActResult, actOnFindings } from "../revoke/act.js";
+import type { Handoff } from "../revoke/handoff.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Engine } from "../scan/engine.js";
 import type { Rule } from "../scan/rules.js";
@@ -25,6 +26,8 @@ export interface ActDeps {
   checker?: LiveChecker;
   checks?: BackgroundChecks;
   revocationsQueued(): void;
+  /** Lets this process's revocation worker take the calls it has a slot for in the scan's own transaction. */
+  handoff?(): Handoff | undefined;
   log: (message: string) => void;
 }
 
@@ -89,6 +92,7 @@ export async function actOnScan<R>(
       priority: scan.priority,
       verdicts,
       confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
+      handoff: deps.handoff?.(),
     });
     return { acted, result: await report(tx, issueFindings(findings, acted, verdicts), acted) };
   });

@@ -3,6 +3,7 @@
 // writes to GitHub: the report stage (report-jobs.ts) does, at GitHub's pace.
 import type { ProbotOctokit } from "probot";
 import { type ActResult, actOnFindings } from "../revoke/act.js";
+import type { Handoff } from "../revoke/handoff.js";
 import type { RevocationPolicy } from "../revoke/policy.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Engine } from "../scan/engine.js";
@@ -39,6 +40,8 @@ export interface ProcessorDeps {
   revokers: RevokerSet;
   /** Wakes the revocation worker once jobs are queued. */
   revocationsQueued(): void;
+  /** Lets this process's revocation worker take the calls it has a slot for in the scan's own transaction. */
+  handoff?(): Handoff | undefined;
   /** Live checks (validate/): verdicts before acting, confirmation after revoking. Absent: no live checks. */
   checker?: LiveChecker;
   /** Where live checks that need not precede the revocations run, off the scan slot. */
@@ -397,6 +400,7 @@ export class ScanProcessor {
             priority: Math.min(...recorded.map((r) => r.item.job.priority)),
             verdicts,
             confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
+            handoff: this.deps.handoff?.(),
           },
         );
         let offset = 0;

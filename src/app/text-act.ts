@@ -1,4 +1,5 @@
 import { type ActResult, actOnFindings } from "../revoke/act.js";
+import type { Handoff } from "../revoke/handoff.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { Rule } from "../scan/rules.js";
 import type { Finding } from "../scan/types.js";
@@ -20,6 +21,8 @@ export interface TextActDeps {
   checker?: LiveChecker;
   checks?: BackgroundChecks;
   revocationsQueued(): void;
+  /** Lets this process's revocation worker take the calls it has a slot for in the scan's own transaction. */
+  handoff?(): Handoff | undefined;
   reportsQueued(): void;
   log: (message: string) => void;
 }
@@ -83,6 +86,7 @@ export async function actOnTextFindings(
       priority: input.priority,
       verdicts,
       confirm: checker && ((ruleId, org) => checker.canCheck(ruleId, { org })),
+      handoff: deps.handoff?.(),
     });
     const reported = issueFindings(findings, acted, verdicts).filter((_, i) => fresh[i]);
     const breach: Breach = {

@@ -3,16 +3,12 @@
 // report stage does, at GitHub's pace (the breach issue, and the redaction when the repository asks for it).
 import type { ProbotOctokit } from "probot";
 import type { ActResult } from "../revoke/act.js";
-import type { RevokerSet } from "../revoke/types.js";
 import type { Engine } from "../scan/engine.js";
 import { locate } from "../scan/locate.js";
-import type { Rule } from "../scan/rules.js";
 import { createEngine } from "../scan/settings.js";
 import type { Finding } from "../scan/types.js";
 import { readText, TEXT_KIND_NAMES, type TextParts } from "../sources/github-text.js";
 import type { Store } from "../store/index.js";
-import type { LiveChecker } from "../validate/checker.js";
-import type { BackgroundChecks } from "./background-checks.js";
 import { readRepoSettings } from "./processor.js";
 import type { RepoSettings } from "./repo-settings.js";
 import { processSecretAlert } from "./secret-scanning.js";
@@ -22,16 +18,8 @@ import { enqueueRedaction } from "./text-redact.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
-export interface TextScanDeps {
-  store: Store;
+export interface TextScanDeps extends TextActDeps {
   octokitFor(installation: number): Promise<Octokit>;
-  revokers: RevokerSet;
-  rules: readonly Rule[];
-  checker?: LiveChecker;
-  checks?: BackgroundChecks;
-  revocationsQueued(): void;
-  reportsQueued(): void;
-  log: (message: string) => void;
 }
 
 export interface TextScanResult {
@@ -72,8 +60,7 @@ export class TextScanProcessor {
   }
 
   private actDeps(): TextActDeps {
-    const { store, revokers, rules, checker, checks, revocationsQueued, reportsQueued, log } = this.deps;
-    return { store, revokers, rules, checker, checks, revocationsQueued, reportsQueued, log };
+    return this.deps;
   }
 
   async process(job: TextScanJob): Promise<TextScanResult> {

@@ -9,6 +9,7 @@ import type { Store } from "../store/index.js";
 import type { TokenRecord } from "../store/tokens.js";
 import type { ValidationRecord } from "../store/validations.js";
 import { enqueueConfirmations, withConfirmation } from "../validate/confirm.js";
+import type { Handoff } from "./handoff.js";
 import { DEFAULT_POLICY, decide, type RevocationPolicy } from "./policy.js";
 import {
   enqueueRevocations,
@@ -40,6 +41,8 @@ export interface ActOptions {
   confirm?: (ruleId: string, org: string | null) => boolean;
   /** The revocation jobs' priority (store/jobs.ts PRIORITY); default live. */
   priority?: number;
+  /** This process's revocation worker takes the calls it has a slot for at once (the caller commits or aborts it). */
+  handoff?: Handoff;
 }
 
 export interface FindingActions {
@@ -53,7 +56,7 @@ export interface FindingActions {
 export interface ActResult {
   /** One per finding, in the same order. */
   actions: FindingActions[];
-  /** Revocation jobs not finished yet: what a worker should run now. */
+  /** Revocation jobs not finished yet: what a worker should run now (a handed-off call is running already). */
   pendingJobIds: number[];
 }
 
@@ -106,7 +109,9 @@ export async function actOnFindings(
     const views = new Map<string, RevocationView>();
     const pending = new Set<number>();
     const settle = async (hash: string, view: RevocationView) => {
-      if (view.jobId !== undefined && view.status === "pending") pending.add(view.jobId);
+      const { jobId } = view;
+      if (jobId !== undefined && view.status === "pending" && !options.handoff?.takes(jobId))
+        pending.add(jobId);
       if (record && (view.status === "revoked" || view.status === "already-revoked"))
         await store.findings.markRevoked(hash);
       views.set(hash, view);
@@ -191,6 +196,7 @@ export async function actOnFindings(
       const queued = await enqueueRevocations(
         store,
         toQueue.map((q) => q.request),
+        options.handoff,
       );
       const confirmations = toQueue.flatMap(({ hash, first, request }, i) => {
         const org = request.target.org ?? null;

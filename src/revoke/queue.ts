@@ -4,6 +4,7 @@ import { UserError } from "../errors.js";
 import type { Secret } from "../scan/secret.js";
 import type { Store } from "../store/index.js";
 import type { JobRecord } from "../store/jobs.js";
+import type { Handoff } from "./handoff.js";
 import type { RevocationTarget, Revoker, RevokerName } from "./types.js";
 
 export const REVOKE_KIND = "revoke";
@@ -60,19 +61,27 @@ export async function enqueueRevocation(
 
 /**
  * `enqueueRevocation` for several tokens, in order: a few statements however many there are (a batch of pushes
- * queues all its revocations at once). One job per token, whatever the number of requests for it.
+ * queues all its revocations at once). One job per token, whatever the number of requests for it. With a
+ * handoff, the calls its worker has a free slot for are written as started, to be made once this commits.
  */
 export async function enqueueRevocations(
   store: Store,
   requests: readonly RevocationRequest[],
+  handoff?: Handoff,
 ): Promise<{ job: RevokeJob; created: boolean }[]> {
   for (const { revoker, options } of requests)
     if (revoker.byValue && !options.secret)
       throw new QueueError(`${revoker.name} revokes by value: the token itself is needed`);
+  const started = handoff?.claims(requests) ?? [];
+  if (handoff)
+    store.whenEnded(
+      () => handoff.commit(),
+      () => handoff.abort(),
+    );
   // One INSERT: a token already queued keeps its job (moved up to a more urgent priority: a push finds what a
   // backfill queued), and is neither queued nor audited again.
-  const queued = await store.jobs.enqueueMany<RevokePayload>(
-    requests.map(({ revoker, target, options }) => {
+  const queued = (await store.jobs.enqueueMany<RevokePayload>(
+    requests.map(({ revoker, target, options }, i) => {
       const key = revocationKey(target.secretHash);
       return {
         kind: REVOKE_KIND,
@@ -89,11 +98,12 @@ export async function enqueueRevocations(
         sealed: revoker.byValue && options.secret ? store.box.seal(options.secret.reveal(), key) : null,
         maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
         ...(options.priority !== undefined ? { priority: options.priority } : {}),
+        ...(started[i] ? { startedBy: started[i] } : {}),
       };
     }),
-  );
-  await store.audit.recordMany(
-    requests.flatMap(({ revoker, target, options }, i) => {
+  )) as { job: RevokeJob; created: boolean }[];
+  await store.audit.recordMany([
+    ...requests.flatMap(({ revoker, target, options }, i) => {
       const result = queued[i];
       if (!result?.created) return [];
       return [
@@ -106,8 +116,10 @@ export async function enqueueRevocations(
         },
       ];
     }),
-  );
-  return queued as { job: RevokeJob; created: boolean }[];
+    // The handed-off calls' attempts, after their jobs' queuing.
+    ...(handoff?.written(requests, queued) ?? []),
+  ]);
+  return queued;
 }
 
 /** The target a job describes, without its value. */

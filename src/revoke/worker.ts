@@ -9,6 +9,8 @@ import type { NewAuditEntry } from "../store/audit.js";
 import { iso } from "../store/clock.js";
 import type { Store } from "../store/index.js";
 import { backoffMs, DEFAULT_RETRY, type RetrySettings } from "./backoff.js";
+import { batchesOf } from "./batches.js";
+import { type CallSlots, Handoff, type Ready } from "./handoff.js";
 import { scrub } from "./http.js";
 import { newOwner, ownerIsGone } from "./owner.js";
 import { REVOKE_KIND, type RevokeJob, type RevokePayload, targetOf } from "./queue.js";
@@ -16,7 +18,6 @@ import {
   type AttemptResult,
   type CallSummary,
   isRevokerName,
-  type RevocationTarget,
   type Revoker,
   type RevokerSet,
 } from "./types.js";
@@ -73,12 +74,6 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   }
 }
 
-/** A claimed job and what its call needs. */
-interface Ready {
-  job: RevokeJob;
-  target: RevocationTarget;
-}
-
 /** A job whose call revoked its token (or found it revoked already). */
 interface Revoked {
   revoker: Revoker;
@@ -97,29 +92,10 @@ function isRevoked(result: AttemptResult): result is Revoked["result"] {
   return result.kind === "revoked" || result.kind === "already-revoked";
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** Jobs in calls of at most the revoker's batch size, each call only targets it can take together, in order. */
-function batchesOf(revoker: Revoker, jobs: readonly RevokeJob[]): RevokeJob[][] {
-  if (!revoker.batchKey) return chunks(jobs, revoker.batchSize);
-  const groups = new Map<string, RevokeJob[]>();
-  for (const job of jobs) {
-    const key = revoker.batchKey(targetOf(job));
-    const group = groups.get(key);
-    if (group) group.push(job);
-    else groups.set(key, [job]);
-  }
-  return [...groups.values()].flatMap((group) => chunks(group, revoker.batchSize));
-}
-
 export class RevocationWorker {
   readonly owner: string;
   private readonly store: Store;
-  private readonly revokers: RevokerSet;
+  readonly revokers: RevokerSet;
   private readonly retry: RetrySettings;
   private readonly leaseMs: number;
   private readonly pollMs: number;
@@ -137,6 +113,9 @@ export class RevocationWorker {
   private readonly pauseReasons = new Map<string, string>();
   private readonly loop: WakeableLoop;
   private readonly orphans: OrphanCheck;
+  /** Running (start() until stop()): only then does it take handoffs. */
+  private accepting = false;
+  private readonly slots: CallSlots;
   /** Revocations that end while one is being written are written together, in the next transaction. */
   private readonly revokedWrites = new Coalescer<Revoked, RevokedWrite | undefined>((ended) =>
     this.writeRevoked(ended),
@@ -155,6 +134,7 @@ export class RevocationWorker {
     this.sleep = options.sleep ?? defaultSleep;
     this.log = options.log ?? (() => {});
     this.orphans = new OrphanCheck(() => this.now());
+    this.slots = this.callSlots();
     // Continuous: a round only starts calls; a call that ends wakes the loop to take the next jobs at once.
     this.loop = new WakeableLoop({
       round: async () => this.dispatch(),
@@ -219,7 +199,7 @@ export class RevocationWorker {
         limit: Math.min(this.claimLimit, free * revoker.batchSize),
         queues: { only: [revoker.name] },
       });
-      const batches = batchesOf(revoker, jobs);
+      const batches = batchesOf(revoker, jobs, targetOf);
       // Calls past the free slots (jobs for several organisations, say) give their jobs back, due now.
       const surplus = batches.splice(free).flat();
       taken += jobs.length - surplus.length;
@@ -255,12 +235,25 @@ export class RevocationWorker {
    * PostgreSQL each statement is a round trip, and the calls wait for it), then each call runs in its own slot.
    */
   private launch(revoker: Revoker, batches: RevokeJob[][]): void {
+    this.occupy(revoker, batches.length);
     const started = this.startCalls(revoker, batches).catch((error: Error) => {
       this.log(`revocation worker: ${error.message}`);
       return [] as Ready[][];
     });
-    for (const [i] of batches.entries()) {
-      this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 0) + 1);
+    void this.runCalls(revoker, batches.length, started);
+  }
+
+  private occupy(revoker: Revoker, slots: number): void {
+    this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 0) + slots);
+  }
+
+  /**
+   * Runs the call of each of `count` batches once `held` says its jobs, one in each slot taken for it; settles
+   * once every call has ended.
+   */
+  private runCalls(revoker: Revoker, count: number, held: Promise<Ready[][]>): Promise<unknown> {
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
       let answered = false;
       // The provider's slot frees as soon as its call has answered: writing the outcome and telling the
       // listeners (comments, alerts) go on beside the next call, not ahead of it.
@@ -270,9 +263,9 @@ export class RevocationWorker {
         this.busy.set(revoker.name, (this.busy.get(revoker.name) ?? 1) - 1);
         this.loop.notify();
       };
-      const call: Promise<void> = started
-        .then((held) => {
-          const batch = held[i] ?? [];
+      const call: Promise<void> = held
+        .then((ready) => {
+          const batch = ready[i] ?? [];
           return batch.length > 0 ? this.call(revoker, batch, free) : undefined;
         })
         .catch((error: Error) => this.log(`revocation worker: ${error.message}`))
@@ -282,7 +275,46 @@ export class RevocationWorker {
           this.loop.notify();
         });
       this.inFlight.add(call);
+      calls.push(call);
     }
+    return Promise.all(calls);
+  }
+
+  /**
+   * A handoff for one transaction that queues revocations (a scan's): the calls this worker has a free slot
+   * for are claimed in that transaction and made as soon as it commits. None while the worker is not running.
+   */
+  handoff(): Handoff | undefined {
+    return this.accepting ? new Handoff(this.slots) : undefined;
+  }
+
+  /** What a handoff takes from this worker: its call slots, leases and calls. */
+  private callSlots(): CallSlots {
+    return {
+      owner: this.owner,
+      leaseMs: this.leaseMs,
+      now: () => this.now(),
+      take: (revoker, wanted) => {
+        // A budget is counted in the store under a lock, and a paused or unready provider waits: those go
+        // through the queue.
+        if (!this.accepting || this.revokers.get(revoker.name) !== revoker) return 0;
+        if (revoker.budget || revoker.unready?.()) return 0;
+        if ((this.pausedUntil.get(revoker.name) ?? 0) > this.now()) return 0;
+        const taken = Math.max(0, Math.min(wanted, revoker.concurrency - (this.busy.get(revoker.name) ?? 0)));
+        this.occupy(revoker, taken);
+        return taken;
+      },
+      give: (revoker, count) => {
+        this.occupy(revoker, -count);
+        this.loop.notify();
+      },
+      call: (revoker, batches) => this.runCalls(revoker, batches.length, Promise.resolve(batches)),
+      attemptEntry: (revoker, batch) => this.attemptEntry(revoker, batch),
+      track: (done) => {
+        const tracked: Promise<void> = done.finally(() => this.inFlight.delete(tracked));
+        this.inFlight.add(tracked);
+      },
+    };
   }
 
   /** Providers whose calls are all in flight: what they have due waits for a slot, not the clock. */
@@ -327,6 +359,7 @@ export class RevocationWorker {
 
   /** Runs jobs as they come due until stop(); notify() wakes it for a job just queued. */
   start(): void {
+    this.accepting = true;
     this.loop.start();
   }
 
@@ -335,6 +368,7 @@ export class RevocationWorker {
   }
 
   async stop(): Promise<void> {
+    this.accepting = false;
     await this.loop.stop();
     await Promise.all(this.inFlight);
   }

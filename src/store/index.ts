@@ -96,6 +96,8 @@ export class Store {
   readonly insights: Insights;
   /** GitHub's write pace per installation queue, shared by every replica. */
   readonly writePace: WritePaceTable;
+  /** What to do once this transaction has ended: committed, or rolled back. */
+  private readonly endings: { committed(): void; rolledBack(): void }[] = [];
 
   constructor(
     readonly db: Executor,
@@ -186,16 +188,33 @@ export class Store {
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
     let wakes: JobWake[] = [];
-    const result = await this.db.transaction().execute(async (trx) => {
-      const tx = new Store(trx, this.context);
-      const out = await fn(tx);
-      // The jobs it queued or freed, told to every replica in one statement, delivered when it commits.
-      wakes = tx.jobs.takeNotified();
-      await notifyJobs(trx, wakes);
-      return out;
-    });
+    let tx: Store | undefined;
+    let result: T;
+    try {
+      result = await this.db.transaction().execute(async (trx) => {
+        tx = new Store(trx, this.context);
+        const out = await fn(tx);
+        // The jobs it queued or freed, told to every replica in one statement, delivered when it commits.
+        wakes = tx.jobs.takeNotified();
+        await notifyJobs(trx, wakes);
+        return out;
+      });
+    } catch (error) {
+      for (const ending of tx?.endings ?? []) ending.rolledBack();
+      throw error;
+    }
     this.context.signals?.wake(wakes);
+    for (const ending of tx?.endings ?? []) ending.committed();
     return result;
+  }
+
+  /**
+   * Runs `committed` once what this store wrote is committed (at once outside a transaction), or `rolledBack`
+   * if its transaction fails: work that may only start once the writes are visible to every replica.
+   */
+  whenEnded(committed: () => void, rolledBack: () => void): void {
+    if (this.db.isTransaction) this.endings.push({ committed, rolledBack });
+    else committed();
   }
 
   /**

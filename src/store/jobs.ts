@@ -54,12 +54,18 @@ export interface NewJob<P> {
   runAfter?: string;
   /** Default PRIORITY.live. */
   priority?: number;
+  /**
+   * Written as running under this owner, its first attempt counted: the worker that queued it calls it at once
+   * (a revocation handed off by the scan that found the token). Its lease brings it back should that worker die.
+   */
+  startedBy?: { owner: string; leaseUntil: string };
 }
 
 type Row = Selectable<JobsTable>;
 
-/** The row a new job is written as, pending and due at `now` unless it says later. */
+/** The row a new job is written as: pending and due at `now` unless it says later, or started by its owner. */
 export function newJobRow<P>(job: NewJob<P>, now: string) {
+  const started = job.startedBy;
   return {
     kind: job.kind,
     key: job.key,
@@ -67,7 +73,10 @@ export function newJobRow<P>(job: NewJob<P>, now: string) {
     queue: job.queue,
     payload: JSON.stringify(job.payload),
     sealed: job.sealed ?? null,
-    state: "pending",
+    state: started ? "running" : "pending",
+    owner: started?.owner ?? null,
+    lease_until: started?.leaseUntil ?? null,
+    attempts: started ? 1 : 0,
     max_attempts: job.maxAttempts,
     run_after: job.runAfter ?? now,
     created_at: now,
@@ -248,9 +257,11 @@ export class JobTable {
             .execute();
       for (const row of rows) inserted.set(row.key, fromRow<P>(row));
     }
-    // Per kind, the key of the one job queued, or undefined for several.
+    // Per kind, the key of the one job queued, or undefined for several. A job written as started is its
+    // owner's to run: nobody else needs waking for it.
     const kinds = new Map<string, string | undefined>();
-    for (const j of inserted.values()) kinds.set(j.kind, kinds.has(j.kind) ? undefined : j.key);
+    for (const j of inserted.values())
+      if (j.state === "pending") kinds.set(j.kind, kinds.has(j.kind) ? undefined : j.key);
     if (!notifying) for (const [kind, key] of kinds) await this.wake(kind, key);
     const held = new Map<string, JobRecord<P>>();
     for (const job of unique) if (!inserted.has(job.key)) held.set(job.key, await this.moreUrgent(job));
