@@ -257,6 +257,10 @@ export class ScanProcessor {
     });
     // Awaited once the objects are in; should the fetch fail first, the settings are not the batch's error.
     reading.catch(() => {});
+    // What people triaged away in this repository, read while the pushes are fetched rather than after the scan:
+    // one round trip fewer between a scan and its revocations.
+    const triaged = this.deps.store.findings.triaged(repository.fullName);
+    triaged.catch(() => {});
     // Probot keeps the installation token until it nears its expiry: this mints nothing per push.
     const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
     const pushes = jobs.map((j) => j.payload as PushScan);
@@ -271,7 +275,7 @@ export class ScanProcessor {
         if (!read.settings.scan.pushes)
           return indices.map(() => ({ ok: true, value: { ...PUSHES_OFF }, unscanned: true }) as const);
         const batch = indices.map((i) => jobs[i] as ScanJob);
-        return this.scanFetched(path, batch, read, { batch: jobs.length, settingsMs, fetchMs });
+        return this.scanFetched(path, batch, read, { batch: jobs.length, settingsMs, fetchMs }, triaged);
       },
     );
     // A push that could not be fetched is only skipped when the settings say so, as it was before any fetch.
@@ -286,6 +290,7 @@ export class ScanProcessor {
     jobs: readonly ScanJob[],
     { settings, problem, orgProblem }: Settings,
     timings: Omit<ScanTimings, "scanMs" | "recordMs">,
+    triaged: Promise<ReadonlySet<string>>,
   ): Promise<PushOutcome<ProcessResult>[]> {
     const pushes = jobs.map((j) => j.payload as PushScan);
     const engine = this.engineFor(settings);
@@ -320,6 +325,7 @@ export class ScanProcessor {
       items.filter((item): item is RecordItem => !(item instanceof Error)),
       settings,
       problem,
+      triaged,
     );
     const recordMs = performance.now() - recording;
     let next = 0;
@@ -359,6 +365,7 @@ export class ScanProcessor {
     items: readonly RecordItem[],
     settings: RepoSettings,
     problem: string | undefined,
+    triaged?: Promise<ReadonlySet<string>>,
   ): Promise<(ProcessResult | Error)[]> {
     if (items.length === 0) return [];
     const { store, revokers, rules } = this.deps;
@@ -366,6 +373,7 @@ export class ScanProcessor {
     const kept = await this.withoutKnown(
       repository,
       items.map((item) => ({ findings: item.scanned, ignored: item.notes.ignored })),
+      triaged,
     );
     const policy: RevocationPolicy = settings.revoke;
     const checker = settings.validate ? this.deps.checker : undefined;
@@ -480,13 +488,16 @@ export class ScanProcessor {
   private async withoutKnown(
     repository: string,
     scans: readonly { findings: Finding[]; ignored?: ReadonlySet<string> }[],
+    /** The repository's triaged fingerprints, when they were read already. */
+    read?: Promise<ReadonlySet<string>>,
   ): Promise<Finding[][]> {
     const all = scans.flatMap((s) => s.findings);
     if (all.length === 0) return scans.map((s) => s.findings);
-    const triaged = await this.deps.store.findings.triaged(
-      repository,
-      all.map((f) => f.fingerprint),
-    );
+    const triaged = await (read ??
+      this.deps.store.findings.triaged(
+        repository,
+        all.map((f) => f.fingerprint),
+      ));
     return scans.map(({ findings, ignored = new Set() }) => {
       const kept = findings.filter((f) => !ignored.has(f.fingerprint) && !triaged.has(f.fingerprint));
       const left = findings.length - kept.length;

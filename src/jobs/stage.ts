@@ -61,7 +61,11 @@ export interface StageOptions<P> {
      * without running `fn`, when another replica holds it.
      */
     exclusive?: (job: JobRecord<P>, fn: () => Promise<void>) => Promise<void>;
-    companions: (job: JobRecord<P>, claim: { owner: string; leaseMs: number }) => Promise<JobRecord<P>[]>;
+    /** Claimed with their attempts counted (`startAttempts`): they run as soon as they are claimed. */
+    companions: (
+      job: JobRecord<P>,
+      claim: { owner: string; leaseMs: number; startAttempts: true },
+    ) => Promise<JobRecord<P>[]>;
     /**
      * The key prefix of the jobs a batch of `job` takes as companions (a repository's pushes). While such a
      * batch runs, this runner claims none of them: they ride along with it or wait for it to end, rather than
@@ -257,12 +261,21 @@ export class StageRunner<P> {
     let ran = false;
     const work = async () => {
       ran = true;
-      const claim = { owner: this.owner, leaseMs };
-      let claimed = [first, ...(await batch.companions(first, claim))];
+      const claim = { owner: this.owner, leaseMs, startAttempts: true } as const;
+      // The first job's attempt counts now that the lock is held; its companions' count as they are claimed.
+      const [counted, companions] = await Promise.all([
+        store.jobs.startAttempt([first.id], this.owner),
+        batch.companions(first, claim),
+      ]);
+      let claimed = [...(counted.length > 0 ? [first] : []), ...companions];
       for (let round = 1; claimed.length > 0; round++) {
-        await this.runClaimed(batch, claimed);
-        if (round >= DRAIN_BATCHES || this.stopping) break;
-        claimed = await batch.companions(first, claim);
+        const fates = await this.handleBatch(batch, claimed);
+        const last = round >= DRAIN_BATCHES || this.stopping;
+        // This batch's jobs are settled while the next one is claimed: two round trips at once, not in turn.
+        [, claimed] = await Promise.all([
+          this.settleAll(claimed, fates),
+          last ? [] : batch.companions(first, claim),
+        ]);
       }
     };
     try {
@@ -285,29 +298,22 @@ export class StageRunner<P> {
     }
   }
 
-  /** Jobs claimed together: counts their attempts, runs them in one go, and settles each. */
-  private async runClaimed(
+  /** Jobs claimed together, their attempts counted: runs them in one go; per job, its failure or undefined. */
+  private async handleBatch(
     batch: NonNullable<StageOptions<P>["batch"]>,
-    claimed: JobRecord<P>[],
-  ): Promise<void> {
-    const { store } = this.options;
-    const held = new Set(
-      await store.jobs.startAttempt(
-        claimed.map((j) => j.id),
-        this.owner,
-      ),
-    );
-    const jobs = claimed.filter((j) => held.has(j.id));
-    if (jobs.length === 0) return;
-    let fates: (Error | undefined)[];
+    jobs: JobRecord<P>[],
+  ): Promise<(Error | undefined)[]> {
     try {
-      fates = await batch.handle(jobs);
+      return await batch.handle(jobs);
     } catch (error) {
-      fates = jobs.map(() => error as Error);
+      return jobs.map(() => error as Error);
     }
-    // Those done end together, in one statement; each failure is settled on its own.
+  }
+
+  /** Settles a batch's jobs: those done end together, in one statement; each failure is settled on its own. */
+  private async settleAll(jobs: JobRecord<P>[], fates: (Error | undefined)[]): Promise<void> {
     const done = jobs.filter((_, i) => fates[i] === undefined);
-    await store.jobs.finishAll(
+    await this.options.store.jobs.finishAll(
       done.map((j) => j.id),
       this.owner,
       { state: "done", outcome: "done" },

@@ -310,14 +310,17 @@ export class FindingTable {
   }
 
   /**
-   * Of these fingerprints, those a person resolved as a false positive or an accepted risk for this source:
-   * triage feeds back, so a later scan does not report them again.
+   * Of these fingerprints (without them: of all), those a person resolved as a false positive or an accepted
+   * risk for this source: triage feeds back, so a later scan does not report them again.
    */
-  async triaged(source: string, fingerprints: readonly string[]): Promise<Set<string>> {
+  async triaged(source: string, fingerprints?: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
     const unique = [...new Set(fingerprints)];
     // In slices: both engines cap the parameters of one statement.
-    for (let i = 0; i < unique.length; i += 500) {
+    const slices: (string[] | undefined)[] = [];
+    if (fingerprints === undefined) slices.push(undefined);
+    else for (let i = 0; i < unique.length; i += 500) slices.push(unique.slice(i, i + 500));
+    for (const slice of slices) {
       const rows = await this.db
         .selectFrom("findings")
         .select("fingerprint")
@@ -325,7 +328,7 @@ export class FindingTable {
         .where("source", "=", source)
         .where("status", "=", "resolved")
         .where("resolution", "in", ["false-positive", "accepted-risk"])
-        .where("fingerprint", "in", unique.slice(i, i + 500))
+        .$if(slice !== undefined, (q) => q.where("fingerprint", "in", slice as string[]))
         .execute();
       for (const r of rows) out.add(r.fingerprint);
     }
