@@ -72,54 +72,58 @@ export async function enqueueRevocations(
   for (const { revoker, options } of requests)
     if (revoker.byValue && !options.secret)
       throw new QueueError(`${revoker.name} revokes by value: the token itself is needed`);
-  const started = handoff?.claims(requests) ?? [];
-  if (handoff)
-    store.whenEnded(
-      () => handoff.commit(),
-      () => handoff.abort(),
-    );
-  // One INSERT: a token already queued keeps its job (moved up to a more urgent priority: a push finds what a
-  // backfill queued), and is neither queued nor audited again.
-  const queued = (await store.jobs.enqueueMany<RevokePayload>(
-    requests.map(({ revoker, target, options }, i) => {
-      const key = revocationKey(target.secretHash);
-      return {
-        kind: REVOKE_KIND,
-        key,
-        queue: revoker.name,
-        payload: {
-          secretHash: target.secretHash,
-          preview: target.preview,
-          tokenId: options.tokenId,
-          org: target.org ?? null,
-          authorizationId: target.authorizationId ?? null,
-          minted: target.minted ?? false,
-        },
-        sealed: revoker.byValue && options.secret ? store.box.seal(options.secret.reveal(), key) : null,
-        maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-        ...(options.priority !== undefined ? { priority: options.priority } : {}),
-        ...(started[i] ? { startedBy: started[i] } : {}),
-      };
-    }),
-  )) as { job: RevokeJob; created: boolean }[];
-  await store.audit.recordMany([
-    ...requests.flatMap(({ revoker, target, options }, i) => {
-      const result = queued[i];
-      if (!result?.created) return [];
-      return [
-        {
-          action: "revoke.enqueue",
-          subject: `job:${result.job.id}`,
-          provider: revoker.name,
-          secretHash: target.secretHash,
-          detail: { preview: target.preview, tokenId: options.tokenId, reason: options.reason },
-        },
-      ];
-    }),
-    // The handed-off calls' attempts, after their jobs' queuing.
-    ...(handoff?.written(requests, queued) ?? []),
-  ]);
-  return queued;
+  if (requests.length === 0) return [];
+  // The jobs and their audit entries are written together; a handoff's calls start once that has committed.
+  return store.transaction(async (tx) => {
+    const started = handoff?.claims(requests) ?? [];
+    if (handoff)
+      tx.whenEnded(
+        () => handoff.commit(),
+        () => handoff.abort(),
+      );
+    // One INSERT: a token already queued keeps its job (moved up to a more urgent priority: a push finds what a
+    // backfill queued), and is neither queued nor audited again.
+    const queued = (await tx.jobs.enqueueMany<RevokePayload>(
+      requests.map(({ revoker, target, options }, i) => {
+        const key = revocationKey(target.secretHash);
+        return {
+          kind: REVOKE_KIND,
+          key,
+          queue: revoker.name,
+          payload: {
+            secretHash: target.secretHash,
+            preview: target.preview,
+            tokenId: options.tokenId,
+            org: target.org ?? null,
+            authorizationId: target.authorizationId ?? null,
+            minted: target.minted ?? false,
+          },
+          sealed: revoker.byValue && options.secret ? tx.box.seal(options.secret.reveal(), key) : null,
+          maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+          ...(options.priority !== undefined ? { priority: options.priority } : {}),
+          ...(started[i] ? { startedBy: started[i] } : {}),
+        };
+      }),
+    )) as { job: RevokeJob; created: boolean }[];
+    await tx.audit.recordMany([
+      ...requests.flatMap(({ revoker, target, options }, i) => {
+        const result = queued[i];
+        if (!result?.created) return [];
+        return [
+          {
+            action: "revoke.enqueue",
+            subject: `job:${result.job.id}`,
+            provider: revoker.name,
+            secretHash: target.secretHash,
+            detail: { preview: target.preview, tokenId: options.tokenId, reason: options.reason },
+          },
+        ];
+      }),
+      // The handed-off calls' attempts, after their jobs' queuing.
+      ...(handoff?.written(requests, queued) ?? []),
+    ]);
+    return queued;
+  });
 }
 
 /** The target a job describes, without its value. */

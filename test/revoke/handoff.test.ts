@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vites
 import { Registry } from "../../src/registry/registry.js";
 import { actOnFindings } from "../../src/revoke/act.js";
 import { createRevokers } from "../../src/revoke/providers.js";
-import { REVOKE_KIND, revocationKey } from "../../src/revoke/queue.js";
+import { enqueueRevocations, REVOKE_KIND, revocationKey } from "../../src/revoke/queue.js";
 import { type RevocationOutcome, RevocationWorker } from "../../src/revoke/worker.js";
 import { loadRules } from "../../src/scan/rules.js";
 import { Secret, secretHash } from "../../src/scan/secret.js";
@@ -124,6 +124,34 @@ describe.each(engines("handoff"))("revocations handed off on $name", (engine) =>
       expect(await ended(outcomes)).toEqual([expect.objectContaining({ outcome: "revoked" })]);
       expect(scope.isDone()).toBe(true);
       expect(claims).not.toHaveBeenCalled();
+      await worker.stop();
+      await store.close();
+    });
+
+    it("queued outside any transaction, the jobs and their audit are written in one, and the call follows its commit", async () => {
+      const { store, worker, outcomes } = await running();
+      const pat = tokens(47).adoPat();
+      const scope = nock(ADO)
+        .post(TOKEN_ADMIN, [{ authorizationId: AUTH_ID }])
+        .query(true)
+        .reply(204);
+      const revoker = worker.revokers.get("azure-devops");
+      if (!revoker) throw new Error("no Azure DevOps revoker");
+      const target = {
+        secretHash: secretHash(pat),
+        preview: "…test",
+        org: "contoso",
+        authorizationId: AUTH_ID,
+      };
+      const [queued] = await enqueueRevocations(
+        store,
+        [{ revoker, target, options: { tokenId: null, reason: "by hand" } }],
+        worker.handoff(),
+      );
+      expect(queued).toMatchObject({ created: true, job: { state: "running", owner: worker.owner } });
+      expect(await ended(outcomes)).toEqual([expect.objectContaining({ outcome: "revoked" })]);
+      expect(scope.isDone()).toBe(true);
+      expect(await actions(store)).toEqual(["revoke.enqueue", "revoke.attempt", "revoke.revoked"]);
       await worker.stop();
       await store.close();
     });
