@@ -41,7 +41,7 @@ export interface ActOptions {
   confirm?: (ruleId: string, org: string | null) => boolean;
   /** The revocation jobs' priority (store/jobs.ts PRIORITY); default live. */
   priority?: number;
-  /** This process's revocation worker takes the calls it has a slot for at once (the caller commits or aborts it). */
+  /** This process's revocation worker takes the calls it has a slot for: they start once the writes commit. */
   handoff?: Handoff;
 }
 

@@ -92,6 +92,7 @@ export class Handoff {
     requests: readonly RevocationRequest[],
     queued: readonly { job: RevokeJob; created: boolean }[],
   ): NewAuditEntry[] {
+    const fresh: { revoker: Revoker; batch: Ready[] }[] = [];
     for (const { revoker, requests: indexes } of this.held) {
       const batch: Ready[] = [];
       for (const i of indexes) {
@@ -106,11 +107,12 @@ export class Handoff {
         });
         this.jobIds.add(q.job.id);
       }
-      if (batch.length > 0) this.ready.push({ revoker, batch });
+      if (batch.length > 0) fresh.push({ revoker, batch });
       else this.slots.give(revoker, 1);
     }
     this.held = [];
-    return this.ready.map(({ revoker, batch }) => this.slots.attemptEntry(revoker, batch));
+    this.ready.push(...fresh);
+    return fresh.map(({ revoker, batch }) => this.slots.attemptEntry(revoker, batch));
   }
 
   /** Whether this job's call is handed off (it needs no wake of the queue). */

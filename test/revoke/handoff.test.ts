@@ -156,6 +156,34 @@ describe.each(engines("handoff"))("revocations handed off on $name", (engine) =>
       await store.close();
     });
 
+    it("one transaction that queues twice with one handoff audits each call's attempt once", async () => {
+      const { store, worker, outcomes } = await running();
+      const scope = nock(ADO).post(TOKEN_ADMIN).query(true).times(2).reply(204);
+      const revoker = worker.revokers.get("azure-devops");
+      if (!revoker) throw new Error("no Azure DevOps revoker");
+      const request = (seed: number) => ({
+        revoker,
+        target: {
+          secretHash: secretHash(tokens(seed).adoPat()),
+          preview: `…${seed}`,
+          org: "contoso",
+          authorizationId: AUTH_ID,
+        },
+        options: { tokenId: null, reason: "by hand" },
+      });
+      const handoff = worker.handoff();
+      await store.transaction(async (tx) => {
+        await enqueueRevocations(tx, [request(48)], handoff);
+        await enqueueRevocations(tx, [request(49)], handoff);
+      });
+      expect(await ended(outcomes, 2)).toHaveLength(2);
+      expect(scope.isDone()).toBe(true);
+      const attempts = (await store.audit.list()).filter((e) => e.action === "revoke.attempt");
+      expect(attempts.map((e) => e.subject).sort()).toEqual(["job:1", "job:2"]);
+      await worker.stop();
+      await store.close();
+    });
+
     it("a provider that revokes by value gets the value in hand, and it is erased from the job when done", async () => {
       const { store, worker, outcomes } = await running();
       const value = tokens(43).make("gitlab-pat-routable");
