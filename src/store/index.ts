@@ -209,12 +209,12 @@ export class Store {
   }
 
   /**
-   * Runs `committed` once what this store wrote is committed (at once outside a transaction), or `rolledBack`
-   * if its transaction fails: work that may only start once the writes are visible to every replica.
+   * Inside a transaction: runs `committed` once it has committed, or `rolledBack` if it fails (work that may
+   * only start once the writes are visible to every replica).
    */
   whenEnded(committed: () => void, rolledBack: () => void): void {
-    if (this.db.isTransaction) this.endings.push({ committed, rolledBack });
-    else committed();
+    if (!this.db.isTransaction) throw new Error("whenEnded needs a transaction's store");
+    this.endings.push({ committed, rolledBack });
   }
 
   /**
