@@ -23,7 +23,8 @@ const KEY_SEPARATOR = "\n";
 /** A payload is at most 8,000 bytes: a longer key is left out, and the wake is for the whole kind. */
 const MAX_KEY_LENGTH = 1_000;
 
-function payloadOf({ kind, key }: JobWake): string {
+/** What a notification says about a wake (`kind[\nkey]`). */
+export function payloadOf({ kind, key }: JobWake): string {
   return key !== undefined && key.length <= MAX_KEY_LENGTH && !key.includes(KEY_SEPARATOR)
     ? `${kind}${KEY_SEPARATOR}${key}`
     : kind;
@@ -43,9 +44,12 @@ export async function notifyJobs(db: Executor, wakes: readonly JobWake[]): Promi
   );
 }
 
-/** The call that notifies one wake, for a statement that notifies as it writes (see accept-delivery.ts). */
-export function notifyCall(wake: JobWake): RawBuilder<unknown> {
-  return sql`pg_notify(${JOB_CHANNEL}, current_schema() || ':' || ${payloadOf(wake)})`;
+/**
+ * The call that notifies one wake, given as its payload (`payloadOf`), for a statement that notifies as it
+ * writes (see accept-delivery.ts).
+ */
+export function notifyCall(payload: string): RawBuilder<unknown> {
+  return sql`pg_notify(${JOB_CHANNEL}, current_schema() || ':' || ${payload})`;
 }
 
 /** What a listener is told: a kind ("*": any), and the job's key when it was one job. */

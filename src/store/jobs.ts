@@ -6,7 +6,7 @@ import { type ExpressionBuilder, type Selectable, type SelectQueryBuilder, sql }
 import { type Clock, iso } from "./clock.js";
 import type { EngineName } from "./dialect.js";
 import { changed, count, type Executor, IN_SLICE } from "./executor.js";
-import { type JobSignals, type JobWake, notifyCall, notifyJobs } from "./job-events.js";
+import { type JobSignals, type JobWake, notifyCall, notifyJobs, payloadOf } from "./job-events.js";
 import type { JobsTable, Tables } from "./schema.js";
 
 export const JOB_STATES = ["pending", "running", "done", "dead", "cancelled"] as const;
@@ -208,7 +208,7 @@ export class JobTable {
           .onConflict((oc) => oc.column("key").doNothing())
           .returningAll(),
       )
-      .with("woken", (db) => db.selectFrom("queued").select(notifyCall(wake).as("sent")))
+      .with("woken", (db) => db.selectFrom("queued").select(notifyCall(payloadOf(wake)).as("sent")))
       .selectFrom("queued")
       .selectAll("queued")
       .select((eb) => eb.selectFrom("woken").select(eb.fn.countAll().as("n")).as("woken"))
