@@ -18,16 +18,26 @@ export type AlertJob = JobRecord<AlertPayload>;
 
 /** Queues an event for every configured destination; returns the new jobs' ids (none when already queued). */
 export async function enqueueAlert(store: Store, config: AlertConfig, event: AlertEvent): Promise<number[]> {
-  const ids: number[] = [];
-  for (const target of alertTargets(config)) {
-    const { job, created } = await store.jobs.enqueue<AlertPayload>({
-      kind: ALERT_KIND,
-      key: `${ALERT_KIND}:${target}:${event.id}`,
-      queue: target,
-      payload: { target, event },
-      maxAttempts: ALERT_MAX_ATTEMPTS,
-    });
-    if (created) ids.push(job.id);
-  }
-  return ids;
+  return enqueueAlerts(store, config, [event]);
+}
+
+/** `enqueueAlert` for events that come together (a call's revocations): one statement for all of them. */
+export async function enqueueAlerts(
+  store: Store,
+  config: AlertConfig,
+  events: readonly AlertEvent[],
+): Promise<number[]> {
+  const targets = alertTargets(config);
+  const queued = await store.jobs.enqueueMany<AlertPayload>(
+    events.flatMap((event) =>
+      targets.map((target) => ({
+        kind: ALERT_KIND,
+        key: `${ALERT_KIND}:${target}:${event.id}`,
+        queue: target,
+        payload: { target, event },
+        maxAttempts: ALERT_MAX_ATTEMPTS,
+      })),
+    ),
+  );
+  return queued.flatMap(({ job, created }) => (created ? [job.id] : []));
 }

@@ -70,7 +70,10 @@ export class LeakwardenApp {
     const { config, env } = options;
     // LEAKWARDEN_DATABASE_URL (PostgreSQL, several replicas) when set, else the SQLite file.
     const where = env.LEAKWARDEN_DATABASE_URL?.trim() ? {} : { path: config.dbPath };
-    return new LeakwardenApp(options, await openStore({ ...where, env, actor: "leakwarden-app" }));
+    return new LeakwardenApp(
+      options,
+      await openStore({ ...where, env, actor: "leakwarden-app", warmPool: true }),
+    );
   }
 
   constructor(

@@ -6,12 +6,19 @@ import type { Store } from "../store/index.js";
 import { enqueuePullRequestOutcomes, isPullRequestBreach } from "./pull-requests.js";
 import { enqueueNotices, enqueueOutcomeReports } from "./report-jobs.js";
 
-/** Queues what the outcome of this token's revocation calls for; returns how many report jobs. */
-export async function enqueueOutcomeFollowUps(store: Store, secretHash: string): Promise<number> {
-  const reports = await store.breaches.reportsOf(secretHash);
+/**
+ * Queues what the outcomes of these tokens' revocations call for (outcomes that end together are looked at in
+ * one read); returns how many report jobs.
+ */
+export async function enqueueOutcomeFollowUps(
+  store: Store,
+  secretHashes: readonly string[],
+): Promise<number> {
   let queued = 0;
-  if (reports.some((r) => r.awaitingComment)) queued += await enqueueOutcomeReports(store, secretHash);
-  if (reports.some((r) => r.notice === "pending")) queued += await enqueueNotices(store, secretHash);
-  if (reports.some(isPullRequestBreach)) queued += await enqueuePullRequestOutcomes(store, secretHash);
+  for (const [secretHash, reports] of await store.breaches.reportsOfAll(secretHashes)) {
+    if (reports.some((r) => r.awaitingComment)) queued += await enqueueOutcomeReports(store, secretHash);
+    if (reports.some((r) => r.notice === "pending")) queued += await enqueueNotices(store, secretHash);
+    if (reports.some(isPullRequestBreach)) queued += await enqueuePullRequestOutcomes(store, secretHash);
+  }
   return queued;
 }

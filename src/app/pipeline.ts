@@ -6,13 +6,14 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { ProbotOctokit } from "probot";
 import { type AlertConfig, alertTargets } from "../alerts/config.js";
 import { breachEvent, revocationEvent } from "../alerts/events.js";
-import { ALERT_KIND, enqueueAlert } from "../alerts/queue.js";
+import { ALERT_KIND, enqueueAlerts } from "../alerts/queue.js";
 import type { AlertEvent } from "../alerts/render.js";
 import { AlertWorker } from "../alerts/worker.js";
+import { Coalescer } from "../jobs/coalescer.js";
 import { BusyElsewhere } from "../jobs/stage.js";
 import { REVOKE_KIND } from "../revoke/queue.js";
 import type { RevokerSet } from "../revoke/types.js";
-import { RevocationWorker } from "../revoke/worker.js";
+import { type RevocationOutcome, RevocationWorker } from "../revoke/worker.js";
 import type { Rule } from "../scan/rules.js";
 import type { ArchiveLimits } from "../sources/log-archive.js";
 import type { Store } from "../store/index.js";
@@ -261,11 +262,14 @@ export class Pipeline {
         : undefined;
     this.alerts = alerts;
     // Alerts are jobs: queuing one is a row, so a slow or failing endpoint never holds up another stage.
-    const alert = async (event: Promise<AlertEvent | undefined> | AlertEvent | undefined): Promise<void> => {
+    const alert = async (
+      event: Promise<AlertEvent | undefined> | AlertEvent | undefined | readonly AlertEvent[],
+    ): Promise<void> => {
       try {
         const ready = await event;
-        if (!alerts || !alertConfig || !ready) return;
-        if ((await enqueueAlert(store, alertConfig, ready)).length) alerts.notify();
+        const events = Array.isArray(ready) ? ready : ready ? [ready as AlertEvent] : [];
+        if (!alerts || !alertConfig || events.length === 0) return;
+        if ((await enqueueAlerts(store, alertConfig, events)).length) alerts.notify();
       } catch (error) {
         warn(`could not queue an alert: ${(error as Error).message}`);
       }
@@ -307,12 +311,24 @@ export class Pipeline {
         warn(`could not queue a confirmation comment: ${(error as Error).message}`);
       }
     });
-    // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start.
+    // An outcome becomes a durable comment job; a crash before that is caught by the sweep at start. Outcomes
+    // that end while earlier ones are being followed up go together: one call revokes a burst's tokens, and
+    // their alerts and follow-ups then take a few statements in all, not a few each.
+    const followUps = new Coalescer<RevocationOutcome, undefined>(async (outcomes) => {
+      await alert(outcomes.map(revocationEvent));
+      if (
+        (await enqueueOutcomeFollowUps(
+          store,
+          outcomes.map((o) => o.secretHash),
+        )) > 0
+      )
+        this.reports.notify();
+      return outcomes.map(() => undefined);
+    });
     this.revocations.onOutcome(async (outcome) => {
       // The confirming live check is due now.
       this.confirmations?.notify();
-      await alert(revocationEvent(outcome));
-      if ((await enqueueOutcomeFollowUps(store, outcome.secretHash)) > 0) this.reports.notify();
+      await followUps.submit([outcome]);
     });
   }
 

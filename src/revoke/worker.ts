@@ -571,7 +571,8 @@ export class RevocationWorker {
       else await this.settleFailure(revoker, e.job, e.attempts, result);
     }
     const written = await this.revokedWrites.submit(revoked);
-    for (const [i, e] of revoked.entries()) await this.tellRevoked(e, written[i]);
+    // Told together: listeners that write (alerts, follow-ups) can take a call's outcomes in one statement.
+    await Promise.all(revoked.map((e, i) => this.tellRevoked(e, written[i])));
   }
 
   /** Ends an attempt that revoked nothing: retried after a backoff, or dead. */

@@ -2,7 +2,7 @@
 // reports, so that a later revocation outcome is commented on the right issues exactly once.
 import type { Selectable } from "kysely";
 import { type Clock, iso } from "./clock.js";
-import { changed, count, type Executor } from "./executor.js";
+import { changed, count, type Executor, IN_SLICE } from "./executor.js";
 import type { BreachesTable } from "./schema.js";
 
 export interface BreachRecord {
@@ -166,17 +166,36 @@ export class BreachTable {
   async reportsOf(
     secretHash: string,
   ): Promise<{ key: string; awaitingComment: boolean; notice: BreachRecord["notice"] }[]> {
-    const rows = await this.db
-      .selectFrom("breach_tokens as t")
-      .innerJoin("breaches as b", "b.key", "t.breach_key")
-      .select(["b.key", "b.issue_number", "b.notice", "t.commented_at"])
-      .where("t.secret_hash", "=", secretHash)
-      .execute();
-    return rows.map((row) => ({
-      key: row.key,
-      awaitingComment: row.issue_number !== null && row.commented_at === null,
-      notice: noticeOf(row.notice),
-    }));
+    return (await this.reportsOfAll([secretHash])).get(secretHash) ?? [];
+  }
+
+  /** `reportsOf` for several tokens in one read, by token (a token no breach reports is left out). */
+  async reportsOfAll(
+    secretHashes: readonly string[],
+  ): Promise<Map<string, { key: string; awaitingComment: boolean; notice: BreachRecord["notice"] }[]>> {
+    const out = new Map<
+      string,
+      { key: string; awaitingComment: boolean; notice: BreachRecord["notice"] }[]
+    >();
+    const unique = [...new Set(secretHashes)];
+    for (let i = 0; i < unique.length; i += IN_SLICE) {
+      const rows = await this.db
+        .selectFrom("breach_tokens as t")
+        .innerJoin("breaches as b", "b.key", "t.breach_key")
+        .select(["t.secret_hash", "b.key", "b.issue_number", "b.notice", "t.commented_at"])
+        .where("t.secret_hash", "in", unique.slice(i, i + IN_SLICE))
+        .execute();
+      for (const row of rows) {
+        const reports = out.get(row.secret_hash) ?? [];
+        reports.push({
+          key: row.key,
+          awaitingComment: row.issue_number !== null && row.commented_at === null,
+          notice: noticeOf(row.notice),
+        });
+        out.set(row.secret_hash, reports);
+      }
+    }
+    return out;
   }
 
   /** Every breach issue that reports this token, commented on or not (a later confirmation goes to all). */

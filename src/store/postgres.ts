@@ -46,6 +46,8 @@ export function isPostgresUrl(url: string): boolean {
 export interface PostgresOptions {
   /** Connections in the pool (default 10). */
   max?: number;
+  /** Idle connections stay open (every one the pool has opened), instead of closing after 10 s. */
+  keepIdle?: boolean;
   /** Work in this schema (created when missing): the tests give each file its own. */
   schema?: string;
 }
@@ -62,9 +64,12 @@ function schemaIdentifier(schema: string): string {
 export function createPool(url: string, options: PostgresOptions = {}): pg.Pool {
   if (!isPostgresUrl(url))
     throw new PostgresError(`LEAKWARDEN_DATABASE_URL must start with postgres:// (got ${redactUrl(url)})`);
+  const max = options.max ?? 10;
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.max ?? 10,
+    max,
+    // pg-pool closes an idle connection only while it has more than `min`.
+    min: options.keepIdle ? max : 0,
     types,
     // Every connection names this program, so that pg_stat_activity shows who holds what.
     application_name: "leakwarden",
@@ -79,6 +84,12 @@ export function createPool(url: string, options: PostgresOptions = {}): pg.Pool 
   // An idle connection that the server closed is not the caller's problem: the pool makes a new one.
   pool.on("error", () => {});
   return pool;
+}
+
+/** Opens every connection the pool may hold, at once, and gives them back: with `keepIdle`, they stay open. */
+export async function warmUp(pool: pg.Pool): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: pool.options.max }, () => pool.connect()));
+  for (const client of clients) client.release();
 }
 
 /** Statements of more parameters than this (long `IN` lists) are not kept prepared: their shapes are many. */

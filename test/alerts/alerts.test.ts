@@ -1,11 +1,12 @@
 // Alerts: signed like GitHub webhooks, delivered through the durable queue with retries, redacted, and
 // decoupled from revocation (an endpoint that hangs or fails delays only its own job).
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { join } from "node:path";
 import nock from "nock";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { alertConfigFrom } from "../../src/alerts/config.js";
 import { revocationEvent } from "../../src/alerts/events.js";
-import { ALERT_KIND, enqueueAlert } from "../../src/alerts/queue.js";
+import { ALERT_KIND, enqueueAlert, enqueueAlerts } from "../../src/alerts/queue.js";
 import { render, SIGNATURE_HEADER } from "../../src/alerts/render.js";
 import { AlertWorker } from "../../src/alerts/worker.js";
 import { Registry } from "../../src/registry/registry.js";
@@ -113,6 +114,38 @@ describe("alerts", () => {
     expect(JSON.stringify(await store.audit.list())).not.toContain(receiver.url);
     await store.close();
     await receiver.close();
+  });
+
+  it("that come together are queued together: one job per event and destination, none twice", async () => {
+    const store = await openStore({ path: join(dir.path, "together.db"), env: {} });
+    const config = alertConfigFrom({
+      LEAKWARDEN_ALERT_WEBHOOK_URL: "https://alerts.example/hook",
+      LEAKWARDEN_ALERT_WEBHOOK_SECRET: SECRET,
+      LEAKWARDEN_ALERT_SLACK_URL: "https://hooks.slack.example/services/T/B/x",
+    });
+    const events = [1, 2, 3].map((jobId) =>
+      revocationEvent({
+        jobId,
+        secretHash: `sha256:${String(jobId).repeat(64)}`,
+        preview: `AZDO…000${jobId}`,
+        provider: "azure-devops",
+        outcome: "revoked",
+        at: "2026-12-02T10:00:00.000Z",
+        attempts: 1,
+        findingIds: [jobId],
+        tokenId: null,
+      }),
+    );
+    const ids = await enqueueAlerts(store, config, events);
+    expect(ids).toHaveLength(6);
+    const jobs = await store.jobs.list({ kind: ALERT_KIND });
+    expect(jobs.map((j) => j.key).sort()).toEqual(
+      events.flatMap((e) => [`alert:slack:${e.id}`, `alert:webhook:${e.id}`]).sort(),
+    );
+    // The same events heard again queue nothing.
+    expect(await enqueueAlerts(store, config, events)).toEqual([]);
+    expect(await store.jobs.list({ kind: ALERT_KIND })).toHaveLength(6);
+    await store.close();
   });
 
   it("format a Teams Adaptive Card and refuse a webhook without its secret or over plain http", () => {

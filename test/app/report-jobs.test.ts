@@ -109,7 +109,7 @@ describe("the report stage", () => {
     await store.breaches.open(key, "acme/app", 9, [{ secretHash, preview: "AZDO…dddd", description: "PAT" }]);
     await revoked(secretHash);
     const transactions = vi.spyOn(store, "transaction");
-    const reads = (["reportsOf", "awaitingComment", "noticesAwaiting", "forToken"] as const).map((name) =>
+    const reads = (["reportsOfAll", "awaitingComment", "noticesAwaiting", "forToken"] as const).map((name) =>
       vi.spyOn(store.breaches, name),
     );
     expect(await enqueueOutcomeReports(store, secretHash)).toBe(0);
@@ -118,14 +118,40 @@ describe("the report stage", () => {
     expect(transactions).not.toHaveBeenCalled();
     // What the revocation stage runs: one read, and nothing else, says there is nothing to queue.
     for (const read of reads) read.mockClear();
-    expect(await enqueueOutcomeFollowUps(store, secretHash)).toBe(0);
+    expect(await enqueueOutcomeFollowUps(store, [secretHash])).toBe(0);
     expect(reads.map((read) => read.mock.calls.length)).toEqual([1, 0, 0, 0]);
     expect(transactions).not.toHaveBeenCalled();
     // Once the issue is open, the outcome is queued as its comment.
     await store.breaches.issueOpened(key, 4, "https://github.com/acme/app/issues/4");
-    expect(await enqueueOutcomeFollowUps(store, secretHash)).toBe(1);
+    expect(await enqueueOutcomeFollowUps(store, [secretHash])).toBe(1);
     for (const read of reads) read.mockRestore();
     transactions.mockRestore();
+  });
+
+  it("the outcomes of tokens revoked together are looked at in one read, each queuing its own follow-ups", async () => {
+    const hashes = ["1", "2", "3"].map((c) => `sha256:${c.repeat(64)}`);
+    const [opened, quiet, unreported] = hashes as [string, string, string];
+    const key = "push:acme/app:refs/heads/f:6";
+    await store.breaches.open(key, "acme/app", 9, [
+      { secretHash: opened, preview: "AZDO…1111", description: "PAT" },
+      { secretHash: quiet, preview: "AZDO…2222", description: "PAT" },
+    ]);
+    await store.breaches.issueOpened(key, 6, "https://github.com/acme/app/issues/6");
+    await store.breaches.commented(key, quiet);
+    for (const hash of hashes) await revoked(hash);
+    const read = vi.spyOn(store.breaches, "reportsOfAll");
+    // The issue awaits the first token's outcome only; the third token is in no breach.
+    expect(await enqueueOutcomeFollowUps(store, hashes)).toBe(1);
+    expect(read).toHaveBeenCalledTimes(1);
+    const comments = (await store.jobs.list({ kind: REPORT_KIND })).filter((j) => {
+      const payload = j.payload as { type?: string; secretHash?: string };
+      return payload.type === "outcome" && hashes.includes(payload.secretHash ?? "");
+    });
+    expect(comments.map((j) => (j.payload as { secretHash?: string }).secretHash)).toEqual([opened]);
+    const reported = await store.breaches.reportsOfAll(hashes);
+    expect([...reported.keys()].sort()).toEqual([opened, quiet].sort());
+    expect(reported.has(unreported)).toBe(false);
+    read.mockRestore();
   });
 
   it("a revocation's outcome queues a breach's public notice and a pull request's comment edit", async () => {
@@ -140,12 +166,12 @@ describe("the report stage", () => {
       ]),
     );
     await revoked(secretHash);
-    expect(await enqueueOutcomeFollowUps(store, secretHash)).toBe(2);
+    expect(await enqueueOutcomeFollowUps(store, [secretHash])).toBe(2);
     const notice = `${REPORT_KIND}:notice:push:acme/public:refs/heads/e:5`;
     const queued = await store.jobs.byKeys([notice]);
     expect(queued.get(notice)?.payload).toMatchObject({ type: "notice" });
     // Queued once: the same outcome heard again adds nothing.
-    expect(await enqueueOutcomeFollowUps(store, secretHash)).toBe(0);
+    expect(await enqueueOutcomeFollowUps(store, [secretHash])).toBe(0);
   });
 
   it("comments a revocation's confirmation on each issue as a report job, paced with the installation's writes", async () => {

@@ -1,6 +1,7 @@
 // On PostgreSQL the store keeps its parameterised statements prepared on each connection: parsed and planned
 // once, then only bound. Seen from the server, in the connection's own pg_prepared_statements.
 import { sql } from "kysely";
+import type pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/store/index.js";
 import { dropSchema, freshSchema, postgresMissing, TEST_DATABASE_URL } from "../support/postgres.js";
@@ -39,6 +40,29 @@ async function preparedOn(store: Store): Promise<Prepared[]> {
 describe.skipIf(postgresMissing)(
   `statements prepared on PostgreSQL${postgresMissing ? ` (skipped: ${postgresMissing})` : ""}`,
   () => {
+    it("a warm pool opens its connections at once and keeps them while idle", async () => {
+      const schema = freshSchema("warm");
+      schemas.push(schema);
+      const open = (warmPool: boolean) =>
+        openStore({
+          url: TEST_DATABASE_URL,
+          schema,
+          env: { LEAKWARDEN_KEY: TEST_KEY },
+          poolSize: 3,
+          warmPool,
+        });
+      const warm = await open(true);
+      const cold = await open(false);
+      const pools = [warm.pool, cold.pool] as [pg.Pool, pg.Pool];
+      // Connected and idle, and the pool keeps every one of them (it closes idle ones only above `min`).
+      expect(pools[0].totalCount).toBe(3);
+      expect(pools[0].idleCount).toBe(3);
+      expect(pools[0].options.min).toBe(3);
+      expect(pools[1].options.min).toBe(0);
+      await warm.close();
+      await cold.close();
+    });
+
     it("prepares a statement once per connection and runs it again by name, with the right answers", async () => {
       const store = await oneConnection();
       try {
