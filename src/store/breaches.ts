@@ -5,6 +5,13 @@ import { type Clock, iso } from "./clock.js";
 import { changed, count, type Executor, IN_SLICE } from "./executor.js";
 import type { BreachesTable } from "./schema.js";
 
+/** A breach that reports a token: whether its issue awaits the token's outcome, and its public notice. */
+export interface TokenReport {
+  key: string;
+  awaitingComment: boolean;
+  notice: BreachRecord["notice"];
+}
+
 export interface BreachRecord {
   key: string;
   repository: string;
@@ -163,20 +170,13 @@ export class BreachTable {
    * Every breach that reports this token, with what a revocation outcome may have to follow up there: whether
    * its issue is open and has not commented on the token, and its public notice. One read, however many.
    */
-  async reportsOf(
-    secretHash: string,
-  ): Promise<{ key: string; awaitingComment: boolean; notice: BreachRecord["notice"] }[]> {
+  async reportsOf(secretHash: string): Promise<TokenReport[]> {
     return (await this.reportsOfAll([secretHash])).get(secretHash) ?? [];
   }
 
   /** `reportsOf` for several tokens in one read, by token (a token no breach reports is left out). */
-  async reportsOfAll(
-    secretHashes: readonly string[],
-  ): Promise<Map<string, { key: string; awaitingComment: boolean; notice: BreachRecord["notice"] }[]>> {
-    const out = new Map<
-      string,
-      { key: string; awaitingComment: boolean; notice: BreachRecord["notice"] }[]
-    >();
+  async reportsOfAll(secretHashes: readonly string[]): Promise<Map<string, TokenReport[]>> {
+    const out = new Map<string, TokenReport[]>();
     const unique = [...new Set(secretHashes)];
     for (let i = 0; i < unique.length; i += IN_SLICE) {
       const rows = await this.db

@@ -88,8 +88,14 @@ export function createPool(url: string, options: PostgresOptions = {}): pg.Pool 
 
 /** Opens every connection the pool may hold, at once, and gives them back: with `keepIdle`, they stay open. */
 export async function warmUp(pool: pg.Pool): Promise<void> {
-  const clients = await Promise.all(Array.from({ length: pool.options.max }, () => pool.connect()));
-  for (const client of clients) client.release();
+  const opening = Array.from({ length: pool.options.max }, () => pool.connect());
+  const opened = await Promise.allSettled(opening);
+  for (const result of opened) if (result.status === "fulfilled") result.value.release();
+  const failed = opened.find((result) => result.status === "rejected");
+  if (failed)
+    throw new PostgresError(
+      `could not open the pool's ${pool.options.max} connections (each replica keeps them open): ${(failed.reason as Error).message}`,
+    );
 }
 
 /** Statements of more parameters than this (long `IN` lists) are not kept prepared: their shapes are many. */
