@@ -23,7 +23,7 @@ export type Values = Record<string, unknown>;
  * A statement whose text depends only on the engine: `build` gets its values as placeholders, to be used only
  * as values (compared, inserted, set; never tested, spread into a column list or an `IN` list, or turned into
  * text), and runs once per engine. Returns a function that runs the statement with `values` on `db` (the store
- * or a transaction).
+ * or a transaction; no plugin may rewrite its queries, and the store's Kysely has none).
  */
 export function reusable<V extends Values, O>(
   build: (db: Executor, values: V) => Compilable<O>,
@@ -34,8 +34,11 @@ export function reusable<V extends Values, O>(
     const engine = db.getExecutor().adapter.constructor;
     let statement = compiled.get(engine);
     if (!statement) {
-      const placeholders = Object.fromEntries(
-        Object.keys(values).map((name) => [name, new Placeholder(name)]),
+      // Every name the build reads is a placeholder, given in this call or not: the first call's values never
+      // become a later call's constants.
+      const placeholders = new Proxy(
+        {},
+        { get: (_, name) => (typeof name === "string" ? new Placeholder(name) : undefined) },
       );
       const query = build(db, placeholders as V).compile();
       const names = query.parameters.map((p) => (p instanceof Placeholder ? p.name : undefined));

@@ -77,6 +77,16 @@ describe.each(engines("reusable"))("on $name", (engine) => {
       await expect(byAction(store.db, {} as { action: string })).rejects.toThrow(
         /run without its value "action"/,
       );
+      // A value the first call left out is still a value, not that call's constant.
+      const bySubject = reusable((db, v: { subject?: string }) =>
+        db
+          .selectFrom("audit")
+          .select("action")
+          .where("subject", "=", v.subject ?? "none"),
+      );
+      await store.audit.record({ action: "test.b", subject: "b" });
+      await expect(bySubject(store.db, {})).rejects.toThrow(/run without its value "subject"/);
+      expect((await bySubject(store.db, { subject: "b" })).rows).toEqual([{ action: "test.b" }]);
       await store.close();
     });
   });
