@@ -262,12 +262,9 @@ export class Pipeline {
         : undefined;
     this.alerts = alerts;
     // Alerts are jobs: queuing one is a row, so a slow or failing endpoint never holds up another stage.
-    const alert = async (
-      event: Promise<AlertEvent | undefined> | AlertEvent | undefined | readonly AlertEvent[],
-    ): Promise<void> => {
+    const alert = async (pending: Promise<readonly AlertEvent[]> | readonly AlertEvent[]): Promise<void> => {
       try {
-        const ready = await event;
-        const events = Array.isArray(ready) ? ready : ready ? [ready as AlertEvent] : [];
+        const events = await pending;
         if (!alerts || !alertConfig || events.length === 0) return;
         if ((await enqueueAlerts(store, alertConfig, events)).length) alerts.notify();
       } catch (error) {
@@ -282,7 +279,7 @@ export class Pipeline {
       octokitFor: options.octokitFor,
       pacer: this.pacer,
       reportsQueued: () => this.reports.notify(),
-      issueOpened: (url) => alert(breachEvent(store, url)),
+      issueOpened: (url) => alert(breachEvent(store, url).then((event) => (event ? [event] : []))),
       checks: this.checks,
       log,
     });
