@@ -97,30 +97,11 @@ export interface PushRef {
  */
 export type PushOutcome<T> = { ok: true; value: T; unscanned?: true } | { ok: false; error: Error };
 
-/** Runs git with lines on its stdin; fails with git's own reason. */
-async function runWithInput(repo: GitRepository, args: string[], input: string[]): Promise<string> {
-  const child = repo.spawn(args, input);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => {
-    stdout += text;
-  });
-  child.stderr.setEncoding("utf8").on("data", (text: string) => {
-    if (stderr.length < 16 * 1024) stderr += text;
-  });
-  const code = await new Promise<number>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (status) => resolve(status ?? 1));
-  });
-  if (code !== 0) throw repo.failure(args[0] ?? "", stderr);
-  return stdout;
-}
-
 /** Which of these objects the repository lacks: one git call, whatever their number. */
 async function missingObjects(repo: GitRepository, objects: readonly string[]): Promise<Set<string>> {
   const wanted = [...new Set(objects)];
   if (wanted.length === 0) return new Set();
-  const lines = (await runWithInput(repo, ["cat-file", "--batch-check"], wanted)).split("\n");
+  const lines = (await repo.run(["cat-file", "--batch-check"], wanted)).split("\n");
   return new Set(wanted.filter((_, i) => / missing$/.test(lines[i] ?? " missing")));
 }
 
@@ -283,8 +264,8 @@ export class GitCache {
         if (outcome?.ok && !outcome.unscanned) moves.set(update.ref, update.after);
       }
       if (moves.size > 0) {
-        await runWithInput(
-          repo,
+        // Run plainly (no stdbuf and its extra exec): update-ref prints nothing.
+        await repo.run(
           ["update-ref", "--stdin"],
           [...moves].map(([ref, after]) => `update ${ref} ${after}`),
         );
