@@ -4,6 +4,7 @@
 // survive restarts. Outcomes: confirmed (no longer works), accepted (still works, within the window: GitHub
 // processing a 202, Azure DevOps propagating), did-not-take (still works after the window: loud), unconfirmed
 // (the issuer gave no verdict until the window closed).
+import { Coalescer } from "../jobs/coalescer.js";
 import { WakeableLoop } from "../jobs/loop.js";
 import { newOwner } from "../revoke/owner.js";
 import { REVOKE_KIND, type RevocationView, type RevokePayload, revocationKey } from "../revoke/queue.js";
@@ -137,8 +138,25 @@ export interface ConfirmOptions {
   log?: (message: string) => void;
 }
 
+type EndStatus = "confirmed" | "did-not-take" | "unconfirmed";
+
+/** A check that ends, and how. */
+interface Ending {
+  job: ConfirmJob;
+  status: EndStatus;
+  detail: string;
+}
+
+/** A check to make now: its revocation has ended, and its attempt is counted. */
+interface Check {
+  job: ConfirmJob;
+  revocation: JobRecord<RevokePayload>;
+  sealed: Buffer;
+}
+
 export class ConfirmationWorker {
   private readonly owner = newOwner();
+  private readonly endings = new Coalescer<Ending, number[] | undefined>((endings) => this.endAll(endings));
   private readonly listeners = new Set<(outcome: ConfirmationOutcome) => void>();
   private readonly loop: WakeableLoop;
   private readonly store: Store;
@@ -217,7 +235,22 @@ export class ConfirmationWorker {
       state: "cancelled",
       reason: "the revocation did not happen",
     });
-    await Promise.all(ended.map(([job, revocation]) => this.confirm(job, revocation)));
+    // Every check this round makes counts its attempt in one statement; a check whose value is gone ends at once.
+    const sealed = ended.flatMap(([job, revocation]) =>
+      job.sealed ? [{ job, revocation, sealed: job.sealed }] : [],
+    );
+    const started = new Set(
+      await this.store.jobs.startAttempt(
+        sealed.map(({ job }) => job.id),
+        this.owner,
+      ),
+    );
+    await Promise.all([
+      ...ended
+        .filter(([job]) => !job.sealed)
+        .map(([job]) => this.end(job, "unconfirmed", "the token's value is no longer held")),
+      ...sealed.filter(({ job }) => started.has(job.id)).map((check) => this.confirm(check)),
+    ]);
     return claimed.length;
   }
 
@@ -225,18 +258,13 @@ export class ConfirmationWorker {
     return iso(new Date(this.now() + ms));
   }
 
-  /** Confirms a revocation that has ended (`revocation`: its job, done). */
-  private async confirm(job: ConfirmJob, revocation: JobRecord<RevokePayload>): Promise<void> {
+  /** Checks again a token whose revocation has ended (`revocation`: its job, done); the attempt is counted. */
+  private async confirm({ job, revocation, sealed }: Check): Promise<void> {
     const { secretHash, preview, provider } = job.payload;
-    if (!job.sealed) {
-      await this.end(job, "unconfirmed", "the token's value is no longer held");
-      return;
-    }
     const deadline =
       Date.parse(revocation.finishedAt ?? iso(this.store.clock())) +
       (PROPAGATION_MS[provider] ?? DEFAULT_PROPAGATION_MS);
-    const secret = this.store.box.open(job.sealed, job.key);
-    await this.store.jobs.startAttempt([job.id], this.owner);
+    const secret = this.store.box.open(sealed, job.key);
     const record = await this.options.checker.check(
       job.payload.ruleId,
       { secretHash, secret, org: job.payload.org },
@@ -288,32 +316,48 @@ export class ConfirmationWorker {
       this.emit({ secretHash, preview, provider, status: "accepted", detail: note, reopened: [] });
   }
 
-  private async end(
-    job: ConfirmJob,
-    status: "confirmed" | "did-not-take" | "unconfirmed",
-    detail: string,
-  ): Promise<void> {
-    const { secretHash, preview, provider } = job.payload;
-    const reopened = await this.store.transaction(async (tx) => {
-      if (!(await tx.jobs.finish(job.id, this.owner, { state: "done", outcome: status }))) return undefined;
-      let opened: number[] = [];
-      if (status === "did-not-take") {
-        // Not revoked after all: the findings are open again and the registry must not say otherwise.
-        await tx.tokens.clearRevoked(secretHash);
-        opened = await tx.findings.reopenRevoked(secretHash);
-      }
-      await tx.audit.record({
-        action: `revoke.${status}`,
-        subject: `job:${job.id}`,
-        provider,
-        secretHash,
-        detail: { preview, detail },
-      });
-      return opened;
-    });
+  /** Ends a check; with the others that end meanwhile, in one transaction (endAll). */
+  private async end(job: ConfirmJob, status: EndStatus, detail: string): Promise<void> {
+    const [reopened] = await this.endings.submit([{ job, status, detail }]);
     if (reopened === undefined) return;
+    const { secretHash, preview, provider } = job.payload;
     this.log(`${preview}: ${status === "did-not-take" ? "REVOCATION DID NOT TAKE" : status}: ${detail}`);
     this.emit({ secretHash, preview, provider, status, detail, reopened });
+  }
+
+  /**
+   * Ends checks together: a statement per outcome and one for their audit entries, not a transaction each (a
+   * burst's revocations end within moments of each other). Per check: the findings it opened again, or
+   * undefined when this worker no longer held it.
+   */
+  private endAll(endings: Ending[]): Promise<(number[] | undefined)[]> {
+    return this.store.transaction(async (tx) => {
+      const ended = new Set<number>();
+      for (const status of new Set(endings.map((e) => e.status))) {
+        const ids = endings.filter((e) => e.status === status).map((e) => e.job.id);
+        for (const id of await tx.jobs.finishAll(ids, this.owner, { state: "done", outcome: status }))
+          ended.add(id);
+      }
+      const reopened = new Map<number, number[]>();
+      for (const { job, status } of endings) {
+        if (status !== "did-not-take" || !ended.has(job.id)) continue;
+        // Not revoked after all: the findings are open again and the registry must not say otherwise.
+        await tx.tokens.clearRevoked(job.payload.secretHash);
+        reopened.set(job.id, await tx.findings.reopenRevoked(job.payload.secretHash));
+      }
+      await tx.audit.recordMany(
+        endings
+          .filter(({ job }) => ended.has(job.id))
+          .map(({ job, status, detail }) => ({
+            action: `revoke.${status}`,
+            subject: `job:${job.id}`,
+            provider: job.payload.provider,
+            secretHash: job.payload.secretHash,
+            detail: { preview: job.payload.preview, detail },
+          })),
+      );
+      return endings.map(({ job }) => (ended.has(job.id) ? (reopened.get(job.id) ?? []) : undefined));
+    });
   }
 
   private emit(outcome: ConfirmationOutcome): void {

@@ -3,7 +3,7 @@
 // take after it (reported as not revoked, findings open again, audited), re-checks as durable jobs that a
 // restarted worker picks up; and policy `live`.
 import nock from "nock";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Registry } from "../../src/registry/registry.js";
 import { revocationKey } from "../../src/revoke/queue.js";
 import { findingState } from "../../src/revoke/triage.js";
@@ -131,6 +131,34 @@ describe("checks claimed together", () => {
     expect(Date.parse(putOff?.runAfter ?? "")).toBe(h.clock.now.getTime() + 5_000);
     expect(await confirmation(never)).toMatchObject({ state: "cancelled" });
     expect(nock.isDone()).toBe(true); // one live check: only the ended revocation's
+  });
+});
+
+describe("a round of checks", () => {
+  it("counts every check's attempt in one statement, and each ends with its own outcome and audit entry", async () => {
+    const h = await setup();
+    const pats = [tokens(1016).githubPat(), tokens(1017).githubPat(), tokens(1018).githubPat()];
+    for (const pat of pats) await h.act(`GITHUB_TOKEN=${pat}`);
+    // One call revokes the three (GitHub takes a batch of credentials).
+    nock("https://api.github.com").post("/credentials/revoke").reply(202, {});
+    await h.worker.runDue();
+    nock("https://api.github.com").get("/user").times(3).reply(401, { message: "Bad credentials" });
+    const starts = vi.spyOn(h.store.jobs, "startAttempt");
+
+    expect(await h.confirmer().runDue()).toBe(3);
+
+    expect(starts).toHaveBeenCalledTimes(1);
+    expect(starts.mock.calls[0]?.[0]).toHaveLength(3);
+    const hashes = pats.map((pat) => secretHash(pat));
+    expect(h.confirmed.map((o) => o.secretHash).sort()).toEqual([...hashes].sort());
+    expect(h.confirmed.every((o) => o.status === "confirmed")).toBe(true);
+    for (const hash of hashes) {
+      const job = await h.store.jobs.byKey(confirmKey(hash));
+      expect(job).toMatchObject({ state: "done", outcome: "confirmed", attempts: 1 });
+      const entries = await h.store.audit.list({ secretHash: hash, action: "revoke.confirmed" });
+      expect(entries.map((e) => e.subject)).toEqual([`job:${job?.id}`]);
+    }
+    expect(nock.isDone()).toBe(true);
   });
 });
 
