@@ -111,6 +111,11 @@ export class StageRunner<P> {
   private readonly working = new Map<string, number>();
   /** stop() was called: a running batch takes no more of its group. */
   private stopping = false;
+  /**
+   * The filters (claimFilters) of the last claim, when it found nothing more to start. Until work is queued or
+   * freed (notify) or they change, a job that ends need not look at the queue again: the look would find nothing.
+   */
+  private drainedUnder: string | undefined;
 
   constructor(options: StageOptions<P>) {
     this.options = {
@@ -178,24 +183,31 @@ export class StageRunner<P> {
     const { store, kind, concurrency, leaseMs, perQueue, batch } = this.options;
     await this.recoverOrphans();
     let started = 0;
+    this.drainedUnder = undefined;
     while (this.inFlight.size < concurrency) {
       // With a per-queue limit or coalescing, one at a time: the next claim must see what this one took.
       const limit = perQueue === undefined && !batch ? concurrency - this.inFlight.size : 1;
+      const filters = this.claimFilters();
       const jobs = await store.jobs.claim<P>({
         kind,
         owner: this.owner,
         leaseMs,
         limit,
-        queues: { except: this.blocked() },
-        skipKeyPrefixes: this.leftAlone(),
+        ...filters,
         // A job run alone starts as it is claimed; a batch counts its attempts once it holds the batch's lock.
         startAttempts: !batch,
       });
-      if (jobs.length === 0) break;
+      if (jobs.length < limit) this.drainedUnder = JSON.stringify(filters);
       for (const job of jobs) this.begin(job);
       started += jobs.length;
+      if (jobs.length < limit) break;
     }
     return started;
+  }
+
+  /** What a claim leaves out now: full or paused queues, and the groups left alone. */
+  private claimFilters(): { queues: { except: string[] }; skipKeyPrefixes: string[] } {
+    return { queues: { except: this.blocked() }, skipKeyPrefixes: this.leftAlone() };
   }
 
   private begin(job: JobRecord<P>): void {
@@ -213,7 +225,8 @@ export class StageRunner<P> {
       const left = (this.busy.get(job.queue) ?? 1) - 1;
       if (left > 0) this.busy.set(job.queue, left);
       else this.busy.delete(job.queue);
-      this.loop.notify();
+      // A free slot: worth a look at the queue, unless the last look found it empty under the same filters.
+      if (this.drainedUnder !== JSON.stringify(this.claimFilters())) this.loop.notify();
     });
     this.inFlight.set(job.id, running);
   }
@@ -329,6 +342,8 @@ export class StageRunner<P> {
       await store.jobs.finish(job.id, this.owner, { state: "done", outcome: "done" });
       return;
     }
+    // It may be due again later: the next wait must count it.
+    this.drainedUnder = undefined;
     const message = error.message;
     if (error instanceof JobCancelled) {
       await store.transaction(async (tx) => {
@@ -389,6 +404,7 @@ export class StageRunner<P> {
    */
   notify(key?: string): void {
     if (key !== undefined && this.leftAlone().some((prefix) => key.startsWith(prefix))) return;
+    this.drainedUnder = undefined;
     this.loop.notify();
   }
 

@@ -1,0 +1,104 @@
+// A stage's looks at the queue, on a real SQLite file: a job that ends does not look again at a queue the last
+// look found empty (that look was a statement for nothing, one per job of every stage), while work queued
+// afterwards, a retry that comes due, and a queue that frees are still taken.
+import { join } from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { StageRunner } from "../../src/jobs/stage.js";
+import { openStore } from "../../src/store/index.js";
+import { tempDir } from "../support/cli.js";
+
+const dir = tempDir();
+const store = await openStore({ path: join(dir.path, "stage.db"), env: {} });
+afterAll(async () => {
+  await store.close();
+  dir.remove();
+});
+
+const enqueue = (kind: string, key: string, queue = kind) =>
+  store.jobs.enqueue({ kind, key, queue, payload: {}, maxAttempts: 3 });
+
+const stateOf = async (key: string) => (await store.jobs.byKey(key))?.state;
+
+/** A stage of its own kind whose idle look comes only after a minute: whatever it runs, a wake made it run. */
+function stage(kind: string, handle: (key: string) => Promise<void>, perQueue?: number) {
+  const handled: string[] = [];
+  const runner = new StageRunner<unknown>({
+    store,
+    kind,
+    concurrency: 2,
+    ...(perQueue ? { perQueue } : {}),
+    pollMs: 60_000,
+    retry: { baseMs: 20, maxMs: 20 },
+    handle: async (job) => {
+      handled.push(job.key);
+      await handle(job.key);
+    },
+  });
+  return { runner, handled, claims: vi.spyOn(store.jobs, "claim") };
+}
+
+describe("a stage's looks at the queue", () => {
+  it("takes a job with one look, does not look again when it ends, and takes work queued afterwards", async () => {
+    const kind = "look-once";
+    await enqueue(kind, "look-once:a");
+    const { runner, handled, claims } = stage(kind, async () => {});
+    runner.start();
+    try {
+      await vi.waitFor(async () => expect(await stateOf("look-once:a")).toBe("done"));
+      // Time for a look that a job's end would have started.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(claims.mock.calls.filter(([c]) => c.kind === kind)).toHaveLength(1);
+
+      await enqueue(kind, "look-once:b");
+      runner.notify();
+      await vi.waitFor(async () => expect(await stateOf("look-once:b")).toBe("done"));
+      expect(handled).toEqual(["look-once:a", "look-once:b"]);
+    } finally {
+      await runner.stop();
+      claims.mockRestore();
+    }
+  });
+
+  it("takes a failed job again once its retry is due", async () => {
+    const kind = "retry-due";
+    await enqueue(kind, "retry-due:a");
+    let failures = 0;
+    const { runner, handled, claims } = stage(kind, async () => {
+      // It fails once the stage has gone to sleep, with nothing else due.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (failures++ === 0) throw new Error("the provider is away");
+    });
+    runner.start();
+    try {
+      await vi.waitFor(async () => expect(await stateOf("retry-due:a")).toBe("done"));
+      expect(handled).toEqual(["retry-due:a", "retry-due:a"]);
+    } finally {
+      await runner.stop();
+      claims.mockRestore();
+    }
+  });
+
+  it("looks again when a job's end frees its queue for a job that waited on it", async () => {
+    const kind = "per-queue";
+    let release: () => void = () => {};
+    const first = new Promise<void>((resolve) => (release = resolve));
+    await enqueue(kind, "per-queue:a", "one");
+    await enqueue(kind, "per-queue:b", "one");
+    const { runner, handled, claims } = stage(
+      kind,
+      (key) => (key === "per-queue:a" ? first : Promise.resolve()),
+      1,
+    );
+    runner.start();
+    try {
+      await vi.waitFor(() => expect(handled).toEqual(["per-queue:a"]));
+      // b waits for its queue: the look that found nothing else was made with queue "one" left out.
+      release();
+      await vi.waitFor(async () => expect(await stateOf("per-queue:b")).toBe("done"));
+      expect(handled).toEqual(["per-queue:a", "per-queue:b"]);
+    } finally {
+      await runner.stop();
+      claims.mockRestore();
+    }
+  });
+});
