@@ -89,7 +89,7 @@ export async function currentRevocation(
   if (!job) return finding.revocation;
   const via = revokedThrough(job);
   // A confirming check that ended before the issue opens goes into it, not into a comment of its own.
-  return { ...(await withConfirmation(store, viewOfJob(job))), ...(via ? { via } : {}) };
+  return { ...(await withConfirmation(store, job)), ...(via ? { via } : {}) };
 }
 
 /** The tokens a breach reports, once each, as the store remembers them (previews, never values). */

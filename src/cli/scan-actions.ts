@@ -2,7 +2,7 @@
 // registry, --revoke queues and runs revocations per --policy, --dry-run shows what --revoke would do.
 import { actOnFindings, type FindingActions } from "../revoke/act.js";
 import { POLICIES, type RevocationPolicy } from "../revoke/policy.js";
-import { REVOCATION_STATUSES, type RevokePayload, viewOfJob } from "../revoke/queue.js";
+import { REVOCATION_STATUSES, type RevokePayload } from "../revoke/queue.js";
 import type { RevokerSet } from "../revoke/types.js";
 import type { ScanResult } from "../scan/run.js";
 import { selectRules } from "../scan/settings.js";
@@ -203,7 +203,7 @@ async function applyScanActions(
             a.revocation?.jobId === undefined
               ? undefined
               : await store.jobs.byId<RevokePayload>(a.revocation.jobId);
-          return job ? { ...a, revocation: await withConfirmation(store, viewOfJob(job)) } : a;
+          return job ? { ...a, revocation: await withConfirmation(store, job) } : a;
         }),
       );
     }

@@ -132,7 +132,7 @@ export async function actOnFindings(
         const token = lookup(hash);
         const existing = existingJobs.get(revocationKey(hash));
         let view: RevocationView;
-        if (existing) view = await withConfirmation(store, viewOfJob(await moreUrgent(store, existing)));
+        if (existing) view = await withConfirmation(store, await moreUrgent(store, existing));
         else if (token?.revokedAt)
           view = {
             status: "revoked",

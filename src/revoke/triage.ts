@@ -7,7 +7,7 @@ import type { FindingRecord, Resolution } from "../store/findings.js";
 import type { Store } from "../store/index.js";
 import { withConfirmation } from "../validate/confirm.js";
 import { decide } from "./policy.js";
-import { enqueueRevocation, type RevocationView, revocationJob, viewOfJob } from "./queue.js";
+import { enqueueRevocation, type RevocationView, revocationJob } from "./queue.js";
 import type { RevokerSet } from "./types.js";
 
 export class TriageError extends UserError {}
@@ -24,7 +24,7 @@ export async function findingState(
 ): Promise<FindingState> {
   const token = await new Registry(store).lookup(finding.secretHash);
   const job = await revocationJob(store, finding.secretHash);
-  let revocation: RevocationView | null = job ? await withConfirmation(store, viewOfJob(job)) : null;
+  let revocation: RevocationView | null = job ? await withConfirmation(store, job) : null;
   if ((!revocation || revocation.status === "cancelled") && token?.revokedAt)
     revocation = {
       status: "revoked",

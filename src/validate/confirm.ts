@@ -7,7 +7,14 @@
 import { Coalescer } from "../jobs/coalescer.js";
 import { WakeableLoop } from "../jobs/loop.js";
 import { newOwner } from "../revoke/owner.js";
-import { REVOKE_KIND, type RevocationView, type RevokePayload, revocationKey } from "../revoke/queue.js";
+import {
+  REVOKE_KIND,
+  type RevocationView,
+  type RevokeJob,
+  type RevokePayload,
+  revocationKey,
+  viewOfJob,
+} from "../revoke/queue.js";
 import type { Secret } from "../scan/secret.js";
 import { iso } from "../store/clock.js";
 import type { Store } from "../store/index.js";
@@ -108,13 +115,13 @@ export async function confirmationOf(
 }
 
 /**
- * A revocation's view with what the live checks since say: a revocation that did not take is reported as
+ * A revocation job's view with what the live checks since say: a revocation that did not take is reported as
  * failed, not revoked.
  */
-export async function withConfirmation(store: Store, view: RevocationView): Promise<RevocationView> {
-  if (view.status !== "revoked" || view.jobId === undefined) return view;
-  const job = await store.jobs.byId<RevokePayload>(view.jobId);
-  const confirmation = job && (await confirmationOf(store, job.payload.secretHash));
+export async function withConfirmation(store: Store, job: RevokeJob): Promise<RevocationView> {
+  const view = viewOfJob(job);
+  if (view.status !== "revoked") return view;
+  const confirmation = await confirmationOf(store, job.payload.secretHash);
   if (!confirmation) return view;
   if (confirmation.status === "did-not-take")
     return {
