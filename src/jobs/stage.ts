@@ -93,6 +93,12 @@ export interface StageOptions<P> {
 
 const DEFAULT_RETRY: RetrySettings = { baseMs: 5_000, maxMs: 15 * 60 * 1000 };
 
+/** What a claim leaves out. */
+interface ClaimFilters {
+  queues: { except: string[] };
+  skipKeyPrefixes: string[];
+}
+
 export class StageRunner<P> {
   readonly owner = newOwner();
   private readonly options: Required<
@@ -112,10 +118,11 @@ export class StageRunner<P> {
   /** stop() was called: a running batch takes no more of its group. */
   private stopping = false;
   /**
-   * The filters (claimFilters) of the last claim, when it found nothing more to start. Until work is queued or
-   * freed (notify) or they change, a job that ends need not look at the queue again: the look would find nothing.
+   * The filters of the last claim, when it found nothing more to start. Until work is queued or freed (notify),
+   * a job that ends need not look at the queue again while the filters leave out at least as much: the look
+   * would find nothing (a paced queue that pauses as its job ends, say).
    */
-  private drainedUnder: string | undefined;
+  private drainedUnder: ClaimFilters | undefined;
 
   constructor(options: StageOptions<P>) {
     this.options = {
@@ -197,7 +204,7 @@ export class StageRunner<P> {
         // A job run alone starts as it is claimed; a batch counts its attempts once it holds the batch's lock.
         startAttempts: !batch,
       });
-      if (jobs.length < limit) this.drainedUnder = JSON.stringify(filters);
+      if (jobs.length < limit) this.drainedUnder = filters;
       for (const job of jobs) this.begin(job);
       started += jobs.length;
       if (jobs.length < limit) break;
@@ -206,8 +213,18 @@ export class StageRunner<P> {
   }
 
   /** What a claim leaves out now: full or paused queues, and the groups left alone. */
-  private claimFilters(): { queues: { except: string[] }; skipKeyPrefixes: string[] } {
+  private claimFilters(): ClaimFilters {
     return { queues: { except: this.blocked() }, skipKeyPrefixes: this.leftAlone() };
+  }
+
+  /** Whether a claim now would find nothing: the last one found nothing, and this one leaves out as much. */
+  private drained(): boolean {
+    const last = this.drainedUnder;
+    if (last === undefined) return false;
+    const now = this.claimFilters();
+    const covers = (wider: readonly string[], narrower: readonly string[]) =>
+      narrower.every((item) => wider.includes(item));
+    return covers(now.queues.except, last.queues.except) && covers(now.skipKeyPrefixes, last.skipKeyPrefixes);
   }
 
   private begin(job: JobRecord<P>): void {
@@ -226,7 +243,7 @@ export class StageRunner<P> {
       if (left > 0) this.busy.set(job.queue, left);
       else this.busy.delete(job.queue);
       // A free slot: worth a look at the queue, unless the last look found it empty under the same filters.
-      if (this.drainedUnder !== JSON.stringify(this.claimFilters())) this.loop.notify();
+      if (!this.drained()) this.loop.notify();
     });
     this.inFlight.set(job.id, running);
   }

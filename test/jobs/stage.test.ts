@@ -1,9 +1,10 @@
 // A stage's looks at the queue, on a real SQLite file: a job that ends does not look again at a queue the last
-// look found empty (that look was a statement for nothing, one per job of every stage), while work queued
-// afterwards, a retry that comes due, and a queue that frees are still taken.
+// look found empty (that look was a statement for nothing, one per job of every stage), nor when its end only
+// leaves out more (a paced queue pausing); work queued afterwards, a retry that comes due, and a queue that
+// frees are still taken.
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { StageRunner } from "../../src/jobs/stage.js";
+import { type StageOptions, StageRunner } from "../../src/jobs/stage.js";
 import { openStore } from "../../src/store/index.js";
 import { tempDir } from "../support/cli.js";
 
@@ -20,13 +21,17 @@ const enqueue = (kind: string, key: string, queue = kind) =>
 const stateOf = async (key: string) => (await store.jobs.byKey(key))?.state;
 
 /** A stage of its own kind whose idle look comes only after a minute: whatever it runs, a wake made it run. */
-function stage(kind: string, handle: (key: string) => Promise<void>, perQueue?: number) {
+function stage(
+  kind: string,
+  handle: (key: string) => Promise<void>,
+  limits: Pick<StageOptions<unknown>, "perQueue" | "pausedQueues"> = {},
+) {
   const handled: string[] = [];
   const runner = new StageRunner<unknown>({
     store,
     kind,
     concurrency: 2,
-    ...(perQueue ? { perQueue } : {}),
+    ...limits,
     pollMs: 60_000,
     retry: { baseMs: 20, maxMs: 20 },
     handle: async (job) => {
@@ -87,7 +92,7 @@ describe("a stage's looks at the queue", () => {
     const { runner, handled, claims } = stage(
       kind,
       (key) => (key === "per-queue:a" ? first : Promise.resolve()),
-      1,
+      { perQueue: 1 },
     );
     runner.start();
     try {
@@ -96,6 +101,28 @@ describe("a stage's looks at the queue", () => {
       release();
       await vi.waitFor(async () => expect(await stateOf("per-queue:b")).toBe("done"));
       expect(handled).toEqual(["per-queue:a", "per-queue:b"]);
+    } finally {
+      await runner.stop();
+      claims.mockRestore();
+    }
+  });
+
+  it("does not look again when a job's end pauses its queue (a paced write)", async () => {
+    const kind = "paced";
+    const paused = new Map<string, number>();
+    await enqueue(kind, "paced:a", "installation-1");
+    const { runner, claims } = stage(
+      kind,
+      async () => {
+        paused.set("installation-1", Date.now() + 60_000);
+      },
+      { pausedQueues: () => paused },
+    );
+    runner.start();
+    try {
+      await vi.waitFor(async () => expect(await stateOf("paced:a")).toBe("done"));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(claims.mock.calls.filter(([c]) => c.kind === kind)).toHaveLength(1);
     } finally {
       await runner.stop();
       claims.mockRestore();
