@@ -204,10 +204,12 @@ export class StageRunner<P> {
         // A job run alone starts as it is claimed; a batch counts its attempts once it holds the batch's lock.
         startAttempts: !batch,
       });
-      if (jobs.length < limit) this.drainedUnder = filters;
       for (const job of jobs) this.begin(job);
       started += jobs.length;
-      if (jobs.length < limit) break;
+      if (jobs.length < limit) {
+        this.drainedUnder = filters;
+        break;
+      }
     }
     return started;
   }
@@ -242,7 +244,7 @@ export class StageRunner<P> {
       const left = (this.busy.get(job.queue) ?? 1) - 1;
       if (left > 0) this.busy.set(job.queue, left);
       else this.busy.delete(job.queue);
-      // A free slot: worth a look at the queue, unless the last look found it empty under the same filters.
+      // A free slot: worth a look at the queue, unless the last look found nothing and this one would leave out as much.
       if (!this.drained()) this.loop.notify();
     });
     this.inFlight.set(job.id, running);

@@ -157,7 +157,7 @@ interface Ending {
 /** A check to make now: its revocation has ended, and its attempt is counted. */
 interface Check {
   job: ConfirmJob;
-  revocation: JobRecord<RevokePayload>;
+  revocation: RevokeJob;
   sealed: Buffer;
 }
 
