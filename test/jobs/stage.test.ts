@@ -39,48 +39,58 @@ function stage(
       await handle(job.key);
     },
   });
-  return { runner, handled, claims: vi.spyOn(store.jobs, "claim") };
+  const claims = vi.spyOn(store.jobs, "claim");
+  return {
+    runner,
+    handled,
+    /** How many times it has looked at its queue. */
+    looks: () => claims.mock.calls.filter(([claim]) => claim.kind === kind).length,
+    /** Runs `test` while the stage runs. */
+    async running(test: () => Promise<void>) {
+      runner.start();
+      try {
+        await test();
+      } finally {
+        await runner.stop();
+        claims.mockRestore();
+      }
+    },
+  };
 }
+
+/** Time for a look that a job's end would have started. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 describe("a stage's looks at the queue", () => {
   it("takes a job with one look, does not look again when it ends, and takes work queued afterwards", async () => {
     const kind = "look-once";
     await enqueue(kind, "look-once:a");
-    const { runner, handled, claims } = stage(kind, async () => {});
-    runner.start();
-    try {
+    const s = stage(kind, async () => {});
+    await s.running(async () => {
       await vi.waitFor(async () => expect(await stateOf("look-once:a")).toBe("done"));
-      // Time for a look that a job's end would have started.
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(claims.mock.calls.filter(([c]) => c.kind === kind)).toHaveLength(1);
+      await settle();
+      expect(s.looks()).toBe(1);
 
       await enqueue(kind, "look-once:b");
-      runner.notify();
+      s.runner.notify();
       await vi.waitFor(async () => expect(await stateOf("look-once:b")).toBe("done"));
-      expect(handled).toEqual(["look-once:a", "look-once:b"]);
-    } finally {
-      await runner.stop();
-      claims.mockRestore();
-    }
+      expect(s.handled).toEqual(["look-once:a", "look-once:b"]);
+    });
   });
 
   it("takes a failed job again once its retry is due", async () => {
     const kind = "retry-due";
     await enqueue(kind, "retry-due:a");
     let failures = 0;
-    const { runner, handled, claims } = stage(kind, async () => {
+    const s = stage(kind, async () => {
       // It fails once the stage has gone to sleep, with nothing else due.
       await new Promise((resolve) => setTimeout(resolve, 50));
       if (failures++ === 0) throw new Error("the provider is away");
     });
-    runner.start();
-    try {
+    await s.running(async () => {
       await vi.waitFor(async () => expect(await stateOf("retry-due:a")).toBe("done"));
-      expect(handled).toEqual(["retry-due:a", "retry-due:a"]);
-    } finally {
-      await runner.stop();
-      claims.mockRestore();
-    }
+      expect(s.handled).toEqual(["retry-due:a", "retry-due:a"]);
+    });
   });
 
   it("looks again when a job's end frees its queue for a job that waited on it", async () => {
@@ -89,43 +99,28 @@ describe("a stage's looks at the queue", () => {
     const first = new Promise<void>((resolve) => (release = resolve));
     await enqueue(kind, "per-queue:a", "one");
     await enqueue(kind, "per-queue:b", "one");
-    const { runner, handled, claims } = stage(
-      kind,
-      (key) => (key === "per-queue:a" ? first : Promise.resolve()),
-      { perQueue: 1 },
-    );
-    runner.start();
-    try {
-      await vi.waitFor(() => expect(handled).toEqual(["per-queue:a"]));
+    const s = stage(kind, (key) => (key === "per-queue:a" ? first : Promise.resolve()), { perQueue: 1 });
+    await s.running(async () => {
+      await vi.waitFor(() => expect(s.handled).toEqual(["per-queue:a"]));
       // b waits for its queue: the look that found nothing else was made with queue "one" left out.
       release();
       await vi.waitFor(async () => expect(await stateOf("per-queue:b")).toBe("done"));
-      expect(handled).toEqual(["per-queue:a", "per-queue:b"]);
-    } finally {
-      await runner.stop();
-      claims.mockRestore();
-    }
+      expect(s.handled).toEqual(["per-queue:a", "per-queue:b"]);
+    });
   });
 
   it("does not look again when a job's end pauses its queue (a paced write)", async () => {
     const kind = "paced";
     const paused = new Map<string, number>();
     await enqueue(kind, "paced:a", "installation-1");
-    const { runner, claims } = stage(
-      kind,
-      async () => {
-        paused.set("installation-1", Date.now() + 60_000);
-      },
-      { pausedQueues: () => paused },
-    );
-    runner.start();
-    try {
+    const pause = async () => {
+      paused.set("installation-1", Date.now() + 60_000);
+    };
+    const s = stage(kind, pause, { pausedQueues: () => paused });
+    await s.running(async () => {
       await vi.waitFor(async () => expect(await stateOf("paced:a")).toBe("done"));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(claims.mock.calls.filter(([c]) => c.kind === kind)).toHaveLength(1);
-    } finally {
-      await runner.stop();
-      claims.mockRestore();
-    }
+      await settle();
+      expect(s.looks()).toBe(1);
+    });
   });
 });
