@@ -244,7 +244,7 @@ export class StageRunner<P> {
       const left = (this.busy.get(job.queue) ?? 1) - 1;
       if (left > 0) this.busy.set(job.queue, left);
       else this.busy.delete(job.queue);
-      // A free slot: worth a look at the queue, unless the last look found nothing and this one would leave out as much.
+      // A free slot: worth a look, unless the last look found nothing and this one would leave out as much.
       if (!this.drained()) this.loop.notify();
     });
     this.inFlight.set(job.id, running);

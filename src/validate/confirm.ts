@@ -227,14 +227,17 @@ export class ConfirmationWorker {
     const revocations = await this.store.jobs.byKeys<RevokePayload>(
       claimed.map((job) => revocationKey(job.payload.secretHash)),
     );
-    const ended: [ConfirmJob, JobRecord<RevokePayload>][] = [];
+    const checks: Check[] = [];
+    const valueGone: ConfirmJob[] = [];
     const underWay: number[] = [];
     const never: number[] = [];
     for (const job of claimed) {
       const revocation = revocations.get(revocationKey(job.payload.secretHash));
       const state = revocation?.kind === REVOKE_KIND ? revocation.state : undefined;
-      if (revocation && state === "done") ended.push([job, revocation]);
-      else if (state === "pending" || state === "running") underWay.push(job.id);
+      if (revocation && state === "done") {
+        if (job.sealed) checks.push({ job, revocation, sealed: job.sealed });
+        else valueGone.push(job);
+      } else if (state === "pending" || state === "running") underWay.push(job.id);
       else never.push(job.id);
     }
     await this.store.jobs.release(underWay, this.owner, this.later(REVOCATION_POLL_MS));
@@ -243,20 +246,15 @@ export class ConfirmationWorker {
       reason: "the revocation did not happen",
     });
     // Every check this round makes counts its attempt in one statement; a check whose value is gone ends at once.
-    const sealed = ended.flatMap(([job, revocation]) =>
-      job.sealed ? [{ job, revocation, sealed: job.sealed }] : [],
-    );
     const started = new Set(
       await this.store.jobs.startAttempt(
-        sealed.map(({ job }) => job.id),
+        checks.map(({ job }) => job.id),
         this.owner,
       ),
     );
     await Promise.all([
-      ...ended
-        .filter(([job]) => !job.sealed)
-        .map(([job]) => this.end(job, "unconfirmed", "the token's value is no longer held")),
-      ...sealed.filter(({ job }) => started.has(job.id)).map((check) => this.confirm(check)),
+      ...valueGone.map((job) => this.end(job, "unconfirmed", "the token's value is no longer held")),
+      ...checks.filter(({ job }) => started.has(job.id)).map((check) => this.confirm(check)),
     ]);
     return claimed.length;
   }
