@@ -16,12 +16,10 @@ export interface AlertPayload {
 
 export type AlertJob = JobRecord<AlertPayload>;
 
-/** Queues an event for every configured destination; returns the new jobs' ids (none when already queued). */
-export async function enqueueAlert(store: Store, config: AlertConfig, event: AlertEvent): Promise<number[]> {
-  return enqueueAlerts(store, config, [event]);
-}
-
-/** `enqueueAlert` for events that come together (a call's revocations): one statement for all of them. */
+/**
+ * Queues each event for every configured destination, in one statement however many (a call's revocations come
+ * together); returns the new jobs' ids (none for what was already queued).
+ */
 export async function enqueueAlerts(
   store: Store,
   config: AlertConfig,

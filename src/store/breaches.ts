@@ -167,14 +167,10 @@ export class BreachTable {
   }
 
   /**
-   * Every breach that reports this token, with what a revocation outcome may have to follow up there: whether
-   * its issue is open and has not commented on the token, and its public notice. One read, however many.
+   * Every breach that reports each of these tokens, with what a revocation outcome may have to follow up there:
+   * whether its issue is open and has not commented on the token, and its public notice. By token, in one read
+   * however many (a token no breach reports is left out).
    */
-  async reportsOf(secretHash: string): Promise<TokenReport[]> {
-    return (await this.reportsOfAll([secretHash])).get(secretHash) ?? [];
-  }
-
-  /** `reportsOf` for several tokens in one read, by token (a token no breach reports is left out). */
   async reportsOfAll(secretHashes: readonly string[]): Promise<Map<string, TokenReport[]>> {
     const out = new Map<string, TokenReport[]>();
     const unique = [...new Set(secretHashes)];

@@ -6,7 +6,7 @@ import nock from "nock";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { alertConfigFrom } from "../../src/alerts/config.js";
 import { revocationEvent } from "../../src/alerts/events.js";
-import { ALERT_KIND, enqueueAlert, enqueueAlerts } from "../../src/alerts/queue.js";
+import { ALERT_KIND, enqueueAlerts } from "../../src/alerts/queue.js";
 import { render, SIGNATURE_HEADER } from "../../src/alerts/render.js";
 import { AlertWorker } from "../../src/alerts/worker.js";
 import { Registry } from "../../src/registry/registry.js";
@@ -38,7 +38,7 @@ async function revokedLeak(adoStatus: number, alertUrl: string) {
     LEAKWARDEN_ALERT_SLACK_URL: `${alertUrl}/slack`,
     LEAKWARDEN_CONSOLE_URL: "https://leakwarden.example/console",
   });
-  h.worker.onOutcome((outcome) => enqueueAlert(h.store, config, revocationEvent(outcome)));
+  h.worker.onOutcome((outcome) => enqueueAlerts(h.store, config, [revocationEvent(outcome)]));
   await h.act(scanText(`PAT=${pat}\n`), { revoke: true, source: "acme/api" });
   nock("https://vssps.dev.azure.com")
     .post(/tokenadmin/)

@@ -159,7 +159,7 @@ describe("the report stage", () => {
     const token = { secretHash, preview: "AZDO…eeee", description: "PAT" };
     await store.breaches.open("push:acme/public:refs/heads/e:5", "acme/public", 9, [token], { notice: true });
     await store.breaches.open("pull_request:acme/app:7", "acme/app", 9, [token]);
-    expect(await store.breaches.reportsOf(secretHash)).toEqual(
+    expect((await store.breaches.reportsOfAll([secretHash])).get(secretHash)).toEqual(
       expect.arrayContaining([
         { key: "push:acme/public:refs/heads/e:5", awaitingComment: false, notice: "pending" },
         { key: "pull_request:acme/app:7", awaitingComment: false, notice: null },
