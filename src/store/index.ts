@@ -20,7 +20,7 @@ import {
   JobSignals,
   type JobWake,
   listenForJobs,
-  notifyJobs,
+  notifyJobsAtCommit,
   type WakeListener,
 } from "./job-events.js";
 import { JobTable, type NewJob } from "./jobs.js";
@@ -200,9 +200,9 @@ export class Store {
       result = await this.db.transaction().execute(async (trx) => {
         tx = new Store(trx, this.context);
         const out = await fn(tx);
-        // The jobs it queued or freed, told to every replica in one statement, delivered when it commits.
+        // The jobs it queued or freed, told to every replica with the commit, and delivered by it.
         wakes = tx.jobs.takeNotified();
-        await notifyJobs(trx, wakes);
+        await notifyJobsAtCommit(trx, wakes);
         return out;
       });
     } catch (error) {

@@ -7,8 +7,9 @@
 // A replica hears its own notifications too, a round trip after it could have known: its own jobs wake it at
 // once, in process, once the write commits (`JobSignals`), and the listener skips what its own connections sent.
 import { type RawBuilder, sql } from "kysely";
-import type pg from "pg";
+import pg from "pg";
 import type { Executor } from "./executor.js";
+import { atCommit } from "./postgres.js";
 
 export const JOB_CHANNEL = "leakwarden_jobs";
 
@@ -42,6 +43,23 @@ export async function notifyJobs(db: Executor, wakes: readonly JobWake[]): Promi
   await sql`SELECT pg_notify(${JOB_CHANNEL}, current_schema() || ':' || k) FROM unnest(${wakes.map(payloadOf)}::text[]) AS k`.execute(
     db,
   );
+}
+
+/**
+ * `notifyJobs` for the end of a transaction: sent with its COMMIT, in the same round trip (postgres.ts `atCommit`),
+ * so the payloads go as literals. A transaction that wakes workers then costs no round trip more than one that
+ * does not: the record of a scan is on the way to its revocations.
+ */
+export async function notifyJobsAtCommit(db: Executor, wakes: readonly JobWake[]): Promise<void> {
+  if (wakes.length === 0) return;
+  const payloads = wakes.map((wake) => pg.escapeLiteral(payloadOf(wake))).join(", ");
+  await sql
+    .raw(
+      atCommit(
+        `SELECT pg_notify(${pg.escapeLiteral(JOB_CHANNEL)}, current_schema() || ':' || k) FROM unnest(ARRAY[${payloads}]::text[]) AS k`,
+      ),
+    )
+    .execute(db);
 }
 
 /**

@@ -125,10 +125,27 @@ function isStalePlan(error: unknown): boolean {
   );
 }
 
+/** Starts a statement that `atCommit` marked. */
+const AT_COMMIT = "-- sent with the commit\n";
+
+/**
+ * Marks a statement to go with its transaction's COMMIT, in the same round trip (the simple protocol takes several
+ * statements at once): a NOTIFY takes effect at commit anyway, and need not cost a wait of its own. It holds its
+ * values as literals, and answers nothing. Outside a transaction it runs at once. Should it fail, the commit
+ * fails with it, and the transaction is rolled back.
+ */
+export function atCommit(statement: string): string {
+  return `${AT_COMMIT}${statement}`;
+}
+
+/** What a statement held back for the commit answers at once. */
+const HELD: pg.QueryResult = { command: "SELECT", rowCount: 0, rows: [], fields: [], oid: 0 };
+
 /**
  * A connection whose parameterised statements are prepared once and then only bound: PostgreSQL parses and
  * plans each shape once per connection instead of at every call, which is most of its work for the App's short
- * statements. Statements without parameters (begin, commit) keep the simple protocol.
+ * statements. Statements without parameters (begin, commit) keep the simple protocol; those marked `atCommit`
+ * are sent with the COMMIT.
  *
  * A statement prepared before a migration can no longer run: that connection then runs its statements
  * unprepared and is closed when given back. A statement outside a transaction runs again at once; in a
@@ -137,10 +154,24 @@ function isStalePlan(error: unknown): boolean {
 function preparing(client: pg.PoolClient): PostgresPoolClient {
   let inTransaction = false;
   let stale = false;
+  let heldForCommit: string[] = [];
   const run = (text: string, values: readonly unknown[] = []) => {
+    if (inTransaction && text.startsWith(AT_COMMIT)) {
+      heldForCommit.push(text);
+      return Promise.resolve(HELD);
+    }
     const command = /^\s*(\w+)/.exec(text)?.[1]?.toLowerCase();
     if (command === "begin" || command === "start") inTransaction = true;
-    else if (command === "commit" || command === "rollback") inTransaction = false;
+    else if (command === "commit" || command === "rollback") {
+      inTransaction = false;
+      const held = heldForCommit;
+      heldForCommit = [];
+      // Several statements answer with one result each: the commit's is the last.
+      if (command === "commit" && held.length > 0)
+        return client
+          .query([...held, text].join(";\n"))
+          .then((results: pg.QueryResult | pg.QueryResult[]) => [results].flat().at(-1) as pg.QueryResult);
+    }
     if (stale || values.length === 0 || values.length > MAX_PREPARED_PARAMETERS)
       return client.query(text, [...values]);
     return client.query({ name: statementName(text), text, values: [...values] }).catch((error) => {

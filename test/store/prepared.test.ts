@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import type pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/store/index.js";
+import { atCommit } from "../../src/store/postgres.js";
 import { dropSchema, freshSchema, postgresMissing, TEST_DATABASE_URL } from "../support/postgres.js";
 import { TEST_KEY } from "./engines.js";
 
@@ -136,6 +137,32 @@ describe.skipIf(postgresMissing)(
         // The transaction has failed by then: running the statement again in it could not help.
         await expect(read()).rejects.toThrow(/cached plan must not change result type/);
         expect(await read()).toBe("k");
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("holds a statement marked for the commit until then, and a failing one fails the commit and rolls back", async () => {
+      const store = await oneConnection();
+      try {
+        const job = (key: string) => ({ kind: "scan", key, queue: "scan", payload: {}, maxAttempts: 1 });
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.jobs.enqueue(job("scan:kept"));
+            // Held: nothing is sent, so a statement that would fail has not failed yet.
+            await sql.raw(atCommit("SELECT 1/0")).execute(tx.db);
+            await sql.raw(atCommit("SELECT 1")).execute(tx.db);
+          }),
+        ).rejects.toThrow(/division by zero/);
+        expect(await store.jobs.byKey("scan:kept")).toBeUndefined();
+        // The connection is usable again, and a good statement goes with its commit.
+        await store.transaction(async (tx) => {
+          await tx.jobs.enqueue(job("scan:kept"));
+          await sql.raw(atCommit("SELECT 1")).execute(tx.db);
+        });
+        expect((await store.jobs.byKey("scan:kept"))?.state).toBe("pending");
+        // Outside a transaction it runs at once.
+        await expect(sql.raw(atCommit("SELECT 1/0")).execute(store.db)).rejects.toThrow(/division by zero/);
       } finally {
         await store.close();
       }

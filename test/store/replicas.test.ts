@@ -151,6 +151,29 @@ describe.skipIf(postgresMissing)(
       await b.close();
     });
 
+    it("a transaction's notification goes with its COMMIT, in that round trip, and is heard once it commits", async () => {
+      const [a, b] = await twoReplicas();
+      const heard: string[] = [];
+      const listener = await a.listenForJobs(heardAs(heard));
+      await b.deliveries.count(); // B's connection is open: its set-up is not counted below
+      // A key the payload's literal must escape: a quote and a backslash.
+      const key = "scan:o'brien\\x";
+      const roundTrips = await countRoundTrips(() =>
+        b.transaction(async (tx) => {
+          await tx.jobs.enqueue({ kind: "scan", key, queue: "scan", payload: {}, maxAttempts: 1 });
+        }),
+      );
+      // BEGIN, the INSERT, and the COMMIT carrying the notification.
+      expect(roundTrips).toBe(3);
+      const deadline = Date.now() + 5_000;
+      while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toEqual([`scan ${key}`]);
+      expect((await a.jobs.byKey(key))?.state).toBe("pending");
+      await listener?.stop();
+      await a.close();
+      await b.close();
+    });
+
     it("a webhook delivery is accepted in one round trip, waking its replica in process and the other through the server", async () => {
       const [a, b] = await twoReplicas();
       await b.jobs.enqueue({
