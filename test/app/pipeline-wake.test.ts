@@ -2,10 +2,13 @@
 // on its own only as a slow safety net: an idle replica does not query the queue every second.
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { ALERT_KIND } from "../../src/alerts/queue.js";
 import { BACKFILL_KIND } from "../../src/app/backfill-jobs.js";
 import { GitCache } from "../../src/app/git-cache.js";
-import { Pipeline } from "../../src/app/pipeline.js";
+import { Pipeline, type PipelineOptions, URGENT_QUIET_MS } from "../../src/app/pipeline.js";
 import { PULL_REQUEST_KIND } from "../../src/app/pull-requests.js";
+import { REPORT_KIND } from "../../src/app/report-jobs.js";
+import { SCAN_KIND } from "../../src/app/scan-jobs.js";
 import { TEXT_SCAN_KIND } from "../../src/app/text-jobs.js";
 import { createRevokers } from "../../src/revoke/providers.js";
 import { loadRules } from "../../src/scan/rules.js";
@@ -22,7 +25,7 @@ afterAll(async () => {
   dir.remove();
 });
 
-function pipelineOn(store: Store): Pipeline {
+function pipelineOn(store: Store, more: Partial<PipelineOptions> = {}): Pipeline {
   return new Pipeline({
     store,
     octokitFor: async () => {
@@ -36,6 +39,7 @@ function pipelineOn(store: Store): Pipeline {
     scanConcurrency: 1,
     log: () => {},
     warn: () => {},
+    ...more,
   });
 }
 
@@ -78,5 +82,54 @@ describe.skipIf(postgresMissing)(
         await b.close();
       }
     });
+
+    it.each([
+      [ALERT_KIND, "webhook"],
+      [REPORT_KIND, "installation:1"],
+    ])(
+      "%s jobs step aside for a moment when another replica queues a scan: on a burst, its scans come first",
+      async (kind, queue) => {
+        const target = pg.target();
+        const a = await pg.open(target);
+        const b = await pg.open(target);
+        const claims: number[] = [];
+        const claim = a.jobs.claim.bind(a.jobs);
+        vi.spyOn(a.jobs, "claim").mockImplementation((options) => {
+          if (options.kind === kind) claims.push(Date.now());
+          return claim(options);
+        });
+        // Nothing listens there, and the job's payload is empty: it fails. Only when it was first taken matters.
+        const pipeline = pipelineOn(a, { alerts: { urls: { webhook: "http://127.0.0.1:9/alerts" } } });
+        try {
+          await pipeline.start();
+          await sleep(300);
+          const before = claims.length;
+          // B queues a scan (due later, so that no replica runs it: only the news of it counts), then the job.
+          const queuedAt = Date.now();
+          const later = new Date(Date.now() + 3_600_000).toISOString();
+          await b.jobs.enqueue({
+            kind: SCAN_KIND,
+            key: "push:acme/app:busy",
+            queue: "1",
+            payload: {},
+            maxAttempts: 1,
+            runAfter: later,
+          });
+          const key = `${kind}:during-burst`;
+          await b.jobs.enqueue({ kind, key, queue, payload: {}, maxAttempts: 1 });
+          const deadline = Date.now() + 5_000;
+          while (Date.now() < deadline && (await b.jobs.byKey(key))?.attempts !== 1) await sleep(20);
+          expect((await b.jobs.byKey(key))?.attempts).toBe(1);
+          // Woken at once by the job's notification, the stage waited out the quiet moment before it looked.
+          const [first] = claims.slice(before);
+          expect(first).toBeDefined();
+          expect((first ?? 0) - queuedAt).toBeGreaterThanOrEqual(URGENT_QUIET_MS);
+        } finally {
+          await pipeline.stop();
+          await a.close();
+          await b.close();
+        }
+      },
+    );
   },
 );
