@@ -20,7 +20,7 @@ import {
   JobSignals,
   type JobWake,
   listenForJobs,
-  notifyJobsAtCommit,
+  notifyJobs,
   type WakeListener,
 } from "./job-events.js";
 import { JobTable, type NewJob } from "./jobs.js";
@@ -202,7 +202,7 @@ export class Store {
         const out = await fn(tx);
         // The jobs it queued or freed, told to every replica with the commit, and delivered by it.
         wakes = tx.jobs.takeNotified();
-        await notifyJobsAtCommit(trx, wakes);
+        await notifyJobs(trx, wakes);
         return out;
       });
     } catch (error) {

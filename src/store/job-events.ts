@@ -37,20 +37,13 @@ export function wakeOf(payload: string): JobWake {
   return at < 0 ? { kind: payload } : { kind: payload.slice(0, at), key: payload.slice(at + 1) };
 }
 
-/** Queues one notification per wake, in one statement; in a transaction delivered at commit, never for a rollback. */
-export async function notifyJobs(db: Executor, wakes: readonly JobWake[]): Promise<void> {
-  if (wakes.length === 0) return;
-  await sql`SELECT pg_notify(${JOB_CHANNEL}, current_schema() || ':' || k) FROM unnest(${wakes.map(payloadOf)}::text[]) AS k`.execute(
-    db,
-  );
-}
-
 /**
- * `notifyJobs` for the end of a transaction: sent with its COMMIT, in the same round trip (postgres.ts `atCommit`),
- * so the payloads go as literals. A transaction that wakes workers then costs no round trip more than one that
- * does not: the record of a scan is on the way to its revocations.
+ * Queues one notification per wake, in one statement, delivered when the write commits (never for a rollback).
+ * In a transaction it goes with the COMMIT, in the same round trip (postgres.ts `atCommit`), so the payloads go
+ * as literals: a transaction that wakes workers costs no round trip more than one that does not (the record of
+ * a scan is on the way to its revocations). Outside one it runs at once.
  */
-export async function notifyJobsAtCommit(db: Executor, wakes: readonly JobWake[]): Promise<void> {
+export async function notifyJobs(db: Executor, wakes: readonly JobWake[]): Promise<void> {
   if (wakes.length === 0) return;
   const payloads = wakes.map((wake) => pg.escapeLiteral(payloadOf(wake))).join(", ");
   await sql
